@@ -1,0 +1,88 @@
+"""Walks an expanded graph and computes every layer's figures and the totals. Pure: no I/O."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .errors import OptionError
+from .graph import INPUT, Graph, build
+from .layers import RF, numel
+from .report import DTYPE_BYTES, LayerRow, Report, Totals
+from .spec import Network
+
+
+def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
+            input_shape: Sequence[int] | None = None) -> Report:
+    """Analyse a network (or an already built graph) for a batch size and dtype."""
+    if dtype not in DTYPE_BYTES:
+        raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise OptionError(f"batch must be a positive integer, got {batch!r}")
+    graph = network if isinstance(network, Graph) else build(network, input_shape)
+    size = DTYPE_BYTES[dtype]
+    spatial = len(graph.input_shape) - 1
+    fields: list[RF] = []
+    rows: list[LayerRow] = []
+    input_rf = RF.identity(spatial)
+    for node in graph.nodes:
+        ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
+        layer, ins, out = node.layer, node.in_shapes, node.out_shape
+        rf = layer.receptive(ins_rf, ins, out)
+        fields.append(rf)
+        elements = numel(out)
+        rows.append(
+            LayerRow(
+                index=node.index,
+                name=node.name,
+                type=layer.type_name,
+                label=layer.describe(),
+                inputs=tuple(graph.input_name(r) for r in node.inputs),
+                input_shapes=ins,
+                output_shape=out,
+                params=layer.params(ins),
+                buffers=layer.buffers(ins),
+                macs=layer.macs(ins, out),
+                flops=layer.flops(ins, out),
+                rf=rf,
+                output_elements=elements,
+                output_bytes=elements * size,
+            )
+        )
+    return Report(
+        network=graph.name,
+        source=graph.network.source.name if graph.network.source else None,
+        input_shape=graph.input_shape,
+        dtype=dtype,
+        batch=batch,
+        layers=tuple(rows),
+        totals=_totals(graph, rows, size, batch),
+    )
+
+
+def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:
+    params = sum(r.params for r in rows)
+    buffers = sum(r.buffers for r in rows)
+    act = sum(r.output_elements for r in rows)
+    spatial_rank = len(graph.input_shape)
+    last_map = None
+    for r in rows:
+        if len(r.output_shape) == spatial_rank and spatial_rank > 1 and any(d > 1 for d in r.output_shape[1:]):
+            last_map = r
+    out_shape = graph.input_shape if graph.output == INPUT else graph.nodes[graph.output].out_shape
+    return Totals(
+        params=params,
+        buffers=buffers,
+        macs=sum(r.macs for r in rows),
+        flops=sum(r.flops for r in rows),
+        param_bytes=params * size,
+        buffer_bytes=buffers * size,
+        weight_file_bytes=(params + buffers) * size,
+        input_elements=numel(graph.input_shape),
+        activation_elements=act,
+        activation_bytes=act * size,
+        batch=batch,
+        activation_bytes_batch=act * size * batch,
+        output_shape=out_shape,
+        receptive_field=last_map.rf if last_map else None,
+        receptive_field_layer=last_map.name if last_map else None,
+    )

@@ -1,0 +1,150 @@
+"""A small, safe evaluator for block-argument expressions such as ``$planes * 4``.
+
+Only arithmetic, comparisons, ``and``/``or``/``not``, ``x if c else y`` and a few pure
+functions over named values are accepted; nothing is ever passed to :func:`eval`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from typing import Any, Callable, Mapping
+
+MAX_LENGTH = 200
+MAX_MAGNITUDE = 10**30
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+def _make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round channels as MobileNet/EfficientNet do: to a multiple of ``divisor``, never below 90%."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "round": round,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "make_divisible": _make_divisible,
+}
+
+
+class ExprError(ValueError):
+    """An expression that cannot be parsed or evaluated."""
+
+
+def is_expr(value: Any) -> bool:
+    """True for a string written as an expression (``$...``)."""
+    return isinstance(value, str) and value.startswith("$")
+
+
+def evaluate(text: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate ``$expression`` with ``names`` bound; raise :class:`ExprError` on anything else."""
+    body = text[1:].strip() if text.startswith("$") else text
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1].strip()
+    if not body:
+        raise ExprError("empty expression")
+    if len(body) > MAX_LENGTH:
+        raise ExprError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError:
+        raise ExprError(f"cannot parse expression '{body}'") from None
+    return _eval(tree.body, names)
+
+
+def _check(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+        raise ExprError("expression value is too large")
+    return value
+
+
+def _eval(node: ast.AST, names: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (int, float, bool, str)) or node.value is None:
+            return node.value
+        raise ExprError(f"unsupported constant {node.value!r}")
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        known = ", ".join(sorted(names)) or "none"
+        raise ExprError(f"unknown name '{node.id}' (known: {known})")
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _eval(node.left, names), _eval(node.right, names)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 10**6):
+            raise ExprError("exponent too large")
+        try:
+            return _check(_BINOPS[type(node.op)](left, right))
+        except ZeroDivisionError:
+            raise ExprError("division by zero") from None
+        except TypeError as e:
+            raise ExprError(str(e)) from None
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, names)
+        if isinstance(node.op, ast.USub):
+            return -v
+        if isinstance(node.op, ast.UAdd):
+            return +v
+        if isinstance(node.op, ast.Not):
+            return not v
+    if isinstance(node, ast.BoolOp):
+        values = [_eval(v, names) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return all(values)
+        return any(values)
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, names)
+        for op, comp in zip(node.ops, node.comparators):
+            if type(op) not in _CMPOPS:
+                raise ExprError("unsupported comparison")
+            right = _eval(comp, names)
+            try:
+                if not _CMPOPS[type(op)](left, right):
+                    return False
+            except TypeError as e:
+                raise ExprError(str(e)) from None
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        return _eval(node.body, names) if _eval(node.test, names) else _eval(node.orelse, names)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        fn = FUNCTIONS.get(node.func.id)
+        if fn is None:
+            raise ExprError(f"unknown function '{node.func.id}' (known: {', '.join(sorted(FUNCTIONS))})")
+        args = [_eval(a, names) for a in node.args]
+        try:
+            return _check(fn(*args))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ExprError(f"{node.func.id}(): {e}") from None
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_eval(e, names) for e in node.elts]
+    raise ExprError(f"unsupported syntax '{ast.unparse(node)}'")

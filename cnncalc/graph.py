@@ -1,0 +1,366 @@
+"""From a validated description to a flat graph: names, wiring, blocks expanded, shapes inferred.
+
+- Each item takes its input from the previous item of its list (the scope's input for the
+  first), or from the names in ``from``. ``input`` names the scope's input. Items run in a
+  topological order that keeps the listed order where the wiring allows.
+- Names are hierarchical like PyTorch module paths: ``layer1.0.conv1``. Unnamed items get
+  ``conv1``, ``bn1``, ... (in a ``sequential``: their position, ``features.0``).
+- A block call expands the block's body once per ``repeat``, with the block's arguments,
+  ``index`` (the repeat index) and ``in_channels`` (of the instance's input) bound for
+  ``$expressions``. An item whose ``if`` is false is skipped and its name stands for its input.
+- The listed last item of a scope is its output.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from pydantic import ValidationError
+
+from .errors import LayerError, Problem, ShapeError, SpecError
+from .expr import ExprError, evaluate, is_expr
+from .layers import Layer, Shape, fmt_shape
+from .spec import Call, Network, Sequential, suggest
+
+INPUT = -1
+#: Upper bound on the number of layers after expanding blocks, checked before expanding.
+MAX_LAYERS = 1_000_000
+
+
+@dataclass(slots=True)
+class Node:
+    """One concrete layer of the expanded graph."""
+
+    index: int
+    name: str
+    layer: Layer
+    inputs: tuple[int, ...]
+    in_shapes: tuple[Shape, ...]
+    out_shape: Shape
+    path: tuple[Any, ...]
+
+
+@dataclass
+class Graph:
+    """The expanded network: nodes in execution order; ``inputs`` refer to node indices or INPUT."""
+
+    name: str
+    input_shape: Shape
+    nodes: list[Node]
+    output: int
+    network: Network = field(repr=False)
+
+    def input_name(self, ref: int) -> str:
+        """Name of a node index, or ``input``."""
+        return "input" if ref == INPUT else self.nodes[ref].name
+
+
+def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
+    """Expand and wire ``network``; raise :class:`SpecError` / :class:`ShapeError` with locations."""
+    shape = tuple(input_shape) if input_shape is not None else tuple(network.input)
+    b = _Builder(network, shape)
+    b.check_size()
+    out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
+    return Graph(network.name or "network", shape, b.nodes, out, network)
+
+
+def _unpack(item: Any) -> tuple[str, Any]:
+    """(type name, object) of a validated item wrapper."""
+    if isinstance(item, Call):
+        return "call", item
+    ((key, obj),) = ((k, getattr(item, k)) for k in type(item).model_fields)
+    return key, obj
+
+
+@dataclass
+class _Entry:
+    kind: str
+    obj: Any
+    name: str = ""
+    deps: list[int] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self, network: Network, input_shape: Shape) -> None:
+        self.net = network
+        self.src = network.source
+        self.input_shape = input_shape
+        self.nodes: list[Node] = []
+        self.names: dict[str, int] = {}
+        self.cache: dict[Any, Layer] = {}
+        self.has_expr: dict[int, list[str]] = {}
+        self.stack: list[str] = []
+
+    # -- errors ---------------------------------------------------------------------------------
+    def fail(self, path: tuple[Any, ...], msg: str, name: str | None = None, typ: str | None = None,
+             cls: type[SpecError] = SpecError) -> SpecError:
+        if self.src is None:
+            return cls([Problem(msg, layer=name, layer_type=typ)])
+        return cls([self.src.problem(msg, path, layer=name, layer_type=typ)])
+
+    # -- size check before any expansion ---------------------------------------------------------
+    def check_size(self) -> None:
+        memo: dict[str, int] = {}
+        active: list[str] = []
+
+        def count(items: list[Any], path: tuple[Any, ...]) -> int:
+            total = 0
+            for i, item in enumerate(items):
+                kind, obj = _unpack(item)
+                if kind == "sequential":
+                    total += count(obj.layers, (*path, i, "sequential", "layers"))
+                elif kind == "call":
+                    total += (obj.repeat or 1) * block(obj.block, (*path, i))
+                else:
+                    total += 1
+                if total > MAX_LAYERS:
+                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers")
+            return total
+
+        def block(name: str, path: tuple[Any, ...]) -> int:
+            if name in active:
+                cycle = " → ".join([*active[active.index(name):], name])
+                raise self.fail(path, f"block '{name}' calls itself: {cycle}")
+            if name not in memo:
+                active.append(name)
+                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"))
+                active.pop()
+            return memo[name]
+
+        count(self.net.layers, ("layers",))
+
+    # -- expansion -------------------------------------------------------------------------------
+    def shape_of(self, ref: int) -> Shape:
+        return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
+
+    def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
+              env: dict[str, Any], naming: str) -> int:
+        """Expand one list of items; return the node that is its output."""
+        entries = [_Entry(*_unpack(it)) for it in items]
+        self.assign_names(entries, path, prefix, naming)
+        local = {e.name: i for i, e in enumerate(entries)}
+        refs: list[list[str]] = []
+        for i, e in enumerate(entries):
+            srcs = list(e.obj.from_) if e.obj.from_ is not None else (["input"] if i == 0 else [None])
+            refs.append(srcs)
+            for r in srcs:
+                if r is None:
+                    e.deps.append(i - 1)
+                elif r != "input":
+                    head = r.split(".")[0]
+                    if head not in local:
+                        hint = suggest(head, [*local, "input"])
+                        raise self.fail((*path, i), f"takes input from unknown layer '{r}'{hint}",
+                                        prefix + e.name, e.kind)
+                    if local[head] == i:
+                        raise self.fail((*path, i), "takes input from itself", prefix + e.name, e.kind)
+                    e.deps.append(local[head])
+        outputs: dict[int, int] = {}
+        for i in self.order(entries, path, prefix):
+            e = entries[i]
+            ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
+            outputs[i] = self.expand(e, ins, (*path, i), prefix, env)
+        return outputs[len(entries) - 1] if entries else scope_in
+
+    def assign_names(self, entries: list[_Entry], path: tuple[Any, ...], prefix: str, naming: str) -> None:
+        taken: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            if e.obj.name is not None:
+                if e.obj.name in taken:
+                    raise self.fail((*path, i), f"duplicate name '{e.obj.name}' (also layer #{taken[e.obj.name] + 1})",
+                                    prefix + e.obj.name, e.kind)
+                taken[e.obj.name] = i
+                e.name = e.obj.name
+        counters: dict[str, int] = {}
+        for i, e in enumerate(entries):
+            if e.name:
+                continue
+            if naming == "index":
+                stem, n = str(i), None
+            else:
+                stem = e.obj.block if e.kind == "call" else ("seq" if e.kind == "sequential" else e.obj.prefix)
+                n = counters.get(stem, 0)
+            name = stem
+            while n is not None:
+                n += 1
+                name = f"{stem}{n}"
+                if name not in taken:
+                    counters[stem] = n
+                    break
+            if name in taken:
+                raise self.fail((*path, i), f"automatic name '{name}' is already taken", prefix + name, e.kind)
+            taken[name] = i
+            e.name = name
+
+    def order(self, entries: list[_Entry], path: tuple[Any, ...], prefix: str) -> list[int]:
+        """Topological order (Kahn), preferring the listed order."""
+        n = len(entries)
+        users: list[list[int]] = [[] for _ in range(n)]
+        indeg = [0] * n
+        for i, e in enumerate(entries):
+            for d in e.deps:
+                users[d].append(i)
+                indeg[i] += 1
+        ready = [i for i in range(n) if indeg[i] == 0]
+        heapq.heapify(ready)
+        out: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            out.append(i)
+            for u in users[i]:
+                indeg[u] -= 1
+                if indeg[u] == 0:
+                    heapq.heappush(ready, u)
+        if len(out) < n:
+            left = {i for i in range(n) if indeg[i] > 0}
+            start = min(left)
+            seen: list[int] = []
+            cur = start
+            while cur not in seen:
+                seen.append(cur)
+                cur = next(d for d in entries[cur].deps if d in left)
+            cycle = [entries[j].name for j in seen[seen.index(cur):]] + [entries[cur].name]
+            raise self.fail((*path, cur), "cycle in the wiring: " + " → ".join(reversed(cycle)),
+                            prefix + entries[cur].name, entries[cur].kind)
+        return out
+
+    def resolve(self, ref: str | None, i: int, scope_in: int, outputs: dict[int, int], entries: list[_Entry],
+                local: dict[str, int], prefix: str, path: tuple[Any, ...]) -> int:
+        if ref is None:
+            return outputs[i - 1]
+        if ref == "input":
+            return scope_in
+        head = ref.split(".")[0]
+        if ref == head:
+            return outputs[local[head]]
+        full = prefix + ref
+        if full not in self.names:
+            raise self.fail((*path, i), f"takes input from unknown layer '{ref}'", prefix + entries[i].name,
+                            entries[i].kind)
+        return self.names[full]
+
+    def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str) -> bool:
+        cond = obj.if_
+        if cond is None:
+            return True
+        if is_expr(cond):
+            try:
+                cond = evaluate(cond, env)
+            except ExprError as ex:
+                raise self.fail(path, f"if: {ex}", name, kind) from None
+        return bool(cond)
+
+    def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any]) -> int:
+        full = prefix + e.name
+        if not self.condition(e.obj, env, path, full, e.kind):
+            self.names[full] = ins[0]
+            return ins[0]
+        if e.kind == "sequential":
+            if len(ins) != 1:
+                raise self.fail(path, "a sequential group takes one input", full, e.kind)
+            out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, "index")
+        elif e.kind == "call":
+            out = self.call(e.obj, ins, path, full, env)
+        else:
+            return self.add_layer(e, ins, path, full, env)
+        self.names[full] = out
+        return out
+
+    def call(self, call: Call, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+        block = self.net.blocks[call.block]
+        for a in call.args:
+            if a not in block.args:
+                hint = suggest(a, block.args)
+                raise self.fail((*path, call.block, a), f"block '{call.block}' has no argument '{a}'{hint}",
+                                full, call.block)
+        if len(ins) != 1:
+            raise self.fail(path, "a block call takes one input", full, call.block)
+        current = ins[0]
+        self.stack.append(call.block)
+        for k in range(call.repeat or 1):
+            caller = {**env, "index": k}
+            args: dict[str, Any] = {}
+            for a, default in block.args.items():
+                v = call.args.get(a, default)
+                if v is None:
+                    raise self.fail(path, f"block '{call.block}' needs argument '{a}'", full, call.block)
+                if is_expr(v):
+                    try:
+                        v = evaluate(v, caller if a in call.args else {**args, "index": k})
+                    except ExprError as ex:
+                        raise self.fail((*path, call.block, a), f"{a}: {ex}", full, call.block) from None
+                args[a] = v
+            body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
+            inst = f"{full}.{k}." if call.repeat is not None else f"{full}."
+            current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
+                                 block.naming)
+        self.stack.pop()
+        return current
+
+    def concrete(self, layer: Layer, env: dict[str, Any], path: tuple[Any, ...], full: str) -> Layer:
+        """The layer with its ``$expressions`` evaluated (validated once per distinct value set)."""
+        fields = self.has_expr.get(id(layer))
+        if fields is None:
+            fields = [k for k, v in layer if _contains_expr(v)]
+            self.has_expr[id(layer)] = fields
+        if not fields:
+            return layer
+        raw = layer.model_dump(by_alias=True, exclude_unset=True)
+        for k in fields:
+            alias = type(layer).model_fields[k].alias or k
+            try:
+                raw[alias] = _substitute(raw[alias], env)
+            except ExprError as ex:
+                raise self.fail((*path, layer.type_name, alias), f"{alias}: {ex}", full, layer.type_name) from None
+        key = (type(layer), repr(sorted(raw.items())))
+        hit = self.cache.get(key)
+        if hit is None:
+            try:
+                hit = type(layer).model_validate(raw)
+            except ValidationError as ve:
+                err = ve.errors(include_url=False)[0]
+                field_name = str(err["loc"][0]) if err["loc"] else ""
+                msg = str((err.get("ctx") or {}).get("error", err["msg"]))
+                raise self.fail((*path, layer.type_name, field_name), f"{field_name}: {msg}", full,
+                                layer.type_name) from None
+            self.cache[key] = hit
+        return hit
+
+    def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+        layer = self.concrete(e.obj, env, path, full)
+        lo, hi = layer.arity
+        if len(ins) < lo or (hi is not None and len(ins) > hi):
+            want = f"{lo}" if lo == hi else f"at least {lo}"
+            raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
+        in_shapes = tuple(self.shape_of(r) for r in ins)
+        try:
+            out = layer.infer(in_shapes)
+        except LayerError as ex:
+            got = " and ".join(fmt_shape(s) for s in in_shapes)
+            msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
+            raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
+        if any(d <= 0 for d in out):
+            raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
+        self.nodes.append(node)
+        self.names[full] = node.index
+        return node.index
+
+
+def _contains_expr(v: Any) -> bool:
+    if isinstance(v, (list, tuple)):
+        return any(_contains_expr(x) for x in v)
+    return is_expr(v)
+
+
+def _substitute(v: Any, env: dict[str, Any]) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_substitute(x, env) for x in v]
+    if is_expr(v):
+        out = evaluate(v, env)
+        if isinstance(out, float) and out.is_integer():
+            return int(out)
+        return out
+    return v

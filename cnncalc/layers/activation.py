@@ -1,0 +1,109 @@
+"""Element-wise activations and softmax.
+
+FLOPs per output element, counting exp, erf and tanh as one operation each:
+
+=============  ====  =====================================================
+relu           1     one comparison
+relu6          2     two comparisons (clamp to [0, 6])
+leakyrelu      2     comparison, multiply
+prelu          2     comparison, multiply (params: num_parameters, 1 or C)
+elu            4     comparison, exp, subtract, multiply
+gelu           5     x/√2, erf, add 1, multiply by x, multiply by ½ (9 with the tanh approximation)
+sigmoid        4     negate, exp, add 1, divide
+tanh           1     tanh
+silu           5     sigmoid, multiply
+hardsigmoid    4     add 3, two comparisons, divide by 6
+hardswish      5     hardsigmoid, multiply
+softmax        5     running max, subtract, exp, sum, divide
+=============  ====  =====================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+from ..errors import LayerError
+from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register
+
+
+class Activation(Layer):
+    """An element-wise activation: output shape equals input shape."""
+
+    prefix = "act"
+    #: FLOPs per element.
+    cost: ClassVar[int] = 1
+
+    inplace: Flag = False
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return self.cost * numel(out)
+
+
+def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), **fields: Any) -> None:
+    """Register a simple activation whose only rule is ``cost`` FLOPs per element."""
+    ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__}
+    annotations: dict[str, Any] = {}
+    for field, (typ, default) in fields.items():
+        annotations[field] = typ
+        ns[field] = default
+    ns["__annotations__"] = annotations
+    register(name, *aliases)(type(name.capitalize(), (Activation,), ns))
+
+
+_activation("relu", 1, "Rectified linear unit, max(0, x).")
+_activation("relu6", 2, "ReLU clamped to [0, 6].")
+_activation(
+    "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), negative_slope=(Number, 0.01)
+)
+_activation("elu", 4, "Exponential linear unit.", alpha=(Number, 1.0))
+_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).")
+_activation("tanh", 1, "Hyperbolic tangent.")
+_activation("silu", 5, "SiLU / swish: x·sigmoid(x).")
+_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.")
+_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.")
+
+
+@register("gelu")
+class Gelu(Activation):
+    """Gaussian error linear unit: x·Φ(x) (exact), or its tanh approximation."""
+
+    prefix = "gelu"
+    approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (9 if self.approximate == "tanh" else 5) * numel(out)
+
+
+@register("prelu")
+class PRelu(Activation):
+    """Parametric ReLU: one learnable slope, or one per channel (``num_parameters``)."""
+
+    prefix = "prelu"
+    cost = 2
+    num_parameters: Pos = 1
+    init: Number = 0.25
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if self.num_parameters not in (1, ins[0][0]):
+            raise LayerError(f"num_parameters must be 1 or the {ins[0][0]} input channels, got {self.num_parameters}")
+        return ins[0]
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return self.num_parameters
+
+
+@register("softmax")
+class Softmax(Layer):
+    """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
+
+    prefix = "softmax"
+    dim: AnyInt = -1
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        rank = len(ins[0]) + 1
+        if not -rank <= self.dim < rank or self.dim in (0, -rank):
+            raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank}-d tensor")
+        return ins[0]
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return 5 * numel(out)

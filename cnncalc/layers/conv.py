@@ -1,0 +1,184 @@
+"""Convolutions: conv1d/2d/3d and convtranspose1d/2d/3d.
+
+Rules (k = product of kernel sizes, C_in inferred from the input):
+
+- output, per axis: ``floor((n + 2p − d(k−1) − 1)/s) + 1``; transposed:
+  ``(n − 1)s − 2p + d(k−1) + output_padding + 1``
+- params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``
+- MACs: ``k·C_in/groups·C_out·out_spatial``; transposed ``k·C_out/groups·C_in·in_spatial``
+- FLOPs: ``2·MACs`` plus one add per output element when there is a bias
+- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed ``j' = j/s`` and
+  ``r' = r + floor(d(k−1)/s)·j`` (the most input positions one output unit depends on)
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Sequence
+
+from ..errors import LayerError
+from .base import (
+    RF,
+    AxisRF,
+    Flag,
+    Layer,
+    NonNegN,
+    Padding,
+    Pos,
+    PosN,
+    Shape,
+    choice,
+    fmt_axes,
+    numel,
+    register_nd,
+)
+
+
+class _Conv(Layer):
+    """Shared arguments of convolutions."""
+
+    prefix = "conv"
+
+    out_channels: Pos
+    kernel_size: PosN
+    stride: PosN = 1
+    padding: Padding = 0
+    dilation: PosN = 1
+    groups: Pos = 1
+    bias: Flag = True
+    padding_mode: choice("zeros", "reflect", "replicate", "circular") = "zeros"  # type: ignore[valid-type]
+    in_channels: Pos | None = None
+
+    def geometry(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """Kernel, stride and dilation per spatial axis."""
+        return (
+            self.per_axis(self.kernel_size, "kernel_size"),
+            self.per_axis(self.stride, "stride"),
+            self.per_axis(self.dilation, "dilation"),
+        )
+
+    def channels_in(self, ins: Sequence[Shape]) -> int:
+        """C_in, checked against ``in_channels`` and ``groups``."""
+        self.expect_rank(ins[0])
+        c_in = ins[0][0]
+        if self.in_channels is not None and self.in_channels != c_in:
+            raise LayerError(f"in_channels is {self.in_channels} but the input has {c_in} channels")
+        if c_in % self.groups:
+            raise LayerError(f"in_channels {c_in} is not divisible by groups {self.groups}")
+        if self.out_channels % self.groups:
+            raise LayerError(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+        return c_in
+
+    def describe(self) -> str:
+        k, s, d = self.geometry()
+        parts = [f"{self.out_channels}", f"k{fmt_axes(k)}"]
+        if any(x != 1 for x in s):
+            parts.append(f"s{fmt_axes(s)}")
+        if isinstance(self.padding, str):
+            parts.append(f"p={self.padding}")
+        elif any(x != 0 for x in self.per_axis(self.padding, "padding")):
+            parts.append(f"p{fmt_axes(self.per_axis(self.padding, 'padding'))}")
+        if any(x != 1 for x in d):
+            parts.append(f"d{fmt_axes(d)}")
+        if self.groups != 1:
+            parts.append(f"g{self.groups}")
+        if not self.bias:
+            parts.append("no bias")
+        return " ".join(parts)
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        k = math.prod(self.geometry()[0])
+        return (k * ins[0][0] // self.groups + (1 if self.bias else 0)) * self.out_channels
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+
+
+class ConvNd(_Conv):
+    """Convolution (``torch.nn.ConvNd``)."""
+
+    def pads(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Padding before and after, per axis (``same`` puts the odd pixel after, as PyTorch)."""
+        k, s, d = self.geometry()
+        if self.padding == "valid":
+            z = (0,) * len(k)
+            return z, z
+        if self.padding == "same":
+            total = tuple(di * (ki - 1) for ki, di in zip(k, d))
+            return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+        p = self.per_axis(self.padding, "padding")
+        return p, p
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.channels_in(ins)
+        k, s, d = self.geometry()
+        if self.padding == "same" and any(x != 1 for x in s):
+            raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")
+        before, after = self.pads()
+        out = []
+        for n, ki, si, di, pb, pa in zip(ins[0][1:], k, s, d, before, after):
+            span = n + pb + pa - di * (ki - 1) - 1
+            if span < 0:
+                k_eff = di * (ki - 1) + 1
+                what = f"kernel_size {ki}" + (f" (dilated to {k_eff})" if di != 1 else "")
+                raise LayerError(f"{what} is larger than the padded input {n + pb + pa}")
+            out.append(span // si + 1)
+        return (self.out_channels, *out)
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        k = math.prod(self.geometry()[0])
+        return k * (ins[0][0] // self.groups) * numel(out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        k, s, d = self.geometry()
+        before = self.pads()[0]
+        return fields[0].map(lambda i, a: a.window(d[i] * (k[i] - 1) + 1, s[i], before[i]))
+
+
+class ConvTransposeNd(_Conv):
+    """Transposed convolution (``torch.nn.ConvTransposeNd``)."""
+
+    prefix = "deconv"
+    output_padding: NonNegN = 0
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.channels_in(ins)
+        if isinstance(self.padding, str):
+            raise LayerError("padding must be an integer for transposed convolutions")
+        k, s, d = self.geometry()
+        p = self.per_axis(self.padding, "padding")
+        op = self.per_axis(self.output_padding, "output_padding")
+        out = []
+        for n, ki, si, di, pi, opi in zip(ins[0][1:], k, s, d, p, op):
+            if opi >= max(si, di):
+                raise LayerError(f"output_padding {opi} must be smaller than stride or dilation")
+            size = (n - 1) * si - 2 * pi + di * (ki - 1) + opi + 1
+            if size <= 0:
+                raise LayerError(f"output size {size} is not positive (padding {pi} too large)")
+            out.append(size)
+        return (self.out_channels, *out)
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        k = math.prod(self.geometry()[0])
+        return k * ins[0][0] * (self.out_channels // self.groups) + (self.out_channels if self.bias else 0)
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        k = math.prod(self.geometry()[0])
+        return k * (self.out_channels // self.groups) * numel(ins[0])
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        k, s, d = self.geometry()
+        p = self.per_axis(self.padding, "padding")
+
+        def step(i: int, a: AxisRF) -> AxisRF:
+            k_eff = d[i] * (k[i] - 1) + 1
+            size = None if a.size is None else math.ceil(a.size + ((k_eff - 1) // s[i]) * a.jump)
+            start = a.start + (Fraction(p[i]) - Fraction(k_eff - 1, 2)) / s[i] * a.jump
+            return AxisRF(size, a.jump / s[i], start)
+
+        return fields[0].map(step)
+
+
+register_nd(ConvNd, "conv")
+register_nd(ConvTransposeNd, "convtranspose", "conv_transpose")

@@ -1,0 +1,57 @@
+"""Fully connected layers.
+
+- applies to the last axis, as PyTorch does; on a multi-axis input ``in_features`` must be given
+  (otherwise a missing ``flatten`` would go unnoticed)
+- params: ``(in + bias)·out``
+- MACs: ``in·out`` per row (rows = elements of the input / in)
+- FLOPs: ``2·MACs`` plus one add per output element when there is a bias
+- receptive field: the whole input along every axis the layer mixes
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..errors import LayerError
+from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Shape, fmt_shape, numel, register
+
+
+@register("linear")
+class Linear(Layer):
+    """Fully connected layer (``torch.nn.Linear``); in_features is inferred."""
+
+    prefix = "fc"
+
+    out_features: Pos
+    in_features: Pos | None = None
+    bias: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape = ins[0]
+        if len(shape) > 1 and self.in_features is None:
+            raise LayerError(
+                f"input is {fmt_shape(shape)}: add 'flatten' before it, or give in_features "
+                "to apply it to the last axis as PyTorch does"
+            )
+        if self.in_features is not None and self.in_features != shape[-1]:
+            raise LayerError(f"in_features is {self.in_features} but the input's last axis is {shape[-1]}")
+        return (*shape[:-1], self.out_features)
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return (ins[0][-1] + (1 if self.bias else 0)) * self.out_features
+
+    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
+        return numel(ins[0]) * self.out_features
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rf = fields[0]
+        if len(ins[0]) == 1 or not rf.axes:
+            return rf.whole()
+        last = len(rf.axes) - 1
+        return rf.map(lambda i, a: WHOLE_AXIS if i == last else a)
+
+    def describe(self) -> str:
+        return f"→{self.out_features}" + ("" if self.bias else " no bias")

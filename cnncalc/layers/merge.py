@@ -1,0 +1,120 @@
+"""Layers that combine or split tensors: add, concat, multiply, chunk, channel_shuffle.
+
+- add: inputs of equal shape; FLOPs ``(inputs − 1)·E``
+- multiply: inputs broadcast as in PyTorch (squeeze-excitation: [C, H, W]·[C, 1, 1]);
+  FLOPs ``(inputs − 1)·E``
+- concat: equal shapes except along ``dim`` (default 1, the channels); 0 FLOPs
+- chunk: piece ``index`` of ``chunks`` along ``dim``, sized as ``torch.chunk``; 0 FLOPs
+- channel_shuffle: reorders channels in ``groups``; 0 FLOPs
+- receptive field of a merge: the largest over its inputs, per axis
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..errors import LayerError
+from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, numel, register
+
+
+def _dim(dim: int, rank: int) -> int:
+    """PyTorch axis number (0 is the batch) to an index into a batch-less shape."""
+    d = dim + rank + 1 if dim < 0 else dim
+    if not 1 <= d <= rank:
+        raise LayerError(f"dim {dim} is not a non-batch axis of a {rank + 1}-d tensor (0 is the batch)")
+    return d - 1
+
+
+@register("add")
+class Add(Layer):
+    """Element-wise sum of inputs of equal shape (residual connections)."""
+
+    prefix = "add"
+    arity = (2, None)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if any(s != ins[0] for s in ins[1:]):
+            raise LayerError("shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
+        return ins[0]
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (len(ins) - 1) * numel(out)
+
+
+@register("multiply", "mul")
+class Multiply(Layer):
+    """Element-wise product with PyTorch broadcasting (squeeze-excitation gating)."""
+
+    prefix = "mul"
+    arity = (2, None)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        rank = max(len(s) for s in ins)
+        out = []
+        for axis in range(rank):
+            sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
+            if len(sizes) > 1:
+                raise LayerError("shapes do not broadcast: " + " vs ".join(fmt_shape(s) for s in ins))
+            out.append(sizes.pop() if sizes else 1)
+        return tuple(out)
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (len(ins) - 1) * numel(out)
+
+
+@register("concat", "cat")
+class Concat(Layer):
+    """Concatenation along ``dim`` (default 1: the channels)."""
+
+    prefix = "cat"
+    arity = (1, None)
+    dim: AnyInt = 1
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        rank = len(ins[0])
+        if any(len(s) != rank for s in ins):
+            raise LayerError("inputs differ in rank: " + " vs ".join(fmt_shape(s) for s in ins))
+        d = _dim(self.dim, rank)
+        for s in ins[1:]:
+            if s[:d] + s[d + 1 :] != ins[0][:d] + ins[0][d + 1 :]:
+                raise LayerError(
+                    f"shapes differ outside dim {self.dim}: " + " vs ".join(fmt_shape(s) for s in ins)
+                )
+        return (*ins[0][:d], sum(s[d] for s in ins), *ins[0][d + 1 :])
+
+
+@register("chunk")
+class Chunk(Layer):
+    """Piece ``index`` of ``torch.chunk(x, chunks, dim)`` (ShuffleNet's channel split)."""
+
+    prefix = "chunk"
+    chunks: Pos
+    index: NonNeg
+    dim: AnyInt = 1
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape = ins[0]
+        d = _dim(self.dim, len(shape))
+        n = shape[d]
+        size = -(-n // self.chunks)
+        count = -(-n // size)
+        if self.index >= count:
+            raise LayerError(f"index {self.index} is past the {count} chunks of size {n}")
+        piece = min(size, n - self.index * size)
+        return (*shape[:d], piece, *shape[d + 1 :])
+
+    def describe(self) -> str:
+        return f"{self.index}/{self.chunks}"
+
+
+@register("channel_shuffle", "channelshuffle")
+class ChannelShuffle(Layer):
+    """Reorders channels across ``groups`` (``torch.nn.ChannelShuffle``)."""
+
+    prefix = "shuffle"
+    groups: Pos
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if ins[0][0] % self.groups:
+            raise LayerError(f"{ins[0][0]} channels are not divisible by groups {self.groups}")
+        return ins[0]

@@ -1,0 +1,188 @@
+"""Normalisation: batchnorm, layernorm, groupnorm, instancenorm, local response norm, layer scale.
+
+Rules (C = channels, E = elements of the output):
+
+- batchnorm: params ``2C`` (γ, β) when affine, buffers ``2C`` (running mean and variance) when
+  tracking statistics; FLOPs ``2E`` (at inference the statistics fold into one multiply and one add)
+- layernorm, groupnorm, instancenorm: params ``2·normalized`` (γ, β) when affine; FLOPs ``5E`` for
+  the statistics and normalisation (mean: 1 add; variance: subtract, square, add; scale: 1 multiply)
+  plus ``2E`` when affine
+- local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
+- layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..errors import LayerError
+from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd
+
+
+class BatchNormNd(Layer):
+    """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
+
+    prefix = "bn"
+
+    num_features: Pos | None = None
+    eps: Number = 1e-5
+    momentum: Number | None = 0.1
+    affine: Flag = True
+    track_running_stats: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape = ins[0]
+        ok = len(shape) in (1, 2) if self.ndim == 1 else len(shape) == (self.ndim or 0) + 1
+        if not ok:
+            want = {1: "[C] or [C, L]", 2: "[C, H, W]", 3: "[C, D, H, W]"}[self.ndim or 1]
+            raise LayerError(f"expects a {want} input, got {fmt_shape(shape)}")
+        if self.num_features is not None and self.num_features != shape[0]:
+            raise LayerError(f"num_features is {self.num_features} but the input has {shape[0]} channels")
+        return shape
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return 2 * ins[0][0] if self.affine else 0
+
+    def buffers(self, ins: Sequence[Shape]) -> int:
+        return 2 * ins[0][0] if self.track_running_stats else 0
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        if self.track_running_stats:
+            return 2 * numel(out)
+        return (7 if self.affine else 5) * numel(out)
+
+
+register_nd(BatchNormNd, "batchnorm")
+
+
+class InstanceNormNd(BatchNormNd):
+    """Instance normalisation (``torch.nn.InstanceNormNd``): not affine, no running stats by default."""
+
+    prefix = "in"
+    affine: Flag = False
+    track_running_stats: Flag = False
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (7 if self.affine else 5) * numel(out)
+
+
+register_nd(InstanceNormNd, "instancenorm")
+
+
+@register("layernorm")
+class LayerNorm(Layer):
+    """Layer normalisation over the trailing ``normalized_shape`` (default: the last axis)."""
+
+    prefix = "ln"
+
+    normalized_shape: PosN | None = None
+    eps: Number = 1e-5
+    elementwise_affine: Flag = True
+    bias: Flag = True
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        """The trailing axes normalised over."""
+        ns = self.normalized_shape
+        if ns is None:
+            return shape[-1:]
+        ns = ns if isinstance(ns, tuple) else (ns,)
+        if len(ns) > len(shape) or tuple(shape[len(shape) - len(ns) :]) != ns:
+            raise LayerError(f"normalized_shape {list(ns)} does not match the input's trailing axes {fmt_shape(shape)}")
+        return ns
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.normalized(ins[0])
+        return ins[0]
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        if not self.elementwise_affine:
+            return 0
+        return (2 if self.bias else 1) * math.prod(self.normalized(ins[0]))
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (7 if self.elementwise_affine else 5) * numel(out)
+
+
+@register("layernorm2d")
+class LayerNorm2d(Layer):
+    """Layer normalisation over channels at every position of a [C, H, W] map (torchvision's LayerNorm2d)."""
+
+    prefix = "ln"
+    ndim = 2
+    eps: Number = 1e-6
+    elementwise_affine: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return ins[0]
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return 2 * ins[0][0] if self.elementwise_affine else 0
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (7 if self.elementwise_affine else 5) * numel(out)
+
+
+@register("groupnorm")
+class GroupNorm(Layer):
+    """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
+
+    prefix = "gn"
+
+    num_groups: Pos
+    num_channels: Pos | None = None
+    eps: Number = 1e-5
+    affine: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        c = ins[0][0]
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(ins[0])}")
+        if self.num_channels is not None and self.num_channels != c:
+            raise LayerError(f"num_channels is {self.num_channels} but the input has {c} channels")
+        if c % self.num_groups:
+            raise LayerError(f"{c} channels are not divisible by num_groups {self.num_groups}")
+        return ins[0]
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return 2 * ins[0][0] if self.affine else 0
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (7 if self.affine else 5) * numel(out)
+
+
+@register("localresponsenorm", "lrn")
+class LocalResponseNorm(Layer):
+    """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
+
+    prefix = "lrn"
+
+    size: Pos
+    alpha: Number = 1e-4
+    beta: Number = 0.75
+    k: Number = 1.0
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(ins[0])}")
+        return ins[0]
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (self.size + 4) * numel(out)
+
+    def describe(self) -> str:
+        return f"size {self.size}"
+
+
+@register("layerscale")
+class LayerScale(Layer):
+    """A learnable per-channel multiplier, shape [C, 1, ...] (ConvNeXt's layer_scale)."""
+
+    prefix = "scale"
+
+    def params(self, ins: Sequence[Shape]) -> int:
+        return ins[0][0]
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return numel(out)

@@ -1,0 +1,242 @@
+"""Pooling: max/avg (1d/2d/3d), adaptive max/avg (1d/2d/3d) and global pooling.
+
+Rules (window = product of kernel sizes):
+
+- output, per axis, exactly as PyTorch: ``floor((n + 2p − d(k−1) − 1 + (s−1 if ceil_mode))/s) + 1``,
+  minus one when ceil_mode makes the last window start past the input and left padding
+- padding must be at most half the kernel, as PyTorch requires
+- FLOPs: max pooling ``window − 1`` comparisons per output element; average pooling ``window``
+  (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window
+- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling to size 1 on an axis
+  (global pooling) makes the field the whole input
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Annotated, Any, Sequence
+
+from pydantic import PlainValidator, WithJsonSchema
+
+from ..errors import LayerError
+from .base import (
+    RF,
+    WHOLE_AXIS,
+    AxisRF,
+    Flag,
+    Layer,
+    NonNegN,
+    Pos,
+    PosN,
+    Shape,
+    fmt_axes,
+    numel,
+    register,
+    register_nd,
+)
+from .base import _int as _positive
+
+
+def pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's ``pooling_output_shape`` for one axis."""
+    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = span // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+class _Pool(Layer):
+    """Shared arguments of max and average pooling."""
+
+    prefix = "pool"
+
+    kernel_size: PosN
+    stride: PosN | None = None
+    padding: NonNegN = 0
+    ceil_mode: Flag = False
+
+    def dil(self) -> tuple[int, ...]:
+        """Dilation per axis (1 for average pooling)."""
+        return (1,) * (self.ndim or 1)
+
+    def geometry(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """Kernel, stride (defaults to the kernel) and padding per axis."""
+        k = self.per_axis(self.kernel_size, "kernel_size")
+        s = k if self.stride is None else self.per_axis(self.stride, "stride")
+        return k, s, self.per_axis(self.padding, "padding")
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        k, s, p = self.geometry()
+        out = []
+        for n, ki, si, pi, di in zip(ins[0][1:], k, s, p, self.dil()):
+            if pi > ki // 2:
+                raise LayerError(f"padding {pi} is more than half the kernel_size {ki}")
+            k_eff = di * (ki - 1) + 1
+            if n + 2 * pi < k_eff:
+                raise LayerError(f"kernel_size {k_eff} is larger than the padded input {n + 2 * pi}")
+            o = pool_out(n, ki, si, pi, di, bool(self.ceil_mode))
+            if o < 1:
+                raise LayerError(f"output size {o} is not positive")
+            out.append(o)
+        return (ins[0][0], *out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        k, s, p = self.geometry()
+        d = self.dil()
+        return fields[0].map(lambda i, a: a.window(d[i] * (k[i] - 1) + 1, s[i], p[i]))
+
+    def describe(self) -> str:
+        k, s, p = self.geometry()
+        parts = [f"k{fmt_axes(k)}", f"s{fmt_axes(s)}"]
+        if any(p):
+            parts.append(f"p{fmt_axes(p)}")
+        if self.ceil_mode:
+            parts.append("ceil")
+        return " ".join(parts)
+
+
+class MaxPoolNd(_Pool):
+    """Max pooling (``torch.nn.MaxPoolNd``)."""
+
+    dilation: PosN = 1
+    return_indices: Flag = False
+
+    def dil(self) -> tuple[int, ...]:
+        return self.per_axis(self.dilation, "dilation")
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return (math.prod(self.geometry()[0]) - 1) * numel(out)
+
+
+class AvgPoolNd(_Pool):
+    """Average pooling (``torch.nn.AvgPoolNd``)."""
+
+    count_include_pad: Flag = True
+    divisor_override: Pos | None = None
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return math.prod(self.geometry()[0]) * numel(out)
+
+
+def _adaptive_windows(n: int, o: int) -> list[int]:
+    """Window lengths of adaptive pooling: ``[floor(i·n/o), ceil((i+1)·n/o))``."""
+    return [-((-(i + 1) * n) // o) - (i * n) // o for i in range(o)]
+
+
+def _output_size(v: Any) -> Any:
+    one = _positive(1)
+    if isinstance(v, list):
+        return [None if x is None else one(x) for x in v]
+    return one(v)
+
+
+#: ``output_size``: an int, or one per axis where ``null`` keeps the input size.
+OutputSize = Annotated[
+    Any,
+    PlainValidator(_output_size),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}},
+            ]
+        }
+    ),
+]
+
+
+class _Adaptive(Layer):
+    """Adaptive pooling to a fixed output size."""
+
+    prefix = "pool"
+    output_size: OutputSize = 1
+
+    def sizes(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        """Output size per axis (``null`` keeps the input size)."""
+        v = self.output_size
+        n = self.ndim or 1
+        if isinstance(v, list):
+            if len(v) != n:
+                raise LayerError(f"output_size has {len(v)} values, expected {n}")
+            return tuple(ins[0][1 + i] if x is None else x for i, x in enumerate(v))
+        return (v,) * n
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return (ins[0][0], *self.sizes(ins))
+
+    def window_total(self, ins: Sequence[Shape], out: Shape) -> int:
+        """Sum over output elements of their window sizes."""
+        per_axis = [sum(_adaptive_windows(n, o)) for n, o in zip(ins[0][1:], out[1:])]
+        return out[0] * math.prod(per_axis)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rf = fields[0]
+        if all(o == 1 for o in out[1:]):
+            return rf.whole()
+
+        def step(i: int, a: AxisRF) -> AxisRF:
+            n, o = ins[0][1 + i], out[1 + i]
+            if o == 1:
+                return WHOLE_AXIS
+            return a.window(max(_adaptive_windows(n, o)), Fraction(n, o), 0)  # type: ignore[arg-type]
+
+        return rf.map(step)
+
+    def describe(self) -> str:
+        v = self.output_size
+        return "→" + ("x".join("*" if x is None else str(x) for x in v) if isinstance(v, list) else str(v))
+
+
+class AdaptiveAvgPoolNd(_Adaptive):
+    """Adaptive average pooling (``torch.nn.AdaptiveAvgPoolNd``); FLOPs = Σ window sizes."""
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return self.window_total(ins, out)
+
+
+class AdaptiveMaxPoolNd(_Adaptive):
+    """Adaptive max pooling (``torch.nn.AdaptiveMaxPoolNd``); FLOPs = Σ (window − 1)."""
+
+    return_indices: Flag = False
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return self.window_total(ins, out) - numel(out)
+
+
+@register("globalavgpool")
+class GlobalAvgPool(Layer):
+    """Global average pooling over all spatial axes, keeping them as size 1 (``AdaptiveAvgPool(1)``)."""
+
+    prefix = "pool"
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects a [C, *spatial] input, got {list(ins[0])}")
+        return (ins[0][0],) + (1,) * (len(ins[0]) - 1)
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return numel(ins[0])
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        return fields[0].whole()
+
+
+@register("globalmaxpool")
+class GlobalMaxPool(GlobalAvgPool):
+    """Global max pooling over all spatial axes (``AdaptiveMaxPool(1)``); FLOPs = in − out."""
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        return numel(ins[0]) - numel(out)
+
+
+for _base, _stem in (
+    (MaxPoolNd, "maxpool"),
+    (AvgPoolNd, "avgpool"),
+    (AdaptiveAvgPoolNd, "adaptiveavgpool"),
+    (AdaptiveMaxPoolNd, "adaptivemaxpool"),
+):
+    register_nd(_base, _stem)

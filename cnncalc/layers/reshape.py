@@ -1,0 +1,231 @@
+"""Layers that move or copy values without learning: flatten, identity, dropout, zero padding,
+upsampling and pixel (un)shuffle.
+
+- flatten, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
+- upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
+  bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
+- receptive field: flatten over spatial axes gives the whole input; zero padding shifts the
+  centre; upsampling by s divides the jump by s (linear modes widen the field by one jump);
+  pixel shuffle divides the jump by r; pixel unshuffle is an r×r window with stride r
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any, Sequence
+
+from ..errors import LayerError
+from .base import (
+    RF,
+    AnyInt,
+    AxisRF,
+    Flag,
+    Layer,
+    NonNegN,
+    Number,
+    Pos,
+    PosN,
+    Shape,
+    choice,
+    fmt_shape,
+    numel,
+    register,
+    register_nd,
+)
+
+
+@register("flatten")
+class Flatten(Layer):
+    """Flatten axes ``start_dim``..``end_dim`` (PyTorch numbering: 0 is the batch)."""
+
+    prefix = "flatten"
+    start_dim: AnyInt = 1
+    end_dim: AnyInt = -1
+
+    def span(self, shape: Shape) -> tuple[int, int]:
+        """First and last flattened axis, in batch-less numbering."""
+        rank = len(shape) + 1
+        s = self.start_dim + rank if self.start_dim < 0 else self.start_dim
+        e = self.end_dim + rank if self.end_dim < 0 else self.end_dim
+        if not 1 <= s < rank or not 1 <= e < rank or s > e:
+            raise LayerError(
+                f"start_dim {self.start_dim} and end_dim {self.end_dim} do not select non-batch axes "
+                f"of a {rank}-d tensor (0 is the batch)"
+            )
+        return s - 1, e - 1
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        s, e = self.span(ins[0])
+        shape = ins[0]
+        return (*shape[:s], math.prod(shape[s : e + 1]), *shape[e + 1 :])
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        s, e = self.span(ins[0])
+        return fields[0] if s == e else fields[0].whole()
+
+
+@register("identity")
+class Identity(Layer):
+    """Passes its input through unchanged."""
+
+    prefix = "identity"
+
+
+@register("dropout", "dropout1d", "dropout2d", "dropout3d", "alphadropout")
+class Dropout(Layer):
+    """Dropout: identity at inference (FLOPs 0)."""
+
+    prefix = "dropout"
+    p: Number = 0.5
+    inplace: Flag = False
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if not 0 <= self.p <= 1:
+            raise LayerError(f"p must be between 0 and 1, got {self.p}")
+        return ins[0]
+
+
+class ZeroPadNd(Layer):
+    """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back)."""
+
+    prefix = "pad"
+    padding: NonNegN
+
+    def pads(self) -> list[tuple[int, int]]:
+        """(before, after) per spatial axis, first axis first."""
+        n = self.ndim or 1
+        p = self.padding
+        if not isinstance(p, tuple):
+            return [(p, p)] * n
+        if len(p) != 2 * n:
+            raise LayerError(f"padding has {len(p)} values, expected 1 or {2 * n}")
+        # PyTorch lists the last axis first: (left, right, top, bottom, front, back)
+        pairs = [(p[2 * i], p[2 * i + 1]) for i in range(n)]
+        return pairs[::-1]
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return (ins[0][0], *(n + b + a for n, (b, a) in zip(ins[0][1:], self.pads())))
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        pads = self.pads()
+        return fields[0].map(lambda i, a: AxisRF(a.size, a.jump, a.start - pads[i][0] * a.jump))
+
+
+register_nd(ZeroPadNd, "zeropad")
+
+_TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+_MODE_NDIM = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+@register("upsample")
+class Upsample(Layer):
+    """Upsampling by ``scale_factor`` or to ``size`` (``torch.nn.Upsample``)."""
+
+    prefix = "up"
+    size: PosN | None = None
+    scale_factor: Any = None
+    mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
+    align_corners: Flag | None = None
+
+    def scales(self, shape: Shape) -> tuple[Fraction, ...]:
+        """Scale per spatial axis, as exact fractions."""
+        n = len(shape) - 1
+        sf = self.scale_factor
+        if (self.size is None) == (sf is None):
+            raise LayerError("give exactly one of size and scale_factor")
+        if self.size is not None:
+            size = self.size if isinstance(self.size, tuple) else (self.size,) * n
+            if len(size) != n:
+                raise LayerError(f"size has {len(size)} values, expected {n}")
+            return tuple(Fraction(o, i) for o, i in zip(size, shape[1:]))
+        factors = sf if isinstance(sf, list) else [sf] * n
+        if len(factors) != n:
+            raise LayerError(f"scale_factor has {len(factors)} values, expected {n}")
+        out = []
+        for f in factors:
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f) or f <= 0:
+                raise LayerError(f"scale_factor must be a positive number, got {f!r}")
+            out.append(Fraction(f).limit_denominator(10**6))
+        return tuple(out)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape = ins[0]
+        if len(shape) < 2:
+            raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(shape)}")
+        want = _MODE_NDIM.get(self.mode)
+        if want is not None and want != len(shape) - 1:
+            raise LayerError(f"mode '{self.mode}' needs {want} spatial axes, the input has {len(shape) - 1}")
+        out = []
+        for n, s in zip(shape[1:], self.scales(shape)):
+            o = n * s
+            if o.denominator != 1:
+                raise LayerError(
+                    f"scale {float(s):g} on size {n} gives {float(o):g}, not a whole size; give 'size' instead"
+                )
+            if o < 1:
+                raise LayerError(f"output size {o} is not positive")
+            out.append(int(o))
+        return (shape[0], *out)
+
+    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+        taps = _TAPS[self.mode] ** (len(out) - 1)
+        return 0 if taps == 1 else (2 * taps - 1) * numel(out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        taps = _TAPS[self.mode]
+        scales = self.scales(ins[0])
+
+        def step(i: int, a: AxisRF) -> AxisRF:
+            s = scales[i]
+            size = None if a.size is None else math.ceil(a.size + (taps - 1) * a.jump)
+            shift = Fraction(0) if taps == 1 or self.align_corners else (1 / s - 1) / 2
+            return AxisRF(size, a.jump / s, a.start + shift * a.jump)
+
+        return fields[0].map(step)
+
+    def describe(self) -> str:
+        what = f"×{self.scale_factor}" if self.scale_factor is not None else f"→{self.size}"
+        return f"{what} {self.mode}"
+
+
+@register("pixelshuffle", "pixel_shuffle")
+class PixelShuffle(Layer):
+    """[C·r², H, W] → [C, H·r, W·r] (``torch.nn.PixelShuffle``)."""
+
+    prefix = "shuffle"
+    upscale_factor: Pos
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape, r = ins[0], self.upscale_factor
+        if len(shape) != 3:
+            raise LayerError(f"expects a [C, H, W] input, got {fmt_shape(shape)}")
+        if shape[0] % (r * r):
+            raise LayerError(f"{shape[0]} channels are not divisible by upscale_factor² = {r * r}")
+        return (shape[0] // (r * r), shape[1] * r, shape[2] * r)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        r = self.upscale_factor
+        return fields[0].map(lambda i, a: AxisRF(a.size, a.jump / r, a.start))
+
+
+@register("pixelunshuffle", "pixel_unshuffle")
+class PixelUnshuffle(Layer):
+    """[C, H·r, W·r] → [C·r², H, W] (``torch.nn.PixelUnshuffle``)."""
+
+    prefix = "unshuffle"
+    downscale_factor: Pos
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        shape, r = ins[0], self.downscale_factor
+        if len(shape) != 3:
+            raise LayerError(f"expects a [C, H, W] input, got {fmt_shape(shape)}")
+        if shape[1] % r or shape[2] % r:
+            raise LayerError(f"spatial size {shape[1]}x{shape[2]} is not divisible by downscale_factor {r}")
+        return (shape[0] * r * r, shape[1] // r, shape[2] // r)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        r = self.downscale_factor
+        return fields[0].map(lambda i, a: a.window(r, r, 0))
+

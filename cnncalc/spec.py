@@ -1,0 +1,315 @@
+"""The network format: Pydantic models, and ``load`` from a path, a bundled name or text.
+
+A layer item is a mapping with one key, the layer type, whose value holds the arguments
+(``- conv2d: {out_channels: 20, kernel_size: 5}``), or just the type (``- relu``). Besides the
+registered layer types an item may be a ``sequential`` group or a call of a block defined
+under ``blocks:``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
+
+from . import layers as _layers
+from .errors import Problem, SourceError, SpecError
+from .layers.base import Flag, Name, Pos, Refs
+from .source import Source, parse, parse_bytes, read
+
+RESERVED = {"sequential"}
+GRAPH_KEYS = ("name", "from", "if")
+
+
+def suggest(word: str, options: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest option, or an empty string."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _known_types() -> list[str]:
+    return [*_layers.REGISTRY, *_layers.ALIASES, *RESERVED]
+
+
+def _normalise(v: Any) -> Any:
+    """``relu`` → ``{relu: {}}``; ``{relu: null}`` → ``{relu: {}}``; aliases → canonical names."""
+    if isinstance(v, str):
+        v = {v: {}}
+    if not isinstance(v, dict):
+        raise ValueError("expected a layer: a mapping with one key, the layer type (e.g. '- relu')")
+    if len(v) != 1:
+        keys = list(v)
+        typed = [k for k in keys if k in _layers.REGISTRY or k in _layers.ALIASES or k in RESERVED]
+        if typed and len(typed) == 1:
+            others = ", ".join(f"'{k}'" for k in keys if k != typed[0])
+            raise ValueError(
+                f"a layer has exactly one key, its type; {others} must be indented under '{typed[0]}'"
+            )
+        raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys))}")
+    ((key, body),) = v.items()
+    key = _layers.ALIASES.get(key, key)
+    if body is None:
+        body = {}
+    return {key: body}
+
+
+def _tag(v: Any) -> str:
+    (key,) = v
+    return key if key in _layers.REGISTRY or key in RESERVED else "call"
+
+
+class Call(BaseModel):
+    """A call of a block defined under ``blocks:``; arguments are checked against the block."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    block: str
+    name: Name | None = None
+    from_: Refs | None = Field(None, alias="from")
+    if_: Flag | None = Field(None, alias="if")
+    repeat: Pos | None = None
+    args: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, v: Any, info: ValidationInfo) -> Any:
+        (key, body), *_ = v.items()
+        blocks = (info.context or {}).get("blocks", set())
+        if key not in blocks:
+            hint = suggest(key, [*_known_types(), *blocks])
+            raise ValueError(f"unknown layer type or block '{key}'{hint}")
+        if not isinstance(body, dict):
+            raise ValueError(f"the arguments of block '{key}' must be a mapping")
+        out: dict[str, Any] = {"block": key, "args": {}}
+        for k, val in body.items():
+            if k in (*GRAPH_KEYS, "repeat"):
+                out[k] = val
+            else:
+                out["args"][k] = val
+        return out
+
+
+class Sequential(BaseModel):
+    """An inline group whose children are named by position (``features.0``, ``features.1``, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Name | None = None
+    from_: Refs | None = Field(None, alias="from")
+    if_: Flag | None = Field(None, alias="if")
+    layers: list[Item]
+
+
+def _wrapper(type_name: str, cls: type) -> Any:
+    model = create_model(  # type: ignore[call-overload]
+        f"{cls.__name__}Item",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __doc__=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
+        **{type_name: (cls, ...)},
+    )
+    return Annotated[model, Tag(type_name)]
+
+
+def _item_type() -> Any:
+    members = [_wrapper(name, cls) for name, cls in _layers.REGISTRY.items()]
+    members.append(_wrapper("sequential", Sequential))
+    members.append(Annotated[Call, Tag("call")])
+    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise)]
+
+
+Item = _item_type()
+Sequential.model_rebuild()
+
+
+class BlockDef(BaseModel):
+    """A reusable block: named arguments with defaults (null = required) and a body of layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    args: dict[str, Any] = Field(default_factory=dict, description="argument names and defaults (null: required)")
+    naming: Literal["type", "index"] = Field(
+        "type", description="automatic names of the body's layers: by type (conv1, bn1) or by position (0, 1)"
+    )
+    layers: list[Item]
+
+
+class Network(BaseModel):
+    """A network description: input shape without the batch, layers, and optional blocks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    description: str | None = None
+    input: Annotated[list[Pos], Field(min_length=1, max_length=4)]
+    layers: Annotated[list[Item], Field(min_length=1)]
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+
+    _source: Source | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Source | None:
+        """Where the description came from (for error locations)."""
+        return self._source
+
+
+def from_source(src: Source) -> Network:
+    """Validate parsed data; every schema problem is reported at once, with its line."""
+    data = src.data
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise SpecError([src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
+    blocks = data.get("blocks")
+    names = set(blocks) if isinstance(blocks, dict) else set()
+    clash = names & set(_known_types())
+    if clash:
+        b = sorted(clash)[0]
+        raise SpecError([src.problem(f"block name '{b}' is already a layer type", ("blocks", b))])
+    try:
+        net = Network.model_validate(data, context={"blocks": names})
+    except ValidationError as e:
+        raise SpecError(_problems(src, e)) from None
+    net._source = src
+    return net
+
+
+def load(what: str | Path, *, text: str | None = None) -> Network:
+    """Load a network from a path, a bundled network name, or (with ``text``) a string."""
+    if text is not None:
+        return from_source(parse(text, str(what)))
+    path = resolve(what)
+    return from_source(read(path))
+
+
+def load_bytes(raw: bytes, name: str) -> Network:
+    """Load a network from raw bytes (e.g. standard input)."""
+    return from_source(parse_bytes(raw, name))
+
+
+def networks_dir() -> Path:
+    """The folder of bundled networks (installed, or the source checkout's ``networks/``)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "networks", here.parent / "networks"):
+        if cand.is_dir():
+            return cand
+    return here / "networks"
+
+
+def bundled() -> dict[str, Path]:
+    """Bundled network names and their files."""
+    d = networks_dir()
+    return {p.stem: p for p in sorted(d.glob("*.yaml"))} if d.is_dir() else {}
+
+
+def resolve(what: str | Path) -> Path:
+    """A path as given if it exists, else the bundled network of that name."""
+    p = Path(what)
+    if p.exists() or p.suffix in (".yaml", ".yml", ".json") or "/" in str(what):
+        return p
+    found = bundled().get(str(what))
+    if found is None:
+        hint = suggest(str(what), bundled())
+        raise SourceError([Problem(f"no such file or bundled network{hint}; see 'cnncalc networks'", file=str(what))])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# turning Pydantic's errors into located, readable problems
+
+
+def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """Follow ``loc`` through ``data``: the data path reached and the item paths passed on the way."""
+    path: list[Any] = []
+    items: list[tuple[Any, ...]] = []
+    node = data
+    for key in loc:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            continue
+        path.append(key)
+        if isinstance(key, int) and len(path) >= 2 and path[-2] == "layers":
+            items.append(tuple(path))
+    return tuple(path), items
+
+
+def item_identity(item: Any) -> tuple[str | None, str | None]:
+    """(name, type) of a raw layer item, for messages."""
+    if isinstance(item, str):
+        return None, _layers.ALIASES.get(item, item)
+    if isinstance(item, dict) and len(item) == 1:
+        ((key, body),) = item.items()
+        name = body.get("name") if isinstance(body, dict) else None
+        return (name if isinstance(name, str) else None), _layers.ALIASES.get(key, key)
+    return None, None
+
+
+def _message(err: dict[str, Any], field: str | None) -> str:
+    typ = err["type"]
+    ctx = err.get("ctx") or {}
+    if typ == "extra_forbidden" and field is not None:
+        return f"unknown argument '{field}'"
+    if typ == "missing" and field is not None:
+        return f"missing required argument '{field}'"
+    msg = str(ctx.get("error", err["msg"]))
+    msg = msg.removeprefix("Value error, ")
+    if typ == "too_short" and field == "layers":
+        return "'layers' is empty: a network needs at least one layer"
+    return f"{field}: {msg}" if field is not None else msg
+
+
+def _problems(src: Source, e: ValidationError) -> list[Problem]:
+    out: list[Problem] = []
+    seen: set[tuple[Any, ...]] = set()
+    for err in e.errors(include_url=False):
+        loc = tuple(err["loc"])
+        path, items = _walk(src.data, loc)
+        field = None
+        # the field is the last string in loc that is not a tag or wrapper key
+        if loc and isinstance(loc[-1], str):
+            field = loc[-1]
+        name = typ = None
+        index = None
+        if items:
+            item_path = items[-1]
+            name, typ = item_identity(_get(src.data, item_path))
+            index = item_path[-1]
+            if field is not None and (field == typ or (len(path) == len(item_path) and field not in GRAPH_KEYS)):
+                if err["type"] not in ("extra_forbidden", "missing"):
+                    field = None
+            if typ is not None and field == typ:
+                field = None
+        msg = _message(err, field)
+        if err["type"] == "extra_forbidden" and field is not None and typ in _layers.REGISTRY:
+            msg += suggest(field, [*_layers.REGISTRY[typ].model_fields, "from", "if"])
+        key = (path, msg)
+        if key in seen:
+            continue
+        seen.add(key)
+        line, col = src.locate(path)
+        out.append(
+            Problem(msg, file=src.name, line=line, column=col, layer=name, layer_type=typ,
+                    index=None if name or index is None else index + 1)
+        )
+    return out
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
