@@ -142,15 +142,16 @@ def render_markdown(report: Report) -> str:
 def totals_lines(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs summarising the totals, shared by the table and Markdown."""
     t = report.totals
+    others = {"fp32": "fp32", "fp16": "fp16/bf16", "int8": "int8"}
     weights = " · ".join(
-        f"{name} {format_bytes((t.params + t.buffers) * size)}" for name, size in DTYPE_BYTES.items()
-        if name != "bf16"
+        f"{label} {format_bytes((t.params + t.buffers) * DTYPE_BYTES[name])}"
+        for name, label in others.items() if DTYPE_BYTES[name] != DTYPE_BYTES[report.dtype]
     )
     return [
         ("Params", f"{format_int(t.params + t.buffers)} ({format_count(t.params + t.buffers)}): "
                    f"{format_int(t.params)} trainable, {format_int(t.buffers)} non-trainable (buffers)"),
-        ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}; "
-                    f"{weights.replace('fp16', 'fp16/bf16')}"),
+        ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}"
+                    f" · {weights}"),
         ("MACs", f"{format_int(t.macs)} ({format_count(t.macs)})"),
         ("FLOPs", f"{format_int(t.flops)} ({format_count(t.flops)})"),
         ("Activations", f"{format_int(t.activation_elements)} values, {format_bytes(t.activation_bytes)} per sample; "
