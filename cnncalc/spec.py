@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     PrivateAttr,
     Tag,
     ValidationError,
@@ -25,6 +26,7 @@ from pydantic import (
     create_model,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 
 from . import layers as _layers
 from .errors import Problem, SourceError, SpecError
@@ -84,6 +86,24 @@ class Call(BaseModel):
     repeat: Pos | None = None
     args: dict[str, Any] = {}
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The call as written: ``{block: {arg: value, ..., repeat, name, from, if}}`` or ``{block: null}``."""
+        fields = handler.resolve_ref_schema(handler(core_schema))["properties"]
+        body = {
+            "type": "object",
+            "properties": {key: fields[key] for key in (*GRAPH_KEYS, "repeat")},
+            "additionalProperties": True,
+        }
+        return {
+            "type": "object",
+            "description": "a call of a block defined under 'blocks:', with the block's arguments",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "propertyNames": {"not": {"enum": sorted(_known_types())}},
+            "additionalProperties": {"anyOf": [body, {"type": "null"}]},
+        }
+
     @model_validator(mode="before")
     @classmethod
     def _split(cls, v: Any, info: ValidationInfo) -> Any:
@@ -114,10 +134,23 @@ class Sequential(BaseModel):
     layers: list[Item]
 
 
+def _written_form(type_name: str) -> Any:
+    """JSON Schema of an item as written: ``{type: args}`` or ``{type: null}``, under any alias."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        value = {"anyOf": [schema["properties"].pop(type_name), {"type": "null"}]}
+        keys = [type_name, *sorted(a for a, name in _layers.ALIASES.items() if name == type_name)]
+        schema["properties"] = {k: value for k in keys}
+        schema.pop("required", None)
+        schema.update(minProperties=1, maxProperties=1)
+
+    return extra
+
+
 def _wrapper(type_name: str, cls: type) -> Any:
     model = create_model(  # type: ignore[call-overload]
         f"{cls.__name__}Item",
-        __config__=ConfigDict(extra="forbid", frozen=True),
+        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=_written_form(type_name)),
         __doc__=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
         **{type_name: (cls, ...)},
     )
@@ -128,7 +161,19 @@ def _item_type() -> Any:
     members = [_wrapper(name, cls) for name, cls in _layers.REGISTRY.items()]
     members.append(_wrapper("sequential", Sequential))
     members.append(Annotated[Call, Tag("call")])
-    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise)]
+    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+
+
+class _BareItemSchema:
+    """Adds the bare-string item (``- relu``, ``- myblock``) to the JSON Schema of the item union."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        bare = {
+            "anyOf": [{"enum": sorted(_known_types())}, {"type": "string", "pattern": "^[A-Za-z_]"}],
+            "description": "a layer type without arguments (e.g. relu), or the name of a block",
+        }
+        return {"oneOf": [bare, *schema["oneOf"]]}
 
 
 Item = _item_type()
