@@ -19,18 +19,23 @@ from pydantic import (
     Discriminator,
     Field,
     GetJsonSchemaHandler,
+    PlainValidator,
     PrivateAttr,
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     create_model,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 
 from . import layers as _layers
+from . import units
 from .errors import Problem, SourceError, SpecError
 from .layers.base import Flag, Name, Pos, Refs
+from .limits import METRICS, OPTIMIZERS
+from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read
 
 RESERVED = {"sequential"}
@@ -192,6 +197,29 @@ class BlockDef(BaseModel):
     layers: list[Item]
 
 
+def _quantity(kind: units.Kind, description: str) -> Any:
+    """A limit written as an integer or a string with a unit, parsed exactly by :mod:`units`."""
+    schema = {
+        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": units.PATTERNS[kind]}],
+        "description": description,
+    }
+    return Annotated[Any, PlainValidator(lambda v: units.parse(v, kind)), WithJsonSchema(schema)]
+
+
+Budgets = create_model(  # type: ignore[call-overload]
+    "Budgets",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    __doc__="Limits a network must stay within (``cnncalc check``), and the batch/dtype they assume.",
+    **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in METRICS.values()},
+    batch=(Annotated[int, Field(strict=True, ge=1)] | None,
+           Field(None, description="batch size the memory limits assume (default 1)")),
+    dtype=(Literal[tuple(DTYPE_BYTES)] | None,
+           Field(None, description="element type the memory limits assume (default fp32)")),
+    optimizer=(Literal[OPTIMIZERS] | None,
+               Field(None, description="optimizer the training-memory limit assumes (default adam)")),
+)
+
+
 class Network(BaseModel):
     """A network description: input shape without the batch, layers, and optional blocks."""
 
@@ -202,6 +230,7 @@ class Network(BaseModel):
     input: Annotated[list[Pos], Field(min_length=1, max_length=4)]
     layers: Annotated[list[Item], Field(min_length=1)]
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
 
     _source: Source | None = PrivateAttr(default=None)
 
@@ -316,6 +345,11 @@ def _message(err: dict[str, Any], field: str | None) -> str:
     if typ == "too_short" and field == "layers":
         return "'layers' is empty: a network needs at least one layer"
     return f"{field}: {msg}" if field is not None else msg
+
+
+def problems(src: Source, e: ValidationError) -> list[Problem]:
+    """Pydantic's errors on data parsed from ``src`` as located, readable problems."""
+    return _problems(src, e)
 
 
 def _problems(src: Source, e: ValidationError) -> list[Problem]:
