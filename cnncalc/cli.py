@@ -250,6 +250,45 @@ def check(nets: tuple[str, ...], budgets_file: str | None, fmt: str, output: str
     click.get_current_context().exit(result.exit_code)
 
 
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
+              help="Element type for memory figures.")
+@click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
+@click.option("--fail-on", "fail_on", metavar="TOTAL", multiple=True,
+              help="Total watched by --fail-above (repeatable): params, buffers, macs, flops, param_memory, "
+                   "activation_memory.  [default: all]")
+@click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
+@output_options(formats=("table", "json", "markdown"))
+def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fail_on: tuple[str, ...],
+         all_layers: bool, fmt: str, output: str | None) -> None:
+    """Compare two networks (or two revisions of one file) layer by layer, matched by name.
+
+    OLD or NEW may be - for standard input, e.g. git show main:net.yaml | cnncalc diff - net.yaml
+    """
+    from . import analyse, render  # noqa: PLC0415
+    from .diff import compare, parse_gate  # noqa: PLC0415
+
+    if old == "-" and new == "-":
+        raise click.UsageError("only one of OLD and NEW can be standard input")
+    gate_args = parse_gate(fail_above, fail_on)
+    result = compare(analyse(load_network(old), batch=batch, dtype=dtype),
+                     analyse(load_network(new), batch=batch, dtype=dtype))
+    gate = None if gate_args is None else result.gate(*gate_args)
+    if fmt == "json":
+        text = render.render_diff_json(result, gate=gate)
+    elif fmt == "markdown":
+        text = render.render_diff_markdown(result, gate=gate, all_layers=all_layers)
+    else:
+        text = render.render_diff_table(result, gate=gate, all_layers=all_layers, **_table_args(output))
+    write_output(text, output)
+    if gate is not None and gate.exceeded:
+        click.echo(f"cnncalc diff: {render.format_gate(gate)}", err=True)
+        click.get_current_context().exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="cnncalc")

@@ -12,10 +12,12 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from .layers import RF, fmt_shape
+from .diff import rf_sizes
 from .report import DTYPE_BYTES, LayerRow, Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
+    from .diff import Change, Diff, Gate, LayerDiff
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _IEC = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -356,3 +358,136 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
                              f"headroom: {format_headroom(o)}\nbatch {net.settings.batch}, {net.settings.dtype}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc diff: table, JSON, Markdown
+
+
+def format_delta(change: Change, kind: str = "count", *, exact: bool = True, percent: bool = True) -> str:
+    """``+1,234 (+5.20%)``; counts compact (``+1.23 M``) unless ``exact``; bytes in IEC units; ``0`` when unchanged."""
+    d = change.delta
+    if d == 0:
+        return "0"
+    sign = "+" if d > 0 else "-"
+    if kind == "bytes":
+        text = sign + format_bytes(abs(d))
+    else:
+        text = f"{d:+,}" if exact else sign + format_count(abs(d))
+    pct = change.percent
+    if not percent:
+        return text
+    return f"{text} ({float(pct):+.2f}%)" if pct is not None else f"{text} (new)"
+
+
+def format_rf_sizes(sizes: list[int | None] | None) -> str:
+    """``195``, ``7x3``, ``whole`` or ``-`` (no spatial map)."""
+    if sizes is None:
+        return "-"
+    if all(s is None for s in sizes):
+        return "whole"
+    return _axes_text(["whole" if s is None else s for s in sizes])
+
+
+def _side(d: LayerDiff, get: Callable[[LayerRow], str]) -> str:
+    old, new = (None if r is None else get(r) for r in (d.old, d.new))
+    if old is None or new is None or old == new:
+        return str(new if new is not None else old)
+    return f"{old} → {new}"
+
+
+_TOTAL_KIND = {"param_memory": "bytes", "activation_memory": "bytes"}
+_TOTAL_LABEL = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
+                "param_memory": "param memory", "activation_memory": "activation memory"}
+
+
+def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
+    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+    totals = []
+    for fig, c in diff.totals.items():
+        kind = _TOTAL_KIND.get(fig, "count")
+        fmt = format_bytes if kind == "bytes" else format_int
+        totals.append([_TOTAL_LABEL[fig], fmt(c.old), fmt(c.new), format_delta(c, kind)])
+    old_rf = format_rf_sizes(rf_sizes(diff.old.totals.receptive_field))
+    new_rf = format_rf_sizes(rf_sizes(diff.new.totals.receptive_field))
+    totals.append(["receptive field", old_rf, new_rf, "0" if old_rf == new_rf else "changed"])
+    layers = []
+    for d in diff.layers:
+        # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
+        pct = d.status == "changed"
+        layers.append([
+            d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+            format_delta(d.change("params"), percent=pct),
+            *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
+            format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
+        ])
+    return totals, layers
+
+
+_LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "memory", "RF"]
+
+
+def _shown(diff: Diff, rows: list[list[str]], all_layers: bool) -> list[list[str]]:
+    return [r for d, r in zip(diff.layers, rows) if all_layers or d.status != "unchanged"]
+
+
+def format_diff_summary(diff: Diff) -> str:
+    """``3 added, 2 removed, 4 changed, 30 unchanged layers``."""
+    return ", ".join(f"{n} {s}" for s, n in diff.summary().items()) + " layers"
+
+
+def format_gate(gate: Gate) -> str:
+    """The --fail-above verdict in one sentence."""
+    if not gate.exceeded:
+        return f"No total grew by more than {float(gate.threshold):g}%."
+    names = ", ".join(_TOTAL_LABEL[f] for f in gate.exceeded)
+    return f"Grew by more than {float(gate.threshold):g}%: {names}."
+
+
+def render_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
+                      width: int | None = None, color: bool | None = None) -> str:
+    """Totals old/new/change, then the layers that changed (all with ``all_layers``)."""
+    from rich.table import Table  # noqa: PLC0415
+
+    totals_rows, layer_rows = _diff_rows(diff)
+    totals = Table(title=f"{diff.old.network} → {diff.new.network}", title_justify="left", header_style="bold")
+    for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
+        totals.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in totals_rows:
+        totals.add_row(*row)
+    layers = Table(header_style="bold")
+    for col in _LAYER_HEAD:
+        layers.add_column(col, justify="right" if col in ("params", "MACs", "FLOPs", "memory", "RF") else "left")
+    for row in _shown(diff, layer_rows, all_layers):
+        layers.add_row(*row)
+    parts: list[Any] = [totals, format_diff_summary(diff)]
+    if layers.row_count:
+        parts.append(layers)
+    if gate is not None:
+        parts.append(format_gate(gate))
+    return _console_text(parts, width=width, color=color)
+
+
+def render_diff_json(diff: Diff, *, gate: Gate | None = None) -> str:
+    """The documented JSON object of ``cnncalc diff``."""
+    return json.dumps(diff.to_dict(gate), indent=2) + "\n"
+
+
+def _md_table(head: list[str], rows: list[list[str]], right: set[str]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h in right else "---" for h in head) + "|"]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_diff_markdown(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False) -> str:
+    """A pull-request comment: totals, then the layers that changed."""
+    totals_rows, layer_rows = _diff_rows(diff)
+    lines = [f"### {_md_escape(diff.old.network)} → {_md_escape(diff.new.network)}", ""]
+    lines += _md_table(["total", "old", "new", "change"], totals_rows, {"old", "new", "change"})
+    lines += ["", format_diff_summary(diff) + "."]
+    shown = _shown(diff, layer_rows, all_layers)
+    if shown:
+        lines += ["", *_md_table(_LAYER_HEAD, shown, {"params", "MACs", "FLOPs", "memory", "RF"})]
+    if gate is not None:
+        lines += ["", f"**{format_gate(gate)}**"]
+    return "\n".join(lines) + "\n"
