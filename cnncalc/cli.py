@@ -289,6 +289,25 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
         click.get_current_context().exit(1)
 
 
+@cli.command()
+@click.argument("which", type=click.Choice(["input", "output"]))
+@click.argument("command", required=False, type=click.Choice(["report", "check", "diff"]))
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def schema(which: str, command: str | None, output: str | None) -> None:
+    """Print a JSON Schema: of network files (input) or of the JSON output of report, check and diff.
+
+    With COMMAND, only the output of that command.
+    """
+    import json  # noqa: PLC0415
+
+    from . import schema as schemas  # noqa: PLC0415
+
+    if which == "input" and command is not None:
+        raise click.UsageError("COMMAND is only for 'schema output'")
+    doc = schemas.input_schema() if which == "input" else schemas.output_schema(command)
+    write_output(json.dumps(doc, indent=2) + "\n", output)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="cnncalc")
