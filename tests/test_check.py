@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import cnncalc
 from cnncalc import budgets, spec
@@ -39,7 +39,7 @@ FIGURES = [
 ]
 
 
-def run(*args: str) -> "CliRunner.Result":  # type: ignore[name-defined]
+def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 

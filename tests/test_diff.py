@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import cnncalc
 from cnncalc import diff, spec
@@ -28,7 +28,7 @@ def wider_vgg(tmp_path: Path) -> Path:
     return path
 
 
-def run(*args: str, input: str | None = None) -> "CliRunner.Result":  # type: ignore[name-defined]
+def run(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
