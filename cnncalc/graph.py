@@ -80,6 +80,7 @@ class _Entry:
     obj: Any
     name: str = ""
     deps: list[int] = field(default_factory=list)
+    present: bool = True
 
 
 class _Builder:
@@ -139,6 +140,8 @@ class _Builder:
               env: dict[str, Any], naming: str) -> int:
         """Expand one list of items; return the node that is its output."""
         entries = [_Entry(*_unpack(it)) for it in items]
+        for i, e in enumerate(entries):
+            e.present = self.condition(e.obj, env, (*path, i), e.obj.name and prefix + e.obj.name, e.kind)
         self.assign_names(entries, path, prefix, naming)
         local = {e.name: i for i, e in enumerate(entries)}
         refs: list[list[str]] = []
@@ -174,11 +177,19 @@ class _Builder:
                 taken[e.obj.name] = i
                 e.name = e.obj.name
         counters: dict[str, int] = {}
+        # index naming counts only the items that are present, as a PyTorch list built with
+        # `if ...: layers.append(...)` does; a skipped unnamed item gets a name no user can write
+        position = 0
         for i, e in enumerate(entries):
             if e.name:
+                position += e.present
+                continue
+            if naming == "index" and not e.present:
+                e.name = f"$skipped{i}"
                 continue
             if naming == "index":
-                stem, n = str(i), None
+                stem, n = str(position), None
+                position += 1
             else:
                 stem = e.obj.block if e.kind == "call" else ("seq" if e.kind == "sequential" else e.obj.prefix)
                 n = counters.get(stem, 0)
@@ -241,7 +252,7 @@ class _Builder:
                             entries[i].kind)
         return self.names[full]
 
-    def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str) -> bool:
+    def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
         cond = obj.if_
         if cond is None:
             return True
@@ -254,7 +265,7 @@ class _Builder:
 
     def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any]) -> int:
         full = prefix + e.name
-        if not self.condition(e.obj, env, path, full, e.kind):
+        if not e.present:
             self.names[full] = ins[0]
             return ins[0]
         if e.kind == "sequential":

@@ -124,7 +124,7 @@ def _name(v: Any) -> Any:
 
 
 def _refs(v: Any) -> Any:
-    items = v if isinstance(v, list) else [v]
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
     if not items:
         raise ValueError("expected a layer name or a list of names")
     for x in items:
