@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
@@ -27,7 +28,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     for node in graph.nodes:
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        rf = layer.receptive(ins_rf, ins, out)
+        rf = replace(layer.receptive(ins_rf, ins, out), layout=node.layout)
         fields.append(rf)
         elements = numel(out)
         rows.append(

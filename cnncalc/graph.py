@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from .errors import LayerError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
+from .layers.base import Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
@@ -40,6 +41,8 @@ class Node:
     in_shapes: tuple[Shape, ...]
     out_shape: Shape
     path: tuple[Any, ...]
+    #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
+    layout: Layout = ()
 
 
 @dataclass
@@ -137,6 +140,9 @@ class _Builder:
     # -- expansion -------------------------------------------------------------------------------
     def shape_of(self, ref: int) -> Shape:
         return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
+
+    def layout_of(self, ref: int) -> Layout:
+        return channels_first(len(self.input_shape)) if ref == INPUT else self.nodes[ref].layout
 
     def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
               env: dict[str, Any], naming: str) -> int:
@@ -372,13 +378,14 @@ class _Builder:
         in_shapes = tuple(self.shape_of(r) for r in ins)
         try:
             out = layer.infer(in_shapes)
+            layout = layer.layout(tuple(self.layout_of(r) for r in ins), in_shapes, out)
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
             raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
         if any(d <= 0 for d in out):
             raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
-        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index
