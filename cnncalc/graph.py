@@ -54,6 +54,9 @@ class Graph:
     nodes: list[Node]
     output: int
     network: Network = field(repr=False)
+    #: every group of layers (a sequential, a block instance, a repeated call) by name:
+    #: what it is (``sequential``, ``bottleneck``, ``bottleneck ×3``) and its output node
+    groups: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def input_name(self, ref: int) -> str:
         """Name of a node index, or ``input``."""
@@ -66,7 +69,7 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
     b = _Builder(network, shape)
     b.check_size()
     out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
-    return Graph(network.name or "network", shape, b.nodes, out, network)
+    return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
 
 
 def _unpack(item: Any) -> tuple[str, Any]:
@@ -97,6 +100,7 @@ class _Builder:
         self.names: dict[str, int] = {}
         self.cache: dict[Any, Layer] = {}
         self.has_expr: dict[int, list[str]] = {}
+        self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
 
     # -- errors ---------------------------------------------------------------------------------
@@ -299,10 +303,14 @@ class _Builder:
             if len(ins) != 1:
                 raise self.fail(path, "a sequential group takes one input", full, e.kind)
             out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, e.obj.naming)
+            kind = "sequential"
         elif e.kind == "call":
             out = self.call(e.obj, ins, path, full, env, e.index)
+            nested = e.index is None and e.obj.repeat is not None
+            kind = f"{e.obj.block} ×{e.obj.repeat}" if nested else e.obj.block
         else:
             return self.add_layer(e, ins, path, full, env)
+        self.groups[full] = (kind, out)
         self.names[full] = out
         return out
 
@@ -337,6 +345,8 @@ class _Builder:
             inst = f"{full}.{k}." if nested else f"{full}."
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
                                  block.naming)
+            if nested:
+                self.groups[inst[:-1]] = (call.block, current)
         self.stack.pop()
         return current
 
