@@ -180,7 +180,7 @@ class _Builder:
                 elif r != "input":
                     head = r.split(".")[0]
                     if head not in local:
-                        hint = suggest(head, [*local, "input"])
+                        hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
                         raise self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
                                         prefix + e.name, e.kind)
                     if local[head] == i:

@@ -170,7 +170,7 @@ class Report:
             index=group[0].index,
             name=key,
             type=kind,
-            label=f"{count} layers",
+            label=f"({count} layers)",
             inputs=tuple(outside),
             input_shapes=tuple(outside.values()),
             output_shape=out.output_shape,
