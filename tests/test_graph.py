@@ -11,9 +11,10 @@ import cnncalc
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.graph import build
 from cnncalc.report import Report
+from cnncalc.spec import Network
 
 
-def load(text: str) -> cnncalc.spec.Network:
+def load(text: str) -> Network:
     return cnncalc.load("net.yaml", text=textwrap.dedent(text))
 
 
