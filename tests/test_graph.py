@@ -426,3 +426,10 @@ def test_permute_errors(dims: str, message: str) -> None:
 def test_permute_accepts_negative_dims() -> None:
     r = analyse("input: [8, 4, 6]\nlayers:\n  - permute: {dims: [0, -2, -1, 1]}\n")
     assert r.layers[0].output_shape == (4, 6, 8)
+
+
+def test_channels_first_layers_accept_feature_axes() -> None:
+    """After a linear over the length axis, [C, F] has no spatial axis out of place."""
+    r = analyse("input: [8, 16]\nlayers:\n  - linear: {out_features: 10, in_features: 16}\n  - batchnorm1d\n")
+    assert r.layers[-1].output_shape == (8, 10)
+    assert r.layers[-1].params == 2 * 8
