@@ -20,7 +20,8 @@ TOP = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"
 FIRST = 64 * 64 + 2 * 64 + 9 * 64 * 64 + 2 * 64 + 64 * 256 + 2 * 256 + 64 * 256 + 2 * 256
 #   then conv1 1x1 256→64 in place of 64→64, no projection
 OTHER = 256 * 64 + 2 * 64 + 9 * 64 * 64 + 2 * 64 + 64 * 256 + 2 * 256
-LAYER1_MACS = 56 * 56 * (64 * 64 + 9 * 64 * 64 + 64 * 256 + 64 * 256) + 2 * 56 * 56 * (256 * 64 + 9 * 64 * 64 + 64 * 256)
+#   MACs: every convolution of layer1 runs on 56x56 positions
+LAYER1_MACS = 56 * 56 * ((64 * 64 + 9 * 64 * 64 + 64 * 256 + 64 * 256) + 2 * (256 * 64 + 9 * 64 * 64 + 64 * 256))
 
 
 def test_depth_one_collapses_the_stages() -> None:
