@@ -128,6 +128,28 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, 
 
 
 @cli.command()
+@click.argument("net")
+@click.option("--layer", "-l", "names", multiple=True, metavar="NAME",
+              help="Explain only this layer, or this block (a name prefix such as layer1.0); repeatable.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
+              help="Element type for memory figures.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown")), default="text", show_default=True,
+              help="Plain text, or Markdown with LaTeX math.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: str, fmt: str,
+            output: str | None) -> None:
+    """Every figure of every layer of NET with its formula, the numbers substituted and the result."""
+    from .explain import explain as explain_network  # noqa: PLC0415
+    from . import render_explain  # noqa: PLC0415
+
+    shape = parse_shape(input_shape) if input_shape else None
+    found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
+    render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
+    write_output(render(found), output)
+
+
+@cli.command()
 def networks() -> None:
     """List the bundled networks."""
     from . import spec  # noqa: PLC0415
