@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, build
+from .graph import INPUT, Graph, Node, build
 from .layers import RF, numel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -27,7 +28,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     for node in graph.nodes:
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        rf = layer.receptive(ins_rf, ins, out)
+        rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
         rows.append(
@@ -57,6 +58,11 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         layers=tuple(rows),
         totals=_totals(graph, rows, size, batch),
     )
+
+
+def receptive_field(node: Node, fields: Sequence[RF]) -> RF:
+    """The receptive field of a node's output, given the fields of its inputs."""
+    return replace(node.layer.receptive(fields, node.in_shapes, node.out_shape), layout=node.layout)
 
 
 def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:

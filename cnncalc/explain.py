@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
-from .analysis import analyse
+from .analysis import analyse, receptive_field
 from .errors import OptionError
 from .formula import Div, Max, Num, Sym, Term, axis_names, elements, total
 from .graph import INPUT, Graph, Node, build
@@ -179,7 +179,7 @@ class _Explainer:
         """How the receptive field grows: a window, a merge, the whole input, or unchanged."""
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
         fields = [self.rf_of(r) for r in node.inputs]
-        rf = layer.receptive(fields, ins, out)
+        rf = receptive_field(node, fields)
         if rf.is_whole or not rf.axes:
             before = fields[0].is_whole or not fields[0].axes
             return Line("RF", note="the whole input" + ("" if before else " (every position is mixed)")), rf

@@ -16,6 +16,8 @@ hardsigmoid    4     add 3, two comparisons, divide by 6
 hardswish      5     hardsigmoid, multiply
 softmax        5     running max, subtract, exp, sum, divide
 =============  ====  =====================================================
+
+Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
 from ..formula import Num, Sym, Term, elements
-from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, register
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Shape, choice, register, spatial_axes
 
 
 class Activation(Layer):
@@ -108,3 +110,7 @@ class Softmax(Layer):
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Num(5) * elements(out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

@@ -9,6 +9,8 @@ Rules (C = channels, E = elements of the output):
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+- receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
-from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, register, register_nd
+from .base import RF, Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, register, register_nd, spatial_axes
 
 
 def _affine_flops(affine: bool, out: Shape) -> Term:
@@ -29,6 +31,7 @@ class BatchNormNd(Layer):
     """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
 
     prefix = "bn"
+    spatial = True
 
     num_features: Pos | None = None
     eps: Number = 1e-5
@@ -110,6 +113,10 @@ class LayerNorm(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.elementwise_affine), out)
 
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
+
 
 @register("layernorm2d")
 class LayerNorm2d(Layer):
@@ -117,6 +124,7 @@ class LayerNorm2d(Layer):
 
     prefix = "ln"
     ndim = 2
+    spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
 
@@ -136,6 +144,7 @@ class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    spatial = True
 
     num_groups: Pos
     num_channels: Pos | None = None
@@ -164,6 +173,7 @@ class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    spatial = True
 
     size: Pos
     alpha: Number = 1e-4
