@@ -19,6 +19,7 @@ from . import __version__
 from .errors import CnnCalcError, OptionError
 
 FORMATS = ("table", "json", "csv", "markdown")
+METRICS = ("macs", "params", "memory")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
 
 
@@ -107,23 +108,39 @@ def cli() -> None:
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Element type for memory figures.")
+@click.option("--sort", type=click.Choice(METRICS), help="List the heaviest layers first by this metric.")
+@click.option("--top", type=click.IntRange(min=1), metavar="N", help="List only the first N layers (after --sort).")
+@click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
+              "[default: the --sort metric, else macs].")
+@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str, sort: str | None, top: int | None,
+           bars: str | None, html: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
+    from dataclasses import replace  # noqa: PLC0415
+
     from .analysis import analyse  # noqa: PLC0415
-    from . import render  # noqa: PLC0415
+    from . import hotspots, render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    full = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    if html is not None:
+        from .render_html import render_html  # noqa: PLC0415
+
+        write_output(render_html(full), html)
+    rows = hotspots.select(full, sort, top)
+    # --sort and --top choose the listed layers in every format; the totals stay those of the network
+    result = replace(full, layers=rows)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":
-        text = render.render_markdown(result)
+        text = render.render_markdown(full, rows=rows)
     else:
         width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
-        text = render.render_table(result, width=width, color=_use_color(output))
+        text = render.render_table(full, width=width, color=_use_color(output), rows=rows,
+                                   bars=bars or sort or "macs")
     write_output(text, output)
 
 

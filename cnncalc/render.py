@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, Sequence
 
+from . import hotspots
 from .layers import RF, fmt_shape
 from .report import DTYPE_BYTES, LayerRow, Report
 
@@ -32,6 +33,13 @@ def format_bytes(n: int) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n} B"
+
+
+def format_share(x: float) -> str:
+    """``0.7312`` → ``73%``, ``0.004`` → ``<1%``; empty for 0."""
+    if not x:
+        return ""
+    return "<1%" if x < 0.005 else f"{x:.0%}"
 
 
 def format_int(n: int) -> str:
@@ -117,8 +125,8 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(report: Report) -> str:
-    """A per-layer table and the totals, for pasting into a pull request."""
+def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None) -> str:
+    """A per-layer table (``rows``, default every layer) and the totals, for pasting into a pull request."""
     t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
@@ -128,7 +136,7 @@ def render_markdown(report: Report) -> str:
         "| # | layer | type | output | params | MACs | FLOPs | RF | jump | output memory |",
         "|---:|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in report.layers:
+    for r in report.layers if rows is None else rows:
         lines.append(
             f"| {r.index} | {_md_escape(r.name)} | {_md_escape(r.type)} | {fmt_shape(r.output_shape)} "
             f"| {format_int(r.params)} | {format_int(r.macs)} | {format_int(r.flops)} | {format_rf(r.rf)} "
@@ -157,6 +165,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
                         f"{format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
         ("Output", fmt_shape(t.output_shape)),
         ("Receptive field", format_rf_summary(t.receptive_field, t.receptive_field_layer)),
+        ("Hotspots", hotspots.summary(report) or "none"),
     ]
 
 
@@ -164,13 +173,27 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 # the terminal table
 
 
-def render_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
-    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``)."""
-    from rich.console import Console  # noqa: PLC0415  (rich is loaded only for tables)
+#: Width of the share bars, in characters.
+BAR_WIDTH = 6
+
+
+def render_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                 rows: Sequence[LayerRow] | None = None, bars: str = "macs") -> str:
+    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``).
+
+    ``rows`` (default: every layer) are the rows to list, e.g. the heaviest first
+    (:func:`hotspots.select`); ``bars`` is the metric whose share each row's bar shows.
+    """
+    from rich.bar import Bar  # noqa: PLC0415  (rich is loaded only for tables)
+    from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
+    listed = report.layers if rows is None else tuple(rows)
+    title = f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+    if len(listed) < len(report.layers):
+        title += f" · {len(listed)} of {len(report.layers)} layers"
     table = Table(
-        title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
+        title=title,
         title_justify="left",
         show_footer=True,
         header_style="bold",
@@ -187,12 +210,21 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     table.add_column("RF", justify="right")
     table.add_column("jump", justify="right")
     table.add_column("memory", justify="right", footer=format_bytes(t.activation_bytes))
-    for r in report.layers:
+    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True)
+
+    def share_cell(share: float) -> Table:
+        cell = Table.grid(padding=(0, 1))
+        cell.add_column(justify="right", width=3, no_wrap=True)
+        cell.add_column(width=BAR_WIDTH, no_wrap=True)
+        cell.add_row(format_share(share), Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23"))
+        return cell
+
+    for r, share in zip(listed, hotspots.shares(report, bars, listed)):
         kind = r.type + (f" {r.label}" if r.label else "")
         table.add_row(
             str(r.index), r.name, kind, fmt_shape(r.output_shape), format_int(r.params),
             format_int(r.macs), format_int(r.flops), format_rf(r.rf), format_jump(r.rf),
-            format_bytes(r.output_bytes),
+            format_bytes(r.output_bytes), share_cell(share),
         )
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
