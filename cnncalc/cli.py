@@ -108,14 +108,17 @@ def cli() -> None:
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Element type for memory figures.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
+                   "default: every layer.")
 @click.option("--sort", type=click.Choice(METRICS), help="List the heaviest layers first by this metric.")
 @click.option("--top", type=click.IntRange(min=1), metavar="N", help="List only the first N layers (after --sort).")
 @click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
               "[default: the --sort metric, else macs].")
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, sort: str | None, top: int | None,
-           bars: str | None, html: str | None, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, sort: str | None,
+           top: int | None, bars: str | None, html: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
@@ -128,8 +131,10 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, sort: str 
         from .render_html import render_html  # noqa: PLC0415
 
         write_output(render_html(full), html)
+    if depth is not None:
+        full = full.collapse(depth)
     rows = hotspots.select(full, sort, top)
-    # --sort and --top choose the listed layers in every format; the totals stay those of the network
+    # --sort and --top choose the listed rows in every format; the totals stay those of the network
     result = replace(full, layers=rows)
     if fmt == "json":
         text = render.render_json(result)

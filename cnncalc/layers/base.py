@@ -352,7 +352,9 @@ class Layer(BaseModel):
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]
-        if self.spatial and first != channels_first(len(first)):
+        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
+        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        if self.spatial and not in_order:
             raise LayerError(
                 f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"
             )
