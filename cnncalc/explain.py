@@ -64,8 +64,13 @@ class Explanation:
         return next((ln for ln in self.lines if ln.figure == figure), None)
 
 
-def explain(network: Network | Graph, *, dtype: str = "fp32", input_shape: Sequence[int] | None = None,
-            layers: Sequence[str] = ()) -> list[Explanation]:
+def explain(
+    network: Network | Graph,
+    *,
+    dtype: str = "fp32",
+    input_shape: Sequence[int] | None = None,
+    layers: Sequence[str] = (),
+) -> list[Explanation]:
     """Explanations of every layer and block, in order, or of the layers and blocks named."""
     graph = network if isinstance(network, Graph) else build(network, input_shape)
     report = analyse(graph, dtype=dtype)
@@ -177,7 +182,7 @@ class _Explainer:
 
     def receptive(self, node: Node) -> tuple[Line, RF]:
         """How the receptive field grows: a window, a merge, the whole input, or unchanged."""
-        layer, ins, out = node.layer, node.in_shapes, node.out_shape
+        layer, ins = node.layer, node.in_shapes
         fields = [self.rf_of(r) for r in node.inputs]
         rf = receptive_field(node, fields)
         if rf.is_whole or not rf.axes:
@@ -209,8 +214,9 @@ class _Explainer:
         before, after = fields[0], rf
         if before == after or (len(fields) == 1 and before.axes == after.axes):
             return Line("RF", note=f"unchanged: {format_rf(after)} (jump {format_jump(after)})"), rf
-        return Line("RF", note=f"{format_rf(before)} → {format_rf(after)}, "
-                               f"jump {format_jump(before)} → {format_jump(after)}"), rf
+        return Line(
+            "RF", note=f"{format_rf(before)} → {format_rf(after)}, jump {format_jump(before)} → {format_jump(after)}"
+        ), rf
 
     def memory(self, row: LayerRow, out: Shape) -> list[Eq]:
         """The memory line: the output tensor; saved-for-backward tensors join it here."""
@@ -243,10 +249,16 @@ class _Explainer:
         c_in = dw_node.in_shapes[0][0]
         if not isinstance(dw, ConvNd) or not (dw.groups == c_in == dw.out_channels > 1):
             return []
-        std = type(dw).model_validate({
-            "out_channels": pw.out_channels, "kernel_size": dw.kernel_size, "stride": dw.stride,
-            "padding": dw.padding, "dilation": dw.dilation, "bias": pw.bias,
-        })
+        std = type(dw).model_validate(
+            {
+                "out_channels": pw.out_channels,
+                "kernel_size": dw.kernel_size,
+                "stride": dw.stride,
+                "padding": dw.padding,
+                "dilation": dw.dilation,
+                "bias": pw.bias,
+            }
+        )
         ins = dw_node.in_shapes
         std_out = std.infer(ins)
         std_macs = std.macs_term(ins, std_out)
@@ -259,11 +271,17 @@ class _Explainer:
         sep_params = total([Sym("params_dw", dw.params(ins)), Sym("params_pw", pw.params(node.in_shapes))])
         times = float(Fraction(std_macs.value) / (dw_macs.value + pw_macs.value))
         return [
-            Line("separable", note=f"{dw_node.name} (depthwise) + {node.name} (pointwise) replace a standard "
-                                   f"{std.type_name} {std.describe()}"),
+            Line(
+                "separable",
+                note=f"{dw_node.name} (depthwise) + {node.name} (pointwise) replace a standard "
+                f"{std.type_name} {std.describe()}",
+            ),
             Line("↳ MACs", (Eq("standard", std_macs), Eq("separable", dw_macs + pw_macs))),
-            Line("↳ ratio", (Eq("", ratio), Eq("", identity)),
-                 note=f"= {float(ratio.value):.4f}: {times:.1f}× fewer MACs"),
+            Line(
+                "↳ ratio",
+                (Eq("", ratio), Eq("", identity)),
+                note=f"= {float(ratio.value):.4f}: {times:.1f}× fewer MACs",
+            ),
             Line("↳ params", (Eq("standard", std_params), Eq("separable", sep_params))),
         ]
 
@@ -277,12 +295,19 @@ class _Explainer:
         rows = [self.report.layers[i] for i in members]
         entries = sorted({r for i in members for r in self.graph.nodes[i].inputs if r not in inside})
         last = self.graph.nodes[members[-1]]
-        sources = tuple(f"{self.graph.input_name(r)} {fmt_shape(self.graph.nodes[r].out_shape if r != INPUT else self.graph.input_shape)}"
-                        for r in entries)
+        sources = tuple(
+            f"{self.graph.input_name(r)} {fmt_shape(self.graph.nodes[r].out_shape if r != INPUT else self.graph.input_shape)}"
+            for r in entries
+        )
         lines = [Line("output", note=f"{last.name} → {fmt_shape(last.out_shape)}")]
         sums: dict[str, Term] = {}
-        for fig, key in (("params", "params"), ("buffers", "buffers"), ("MACs", "macs"), ("FLOPs", "flops"),
-                         ("memory", "output_bytes")):
+        for fig, key in (
+            ("params", "params"),
+            ("buffers", "buffers"),
+            ("MACs", "macs"),
+            ("FLOPs", "flops"),
+            ("memory", "output_bytes"),
+        ):
             parts = [getattr(r, key) for r in rows if getattr(r, key)]
             sums[key] = total(parts) if parts else Num(0)
             if parts:
@@ -292,7 +317,7 @@ class _Explainer:
         if entries:
             before = self.rf_of(entries[0])
             after = self.report.layers[last.index].rf
-            note = (f"{format_rf(before)} → {format_rf(after)}, jump {format_jump(before)} → {format_jump(after)}")
+            note = f"{format_rf(before)} → {format_rf(after)}, jump {format_jump(before)} → {format_jump(after)}"
             if merges:
                 note += f"; paths meet at {', '.join(merges)}"
             lines.append(Line("RF", note=note))
@@ -318,4 +343,3 @@ def _same_axes(eqs: list[Eq]) -> list[Eq]:
     if all(len({e.term.text() for e in group}) == 1 for group in by_lhs.values()):
         return [Eq(k, group[0].term) for k, group in by_lhs.items()]
     return eqs
-

@@ -127,7 +127,7 @@ class Num(Term):
     __slots__ = ()
 
     def __init__(self, value: Value) -> None:
-        self.value = _exact(value)
+        self.value = value if type(value) is int else _exact(value)
 
     def text(self, numbers: bool = True) -> str:
         return format_value(self.value)
@@ -143,7 +143,7 @@ class Sym(Term):
 
     def __init__(self, name: str, value: Value) -> None:
         self.name = name
-        self.value = _exact(value)
+        self.value = value if type(value) is int else _exact(value)
 
     def text(self, numbers: bool = True) -> str:
         return format_value(self.value) if numbers else self.name
@@ -169,13 +169,16 @@ class Sum(Term):
 
     def __init__(self, terms: Iterable[tuple[int, Term]]) -> None:
         flat: list[tuple[int, Term]] = []
+        v: Value = 0
         for sign, t in terms:
-            if isinstance(t, Sum) and sign > 0:
+            if sign > 0 and type(t) is Sum:
                 flat.extend(t.terms)  # a + (b − c) = a + b − c
+                v += t.value
             else:
                 flat.append((sign, t))
+                v += t.value if sign > 0 else -t.value
         self.terms = tuple(flat)
-        self.value = _exact(sum(sign * t.value for sign, t in self.terms))
+        self.value = v if type(v) is int else _exact(v)
 
     def _render(self, numbers: bool, tex: bool, tight: bool = False) -> str:
         plus, minus = ("+", "−") if tight else (" + ", " − ")
@@ -206,13 +209,15 @@ class Prod(Term):
 
     def __init__(self, factors: Iterable[Term]) -> None:
         flat: list[Term] = []
-        for f in factors:
-            flat.extend(f.factors if isinstance(f, Prod) else (f,))
-        self.factors = tuple(flat)
         v: Value = 1
-        for f in self.factors:
-            v = v * f.value
-        self.value = _exact(v)
+        for f in factors:
+            if type(f) is Prod:
+                flat.extend(f.factors)
+            else:
+                flat.append(f)
+            v *= f.value
+        self.factors = tuple(flat)
+        self.value = v if type(v) is int else _exact(v)
 
     def text(self, numbers: bool = True) -> str:
         return "·".join(f._wrap(numbers, _PROD, False) for f in self.factors)

@@ -41,7 +41,10 @@ def fold_groups(report: Report) -> list[list[int]]:
     for r in report.layers:
         src = names.get(r.inputs[0]) if len(r.inputs) == 1 else None
         foldable = (
-            src is not None and consumers.get(src) == 1 and r.macs == 0 and r.input_shapes[0] == r.output_shape
+            src is not None
+            and consumers.get(src) == 1
+            and r.macs == 0
+            and r.input_shapes[0] == r.output_shape
             and src in head_of
         )
         if foldable:
@@ -58,8 +61,14 @@ def _payload(report: Report) -> dict[str, object]:
     names = {r.name: r.index for r in report.layers}
     nodes = [
         {
-            "id": r.index, "name": r.name, "type": r.type, "label": r.label, "shape": fmt_shape(r.output_shape),
-            "macs": r.macs, "params": r.params, "inputs": [names.get(i, -1) for i in r.inputs],
+            "id": r.index,
+            "name": r.name,
+            "type": r.type,
+            "label": r.label,
+            "shape": fmt_shape(r.output_shape),
+            "macs": r.macs,
+            "params": r.params,
+            "inputs": [names.get(i, -1) for i in r.inputs],
         }
         for r in report.layers
     ]
@@ -121,8 +130,9 @@ def _frame(top: float, fmt: Callable[[int], str], n: int, xlabel: str) -> list[s
     return out
 
 
-def bar_chart(rows: Sequence[LayerRow], value: Callable[[LayerRow], int], fmt: Callable[[int], str],
-              colour: str, what: str) -> str:
+def bar_chart(
+    rows: Sequence[LayerRow], value: Callable[[LayerRow], int], fmt: Callable[[int], str], colour: str, what: str
+) -> str:
     """One bar per layer, in network order; each bar's tooltip names the layer and its value."""
     n = max(len(rows), 1)
     top = max((value(r) for r in rows), default=0) or 1
@@ -148,8 +158,10 @@ def rf_chart(report: Report) -> str:
     """Receptive-field size (largest axis) after each layer, until it covers the whole input."""
     rows = report.layers
     n = max(len(rows), 1)
-    sizes = [max((a.size for a in r.rf.axes if a.size is not None), default=None) if not r.rf.is_whole else None
-             for r in rows]
+    sizes = [
+        max((a.size for a in r.rf.axes if a.size is not None), default=None) if not r.rf.is_whole else None
+        for r in rows
+    ]
     spatial = max(report.input_shape[1:], default=1) if len(report.input_shape) > 1 else 1
     top = max([s for s in sizes if s is not None] + [spatial]) * 1.08
     parts = [f'<svg viewBox="0 0 {_W} {_H}" role="img" aria-label="receptive field per layer">']
@@ -164,7 +176,9 @@ def rf_chart(report: Report) -> str:
     parts.append(f'<text x="{_L + 4}" y="{yi - 4:.1f}">input {spatial}</text>')
     points = [(i, s) for i, s in enumerate(sizes) if s is not None]
     if points:
-        path = " ".join(f"{'M' if k == 0 else 'L'}{_L + (i + 0.5) * step:.1f} {y(s):.1f}" for k, (i, s) in enumerate(points))
+        path = " ".join(
+            f"{'M' if k == 0 else 'L'}{_L + (i + 0.5) * step:.1f} {y(s):.1f}" for k, (i, s) in enumerate(points)
+        )
         parts.append(f'<path d="{path}" fill="none" stroke="var(--rf)" stroke-width="1.8"/>')
         for i, s in points[:: max(1, len(points) // 120)]:
             r = rows[i]
@@ -175,9 +189,13 @@ def rf_chart(report: Report) -> str:
     whole = next((i for i, r in enumerate(rows) if r.rf.is_whole), None)
     if whole is not None:
         x = _L + (whole + 0.5) * step
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_T}" y2="{_H - _B}" stroke="#c7ccd9" stroke-dasharray="2 3"/>')
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_T}" y2="{_H - _B}" stroke="#c7ccd9" stroke-dasharray="2 3"/>'
+        )
         parts.append(f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55:.1f}" text-anchor="end">whole input</text>')
-        parts.append(f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {html.escape(rows[whole].name)}</text>')
+        parts.append(
+            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {html.escape(rows[whole].name)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -199,14 +217,26 @@ def memory_parts(report: Report) -> list[tuple[str, int, str]]:
 def _cards(report: Report) -> str:
     t = report.totals
     cards = [
-        ("Params", format_count(t.params + t.buffers), f"{format_int(t.params)} trainable · {format_int(t.buffers)} buffers"),
+        (
+            "Params",
+            format_count(t.params + t.buffers),
+            f"{format_int(t.params)} trainable · {format_int(t.buffers)} buffers",
+        ),
         ("MACs", format_count(t.macs), f"{format_int(t.macs)} per sample"),
         ("FLOPs", format_count(t.flops), f"{format_int(t.flops)} per sample"),
         ("Weights", format_bytes(t.weight_file_bytes), f"as {report.dtype}"),
-        ("Activations", format_bytes(t.activation_bytes), f"per sample · {format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
-        ("Receptive field", format_rf(t.receptive_field) if t.receptive_field else "–",
-         f"jump {format_jump(t.receptive_field)} at {t.receptive_field_layer}" if t.receptive_field
-         else "no spatial map"),
+        (
+            "Activations",
+            format_bytes(t.activation_bytes),
+            f"per sample · {format_bytes(t.activation_bytes_batch)} at batch {t.batch}",
+        ),
+        (
+            "Receptive field",
+            format_rf(t.receptive_field) if t.receptive_field else "–",
+            f"jump {format_jump(t.receptive_field)} at {t.receptive_field_layer}"
+            if t.receptive_field
+            else "no spatial map",
+        ),
         ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}"),
     ]
     return "".join(
@@ -219,12 +249,18 @@ def _cards(report: Report) -> str:
 def _memory(report: Report) -> str:
     parts = memory_parts(report)
     whole = sum(b for _, b, _ in parts) or 1
-    bar = "".join(f'<span style="width:{b / whole * 100:.3f}%;background:{c}" title="{html.escape(k)}: {format_bytes(b)}"></span>'
-                  for k, b, c in parts if b)
-    keys = "".join(f'<span><i style="background:{c}"></i>{html.escape(k)}: <b>{format_bytes(b)}</b></span>'
-                   for k, b, c in parts)
-    return (f'<div class="chart" style="grid-column: 1 / -1"><h3>Memory · {format_bytes(whole)}</h3>'
-            f'<div class="membar">{bar}</div><div class="memkeys">{keys}</div></div>')
+    bar = "".join(
+        f'<span style="width:{b / whole * 100:.3f}%;background:{c}" title="{html.escape(k)}: {format_bytes(b)}"></span>'
+        for k, b, c in parts
+        if b
+    )
+    keys = "".join(
+        f'<span><i style="background:{c}"></i>{html.escape(k)}: <b>{format_bytes(b)}</b></span>' for k, b, c in parts
+    )
+    return (
+        f'<div class="chart" style="grid-column: 1 / -1"><h3>Memory · {format_bytes(whole)}</h3>'
+        f'<div class="membar">{bar}</div><div class="memkeys">{keys}</div></div>'
+    )
 
 
 _COLUMNS = ("#", "layer", "type", "output", "params", "MACs", "FLOPs", "RF", "jump", "memory", "share of MACs")
@@ -232,7 +268,9 @@ _COLUMNS = ("#", "layer", "type", "output", "params", "MACs", "FLOPs", "RF", "ju
 
 def _table(report: Report) -> str:
     shares = hotspots.shares(report, "macs")
-    head = "".join(f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8, 9, 10) else ""}">{c}</th>' for i, c in enumerate(_COLUMNS))
+    head = "".join(
+        f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8, 9, 10) else ""}">{c}</th>' for i, c in enumerate(_COLUMNS)
+    )
     body = []
     for r, s in zip(report.layers, shares):
         kind = r.type + (f" {r.label}" if r.label else "")
@@ -249,19 +287,23 @@ def _table(report: Report) -> str:
             f'<td class="n" data-v="{s:.6f}">{s:.1%}<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
         )
     t = report.totals
-    foot = (f'<tr><td></td><td>total</td><td></td><td></td><td class="n">{format_int(t.params)}</td>'
-            f'<td class="n">{format_int(t.macs)}</td><td class="n">{format_int(t.flops)}</td><td></td><td></td>'
-            f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">100%</td></tr>')
-    return (f'<table id="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            f"<tfoot>{foot}</tfoot></table>")
+    foot = (
+        f'<tr><td></td><td>total</td><td></td><td></td><td class="n">{format_int(t.params)}</td>'
+        f'<td class="n">{format_int(t.macs)}</td><td class="n">{format_int(t.flops)}</td><td></td><td></td>'
+        f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">100%</td></tr>'
+    )
+    return (
+        f'<table id="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table>'
+    )
 
 
 def _hotspot_line(report: Report) -> str:
     found = [h for m in hotspots.METRICS if (h := hotspots.hotspot(report, m)) is not None]
     if not found:
         return ""
-    items = "; ".join(f"<b>{h.share:.0%}</b> of {hotspots.METRICS[h.metric][0]} in <b>{html.escape(h.where)}</b>"
-                      for h in found)
+    items = "; ".join(
+        f"<b>{h.share:.0%}</b> of {hotspots.METRICS[h.metric][0]} in <b>{html.escape(h.where)}</b>" for h in found
+    )
     return f'<div class="hot">Where the cost sits: {items}.</div>'
 
 
@@ -269,17 +311,31 @@ def render_html(report: Report) -> str:
     """The whole report as one HTML document with no external references."""
     rows = report.layers
     charts = [
-        ("MACs per layer", "multiply-accumulates of conv and linear layers", bar_chart(rows, lambda r: r.macs, format_count, "#d64c12", "MACs")),
-        ("Params per layer", "trainable parameters", bar_chart(rows, lambda r: r.params, format_count, "#7b4bc4", "params")),
-        ("Activation memory per layer", f"output tensor, {report.dtype}, per sample",
-         bar_chart(rows, lambda r: r.output_bytes, format_bytes, "#1c9a7b", "bytes")),
+        (
+            "MACs per layer",
+            "multiply-accumulates of conv and linear layers",
+            bar_chart(rows, lambda r: r.macs, format_count, "#d64c12", "MACs"),
+        ),
+        (
+            "Params per layer",
+            "trainable parameters",
+            bar_chart(rows, lambda r: r.params, format_count, "#7b4bc4", "params"),
+        ),
+        (
+            "Activation memory per layer",
+            f"output tensor, {report.dtype}, per sample",
+            bar_chart(rows, lambda r: r.output_bytes, format_bytes, "#1c9a7b", "bytes"),
+        ),
         ("Receptive field growth", "largest axis, input pixels", rf_chart(report)),
     ]
-    chart_html = "".join(f'<div class="chart"><h3>{t}</h3><div class="note">{html.escape(n)}</div>{svg}</div>'
-                         for t, n, svg in charts)
+    chart_html = "".join(
+        f'<div class="chart"><h3>{t}</h3><div class="note">{html.escape(n)}</div>{svg}</div>' for t, n, svg in charts
+    )
     title = html.escape(report.network)
-    sub = html.escape(f"input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
-                      + (f" · {report.source.replace(chr(92), '/').rsplit('/', 1)[-1]}" if report.source else ""))
+    sub = html.escape(
+        f"input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+        + (f" · {report.source.replace(chr(92), '/').rsplit('/', 1)[-1]}" if report.source else "")
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

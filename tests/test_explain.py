@@ -143,8 +143,11 @@ def test_every_number_agrees_with_report(name):
 
 
 def _lines(ex):
-    return {line.figure: render_text([type(ex)(ex.name, ex.kind, ex.title, (), (line,))]).splitlines()[1]
-            for line in ex.lines if line.figure}
+    return {
+        line.figure: render_text([type(ex)(ex.name, ex.kind, ex.title, (), (line,))]).splitlines()[1]
+        for line in ex.lines
+        if line.figure
+    }
 
 
 def test_worked_example_conv1_of_tiny_cnn():

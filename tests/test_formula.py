@@ -17,17 +17,33 @@ def conv_params():
 @pytest.mark.parametrize(
     "term, value, formula, numbers",
     [
-        pytest.param(conv_params(), (3 * 3 * 3 + 1) * 16, "(k_h·k_w·C_in/g + 1)·C_out", "(3·3·3/1 + 1)·16",
-                     id="conv params"),
-        pytest.param(Floor((Sym("H_in", 32) + 2 * Sym("p", 1) - Sym("d", 1) * (Sym("k", 3) - 1) - 1) / Sym("s", 2)) + 1,
-                     (32 + 2 - 2 - 1) // 2 + 1, "⌊(H_in + 2·p − d·(k−1) − 1)/s⌋ + 1",
-                     "⌊(32 + 2·1 − 1·(3−1) − 1)/2⌋ + 1", id="conv output size s2"),
-        pytest.param(Sym("a", 10) - (Sym("b", 3) + Sym("c", 2)), 10 - (3 + 2), "a − (b+c)", "10 − (3+2)",
-                     id="subtracted sum keeps its parentheses"),
-        pytest.param(Sym("a", 10) + (Sym("b", 3) - Sym("c", 2)), 10 + 3 - 2, "a + b − c", "10 + 3 − 2",
-                     id="added sum flattens"),
-        pytest.param(2 * Sym("MACs", 442368) + Note(elements((16, 32, 32), "out"), "bias"), 2 * 442368 + 16 * 32 * 32,
-                     "2·MACs + C_out·H_out·W_out (bias)", "2·442,368 + 16·32·32 (bias)", id="flops with bias note"),
+        pytest.param(
+            conv_params(), (3 * 3 * 3 + 1) * 16, "(k_h·k_w·C_in/g + 1)·C_out", "(3·3·3/1 + 1)·16", id="conv params"
+        ),
+        pytest.param(
+            Floor((Sym("H_in", 32) + 2 * Sym("p", 1) - Sym("d", 1) * (Sym("k", 3) - 1) - 1) / Sym("s", 2)) + 1,
+            (32 + 2 - 2 - 1) // 2 + 1,
+            "⌊(H_in + 2·p − d·(k−1) − 1)/s⌋ + 1",
+            "⌊(32 + 2·1 − 1·(3−1) − 1)/2⌋ + 1",
+            id="conv output size s2",
+        ),
+        pytest.param(
+            Sym("a", 10) - (Sym("b", 3) + Sym("c", 2)),
+            10 - (3 + 2),
+            "a − (b+c)",
+            "10 − (3+2)",
+            id="subtracted sum keeps its parentheses",
+        ),
+        pytest.param(
+            Sym("a", 10) + (Sym("b", 3) - Sym("c", 2)), 10 + 3 - 2, "a + b − c", "10 + 3 − 2", id="added sum flattens"
+        ),
+        pytest.param(
+            2 * Sym("MACs", 442368) + Note(elements((16, 32, 32), "out"), "bias"),
+            2 * 442368 + 16 * 32 * 32,
+            "2·MACs + C_out·H_out·W_out (bias)",
+            "2·442,368 + 16·32·32 (bias)",
+            id="flops with bias note",
+        ),
         pytest.param(Ceil(Div(Sym("n", 7), Sym("s", 2))), 4, "⌈n/s⌉", "⌈7/2⌉", id="ceil"),
         pytest.param(Max([Sym("r_1", 3), Sym("r_2", 7)]), 7, "max(r_1, r_2)", "max(3, 7)", id="max"),
         pytest.param(total([1, 2, 3]), 6, "1 + 2 + 3", "1 + 2 + 3", id="total of numbers"),

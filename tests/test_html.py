@@ -55,7 +55,9 @@ def test_self_contained(name):
     assert not re.search(r"url\((?!#)", page) and "@import" not in page  # url(#arrow) is in-page
     # the only addresses are the vendored layout library's home (a comment) and the SVG namespace
     assert set(re.findall(r"https?://[^\s\"'<>)]+", page)) == {
-        "https://github.com/dagrejs/dagre", "http://www.w3.org/2000/svg"}
+        "https://github.com/dagrejs/dagre",
+        "http://www.w3.org/2000/svg",
+    }
     rows = [a for t, a in p.tags if t == "tr" and (a.get("id") or "").startswith("row-")]
     assert len(rows) == len(report.layers)
     data = json.loads(p.payload)
@@ -90,8 +92,17 @@ def test_cli_writes_html_and_still_prints(tmp_path):
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 
 
 def _chromium(tmp_path, *args):
