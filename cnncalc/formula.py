@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 Value = Union[int, Fraction]
 
@@ -256,36 +256,40 @@ class Div(Term):
         return rf"\frac{{{self.num.tex(numbers)}}}{{{self.den.tex(numbers)}}}"
 
 
-class Floor(Term):
+class _Round(Term):
+    """A term rounded to a whole number, shown between brackets."""
+
+    __slots__ = ("arg",)
+    round: Callable[[Value], int]
+    brackets: tuple[str, str, str, str]  # text left, text right, LaTeX left, LaTeX right
+
+    def __init__(self, arg: Term) -> None:
+        self.arg = arg
+        self.value = type(self).round(arg.value)
+
+    def text(self, numbers: bool = True) -> str:
+        left, right, _, _ = self.brackets
+        return f"{left}{self.arg.text(numbers)}{right}"
+
+    def tex(self, numbers: bool = True) -> str:
+        _, _, left, right = self.brackets
+        return rf"\left{left} {self.arg.tex(numbers)} \right{right}"
+
+
+class Floor(_Round):
     """``⌊x⌋``."""
 
-    __slots__ = ("arg",)
-
-    def __init__(self, arg: Term) -> None:
-        self.arg = arg
-        self.value = math.floor(arg.value)
-
-    def text(self, numbers: bool = True) -> str:
-        return f"⌊{self.arg.text(numbers)}⌋"
-
-    def tex(self, numbers: bool = True) -> str:
-        return rf"\left\lfloor {self.arg.tex(numbers)} \right\rfloor"
+    __slots__ = ()
+    round = staticmethod(math.floor)
+    brackets = ("⌊", "⌋", r"\lfloor", r"\rfloor")
 
 
-class Ceil(Term):
+class Ceil(_Round):
     """``⌈x⌉``."""
 
-    __slots__ = ("arg",)
-
-    def __init__(self, arg: Term) -> None:
-        self.arg = arg
-        self.value = math.ceil(arg.value)
-
-    def text(self, numbers: bool = True) -> str:
-        return f"⌈{self.arg.text(numbers)}⌉"
-
-    def tex(self, numbers: bool = True) -> str:
-        return rf"\left\lceil {self.arg.tex(numbers)} \right\rceil"
+    __slots__ = ()
+    round = staticmethod(math.ceil)
+    brackets = ("⌈", "⌉", r"\lceil", r"\rceil")
 
 
 class Max(Term):

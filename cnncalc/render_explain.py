@@ -13,19 +13,25 @@ _LABEL = 9
 _ONE_LINE = 110
 
 
-def _eq_text(eq: Eq, seen: set[str]) -> str:
-    """``lhs = formula = numbers = value unit note``, dropping repeats (``W = 32`` after ``H``)."""
-    formula, numbers = eq.term.text(numbers=False), eq.term.text()
-    value = format_value(eq.term.value) + (f" {eq.unit}" if eq.unit else "")
+def _chain(eq: Eq, seen: set[str], tex: bool) -> str:
+    """``lhs = formula = numbers = value unit``, dropping repeats (``W = 32`` after ``H``)."""
+    show = eq.term.tex if tex else eq.term.text
+    result = (tex_value if tex else format_value)(eq.term.value)
+    formula, numbers = show(numbers=False), show()
+    unit = (rf"\ \mathrm{{{eq.unit}}}" if tex else f" {eq.unit}") if eq.unit else ""
     parts = [eq.lhs] if eq.lhs else []
     if numbers not in seen:
         if formula != numbers:
             parts.append(formula)
-        if numbers != format_value(eq.term.value):
+        if numbers != result:
             parts.append(numbers)
         seen.add(numbers)
-    parts.append(value)
-    return " = ".join(parts) + (f" {eq.note}" if eq.note else "")
+    parts.append(result + unit)
+    return " = ".join(parts)
+
+
+def _eq_text(eq: Eq, seen: set[str]) -> str:
+    return _chain(eq, seen, tex=False) + (f" {eq.note}" if eq.note else "")
 
 
 def _line_text(line: Line) -> list[str]:
@@ -54,17 +60,7 @@ def render_text(explanations: Sequence[Explanation]) -> str:
 
 
 def _eq_tex(eq: Eq, seen: set[str]) -> str:
-    formula, numbers = eq.term.tex(numbers=False), eq.term.tex()
-    value = tex_value(eq.term.value) + (rf"\ \mathrm{{{eq.unit}}}" if eq.unit else "")
-    parts = [eq.lhs] if eq.lhs else []
-    if numbers not in seen:
-        if formula != numbers:
-            parts.append(formula)
-        if numbers != tex_value(eq.term.value):
-            parts.append(numbers)
-        seen.add(numbers)
-    parts.append(value)
-    return f"${' = '.join(parts)}$" + (f" {eq.note}" if eq.note else "")
+    return f"${_chain(eq, seen, tex=True)}$" + (f" {eq.note}" if eq.note else "")
 
 
 def _md(text: str) -> str:

@@ -30,7 +30,7 @@
 
   // folded followers by short names: conv2d 64 k3 · BN · relu
   function abbreviate(type) {
-    var m = /^(batch|instance|layer|group)norm/.exec(type);
+    var m = type.match(/^(batch|instance|layer|group)norm/);
     return m ? { batch: "BN", instance: "IN", layer: "LN", group: "GN" }[m[1]] : type;
   }
 

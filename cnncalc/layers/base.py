@@ -300,7 +300,8 @@ class Layer(BaseModel):
     # arithmetic that params(), buffers(), macs() and flops() evaluate.
     def infer(self, ins: Sequence[Shape]) -> Shape:
         """Output shape for the given input shapes (raise LayerError if they do not fit)."""
-        return ins[0]
+        terms = self.out_terms(ins)
+        return ins[0] if terms is None else tuple(int(t) for t in terms)
 
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...] | None:
         """The output sizes as terms, for layers that compute them (``infer`` evaluates these)."""

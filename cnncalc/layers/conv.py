@@ -132,9 +132,6 @@ class ConvNd(_Conv):
             out.append(Floor(span / Sym("s", si)) + 1)
         return tuple(out)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # k·C_in/g per output element
         per_output = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) / Sym("g", self.groups)
@@ -170,9 +167,6 @@ class ConvTransposeNd(_Conv):
                 raise LayerError(f"output size {size.value} is not positive (padding {pi} too large)")
             out.append(size)
         return tuple(out)
-
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
         # k·C_in·C_out/g + C_out (bias)

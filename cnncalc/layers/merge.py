@@ -91,9 +91,6 @@ class Concat(Layer):
         joined = total(Sym(f"{names[d]}_{i + 1}", s[d]) for i, s in enumerate(ins))
         return tuple(joined if a == d else Sym(names[a], n) for a, n in enumerate(ins[0]))
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
 
 @register("chunk")
 class Chunk(Layer):

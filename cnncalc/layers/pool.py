@@ -90,9 +90,6 @@ class _Pool(Layer):
             out.append(o)
         return tuple(out)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, p = self.geometry()
         return tuple((Sym("d", di) * (Sym("k", ki) - 1), si, pi) for ki, si, pi, di in zip(k, s, p, self.dil()))

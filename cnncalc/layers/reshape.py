@@ -64,9 +64,6 @@ class Flatten(Layer):
         syms = [Sym(a, n) for a, n in zip(axis_names(len(shape)), shape)]
         return (*syms[:s], prod(syms[s : e + 1]), *syms[e + 1 :])
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         s, e = self.span(ins[0])
         layout = layouts[0]
@@ -152,9 +149,6 @@ class ZeroPadNd(Layer):
                  for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
         return (Sym("C", ins[0][0]), *sizes)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump, a.start - pads[i][0] * a.jump))
@@ -218,9 +212,6 @@ class Upsample(Layer):
             out.append(o)
         return tuple(out)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # 2·taps − 1 per output element (taps multiplies and taps − 1 adds)
         taps = _TAPS[self.mode] ** (len(out) - 1)
@@ -260,9 +251,6 @@ class PixelShuffle(Layer):
         rr = Sym("r", r)
         return (Div(Sym("C_in", shape[0]), rr * rr), Sym("H_in", shape[1]) * rr, Sym("W_in", shape[2]) * rr)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
-
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         r = self.upscale_factor
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump / r, a.start))
@@ -284,9 +272,6 @@ class PixelUnshuffle(Layer):
             raise LayerError(f"spatial size {shape[1]}x{shape[2]} is not divisible by downscale_factor {r}")
         rr = Sym("r", r)
         return (Sym("C_in", shape[0]) * rr * rr, Div(Sym("H_in", shape[1]), rr), Div(Sym("W_in", shape[2]), rr))
-
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        return tuple(int(t) for t in self.out_terms(ins))
 
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         r = self.downscale_factor
