@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, build
+from .graph import INPUT, Graph, Node, build
 from .layers import RF, numel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -28,7 +28,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     for node in graph.nodes:
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        rf = replace(layer.receptive(ins_rf, ins, out), layout=node.layout)
+        rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
         rows.append(
@@ -60,6 +60,11 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         totals=_totals(graph, rows, size, batch),
         groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
     )
+
+
+def receptive_field(node: Node, fields: Sequence[RF]) -> RF:
+    """The receptive field of a node's output, given the fields of its inputs."""
+    return replace(node.layer.receptive(fields, node.in_shapes, node.out_shape), layout=node.layout)
 
 
 def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:
