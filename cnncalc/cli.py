@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import replace
@@ -66,25 +67,40 @@ def load_network(net: str) -> Any:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to ``output`` (temporary file, then rename)."""
+    """Write to stdout, or atomically to ``output`` (temporary file, then rename).
+
+    A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
+    The new file gets the old file's permissions, or the usual ones under the umask.
+    """
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
     target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        if target.exists() and not target.is_file() and not target.is_dir():
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return
+        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as e:
         raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _use_color(output: str | None) -> bool:
