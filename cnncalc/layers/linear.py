@@ -6,6 +6,7 @@
 - MACs: ``in·out`` per row (rows = elements of the input / in)
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
 - receptive field: the whole input along every axis the layer mixes
+- saved for backward: the input and the weight; under autocast it runs in fp16/bf16
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Shape, fmt_shape, numel, register
+from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Saved, Shape, fmt_shape, numel, register
 
 
 @register("linear")
@@ -21,6 +22,7 @@ class Linear(Layer):
     """Fully connected layer (``torch.nn.Linear``); in_features is inferred."""
 
     prefix = "fc"
+    autocast = "low"
 
     out_features: Pos
     in_features: Pos | None = None
@@ -45,6 +47,9 @@ class Linear(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins), Saved.weight(ins[0][-1] * self.out_features))
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rf = fields[0]

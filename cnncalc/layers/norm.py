@@ -9,6 +9,19 @@ Rules (C = channels, E = elements of the output):
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+
+Saved for backward (statistics in fp32, PyTorch's accumulation type):
+
+- batchnorm: the input, and the batch mean and inverse std: ``2C`` per step, not per sample
+- instancenorm: the input, mean and inverse std per sample and channel ``2C``, plus the
+  weight ``C`` when affine and the running mean and variance ``2C`` when tracked, each
+  repeated per sample (in the parameters' dtype)
+- layernorm, layernorm2d, groupnorm: the input, and mean and inverse std per normalised row
+  (``2·E/normalized`` per sample; ``2·H·W`` for layernorm2d; ``2·num_groups`` for groupnorm);
+  under autocast they run in fp32
+- local response norm (composed of PyTorch ops): the input, the zero-padded squares
+  ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
+- layerscale: the input
 """
 
 from __future__ import annotations
@@ -17,7 +30,12 @@ import math
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd
+from .base import Flag, Layer, Number, Pos, PosN, Saved, Shape, fmt_shape, numel, register, register_nd
+
+
+def _stats(rows: int, per_sample: bool = True) -> Saved:
+    """Mean and inverse standard deviation, one pair per normalised row, in fp32."""
+    return Saved("mean and inverse std", 2 * rows, "fp32", per_sample=per_sample)
 
 
 class BatchNormNd(Layer):
@@ -52,6 +70,10 @@ class BatchNormNd(Layer):
             return 2 * numel(out)
         return (7 if self.affine else 5) * numel(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # statistics of the whole batch: 2C per step
+        return (Saved.input(ins), _stats(ins[0][0], per_sample=False))
+
 
 register_nd(BatchNormNd, "batchnorm")
 
@@ -66,6 +88,16 @@ class InstanceNormNd(BatchNormNd):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.affine else 5) * numel(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # PyTorch runs batch_norm on a [1, N·C, ...] view, repeating weight and running stats N times
+        c = ins[0][0]
+        kept = [Saved.input(ins), _stats(c)]
+        if self.affine:
+            kept.append(Saved("weight repeated per sample", c, "weights"))
+        if self.track_running_stats:
+            kept.append(Saved("running mean and variance repeated per sample", 2 * c, "weights"))
+        return tuple(kept)
+
 
 register_nd(InstanceNormNd, "instancenorm")
 
@@ -75,6 +107,7 @@ class LayerNorm(Layer):
     """Layer normalisation over the trailing ``normalized_shape`` (default: the last axis)."""
 
     prefix = "ln"
+    autocast = "fp32"
 
     normalized_shape: PosN | None = None
     eps: Number = 1e-5
@@ -103,6 +136,10 @@ class LayerNorm(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.elementwise_affine else 5) * numel(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        rows = numel(ins[0]) // numel(self.normalized(ins[0]))
+        return (Saved.input(ins), _stats(rows))
+
 
 @register("layernorm2d")
 class LayerNorm2d(Layer):
@@ -110,6 +147,7 @@ class LayerNorm2d(Layer):
 
     prefix = "ln"
     ndim = 2
+    autocast = "fp32"
     eps: Number = 1e-6
     elementwise_affine: Flag = True
 
@@ -123,12 +161,17 @@ class LayerNorm2d(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.elementwise_affine else 5) * numel(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # one row per position: H·W
+        return (Saved.input(ins), _stats(numel(ins[0][1:])))
+
 
 @register("groupnorm")
 class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    autocast = "fp32"
 
     num_groups: Pos
     num_channels: Pos | None = None
@@ -151,12 +194,16 @@ class GroupNorm(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.affine else 5) * numel(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins), _stats(self.num_groups))
+
 
 @register("localresponsenorm", "lrn")
 class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    autocast = "fp32"
 
     size: Pos
     alpha: Number = 1e-4
@@ -170,6 +217,17 @@ class LocalResponseNorm(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (self.size + 4) * numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # input², zero-padded by size − 1 channels, average-pooled across channels (which keeps
+        # the padded squares); then (k + α·avg)^β keeps its base, and input / divisor the divisor
+        c, spatial = ins[0][0], numel(ins[0][1:])
+        return (
+            Saved.input(ins),
+            Saved("padded squares", (c + self.size - 1) * spatial),
+            Saved("base of the power", numel(out)),
+            Saved("divisor", numel(out)),
+        )
 
     def describe(self) -> str:
         return f"size {self.size}"
@@ -186,3 +244,7 @@ class LayerScale(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # x·γ keeps x (and γ, a parameter)
+        return (Saved.input(ins), Saved.weight(ins[0][0]))

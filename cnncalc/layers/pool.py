@@ -9,6 +9,10 @@ Rules (window = product of kernel sizes):
   (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling to size 1 on an axis
   (global pooling) makes the field the whole input
+- saved for backward: max pooling keeps its input and the int64 indices of the maxima (one per
+  output element), adaptive and global max pooling too; average pooling keeps its input;
+  adaptive average pooling to size 1 on every axis (global average pooling) is a mean and
+  keeps nothing but shapes, to any other size it keeps its input
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from .base import (
     register,
     register_nd,
 )
+from .base import Saved
 from .base import _int as _positive
 
 
@@ -45,6 +50,11 @@ def pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     if ceil_mode and (out - 1) * s >= n + p:
         out -= 1
     return out
+
+
+def _input_and_indices(ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+    """What max pooling keeps: its input and the int64 index of each output's maximum."""
+    return (Saved.input(ins), Saved("indices", numel(out), "int64"))
 
 
 class _Pool(Layer):
@@ -107,6 +117,9 @@ class MaxPoolNd(_Pool):
     def dil(self) -> tuple[int, ...]:
         return self.per_axis(self.dilation, "dilation")
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
+
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (math.prod(self.geometry()[0]) - 1) * numel(out)
 
@@ -119,6 +132,9 @@ class AvgPoolNd(_Pool):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return math.prod(self.geometry()[0]) * numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins),)
 
 
 def _adaptive_windows(n: int, o: int) -> list[int]:
@@ -197,6 +213,10 @@ class AdaptiveAvgPoolNd(_Adaptive):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return self.window_total(ins, out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # PyTorch computes an output of size 1 on every axis as mean(), which keeps only shapes
+        return () if all(o == 1 for o in out[1:]) else (Saved.input(ins),)
+
 
 class AdaptiveMaxPoolNd(_Adaptive):
     """Adaptive max pooling (``torch.nn.AdaptiveMaxPoolNd``); FLOPs = Σ (window − 1)."""
@@ -205,6 +225,9 @@ class AdaptiveMaxPoolNd(_Adaptive):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return self.window_total(ins, out) - numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
 
 
 @register("globalavgpool")
@@ -231,6 +254,9 @@ class GlobalMaxPool(GlobalAvgPool):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return numel(ins[0]) - numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
 
 
 for _base, _stem in (
