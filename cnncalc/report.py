@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .layers import RF, AxisRF, Shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .memory import MemoryEstimate
 
 SCHEMA_VERSION = 1
 
@@ -125,10 +128,11 @@ class Report:
     batch: int
     layers: tuple[LayerRow, ...]
     totals: Totals
+    memory: MemoryEstimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``)."""
-        return {
+        """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
+        out = {
             "schema_version": SCHEMA_VERSION,
             "network": {
                 "name": self.network,
@@ -141,3 +145,8 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "totals": self.totals.to_dict(),
         }
+        if self.memory is not None:
+            for row, mem in zip(out["layers"], self.memory.layers):
+                row["memory"] = mem.to_dict()
+            out["memory"] = self.memory.to_dict()
+        return out
