@@ -20,6 +20,7 @@ from .errors import CnnCalcError, OptionError
 
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
+OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
 
 
 class _Group(click.Group):
@@ -101,30 +102,87 @@ def cli() -> None:
     """Shapes, parameters, MACs/FLOPs, receptive fields and memory of a CNN, from a YAML or JSON file."""
 
 
+def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--dtype``, ``--amp`` and ``--optimizer`` options of the memory figures."""
+    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
+                      help="Optimizer whose state training keeps (none: inference only).")(fn)
+    fn = click.option("--amp", is_flag=True,
+                      help="Mixed precision (torch.autocast): fp32 weights, fp16/bf16 activations.")(fn)
+    fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
+                      help="Element type for memory figures.  [default: fp32; fp16 with --amp]")(fn)
+    return fn
+
+
+def resolve_dtype(dtype: str | None, amp: bool) -> str:
+    """The dtype to use: as given, else fp16 under --amp and fp32 otherwise."""
+    return dtype or ("fp16" if amp else "fp32")
+
+
 @cli.command()
 @click.argument("net")
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
-              help="Element type for memory figures.")
+@training_options
+@click.option("--memory", "memory_view", is_flag=True,
+              help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
+           memory_view: bool, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from .analysis import analyse  # noqa: PLC0415
     from . import render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    result = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
+                     optimizer=optimizer, amp=amp)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":
-        text = render.render_markdown(result)
+        text = render.render_markdown(result, memory=memory_view)
     else:
         width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
-        text = render.render_table(result, width=width, color=_use_color(output))
+        draw = render.render_memory_table if memory_view else render.render_table
+        text = draw(result, width=width, color=_use_color(output))
     write_output(text, output)
+
+
+@cli.command()
+@click.argument("net")
+@click.option("--memory", "budget", required=True, metavar="SIZE",
+              help="Memory to fit in: 16GiB, 512MiB (powers of 2) or 16G, 500M (powers of 10).")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@training_options
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str, fmt: str,
+        output: str | None) -> None:
+    """The largest batch of NET that fits in --memory, for training and for inference.
+
+    Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
+    """
+    import json  # noqa: PLC0415
+
+    from . import memory, render  # noqa: PLC0415
+    from .graph import build  # noqa: PLC0415
+
+    try:
+        size = memory.parse_size(budget)
+    except OptionError as e:
+        raise OptionError(f"--memory: {e.problems[0].message}") from None
+    shape = parse_shape(input_shape) if input_shape else None
+    graph = build(load_network(net), shape)
+    result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
+    if fmt == "json":
+        text = json.dumps({"network": graph.name, "input_shape": list(graph.input_shape), **result.to_dict()},
+                          indent=2) + "\n"
+    else:
+        text = render.render_fit(graph.name, graph.input_shape, result)
+    write_output(text, output)
+    if (result.training_batch if result.training_batch is not None else result.inference_batch) == 0:
+        click.get_current_context().exit(1)
 
 
 @cli.command()

@@ -246,7 +246,7 @@ class MemoryModel:
         if optimizer not in OPTIMIZERS:
             raise OptionError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZERS)})")
         if amp and DTYPE_BYTES[dtype] != 2:
-            raise OptionError(f"mixed precision needs a 16-bit dtype (fp16 or bf16), got {dtype}")
+            raise OptionError(f"mixed precision (amp) needs a 16-bit dtype, fp16 or bf16, not {dtype}")
         self.graph = graph
         self.dtype, self.amp, self.optimizer = dtype, amp, optimizer
         self.trains = optimizer != "none" and dtype in TRAINING_DTYPES

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from .layers import RF, fmt_shape
+from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
@@ -88,7 +89,15 @@ def render_json(report: Report) -> str:
 CSV_COLUMNS = [
     "index", "name", "type", "inputs", "input_shape", "output_shape", "params", "buffers",
     "macs", "flops", "rf_size", "rf_jump", "rf_whole", "output_elements", "output_bytes",
+    "batch_output_bytes", "saved_bytes", "training_peak_bytes", "read_bytes", "write_bytes", "flops_per_byte",
 ]
+
+
+def _csv_memory(mem: LayerMemory | None) -> list[Any]:
+    if mem is None:
+        return [""] * 6
+    intensity = "" if mem.intensity is None else f"{mem.intensity:.4g}"
+    return [mem.output_bytes, mem.saved_bytes, mem.peak_bytes, mem.read_bytes, mem.write_bytes, intensity]
 
 
 def _csv_row(row: LayerRow) -> list[Any]:
@@ -108,8 +117,9 @@ def render_csv(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for row in report.layers:
-        w.writerow(_csv_row(row))
+    memory = report.memory.layers if report.memory else [None] * len(report.layers)
+    for row, mem in zip(report.layers, memory):
+        w.writerow(_csv_row(row) + _csv_memory(mem))
     return buf.getvalue()
 
 
@@ -117,8 +127,10 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(report: Report) -> str:
-    """A per-layer table and the totals, for pasting into a pull request."""
+def render_markdown(report: Report, *, memory: bool = False) -> str:
+    """A per-layer table and the totals, for pasting into a pull request (``memory``: memory columns)."""
+    if memory and report.memory is not None:
+        return _markdown_memory(report, report.memory)
     t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
@@ -135,7 +147,104 @@ def render_markdown(report: Report) -> str:
             f"| {format_jump(r.rf)} | {format_bytes(r.output_bytes)} |"
         )
     lines.append("")
-    lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report))
+    lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report) + memory_lines(report))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+OPTIMIZER_NAMES = {"none": "no optimizer", "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam",
+                   "adamw": "AdamW"}
+MEMORY_HEADERS = ("#", "layer", "type", "output", "saved", "at peak", "read", "written", "FLOPs/B")
+
+
+def format_intensity(x: float | None) -> str:
+    """Arithmetic intensity in FLOPs per byte: ``61.9``, or ``-`` for a layer that moves no bytes."""
+    return "-" if x is None else f"{x:.3g}" if x < 100 else f"{x:,.0f}"
+
+
+def format_answer(m: MemoryEstimate) -> str:
+    """The one-line answer: ``training at batch 32 with Adam needs ≈ 2.94 GiB``."""
+    precision = f"{m.dtype} autocast" if m.amp else m.dtype
+    if m.training_peak is None:
+        return f"inference at batch {m.batch} ({precision}) needs ≈ {format_bytes(m.inference_peak)}"
+    return (f"training at batch {m.batch} with {OPTIMIZER_NAMES[m.optimizer]} ({precision}) "
+            f"needs ≈ {format_bytes(m.training_peak)}")
+
+
+def memory_lines(report: Report) -> list[tuple[str, str]]:
+    """(label, text) pairs: the one-line answer, what training keeps, and inference."""
+    m = report.memory
+    if m is None:
+        return []
+    lines = []
+    if m.training_peak is not None:
+        parts = [f"weights {format_bytes(m.weights)}", f"gradients {format_bytes(m.gradients)}"]
+        if m.optimizer_state:
+            parts.append(f"optimizer state {format_bytes(m.optimizer_state)}")
+        parts += [f"saved activations {format_bytes(m.saved)}", f"input batch {format_bytes(m.input)}",
+                  f"library workspace {format_bytes(m.overhead)}"]
+        lines += [("Memory", format_answer(m) + f" (peak during {m.training_moment})"),
+                  ("Training keeps", " · ".join(parts))]
+    lines.append(("Inference", f"batch {m.batch} needs ≈ {format_bytes(m.inference_peak)}: weights "
+                               f"{format_bytes(m.weights)}, activations at their peak "
+                               f"{format_bytes(m.inference_activations)} (input batch included), "
+                               f"library workspace {format_bytes(m.overhead)}"))
+    return lines
+
+
+def memory_rows(report: Report, m: MemoryEstimate) -> list[tuple[str, ...]]:
+    """Per-layer memory cells, in the order of :data:`MEMORY_HEADERS`."""
+    return [
+        (str(r.index), r.name, r.type + (f" {r.label}" if r.label else ""), format_bytes(x.output_bytes),
+         format_bytes(x.saved_bytes), format_bytes(x.peak_bytes), format_bytes(x.read_bytes),
+         format_bytes(x.write_bytes), format_intensity(x.intensity))
+        for r, x in zip(report.layers, m.layers)
+    ]
+
+
+def breakdown_lines(m: MemoryEstimate) -> list[tuple[str, str]]:
+    """What is alive at the training peak, by kind, adding up to the peak."""
+    if m.training_peak is None:
+        return []
+    parts = " + ".join(f"{kind} {format_bytes(b)}" for kind, b in m.training_breakdown)
+    return [("At the peak", f"{parts} = {format_bytes(m.training_peak)}, during {m.training_moment}")]
+
+
+def format_fit_line(batch: int | None, used: int | None, budget: int) -> str:
+    """``batch 170 (15.97 GiB)`` or why nothing fits."""
+    if batch is None:
+        return "not modelled"
+    if batch == 0:
+        return f"does not fit: even batch 1 needs more than {format_bytes(budget)}"
+    return f"batch {format_int(batch)} (needs ≈ {format_bytes(used or 0)})"
+
+
+def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
+    """The answer of ``cnncalc fit`` as plain lines."""
+    precision = f"{fit.dtype} autocast" if fit.amp else fit.dtype
+    lines = [f"{network} · input {fmt_shape(input_shape)} · {precision} · fits in {format_bytes(fit.budget)}"]
+    if fit.training_batch is not None:
+        lines.append(f"training with {OPTIMIZER_NAMES[fit.optimizer]}: "
+                     f"{format_fit_line(fit.training_batch, fit.training_bytes, fit.budget)}")
+    lines.append(f"inference: {format_fit_line(fit.inference_batch, fit.inference_bytes, fit.budget)}")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_memory(report: Report, m: MemoryEstimate) -> str:
+    lines = [
+        f"### {_md_escape(report.network)}: memory",
+        "",
+        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}, "
+        f"{OPTIMIZER_NAMES[m.optimizer]}{', autocast' if m.amp else ''}.",
+        "",
+        "| " + " | ".join(MEMORY_HEADERS) + " |",
+        "|---:|---|---|" + "---:|" * (len(MEMORY_HEADERS) - 3),
+    ]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in memory_rows(report, m)]
+    lines.append("")
+    lines.extend(f"- **{k}**: {v}" for k, v in breakdown_lines(m) + memory_lines(report))
     return "\n".join(lines) + "\n"
 
 
@@ -166,8 +275,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 
 def render_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
     """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``)."""
-    from rich.console import Console  # noqa: PLC0415  (rich is loaded only for tables)
-    from rich.table import Table  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
 
     table = Table(
         title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
@@ -194,16 +302,54 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
             format_int(r.macs), format_int(r.flops), format_rf(r.rf), format_jump(r.rf),
             format_bytes(r.output_bytes),
         )
+    return _print([table, _summary(totals_lines(report) + memory_lines(report))], width, color)
+
+
+def _summary(lines: list[tuple[str, str]]) -> Any:
+    """A two-column grid of (bold label, text)."""
+    from rich.table import Table  # noqa: PLC0415
+
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
-    for label, text in totals_lines(report):
+    for label, text in lines:
         summary.add_row(label, text)
+    return summary
+
+
+def _print(renderables: list[Any], width: int | None, color: bool | None) -> str:
+    """Render rich objects to text at a fixed width, without trailing spaces."""
+    from rich.console import Console  # noqa: PLC0415
+
     console = Console(
         file=io.StringIO(), width=width or 120, no_color=not color, force_terminal=bool(color),
         color_system="standard" if color else None, highlight=False,
     )
-    console.print(table)
-    console.print(summary)
+    for r in renderables:
+        console.print(r)
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def render_memory_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
+    """Per-layer memory (output, saved, share of the training peak, traffic) and the peak's breakdown."""
+    from rich.table import Table  # noqa: PLC0415
+
+    m = report.memory
+    if m is None:  # pragma: no cover  (analyse always estimates memory)
+        return render_table(report, width=width, color=color)
+    precision = f"{m.dtype} autocast" if m.amp else m.dtype
+    table = Table(
+        title=f"{report.network} · memory · input {fmt_shape(report.input_shape)} · {precision} · batch {m.batch} "
+              f"· {OPTIMIZER_NAMES[m.optimizer]}",
+        title_justify="left", show_footer=True, header_style="bold", footer_style="bold",
+    )
+    footers = {"layer": "total", "at peak": format_bytes(sum(x.peak_bytes for x in m.layers)),
+               "read": format_bytes(sum(x.read_bytes for x in m.layers)),
+               "written": format_bytes(sum(x.write_bytes for x in m.layers))}
+    for h in MEMORY_HEADERS:
+        table.add_column(h, justify="left" if h in ("layer", "type") else "right", footer=footers.get(h, ""),
+                         style="dim" if h == "#" else None)
+    for row in memory_rows(report, m):
+        table.add_row(*row)
+    return _print([table, _summary(breakdown_lines(m) + memory_lines(report))], width, color)
