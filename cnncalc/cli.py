@@ -123,11 +123,14 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @training_options
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
+                   "default: every layer.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
-           memory_view: bool, fmt: str, output: str | None) -> None:
+           depth: int | None, memory_view: bool, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from .analysis import analyse  # noqa: PLC0415
     from . import render  # noqa: PLC0415
@@ -135,6 +138,8 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     shape = parse_shape(input_shape) if input_shape else None
     result = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
                      optimizer=optimizer, amp=amp)
+    if depth is not None:
+        result = result.collapse(depth)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":

@@ -27,7 +27,7 @@ Each moment's total is linear in the batch, so the largest batch that fits is ex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Hashable, Iterator
 
@@ -139,6 +139,10 @@ class Moment:
 # results
 
 
+#: The per-layer figures a group of layers adds up.
+_SUMMED = ("output_bytes", "saved_bytes", "peak_bytes", "read_bytes", "write_bytes", "flops")
+
+
 @dataclass(frozen=True, slots=True)
 class LayerMemory:
     """Memory figures of one layer at the estimate's batch size."""
@@ -150,7 +154,13 @@ class LayerMemory:
     peak_bytes: int
     read_bytes: int
     write_bytes: int
-    intensity: float | None
+    flops: int
+
+    @property
+    def intensity(self) -> float | None:
+        """Arithmetic intensity: FLOPs per byte read or written (None when no bytes move)."""
+        moved = self.read_bytes + self.write_bytes
+        return self.flops / moved if moved else None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -204,6 +214,17 @@ class MemoryEstimate:
             "training_peak_at": self.training_moment,
             "training_peak_breakdown": dict(self.training_breakdown),
         }
+
+    def grouped(self, shown: dict[str, str]) -> MemoryEstimate:
+        """One row per group of layers (``shown``: layer name → its group's name), with the group's sums."""
+        groups: dict[str, list[LayerMemory]] = {}
+        for row in self.layers:
+            groups.setdefault(shown.get(row.name, row.name), []).append(row)
+        rows = tuple(
+            LayerMemory(g[0].index, key, *(sum(getattr(r, f) for r in g) for f in _SUMMED))
+            for key, g in groups.items()
+        )
+        return replace(self, layers=rows)
 
 
 @dataclass(frozen=True)
@@ -580,9 +601,8 @@ class MemoryModel:
                 read += (layer.params(node.in_shapes) + layer.buffers(node.in_shapes)) * self.param_bytes
                 write = numel(node.out_shape) * self.bytes[i] * batch
             flops = layer.flops(node.in_shapes, node.out_shape) * batch
-            intensity = flops / (read + write) if read + write else None
             rows.append(LayerMemory(i, node.name, numel(node.out_shape) * self.bytes[i] * batch, saved,
-                                    contributions.get(i, 0), read, write, intensity))
+                                    contributions.get(i, 0), read, write, flops))
         return tuple(rows)
 
     def estimate(self, batch: int) -> MemoryEstimate:

@@ -81,7 +81,8 @@ class Call(BaseModel):
     name: Name | None = None
     from_: Refs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
-    repeat: Pos | None = None
+    # a plain number: the size of the expansion is checked before anything is evaluated
+    repeat: Annotated[int, Field(strict=True, ge=1)] | None = None
     args: dict[str, Any] = {}
 
     @model_validator(mode="before")
@@ -111,6 +112,9 @@ class Sequential(BaseModel):
     name: Name | None = None
     from_: Refs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
+    naming: Literal["type", "index"] = Field(
+        "index", description="automatic names of the children: by position (0, 1) or by type (conv1, bn1)"
+    )
     layers: list[Item]
 
 
@@ -289,7 +293,7 @@ def _problems(src: Source, e: ValidationError) -> list[Problem]:
             item_path = items[-1]
             name, typ = item_identity(_get(src.data, item_path))
             index = item_path[-1]
-            if field is not None and (field == typ or (len(path) == len(item_path) and field not in GRAPH_KEYS)):
+            if field is not None and (field == typ or (len(path) == len(item_path) and field not in (*GRAPH_KEYS, "repeat"))):
                 if err["type"] not in ("extra_forbidden", "missing"):
                     field = None
             if typ is not None and field == typ:

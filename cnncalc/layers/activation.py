@@ -32,6 +32,8 @@ prelu                                       input       a copy of the input
 ==========================================  ==========  ===================
 
 prelu runs in fp16/bf16 under autocast, softmax in fp32.
+
+Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes
 
 
 class Activation(Layer):
@@ -147,3 +149,6 @@ class Softmax(Layer):
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.output(out),)
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

@@ -48,6 +48,7 @@ class _Conv(Layer):
 
     prefix = "conv"
     autocast = "low"
+    spatial = True
 
     out_channels: Pos
     kernel_size: PosN

@@ -1,11 +1,13 @@
 """Fully connected layers.
 
-- applies to the last axis, as PyTorch does; on a multi-axis input ``in_features`` must be given
-  (otherwise a missing ``flatten`` would go unnoticed)
+- applies to the last axis, as PyTorch does; when that axis is spatial (a ``[C, H, W]`` map)
+  ``in_features`` must be given, otherwise a missing ``flatten`` would go unnoticed. On a
+  channels-last tensor (after ``permute``) the last axis is the channels and nothing is needed.
 - params: ``(in + bias)·out``
 - MACs: ``in·out`` per row (rows = elements of the input / in)
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
-- receptive field: the whole input along every axis the layer mixes
+- receptive field: the whole input along the spatial axis the layer mixes, if its last axis is
+  one; unchanged when it mixes channels
 - saved for backward: the input and the weight; under autocast it runs in fp16/bf16
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Saved, Shape, fmt_shape, numel, register
+from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, numel, register, spatial_axes
 
 
 @register("linear")
@@ -30,11 +32,6 @@ class Linear(Layer):
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         shape = ins[0]
-        if len(shape) > 1 and self.in_features is None:
-            raise LayerError(
-                f"input is {fmt_shape(shape)}: add 'flatten' before it, or give in_features "
-                "to apply it to the last axis as PyTorch does"
-            )
         if self.in_features is not None and self.in_features != shape[-1]:
             raise LayerError(f"in_features is {self.in_features} but the input's last axis is {shape[-1]}")
         return (*shape[:-1], self.out_features)
@@ -50,13 +47,18 @@ class Linear(Layer):
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), Saved.weight(ins[0][-1] * self.out_features))
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        shape, layout = ins[0], layouts[0]
+        if len(shape) > 1 and layout[-1] is not None and self.in_features is None:
+            raise LayerError(
+                f"input is {fmt_shape(shape)}: add 'flatten' before it, or give in_features "
+                "to apply it to the last axis as PyTorch does"
+            )
+        return (*layout[:-1], None)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rf = fields[0]
-        if len(ins[0]) == 1 or not rf.axes:
-            return rf.whole()
-        last = len(rf.axes) - 1
-        return rf.map(lambda i, a: WHOLE_AXIS if i == last else a)
+        return rf.whole_along(spatial_axes(rf.layout, [len(ins[0]) - 1]))
 
     def describe(self) -> str:
         return f"→{self.out_features}" + ("" if self.bias else " no bias")

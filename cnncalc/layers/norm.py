@@ -9,6 +9,8 @@ Rules (C = channels, E = elements of the output):
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+- receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
 
 Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
@@ -30,7 +32,21 @@ import math
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import Flag, Layer, Number, Pos, PosN, Saved, Shape, fmt_shape, numel, register, register_nd
+from .base import (
+    RF,
+    Flag,
+    Layer,
+    Number,
+    Pos,
+    PosN,
+    Saved,
+    Shape,
+    fmt_shape,
+    numel,
+    register,
+    register_nd,
+    spatial_axes,
+)
 
 
 def _stats(rows: int, per_sample: bool = True) -> Saved:
@@ -42,6 +58,7 @@ class BatchNormNd(Layer):
     """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
 
     prefix = "bn"
+    spatial = True
 
     num_features: Pos | None = None
     eps: Number = 1e-5
@@ -139,6 +156,9 @@ class LayerNorm(Layer):
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         rows = numel(ins[0]) // numel(self.normalized(ins[0]))
         return (Saved.input(ins), _stats(rows))
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
 
 
 @register("layernorm2d")
@@ -148,6 +168,7 @@ class LayerNorm2d(Layer):
     prefix = "ln"
     ndim = 2
     autocast = "fp32"
+    spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
 
@@ -172,6 +193,7 @@ class GroupNorm(Layer):
 
     prefix = "gn"
     autocast = "fp32"
+    spatial = True
 
     num_groups: Pos
     num_channels: Pos | None = None
@@ -204,6 +226,7 @@ class LocalResponseNorm(Layer):
 
     prefix = "lrn"
     autocast = "fp32"
+    spatial = True
 
     size: Pos
     alpha: Number = 1e-4
