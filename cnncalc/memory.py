@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any, Hashable, Iterator
 
 from .errors import OptionError
@@ -48,26 +48,25 @@ _FIXED_BYTES = {"fp32": 4, "int64": 8, "bool": 1}
 #: dtypes that can train (int8 is inference only).
 TRAINING_DTYPES = ("fp32", "fp16", "bf16")
 
-_UNITS = {
-    "": 1, "b": 1,
-    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-}
+#: Multiplier of each size suffix: K, M, G, T (or KB ... TB, k for K) are powers of 10,
+#: KiB, MiB, GiB, TiB powers of 2.
+_SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_UNITS = {**_SI, **{f"{p}B": m for p, m in _SI.items()}, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
 
 
 def parse_size(text: str) -> int:
-    """``16GiB`` → 17179869184: KiB, MiB, GiB, TiB are powers of 2; K, M, G, T (or KB...) of 10."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*", text)
-    unit = m and _UNITS.get(m.group(2).lower())
-    if not m or unit is None:
-        raise OptionError(f"'{text}' is not a size such as 16GiB, 512MiB or 8G (GiB = 2^30 bytes, G = 10^9)")
-    try:
-        value = int(Decimal(m.group(1)) * unit)
-    except InvalidOperation:  # pragma: no cover  (the pattern admits only decimals)
-        raise OptionError(f"'{text}' is not a size") from None
-    if value < 1:
+    """``16GiB`` → 16·2³⁰ bytes, ``16G`` → 16·10⁹; read exactly, and it must be whole bytes."""
+    m = _SIZE.fullmatch(text)
+    if m is None or m.group(2) not in _UNITS:
+        raise OptionError(f"'{text}' is not a size like 16GiB, 512MiB or 8G "
+                          "(KiB, MiB, GiB, TiB are powers of 2; K, M, G, T or KB, MB, GB, TB of 10)")
+    exact = Fraction(m.group(1)) * _UNITS[m.group(2)]
+    if exact.denominator != 1:
+        raise OptionError(f"'{text}' is {float(exact):g} bytes, not a whole number")
+    if exact < 1:
         raise OptionError(f"'{text}' is not a positive size")
-    return value
+    return int(exact)
 
 
 # ---------------------------------------------------------------------------------------------
