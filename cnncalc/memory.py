@@ -20,17 +20,17 @@ Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives betw
 - a layer's library workspace (``Layer.workspace``) is live while it runs, forward and backward.
 
 The peak is the largest live total over all these moments, plus the CUDA library workspace
-(cuBLAS) that a PyTorch process holds: about 65 MiB, measured on an H100 with PyTorch 2.11.
+(cuBLAS and the like) that a PyTorch process holds: about 65 MiB, measured on an H100 with
+PyTorch 2.11.
 Each moment's total is linear in the batch, so the largest batch that fits is exact.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, Hashable, Iterator
 
+from . import units
 from .errors import OptionError
 from .graph import INPUT, Graph
 from .layers import numel
@@ -41,32 +41,23 @@ from .report import DTYPE_BYTES
 OPTIMIZERS: dict[str, int] = {"none": 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 #: Temporaries of ``optimizer.step()`` per trainable parameter: foreach Adam builds √v for all of them.
 STEP_TEMPORARIES: dict[str, int] = {"adam": 1, "adamw": 1}
-#: cuBLAS workspace held by a CUDA PyTorch process (measured: PyTorch 2.11, H100).
+#: CUDA library workspace (cuBLAS and the like) a PyTorch process holds (measured: PyTorch 2.11, H100).
 LIBRARY_WORKSPACE = 65 * 2**20
 #: Bytes of the fixed-type tensors a layer saves.
 _FIXED_BYTES = {"fp32": 4, "int64": 8, "bool": 1}
 #: dtypes that can train (int8 is inference only).
 TRAINING_DTYPES = ("fp32", "fp16", "bf16")
 
-#: Multiplier of each size suffix: K, M, G, T (or KB ... TB, k for K) are powers of 10,
-#: KiB, MiB, GiB, TiB powers of 2.
-_SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_UNITS = {**_SI, **{f"{p}B": m for p, m in _SI.items()}, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
-
 
 def parse_size(text: str) -> int:
-    """``16GiB`` → 16·2³⁰ bytes, ``16G`` → 16·10⁹; read exactly, and it must be whole bytes."""
-    m = _SIZE.fullmatch(text)
-    if m is None or m.group(2) not in _UNITS:
-        raise OptionError(f"'{text}' is not a size like 16GiB, 512MiB or 8G "
-                          "(KiB, MiB, GiB, TiB are powers of 2; K, M, G, T or KB, MB, GB, TB of 10)")
-    exact = Fraction(m.group(1)) * _UNITS[m.group(2)]
-    if exact.denominator != 1:
-        raise OptionError(f"'{text}' is {float(exact):g} bytes, not a whole number")
-    if exact < 1:
+    """A positive memory size: ``16GiB`` = 16·2³⁰ bytes, ``16G`` = ``16GB`` = 16·10⁹ (see ``units``)."""
+    try:
+        value = units.parse(text, "bytes").value
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    if value < 1:
         raise OptionError(f"'{text}' is not a positive size")
-    return int(exact)
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,7 +500,7 @@ class MemoryModel:
             live.drop(("workspace", i))
             for key, _ in self.saved_by[i]:
                 remaining[key].discard(i)
-                if not remaining[key] and key != self.output_key:
+                if not remaining[key] and key in self.kept and key != self.output_key:
                     live.drop(key)
             for j, key in incoming:
                 holders.setdefault(key, set()).add(j)

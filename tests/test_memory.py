@@ -255,6 +255,15 @@ def test_autocast_keeps_fp32_weights_and_16_bit_activations() -> None:
     assert e.input == 3 * 32 * 32 * 4 * 5
 
 
+def test_adam_step_is_the_peak_of_a_small_network() -> None:
+    # LeNet-5 at batch 1: weights, gradients, two Adam moments and the √v temporary of the
+    # foreach step (5 × 431,080 params × 4 bytes), the input batch and the output the caller
+    # holds, and the library workspace
+    e = MemoryModel(build(spec.load("lenet5")), optimizer="adam").estimate(1)
+    assert e.training_moment == "optimizer step"
+    assert e.training_peak == 5 * 431_080 * 4 + 1 * 28 * 28 * 4 + 10 * 4 + LIBRARY_WORKSPACE
+
+
 @pytest.mark.parametrize("optimizer, copies", [("sgd", 0), ("momentum", 1), ("adam", 2), ("adamw", 2)])
 def test_optimizer_state(optimizer: str, copies: int) -> None:
     graph = build(spec.load("resnet50"))
@@ -353,8 +362,8 @@ def test_parse_size(text: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param("16gib", "not a size", id="units are case-sensitive"),
-    pytest.param("0.3KiB", "307.2 bytes", id="not whole bytes"),
+    pytest.param("16gib", "did you mean 'GiB'", id="units are case-sensitive"),
+    pytest.param("0.3KiB", "307.2, not a whole number of bytes", id="not whole bytes"),
     pytest.param("0", "positive", id="zero"),
     pytest.param("lots", "not a size", id="words"),
 ])

@@ -25,7 +25,7 @@ def test_report_gives_the_one_line_answer() -> None:
     assert r.exit_code == 0, r.stderr
     peak = MemoryModel(build(spec.load("resnet50")), optimizer="adam").training_bytes(32)
     assert f"training at batch 32 with Adam (fp32) needs ≈ {peak / 2**30:.2f} GiB" in r.stdout
-    assert "library workspace 65.00 MiB" in r.stdout
+    assert "65.00 MiB of CUDA library workspace" in r.stdout
     assert r.stderr == ""
 
 
