@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, build
+from .graph import INPUT, Graph, Node, build
 from .layers import RF, numel
 from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
@@ -29,7 +29,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     for node in graph.nodes:
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        rf = replace(layer.receptive(ins_rf, ins, out), layout=node.layout)
+        rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
         rows.append(
@@ -62,6 +62,11 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         memory=MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch),
         groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
     )
+
+
+def receptive_field(node: Node, fields: Sequence[RF]) -> RF:
+    """The receptive field of a node's output, given the fields of its inputs."""
+    return replace(node.layer.receptive(fields, node.in_shapes, node.out_shape), layout=node.layout)
 
 
 def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:

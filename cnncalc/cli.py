@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import replace
@@ -20,6 +21,7 @@ from . import __version__
 from .errors import CnnCalcError, OptionError, Problem
 
 FORMATS = ("table", "json", "csv", "markdown")
+METRICS = ("macs", "params", "memory")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
 OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
 
@@ -66,25 +68,40 @@ def load_network(net: str) -> Any:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to ``output`` (temporary file, then rename)."""
+    """Write to stdout, or atomically to ``output`` (temporary file, then rename).
+
+    A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
+    The new file gets the old file's permissions, or the usual ones under the umask.
+    """
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
     target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        if target.exists() and not target.is_file() and not target.is_dir():
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return
+        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as e:
         raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _use_color(output: str | None) -> bool:
@@ -141,29 +158,45 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
                    "default: every layer.")
+@click.option("--sort", type=click.Choice(METRICS), help="List the heaviest layers first by this metric.")
+@click.option("--top", type=click.IntRange(min=1), metavar="N", help="List only the first N layers (after --sort).")
+@click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
+              "[default: the --sort metric, else macs].")
+@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
-           depth: int | None, memory_view: bool, fmt: str, output: str | None) -> None:
+           depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
+           memory_view: bool, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
+    from dataclasses import replace  # noqa: PLC0415
+
     from .analysis import analyse  # noqa: PLC0415
-    from . import render  # noqa: PLC0415
+    from . import hotspots, render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    result = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
-                     optimizer=optimizer, amp=amp)
+    full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
+                   optimizer=optimizer, amp=amp)
+    if html is not None:
+        from .render_html import render_html  # noqa: PLC0415
+
+        write_output(render_html(full), html)
     if depth is not None:
-        result = result.collapse(depth)
+        full = full.collapse(depth)
+    rows = hotspots.select(full, sort, top)
+    # --sort and --top choose the listed rows in every format; the totals stay those of the network
+    result = replace(full, layers=rows)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":
-        text = render.render_markdown(result, memory=memory_view)
+        text = render.render_markdown(full, rows=rows, memory=memory_view)
+    elif memory_view:
+        text = render.render_memory_table(full, **_table_args(output), rows=rows)
     else:
-        draw = render.render_memory_table if memory_view else render.render_table
-        text = draw(result, **_table_args(output))
+        text = render.render_table(full, **_table_args(output), rows=rows, bars=bars or sort or "macs")
     write_output(text, output)
 
 
@@ -202,6 +235,28 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     write_output(text, output)
     if (result.training_batch if result.training_batch is not None else result.inference_batch) == 0:
         click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.argument("net")
+@click.option("--layer", "-l", "names", multiple=True, metavar="NAME",
+              help="Explain only this layer, or this block (a name prefix such as layer1.0); repeatable.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
+              help="Element type for memory figures.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown")), default="text", show_default=True,
+              help="Plain text, or Markdown with LaTeX math.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: str, fmt: str,
+            output: str | None) -> None:
+    """Every figure of every layer of NET with its formula, the numbers substituted and the result."""
+    from .explain import explain as explain_network  # noqa: PLC0415
+    from . import render_explain  # noqa: PLC0415
+
+    shape = parse_shape(input_shape) if input_shape else None
+    found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
+    render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
+    write_output(render(found), output)
 
 
 @cli.command()

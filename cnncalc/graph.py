@@ -180,7 +180,7 @@ class _Builder:
                 elif r != "input":
                     head = r.split(".")[0]
                     if head not in local:
-                        hint = suggest(head, [*local, "input"])
+                        hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
                         raise self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
                                         prefix + e.name, e.kind)
                     if local[head] == i:
@@ -197,7 +197,7 @@ class _Builder:
         # explicit names must be unique among the items that are present; items whose `if`
         # differs may share a name (alternatives, e.g. one activation or another)
         taken: dict[str, int] = {}
-        for e in entries:
+        for i, e in enumerate(entries):
             if e.obj.name is not None:
                 other = taken.get(e.obj.name)
                 if other is not None and e.present and entries[other].present:
@@ -205,7 +205,7 @@ class _Builder:
                     raise self.fail((*path, e.item), f"duplicate name '{e.obj.name}' (also layer #{item + 1})",
                                     prefix + e.obj.name, e.kind)
                 if other is None or e.present:
-                    taken[e.obj.name] = entries.index(e)
+                    taken[e.obj.name] = i
                 e.name = e.obj.name
         counters: dict[str, int] = {}
         # index naming counts only the items that are present, as a PyTorch list built with
@@ -279,8 +279,8 @@ class _Builder:
             return outputs[local[head]]
         full = prefix + ref
         if full not in self.names:
-            raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'", prefix + entries[i].name,
-                            entries[i].kind)
+            raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'",
+                            prefix + entries[i].name, entries[i].kind)
         return self.names[full]
 
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:

@@ -205,6 +205,10 @@ class MemoryEstimate:
             "training_peak_breakdown": dict(self.training_breakdown),
         }
 
+    def by_name(self) -> dict[str, LayerMemory]:
+        """The per-layer figures by layer (or group) name."""
+        return {row.name: row for row in self.layers}
+
     def grouped(self, shown: dict[str, str]) -> MemoryEstimate:
         """One row per group of layers (``shown``: layer name → its group's name), with the group's sums."""
         groups: dict[str, list[LayerMemory]] = {}
@@ -572,7 +576,6 @@ class MemoryModel:
         rows = []
         for node in self.graph.nodes:
             i, layer = node.index, node.layer
-            out = self.out_size(i).at(batch) if layer.output_storage() == "new" else 0
             saved = 0
             if self.rg[i] and self.reaches[i]:
                 for k, s in enumerate(layer.saved(node.in_shapes, node.out_shape)):

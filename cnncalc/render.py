@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from . import hotspots
 from .layers import RF, fmt_shape
 from .diff import rf_sizes
 from .memory import Fit, LayerMemory, MemoryEstimate
@@ -38,6 +39,13 @@ def format_bytes(n: int) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n} B"
+
+
+def format_share(x: float) -> str:
+    """``0.7312`` → ``73%``, ``0.004`` → ``<1%``; empty for 0."""
+    if not x:
+        return ""
+    return "<1%" if x < 0.005 else f"{x:.0%}"
 
 
 def format_int(n: int) -> str:
@@ -104,8 +112,8 @@ def format_inputs(row: LayerRow, previous: LayerRow | None) -> str:
     return "" if row.inputs == follows else ", ".join(row.inputs)
 
 
-def _with_previous(report: Report) -> list[tuple[LayerRow, LayerRow | None]]:
-    return list(zip(report.layers, (None, *report.layers[:-1])))
+def _with_previous(rows: Sequence[LayerRow]) -> list[tuple[LayerRow, LayerRow | None]]:
+    return list(zip(rows, (None, *rows[:-1])))
 
 
 JUMPS_NOTE = "* paths of different jump meet here; the largest field is shown"
@@ -153,9 +161,9 @@ def render_csv(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    memory = report.memory.layers if report.memory else [None] * len(report.layers)
-    for row, mem in zip(report.layers, memory):
-        w.writerow(_csv_row(row) + _csv_memory(mem))
+    memory = report.memory.by_name() if report.memory else {}
+    for row in report.layers:
+        w.writerow(_csv_row(row) + _csv_memory(memory.get(row.name)))
     return buf.getvalue()
 
 
@@ -163,10 +171,13 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(report: Report, *, memory: bool = False) -> str:
-    """A per-layer table and the totals, for pasting into a pull request (``memory``: memory columns)."""
+def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, memory: bool = False) -> str:
+    """A per-layer table (``rows``, default every layer) and the totals, for pasting into a pull request.
+
+    ``memory``: the memory columns instead (see :func:`render_memory_table`).
+    """
     if memory and report.memory is not None:
-        return _markdown_memory(report, report.memory)
+        return _markdown_memory(report, report.memory, rows)
     t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
@@ -176,7 +187,7 @@ def render_markdown(report: Report, *, memory: bool = False) -> str:
         "| # | layer | type | from | output | params | MACs | FLOPs | RF | jump | output memory |",
         "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r, prev in _with_previous(report):
+    for r, prev in _with_previous(report.layers if rows is None else rows):
         lines.append(
             f"| {r.index} | {_md_escape(r.name)} | {_md_escape(r.type)} | {_md_escape(format_inputs(r, prev))} "
             f"| {fmt_shape(r.output_shape)} | {format_int(r.params)} | {format_int(r.macs)} | {format_int(r.flops)} "
@@ -231,14 +242,16 @@ def memory_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
-def memory_rows(report: Report, m: MemoryEstimate) -> list[tuple[str, ...]]:
-    """Per-layer memory cells, in the order of :data:`MEMORY_HEADERS`."""
-    return [
-        (str(r.index), r.name, r.type + (f" {r.label}" if r.label else ""), format_bytes(x.output_bytes),
-         format_bytes(x.saved_bytes), format_bytes(x.peak_bytes), format_bytes(x.read_bytes),
-         format_bytes(x.write_bytes), format_intensity(x.intensity))
-        for r, x in zip(report.layers, m.layers)
-    ]
+def memory_rows(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow] | None = None) -> list[tuple[str, ...]]:
+    """Per-layer memory cells of ``rows`` (default every layer), in the order of :data:`MEMORY_HEADERS`."""
+    memory = m.by_name()
+    cells = []
+    for r in report.layers if rows is None else rows:
+        x = memory[r.name]
+        cells.append((str(r.index), r.name, r.type + (f" {r.label}" if r.label else ""), format_bytes(x.output_bytes),
+                      format_bytes(x.saved_bytes), format_bytes(x.peak_bytes), format_bytes(x.read_bytes),
+                      format_bytes(x.write_bytes), format_intensity(x.intensity)))
+    return cells
 
 
 def breakdown_lines(m: MemoryEstimate) -> list[tuple[str, str]]:
@@ -269,7 +282,7 @@ def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _markdown_memory(report: Report, m: MemoryEstimate) -> str:
+def _markdown_memory(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow] | None) -> str:
     lines = [
         f"### {_md_escape(report.network)}: memory",
         "",
@@ -279,7 +292,7 @@ def _markdown_memory(report: Report, m: MemoryEstimate) -> str:
         "| " + " | ".join(MEMORY_HEADERS) + " |",
         "|---:|---|---|" + "---:|" * (len(MEMORY_HEADERS) - 3),
     ]
-    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in memory_rows(report, m)]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in memory_rows(report, m, rows)]
     lines.append("")
     lines.extend(f"- **{k}**: {v}" for k, v in breakdown_lines(m) + memory_lines(report))
     return "\n".join(lines) + "\n"
@@ -304,6 +317,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
                         f"{format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
         ("Output", fmt_shape(t.output_shape)),
         ("Receptive field", format_rf_summary(t.receptive_field, t.receptive_field_layer)),
+        ("Hotspots", hotspots.summary(report) or "none"),
     ]
 
 
@@ -311,13 +325,27 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 # the terminal table
 
 
-def render_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
-    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``)."""
-    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+#: Width of the share bars, in characters.
+BAR_WIDTH = 6
+
+
+def render_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                 rows: Sequence[LayerRow] | None = None, bars: str = "macs") -> str:
+    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``).
+
+    ``rows`` (default: every layer) are the rows to list, e.g. the heaviest first
+    (:func:`hotspots.select`); ``bars`` is the metric whose share each row's bar shows.
+    """
+    from rich.bar import Bar  # noqa: PLC0415  (rich is loaded only for tables)
+    from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
+    listed = report.layers if rows is None else tuple(rows)
+    title = f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+    if len(listed) < len(report.layers):
+        title += f" · {len(listed)} of {len(report.layers)} layers"
     table = Table(
-        title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
+        title=title,
         title_justify="left",
         show_footer=True,
         header_style="bold",
@@ -334,7 +362,16 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     table.add_column("RF", justify="right")
     table.add_column("jump", justify="right")
     table.add_column("memory", justify="right", footer=format_bytes(t.activation_bytes))
-    for r, prev in _with_previous(report):
+    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True)
+
+    def share_cell(share: float) -> Table:
+        cell = Table.grid(padding=(0, 1))
+        cell.add_column(justify="right", width=3, no_wrap=True)
+        cell.add_column(width=BAR_WIDTH, no_wrap=True)
+        cell.add_row(format_share(share), Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23"))
+        return cell
+
+    for (r, prev), share in zip(_with_previous(listed), hotspots.shares(report, bars, listed)):
         # a layer whose input is not the row above names its inputs after its type
         kind = Text(r.type + (f" {r.label}" if r.label else ""))
         source = format_inputs(r, prev)
@@ -343,6 +380,7 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
         table.add_row(
             str(r.index), r.name, kind, fmt_shape(r.output_shape), format_int(r.params), format_int(r.macs),
             format_int(r.flops), format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf), format_bytes(r.output_bytes),
+            share_cell(share),
         )
     if any(r.jumps_meet for r in report.layers):
         table.caption = JUMPS_NOTE
@@ -376,8 +414,12 @@ def _console_text(renderables: list[Any], *, width: int | None, color: bool | No
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-def render_memory_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
-    """Per-layer memory (output, saved, share of the training peak, traffic) and the peak's breakdown."""
+def render_memory_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                        rows: Sequence[LayerRow] | None = None) -> str:
+    """Per-layer memory (output, saved, share of the training peak, traffic) and the peak's breakdown.
+
+    ``rows`` (default: every layer) are the rows to list; the totals stay those of the network.
+    """
     from rich.table import Table  # noqa: PLC0415
 
     m = report.memory
@@ -395,7 +437,7 @@ def render_memory_table(report: Report, *, width: int | None = None, color: bool
     for h in MEMORY_HEADERS:
         table.add_column(h, justify="left" if h in ("layer", "type") else "right", footer=footers.get(h, ""),
                          style="dim" if h == "#" else None)
-    for row in memory_rows(report, m):
+    for row in memory_rows(report, m, rows):
         table.add_row(*row)
     return _console_text([table, _summary(breakdown_lines(m) + memory_lines(report))], width=width, color=color)
 

@@ -175,7 +175,7 @@ class Report:
             index=group[0].index,
             name=key,
             type=kind,
-            label=f"{count} layers",
+            label=f"({count} layers)",
             inputs=tuple(outside),
             input_shapes=tuple(outside.values()),
             output_shape=out.output_shape,
@@ -206,7 +206,8 @@ class Report:
             "totals": self.totals.to_dict(),
         }
         if self.memory is not None:
-            for row, mem in zip(out["layers"], self.memory.layers):
-                row["memory"] = mem.to_dict()
+            memory = self.memory.by_name()
+            for row in out["layers"]:
+                row["memory"] = memory[row["name"]].to_dict()
             out["memory"] = self.memory.to_dict()
         return out

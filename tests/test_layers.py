@@ -169,6 +169,7 @@ CASES = [
     pytest.param("layernorm2d", None, [96, 56, 56], [96, 56, 56], 2 * 96, 0, 0, 7 * 96 * 56 * 56,
                  id="layernorm2d over channels (ConvNeXt)"),
     pytest.param("zeropad3d", {"padding": 1}, [1, 2, 3, 4], [1, 4, 5, 6], 0, 0, 0, 0, id="zeropad3d"),
+    pytest.param("permute", {"dims": [0, 2, 3, 1]}, [96, 7, 5], [7, 5, 96], 0, 0, 0, 0, id="permute to channels-last"),
 ]
 
 # merges: (type, args, input shapes, output shape, FLOPs)

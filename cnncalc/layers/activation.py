@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
+from ..formula import Num, Sym, Term, elements
 from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes
 
 
@@ -57,8 +58,8 @@ class Activation(Layer):
 
     inplace: Flag = False
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return self.cost * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(self.cost) * elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         keeps = self.keeps_inplace if self.inplace else self.keeps
@@ -104,8 +105,8 @@ class Gelu(Activation):
     prefix = "gelu"
     approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (9 if self.approximate == "tanh" else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(9 if self.approximate == "tanh" else 5) * elements(out)
 
 
 @register("prelu")
@@ -123,8 +124,8 @@ class PRelu(Activation):
             raise LayerError(f"num_parameters must be 1 or the {ins[0][0]} input channels, got {self.num_parameters}")
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return self.num_parameters
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("num_parameters", self.num_parameters)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (*super().saved(ins, out), Saved.weight(self.num_parameters))
@@ -144,8 +145,8 @@ class Softmax(Layer):
             raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank}-d tensor")
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return 5 * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(5) * elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.output(out),)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 
 from ..errors import LayerError
 from ..expr import is_expr
+from ..formula import ZERO, Ceil, Note, Sym, Term, elements, lift, prod
 
 Shape = tuple[int, ...]
 
@@ -153,10 +154,19 @@ class AxisRF:
     jump: Fraction
     start: Fraction
 
-    def window(self, k_eff: int, stride: int, pad: int) -> AxisRF:
+    def window_terms(self, span: Term | int, stride: Term | int) -> tuple[Term, Term]:
+        """Size and jump through a window reaching ``span = k_eff − 1`` further: r + span·j, j·s."""
+        r, j = Sym("r_in", self.size or 0), Sym("j_in", self.jump)
+        size = r + lift(span) * j
+        if not isinstance(size.value, int):
+            size = Ceil(size)  # a fractional jump (after upsampling) covers the next whole pixel
+        return size, j * (stride if isinstance(stride, Term) else Sym("s", stride))
+
+    def window(self, span: Term | int, stride: Term | int, pad: int) -> AxisRF:
         """r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)·j."""
-        size = None if self.size is None else math.ceil(self.size + (k_eff - 1) * self.jump)
-        return AxisRF(size, self.jump * stride, self.start + (Fraction(k_eff - 1, 2) - pad) * self.jump)
+        size, jump = self.window_terms(span, stride)
+        start = self.start + (Fraction(lift(span).value) / 2 - pad) * self.jump
+        return AxisRF(None if self.size is None else int(size), Fraction(jump.value), start)
 
 
 WHOLE_AXIS = AxisRF(None, Fraction(1), Fraction(0))
@@ -331,28 +341,58 @@ class Layer(BaseModel):
     if_: Flag | None = Field(None, alias="if", description="when false the layer is skipped (identity)")
 
     # -- rules; every layer overrides what applies to it ---------------------------------------
+    # The counts are terms (cnncalc.formula) so that `cnncalc explain` prints the very
+    # arithmetic that params(), buffers(), macs() and flops() evaluate.
     def infer(self, ins: Sequence[Shape]) -> Shape:
         """Output shape for the given input shapes (raise LayerError if they do not fit)."""
-        return ins[0]
+        terms = self.out_terms(ins)
+        return ins[0] if terms is None else tuple(int(t) for t in terms)
+
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...] | None:
+        """The output sizes as terms, for layers that compute them (``infer`` evaluates these)."""
+        return None
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        """Trainable parameters, as a term."""
+        return ZERO
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        """Non-trainable stored values (e.g. BatchNorm running mean and variance), as a term."""
+        return ZERO
+
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        """Multiply-accumulates of the layer's weights (conv and linear only), bias excluded."""
+        return ZERO
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        """Every floating-point operation, per the rule stated for the layer type."""
+        return ZERO
 
     def params(self, ins: Sequence[Shape]) -> int:
         """Trainable parameters."""
-        return 0
+        return int(self.params_term(ins))
 
     def buffers(self, ins: Sequence[Shape]) -> int:
-        """Non-trainable stored values (e.g. BatchNorm running mean and variance)."""
-        return 0
+        """Non-trainable stored values."""
+        return int(self.buffers_term(ins))
 
     def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        """Multiply-accumulates of the layer's weights (conv and linear only), bias excluded."""
-        return 0
+        """Multiply-accumulates of the layer's weights, bias excluded."""
+        return int(self.macs_term(ins, out))
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        """Every floating-point operation, per the rule stated for the layer type."""
-        return 0
+        """Every floating-point operation."""
+        return int(self.flops_term(ins, out))
+
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, Term | int, int], ...] | None:
+        """Per spatial axis ``(k_eff − 1, stride, padding before)`` for layers that slide a window."""
+        return None
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
-        """Receptive field of the output; element-wise layers leave it unchanged."""
+        """Receptive field of the output; a sliding window grows it, element-wise layers keep it."""
+        window = self.rf_window(ins)
+        if window is not None:
+            return fields[0].map(lambda i, a: a.window(*window[i]))
         return merge_rf(fields)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
@@ -373,7 +413,9 @@ class Layer(BaseModel):
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]
-        if self.spatial and first != channels_first(len(first)):
+        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
+        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        if self.spatial and not in_order:
             raise LayerError(
                 f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"
             )
@@ -420,6 +462,18 @@ def fmt_shape(shape: Shape) -> str:
 def numel(shape: Shape) -> int:
     """Number of elements of a shape."""
     return math.prod(shape)
+
+
+def kernel_term(k: tuple[int, ...]) -> Term:
+    """The window size as a product: ``k`` (1-d), ``k_h·k_w`` (2-d), ``k_d·k_h·k_w`` (3-d)."""
+    names = {1: ("k",), 2: ("k_h", "k_w"), 3: ("k_d", "k_h", "k_w")}.get(len(k))
+    return prod(Sym(n, v) for n, v in zip(names or [f"k_{i + 1}" for i in range(len(k))], k))
+
+
+def matmul_flops(macs: int, out: Shape, bias: bool) -> Term:
+    """``2·MACs`` (a multiply and an add each) plus one add per output element for the bias."""
+    t = 2 * Sym("MACs", macs)
+    return t + Note(elements(out, "out"), "bias") if bias else t
 
 
 def fmt_axes(values: tuple[int, ...]) -> str:

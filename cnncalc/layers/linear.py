@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, numel, register, spatial_axes
+from ..formula import Sym, Term, axis_names, prod
+from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, matmul_flops, register, spatial_axes
 
 
 @register("linear")
@@ -36,14 +37,18 @@ class Linear(Layer):
             raise LayerError(f"in_features is {self.in_features} but the input's last axis is {shape[-1]}")
         return (*shape[:-1], self.out_features)
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return (ins[0][-1] + (1 if self.bias else 0)) * self.out_features
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        # (F_in + 1)·F_out
+        f_in: Term = Sym("F_in", ins[0][-1])
+        return (f_in + 1 if self.bias else f_in) * Sym("F_out", self.out_features)
 
-    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(ins[0]) * self.out_features
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # F_in·F_out per row; rows: every position of the leading axes
+        rows = [Sym(a, n) for a, n in zip(axis_names(len(ins[0])), ins[0][:-1])]
+        return prod([*rows, Sym("F_in", ins[0][-1]), Sym("F_out", self.out_features)])
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return matmul_flops(self.macs(ins, out), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), Saved.weight(ins[0][-1] * self.out_features))

@@ -18,7 +18,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
+from ..formula import Sym, Term, axis_names, elements, total
 from .base import AnyInt, Layer, NonNeg, Pos, Saved, Shape, fmt_shape, numel, register
+
+
+def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
+    """(inputs − 1) operations per output element."""
+    return (Sym("inputs", len(ins)) - 1) * elements(out)
 
 
 def _dim(dim: int, rank: int) -> int:
@@ -41,8 +47,8 @@ class Add(Layer):
             raise LayerError("shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (len(ins) - 1) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _pairwise_flops(ins, out)
 
     def backward_views(self) -> bool:
         return True
@@ -65,8 +71,8 @@ class Multiply(Layer):
             out.append(sizes.pop() if sizes else 1)
         return tuple(out)
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (len(ins) - 1) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _pairwise_flops(ins, out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # x1·x2·…·xn runs left to right; each product keeps both of its operands
@@ -82,7 +88,7 @@ class Concat(Layer):
     arity = (1, None)
     dim: AnyInt = 1
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         rank = len(ins[0])
         if any(len(s) != rank for s in ins):
             raise LayerError("inputs differ in rank: " + " vs ".join(fmt_shape(s) for s in ins))
@@ -92,7 +98,10 @@ class Concat(Layer):
                 raise LayerError(
                     f"shapes differ outside dim {self.dim}: " + " vs ".join(fmt_shape(s) for s in ins)
                 )
-        return (*ins[0][:d], sum(s[d] for s in ins), *ins[0][d + 1 :])
+        names = axis_names(rank)
+        # the sizes along dim add up: C = C_1 + C_2 + …
+        joined = total(Sym(f"{names[d]}_{i + 1}", s[d]) for i, s in enumerate(ins))
+        return tuple(joined if a == d else Sym(names[a], n) for a, n in enumerate(ins[0]))
 
     def backward_views(self) -> bool:
         return True

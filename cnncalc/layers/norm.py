@@ -28,10 +28,10 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 from ..errors import LayerError
+from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
 from .base import (
     RF,
     Flag,
@@ -47,6 +47,11 @@ from .base import (
     register_nd,
     spatial_axes,
 )
+
+
+def _affine_flops(affine: bool, out: Shape) -> Term:
+    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β."""
+    return Num(7 if affine else 5) * elements(out)
 
 
 def _stats(rows: int, per_sample: bool = True) -> Saved:
@@ -76,16 +81,16 @@ class BatchNormNd(Layer):
             raise LayerError(f"num_features is {self.num_features} but the input has {shape[0]} channels")
         return shape
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO  # γ and β
 
-    def buffers(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.track_running_stats else 0
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.track_running_stats else ZERO  # running mean and variance
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         if self.track_running_stats:
-            return 2 * numel(out)
-        return (7 if self.affine else 5) * numel(out)
+            return 2 * elements(out)  # the statistics fold into one multiply and one add
+        return _affine_flops(bool(self.affine), out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # statistics of the whole batch: 2C per step
@@ -102,8 +107,8 @@ class InstanceNormNd(BatchNormNd):
     affine: Flag = False
     track_running_stats: Flag = False
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.affine), out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # PyTorch runs batch_norm on a [1, N·C, ...] view, repeating weight and running stats N times
@@ -145,13 +150,15 @@ class LayerNorm(Layer):
         self.normalized(ins[0])
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
+    def params_term(self, ins: Sequence[Shape]) -> Term:
         if not self.elementwise_affine:
-            return 0
-        return (2 if self.bias else 1) * math.prod(self.normalized(ins[0]))
+            return ZERO
+        ns = self.normalized(ins[0])
+        names = axis_names(len(ins[0]))[len(ins[0]) - len(ns) :]
+        return Num(2 if self.bias else 1) * prod(Sym(a, n) for a, n in zip(names, ns))
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.elementwise_affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.elementwise_affine), out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         rows = numel(ins[0]) // numel(self.normalized(ins[0]))
@@ -176,11 +183,11 @@ class LayerNorm2d(Layer):
         self.expect_rank(ins[0])
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.elementwise_affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.elementwise_affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.elementwise_affine), out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # one row per position: H·W
@@ -210,11 +217,11 @@ class GroupNorm(Layer):
             raise LayerError(f"{c} channels are not divisible by num_groups {self.num_groups}")
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.affine), out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), _stats(self.num_groups))
@@ -238,8 +245,8 @@ class LocalResponseNorm(Layer):
             raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(ins[0])}")
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (self.size + 4) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return (Sym("size", self.size) + 4) * elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # input², zero-padded by size − 1 channels, average-pooled across channels (which keeps
@@ -262,11 +269,11 @@ class LayerScale(Layer):
 
     prefix = "scale"
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return ins[0][0]
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("C", ins[0][0])
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # x·γ keeps x (and γ, a parameter)
