@@ -101,3 +101,13 @@ def test_fit_bad_size_is_a_usage_error(size: str) -> None:
     r = run("fit", "resnet50", "--memory", size)
     assert r.exit_code == 2
     assert r.stderr.startswith("error: --memory: ")
+
+
+def test_explain_lists_what_a_layer_saves() -> None:
+    r = run("explain", "resnet50", "--layer", "maxpool", "--layer", "bn1")
+    assert r.exit_code == 0, r.stderr
+    # max pooling keeps its input [64, 112, 112] and int64 indices of its output [64, 56, 56]
+    assert f"64·112·112·4 = {64 * 112 * 112 * 4:,} B (3.06 MiB) saved: input" in r.stdout
+    assert f"64·56·56·8 = {64 * 56 * 56 * 8:,} B (1.53 MiB) saved: indices, int64" in r.stdout
+    # batchnorm's statistics: 2C fp32 values per step
+    assert f"128·4 = {2 * 64 * 4} B saved: mean and inverse std, fp32, per step" in r.stdout
