@@ -19,7 +19,8 @@ Two measurements, on the plain-torch reference models of ``tests/torch_reference
     *saved* is ``memory_allocated()`` after the forward pass minus before it, *peak* is
     ``max_memory_allocated()`` over forward + backward + ``optimizer.step()`` (weights,
     optimizer state, input batch and library workspace included), *eval* is the peak of an
-    eval-mode ``no_grad`` forward pass minus the memory allocated before it.
+    eval-mode ``no_grad`` forward pass (its input batch included) minus the memory allocated
+    before it (the weights).
 
 Usage::
 
@@ -185,13 +186,14 @@ def measure_cuda(name: str, batch: int, optimizer: str) -> dict[str, float]:
             figures["peak"] = torch.cuda.max_memory_allocated() / MiB
         del out, loss
     opt.zero_grad(set_to_none=True)
-    del opt
+    del opt, x
     model.eval()
     torch.cuda.synchronize()
+    # the eval figure counts the input batch: it is allocated inside the measured window
     before = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
     with torch.no_grad():
-        model(x)
+        model(torch.randn(batch, *shape, device=dev))
     torch.cuda.synchronize()
     figures["eval"] = (torch.cuda.max_memory_allocated() - before) / MiB
     return figures
