@@ -318,7 +318,8 @@ def register(*names: str) -> Any:
 class Layer(BaseModel):
     """One layer: its arguments (validated by Pydantic) and its counting rules."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a layer type's validator is built when first used, not for all ~60 at import
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     type_name: ClassVar[str] = "layer"
     #: Number of spatial axes the layer works on (1, 2, 3), or None for any.
