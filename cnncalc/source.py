@@ -21,16 +21,28 @@ MAX_NODES = 2_000_000
 MAX_DEPTH = 200
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_scalars = yaml.constructor.SafeConstructor()
 
 
 @dataclass
 class Source:
-    """A parsed description: its data, its name for messages, and its node tree for locations."""
+    """A parsed description: its data, its name for messages, and its node tree for locations.
+
+    The node tree takes several times the memory of the data, and only an error needs it: a
+    source made by :func:`parse` keeps its ``text`` instead and composes the tree again on the
+    first call of :meth:`locate`.
+    """
 
     data: Any
     name: str
-    root: yaml.Node | None = field(default=None, repr=False)
+    _root: yaml.Node | None = field(default=None, repr=False)
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The node tree: kept, or composed again from ``text``."""
+        if self._root is None and self.text is not None:
+            self._root = yaml.compose(self.text, Loader=_Loader)
+        return self._root
 
     def locate(self, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the deepest node along ``path``."""
@@ -112,6 +124,7 @@ def parse(text: str, name: str = "<string>") -> Source:
     if root is None:
         raise SpecError([Problem("is empty: expected a mapping with 'input' and 'layers'", file=name)])
     src.data = _Builder(src).build(root, 0)
+    src._root, src.text = None, text
     return src
 
 
@@ -121,6 +134,8 @@ class _Builder:
     def __init__(self, src: Source) -> None:
         self.src = src
         self.count = 0
+        # one per parse: a constructor remembers every node it has seen
+        self.scalars = yaml.constructor.SafeConstructor()
 
     def fail(self, node: yaml.Node, message: str) -> SpecError:
         m = node.start_mark
@@ -134,7 +149,7 @@ class _Builder:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.ScalarNode):
             try:
-                value = _scalars.construct_object(node)
+                value = self.scalars.construct_object(node)
             except yaml.YAMLError as e:
                 raise self.fail(node, f"invalid value: {e}") from None
             if isinstance(value, float) and not math.isfinite(value):
