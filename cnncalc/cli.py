@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import click
 
@@ -67,20 +67,29 @@ def load_network(net: str) -> Any:
     return spec.load(net)
 
 
-def write_output(text: str, output: str | None) -> None:
+def write_output(text: str | Iterable[str], output: str | None) -> None:
     """Write to stdout, or atomically to ``output`` (temporary file, then rename).
 
     A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
-    The new file gets the old file's permissions, or the usual ones under the umask.
+    The new file gets the old file's permissions, or the usual ones under the umask. ``text``
+    may come in pieces (from :func:`render.iter_json`), written as they come.
     """
+    pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        if isinstance(text, str):
+            click.echo(text, nl=False)
+        else:
+            stdout = click.get_text_stream("stdout")
+            for piece in pieces:
+                stdout.write(piece)
+            stdout.flush()
         return
     target = Path(output)
     try:
         if target.exists() and not target.is_file() and not target.is_dir():
             with open(target, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
+                for piece in pieces:
+                    f.write(piece)
             return
         mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -88,7 +97,8 @@ def write_output(text: str, output: str | None) -> None:
         raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            for piece in pieces:
+                f.write(piece)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
@@ -187,8 +197,9 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     rows = hotspots.select(full, sort, top)
     # --sort and --top choose the listed rows in every format; the totals stay those of the network
     result = replace(full, layers=rows)
+    text: str | Iterable[str]
     if fmt == "json":
-        text = render.render_json(result)
+        text = render.iter_json(result)
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":

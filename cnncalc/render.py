@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+import math
+from dataclasses import replace
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import hotspots
 from .layers import RF, fmt_shape
@@ -124,8 +127,94 @@ JUMPS_NOTE = "* paths of different jump meet here; the largest field is shown"
 
 
 def render_json(report: Report) -> str:
-    """The documented JSON object, indented, ending in a newline."""
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+    """The documented JSON object, indented, ending in a newline (as ``json.dumps(..., indent=2)``)."""
+    return "".join(iter_json(report))
+
+
+def iter_json(report: Report) -> Iterator[str]:
+    """:func:`render_json` in pieces, one layer at a time: a huge report is never held whole."""
+    text = json_text(replace(report, layers=()).to_dict())
+    if not report.layers:
+        yield text + "\n"
+        return
+    # a string in JSON never holds a raw newline, so this is the top-level key and nothing else
+    head, tail = text.split('\n  "layers": []')
+    yield head + '\n  "layers": ['
+    sep = "\n    "
+    for row in report.layer_dicts():
+        yield sep + json_text(row, 2)  # a layer sits two levels deep
+        sep = ",\n    "
+    yield "\n  ]" + tail + "\n"
+
+
+def json_text(value: Any, level: int = 0) -> str:
+    """``json.dumps(value, indent=2)``, character for character, for plain JSON data (string keys).
+
+    The standard library writes indented JSON with its pure-Python encoder, which was the
+    slowest step of a large report; this writes the same text about twice as fast. ``level``
+    indents the text as if it sat that many levels deep in a larger document.
+    """
+    out: list[str] = []
+    _json_parts(value, level, out)
+    return "".join(out)
+
+
+def _json_scalar(v: Any) -> str:
+    if isinstance(v, str):
+        return encode_basestring_ascii(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"  # json.dumps writes these as JavaScript does
+        if v in (math.inf, -math.inf):
+            return "Infinity" if v > 0 else "-Infinity"
+        return float.__repr__(v)
+    raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def _json_parts(v: Any, level: int, out: list[str]) -> None:
+    if isinstance(v, dict):
+        if not v:
+            out.append("{}")
+            return
+        nl = "\n" + "  " * (level + 1)
+        sep = "{" + nl
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise TypeError(f"keys must be strings, not {type(k).__name__}")
+            if isinstance(x, _CONTAINERS):
+                out.append(sep + encode_basestring_ascii(k) + ": ")
+                _json_parts(x, level + 1, out)
+            else:
+                out.append(sep + encode_basestring_ascii(k) + ": " + _json_scalar(x))
+            sep = "," + nl
+        out.append(nl[:-2] + "}")
+    elif isinstance(v, (list, tuple)):
+        if not v:
+            out.append("[]")
+            return
+        nl = "\n" + "  " * (level + 1)
+        sep = "[" + nl
+        for x in v:
+            if isinstance(x, _CONTAINERS):
+                out.append(sep)
+                _json_parts(x, level + 1, out)
+            else:
+                out.append(sep + _json_scalar(x))
+            sep = "," + nl
+        out.append(nl[:-2] + "]")
+    else:
+        out.append(_json_scalar(v))
 
 
 CSV_COLUMNS = [
