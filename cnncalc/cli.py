@@ -6,6 +6,7 @@ traceback); 1 is reserved for budgets that are exceeded.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import stat
@@ -439,4 +440,8 @@ def schema(which: str, command: str | None, output: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # A run allocates millions of long-lived objects that form no cycles (parsed YAML, models,
+    # rows); collecting the young generation every 100,000 allocations instead of 700 (and the
+    # old ones rarely) saves a third of the time on large networks. Cycles are still collected.
+    gc.set_threshold(100_000, 50, 100)
     cli(prog_name="cnncalc")
