@@ -271,6 +271,47 @@ def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: st
     write_output(render(found), output)
 
 
+@cli.command("sweep")
+@click.argument("net")
+@click.argument("more", nargs=-1, metavar="[SHAPES]...")
+@click.option("--input", "inputs", metavar="SHAPES",
+              help="Comma-separated input shapes; a size may be a range {start..stop..step}: 3x{224..1024..32}. "
+                   "3x224 means 3x224x224 for an image network. Default: the network's own input.")
+@click.option("--batch", "-b", "batches", metavar="SIZES", default="1", show_default=True,
+              help="Comma-separated batch sizes, ranges allowed: 1,8,32 or {8..64..8}.")
+@training_options
+@output_options
+def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: str, dtype: str | None, amp: bool,
+                  optimizer: str, fmt: str, output: str | None) -> None:
+    """Totals and memory of NET for every combination of input shape and batch size.
+
+    Shapes may also follow NET, so that a shell's own brace expansion works unquoted:
+    ``cnncalc sweep resnet50 3x{224..512..32}``.
+    """
+    from . import render  # noqa: PLC0415
+    from .sweep import expand, parse_batches, sweep  # noqa: PLC0415
+
+    for text in more:
+        if "x" not in text and "{" not in text:
+            raise OptionError(f"'{text}' is not a shape like 3x224x224 (to sweep batch sizes, quote the range: "
+                              "--batch '{1..8}')")
+    texts = [*([inputs] if inputs else []), *more]
+    shapes = [parse_shape(s) for text in texts for s in expand(text, "--input")]
+    sizes = parse_batches(batches)
+    network = load_network(net)
+    result = sweep(network, shapes or [tuple(network.input)], sizes, dtype=resolve_dtype(dtype, amp),
+                   optimizer=optimizer, amp=amp)
+    if fmt == "json":
+        text = render.render_sweep_json(result)
+    elif fmt == "csv":
+        text = render.render_sweep_csv(result)
+    elif fmt == "markdown":
+        text = render.render_sweep_markdown(result)
+    else:
+        text = render.render_sweep_table(result, **_table_args(output))
+    write_output(text, output)
+
+
 @cli.command()
 def networks() -> None:
     """List the bundled networks."""

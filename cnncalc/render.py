@@ -23,6 +23,7 @@ from .report import DTYPE_BYTES, LayerRow, Report
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
     from .diff import Change, Diff, Gate, LayerDiff
+    from .sweep import Sweep, SweepRow
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _IEC = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -802,3 +803,73 @@ def render_diff_markdown(diff: Diff, *, gate: Gate | None = None, all_layers: bo
     if gate is not None:
         lines += ["", f"**{format_gate(gate)}**"]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc sweep: one row per input shape and batch size
+
+
+def _x(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _training_peak(row: SweepRow) -> int | None:
+    return None if row.memory is None else row.memory.training_peak
+
+
+#: (CSV name, table heading, value of a row, how the table shows it): a new column is one line.
+SWEEP_COLUMNS: list[tuple[str, str, Callable[[SweepRow], Any], Callable[[Any], str]]] = [
+    ("input_shape", "input", lambda r: r.input_shape, _x),
+    ("batch", "batch", lambda r: r.batch, str),
+    ("output_shape", "output", lambda r: r.totals.output_shape, _x),
+    ("params", "params", lambda r: r.totals.params, format_count),
+    ("macs", "MACs/sample", lambda r: r.totals.macs, format_count),
+    ("flops", "FLOPs/sample", lambda r: r.totals.flops, format_count),
+    ("activation_bytes_batch", "activations", lambda r: r.totals.activation_bytes_batch, format_bytes),
+    ("training_peak_bytes", "training peak", _training_peak, lambda v: "-" if v is None else format_bytes(v)),
+]
+
+
+def _sweep_title(result: Sweep) -> str:
+    precision = f"{result.dtype} autocast" if result.amp else result.dtype
+    return (f"{result.network} · {precision} · {OPTIMIZER_NAMES[result.optimizer]} · "
+            "MACs and FLOPs per sample, memory for the whole batch")
+
+
+def render_sweep_json(result: Sweep) -> str:
+    """The documented sweep object, indented, ending in a newline."""
+    return json_text(result.to_dict()) + "\n"
+
+
+def render_sweep_csv(result: Sweep) -> str:
+    """One row per input shape and batch size; raw integers; shapes as ``3x224x224``."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([name for name, _, _, _ in SWEEP_COLUMNS])
+    for row in result.rows:
+        values = (get(row) for _, _, get, _ in SWEEP_COLUMNS)
+        w.writerow(["" if v is None else _x(v) if isinstance(v, tuple) else v for v in values])
+    return buf.getvalue()
+
+
+def _sweep_cells(result: Sweep) -> list[list[str]]:
+    return [[show(get(row)) for _, _, get, show in SWEEP_COLUMNS] for row in result.rows]
+
+
+def render_sweep_markdown(result: Sweep) -> str:
+    """The sweep as a Markdown table."""
+    head = [h for _, h, _, _ in SWEEP_COLUMNS]
+    lines = [f"### {_md_escape(_sweep_title(result))}", "", *_md_table(head, _sweep_cells(result), set(head))]
+    return "\n".join(lines) + "\n"
+
+
+def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
+    """The sweep as a rich table, as text (ANSI codes only when ``color``)."""
+    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+
+    table = Table(title=_sweep_title(result), title_justify="left", header_style="bold")
+    for _, head, _, _ in SWEEP_COLUMNS:
+        table.add_column(head, justify="right")
+    for cells in _sweep_cells(result):
+        table.add_row(*cells)
+    return _console_text([table], width=width, color=color)
