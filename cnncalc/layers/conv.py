@@ -118,6 +118,12 @@ class ConvNd(_Conv):
         before, after = self.pads()
         out = []
         for n, ki, si, di, pb, pa in zip(ins[0][1:], k, s, d, before, after):
+            # PyTorch pads by reflection only less than the size, circularly at most the size
+            if (self.padding_mode == "reflect" and max(pb, pa) >= n) or (
+                    self.padding_mode == "circular" and max(pb, pa) > n):
+                limit = "smaller than" if self.padding_mode == "reflect" else "at most"
+                raise LayerError(f"padding {max(pb, pa)} must be {limit} the input size {n} "
+                                 f"for padding_mode '{self.padding_mode}' (as in PyTorch)")
             span = n + pb + pa - di * (ki - 1) - 1
             if span < 0:
                 k_eff = di * (ki - 1) + 1
@@ -146,6 +152,8 @@ class ConvTransposeNd(_Conv):
         self.channels_in(ins)
         if isinstance(self.padding, str):
             raise LayerError("padding must be an integer for transposed convolutions")
+        if self.padding_mode != "zeros":
+            raise LayerError("padding_mode must be 'zeros' for transposed convolutions (as in PyTorch)")
         k, s, d = self.geometry()
         p = self.per_axis(self.padding, "padding")
         op = self.per_axis(self.output_padding, "output_padding")

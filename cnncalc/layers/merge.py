@@ -115,6 +115,8 @@ class ChannelShuffle(Layer):
     groups: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects a [C, *spatial] input (as PyTorch), got {fmt_shape(ins[0])}")
         if ins[0][0] % self.groups:
             raise LayerError(f"{ins[0][0]} channels are not divisible by groups {self.groups}")
         return ins[0]

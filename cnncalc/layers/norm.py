@@ -63,6 +63,13 @@ class InstanceNormNd(BatchNormNd):
     affine: Flag = False
     track_running_stats: Flag = False
 
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        # PyTorch reads a 2-d input as one unbatched [C, L] sample, so [C] is not accepted
+        self.expect_rank(ins[0])
+        if not self.track_running_stats and numel(ins[0][1:]) == 1:
+            raise LayerError("normalises over a single position (PyTorch needs more than one spatial element)")
+        return super().infer(ins)
+
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.affine else 5) * numel(out)
 

@@ -117,6 +117,18 @@ class AvgPoolNd(_Pool):
     count_include_pad: Flag = True
     divisor_override: Pos | None = None
 
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if self.ndim == 1 and self.divisor_override is not None:
+            raise LayerError("avgpool1d takes no divisor_override (as PyTorch's AvgPool1d)")
+        out = super().infer(ins)
+        if self.ndim == 3:
+            # PyTorch's avg_pool3d wants the kernel to fit in the input before padding
+            for n, k in zip(ins[0][1:], self.geometry()[0]):
+                if n < k:
+                    raise LayerError(f"kernel_size {k} is larger than the input {n} (avgpool3d does not count "
+                                     "the padding here, as PyTorch)")
+        return out
+
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return math.prod(self.geometry()[0]) * numel(out)
 
@@ -161,6 +173,8 @@ class _Adaptive(Layer):
         if isinstance(v, list):
             if len(v) != n:
                 raise LayerError(f"output_size has {len(v)} values, expected {n}")
+            if n == 1 and v[0] is None:
+                raise LayerError("output_size null (keep the size) is not accepted in 1-d, as in PyTorch")
             return tuple(ins[0][1 + i] if x is None else x for i, x in enumerate(v))
         return (v,) * n
 

@@ -154,6 +154,8 @@ class Upsample(Layer):
         shape = ins[0]
         if len(shape) < 2:
             raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(shape)}")
+        if self.align_corners is not None and _TAPS[self.mode] == 1:
+            raise LayerError(f"align_corners is only for the interpolating modes, not '{self.mode}' (as in PyTorch)")
         want = _MODE_NDIM.get(self.mode)
         if want is not None and want != len(shape) - 1:
             raise LayerError(f"mode '{self.mode}' needs {want} spatial axes, the input has {len(shape) - 1}")
