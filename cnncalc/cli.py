@@ -128,6 +128,27 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, 
 
 
 @cli.command()
+@click.argument("net")
+@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True, help="The framework to write for.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option("--check", is_flag=True,
+              help="Build the module with PyTorch and compare its parameters, buffers and every layer's "
+                   "output shape with cnncalc's (needs torch).")
+def export(net: str, target: str, input_shape: str | None, output: str | None, check: bool) -> None:
+    """Write NET as a runnable torch.nn.Module whose module names are cnncalc's layer names."""
+    from . import export as exporter  # noqa: PLC0415
+    from .graph import build  # noqa: PLC0415
+
+    shape = parse_shape(input_shape) if input_shape else None
+    graph = build(load_network(net), shape)
+    code = exporter.export(graph, target, source=net)
+    if check:
+        click.echo(exporter.check(code, graph), err=True)
+    write_output(code, output)
+
+
+@cli.command()
 def networks() -> None:
     """List the bundled networks."""
     from . import spec  # noqa: PLC0415

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register
+from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register, torch_call
 
 
 class Activation(Layer):
@@ -32,16 +32,27 @@ class Activation(Layer):
     prefix = "act"
     #: FLOPs per element.
     cost: ClassVar[int] = 1
+    #: The ``torch.nn`` class, and the arguments it takes.
+    torch_class: ClassVar[str] = ""
+    torch_fields: ClassVar[tuple[str, ...]] = ("inplace",)
 
     inplace: Flag = False
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return self.cost * numel(out)
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        if not self.torch_class:
+            return super().torch_module(ins)
+        return torch_call(f"nn.{self.torch_class}", **self.torch_args(*self.torch_fields))
 
-def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), **fields: Any) -> None:
-    """Register a simple activation whose only rule is ``cost`` FLOPs per element."""
-    ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__}
+
+def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *, torch: str = "",
+                inplace: bool = True, saves_output: bool = False, **fields: Any) -> None:
+    """Register a simple activation: ``cost`` FLOPs per element, ``torch.nn.<torch>`` in PyTorch."""
+    ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__,
+                          "torch_class": torch, "torch_fields": (*fields, *(("inplace",) if inplace else ())),
+                          "torch_saves_output": saves_output}
     annotations: dict[str, Any] = {}
     for field, (typ, default) in fields.items():
         annotations[field] = typ
@@ -50,17 +61,18 @@ def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *
     register(name, *aliases)(type(name.capitalize(), (Activation,), ns))
 
 
-_activation("relu", 1, "Rectified linear unit, max(0, x).")
-_activation("relu6", 2, "ReLU clamped to [0, 6].")
+_activation("relu", 1, "Rectified linear unit, max(0, x).", torch="ReLU", saves_output=True)
+_activation("relu6", 2, "ReLU clamped to [0, 6].", torch="ReLU6")
 _activation(
-    "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), negative_slope=(Number, 0.01)
+    "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), torch="LeakyReLU",
+    negative_slope=(Number, 0.01),
 )
-_activation("elu", 4, "Exponential linear unit.", alpha=(Number, 1.0))
-_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).")
-_activation("tanh", 1, "Hyperbolic tangent.")
-_activation("silu", 5, "SiLU / swish: x·sigmoid(x).")
-_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.")
-_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.")
+_activation("elu", 4, "Exponential linear unit.", torch="ELU", alpha=(Number, 1.0))
+_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).", torch="Sigmoid", inplace=False, saves_output=True)
+_activation("tanh", 1, "Hyperbolic tangent.", torch="Tanh", inplace=False, saves_output=True)
+_activation("silu", 5, "SiLU / swish: x·sigmoid(x).", torch="SiLU")
+_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.", torch="Hardsigmoid")
+_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.", torch="Hardswish")
 
 
 @register("gelu")
@@ -68,6 +80,8 @@ class Gelu(Activation):
     """Gaussian error linear unit: x·Φ(x) (exact), or its tanh approximation."""
 
     prefix = "gelu"
+    torch_class = "GELU"
+    torch_fields = ("approximate",)
     approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
@@ -80,6 +94,8 @@ class PRelu(Activation):
 
     prefix = "prelu"
     cost = 2
+    torch_class = "PReLU"
+    torch_fields = ("num_parameters", "init")
     num_parameters: Pos = 1
     init: Number = 0.25
 
@@ -97,6 +113,7 @@ class Softmax(Layer):
     """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
 
     prefix = "softmax"
+    torch_saves_output = True
     dim: AnyInt = -1
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -107,3 +124,6 @@ class Softmax(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return 5 * numel(out)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Softmax", dim=self.dim)

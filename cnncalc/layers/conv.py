@@ -32,6 +32,7 @@ from .base import (
     fmt_axes,
     numel,
     register_nd,
+    torch_call,
 )
 
 
@@ -93,6 +94,12 @@ class _Conv(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "ConvTranspose" if isinstance(self, ConvTransposeNd) else "Conv"
+        extra = ("output_padding",) if isinstance(self, ConvTransposeNd) else ()
+        args = self.torch_args("stride", "padding", *extra, "dilation", "groups", "bias", "padding_mode")
+        return torch_call(f"nn.{kind}{self.ndim}d", ins[0][0], self.out_channels, self.kernel_size, **args)
 
 
 class ConvNd(_Conv):

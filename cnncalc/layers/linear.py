@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Shape, fmt_shape, numel, register
+from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Shape, fmt_shape, numel, register, torch_call
 
 
 @register("linear")
@@ -55,3 +55,6 @@ class Linear(Layer):
 
     def describe(self) -> str:
         return f"→{self.out_features}" + ("" if self.bias else " no bias")
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Linear", ins[0][-1], self.out_features, **self.torch_args("bias"))

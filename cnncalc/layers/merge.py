@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, numel, register
+from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, numel, register, torch_call
 
 
 def _dim(dim: int, rank: int) -> int:
@@ -40,6 +40,22 @@ class Add(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (len(ins) - 1) * numel(out)
 
+    # the + operator, as torchvision's residual blocks write it (torch.add would be counted by ptflops)
+    torch_helpers = (
+        '''class Add(nn.Module):
+    """Element-wise sum of the inputs."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Add")
+
 
 @register("multiply", "mul")
 class Multiply(Layer):
@@ -61,6 +77,21 @@ class Multiply(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (len(ins) - 1) * numel(out)
 
+    torch_helpers = (
+        '''class Multiply(nn.Module):
+    """Element-wise product of the inputs, broadcast (squeeze-excitation gating)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Multiply")
+
 
 @register("concat", "cat")
 class Concat(Layer):
@@ -81,6 +112,22 @@ class Concat(Layer):
                     f"shapes differ outside dim {self.dim}: " + " vs ".join(fmt_shape(s) for s in ins)
                 )
         return (*ins[0][:d], sum(s[d] for s in ins), *ins[0][d + 1 :])
+
+    torch_helpers = (
+        '''class Concat(nn.Module):
+    """Concatenation of the inputs along dim (0 is the batch)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, self.dim)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Concat", **self.torch_args("dim"))
 
 
 @register("chunk")
@@ -106,6 +153,28 @@ class Chunk(Layer):
     def describe(self) -> str:
         return f"{self.index}/{self.chunks}"
 
+    # narrow, not chunk()[i]: one view, which a later in-place layer may change (a view among
+    # several outputs of torch.chunk may not be changed in place)
+    torch_helpers = (
+        '''class Chunk(nn.Module):
+    """Piece index of torch.chunk(x, chunks, dim) (0 is the batch)."""
+
+    def __init__(self, chunks: int, index: int, dim: int = 1) -> None:
+        super().__init__()
+        self.chunks, self.index, self.dim = chunks, index, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[self.dim]
+        size = -(-n // self.chunks)  # torch.chunk's piece size: ceil(n / chunks)
+        start = self.index * size
+        return x.narrow(self.dim, start, min(size, n - start))
+''',
+    )
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Chunk", self.chunks, self.index, **self.torch_args("dim"))
+
 
 @register("channel_shuffle", "channelshuffle")
 class ChannelShuffle(Layer):
@@ -120,3 +189,6 @@ class ChannelShuffle(Layer):
         if ins[0][0] % self.groups:
             raise LayerError(f"{ins[0][0]} channels are not divisible by groups {self.groups}")
         return ins[0]
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.ChannelShuffle", self.groups)

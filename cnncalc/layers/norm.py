@@ -17,7 +17,7 @@ import math
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd
+from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd, torch_call
 
 
 class BatchNormNd(Layer):
@@ -51,6 +51,11 @@ class BatchNormNd(Layer):
         if self.track_running_stats:
             return 2 * numel(out)
         return (7 if self.affine else 5) * numel(out)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "InstanceNorm" if isinstance(self, InstanceNormNd) else "BatchNorm"
+        args = self.torch_args("eps", "momentum", "affine", "track_running_stats")
+        return torch_call(f"nn.{kind}{self.ndim}d", ins[0][0], **args)
 
 
 register_nd(BatchNormNd, "batchnorm")
@@ -110,6 +115,11 @@ class LayerNorm(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.elementwise_affine else 5) * numel(out)
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        ns = self.normalized(ins[0])
+        args = self.torch_args("eps", "elementwise_affine", "bias")
+        return torch_call("nn.LayerNorm", ns[0] if len(ns) == 1 else ns, **args)
+
 
 @register("layernorm2d")
 class LayerNorm2d(Layer):
@@ -129,6 +139,21 @@ class LayerNorm2d(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.elementwise_affine else 5) * numel(out)
+
+    torch_helpers = (
+        '''class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels at every position of [N, C, H, W] (torchvision's LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        # eps always given: nn.LayerNorm's default (1e-5) is not LayerNorm2d's (1e-6)
+        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine"))
 
 
 @register("groupnorm")
@@ -158,6 +183,9 @@ class GroupNorm(Layer):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (7 if self.affine else 5) * numel(out)
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine"))
+
 
 @register("localresponsenorm", "lrn")
 class LocalResponseNorm(Layer):
@@ -181,6 +209,9 @@ class LocalResponseNorm(Layer):
     def describe(self) -> str:
         return f"size {self.size}"
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.LocalResponseNorm", self.size, **self.torch_args("alpha", "beta", "k"))
+
 
 @register("layerscale")
 class LayerScale(Layer):
@@ -193,3 +224,19 @@ class LayerScale(Layer):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return numel(out)
+
+    torch_helpers = (
+        '''class LayerScale(nn.Module):
+    """A learnable per-channel multiplier, of shape [C, 1, ...] (ConvNeXt's layer scale)."""
+
+    def __init__(self, shape: tuple[int, ...], init: float = 1e-6) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("LayerScale", (ins[0][0],) + (1,) * (len(ins[0]) - 1))

@@ -34,6 +34,7 @@ from .base import (
     numel,
     register,
     register_nd,
+    torch_call,
 )
 from .base import _int as _positive
 
@@ -110,6 +111,11 @@ class MaxPoolNd(_Pool):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return (math.prod(self.geometry()[0]) - 1) * numel(out)
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        # return_indices is left out: the indices are not a tensor a later layer takes
+        args = self.torch_args("stride", "padding", "dilation", "ceil_mode")
+        return torch_call(f"nn.MaxPool{self.ndim}d", self.kernel_size, **args)
+
 
 class AvgPoolNd(_Pool):
     """Average pooling (``torch.nn.AvgPoolNd``)."""
@@ -131,6 +137,10 @@ class AvgPoolNd(_Pool):
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         return math.prod(self.geometry()[0]) * numel(out)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        args = self.torch_args("stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+        return torch_call(f"nn.AvgPool{self.ndim}d", self.kernel_size, **args)
 
 
 def _adaptive_windows(n: int, o: int) -> list[int]:
@@ -204,6 +214,10 @@ class _Adaptive(Layer):
         v = self.output_size
         return "→" + ("x".join("*" if x is None else str(x) for x in v) if isinstance(v, list) else str(v))
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "Max" if isinstance(self, AdaptiveMaxPoolNd) else "Avg"
+        return torch_call(f"nn.Adaptive{kind}Pool{self.ndim}d", self.output_size)
+
 
 class AdaptiveAvgPoolNd(_Adaptive):
     """Adaptive average pooling (``torch.nn.AdaptiveAvgPoolNd``); FLOPs = Σ window sizes."""
@@ -237,6 +251,10 @@ class GlobalAvgPool(Layer):
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         return fields[0].whole()
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "Max" if isinstance(self, GlobalMaxPool) else "Avg"
+        return torch_call(f"nn.Adaptive{kind}Pool{len(ins[0]) - 1}d", 1)
 
 
 @register("globalmaxpool")

@@ -32,6 +32,7 @@ from .base import (
     numel,
     register,
     register_nd,
+    torch_call,
 )
 
 
@@ -40,6 +41,7 @@ class Flatten(Layer):
     """Flatten axes ``start_dim``..``end_dim`` (PyTorch numbering: 0 is the batch)."""
 
     prefix = "flatten"
+    torch_view = True
     start_dim: AnyInt = 1
     end_dim: AnyInt = -1
 
@@ -64,12 +66,19 @@ class Flatten(Layer):
         s, e = self.span(ins[0])
         return fields[0] if s == e else fields[0].whole()
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Flatten", **self.torch_args("start_dim", "end_dim"))
+
 
 @register("identity")
 class Identity(Layer):
     """Passes its input through unchanged."""
 
     prefix = "identity"
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Identity")
 
 
 @register("dropout", "dropout1d", "dropout2d", "dropout3d", "alphadropout")
@@ -77,6 +86,7 @@ class Dropout(Layer):
     """Dropout: identity at inference (FLOPs 0)."""
 
     prefix = "dropout"
+    torch_view = True  # at inference
     p: Number = 0.5
     inplace: Flag = False
 
@@ -84,6 +94,9 @@ class Dropout(Layer):
         if not 0 <= self.p <= 1:
             raise LayerError(f"p must be between 0 and 1, got {self.p}")
         return ins[0]
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Dropout", **self.torch_args("p", "inplace"))
 
 
 class ZeroPadNd(Layer):
@@ -111,6 +124,9 @@ class ZeroPadNd(Layer):
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump, a.start - pads[i][0] * a.jump))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(f"nn.ZeroPad{self.ndim}d", self.padding)
 
 
 register_nd(ZeroPadNd, "zeropad")
@@ -191,6 +207,9 @@ class Upsample(Layer):
         what = f"×{self.scale_factor}" if self.scale_factor is not None else f"→{self.size}"
         return f"{what} {self.mode}"
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Upsample", **self.torch_args("size", "scale_factor", "mode", "align_corners"))
+
 
 @register("pixelshuffle", "pixel_shuffle")
 class PixelShuffle(Layer):
@@ -211,6 +230,9 @@ class PixelShuffle(Layer):
         r = self.upscale_factor
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump / r, a.start))
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.PixelShuffle", self.upscale_factor)
+
 
 @register("pixelunshuffle", "pixel_unshuffle")
 class PixelUnshuffle(Layer):
@@ -230,4 +252,7 @@ class PixelUnshuffle(Layer):
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         r = self.downscale_factor
         return fields[0].map(lambda i, a: a.window(r, r, 0))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.PixelUnshuffle", self.downscale_factor)
 
