@@ -107,14 +107,20 @@ def cli() -> None:
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Element type for memory figures.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
+                   "default: every layer.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, fmt: str,
+           output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from .analysis import analyse  # noqa: PLC0415
     from . import render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
     result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    if depth is not None:
+        result = result.collapse(depth)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":

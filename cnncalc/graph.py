@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from .errors import LayerError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
+from .layers.base import Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
@@ -40,6 +41,8 @@ class Node:
     in_shapes: tuple[Shape, ...]
     out_shape: Shape
     path: tuple[Any, ...]
+    #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
+    layout: Layout = ()
 
 
 @dataclass
@@ -51,6 +54,9 @@ class Graph:
     nodes: list[Node]
     output: int
     network: Network = field(repr=False)
+    #: every group of layers (a sequential, a block instance, a repeated call) by name:
+    #: what it is (``sequential``, ``bottleneck``, ``bottleneck ×3``) and its output node
+    groups: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def input_name(self, ref: int) -> str:
         """Name of a node index, or ``input``."""
@@ -63,7 +69,7 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
     b = _Builder(network, shape)
     b.check_size()
     out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
-    return Graph(network.name or "network", shape, b.nodes, out, network)
+    return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
 
 
 def _unpack(item: Any) -> tuple[str, Any]:
@@ -94,6 +100,7 @@ class _Builder:
         self.names: dict[str, int] = {}
         self.cache: dict[Any, Layer] = {}
         self.has_expr: dict[int, list[str]] = {}
+        self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
 
     # -- errors ---------------------------------------------------------------------------------
@@ -138,6 +145,9 @@ class _Builder:
     def shape_of(self, ref: int) -> Shape:
         return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
 
+    def layout_of(self, ref: int) -> Layout:
+        return channels_first(len(self.input_shape)) if ref == INPUT else self.nodes[ref].layout
+
     def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
               env: dict[str, Any], naming: str) -> int:
         """Expand one list of items; return the node that is its output."""
@@ -170,7 +180,7 @@ class _Builder:
                 elif r != "input":
                     head = r.split(".")[0]
                     if head not in local:
-                        hint = suggest(head, [*local, "input"])
+                        hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
                         raise self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
                                         prefix + e.name, e.kind)
                     if local[head] == i:
@@ -187,7 +197,7 @@ class _Builder:
         # explicit names must be unique among the items that are present; items whose `if`
         # differs may share a name (alternatives, e.g. one activation or another)
         taken: dict[str, int] = {}
-        for e in entries:
+        for i, e in enumerate(entries):
             if e.obj.name is not None:
                 other = taken.get(e.obj.name)
                 if other is not None and e.present and entries[other].present:
@@ -195,7 +205,7 @@ class _Builder:
                     raise self.fail((*path, e.item), f"duplicate name '{e.obj.name}' (also layer #{item + 1})",
                                     prefix + e.obj.name, e.kind)
                 if other is None or e.present:
-                    taken[e.obj.name] = entries.index(e)
+                    taken[e.obj.name] = i
                 e.name = e.obj.name
         counters: dict[str, int] = {}
         # index naming counts only the items that are present, as a PyTorch list built with
@@ -269,8 +279,8 @@ class _Builder:
             return outputs[local[head]]
         full = prefix + ref
         if full not in self.names:
-            raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'", prefix + entries[i].name,
-                            entries[i].kind)
+            raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'",
+                            prefix + entries[i].name, entries[i].kind)
         return self.names[full]
 
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
@@ -293,10 +303,14 @@ class _Builder:
             if len(ins) != 1:
                 raise self.fail(path, "a sequential group takes one input", full, e.kind)
             out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, e.obj.naming)
+            kind = "sequential"
         elif e.kind == "call":
             out = self.call(e.obj, ins, path, full, env, e.index)
+            nested = e.index is None and e.obj.repeat is not None
+            kind = f"{e.obj.block} ×{e.obj.repeat}" if nested else e.obj.block
         else:
             return self.add_layer(e, ins, path, full, env)
+        self.groups[full] = (kind, out)
         self.names[full] = out
         return out
 
@@ -331,6 +345,8 @@ class _Builder:
             inst = f"{full}.{k}." if nested else f"{full}."
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
                                  block.naming)
+            if nested:
+                self.groups[inst[:-1]] = (call.block, current)
         self.stack.pop()
         return current
 
@@ -372,13 +388,14 @@ class _Builder:
         in_shapes = tuple(self.shape_of(r) for r in ins)
         try:
             out = layer.infer(in_shapes)
+            layout = layer.layout(tuple(self.layout_of(r) for r in ins), in_shapes, out)
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
             raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
         if any(d <= 0 for d in out):
             raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
-        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index

@@ -293,7 +293,8 @@ def _problems(src: Source, e: ValidationError) -> list[Problem]:
             item_path = items[-1]
             name, typ = item_identity(_get(src.data, item_path))
             index = item_path[-1]
-            if field is not None and (field == typ or (len(path) == len(item_path) and field not in (*GRAPH_KEYS, "repeat"))):
+            own = field not in (*GRAPH_KEYS, "repeat")
+            if field is not None and (field == typ or (len(path) == len(item_path) and own)):
                 if err["type"] not in ("extra_forbidden", "missing"):
                     field = None
             if typ is not None and field == typ:

@@ -16,6 +16,8 @@ hardsigmoid    4     add 3, two comparisons, divide by 6
 hardswish      5     hardsigmoid, multiply
 softmax        5     running max, subtract, exp, sum, divide
 =============  ====  =====================================================
+
+Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register, torch_call
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register, spatial_axes, torch_call
 
 
 class Activation(Layer):
@@ -127,3 +129,6 @@ class Softmax(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("nn.Softmax", dim=self.dim)
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

@@ -160,30 +160,54 @@ class AxisRF:
 
 WHOLE_AXIS = AxisRF(None, Fraction(1), Fraction(0))
 
+#: For each axis of a tensor (batch excluded), the input spatial axis it runs along, or None for
+#: a feature axis (channels). ``[C, H, W]`` is ``(None, 0, 1)``; permuted to ``[H, W, C]``, ``(0, 1, None)``.
+Layout = tuple[int | None, ...]
+
+
+def channels_first(rank: int) -> Layout:
+    """The layout of a ``[C, *spatial]`` tensor of ``rank`` axes (a ``[N]`` vector has no spatial axis)."""
+    return (None, *range(rank - 1))
+
+
+def spatial_axes(layout: Layout, axes: Sequence[int]) -> set[int]:
+    """The input spatial axes carried by the tensor ``axes`` (indices into a batch-less shape)."""
+    return {layout[a] for a in axes if layout[a] is not None}
+
 
 @dataclass(frozen=True, slots=True)
 class RF:
-    """Receptive field of a tensor over all paths (``axes``) and through spatial paths only (``local``)."""
+    """Receptive field of a tensor over all paths (``axes``) and through spatial paths only (``local``).
+
+    ``layout`` says which tensor axis carries which spatial axis of the input (see :data:`Layout`).
+    """
 
     axes: tuple[AxisRF, ...]
     local: tuple[AxisRF, ...] | None
     mixed_jump: bool = False
+    layout: Layout = ()
 
     @staticmethod
     def identity(ndim: int) -> RF:
         """The field of the network input itself: one pixel, jump 1, centred on pixel 0."""
         unit = tuple(AxisRF(1, Fraction(1), Fraction(0)) for _ in range(ndim))
-        return RF(unit, unit)
+        return RF(unit, unit, False, channels_first(ndim + 1))
 
     def whole(self) -> RF:
         """Every unit sees the whole input (after flatten, linear or global pooling)."""
-        return RF(tuple(WHOLE_AXIS for _ in self.axes), None, self.mixed_jump)
+        return RF(tuple(WHOLE_AXIS for _ in self.axes), None, self.mixed_jump, self.layout)
+
+    def whole_along(self, spatial: set[int]) -> RF:
+        """The field made whole along the given input spatial axes (a layer mixing them), in both fields."""
+        if not spatial:
+            return self
+        return self.map(lambda i, a: WHOLE_AXIS if i in spatial else a)
 
     def map(self, step: Any) -> RF:
         """Apply a per-axis step ``step(axis_index, AxisRF) -> AxisRF`` to both fields."""
         axes = tuple(a if a.size is None else step(i, a) for i, a in enumerate(self.axes))
         local = None if self.local is None else tuple(step(i, a) for i, a in enumerate(self.local))
-        return RF(axes, local, self.mixed_jump)
+        return RF(axes, local, self.mixed_jump, self.layout)
 
     @property
     def is_whole(self) -> bool:
@@ -211,8 +235,13 @@ def merge_rf(fields: Sequence[RF]) -> RF:
     locals_ = [f.local for f in fields if f.local is not None]
     local = None
     if locals_:
-        local = tuple(max((loc[i] for loc in locals_), key=lambda a: (a.size, a.jump)) for i in range(n))
-    return RF(axes, local, mixed)
+        local = tuple(max((loc[i] for loc in locals_), key=_extent) for i in range(n))
+    return RF(axes, local, mixed, fields[0].layout)
+
+
+def _extent(a: AxisRF) -> tuple[float, Fraction]:
+    """Order of fields: the whole input is larger than any finite size."""
+    return (math.inf if a.size is None else a.size, a.jump)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +276,8 @@ class Layer(BaseModel):
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     #: Prefix for automatic names (conv1, bn1, pool1, ...).
     prefix: ClassVar[str] = "layer"
+    #: True for layers that read axis 0 as channels and the rest as spatial axes ([C, H, W]).
+    spatial: ClassVar[bool] = False
 
     name: Name | None = Field(None, description="layer name; automatic if omitted")
     from_: Refs | None = Field(
@@ -278,6 +309,18 @@ class Layer(BaseModel):
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         """Receptive field of the output; element-wise layers leave it unchanged."""
         return merge_rf(fields)
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
+        first = layouts[0]
+        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
+        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        if self.spatial and not in_order:
+            raise LayerError(
+                f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"
+            )
+        same = [lay for lay in layouts if len(lay) == len(out)]
+        return same[0] if same else (None,) * len(out)
 
     def describe(self) -> str:
         """Short human summary of the arguments (for tables)."""
@@ -336,6 +379,10 @@ def torch_call(ctor: str, *args: Any, **kwargs: Any) -> str:
         return f'"{v}"' if isinstance(v, str) else repr(v)
 
     return f"{ctor}(" + ", ".join([*(py(a) for a in args), *(f"{k}={py(v)}" for k, v in kwargs.items())]) + ")"
+def fmt_layout(layout: Layout) -> str:
+    """``[H, W, C]``: the axes of a tensor, spatial axes by letter, feature axes as C."""
+    letters = {1: "L", 2: "HW", 3: "DHW"}.get(sum(a is not None for a in layout), "")
+    return "[" + ", ".join("C" if a is None else (letters[a] if a < len(letters) else f"S{a}") for a in layout) + "]"
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -40,6 +40,7 @@ class _Conv(Layer):
     """Shared arguments of convolutions."""
 
     prefix = "conv"
+    spatial = True
 
     out_channels: Pos
     kernel_size: PosN

@@ -181,6 +181,7 @@ class ChannelShuffle(Layer):
     """Reorders channels across ``groups`` (``torch.nn.ChannelShuffle``)."""
 
     prefix = "shuffle"
+    spatial = True
     groups: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:

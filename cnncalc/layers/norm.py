@@ -9,6 +9,8 @@ Rules (C = channels, E = elements of the output):
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+- receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
 """
 
 from __future__ import annotations
@@ -17,13 +19,28 @@ import math
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd, torch_call
+from .base import (
+    RF,
+    Flag,
+    Layer,
+    Number,
+    Pos,
+    PosN,
+    Shape,
+    fmt_shape,
+    numel,
+    register,
+    register_nd,
+    spatial_axes,
+    torch_call,
+)
 
 
 class BatchNormNd(Layer):
     """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
 
     prefix = "bn"
+    spatial = True
 
     num_features: Pos | None = None
     eps: Number = 1e-5
@@ -119,6 +136,9 @@ class LayerNorm(Layer):
         ns = self.normalized(ins[0])
         args = self.torch_args("eps", "elementwise_affine", "bias")
         return torch_call("nn.LayerNorm", ns[0] if len(ns) == 1 else ns, **args)
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
 
 
 @register("layernorm2d")
@@ -127,6 +147,7 @@ class LayerNorm2d(Layer):
 
     prefix = "ln"
     ndim = 2
+    spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
 
@@ -161,6 +182,7 @@ class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    spatial = True
 
     num_groups: Pos
     num_channels: Pos | None = None
@@ -192,6 +214,7 @@ class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    spatial = True
 
     size: Pos
     alpha: Number = 1e-4

@@ -52,6 +52,7 @@ class _Pool(Layer):
     """Shared arguments of max and average pooling."""
 
     prefix = "pool"
+    spatial = True
 
     kernel_size: PosN
     stride: PosN | None = None
@@ -174,6 +175,7 @@ class _Adaptive(Layer):
     """Adaptive pooling to a fixed output size."""
 
     prefix = "pool"
+    spatial = True
     output_size: OutputSize = 1
 
     def sizes(self, ins: Sequence[Shape]) -> tuple[int, ...]:
@@ -240,6 +242,7 @@ class GlobalAvgPool(Layer):
     """Global average pooling over all spatial axes, keeping them as size 1 (``AdaptiveAvgPool(1)``)."""
 
     prefix = "pool"
+    spatial = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         if len(ins[0]) < 2:

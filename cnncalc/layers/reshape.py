@@ -1,10 +1,11 @@
-"""Layers that move or copy values without learning: flatten, identity, dropout, zero padding,
-upsampling and pixel (un)shuffle.
+"""Layers that move or copy values without learning: flatten, permute, identity, dropout, zero
+padding, upsampling and pixel (un)shuffle.
 
-- flatten, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
+- flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
-- receptive field: flatten over spatial axes gives the whole input; zero padding shifts the
+- receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
+  moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); zero padding shifts the
   centre; upsampling by s divides the jump by s (linear modes widen the field by one jump);
   pixel shuffle divides the jump by r; pixel unshuffle is an r×r window with stride r
 """
@@ -22,6 +23,7 @@ from .base import (
     AxisRF,
     Flag,
     Layer,
+    Layout,
     NonNegN,
     Number,
     Pos,
@@ -32,6 +34,7 @@ from .base import (
     numel,
     register,
     register_nd,
+    spatial_axes,
     torch_call,
 )
 
@@ -62,12 +65,45 @@ class Flatten(Layer):
         shape = ins[0]
         return (*shape[:s], math.prod(shape[s : e + 1]), *shape[e + 1 :])
 
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        s, e = self.span(ins[0])
+        layout = layouts[0]
+        return (*layout[:s], layout[s] if s == e else None, *layout[e + 1 :])
+
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         s, e = self.span(ins[0])
-        return fields[0] if s == e else fields[0].whole()
+        merges_space = s != e and spatial_axes(fields[0].layout, range(s, e + 1))
+        return fields[0].whole() if merges_space else fields[0]
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("nn.Flatten", **self.torch_args("start_dim", "end_dim"))
+
+
+@register("permute")
+class Permute(Layer):
+    """Reorder the axes (``torch.permute``, torchvision's ``Permute``); ``dims`` count the batch as 0."""
+
+    prefix = "permute"
+    dims: tuple[AnyInt, ...]
+
+    def order(self, shape: Shape) -> tuple[int, ...]:
+        """For each output axis, the input axis it comes from (batch-less numbering)."""
+        rank = len(shape) + 1
+        dims = [d + rank if d < 0 else d for d in self.dims]
+        if sorted(dims) != list(range(rank)):
+            raise LayerError(f"dims {list(self.dims)} are not an order of the {rank} axes of a {rank}-d tensor")
+        if dims[0] != 0:
+            raise LayerError(f"dims {list(self.dims)} must keep the batch axis 0 first")
+        return tuple(d - 1 for d in dims[1:])
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return tuple(ins[0][a] for a in self.order(ins[0]))
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        return tuple(layouts[0][a] for a in self.order(ins[0]))
+
+    def describe(self) -> str:
+        return "(" + ", ".join(map(str, self.dims)) + ")"
 
 
 @register("identity")
@@ -103,6 +139,7 @@ class ZeroPadNd(Layer):
     """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back)."""
 
     prefix = "pad"
+    spatial = True
     padding: NonNegN
 
     def pads(self) -> list[tuple[int, int]]:
@@ -140,6 +177,7 @@ class Upsample(Layer):
     """Upsampling by ``scale_factor`` or to ``size`` (``torch.nn.Upsample``)."""
 
     prefix = "up"
+    spatial = True
     size: PosN | None = None
     scale_factor: Any = None
     mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
@@ -216,6 +254,7 @@ class PixelShuffle(Layer):
     """[C·r², H, W] → [C, H·r, W·r] (``torch.nn.PixelShuffle``)."""
 
     prefix = "shuffle"
+    spatial = True
     upscale_factor: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -239,6 +278,7 @@ class PixelUnshuffle(Layer):
     """[C, H·r, W·r] → [C·r², H, W] (``torch.nn.PixelUnshuffle``)."""
 
     prefix = "unshuffle"
+    spatial = True
     downscale_factor: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
