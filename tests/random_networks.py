@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from cnncalc.errors import LayerError
 from cnncalc.layers import REGISTRY
+from cnncalc.layers.base import Layout, channels_first
 
 Args = dict[str, Any]
 Shape = tuple[int, ...]
@@ -242,108 +243,129 @@ for _name in ("relu", "relu6", "leakyrelu", "elu", "sigmoid", "tanh", "silu", "h
 
 #: Layer types that take several inputs; the generator wires them itself.
 MERGES = ("add", "multiply", "concat")
+#: Layer types the generator places itself: permute, around layers that work on channels-last tensors.
+PLACED = ("permute",)
 
 
-def infer(kind: str, args: Args, ins: list[Shape]) -> Shape | None:
-    """cnncalc's output shape, or None when the layer does not fit."""
+Value = tuple[Shape, Layout]
+
+
+def infer(kind: str, args: Args, ins: list[Value]) -> Value | None:
+    """cnncalc's output shape and layout, or None when the layer does not fit its inputs."""
     try:
-        return REGISTRY[kind].model_validate(args).infer(ins)
+        layer = REGISTRY[kind].model_validate(args)
+        shapes = [s for s, _ in ins]
+        out = layer.infer(shapes)
+        return out, layer.layout([lay for _, lay in ins], shapes, out)
     except (LayerError, ValueError):
         return None
 
 
-class _Builder:
-    """Builds one scope's items, tracking the shape of every named value."""
+def fits(value: Value | None) -> bool:
+    """A value the next layers can take: not empty, not too large."""
+    return value is not None and min(value[0]) >= 1 and math.prod(value[0]) <= MAX_ELEMENTS
 
-    def __init__(self, rng: random.Random, shape: Shape, blocks: dict[str, Any]) -> None:
+
+class _Builder:
+    """Builds one scope's items, tracking the shape and layout of every named value."""
+
+    def __init__(self, rng: random.Random, start: Value, blocks: dict[str, Any]) -> None:
         self.rng = rng
         self.items: list[Any] = []
-        self.shape = shape
-        self.values: dict[str, Shape] = {"input": shape}
+        self.values: dict[str, Value] = {"input": start}
         self.current = "input"
         self.blocks = blocks
         self.count = 0
+
+    @property
+    def value(self) -> Value:
+        return self.values[self.current]
+
+    @property
+    def shape(self) -> Shape:
+        return self.value[0]
 
     def fresh(self) -> str:
         self.count += 1
         return f"n{self.count}"
 
-    def push(self, kind: str, args: Args, shape: Shape, named: bool = True) -> str:
+    def add(self, kind: str, args: Args, sources: list[str] | None = None, chain: bool = True) -> str | None:
+        """Append a layer (taking ``sources``, else the current value); it becomes current if ``chain``."""
+        out = infer(kind, args, [self.values[s] for s in sources or [self.current]])
+        if not fits(out):
+            return None
         name = self.fresh()
-        body = {**args, "name": name} if named else args
-        self.items.append({kind: body} if body else kind)
-        self.values[name] = shape
-        self.current, self.shape = name, shape
+        body = {**args, "name": name, **({"from": sources} if sources else {})}
+        self.items.append({kind: body})
+        self.values[name] = out  # type: ignore[assignment]
+        if chain:
+            self.current = name
+        return name
+
+    def side(self, source: str, kind: str, args: Args) -> str:
+        """A branch from ``source`` that a merge will take (the chain stays where it is)."""
+        name = self.add(kind, args, [source], chain=False)
+        assert name is not None, (kind, args, self.values[source])
         return name
 
     def layer(self) -> bool:
         """One random single-input layer, as the next item."""
         kinds = sorted(GENERATORS)
-        for _ in range(40):
-            kind = self.rng.choice(kinds)
+        self.rng.shuffle(kinds)  # each type that applies to the shape is as likely as any other
+        for kind in kinds:
             args = GENERATORS[kind](self.rng, self.shape)
-            if args is None:
-                continue
-            out = infer(kind, args, [self.shape])
-            if out is None or math.prod(out) > MAX_ELEMENTS or min(out) < 1:
-                continue
-            self.push(kind, args, out)
-            return True
+            if args is not None and self.add(kind, args):
+                return True
         return False
-
-    def side(self, source: str, kind: str, args: Args) -> tuple[str, Shape]:
-        shape = infer(kind, args, [self.values[source]])
-        assert shape is not None, (kind, args, self.values[source])
-        name = self.fresh()
-        self.items.append({kind: {**args, "name": name, "from": source}})
-        self.values[name] = shape
-        return name, shape
 
     def residual(self) -> None:
         """``add`` of the current value and a shape-keeping branch (or an earlier value of its shape)."""
-        same = [v for v, s in self.values.items() if s == self.shape and v != self.current]
+        same = [v for v, s in self.values.items() if s == self.value and v not in (self.current, "$chain")]
         if same and self.rng.random() < 0.5:
             other = self.rng.choice(same)
         else:
-            other, _ = self.side(self.current, self.rng.choice(["relu", "identity", "sigmoid", "layerscale"]), {})
-        sources = [self.current, other] + ([other] if self.rng.random() < 0.2 else [])
-        self.push("add", {"from": sources}, self.shape)
+            other = self.side(self.current, self.rng.choice(["relu", "identity", "sigmoid", "layerscale"]), {})
+        self.add("add", {}, [self.current, other] + ([other] if self.rng.random() < 0.2 else []))
 
     def concat(self) -> None:
         """``concat`` along a random axis with a branch, or with itself."""
         if len(self.shape) > 1 and self.rng.random() < 0.5:
-            n = len(self.shape) - 1
-            conv = f"conv{n}d"
-            other, shape = self.side(self.current, conv, {"out_channels": self.rng.randint(1, 6), "kernel_size": 1})
-            out = infer("concat", {}, [self.shape, shape])
-            assert out is not None
-            self.push("concat", {"from": [self.current, other]}, out)
+            conv = f"conv{len(self.shape) - 1}d"
+            other = self.add(conv, {"out_channels": self.rng.randint(1, 6), "kernel_size": 1}, [self.current], False)
+            if other:
+                self.add("concat", {}, [self.current, other])
             return
-        dim = self.rng.randint(1, len(self.shape))
-        out = infer("concat", {"dim": dim}, [self.shape, self.shape])
-        if out is not None and math.prod(out) <= MAX_ELEMENTS:
-            self.push("concat", {"dim": dim, "from": [self.current, self.current]}, out)
+        self.add("concat", {"dim": self.rng.randint(1, len(self.shape))}, [self.current, self.current])
 
     def gate(self) -> None:
         """Squeeze-excitation: global pooling, a sigmoid, ``multiply`` broadcast over positions."""
         if len(self.shape) < 2:
-            other, _ = self.side(self.current, "tanh", {})
-            self.push("multiply", {"from": [self.current, other]}, self.shape)
+            self.add("multiply", {}, [self.current, self.side(self.current, "tanh", {})])
             return
-        pooled, _ = self.side(self.current, "globalavgpool", {})
-        gate, _ = self.side(pooled, "sigmoid", {})
-        self.push("multiply", {"from": [gate, self.current]}, self.shape)
+        pooled = self.add("globalavgpool", {}, [self.current], chain=False)
+        if pooled:
+            self.add("multiply", {}, [self.side(pooled, "sigmoid", {}), self.current])
 
     def split(self) -> None:
         """ShuffleNet's unit: two chunks along the channels, concatenated back, shuffled."""
         if self.shape[0] % 2:
             return
-        a, _ = self.side(self.current, "chunk", {"chunks": 2, "index": 0})
-        b, sb = self.side(self.current, "chunk", {"chunks": 2, "index": 1})
-        b2, _ = self.side(b, "relu", {})
-        self.push("concat", {"from": [a, b2]}, self.shape)
-        if len(self.shape) > 1:
-            self.push("channel_shuffle", {"groups": 2}, self.shape)
+        a = self.side(self.current, "chunk", {"chunks": 2, "index": 0})
+        b = self.side(self.side(self.current, "chunk", {"chunks": 2, "index": 1}), "relu", {})
+        if self.add("concat", {}, [a, b]) and len(self.shape) > 1:
+            self.add("channel_shuffle", {"groups": 2})
+
+    def channels_last(self) -> None:
+        """ConvNeXt's pattern: permute to channels-last, layernorm or linear over the channels, permute back."""
+        rank = len(self.shape) + 1
+        if rank < 3:
+            return
+        self.add("permute", {"dims": [0, *range(2, rank), 1]})
+        for _ in range(self.rng.randint(1, 2)):
+            kind = self.rng.choice(["layernorm", "linear", "gelu"])
+            self.add(kind, {"out_features": self.rng.randint(1, 8)} if kind == "linear" else {})
+        back = [0, rank - 1, *range(1, rank - 1)]
+        self.add("permute", {"dims": back if self.rng.random() < 0.5 else [d - rank for d in back]})
 
     def skipped(self) -> None:
         """An item whose ``if`` is false: its name stands for its input."""
@@ -351,22 +373,25 @@ class _Builder:
 
     def sequential(self) -> None:
         """A group of a few layers, named by position."""
-        inner = _Builder(self.rng, self.shape, self.blocks)
+        inner = _Builder(self.rng, self.value, self.blocks)
         for _ in range(self.rng.randint(1, 3)):
             inner.layer()
+        if inner.current == "input":
+            return
+        for item in inner.items:  # named by position inside the group
+            next(iter(item.values())).pop("name")
         if self.rng.random() < 0.3:
             inner.items.insert(self.rng.randint(0, len(inner.items)), {"identity": {"if": False}})
-        if not inner.items:
-            return
         name = self.fresh()
         self.items.append({"sequential": {"name": name, "layers": inner.items}})
-        self.values[name] = inner.shape
-        self.current, self.shape = name, inner.shape
+        self.values[name] = inner.value
+        self.current = name
 
     def block(self) -> None:
         """A repeated call of a residual block with ``$expressions``; named calls nest, unnamed expand in place."""
-        n = len(self.shape) - 1
-        if n < 1 or min(self.shape[1:]) < 2:
+        shape, layout = self.value
+        n = len(shape) - 1
+        if n < 1 or min(shape[1:]) < 2 or layout != channels_first(len(shape)):
             return
         key = f"unit{n}d"
         self.blocks[key] = {
@@ -379,31 +404,28 @@ class _Builder:
                 {"add": {"from": ["bn1", "input"], "if": "$stride == 1 and in_channels == out"}},
             ],
         }
-        out_c = self.rng.choice([self.shape[0], self.rng.randint(1, 8)])
+        out_c = self.rng.choice([shape[0], self.rng.randint(1, 8)])
         stride = self.rng.choice([1, 1, 2])
         repeat = self.rng.randint(1, 3)
         call: Args = {"out": out_c, "stride": f"$({stride} if index == 0 else 1)", "repeat": repeat}
-        shape = self.shape
         for k in range(repeat):
             s = stride if k == 0 else 1
             shape = (out_c, *((x - 1) // s + 1 for x in shape[1:]))
         if math.prod(shape) > MAX_ELEMENTS:
             return
+        self.items.append({key: call})
         if self.rng.random() < 0.5:
-            call["name"] = self.fresh()
-            self.values[call["name"]] = shape
-            self.current = call["name"]
+            call["name"] = self.current = self.fresh()
         else:
             # an unnamed repeat: its instances are items of this scope, reached through the chain
             self.current = "$chain"
-        self.items.append({key: call})
-        self.shape = shape
+        self.values[self.current] = (shape, layout)
 
     def step(self) -> None:
         r = self.rng.random()
         if self.current == "$chain":
             # the previous item is an unnamed block call: name its output first
-            self.push("identity", {}, self.shape)
+            self.add("identity", {})
         elif r < 0.5:
             self.layer()
         elif r < 0.6:
@@ -414,27 +436,44 @@ class _Builder:
             self.gate()
         elif r < 0.8:
             self.split()
-        elif r < 0.85:
+        elif r < 0.83:
             self.skipped()
+        elif r < 0.87:
+            self.channels_last()
         elif r < 0.93:
             self.sequential()
         else:
             self.block()
 
 
-def random_network(seed: int) -> dict[str, Any]:
-    """A random description cnncalc accepts, the same for the same seed."""
-    rng = random.Random(seed)
-    rank = rng.choice([1, 2, 3, 3, 3, 4])
+def _start(rng: random.Random) -> Shape:
+    rank = rng.choice([1, 2, 2, 3, 3, 4, 4])
     spatial = {1: [], 2: [rng.randint(4, 24)], 3: [rng.randint(4, 12) for _ in range(2)],
                4: [rng.randint(3, 6) for _ in range(3)]}[rank]
-    shape = (rng.randint(1, 8), *spatial)
+    return (rng.randint(1, 8), *spatial)
+
+
+def random_network(seed: int) -> dict[str, Any]:
+    """A random description cnncalc accepts, the same for the same seed.
+
+    Its first layer is of type ``sorted(GENERATORS)[seed % len(GENERATORS)]``, so that any
+    ``len(GENERATORS)`` consecutive seeds use every layer type.
+    """
+    rng = random.Random(seed)
+    first = sorted(GENERATORS)[seed % len(GENERATORS)]
     blocks: dict[str, Any] = {}
-    b = _Builder(rng, shape, blocks)
-    for _ in range(rng.randint(3, 12)):
+    for _ in range(1000):
+        shape = _start(rng)
+        b = _Builder(rng, (shape, channels_first(len(shape))), blocks)
+        args = GENERATORS[first](rng, shape)
+        if args is not None and b.add(first, args):
+            break
+    else:
+        raise AssertionError(f"no input fits a {first}")
+    for _ in range(rng.randint(2, 11)):
         b.step()
-    if not b.items or b.current == "$chain":
-        b.push("identity", {}, b.shape)
+    if b.current == "$chain":
+        b.add("identity", {})
     net: dict[str, Any] = {"name": f"random {seed}", "input": list(shape), "layers": b.items}
     if blocks:
         net["blocks"] = blocks

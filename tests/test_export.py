@@ -17,7 +17,7 @@ from cnncalc.cli import cli
 from cnncalc.export import to_pytorch
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY
-from random_networks import GENERATORS, MERGES, infer
+from random_networks import GENERATORS, MERGES, PLACED, infer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def graph_of(text: str):
 
 
 def test_every_layer_type_has_a_generator_for_the_differential_tests() -> None:
-    assert set(GENERATORS) | set(MERGES) == set(REGISTRY)
+    assert set(GENERATORS) | set(MERGES) | set(PLACED) == set(REGISTRY)
 
 
 def _sample(kind: str):
@@ -35,8 +35,10 @@ def _sample(kind: str):
     rng = random.Random(kind)
     for _ in range(500):
         shape = tuple(rng.randint(2, 8) for _ in range(rng.randint(1, 4)))
-        args = {} if kind in MERGES else GENERATORS[kind](rng, shape)
-        if args is not None and infer(kind, args, [shape, shape] if kind in MERGES else [shape]) is not None:
+        args = {} if kind in MERGES else {"dims": [0, *range(len(shape), 0, -1)]} if kind in PLACED else \
+            GENERATORS[kind](rng, shape)
+        value = (shape, (None, *range(len(shape) - 1)))
+        if args is not None and infer(kind, args, [value, value] if kind in MERGES else [value]) is not None:
             return REGISTRY[kind].model_validate(args), shape
     raise AssertionError(f"no sample for {kind}")
 

@@ -27,7 +27,8 @@ import yaml
 from cnncalc import analyse, spec
 from cnncalc.export import to_pytorch
 from cnncalc.graph import Graph, build
-from random_networks import random_network
+from cnncalc.layers import REGISTRY
+from random_networks import GENERATORS, random_network
 
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
@@ -36,7 +37,8 @@ import torch_reference as ref  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-RANDOM_SEEDS = range(60)
+#: Twice the layer types: each random network starts with one type in turn (see random_network).
+RANDOM_SEEDS = range(2 * len(GENERATORS))
 
 
 def exported(graph: Graph) -> Any:
@@ -94,6 +96,11 @@ def trainable(graph: Graph) -> None:
             m.inplace = False
     with torch.no_grad():
         assert torch.equal(model(x), out.detach())
+
+
+def test_random_networks_use_every_layer_type() -> None:
+    used = {node.layer.type_name for seed in RANDOM_SEEDS for node in random_graph(seed).nodes}
+    assert used == set(REGISTRY)
 
 
 @pytest.mark.parametrize("seed", RANDOM_SEEDS, ids=lambda s: f"random-{s}")

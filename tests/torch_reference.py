@@ -58,7 +58,7 @@ def _run_with_hooks(model: nn.Module, input_shape: Sequence[int], hook_for) -> N
     model.eval()
     # the input lives where the weights do: a model built under torch.device("meta") is only
     # traced for shapes, without computing anything
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device  # no parameters: the default device
     try:
         with torch.no_grad():
             model(torch.zeros(1, *input_shape, device=device))

@@ -105,6 +105,23 @@ class Permute(Layer):
     def describe(self) -> str:
         return "(" + ", ".join(map(str, self.dims)) + ")"
 
+    torch_helpers = (
+        '''class Permute(nn.Module):
+    """Reorders the axes (torchvision's Permute); dims count the batch as 0."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+''',
+    )
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Permute", self.dims)
+
 
 @register("identity")
 class Identity(Layer):
