@@ -20,6 +20,8 @@ from .errors import CnnCalcError, OptionError
 
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
+#: The names of cnncalc.conventions.CONVENTIONS (listed here so that --help does not load the core).
+CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
 
 
 class _Group(click.Group):
@@ -95,6 +97,12 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--convention`` option: MACs and FLOPs as another tool counts them."""
+    return click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+                        help="Count MACs and FLOPs as this tool prints them (see README).")(fn)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
 def cli() -> None:
@@ -110,15 +118,16 @@ def cli() -> None:
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
                    "default: every layer.")
+@convention_option
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, fmt: str,
-           output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, convention: str | None,
+           fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from .analysis import analyse  # noqa: PLC0415
     from . import render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape, convention=convention)
     if depth is not None:
         result = result.collapse(depth)
     if fmt == "json":

@@ -154,7 +154,8 @@ def render_markdown(report: Report) -> str:
     lines = [
         f"### {_md_escape(report.network)}",
         "",
-        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}.",
+        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}."
+        + (f" MACs and FLOPs counted as {report.convention} does." if report.convention else ""),
         "",
         "| # | layer | type | from | output | params | MACs | FLOPs | RF | jump | output memory |",
         "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|",
@@ -204,7 +205,8 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     from rich.text import Text  # noqa: PLC0415
 
     table = Table(
-        title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
+        title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+        + (f" · counted as {report.convention}" if report.convention else ""),
         title_justify="left",
         show_footer=True,
         header_style="bold",

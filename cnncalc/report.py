@@ -134,6 +134,8 @@ class Report:
     totals: Totals
     #: groups of layers by name: (what the group is, e.g. ``bottleneck``, and its output layer)
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The counting convention of the MACs and FLOPs (None: cnncalc's own).
+    convention: str | None = None
 
     def collapse(self, depth: int) -> Report:
         """The report with every row deeper than ``depth`` name components merged into one row per
@@ -187,7 +189,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``)."""
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "network": {
                 "name": self.network,
@@ -200,3 +202,6 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "totals": self.totals.to_dict(),
         }
+        if self.convention is not None:
+            out["network"]["convention"] = self.convention
+        return out
