@@ -157,7 +157,7 @@ def export(net: str, target: str, input_shape: str | None, output: str | None, c
 
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
-    code = exporter.export(graph, target, source=net)
+    code = exporter.export(graph, target, source="standard input" if net == "-" else net)
     if check:
         click.echo(exporter.check(code, graph), err=True)
     write_output(code, output)
