@@ -426,6 +426,25 @@ class Layer(BaseModel):
         """Short human summary of the arguments (for tables)."""
         return ""
 
+    # -- PyTorch export (``cnncalc export --to pytorch``) ----------------------------------------
+    #: Source of helper ``nn.Module`` classes the exported file needs for this layer type.
+    torch_helpers: ClassVar[tuple[str, ...]] = ()
+    #: The PyTorch module returns its input or a view of it (changing the output changes the input).
+    torch_view: ClassVar[bool] = False
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        """Python source constructing the ``torch.nn`` module that computes this layer."""
+        raise NotImplementedError(f"layer type '{self.type_name}' has no PyTorch export")
+
+    def torch_args(self, *names: str) -> dict[str, Any]:
+        """The named arguments whose values differ from their defaults (PyTorch shares the defaults)."""
+        out = {}
+        for n in names:
+            v, default = getattr(self, n), type(self).model_fields[n].default
+            if type(v) is not type(default) or v != default:
+                out[n] = v
+        return out
+
     # -- helpers --------------------------------------------------------------------------------
     def per_axis(self, value: Any, what: str) -> tuple[int, ...]:
         """Expand an int or list argument to one value per spatial axis."""
@@ -448,6 +467,16 @@ class Layer(BaseModel):
         return f"{self.type_name} {d}" if d else self.type_name
 
 
+def torch_call(ctor: str, *args: Any, **kwargs: Any) -> str:
+    """A constructor call as Python source: ``nn.Conv2d(3, 64, kernel_size=7, bias=False)``."""
+
+    def py(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            items = [py(x) for x in v]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+
+    return f"{ctor}(" + ", ".join([*(py(a) for a in args), *(f"{k}={py(v)}" for k, v in kwargs.items())]) + ")"
 def fmt_layout(layout: Layout) -> str:
     """``[H, W, C]``: the axes of a tensor, spatial axes by letter, feature axes as C."""
     letters = {1: "L", 2: "HW", 3: "DHW"}.get(sum(a is not None for a in layout), "")
