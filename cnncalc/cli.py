@@ -55,7 +55,7 @@ def load_network(net: str) -> Any:
     from . import spec  # noqa: PLC0415
 
     if net == "-":
-        return spec.load_bytes(click.get_binary_stream("stdin").read(), "<stdin>")
+        return spec.load_stream(click.get_binary_stream("stdin"), "<stdin>")
     return spec.load(net)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -28,8 +28,8 @@ from pydantic import (
 
 from . import layers as _layers
 from .errors import Problem, SourceError, SpecError
-from .layers.base import Flag, Name, Pos, Refs
-from .source import Source, parse, parse_bytes, read
+from .layers.base import Flag, Name, Pos, Refs, _describe
+from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
 GRAPH_KEYS = ("name", "from", "if")
@@ -59,7 +59,7 @@ def _normalise(v: Any) -> Any:
             raise ValueError(
                 f"a layer has exactly one key, its type; {others} must be indented under '{typed[0]}'"
             )
-        raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys))}")
+        raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys)) or 'none'}")
     ((key, body),) = v.items()
     key = _layers.ALIASES.get(key, key)
     if body is None:
@@ -170,18 +170,23 @@ def from_source(src: Source) -> Network:
     """Validate parsed data; every schema problem is reported at once, with its line."""
     data = src.data
     if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        raise SpecError([src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
+        what = _describe(data)
+        raise SpecError([*src.problems, src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
     blocks = data.get("blocks")
     names = set(blocks) if isinstance(blocks, dict) else set()
-    clash = names & set(_known_types())
-    if clash:
-        b = sorted(clash)[0]
-        raise SpecError([src.problem(f"block name '{b}' is already a layer type", ("blocks", b))])
+    problems = list(src.problems)
+    for b in sorted(names & set(_known_types())):
+        problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b)))
     try:
         net = Network.model_validate(data, context={"blocks": names})
     except ValidationError as e:
-        raise SpecError(_problems(src, e)) from None
+        # a value the reader already complained about (e.g. a number too long to read) is not
+        # reported a second time by the schema
+        read_errors = {(p.line, p.column) for p in src.problems}
+        problems.extend(p for p in _problems(src, e) if (p.line, p.column) not in read_errors)
+    if problems:
+        # in the order of the file, so that a reader can walk down it
+        raise SpecError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
     net._source = src
     return net
 
@@ -195,8 +200,13 @@ def load(what: str | Path, *, text: str | None = None) -> Network:
 
 
 def load_bytes(raw: bytes, name: str) -> Network:
-    """Load a network from raw bytes (e.g. standard input)."""
+    """Load a network from raw bytes."""
     return from_source(parse_bytes(raw, name))
+
+
+def load_stream(stream: BinaryIO, name: str) -> Network:
+    """Load a network from an open binary stream (e.g. standard input), reading at most the size limit."""
+    return from_source(read_stream(stream, name))
 
 
 def networks_dir() -> Path:
@@ -270,6 +280,13 @@ def _message(err: dict[str, Any], field: str | None) -> str:
     msg = msg.removeprefix("Value error, ")
     if typ == "too_short" and field == "layers":
         return "'layers' is empty: a network needs at least one layer"
+    if typ in ("too_short", "too_long") and field == "input":
+        n = len(err["input"]) if isinstance(err["input"], list) else "?"
+        msg = f"expected 1 to 4 sizes (channels, then up to 3 spatial axes), got {n}"
+    elif typ == "list_type":
+        msg = f"expected a list, got {_describe(err['input'])}"
+    elif typ in ("dict_type", "model_type"):
+        msg = f"expected a mapping, got {_describe(err['input'])}"
     return f"{field}: {msg}" if field is not None else msg
 
 
@@ -283,6 +300,8 @@ def _problems(src: Source, e: ValidationError) -> list[Problem]:
         # the field is the last string in loc that is not a tag or wrapper key
         if loc and isinstance(loc[-1], str):
             field = loc[-1]
+        elif loc and loc[0] == "input":
+            field = "input"  # one of its sizes
         name = typ = None
         index = None
         if items:
