@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, build
+from .graph import INPUT, MAX_ELEMENTS, Graph, build
 from .layers import RF, numel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -18,6 +18,8 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise OptionError(f"batch must be a positive integer, got {batch!r}")
+    if batch > MAX_ELEMENTS:
+        raise OptionError("batch must be at most 2^63 − 1, as PyTorch's sizes are")
     graph = network if isinstance(network, Graph) else build(network, input_shape)
     size = DTYPE_BYTES[dtype]
     spatial = len(graph.input_shape) - 1

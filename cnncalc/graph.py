@@ -9,24 +9,37 @@
   ``index`` (the repeat index) and ``in_channels`` (of the instance's input) bound for
   ``$expressions``. An item whose ``if`` is false is skipped and its name stands for its input.
 - The listed last item of a scope is its output.
+
+Problems are collected rather than raised one at a time: an item that fails (a shape that does
+not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
+unknown, and everything that depends on it is skipped, while independent items are still checked.
+Limits on the expanded size and on nesting are checked before anything is expanded.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from .errors import LayerError, Problem, ShapeError, SpecError
+from .errors import LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
+#: Stands for the output of an item that failed: items that depend on it are skipped.
+UNKNOWN = -2
 #: Upper bound on the number of layers after expanding blocks, checked before expanding.
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 100_000
+#: Upper bound on how deep block calls and sequential groups nest inside one another.
+MAX_NESTING = 100
+#: Largest size of a tensor (elements, without the batch) and of any of its axes: PyTorch
+#: counts sizes in signed 64-bit integers.
+MAX_ELEMENTS = 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -58,12 +71,31 @@ class Graph:
 
 
 def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
-    """Expand and wire ``network``; raise :class:`SpecError` / :class:`ShapeError` with locations."""
+    """Expand and wire ``network``; raise :class:`SpecError` / :class:`ShapeError` with locations.
+
+    Every independent problem is reported at once; a :class:`ShapeError` when all are about shapes.
+    """
     shape = tuple(input_shape) if input_shape is not None else tuple(network.input)
     b = _Builder(network, shape)
+    if math.prod(shape) > MAX_ELEMENTS:
+        too_big = "has more than 2^63 − 1 elements, more than PyTorch can hold"
+        if input_shape is not None:
+            raise OptionError(f"input shape {'x'.join(map(str, shape))} {too_big}")
+        raise b.fail(("input",), f"input {too_big}", cls=ShapeError)
     b.check_size()
-    out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
+    out = UNKNOWN
+    try:
+        out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
+    except SpecError as err:
+        b.note(err)
+    if b.problems:
+        cls = ShapeError if all(isinstance(e, ShapeError) for e in b.errors) else SpecError
+        raise cls(sorted(b.problems, key=lambda p: (p.line or 0, p.column or 0)))
     return Graph(network.name or "network", shape, b.nodes, out, network)
+
+
+class _Unknown(Exception):
+    """An input of the item being expanded is the output of an item that failed."""
 
 
 def _unpack(item: Any) -> tuple[str, Any]:
@@ -92,6 +124,8 @@ class _Builder:
         self.cache: dict[Any, Layer] = {}
         self.has_expr: dict[int, list[str]] = {}
         self.stack: list[str] = []
+        self.problems: dict[Problem, None] = {}  # in the order found, without repeats
+        self.errors: list[SpecError] = []
 
     # -- errors ---------------------------------------------------------------------------------
     def fail(self, path: tuple[Any, ...], msg: str, name: str | None = None, typ: str | None = None,
@@ -100,39 +134,55 @@ class _Builder:
             return cls([Problem(msg, layer=name, layer_type=typ)])
         return cls([self.src.problem(msg, path, layer=name, layer_type=typ)])
 
+    def note(self, err: SpecError) -> None:
+        """Record a problem and go on with what does not depend on it."""
+        self.errors.append(err)
+        for p in err.problems:
+            self.problems.setdefault(p)
+
     # -- size check before any expansion ---------------------------------------------------------
     def check_size(self) -> None:
-        memo: dict[str, int] = {}
+        """Reject recursive blocks, too deep nesting and too many layers, before expanding anything."""
+        memo: dict[str, tuple[int, int]] = {}  # block → (layers, nesting depth of its body)
         active: list[str] = []
 
-        def count(items: list[Any], path: tuple[Any, ...]) -> int:
-            total = 0
+        def count(items: list[Any], path: tuple[Any, ...], depth: int) -> tuple[int, int]:
+            total, deepest = 0, 0
             for i, item in enumerate(items):
                 kind, obj = _unpack(item)
                 if kind == "sequential":
-                    total += count(obj.layers, (*path, i, "sequential", "layers"))
+                    n, d = count(obj.layers, (*path, i, "sequential", "layers"), depth + 1)
+                    d += 1
                 elif kind == "call":
-                    total += (obj.repeat or 1) * block(obj.block, (*path, i))
+                    n, d = block(obj.block, (*path, i), depth + 1)
+                    n, d = (obj.repeat or 1) * n, d + 1
                 else:
-                    total += 1
+                    n, d = 1, 0
+                total, deepest = total + n, max(deepest, d)
                 if total > MAX_LAYERS:
-                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers")
-            return total
+                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers, the limit")
+                if depth + d > MAX_NESTING:
+                    raise self.fail((*path, i), f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
+            return total, deepest
 
-        def block(name: str, path: tuple[Any, ...]) -> int:
+        def block(name: str, path: tuple[Any, ...], depth: int) -> tuple[int, int]:
             if name in active:
                 cycle = " → ".join([*active[active.index(name):], name])
                 raise self.fail(path, f"block '{name}' calls itself: {cycle}")
+            if depth > MAX_NESTING:
+                raise self.fail(path, f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
             if name not in memo:
                 active.append(name)
-                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"))
+                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"), depth)
                 active.pop()
             return memo[name]
 
-        count(self.net.layers, ("layers",))
+        count(self.net.layers, ("layers",), 0)
 
     # -- expansion -------------------------------------------------------------------------------
     def shape_of(self, ref: int) -> Shape:
+        if ref == UNKNOWN:
+            raise _Unknown
         return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
 
     def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
@@ -152,16 +202,25 @@ class _Builder:
                     head = r.split(".")[0]
                     if head not in local:
                         hint = suggest(head, [*local, "input"])
-                        raise self.fail((*path, i), f"takes input from unknown layer '{r}'{hint}",
-                                        prefix + e.name, e.kind)
-                    if local[head] == i:
-                        raise self.fail((*path, i), "takes input from itself", prefix + e.name, e.kind)
-                    e.deps.append(local[head])
+                        self.note(self.fail((*path, i), f"takes input from unknown layer '{r}'{hint}",
+                                            prefix + e.name, e.kind))
+                    elif local[head] == i:
+                        self.note(self.fail((*path, i), "takes input from itself", prefix + e.name, e.kind))
+                    else:
+                        e.deps.append(local[head])
         outputs: dict[int, int] = {}
         for i in self.order(entries, path, prefix):
             e = entries[i]
-            ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
-            outputs[i] = self.expand(e, ins, (*path, i), prefix, env)
+            try:
+                ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
+                outputs[i] = self.expand(e, ins, (*path, i), prefix, env)
+            except _Unknown:
+                outputs[i] = UNKNOWN
+            except SpecError as err:
+                self.note(err)
+                outputs[i] = UNKNOWN
+            if outputs[i] == UNKNOWN:
+                self.names[prefix + e.name] = UNKNOWN
         return outputs[len(entries) - 1] if entries else scope_in
 
     def assign_names(self, entries: list[_Entry], path: tuple[Any, ...], prefix: str, naming: str) -> None:
@@ -233,7 +292,9 @@ class _Builder:
         if ref == "input":
             return scope_in
         head = ref.split(".")[0]
-        if ref == head:
+        if head not in local or local[head] == i:
+            return UNKNOWN  # reported when the scope was wired
+        if ref == head or outputs[local[head]] == UNKNOWN:
             return outputs[local[head]]
         full = prefix + ref
         if full not in self.names:
@@ -329,12 +390,12 @@ class _Builder:
         return hit
 
     def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
-        layer = self.concrete(e.obj, env, path, full)
-        lo, hi = layer.arity
+        lo, hi = e.obj.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
+        layer = self.concrete(e.obj, env, path, full)
         try:
             out = layer.infer(in_shapes)
         except LayerError as ex:
@@ -343,6 +404,9 @@ class _Builder:
             raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
         if any(d <= 0 for d in out):
             raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
+        if math.prod(out) > MAX_ELEMENTS:
+            raise self.fail((*path, e.kind), f"output has more than 2^63 − 1 elements, more than PyTorch can hold "
+                            f"(input {' and '.join(fmt_shape(s) for s in in_shapes)})", full, e.kind, ShapeError)
         node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
         self.nodes.append(node)
         self.names[full] = node.index

@@ -19,6 +19,9 @@ from ..expr import is_expr
 
 Shape = tuple[int, ...]
 
+#: Largest integer argument: PyTorch holds sizes in signed 64-bit integers.
+MAX_INT = 2**63 - 1
+
 # ---------------------------------------------------------------------------------------------
 # argument types: strict (``true`` is not 1, ``3.0`` is not 3), and ``$expressions`` inside blocks
 
@@ -54,6 +57,8 @@ def _int(minimum: int) -> Any:
             raise ValueError(f"expected an integer, got {_describe(v)}")
         if v < minimum:
             raise ValueError(f"must be {'positive' if minimum == 1 else f'at least {minimum}'}, got {v}")
+        if v > MAX_INT:
+            raise ValueError("must be at most 2^63 − 1, the largest size PyTorch can hold")
         return v
 
     return check
