@@ -116,15 +116,13 @@ class ConvNd(_Conv):
         if self.padding == "same" and any(x != 1 for x in s):
             raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")
         before, after = self.pads()
-        out = []
-        for n, ki, si, di, pb, pa in zip(ins[0][1:], k, s, d, before, after):
-            span = n + pb + pa - di * (ki - 1) - 1
-            if span < 0:
-                k_eff = di * (ki - 1) + 1
-                what = f"kernel_size {ki}" + (f" (dilated to {k_eff})" if di != 1 else "")
-                raise LayerError(f"{what} is larger than the padded input {n + pb + pa}")
-            out.append(span // si + 1)
-        return (self.out_channels, *out)
+        padded = tuple(n + pb + pa for n, pb, pa in zip(ins[0][1:], before, after))
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+        if any(n < ke for n, ke in zip(padded, k_eff)):
+            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
+        # floor((n + 2p − d(k−1) − 1)/s) + 1
+        return (self.out_channels, *((n - ke) // si + 1 for n, ke, si in zip(padded, k_eff, s)))
 
     def macs(self, ins: Sequence[Shape], out: Shape) -> int:
         k = math.prod(self.geometry()[0])
