@@ -10,13 +10,14 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from . import __version__
-from .errors import CnnCalcError, OptionError
+from .errors import CnnCalcError, OptionError, Problem
 
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
@@ -36,6 +37,10 @@ class _Group(click.Group):
             # the reader went away (e.g. `| head`): not an error of ours
             sys.stderr.close()
             ctx.exit(0)
+        except KeyboardInterrupt:
+            # 130 = 128 + SIGINT, as shells report it; never 1, which means a budget was exceeded
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -55,7 +60,7 @@ def load_network(net: str) -> Any:
     from . import spec  # noqa: PLC0415
 
     if net == "-":
-        return spec.load_stream(click.get_binary_stream("stdin"), "<stdin>")
+        return spec.load_stream(sys.stdin.buffer, "<stdin>")
     return spec.load(net)
 
 
@@ -91,12 +96,22 @@ def _use_color(output: str | None) -> bool:
     return sys.stdout.isatty()
 
 
-def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared ``--format`` and ``--output`` options."""
-    fn = click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")(fn)
-    fn = click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                      help="Output format.")(fn)
-    return fn
+def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, ...] = FORMATS) -> Any:
+    """The shared ``--format`` and ``--output`` options (``@output_options(formats=...)`` to choose formats)."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")(fn)
+        fn = click.option("--format", "-f", "fmt", type=click.Choice(formats), default=formats[0],
+                          show_default=True, help="Output format.")(fn)
+        return fn
+
+    return deco if fn is None else deco(fn)
+
+
+def _table_args(output: str | None) -> dict[str, Any]:
+    """Width and colour of a rich table: the terminal's on stdout, 160 columns without colour in a file."""
+    width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
+    return {"width": width, "color": _use_color(output)}
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,8 +141,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, 
     elif fmt == "markdown":
         text = render.render_markdown(result)
     else:
-        width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
-        text = render.render_table(result, width=width, color=_use_color(output))
+        text = render.render_table(result, **_table_args(output))
     write_output(text, output)
 
 
@@ -161,6 +175,141 @@ def layers() -> None:
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         extra = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
         click.echo(f"{name}{extra}: {' '.join(args)}\n    {doc}")
+
+
+def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
+    from .limits import METRICS, OPTIMIZERS  # noqa: PLC0415  (a light table)
+
+    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None,
+                      help="Optimizer the training-memory limit assumes.  [default: adam]")(fn)
+    fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
+                      help="Element type the memory limits assume.  [default: fp32]")(fn)
+    fn = click.option("--batch", "-b", type=click.IntRange(min=1), default=None,
+                      help="Batch size the memory limits assume.  [default: 1]")(fn)
+    metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
+    for m in reversed(METRICS.values()):
+        fn = click.option("--" + m.limit.replace("_", "-"), m.limit, metavar=metavars[m.kind], help=m.help)(fn)
+    return fn
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it (as CI annotations want)."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+@cli.command()
+@click.argument("nets", nargs=-1, metavar="[NET]...")
+@_limit_options
+@click.option("--budgets", "budgets_file", metavar="FILE",
+              help="Budgets file mapping network paths or globs to limits; with no NET, checks every match.")
+@output_options(formats=("table", "json", "github", "junit"))
+def check(nets: tuple[str, ...], budgets_file: str | None, fmt: str, output: str | None, **flags: Any) -> None:
+    """Check networks against budgets: exit 0 if all hold, 1 if one is exceeded, 2 on invalid input.
+
+    Limits come from the flags, from a 'budgets:' section in the network file, and from
+    --budgets FILE; for the same limit a flag wins over the file's section, which wins over
+    the budgets file. Counts take K, M, G (powers of 10); sizes take KiB, MiB, GiB (powers of 2).
+    """
+    from . import budgets, render  # noqa: PLC0415
+
+    try:
+        limits = budgets.parse_flags(flags)
+        table = budgets.load_budgets(budgets_file) if budgets_file else None
+        paths = list(nets)
+        if not paths:
+            if table is None:
+                raise click.UsageError("give the networks to check, or --budgets FILE to check every network it names")
+            paths = [_relative(str(p)) for p in table.networks()]
+            if not paths:
+                raise OptionError([Problem("no pattern matches a network file", file=table.name)])
+        for entry in table.unmatched() if table else ():
+            unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
+            click.echo(f"warning: {unmatched.format()}", err=True)
+        result = budgets.check([load_network(n) for n in paths], flags=limits, budgets_file=table)
+    except CnnCalcError as e:
+        if fmt == "github":  # invalid input is annotated too, at its line
+            for p in e.problems:
+                what = replace(p, file=None, line=None, column=None).format() if p.file else p.format()
+                click.echo(render.github_command("error", what, file=_relative(p.file) if p.file else None,
+                                                 line=p.line, col=p.column, title="cnncalc check: invalid input"))
+        raise
+    if fmt == "json":
+        text = render.render_check_json(result)
+    elif fmt == "github":
+        text = render.render_check_github(result, path=_relative)
+    elif fmt == "junit":
+        text = render.render_check_junit(result, path=_relative)
+    else:
+        text = render.render_check_table(result, **_table_args(output))
+    write_output(text, output)
+    for net, o in result.outcomes:
+        if o.status == "error":
+            file, line = render.annotation_site(net, o)
+            click.echo(f"error: {Problem(render.format_outcome(net, o), file=file, line=line).format()}", err=True)
+    click.get_current_context().exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
+              help="Element type for memory figures.")
+@click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
+@click.option("--fail-on", "fail_on", metavar="TOTAL", multiple=True,
+              help="Total watched by --fail-above (repeatable): params, buffers, macs, flops, param_memory, "
+                   "activation_memory.  [default: all]")
+@click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
+@output_options(formats=("table", "json", "markdown"))
+def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fail_on: tuple[str, ...],
+         all_layers: bool, fmt: str, output: str | None) -> None:
+    """Compare two networks (or two revisions of one file) layer by layer, matched by name.
+
+    OLD or NEW may be - for standard input, e.g. git show main:net.yaml | cnncalc diff - net.yaml
+    """
+    from . import analyse, render  # noqa: PLC0415
+    from .diff import compare, parse_gate  # noqa: PLC0415
+
+    if old == "-" and new == "-":
+        raise click.UsageError("only one of OLD and NEW can be standard input")
+    gate_args = parse_gate(fail_above, fail_on)
+    result = compare(analyse(load_network(old), batch=batch, dtype=dtype),
+                     analyse(load_network(new), batch=batch, dtype=dtype))
+    gate = None if gate_args is None else result.gate(*gate_args)
+    if fmt == "json":
+        text = render.render_diff_json(result, gate=gate)
+    elif fmt == "markdown":
+        text = render.render_diff_markdown(result, gate=gate, all_layers=all_layers)
+    else:
+        text = render.render_diff_table(result, gate=gate, all_layers=all_layers, **_table_args(output))
+    write_output(text, output)
+    if gate is not None and gate.exceeded:
+        click.echo(f"cnncalc diff: {render.format_gate(gate)}", err=True)
+        click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["input", "output"]))
+@click.argument("command", required=False, type=click.Choice(["report", "check", "diff"]))
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def schema(which: str, command: str | None, output: str | None) -> None:
+    """Print a JSON Schema: of network files (input) or of the JSON output of report, check and diff.
+
+    With COMMAND, only the output of that command.
+    """
+    import json  # noqa: PLC0415
+
+    from . import schema as schemas  # noqa: PLC0415
+
+    if which == "input" and command is not None:
+        raise click.UsageError("COMMAND is only for 'schema output'")
+    doc = schemas.input_schema() if which == "input" else schemas.output_schema(command)
+    write_output(json.dumps(doc, indent=2) + "\n", output)
 
 
 def main() -> None:

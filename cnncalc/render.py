@@ -9,10 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .layers import RF, fmt_shape
+from .diff import rf_sizes
 from .report import DTYPE_BYTES, LayerRow, Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .budgets import CheckResult, Limit, NetworkCheck, Outcome
+    from .diff import Change, Diff, Gate, LayerDiff
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _IEC = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -142,15 +147,16 @@ def render_markdown(report: Report) -> str:
 def totals_lines(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs summarising the totals, shared by the table and Markdown."""
     t = report.totals
+    others = {"fp32": "fp32", "fp16": "fp16/bf16", "int8": "int8"}
     weights = " · ".join(
-        f"{name} {format_bytes((t.params + t.buffers) * size)}" for name, size in DTYPE_BYTES.items()
-        if name != "bf16"
+        f"{label} {format_bytes((t.params + t.buffers) * DTYPE_BYTES[name])}"
+        for name, label in others.items() if DTYPE_BYTES[name] != DTYPE_BYTES[report.dtype]
     )
     return [
         ("Params", f"{format_int(t.params + t.buffers)} ({format_count(t.params + t.buffers)}): "
                    f"{format_int(t.params)} trainable, {format_int(t.buffers)} non-trainable (buffers)"),
-        ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}; "
-                    f"{weights.replace('fp16', 'fp16/bf16')}"),
+        ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}"
+                    f" · {weights}"),
         ("MACs", f"{format_int(t.macs)} ({format_count(t.macs)})"),
         ("FLOPs", f"{format_int(t.flops)} ({format_count(t.flops)})"),
         ("Activations", f"{format_int(t.activation_elements)} values, {format_bytes(t.activation_bytes)} per sample; "
@@ -166,8 +172,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 
 def render_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
     """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``)."""
-    from rich.console import Console  # noqa: PLC0415  (rich is loaded only for tables)
-    from rich.table import Table  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
 
     table = Table(
         title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
@@ -199,11 +204,291 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     summary.add_column()
     for label, text in totals_lines(report):
         summary.add_row(label, text)
+    return _console_text([table, summary], width=width, color=color)
+
+
+def _console_text(renderables: list[Any], *, width: int | None, color: bool | None) -> str:
+    """Print rich renderables to a string at ``width`` (ANSI codes only when ``color``), lines stripped."""
+    from rich.console import Console  # noqa: PLC0415
+
     console = Console(
         file=io.StringIO(), width=width or 120, no_color=not color, force_terminal=bool(color),
         color_system="standard" if color else None, highlight=False,
     )
-    console.print(table)
-    console.print(summary)
+    for r in renderables:
+        console.print(r)
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc check: table, JSON, GitHub workflow commands, JUnit XML
+
+
+def format_figure(value: int | None, kind: str) -> str:
+    """A measured figure by its unit: counts with separators, bytes in IEC units, pixels plain."""
+    if value is None:
+        return "whole" if kind == "pixels" else "-"
+    if kind == "bytes":
+        return f"{format_bytes(value)} ({format_int(value)} B)" if value >= 1024 else f"{value} B"
+    return format_int(value)
+
+
+def format_limit(limit: Limit) -> str:
+    """The limit as written, with its exact value when the text abbreviates it: ``5M (5,000,000)``."""
+    q, kind = limit.value, limit.metric.kind
+    exact = format_int(q.value) + (" B" if kind == "bytes" else "")
+    return q.text if q.text in (str(q.value), exact) else f"{q.text} ({exact})"
+
+
+def format_headroom(outcome: Outcome) -> str:
+    """``+13.8%`` of the limit left, ``-7.8%`` when exceeded, ``-`` when undefined."""
+    h = outcome.headroom
+    return "-" if h is None else f"{float(h):+.1f}%"
+
+
+def format_outcome(net: NetworkCheck, outcome: Outcome) -> str:
+    """One sentence: ``LeNet-5: params 431,080 exceed max_params 400K (400,000) by 7.8%``."""
+    m = outcome.limit.metric
+    limit = f"{m.limit} {format_limit(outcome.limit)}"
+    if outcome.status == "error":
+        return f"{net.name}: {limit}: {outcome.message}"
+    actual = f"{m.figure.replace('_', ' ')} {format_figure(outcome.actual, m.kind)}"
+    h = outcome.headroom
+    if outcome.status == "fail":
+        verb = "exceeds" if m.bound == "max" else "is below"
+        by = "" if h is None else f" by {float(-h):.1f}%"
+        return f"{net.name}: {actual} {verb} {limit}{by}"
+    spare = "" if h is None else f" ({float(h):.1f}% headroom)"
+    return f"{net.name}: {actual} within {limit}{spare}"
+
+
+def format_check_summary(result: CheckResult) -> str:
+    """``2 networks, 5 limits: 4 passed, 1 exceeded, 0 not checked``."""
+    n, k = len(result.networks), len(result.outcomes)
+    return (f"{n} network{'s' * (n != 1)}, {k} limit{'s' * (k != 1)}: {result.count('pass')} passed, "
+            f"{result.count('fail')} exceeded, {result.count('error')} not checked")
+
+
+_STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "error": ("ERROR", "bold yellow")}
+
+
+def render_check_table(result: CheckResult, *, width: int | None = None, color: bool | None = None) -> str:
+    """One row per network and limit: limit, actual, headroom, pass/fail; then a summary line."""
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(header_style="bold")
+    for col, justify in (("network", "left"), ("limit", "left"), ("actual", "right"), ("max / min", "right"),
+                         ("headroom", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for net, o in result.outcomes:
+        label, style = _STATUS[o.status]
+        m = o.limit.metric
+        table.add_row(net.name, m.limit, format_figure(o.actual, m.kind) if o.status != "error" else "-",
+                      format_limit(o.limit), format_headroom(o), f"[{style}]{label}[/]")
+    return _console_text([table, format_check_summary(result)], width=width, color=color)
+
+
+def render_check_json(result: CheckResult) -> str:
+    """The documented JSON object of ``cnncalc check``."""
+    return json.dumps(result.to_dict(), indent=2) + "\n"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    # the escapes of GitHub's workflow commands: % CR LF in data; also : and , in properties
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def github_command(level: str, message: str, *, file: str | None = None, line: int | None = None,
+                   col: int | None = None, title: str | None = None) -> str:
+    """One workflow command: ``::error file=net.yaml,line=12,title=...::message``."""
+    props = [f"{k}={_gh_escape(str(v), prop=True)}"
+             for k, v in (("file", file), ("line", line), ("col", col), ("title", title)) if v is not None]
+    return f"::{level} {','.join(props)}::{_gh_escape(message)}" if props else f"::{level}::{_gh_escape(message)}"
+
+
+def annotation_site(net: NetworkCheck, o: Outcome) -> tuple[str | None, int]:
+    """The network file, at the limit's line when the file set it, else at the network's line."""
+    src = o.limit.source
+    line = src.line if src.origin == "network" and src.line else net.line
+    return net.file, line
+
+
+def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str) -> str:
+    """GitHub Actions workflow commands: an ``::error`` on the network file per limit not met."""
+    lines = []
+    for net, o in result.outcomes:
+        if o.status == "pass":
+            continue
+        file, line = annotation_site(net, o)
+        verdict = "not checked" if o.status == "error" else "exceeded" if o.limit.metric.bound == "max" else "not reached"
+        title = f"cnncalc check: {o.limit.metric.limit} {verdict}"
+        lines.append(github_command("error", format_outcome(net, o), file=None if file is None else path(file),
+                                    line=line, title=title))
+    lines.append(format_check_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str) -> str:
+    """JUnit XML: a testsuite per network, a testcase per limit, ``failure`` when exceeded, ``error`` when unchecked."""
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    def counts(outcomes: list[Outcome]) -> dict[str, str]:
+        return {"tests": str(len(outcomes)), "failures": str(sum(o.status == "fail" for o in outcomes)),
+                "errors": str(sum(o.status == "error" for o in outcomes)), "skipped": "0", "time": "0"}
+
+    root = ET.Element("testsuites", name="cnncalc check", **counts([o for _, o in result.outcomes]))
+    for net in result.networks:
+        file = None if net.file is None else path(net.file)
+        suite = ET.SubElement(root, "testsuite", name=net.name, **counts(list(net.outcomes)))
+        if file is not None:
+            suite.set("file", file)
+        for o in net.outcomes:
+            m = o.limit.metric
+            case = ET.SubElement(suite, "testcase", name=f"{m.limit} {format_limit(o.limit)}",
+                                 classname=file or net.name, time="0")
+            _, line = annotation_site(net, o)
+            if file is not None:
+                case.set("file", file)
+                case.set("line", str(line))
+            if o.status != "pass":
+                tag, kind = ("failure", "BudgetExceeded") if o.status == "fail" else ("error", "NotChecked")
+                node = ET.SubElement(case, tag, message=format_outcome(net, o), type=kind)
+                node.text = (f"actual: {format_figure(o.actual, m.kind)}\nlimit: {m.bound} {format_limit(o.limit)}\n"
+                             f"headroom: {format_headroom(o)}\nbatch {net.settings.batch}, {net.settings.dtype}")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc diff: table, JSON, Markdown
+
+
+def format_delta(change: Change, kind: str = "count", *, exact: bool = True, percent: bool = True) -> str:
+    """``+1,234 (+5.20%)``; counts compact (``+1.23 M``) unless ``exact``; bytes in IEC units; ``0`` when unchanged."""
+    d = change.delta
+    if d == 0:
+        return "0"
+    sign = "+" if d > 0 else "-"
+    if kind == "bytes":
+        text = sign + format_bytes(abs(d))
+    else:
+        text = f"{d:+,}" if exact else sign + format_count(abs(d))
+    pct = change.percent
+    if not percent:
+        return text
+    return f"{text} ({float(pct):+.2f}%)" if pct is not None else f"{text} (new)"
+
+
+def format_rf_sizes(sizes: list[int | None] | None) -> str:
+    """``195``, ``7x3``, ``whole`` or ``-`` (no spatial map)."""
+    if sizes is None:
+        return "-"
+    if all(s is None for s in sizes):
+        return "whole"
+    return _axes_text(["whole" if s is None else s for s in sizes])
+
+
+def _side(d: LayerDiff, get: Callable[[LayerRow], str]) -> str:
+    old, new = (None if r is None else get(r) for r in (d.old, d.new))
+    if old is None or new is None or old == new:
+        return str(new if new is not None else old)
+    return f"{old} → {new}"
+
+
+_TOTAL_KIND = {"param_memory": "bytes", "activation_memory": "bytes"}
+_TOTAL_LABEL = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
+                "param_memory": "param memory", "activation_memory": "activation memory"}
+
+
+def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
+    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+    totals = []
+    for fig, c in diff.totals.items():
+        kind = _TOTAL_KIND.get(fig, "count")
+        fmt = format_bytes if kind == "bytes" else format_int
+        totals.append([_TOTAL_LABEL[fig], fmt(c.old), fmt(c.new), format_delta(c, kind)])
+    old_rf = format_rf_sizes(rf_sizes(diff.old.totals.receptive_field))
+    new_rf = format_rf_sizes(rf_sizes(diff.new.totals.receptive_field))
+    totals.append(["receptive field", old_rf, new_rf, "0" if old_rf == new_rf else "changed"])
+    layers = []
+    for d in diff.layers:
+        # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
+        pct = d.status == "changed"
+        layers.append([
+            d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+            format_delta(d.change("params"), percent=pct),
+            *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
+            format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
+        ])
+    return totals, layers
+
+
+_LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "memory", "RF"]
+
+
+def _shown(diff: Diff, rows: list[list[str]], all_layers: bool) -> list[list[str]]:
+    return [r for d, r in zip(diff.layers, rows) if all_layers or d.status != "unchanged"]
+
+
+def format_diff_summary(diff: Diff) -> str:
+    """``3 added, 2 removed, 4 changed, 30 unchanged layers``."""
+    return ", ".join(f"{n} {s}" for s, n in diff.summary().items()) + " layers"
+
+
+def format_gate(gate: Gate) -> str:
+    """The --fail-above verdict in one sentence."""
+    if not gate.exceeded:
+        return f"No total grew by more than {float(gate.threshold):g}%."
+    names = ", ".join(_TOTAL_LABEL[f] for f in gate.exceeded)
+    return f"Grew by more than {float(gate.threshold):g}%: {names}."
+
+
+def render_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
+                      width: int | None = None, color: bool | None = None) -> str:
+    """Totals old/new/change, then the layers that changed (all with ``all_layers``)."""
+    from rich.table import Table  # noqa: PLC0415
+
+    totals_rows, layer_rows = _diff_rows(diff)
+    totals = Table(title=f"{diff.old.network} → {diff.new.network}", title_justify="left", header_style="bold")
+    for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
+        totals.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in totals_rows:
+        totals.add_row(*row)
+    layers = Table(header_style="bold")
+    for col in _LAYER_HEAD:
+        layers.add_column(col, justify="right" if col in ("params", "MACs", "FLOPs", "memory", "RF") else "left")
+    for row in _shown(diff, layer_rows, all_layers):
+        layers.add_row(*row)
+    parts: list[Any] = [totals, format_diff_summary(diff)]
+    if layers.row_count:
+        parts.append(layers)
+    if gate is not None:
+        parts.append(format_gate(gate))
+    return _console_text(parts, width=width, color=color)
+
+
+def render_diff_json(diff: Diff, *, gate: Gate | None = None) -> str:
+    """The documented JSON object of ``cnncalc diff``."""
+    return json.dumps(diff.to_dict(gate), indent=2) + "\n"
+
+
+def _md_table(head: list[str], rows: list[list[str]], right: set[str]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h in right else "---" for h in head) + "|"]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_diff_markdown(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False) -> str:
+    """A pull-request comment: totals, then the layers that changed."""
+    totals_rows, layer_rows = _diff_rows(diff)
+    lines = [f"### {_md_escape(diff.old.network)} → {_md_escape(diff.new.network)}", ""]
+    lines += _md_table(["total", "old", "new", "change"], totals_rows, {"old", "new", "change"})
+    lines += ["", format_diff_summary(diff) + "."]
+    shown = _shown(diff, layer_rows, all_layers)
+    if shown:
+        lines += ["", *_md_table(_LAYER_HEAD, shown, {"params", "MACs", "FLOPs", "memory", "RF"})]
+    if gate is not None:
+        lines += ["", f"**{format_gate(gate)}**"]
+    return "\n".join(lines) + "\n"

@@ -85,8 +85,12 @@ def _too_big(name: str) -> SourceError:
     return SourceError([Problem(f"is larger than {MAX_BYTES // 2**20} MiB, the limit for a description", file=name)])
 
 
-def read(path: str | Path) -> Source:
-    """Read and parse the description at ``path`` (``-`` is not handled here)."""
+def read(path: str | Path, *, collect: bool = False) -> Source:
+    """Read and parse the description at ``path`` (``-`` is not handled here).
+
+    Problems that do not stop reading (a duplicate key, say) are raised, or with ``collect``
+    left on :attr:`Source.problems` for the caller to report with its own.
+    """
     name = str(path)
     try:
         with open(path, "rb") as f:
@@ -99,15 +103,15 @@ def read(path: str | Path) -> Source:
         raise SourceError([Problem("permission denied", file=name)]) from None
     except OSError as e:
         raise SourceError([Problem(f"cannot read: {e.strerror or e}", file=name)]) from None
-    return parse_bytes(raw, name)
+    return parse_bytes(raw, name, collect=collect)
 
 
-def read_stream(stream: BinaryIO, name: str) -> Source:
+def read_stream(stream: BinaryIO, name: str, *, collect: bool = False) -> Source:
     """Read and parse a description from an open binary stream (e.g. standard input)."""
-    return parse_bytes(stream.read(MAX_BYTES + 1), name)
+    return parse_bytes(stream.read(MAX_BYTES + 1), name, collect=collect)
 
 
-def parse_bytes(raw: bytes, name: str) -> Source:
+def parse_bytes(raw: bytes, name: str, *, collect: bool = False) -> Source:
     """Decode UTF-8 bytes and parse them."""
     if len(raw) > MAX_BYTES:
         raise _too_big(name)
@@ -121,10 +125,10 @@ def parse_bytes(raw: bytes, name: str) -> Source:
         raise SourceError(
             [Problem(f"is not valid UTF-8 (byte 0x{raw[e.start]:02x})", file=name, line=line, column=col)]
         ) from None
-    return parse(text, name)
+    return parse(text, name, collect=collect)
 
 
-def parse(text: str, name: str = "<string>") -> Source:
+def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source:
     """Parse YAML or JSON text into plain data, rejecting alias bombs and deep nesting.
 
     A name ending in ``.json`` is held to JSON's grammar too (no trailing commas, no comments).
@@ -152,6 +156,8 @@ def parse(text: str, name: str = "<string>") -> Source:
     src = Source(None, name, root)
     with _gc_paused():
         src.data = _Builder(src).build(root)
+    if src.problems and not collect:
+        raise SpecError(list(src.problems))
     return src
 
 

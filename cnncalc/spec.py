@@ -18,17 +18,24 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
+    PlainValidator,
     PrivateAttr,
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     create_model,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 
 from . import layers as _layers
+from . import units
 from .errors import Problem, SourceError, SpecError
 from .layers.base import Flag, Name, Pos, Refs, _describe
+from .limits import METRICS, OPTIMIZERS
+from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
@@ -84,6 +91,24 @@ class Call(BaseModel):
     repeat: Pos | None = None
     args: dict[str, Any] = {}
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The call as written: ``{block: {arg: value, ..., repeat, name, from, if}}`` or ``{block: null}``."""
+        fields = handler.resolve_ref_schema(handler(core_schema))["properties"]
+        body = {
+            "type": "object",
+            "properties": {key: fields[key] for key in (*GRAPH_KEYS, "repeat")},
+            "additionalProperties": True,
+        }
+        return {
+            "type": "object",
+            "description": "a call of a block defined under 'blocks:', with the block's arguments",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "propertyNames": {"not": {"enum": sorted(_known_types())}},
+            "additionalProperties": {"anyOf": [body, {"type": "null"}]},
+        }
+
     @model_validator(mode="before")
     @classmethod
     def _split(cls, v: Any, info: ValidationInfo) -> Any:
@@ -114,10 +139,23 @@ class Sequential(BaseModel):
     layers: list[Item]
 
 
+def _written_form(type_name: str) -> Any:
+    """JSON Schema of an item as written: ``{type: args}`` or ``{type: null}``, under any alias."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        value = {"anyOf": [schema["properties"].pop(type_name), {"type": "null"}]}
+        keys = [type_name, *sorted(a for a, name in _layers.ALIASES.items() if name == type_name)]
+        schema["properties"] = {k: value for k in keys}
+        schema.pop("required", None)
+        schema.update(minProperties=1, maxProperties=1)
+
+    return extra
+
+
 def _wrapper(type_name: str, cls: type) -> Any:
     model = create_model(  # type: ignore[call-overload]
         f"{cls.__name__}Item",
-        __config__=ConfigDict(extra="forbid", frozen=True),
+        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=_written_form(type_name)),
         __doc__=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
         **{type_name: (cls, ...)},
     )
@@ -128,7 +166,19 @@ def _item_type() -> Any:
     members = [_wrapper(name, cls) for name, cls in _layers.REGISTRY.items()]
     members.append(_wrapper("sequential", Sequential))
     members.append(Annotated[Call, Tag("call")])
-    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise)]
+    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+
+
+class _BareItemSchema:
+    """Adds the bare-string item (``- relu``, ``- myblock``) to the JSON Schema of the item union."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        bare = {
+            "anyOf": [{"enum": sorted(_known_types())}, {"type": "string", "pattern": "^[A-Za-z_]"}],
+            "description": "a layer type without arguments (e.g. relu), or the name of a block",
+        }
+        return {"oneOf": [bare, *schema["oneOf"]]}
 
 
 Item = _item_type()
@@ -147,6 +197,29 @@ class BlockDef(BaseModel):
     layers: list[Item]
 
 
+def _quantity(kind: units.Kind, description: str) -> Any:
+    """A limit written as an integer or a string with a unit, parsed exactly by :mod:`units`."""
+    schema = {
+        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": units.PATTERNS[kind]}],
+        "description": description,
+    }
+    return Annotated[Any, PlainValidator(lambda v: units.parse(v, kind)), WithJsonSchema(schema)]
+
+
+Budgets = create_model(  # type: ignore[call-overload]
+    "Budgets",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    __doc__="Limits a network must stay within (``cnncalc check``), and the batch/dtype they assume.",
+    **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in METRICS.values()},
+    batch=(Annotated[int, Field(strict=True, ge=1)] | None,
+           Field(None, description="batch size the memory limits assume (default 1)")),
+    dtype=(Literal[tuple(DTYPE_BYTES)] | None,
+           Field(None, description="element type the memory limits assume (default fp32)")),
+    optimizer=(Literal[OPTIMIZERS] | None,
+               Field(None, description="optimizer the training-memory limit assumes (default adam)")),
+)
+
+
 class Network(BaseModel):
     """A network description: input shape without the batch, layers, and optional blocks."""
 
@@ -157,6 +230,7 @@ class Network(BaseModel):
     input: Annotated[list[Pos], Field(min_length=1, max_length=4)]
     layers: Annotated[list[Item], Field(min_length=1)]
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
 
     _source: Source | None = PrivateAttr(default=None)
 
@@ -194,19 +268,19 @@ def from_source(src: Source) -> Network:
 def load(what: str | Path, *, text: str | None = None) -> Network:
     """Load a network from a path, a bundled network name, or (with ``text``) a string."""
     if text is not None:
-        return from_source(parse(text, str(what)))
+        return from_source(parse(text, str(what), collect=True))
     path = resolve(what)
-    return from_source(read(path))
+    return from_source(read(path, collect=True))
 
 
 def load_bytes(raw: bytes, name: str) -> Network:
     """Load a network from raw bytes."""
-    return from_source(parse_bytes(raw, name))
+    return from_source(parse_bytes(raw, name, collect=True))
 
 
 def load_stream(stream: BinaryIO, name: str) -> Network:
     """Load a network from an open binary stream (e.g. standard input), reading at most the size limit."""
-    return from_source(read_stream(stream, name))
+    return from_source(read_stream(stream, name, collect=True))
 
 
 def networks_dir() -> Path:
@@ -288,6 +362,11 @@ def _message(err: dict[str, Any], field: str | None) -> str:
     elif typ in ("dict_type", "model_type"):
         msg = f"expected a mapping, got {_describe(err['input'])}"
     return f"{field}: {msg}" if field is not None else msg
+
+
+def problems(src: Source, e: ValidationError) -> list[Problem]:
+    """Pydantic's errors on data parsed from ``src`` as located, readable problems."""
+    return _problems(src, e)
 
 
 def _problems(src: Source, e: ValidationError) -> list[Problem]:

@@ -1,0 +1,382 @@
+"""Budgets: limits on a network's figures, where each comes from, and whether it holds. Pure.
+
+A limit comes from one of three places; for the same limit the more specific one wins:
+
+1. a command-line flag (``--max-params 5M``);
+2. the ``budgets:`` section of the network file itself;
+3. a budgets file mapping network paths or globs (relative to that file) to limits; when
+   several entries match a network, later entries override earlier ones.
+
+``batch``, ``dtype`` and ``optimizer`` (what the memory limits assume) are merged the same way.
+Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded) or ``error`` (the figure
+cannot be measured, e.g. training memory before the memory model exists). Never a silent pass.
+Each figure is measured by one function in :data:`MEASURES`; training memory by
+:func:`_train_memory`, the one place to wire the memory model in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from . import units
+from .analysis import analyse
+from .errors import OptionError, Problem, SpecError
+from .limits import METRICS, Metric
+from .report import SCHEMA_VERSION, Report
+from .source import read
+from .spec import Budgets, Network, problems
+
+Status = Literal["pass", "fail", "error"]
+Origin = Literal["flag", "network", "budgets"]
+
+#: What the memory limits assume when no source says otherwise.
+DEFAULT_BATCH = 1
+DEFAULT_DTYPE = "fp32"
+DEFAULT_OPTIMIZER = "adam"
+
+
+class Unmeasurable(Exception):
+    """A figure a limit needs cannot be measured for this network (the limit is an error)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a network is analysed at for its memory limits."""
+
+    batch: int = DEFAULT_BATCH
+    dtype: str = DEFAULT_DTYPE
+    optimizer: str = DEFAULT_OPTIMIZER
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a limit is measured on: the network, its analysis at the settings, and the settings."""
+
+    network: Network
+    report: Report
+    settings: Settings
+
+
+def _min_rf(s: Subject) -> int | None:
+    """Smallest receptive field over the axes of the last spatial map; None: the whole input."""
+    rf = s.report.totals.receptive_field
+    if rf is None:
+        raise Unmeasurable("the network has no spatial feature map, so no receptive field to check")
+    sizes = [a.size for a in rf.axes if a.size is not None]
+    return min(sizes) if sizes else None
+
+
+def _train_memory(s: Subject) -> int:
+    """Peak training memory in bytes of ``s.network`` at the batch, dtype and optimizer of ``s.settings``.
+
+    This is the one place where the training-memory model plugs in: return its peak training
+    bytes here. Until cnncalc has that model the limit is an error (exit code 2), never a pass.
+    """
+    raise Unmeasurable("training memory is not supported by this version of cnncalc; the limit cannot be checked")
+
+
+#: How each kind of limit measures its figure (keys: :data:`limits.METRICS`).
+MEASURES: dict[str, Callable[[Subject], int | None]] = {
+    "max_params": lambda s: s.report.totals.params,
+    "max_macs": lambda s: s.report.totals.macs,
+    "max_flops": lambda s: s.report.totals.flops,
+    # parameters and buffers as stored: (params + buffers) × dtype bytes
+    "max_param_memory": lambda s: s.report.totals.weight_file_bytes,
+    # every layer's output kept at once: Σ output elements × dtype bytes × batch
+    "max_activation_memory": lambda s: s.report.totals.activation_bytes_batch,
+    "max_train_memory": _train_memory,
+    "min_rf": _min_rf,
+}
+
+
+@dataclass(frozen=True)
+class LimitSource:
+    """Where a limit was set: a flag, the network file or a budgets file (with its line)."""
+
+    origin: Origin
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit to check: its kind, its value and where it was set."""
+
+    metric: Metric
+    value: units.Quantity
+    source: LimitSource
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A limit checked: the measured figure (None: unbounded, the whole input) and the verdict."""
+
+    limit: Limit
+    actual: int | None
+    status: Status
+    message: str | None = None
+
+    @property
+    def headroom(self) -> Fraction | None:
+        """Share of the limit left, in percent: (limit − actual)/limit·100 for a maximum,
+        (actual − limit)/limit·100 for a minimum; negative when exceeded; None when undefined."""
+        limit = self.limit.value.value
+        if self.actual is None or limit == 0:
+            return None
+        spare = limit - self.actual if self.limit.metric.bound == "max" else self.actual - limit
+        return Fraction(spare * 100, limit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with raw integers."""
+        m, headroom = self.limit.metric, self.headroom
+        return {
+            "limit": m.limit,
+            "figure": m.figure,
+            "bound": m.bound,
+            "unit": m.kind,
+            "value": self.limit.value.value,
+            "text": self.limit.value.text,
+            "source": {"origin": self.limit.source.origin, "file": self.limit.source.file,
+                       "line": self.limit.source.line},
+            "actual": self.actual,
+            "headroom_percent": None if headroom is None else float(headroom),
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+def evaluate(limit: Limit, subject: Subject) -> Outcome:
+    """Measure the figure a limit bounds and compare it."""
+    try:
+        actual = MEASURES[limit.metric.limit](subject)
+    except Unmeasurable as e:
+        return Outcome(limit, None, "error", str(e))
+    if actual is None:  # the whole input: larger than any minimum
+        return Outcome(limit, None, "pass")
+    bound = limit.value.value
+    holds = actual <= bound if limit.metric.bound == "max" else actual >= bound
+    return Outcome(limit, actual, "pass" if holds else "fail")
+
+
+def _status(statuses: list[Status]) -> Status:
+    return "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
+
+
+@dataclass(frozen=True)
+class NetworkCheck:
+    """Every limit of one network, checked."""
+
+    name: str
+    file: str | None
+    line: int
+    settings: Settings
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def status(self) -> Status:
+        """``error`` if any limit could not be checked, else ``fail`` if any is exceeded, else ``pass``."""
+        return _status([o.status for o in self.outcomes])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {
+            "name": self.name,
+            "file": self.file,
+            "batch": self.settings.batch,
+            "dtype": self.settings.dtype,
+            "optimizer": self.settings.optimizer,
+            "status": self.status,
+            "limits": [o.to_dict() for o in self.outcomes],
+        }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The check of all networks; ``exit_code`` is 0 (all hold), 1 (one exceeded) or 2 (one unchecked)."""
+
+    networks: tuple[NetworkCheck, ...]
+
+    @property
+    def outcomes(self) -> list[tuple[NetworkCheck, Outcome]]:
+        """(network, outcome) for every limit, in order."""
+        return [(n, o) for n in self.networks for o in n.outcomes]
+
+    @property
+    def status(self) -> Status:
+        """The worst status of any network."""
+        return _status([n.status for n in self.networks])
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every budget holds, 1 when one is exceeded, 2 when one cannot be checked."""
+        return {"pass": 0, "fail": 1, "error": 2}[self.status]
+
+    def count(self, status: Status) -> int:
+        """Number of limits with ``status``."""
+        return sum(1 for _, o in self.outcomes if o.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON object of ``cnncalc check``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": self.status,
+            "summary": {
+                "networks": len(self.networks),
+                "limits": len(self.outcomes),
+                "passed": self.count("pass"),
+                "failed": self.count("fail"),
+                "errors": self.count("error"),
+            },
+            "networks": [n.to_dict() for n in self.networks],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# where limits come from
+
+
+def parse_flags(values: dict[str, Any]) -> Budgets:
+    """Validate command-line values (``{"max_params": "5M", "batch": 32, ...}``; None = not given)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        return Budgets.model_validate(given)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors(include_url=False):
+            name = "--" + str(err["loc"][0]).replace("_", "-")
+            msgs.append(Problem(f"{name}: {str(err['msg']).removeprefix('Value error, ')}"))
+        raise OptionError(msgs) from None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a budgets file: a glob, its limits, its line, and the files it matches."""
+
+    pattern: str
+    budgets: Budgets
+    line: int | None
+    files: tuple[Path, ...]
+    #: the line of each limit the entry sets
+    lines: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BudgetsFile:
+    """A budgets file: globs relative to its folder, each mapped to limits."""
+
+    name: str
+    entries: tuple[Entry, ...]
+
+    def matching(self, path: Path) -> list[Entry]:
+        """The entries whose glob matches ``path``, in file order."""
+        target = path.resolve()
+        return [e for e in self.entries if target in e.files]
+
+    def networks(self) -> list[Path]:
+        """Every file any glob matches, in the order of the entries, each once."""
+        seen: dict[Path, None] = {}
+        for e in self.entries:
+            seen.update(dict.fromkeys(e.files))
+        return list(seen)
+
+    def unmatched(self) -> list[Entry]:
+        """Entries whose glob matches no file (likely a typo)."""
+        return [e for e in self.entries if not e.files]
+
+
+_ENTRIES = TypeAdapter(dict[str, Budgets])
+
+
+def load_budgets(path: str | Path) -> BudgetsFile:
+    """Read a budgets file: ``{glob: {max_params: 5M, ...}, ...}``, globs relative to its folder."""
+    src = read(path)
+    if not isinstance(src.data, dict) or not src.data:
+        raise SpecError([src.problem("a budgets file maps network paths or globs to limits, "
+                                     "e.g. 'models/*.yaml: {max_params: 5M}'")])
+    try:
+        parsed = _ENTRIES.validate_python(src.data)
+    except ValidationError as e:
+        raise SpecError(problems(src, e)) from None
+    base = Path(path).parent
+    keys = {k.value: k.start_mark for k, _ in src.root.value} if isinstance(src.root, yaml.MappingNode) else {}
+    entries = []
+    for pattern, budgets in parsed.items():
+        mark = keys.get(pattern)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if not pattern.strip() or Path(pattern).is_absolute():
+            raise SpecError([Problem(f"'{pattern}' must be a path or glob relative to the budgets file",
+                                     file=src.name, line=line, column=col)])
+        try:
+            files = tuple(sorted(p.resolve() for p in base.glob(pattern) if p.is_file()))
+        except ValueError as e:
+            raise SpecError([Problem(f"'{pattern}' is not a valid glob: {e}", file=src.name, line=line,
+                                     column=col)]) from None
+        lines = {key: src.locate((pattern, key))[0] for key in budgets.model_fields_set}
+        entries.append(Entry(pattern, budgets, line, files, lines))
+    return BudgetsFile(src.name, tuple(entries))
+
+
+@dataclass
+class _Plan:
+    limits: dict[str, Limit] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, budgets: Budgets, source: Callable[[str], LimitSource]) -> None:
+        for key in budgets.model_fields_set:
+            value = getattr(budgets, key)
+            if key in METRICS:
+                self.limits[key] = Limit(METRICS[key], value, source(key))
+            else:
+                self.settings[key] = value
+
+
+def plan(network: Network, *, flags: Budgets | None = None,
+         budgets_file: BudgetsFile | None = None) -> tuple[list[Limit], Settings]:
+    """The limits of ``network`` and its settings, merged from the three sources."""
+    p = _Plan()
+    src = network.source
+    if budgets_file is not None and src is not None:
+        for entry in budgets_file.matching(Path(src.name)):
+            p.add(entry.budgets, lambda key, e=entry: LimitSource("budgets", budgets_file.name, e.lines.get(key)))
+    if network.budgets is not None:
+        p.add(network.budgets, lambda key: LimitSource(
+            "network", src.name if src else None, src.locate(("budgets", key))[0] if src else None))
+    if flags is not None:
+        p.add(flags, lambda key: LimitSource("flag"))
+    limits = [p.limits[k] for k in METRICS if k in p.limits]
+    return limits, Settings(**p.settings)
+
+
+def network_line(network: Network) -> int:
+    """The line that stands for the network in annotations: its ``name:``, else line 1."""
+    src = network.source
+    if src is not None and isinstance(src.data, dict) and "name" in src.data:
+        return src.locate(("name",))[0] or 1
+    return 1
+
+
+def check_network(network: Network, *, flags: Budgets | None = None,
+                  budgets_file: BudgetsFile | None = None) -> NetworkCheck:
+    """Analyse ``network`` at its settings and check each of its limits."""
+    limits, settings = plan(network, flags=flags, budgets_file=budgets_file)
+    src = network.source
+    if not limits:
+        where = src.name if src else "the network"
+        raise OptionError([Problem("no budgets to check: give limits such as --max-params 5M, "
+                                   "a 'budgets:' section in the file, or --budgets FILE", file=where)])
+    report = analyse(network, batch=settings.batch, dtype=settings.dtype)
+    subject = Subject(network, report, settings)
+    outcomes = tuple(evaluate(limit, subject) for limit in limits)
+    return NetworkCheck(report.network, src.name if src else None, network_line(network), settings, outcomes)
+
+
+def check(networks: list[Network], *, flags: Budgets | None = None,
+          budgets_file: BudgetsFile | None = None) -> CheckResult:
+    """Check every network against its limits."""
+    return CheckResult(tuple(check_network(n, flags=flags, budgets_file=budgets_file) for n in networks))

@@ -1,0 +1,295 @@
+"""JSON Schemas: of the network format (input) and of the JSON that cnncalc prints (output).
+
+The output models below are the documented contract of ``report``, ``check`` and ``diff``
+``--format json``. They mirror the ``to_dict`` methods of :mod:`report`, :mod:`budgets` and
+:mod:`diff`; the tests round-trip real output through them in strict mode (unknown keys are
+refused), so the two cannot drift apart. Counts and bytes are raw integers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from .budgets import Status
+from .limits import METRICS
+from .spec import Network
+from .report import DTYPE_BYTES, SCHEMA_VERSION
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+#: ``schema_version`` of every JSON output; bumped on any incompatible change.
+Version = Literal[SCHEMA_VERSION]  # type: ignore[valid-type]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc report
+
+
+class AxisField(_Strict):
+    """Receptive field along one input axis."""
+
+    size: int | None = Field(description="pixels of the input seen; null: the whole input")
+    jump: int | float = Field(description="input pixels between neighbouring units (effective stride)")
+    start: int | float = Field(description="input coordinate of the centre of unit 0")
+
+
+class ReceptiveField(_Strict):
+    """Receptive field of a layer's output."""
+
+    whole_input: bool = Field(description="every unit sees the whole input on every axis")
+    axes: list[AxisField] = Field(description="over all paths, one entry per spatial axis")
+    local: list[AxisField] | None = Field(description="through spatial paths only; null when there are none")
+    mixed_jump: bool = Field(description="paths of different jump meet (the largest field is given)")
+
+
+class NetworkInfo(_Strict):
+    """What was analysed."""
+
+    name: str
+    source: str | None = Field(description="the file read; null for text or standard input")
+    input_shape: list[int] = Field(description="(C, *spatial), without the batch")
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype_bytes: int
+    batch: int
+
+
+class Layer(_Strict):
+    """One layer's figures, per sample."""
+
+    index: int
+    name: str = Field(description="hierarchical name, like a PyTorch module path")
+    type: str
+    inputs: list[str] = Field(description="names of the layers it reads ('input' for the network input)")
+    input_shapes: list[list[int]]
+    output_shape: list[int]
+    params: int = Field(ge=0, description="trainable parameters")
+    buffers: int = Field(ge=0, description="non-trainable stored values (e.g. BatchNorm running statistics)")
+    macs: int = Field(ge=0, description="multiply-accumulates of conv and linear weights")
+    flops: int = Field(ge=0, description="floating-point operations")
+    receptive_field: ReceptiveField
+    output_elements: int = Field(ge=0)
+    output_bytes: int = Field(ge=0, description="output_elements × dtype_bytes")
+
+
+class Totals(_Strict):
+    """Whole-network figures."""
+
+    params: int = Field(ge=0)
+    trainable_params: int = Field(ge=0)
+    non_trainable_params: int = Field(ge=0)
+    buffers: int = Field(ge=0)
+    macs: int = Field(ge=0)
+    flops: int = Field(ge=0)
+    param_bytes: int = Field(ge=0)
+    buffer_bytes: int = Field(ge=0)
+    weight_file_bytes: int = Field(ge=0, description="(params + buffers) × dtype_bytes")
+    input_elements: int = Field(ge=0)
+    activation_elements: int = Field(ge=0, description="sum of every layer's output elements")
+    activation_bytes: int = Field(ge=0, description="per sample")
+    batch: int = Field(ge=1)
+    activation_bytes_batch: int = Field(ge=0, description="activation_bytes × batch")
+    output_shape: list[int]
+    receptive_field: ReceptiveField | None = Field(description="of the last spatial feature map")
+    receptive_field_layer: str | None
+
+
+class ReportOutput(_Strict):
+    """``cnncalc report --format json``."""
+
+    model_config = ConfigDict(title="cnncalc report")
+
+    schema_version: Version
+    network: NetworkInfo
+    layers: list[Layer]
+    totals: Totals
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc check
+
+
+class LimitSource(_Strict):
+    """Where a limit was set."""
+
+    origin: Literal["flag", "network", "budgets"] = Field(
+        description="a command-line flag, the network file's budgets: section, or a budgets file")
+    file: str | None
+    line: int | None
+
+
+class LimitResult(_Strict):
+    """One limit, checked."""
+
+    limit: Literal[tuple(METRICS)]  # type: ignore[valid-type]
+    figure: str = Field(description="the figure bounded")
+    bound: Literal["max", "min"]
+    unit: Literal["count", "bytes", "pixels"]
+    value: int = Field(ge=0, description="the limit, exactly")
+    text: str = Field(description="the limit as written, e.g. 5M")
+    source: LimitSource
+    actual: int | None = Field(description="the measured figure; null when not measured, or for a "
+                                           "receptive field covering the whole input")
+    headroom_percent: float | None = Field(description="share of the limit left; negative when exceeded")
+    status: Status = Field(description="pass, fail (exceeded) or error (could not be checked)")
+    message: str | None = Field(description="why the limit could not be checked")
+
+
+class NetworkResult(_Strict):
+    """The limits of one network."""
+
+    name: str
+    file: str | None
+    batch: int
+    dtype: str
+    optimizer: str
+    status: Status
+    limits: list[LimitResult]
+
+
+class CheckSummary(_Strict):
+    """Counts of networks and limits."""
+
+    networks: int
+    limits: int
+    passed: int
+    failed: int
+    errors: int
+
+
+class CheckOutput(_Strict):
+    """``cnncalc check --format json``."""
+
+    model_config = ConfigDict(title="cnncalc check")
+
+    schema_version: Version
+    status: Status = Field(description="the worst status; the exit code is 0, 1 or 2 accordingly")
+    summary: CheckSummary
+    networks: list[NetworkResult]
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc diff
+
+
+class Change(_Strict):
+    """A figure in the old and the new network."""
+
+    old: int
+    new: int
+    delta: int = Field(description="new - old")
+    percent: float | None = Field(description="delta / old × 100; null when old is 0")
+
+
+class RFChange(_Strict):
+    """Receptive field per axis of the last spatial map (null entries: the whole input)."""
+
+    old: list[int | None] | None
+    new: list[int | None] | None
+
+
+class DiffTotals(_Strict):
+    """Total figures compared."""
+
+    params: Change
+    buffers: Change
+    macs: Change
+    flops: Change
+    param_memory: Change = Field(description="weight_file_bytes")
+    activation_memory: Change = Field(description="activation_bytes_batch")
+    receptive_field: RFChange
+
+
+class LayerSide(_Strict):
+    """A layer's figures on one side of the diff."""
+
+    index: int
+    type: str
+    output_shape: list[int]
+    receptive_field: list[int | None] | None
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    memory: int = Field(description="output bytes per sample")
+
+
+class LayerDelta(_Strict):
+    """new - old of each per-layer figure (0 on an absent side)."""
+
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    memory: int
+
+
+class LayerChange(_Strict):
+    """One layer, matched by name."""
+
+    name: str
+    status: Literal["added", "removed", "changed", "unchanged"]
+    old: LayerSide | None
+    new: LayerSide | None
+    delta: LayerDelta
+
+
+class DiffSummary(_Strict):
+    """Number of layers by status."""
+
+    added: int
+    removed: int
+    changed: int
+    unchanged: int
+
+
+class FailAbove(_Strict):
+    """The --fail-above gate."""
+
+    percent: float
+    figures: list[str]
+    exceeded: list[str] = Field(description="figures that grew beyond the threshold (exit code 1 if any)")
+
+
+class DiffOutput(_Strict):
+    """``cnncalc diff --format json``."""
+
+    model_config = ConfigDict(title="cnncalc diff")
+
+    schema_version: Version
+    old: NetworkInfo
+    new: NetworkInfo
+    totals: DiffTotals
+    summary: DiffSummary
+    layers: list[LayerChange]
+    fail_above: FailAbove | None
+
+
+OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput}
+_ANY_OUTPUT = TypeAdapter(Union[ReportOutput, CheckOutput, DiffOutput])
+
+
+def output_schema(command: str | None = None) -> dict[str, Any]:
+    """JSON Schema of the JSON output of ``command`` (report, check, diff), or of any of them."""
+    if command is not None:
+        schema = OUTPUTS[command].model_json_schema()
+    else:
+        schema = _ANY_OUTPUT.json_schema()
+        schema["title"] = "cnncalc JSON output"
+    return {"$schema": DRAFT, **schema}
+
+
+def validate_output(data: Any, command: str) -> BaseModel:
+    """Validate parsed JSON output against the model of ``command`` (strict; raises ValidationError)."""
+    return OUTPUTS[command].model_validate(data, strict=True)
+
+
+def input_schema() -> dict[str, Any]:
+    """JSON Schema of the network format, generated from :class:`spec.Network`."""
+    schema = Network.model_json_schema()
+    schema["title"] = "cnncalc network"
+    return {"$schema": DRAFT, **schema}

@@ -1,0 +1,62 @@
+"""Shared fixtures: running the CLI in-process, one-layer probes, golden-file regeneration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from cnncalc import analysis, spec
+from cnncalc.cli import cli
+from cnncalc.report import LayerRow, Report
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* from the current output")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def run(*args: str, input: str | None = None) -> Any:
+    """Invoke the CLI in-process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def network_text(input_shape: list[int], items: list[Any], **extra: Any) -> str:
+    """A description as YAML text."""
+    return yaml.safe_dump({"input": input_shape, "layers": items, **extra}, sort_keys=False)
+
+
+def analyse_text(text: str, **kw: Any) -> Report:
+    """Load and analyse a description given as text."""
+    return analysis.analyse(spec.load("test.yaml", text=text), **kw)
+
+
+def probe(layer_type: str, args: dict[str, Any] | None, input_shape: list[int]) -> LayerRow:
+    """The row of a single layer applied to ``input_shape``."""
+    item: Any = {layer_type: args} if args is not None else layer_type
+    return analyse_text(network_text(input_shape, [item])).layers[0]
+
+
+def assert_totals_add_up(report: Report) -> None:
+    """The totals equal the sum of the rows."""
+    t = report.totals
+    assert t.params == sum(r.params for r in report.layers)
+    assert t.buffers == sum(r.buffers for r in report.layers)
+    assert t.macs == sum(r.macs for r in report.layers)
+    assert t.flops == sum(r.flops for r in report.layers)
+    assert t.activation_elements == sum(r.output_elements for r in report.layers)
+    assert t.activation_bytes == sum(r.output_bytes for r in report.layers)
+
+
+def load_json(text: str) -> Any:
+    return json.loads(text)
