@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from .errors import LayerError, OptionError, Problem, ShapeError, SpecError
+from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
 from .spec import Call, Network, Sequential, suggest
@@ -84,18 +84,28 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         raise b.fail(("input",), f"input {too_big}", cls=ShapeError)
     b.check_size()
     out = UNKNOWN
+    more = 0
     try:
         out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
     except SpecError as err:
         b.note(err)
+    except _TooMany:
+        more = 1  # at least one more; the count is not known as the build stopped
     if b.problems:
         cls = ShapeError if all(isinstance(e, ShapeError) for e in b.errors) else SpecError
-        raise cls(sorted(b.problems, key=lambda p: (p.line or 0, p.column or 0)))
+        problems = sorted(b.problems, key=lambda p: (p.line or 0, p.column or 0))
+        if more:
+            problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
+        raise cls(problems)
     return Graph(network.name or "network", shape, b.nodes, out, network)
 
 
 class _Unknown(Exception):
     """An input of the item being expanded is the output of an item that failed."""
+
+
+class _TooMany(Exception):
+    """Enough problems were found to stop looking for more."""
 
 
 def _unpack(item: Any) -> tuple[str, Any]:
@@ -133,6 +143,21 @@ class _Builder:
         if self.src is None:
             return cls([Problem(msg, layer=name, layer_type=typ)])
         return cls([self.src.problem(msg, path, layer=name, layer_type=typ)])
+
+    def args_path(self, path: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Where a layer item's arguments are, under its type as written (which may be an alias)."""
+        item: Any = self.src.data if self.src is not None else None
+        for key in path:
+            try:
+                item = item[key]
+            except (KeyError, IndexError, TypeError):
+                return path
+        return (*path, next(iter(item))) if isinstance(item, dict) and len(item) == 1 else path
+
+    def enough(self) -> None:
+        """Stop once there are :data:`MAX_PROBLEMS` problems: more would not be read."""
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
 
     def note(self, err: SpecError) -> None:
         """Record a problem and go on with what does not depend on it."""
@@ -208,6 +233,7 @@ class _Builder:
                         self.note(self.fail((*path, i), "takes input from itself", prefix + e.name, e.kind))
                     else:
                         e.deps.append(local[head])
+        self.enough()
         outputs: dict[int, int] = {}
         for i in self.order(entries, path, prefix):
             e = entries[i]
@@ -218,6 +244,7 @@ class _Builder:
                 outputs[i] = UNKNOWN
             except SpecError as err:
                 self.note(err)
+                self.enough()
                 outputs[i] = UNKNOWN
             if outputs[i] == UNKNOWN:
                 self.names[prefix + e.name] = UNKNOWN
@@ -374,7 +401,7 @@ class _Builder:
             try:
                 raw[alias] = _substitute(raw[alias], env)
             except ExprError as ex:
-                raise self.fail((*path, layer.type_name, alias), f"{alias}: {ex}", full, layer.type_name) from None
+                raise self.fail((*self.args_path(path), alias), f"{alias}: {ex}", full, layer.type_name) from None
         key = (type(layer), repr(sorted(raw.items())))
         hit = self.cache.get(key)
         if hit is None:
@@ -384,7 +411,7 @@ class _Builder:
                 err = ve.errors(include_url=False)[0]
                 field_name = str(err["loc"][0]) if err["loc"] else ""
                 msg = str((err.get("ctx") or {}).get("error", err["msg"]))
-                raise self.fail((*path, layer.type_name, field_name), f"{field_name}: {msg}", full,
+                raise self.fail((*self.args_path(path), field_name), f"{field_name}: {msg}", full,
                                 layer.type_name) from None
             self.cache[key] = hit
         return hit
@@ -401,11 +428,11 @@ class _Builder:
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
-            raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
+            raise self.fail(self.args_path(path), msg, full, e.kind, ShapeError) from None
         if any(d <= 0 for d in out):
-            raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
+            raise self.fail(self.args_path(path), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
         if math.prod(out) > MAX_ELEMENTS:
-            raise self.fail((*path, e.kind), f"output has more than 2^63 − 1 elements, more than PyTorch can hold "
+            raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch can hold "
                             f"(input {' and '.join(fmt_shape(s) for s in in_shapes)})", full, e.kind, ShapeError)
         node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
         self.nodes.append(node)

@@ -52,13 +52,13 @@ class Source:
     root: yaml.Node | None = field(default=None, repr=False)
     problems: list[Problem] = field(default_factory=list)
 
-    def locate(self, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
-        """Line and column (1-based) of the deepest node along ``path``."""
+    def locate(self, path: tuple[Any, ...], *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the deepest node along ``path`` (with ``key``: of its key)."""
         node = self.root
         if node is None:
             return None, None
-        for key in path:
-            child = _child(node, key)
+        for i, step in enumerate(path):
+            child = _child(node, step, key=key and i == len(path) - 1)
             if child is None:
                 continue
             node = child
@@ -70,19 +70,19 @@ class Source:
         return Problem(message, file=self.name, line=line, column=col, **kw)
 
 
-def _child(node: yaml.Node, key: Any) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+def _child(node: yaml.Node, step: Any, *, key: bool = False) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(step, str):
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-        if 0 <= key < len(node.value):
-            return node.value[key]
+            if isinstance(k, yaml.ScalarNode) and k.value == step:
+                return k if key else v
+    elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+        if 0 <= step < len(node.value):
+            return node.value[step]
     return None
 
 
 def _too_big(name: str) -> SourceError:
-    return SourceError([Problem(f"is larger than {MAX_BYTES // 2**20} MiB, the limit for a description", file=name)])
+    return SourceError([Problem(f"is larger than {MAX_BYTES:,} bytes, the limit for a description", file=name)])
 
 
 def read(path: str | Path, *, collect: bool = False) -> Source:
@@ -135,6 +135,8 @@ def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source
     """
     if len(text) > MAX_BYTES:
         raise _too_big(name)
+    if not text.strip():
+        raise _empty(name)  # before YAML, which refuses a tab even on a blank line
     is_json = name.lower().endswith(".json")
     # JSON allows tabs wherever it allows spaces; PyYAML's pure-Python scanner does not. Raw
     # tabs cannot occur inside JSON strings, so replacing them keeps every value and column.
@@ -152,13 +154,17 @@ def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source
     except yaml.YAMLError as e:  # pragma: no cover  (PyYAML marks its syntax errors)
         raise SpecError([Problem(f"invalid YAML: {e}", file=name)]) from None
     if root is None:
-        raise SpecError([Problem("is empty: expected a mapping with 'input' and 'layers'", file=name)])
+        raise _empty(name)
     src = Source(None, name, root)
     with _gc_paused():
         src.data = _Builder(src).build(root)
     if src.problems and not collect:
         raise SpecError(list(src.problems))
     return src
+
+
+def _empty(name: str) -> SpecError:
+    return SpecError([Problem("is empty: expected a mapping with 'input' and 'layers'", file=name)])
 
 
 def _yaml_problem(e: yaml.MarkedYAMLError, name: str, text: str) -> Problem:
@@ -295,7 +301,7 @@ class _Builder:
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == "tag:yaml.org,2002:str":
-            if node.style is None and _EXP_NUMBER.fullmatch(node.value):
+            if not node.style and _EXP_NUMBER.fullmatch(node.value):  # plain: None, or '' from libyaml
                 return float(node.value)
             return node.value
         try:

@@ -32,7 +32,7 @@ from pydantic.json_schema import JsonSchemaValue
 
 from . import layers as _layers
 from . import units
-from .errors import Problem, SourceError, SpecError
+from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
 from .layers.base import Flag, Name, Pos, Refs, _describe
 from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES
@@ -249,6 +249,7 @@ def from_source(src: Source) -> Network:
     blocks = data.get("blocks")
     names = set(blocks) if isinstance(blocks, dict) else set()
     problems = list(src.problems)
+    more = 0
     for b in sorted(names & set(_known_types())):
         problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b)))
     try:
@@ -257,10 +258,11 @@ def from_source(src: Source) -> Network:
         # a value the reader already complained about (e.g. a number too long to read) is not
         # reported a second time by the schema
         read_errors = {(p.line, p.column) for p in src.problems}
-        problems.extend(p for p in _problems(src, e) if (p.line, p.column) not in read_errors)
+        found, more = _located(src, e, MAX_PROBLEMS)
+        problems.extend(p for p in found if (p.line, p.column) not in read_errors)
     if problems:
         # in the order of the file, so that a reader can walk down it
-        raise SpecError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+        raise SpecError(capped(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)), more))
     net._source = src
     return net
 
@@ -322,6 +324,9 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
     for key in loc:
         if isinstance(node, dict) and key in node:
             node = node[key]
+        elif isinstance(node, dict) and len(node) == 1 and _layers.ALIASES.get(next(iter(node))) == key:
+            key = next(iter(node))  # the layer type as written: an alias
+            node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             node = node[key]
         else:
@@ -370,9 +375,17 @@ def problems(src: Source, e: ValidationError) -> list[Problem]:
 
 
 def _problems(src: Source, e: ValidationError) -> list[Problem]:
+    return _located(src, e)[0]
+
+
+def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple[list[Problem], int]:
+    """Up to ``limit`` located problems, and how many of Pydantic's errors were left unread."""
     out: list[Problem] = []
     seen: set[tuple[Any, ...]] = set()
-    for err in e.errors(include_url=False):
+    errors = e.errors(include_url=False)
+    for n, err in enumerate(errors):
+        if limit is not None and len(out) >= limit:
+            return out, len(errors) - n
         loc = tuple(err["loc"])
         path, items = _walk(src.data, loc)
         field = None
@@ -395,16 +408,24 @@ def _problems(src: Source, e: ValidationError) -> list[Problem]:
         msg = _message(err, field)
         if err["type"] == "extra_forbidden" and field is not None and typ in _layers.REGISTRY:
             msg += suggest(field, [*_layers.REGISTRY[typ].model_fields, "from", "if"])
+        elif err["type"] in ("extra_forbidden", "missing") and field is not None and not items:
+            # a key of the file itself or of a block definition
+            model = Network if len(loc) == 1 else BlockDef if len(loc) == 3 and loc[0] == "blocks" else None
+            if model is not None and err["type"] == "missing":
+                msg = f"missing required key '{field}'"
+            elif model is not None:
+                msg = f"unknown key '{field}'" + suggest(field, model.model_fields)
         key = (path, msg)
         if key in seen:
             continue
         seen.add(key)
-        line, col = src.locate(path)
+        # an unknown key is pointed at itself, anything else at its value
+        line, col = src.locate(path, key=err["type"] == "extra_forbidden")
         out.append(
             Problem(msg, file=src.name, line=line, column=col, layer=name, layer_type=typ,
                     index=None if name or index is None else index + 1)
         )
-    return out
+    return out, 0
 
 
 def _get(data: Any, path: tuple[Any, ...]) -> Any:
