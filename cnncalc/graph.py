@@ -432,8 +432,9 @@ class _Builder:
         if any(d <= 0 for d in out):
             raise self.fail(self.args_path(path), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
         if math.prod(out) > MAX_ELEMENTS:
-            raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch can hold "
-                            f"(input {' and '.join(fmt_shape(s) for s in in_shapes)})", full, e.kind, ShapeError)
+            got = " and ".join(fmt_shape(s) for s in in_shapes)
+            raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
+                            f"can hold (input {got})", full, e.kind, ShapeError)
         node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
         self.nodes.append(node)
         self.names[full] = node.index

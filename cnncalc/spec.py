@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -33,7 +34,7 @@ from pydantic.json_schema import JsonSchemaValue
 from . import layers as _layers
 from . import units
 from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
-from .layers.base import Flag, Name, Pos, Refs, _describe
+from .layers.base import Expr, Flag, Name, Pos, Refs, _describe
 from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read, read_stream
@@ -88,7 +89,8 @@ class Call(BaseModel):
     name: Name | None = None
     from_: Refs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
-    repeat: Pos | None = None
+    # a plain number: the size of the expansion is checked before anything is evaluated
+    repeat: Annotated[int, Field(strict=True, ge=1)] | None = None
     args: dict[str, Any] = {}
 
     @classmethod
@@ -220,6 +222,16 @@ Budgets = create_model(  # type: ignore[call-overload]
 )
 
 
+def _literal(v: Any) -> Any:
+    if isinstance(v, Expr):
+        raise ValueError(f"'{v}' is an expression, and expressions are evaluated only inside blocks")
+    return v
+
+
+#: A positive integer written out (the input's sizes: no expression can be evaluated there).
+Size = Annotated[Pos, AfterValidator(_literal), WithJsonSchema({"type": "integer", "minimum": 1})]
+
+
 class Network(BaseModel):
     """A network description: input shape without the batch, layers, and optional blocks."""
 
@@ -227,7 +239,7 @@ class Network(BaseModel):
 
     name: str | None = None
     description: str | None = None
-    input: Annotated[list[Pos], Field(min_length=1, max_length=4)]
+    input: Annotated[list[Size], Field(min_length=1, max_length=4)]
     layers: Annotated[list[Item], Field(min_length=1)]
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
@@ -324,8 +336,8 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
     for key in loc:
         if isinstance(node, dict) and key in node:
             node = node[key]
-        elif isinstance(node, dict) and len(node) == 1 and _layers.ALIASES.get(next(iter(node))) == key:
-            key = next(iter(node))  # the layer type as written: an alias
+        elif isinstance(node, dict) and len(node) == 1 and key in ("call", _layers.ALIASES.get(next(iter(node)))):
+            key = next(iter(node))  # the layer type as written (an alias), or the block a call names
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             node = node[key]
@@ -362,6 +374,10 @@ def _message(err: dict[str, Any], field: str | None) -> str:
     if typ in ("too_short", "too_long") and field == "input":
         n = len(err["input"]) if isinstance(err["input"], list) else "?"
         msg = f"expected 1 to 4 sizes (channels, then up to 3 spatial axes), got {n}"
+    elif typ == "int_type":
+        msg = f"expected an integer, got {_describe(err['input'])}"
+    elif typ == "greater_than_equal":
+        msg = f"must be at least {ctx.get('ge')}, got {err['input']}"
     elif typ == "list_type":
         msg = f"expected a list, got {_describe(err['input'])}"
     elif typ in ("dict_type", "model_type"):
