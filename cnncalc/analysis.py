@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, MAX_ELEMENTS, Graph, build
+from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
 from .layers import RF, numel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -29,7 +30,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     for node in graph.nodes:
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        rf = layer.receptive(ins_rf, ins, out)
+        rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
         rows.append(
@@ -48,6 +49,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
                 rf=rf,
                 output_elements=elements,
                 output_bytes=elements * size,
+                jumps_meet=rf.mixed_jump and not any(f.mixed_jump for f in ins_rf),
             )
         )
     return Report(
@@ -58,17 +60,24 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         batch=batch,
         layers=tuple(rows),
         totals=_totals(graph, rows, size, batch),
+        groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
     )
+
+
+def receptive_field(node: Node, fields: Sequence[RF]) -> RF:
+    """The receptive field of a node's output, given the fields of its inputs."""
+    return replace(node.layer.receptive(fields, node.in_shapes, node.out_shape), layout=node.layout)
 
 
 def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:
     params = sum(r.params for r in rows)
     buffers = sum(r.buffers for r in rows)
     act = sum(r.output_elements for r in rows)
-    spatial_rank = len(graph.input_shape)
+    # the field reported is that of the last spatial map: an output with a spatial axis of more
+    # than one position (before global pooling; channels-last maps count)
     last_map = None
     for r in rows:
-        if len(r.output_shape) == spatial_rank and spatial_rank > 1 and any(d > 1 for d in r.output_shape[1:]):
+        if any(axis is not None and n > 1 for n, axis in zip(r.output_shape, r.rf.layout)):
             last_map = r
     out_shape = graph.input_shape if graph.output == INPUT else graph.nodes[graph.output].out_shape
     return Totals(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import replace
@@ -20,6 +21,7 @@ from . import __version__
 from .errors import CnnCalcError, OptionError, Problem
 
 FORMATS = ("table", "json", "csv", "markdown")
+METRICS = ("macs", "params", "memory")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
 
 
@@ -65,29 +67,40 @@ def load_network(net: str) -> Any:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to ``output`` (temporary file, then rename)."""
+    """Write to stdout, or atomically to ``output`` (temporary file, then rename).
+
+    A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
+    The new file gets the old file's permissions, or the usual ones under the umask.
+    """
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
     target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        if target.exists() and not target.is_file() and not target.is_dir():
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return
+        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as e:
         raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        # the temporary file is private (0600); give the result the mode a new file would get
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _use_color(output: str | None) -> bool:
@@ -126,23 +139,65 @@ def cli() -> None:
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Element type for memory figures.")
+@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+              help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
+                   "default: every layer.")
+@click.option("--sort", type=click.Choice(METRICS), help="List the heaviest layers first by this metric.")
+@click.option("--top", type=click.IntRange(min=1), metavar="N", help="List only the first N layers (after --sort).")
+@click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
+              "[default: the --sort metric, else macs].")
+@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, sort: str | None,
+           top: int | None, bars: str | None, html: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
+    from dataclasses import replace  # noqa: PLC0415
+
     from .analysis import analyse  # noqa: PLC0415
-    from . import render  # noqa: PLC0415
+    from . import hotspots, render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    result = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    full = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    if html is not None:
+        from .render_html import render_html  # noqa: PLC0415
+
+        write_output(render_html(full), html)
+    if depth is not None:
+        full = full.collapse(depth)
+    rows = hotspots.select(full, sort, top)
+    # --sort and --top choose the listed rows in every format; the totals stay those of the network
+    result = replace(full, layers=rows)
     if fmt == "json":
         text = render.render_json(result)
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":
-        text = render.render_markdown(result)
+        text = render.render_markdown(full, rows=rows)
     else:
-        text = render.render_table(result, **_table_args(output))
+        text = render.render_table(full, **_table_args(output), rows=rows, bars=bars or sort or "macs")
     write_output(text, output)
+
+
+@cli.command()
+@click.argument("net")
+@click.option("--layer", "-l", "names", multiple=True, metavar="NAME",
+              help="Explain only this layer, or this block (a name prefix such as layer1.0); repeatable.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
+              help="Element type for memory figures.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown")), default="text", show_default=True,
+              help="Plain text, or Markdown with LaTeX math.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: str, fmt: str,
+            output: str | None) -> None:
+    """Every figure of every layer of NET with its formula, the numbers substituted and the result."""
+    from .explain import explain as explain_network  # noqa: PLC0415
+    from . import render_explain  # noqa: PLC0415
+
+    shape = parse_shape(input_shape) if input_shape else None
+    found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
+    render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
+    write_output(render(found), output)
 
 
 @cli.command()

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
+from .layers.base import Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
@@ -53,6 +54,8 @@ class Node:
     in_shapes: tuple[Shape, ...]
     out_shape: Shape
     path: tuple[Any, ...]
+    #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
+    layout: Layout = ()
 
 
 @dataclass
@@ -64,6 +67,9 @@ class Graph:
     nodes: list[Node]
     output: int
     network: Network = field(repr=False)
+    #: every group of layers (a sequential, a block instance, a repeated call) by name:
+    #: what it is (``sequential``, ``bottleneck``, ``bottleneck ×3``) and its output node
+    groups: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def input_name(self, ref: int) -> str:
         """Name of a node index, or ``input``."""
@@ -97,7 +103,7 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         if more:
             problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
         raise cls(problems)
-    return Graph(network.name or "network", shape, b.nodes, out, network)
+    return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
 
 
 class _Unknown(Exception):
@@ -120,8 +126,11 @@ def _unpack(item: Any) -> tuple[str, Any]:
 class _Entry:
     kind: str
     obj: Any
+    item: int = 0
+    index: int | None = None
     name: str = ""
     deps: list[int] = field(default_factory=list)
+    present: bool = True
 
 
 class _Builder:
@@ -133,6 +142,7 @@ class _Builder:
         self.names: dict[str, int] = {}
         self.cache: dict[Any, Layer] = {}
         self.has_expr: dict[int, list[str]] = {}
+        self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
         self.errors: list[SpecError] = []
@@ -210,15 +220,34 @@ class _Builder:
             raise _Unknown
         return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
 
+    def layout_of(self, ref: int) -> Layout:
+        return channels_first(len(self.input_shape)) if ref == INPUT else self.nodes[ref].layout
+
     def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
               env: dict[str, Any], naming: str) -> int:
         """Expand one list of items; return the node that is its output."""
-        entries = [_Entry(*_unpack(it)) for it in items]
+        entries: list[_Entry] = []
+        for pos, item in enumerate(items):
+            kind, obj = _unpack(item)
+            if kind == "call" and obj.repeat is not None and obj.name is None:
+                # an unnamed repeated call is the call written `repeat` times: each instance is
+                # an item of this scope, named like one (denselayer1, denselayer2 / 3, 4, ...)
+                entries += [_Entry(kind, obj, pos, k) for k in range(obj.repeat)]
+            else:
+                entries.append(_Entry(kind, obj, pos))
+        for e in entries:
+            e.present = self.condition(e.obj, env, (*path, e.item), e.obj.name and prefix + e.obj.name, e.kind)
         self.assign_names(entries, path, prefix, naming)
-        local = {e.name: i for i, e in enumerate(entries)}
-        refs: list[list[str]] = []
+        local: dict[str, int] = {}
         for i, e in enumerate(entries):
-            srcs = list(e.obj.from_) if e.obj.from_ is not None else (["input"] if i == 0 else [None])
+            if e.present or e.name not in local:
+                local[e.name] = i
+        refs: list[list[str | None]] = []
+        for i, e in enumerate(entries):
+            if e.index:
+                srcs: list[str | None] = [None]
+            else:
+                srcs = list(e.obj.from_) if e.obj.from_ is not None else (["input"] if i == 0 else [None])
             refs.append(srcs)
             for r in srcs:
                 if r is None:
@@ -226,11 +255,11 @@ class _Builder:
                 elif r != "input":
                     head = r.split(".")[0]
                     if head not in local:
-                        hint = suggest(head, [*local, "input"])
-                        self.note(self.fail((*path, i), f"takes input from unknown layer '{r}'{hint}",
+                        hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
+                        self.note(self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
                                             prefix + e.name, e.kind))
                     elif local[head] == i:
-                        self.note(self.fail((*path, i), "takes input from itself", prefix + e.name, e.kind))
+                        self.note(self.fail((*path, e.item), "takes input from itself", prefix + e.name, e.kind))
                     else:
                         e.deps.append(local[head])
         self.enough()
@@ -239,7 +268,7 @@ class _Builder:
             e = entries[i]
             try:
                 ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
-                outputs[i] = self.expand(e, ins, (*path, i), prefix, env)
+                outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env)
             except _Unknown:
                 outputs[i] = UNKNOWN
             except SpecError as err:
@@ -251,20 +280,33 @@ class _Builder:
         return outputs[len(entries) - 1] if entries else scope_in
 
     def assign_names(self, entries: list[_Entry], path: tuple[Any, ...], prefix: str, naming: str) -> None:
+        # explicit names must be unique among the items that are present; items whose `if`
+        # differs may share a name (alternatives, e.g. one activation or another)
         taken: dict[str, int] = {}
         for i, e in enumerate(entries):
             if e.obj.name is not None:
-                if e.obj.name in taken:
-                    raise self.fail((*path, i), f"duplicate name '{e.obj.name}' (also layer #{taken[e.obj.name] + 1})",
+                other = taken.get(e.obj.name)
+                if other is not None and e.present and entries[other].present:
+                    item = entries[other].item
+                    raise self.fail((*path, e.item), f"duplicate name '{e.obj.name}' (also layer #{item + 1})",
                                     prefix + e.obj.name, e.kind)
-                taken[e.obj.name] = i
+                if other is None or e.present:
+                    taken[e.obj.name] = i
                 e.name = e.obj.name
         counters: dict[str, int] = {}
+        # index naming counts only the items that are present, as a PyTorch list built with
+        # `if ...: layers.append(...)` does; a skipped unnamed item gets a name no user can write
+        position = 0
         for i, e in enumerate(entries):
             if e.name:
+                position += e.present
+                continue
+            if naming == "index" and not e.present:
+                e.name = f"$skipped{i}"
                 continue
             if naming == "index":
-                stem, n = str(i), None
+                stem, n = str(position), None
+                position += 1
             else:
                 stem = e.obj.block if e.kind == "call" else ("seq" if e.kind == "sequential" else e.obj.prefix)
                 n = counters.get(stem, 0)
@@ -276,7 +318,7 @@ class _Builder:
                     counters[stem] = n
                     break
             if name in taken:
-                raise self.fail((*path, i), f"automatic name '{name}' is already taken", prefix + name, e.kind)
+                raise self.fail((*path, e.item), f"automatic name '{name}' is already taken", prefix + name, e.kind)
             taken[name] = i
             e.name = name
 
@@ -308,7 +350,7 @@ class _Builder:
                 seen.append(cur)
                 cur = next(d for d in entries[cur].deps if d in left)
             cycle = [entries[j].name for j in seen[seen.index(cur):]] + [entries[cur].name]
-            raise self.fail((*path, cur), "cycle in the wiring: " + " → ".join(reversed(cycle)),
+            raise self.fail((*path, entries[cur].item), "cycle in the wiring: " + " → ".join(reversed(cycle)),
                             prefix + entries[cur].name, entries[cur].kind)
         return out
 
@@ -325,11 +367,11 @@ class _Builder:
             return outputs[local[head]]
         full = prefix + ref
         if full not in self.names:
-            raise self.fail((*path, i), f"takes input from unknown layer '{ref}'", prefix + entries[i].name,
-                            entries[i].kind)
+            raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'",
+                            prefix + entries[i].name, entries[i].kind)
         return self.names[full]
 
-    def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str) -> bool:
+    def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
         cond = obj.if_
         if cond is None:
             return True
@@ -342,21 +384,27 @@ class _Builder:
 
     def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any]) -> int:
         full = prefix + e.name
-        if not self.condition(e.obj, env, path, full, e.kind):
+        if not e.present:
             self.names[full] = ins[0]
             return ins[0]
         if e.kind == "sequential":
             if len(ins) != 1:
                 raise self.fail(path, "a sequential group takes one input", full, e.kind)
-            out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, "index")
+            out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, e.obj.naming)
+            kind = "sequential"
         elif e.kind == "call":
-            out = self.call(e.obj, ins, path, full, env)
+            out = self.call(e.obj, ins, path, full, env, e.index)
+            nested = e.index is None and e.obj.repeat is not None
+            kind = f"{e.obj.block} ×{e.obj.repeat}" if nested else e.obj.block
         else:
             return self.add_layer(e, ins, path, full, env)
+        self.groups[full] = (kind, out)
         self.names[full] = out
         return out
 
-    def call(self, call: Call, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+    def call(self, call: Call, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any],
+             index: int | None = None) -> int:
+        """Instantiate a block: ``repeat`` nested instances (``full.0``, ``full.1``, ...), or the one ``index``."""
         block = self.net.blocks[call.block]
         for a in call.args:
             if a not in block.args:
@@ -367,7 +415,8 @@ class _Builder:
             raise self.fail(path, "a block call takes one input", full, call.block)
         current = ins[0]
         self.stack.append(call.block)
-        for k in range(call.repeat or 1):
+        nested = index is None and call.repeat is not None
+        for k in [index] if index is not None else range(call.repeat or 1):
             caller = {**env, "index": k}
             args: dict[str, Any] = {}
             for a, default in block.args.items():
@@ -381,9 +430,11 @@ class _Builder:
                         raise self.fail((*path, call.block, a), f"{a}: {ex}", full, call.block) from None
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
-            inst = f"{full}.{k}." if call.repeat is not None else f"{full}."
+            inst = f"{full}.{k}." if nested else f"{full}."
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
                                  block.naming)
+            if nested:
+                self.groups[inst[:-1]] = (call.block, current)
         self.stack.pop()
         return current
 
@@ -425,6 +476,7 @@ class _Builder:
         layer = self.concrete(e.obj, env, path, full)
         try:
             out = layer.infer(in_shapes)
+            layout = layer.layout(tuple(self.layout_of(r) for r in ins), in_shapes, out)
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
@@ -435,7 +487,7 @@ class _Builder:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
                             f"can hold (input {got})", full, e.kind, ShapeError)
-        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path)
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index

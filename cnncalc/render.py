@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from . import hotspots
 from .layers import RF, fmt_shape
 from .diff import rf_sizes
 from .report import DTYPE_BYTES, LayerRow, Report
@@ -37,6 +38,13 @@ def format_bytes(n: int) -> str:
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
     return f"{n} B"
+
+
+def format_share(x: float) -> str:
+    """``0.7312`` → ``73%``, ``0.004`` → ``<1%``; empty for 0."""
+    if not x:
+        return ""
+    return "<1%" if x < 0.005 else f"{x:.0%}"
 
 
 def format_int(n: int) -> str:
@@ -68,17 +76,46 @@ def format_jump(rf: RF) -> str:
     return _axes_text([_jump(a.jump) for a in rf.axes if a.size is not None])
 
 
+def local_rf(rf: RF) -> RF | None:
+    """The field through spatial paths only, when it differs from the field over all paths."""
+    if rf.local is None or rf.local == rf.axes:
+        return None
+    return RF(rf.local, rf.local)
+
+
+def format_rf_cell(rf: RF, jumps_meet: bool = False) -> str:
+    """``427``; ``whole (851 local)`` when the local field differs; `` *`` where jumps meet."""
+    text = format_rf(rf)
+    local = local_rf(rf)
+    if local is not None:
+        text += f" ({format_rf(local)} local)"
+    return text + (" *" if jumps_meet else "")
+
+
 def format_rf_summary(rf: RF | None, layer: str | None) -> str:
     """One line: the field of the last spatial map, its jump, and the local field when it differs."""
     if rf is None:
         return "no spatial map"
-    text = f"{format_rf(rf)}" + ("" if rf.is_whole else f" (jump {format_jump(rf)})")
-    if rf.local is not None and rf.is_whole:
-        local = RF(rf.local, rf.local)
-        text += f"; {format_rf(local)} (jump {format_jump(local)}) through spatial paths only"
+    text = "whole input" if rf.is_whole else f"{format_rf(rf)} (jump {format_jump(rf)})"
+    local = local_rf(rf)
+    if local is not None:
+        text += f" over all paths; {format_rf(local)} (jump {format_jump(local)}) through spatial paths only"
     if rf.mixed_jump:
         text += "; paths of different jump meet (the largest field is shown)"
     return f"{text} at {layer}"
+
+
+def format_inputs(row: LayerRow, previous: LayerRow | None) -> str:
+    """The row's inputs, or an empty string when it takes only the previous row (or the input, first)."""
+    follows = ("input",) if previous is None else (previous.name,)
+    return "" if row.inputs == follows else ", ".join(row.inputs)
+
+
+def _with_previous(rows: Sequence[LayerRow]) -> list[tuple[LayerRow, LayerRow | None]]:
+    return list(zip(rows, (None, *rows[:-1])))
+
+
+JUMPS_NOTE = "* paths of different jump meet here; the largest field is shown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,6 +130,7 @@ def render_json(report: Report) -> str:
 CSV_COLUMNS = [
     "index", "name", "type", "inputs", "input_shape", "output_shape", "params", "buffers",
     "macs", "flops", "rf_size", "rf_jump", "rf_whole", "output_elements", "output_bytes",
+    "rf_local", "jumps_meet", "layer_count",
 ]
 
 
@@ -105,6 +143,7 @@ def _csv_row(row: LayerRow) -> list[Any]:
         row.params, row.buffers, row.macs, row.flops,
         "" if whole else format_rf(rf), "" if whole else format_jump(rf), "true" if whole else "false",
         row.output_elements, row.output_bytes,
+        "" if local_rf(rf) is None else format_rf(local_rf(rf)), "true" if row.jumps_meet else "false", row.count,
     ]
 
 
@@ -122,24 +161,26 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(report: Report) -> str:
-    """A per-layer table and the totals, for pasting into a pull request."""
+def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None) -> str:
+    """A per-layer table (``rows``, default every layer) and the totals, for pasting into a pull request."""
     t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
         "",
         f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}.",
         "",
-        "| # | layer | type | output | params | MACs | FLOPs | RF | jump | output memory |",
-        "|---:|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| # | layer | type | from | output | params | MACs | FLOPs | RF | jump | output memory |",
+        "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in report.layers:
+    for r, prev in _with_previous(report.layers if rows is None else rows):
         lines.append(
-            f"| {r.index} | {_md_escape(r.name)} | {_md_escape(r.type)} | {fmt_shape(r.output_shape)} "
-            f"| {format_int(r.params)} | {format_int(r.macs)} | {format_int(r.flops)} | {format_rf(r.rf)} "
-            f"| {format_jump(r.rf)} | {format_bytes(r.output_bytes)} |"
+            f"| {r.index} | {_md_escape(r.name)} | {_md_escape(r.type)} | {_md_escape(format_inputs(r, prev))} "
+            f"| {fmt_shape(r.output_shape)} | {format_int(r.params)} | {format_int(r.macs)} | {format_int(r.flops)} "
+            f"| {format_rf_cell(r.rf, r.jumps_meet)} | {format_jump(r.rf)} | {format_bytes(r.output_bytes)} |"
         )
     lines.append("")
+    if any(r.jumps_meet for r in report.layers):
+        lines += ["\\" + JUMPS_NOTE, ""]
     lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report))
     return "\n".join(lines) + "\n"
 
@@ -163,6 +204,7 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
                         f"{format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
         ("Output", fmt_shape(t.output_shape)),
         ("Receptive field", format_rf_summary(t.receptive_field, t.receptive_field_layer)),
+        ("Hotspots", hotspots.summary(report) or "none"),
     ]
 
 
@@ -170,12 +212,27 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 # the terminal table
 
 
-def render_table(report: Report, *, width: int | None = None, color: bool | None = None) -> str:
-    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``)."""
-    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+#: Width of the share bars, in characters.
+BAR_WIDTH = 6
 
+
+def render_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                 rows: Sequence[LayerRow] | None = None, bars: str = "macs") -> str:
+    """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``).
+
+    ``rows`` (default: every layer) are the rows to list, e.g. the heaviest first
+    (:func:`hotspots.select`); ``bars`` is the metric whose share each row's bar shows.
+    """
+    from rich.bar import Bar  # noqa: PLC0415  (rich is loaded only for tables)
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    listed = report.layers if rows is None else tuple(rows)
+    title = f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+    if len(listed) < len(report.layers):
+        title += f" · {len(listed)} of {len(report.layers)} layers"
     table = Table(
-        title=f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}",
+        title=title,
         title_justify="left",
         show_footer=True,
         header_style="bold",
@@ -183,7 +240,7 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     )
     t = report.totals
     table.add_column("#", justify="right", style="dim")
-    table.add_column("layer", footer="total")
+    table.add_column("layer", footer="total", overflow="fold")
     table.add_column("type")
     table.add_column("output", justify="right")
     table.add_column("params", justify="right", footer=format_int(t.params))
@@ -192,13 +249,29 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     table.add_column("RF", justify="right")
     table.add_column("jump", justify="right")
     table.add_column("memory", justify="right", footer=format_bytes(t.activation_bytes))
-    for r in report.layers:
-        kind = r.type + (f" {r.label}" if r.label else "")
+    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True)
+
+    def share_cell(share: float) -> Table:
+        cell = Table.grid(padding=(0, 1))
+        cell.add_column(justify="right", width=3, no_wrap=True)
+        cell.add_column(width=BAR_WIDTH, no_wrap=True)
+        cell.add_row(format_share(share), Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23"))
+        return cell
+
+    for (r, prev), share in zip(_with_previous(listed), hotspots.shares(report, bars, listed)):
+        # a layer whose input is not the row above names its inputs after its type
+        kind = Text(r.type + (f" {r.label}" if r.label else ""))
+        source = format_inputs(r, prev)
+        if source:
+            kind.append(f" ← {source}", style="italic")
         table.add_row(
-            str(r.index), r.name, kind, fmt_shape(r.output_shape), format_int(r.params),
-            format_int(r.macs), format_int(r.flops), format_rf(r.rf), format_jump(r.rf),
-            format_bytes(r.output_bytes),
+            str(r.index), r.name, kind, fmt_shape(r.output_shape), format_int(r.params), format_int(r.macs),
+            format_int(r.flops), format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf), format_bytes(r.output_bytes),
+            share_cell(share),
         )
+    if any(r.jumps_meet for r in report.layers):
+        table.caption = JUMPS_NOTE
+        table.caption_justify = "left"
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()

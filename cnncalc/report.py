@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from .errors import OptionError
 from .layers import RF, AxisRF, Shape
 
 SCHEMA_VERSION = 1
@@ -51,6 +52,10 @@ class LayerRow:
     rf: RF
     output_elements: int
     output_bytes: int
+    #: number of layers the row stands for: 1, or the size of a group collapsed by ``--depth``
+    count: int = 1
+    #: paths of different jump meet here (the field shown is the largest)
+    jumps_meet: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with raw integers."""
@@ -58,6 +63,7 @@ class LayerRow:
             "index": self.index,
             "name": self.name,
             "type": self.type,
+            "layer_count": self.count,
             "inputs": list(self.inputs),
             "input_shapes": [list(s) for s in self.input_shapes],
             "output_shape": list(self.output_shape),
@@ -66,6 +72,7 @@ class LayerRow:
             "macs": self.macs,
             "flops": self.flops,
             "receptive_field": rf_dict(self.rf),
+            "jumps_meet": self.jumps_meet,
             "output_elements": self.output_elements,
             "output_bytes": self.output_bytes,
         }
@@ -125,6 +132,58 @@ class Report:
     batch: int
     layers: tuple[LayerRow, ...]
     totals: Totals
+    #: groups of layers by name: (what the group is, e.g. ``bottleneck``, and its output layer)
+    groups: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def collapse(self, depth: int) -> Report:
+        """The report with every row deeper than ``depth`` name components merged into one row per
+        group, carrying the group's sums and its output's shape and field (torchinfo's depth)."""
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise OptionError(f"depth must be a positive integer, got {depth!r}")
+        shown: dict[str, str] = {}  # layer name -> name of the row that shows it
+        members: dict[str, list[LayerRow]] = {}
+        for row in self.layers:
+            key = ".".join(row.name.split(".")[:depth])
+            shown[row.name] = key
+            members.setdefault(key, []).append(row)
+        rows = []
+        for key, group in members.items():
+            if len(group) == 1 and group[0].name == key:
+                row = group[0]
+                rows.append(replace(row, inputs=tuple(shown.get(i, i) for i in row.inputs)))
+                continue
+            rows.append(self._group_row(key, group, shown))
+        return replace(self, layers=tuple(rows))
+
+    def _group_row(self, key: str, group: list[LayerRow], shown: dict[str, str]) -> LayerRow:
+        """One row for the layers of group ``key``: sums, the inputs from outside, the output's shape and field."""
+        kind, out_name = self.groups.get(key, ("group", group[-1].name))
+        out = next((r for r in group if r.name == out_name), group[-1])
+        inside = {r.name for r in group}
+        outside: dict[str, Shape] = {}
+        for r in group:
+            for name, shape in zip(r.inputs, r.input_shapes):
+                if name not in inside:
+                    outside.setdefault(shown.get(name, name), shape)
+        count = sum(r.count for r in group)
+        return LayerRow(
+            index=group[0].index,
+            name=key,
+            type=kind,
+            label=f"({count} layers)",
+            inputs=tuple(outside),
+            input_shapes=tuple(outside.values()),
+            output_shape=out.output_shape,
+            params=sum(r.params for r in group),
+            buffers=sum(r.buffers for r in group),
+            macs=sum(r.macs for r in group),
+            flops=sum(r.flops for r in group),
+            rf=out.rf,
+            output_elements=sum(r.output_elements for r in group),
+            output_bytes=sum(r.output_bytes for r in group),
+            count=count,
+            jumps_meet=any(r.jumps_meet for r in group),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``)."""

@@ -64,6 +64,7 @@ class Layer(_Strict):
     index: int
     name: str = Field(description="hierarchical name, like a PyTorch module path")
     type: str
+    layer_count: int = Field(ge=1, description="layers the row stands for: 1, or the size of a group under --depth")
     inputs: list[str] = Field(description="names of the layers it reads ('input' for the network input)")
     input_shapes: list[list[int]]
     output_shape: list[int]
@@ -72,6 +73,7 @@ class Layer(_Strict):
     macs: int = Field(ge=0, description="multiply-accumulates of conv and linear weights")
     flops: int = Field(ge=0, description="floating-point operations")
     receptive_field: ReceptiveField
+    jumps_meet: bool = Field(description="paths of different jump meet here; the largest field is shown")
     output_elements: int = Field(ge=0)
     output_bytes: int = Field(ge=0, description="output_elements × dtype_bytes")
 

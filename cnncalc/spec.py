@@ -138,6 +138,9 @@ class Sequential(BaseModel):
     name: Name | None = None
     from_: Refs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
+    naming: Literal["type", "index"] = Field(
+        "index", description="automatic names of the children: by position (0, 1) or by type (conv1, bn1)"
+    )
     layers: list[Item]
 
 
@@ -333,10 +336,12 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
     path: list[Any] = []
     items: list[tuple[Any, ...]] = []
     node = data
-    for key in loc:
+    for n, key in enumerate(loc):
         if isinstance(node, dict) and key in node:
             node = node[key]
-        elif isinstance(node, dict) and len(node) == 1 and key in ("call", _layers.ALIASES.get(next(iter(node)))):
+        elif isinstance(node, dict) and len(node) == 1 and (
+            key == _layers.ALIASES.get(next(iter(node))) or (key == "call" and n + 1 < len(loc))
+        ):
             key = next(iter(node))  # the layer type as written (an alias), or the block a call names
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
@@ -416,7 +421,8 @@ def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple
             item_path = items[-1]
             name, typ = item_identity(_get(src.data, item_path))
             index = item_path[-1]
-            if field is not None and (field == typ or (len(path) == len(item_path) and field not in GRAPH_KEYS)):
+            own = field not in (*GRAPH_KEYS, "repeat")
+            if field is not None and (field == typ or (len(path) == len(item_path) and own)):
                 if err["type"] not in ("extra_forbidden", "missing"):
                     field = None
             if typ is not None and field == typ:

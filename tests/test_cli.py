@@ -163,3 +163,24 @@ def test_no_colour_codes_in_any_format(fmt: str, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("NO_COLOR", "1")
     res = run("report", "tiny_cnn", "-f", fmt)
     assert res.exit_code == 0 and "\x1b[" not in res.stdout
+
+
+def test_output_to_a_special_file_writes_through() -> None:
+    res = run("report", "lenet5", "-f", "json", "-o", "/dev/null")
+    assert res.exit_code == 0
+    assert Path("/dev/null").is_char_device()
+
+
+def test_output_file_permissions(tmp_path: Path) -> None:
+    import os
+
+    fresh = tmp_path / "fresh.json"
+    assert run("report", "lenet5", "-f", "json", "-o", str(fresh)).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    kept = tmp_path / "kept.json"
+    kept.write_text("{}")
+    kept.chmod(0o640)
+    assert run("report", "lenet5", "-f", "json", "-o", str(kept)).exit_code == 0
+    assert kept.stat().st_mode & 0o777 == 0o640

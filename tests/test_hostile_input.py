@@ -455,7 +455,7 @@ def test_failure_inside_a_repeated_block_is_reported_once(tmp_path: Path) -> Non
     text = ("input: [3, 8, 8]\nblocks:\n  down:\n    layers:\n      - conv2d: {out_channels: 4, kernel_size: 3}\n"
             "layers:\n  - down: {repeat: 9}\n")
     assert errors(report(path, text), path) == [
-        "{f}:5:17: layer 'down1.3.conv1' (conv2d): kernel_size 3 is larger than the padded input 2x2 "
+        "{f}:5:17: layer 'down4.conv1' (conv2d): kernel_size 3 is larger than the padded input 2x2 "
         "(input [4, 2, 2])"
     ]
 

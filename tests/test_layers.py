@@ -165,6 +165,7 @@ CASES = [
     pytest.param("layernorm2d", None, [96, 56, 56], [96, 56, 56], 2 * 96, 0, 0, 7 * 96 * 56 * 56,
                  id="layernorm2d over channels (ConvNeXt)"),
     pytest.param("zeropad3d", {"padding": 1}, [1, 2, 3, 4], [1, 4, 5, 6], 0, 0, 0, 0, id="zeropad3d"),
+    pytest.param("permute", {"dims": [0, 2, 3, 1]}, [96, 7, 5], [7, 5, 96], 0, 0, 0, 0, id="permute to channels-last"),
 ]
 
 # merges: (type, args, input shapes, output shape, FLOPs)
@@ -256,6 +257,11 @@ def _torch_module(typ: str, args: dict[str, Any], shape: list[int]) -> Any:
             return getattr(nn, name + nd)(**a)
     if typ in ("globalavgpool", "globalmaxpool"):
         return getattr(nn, ("AdaptiveAvgPool" if "avg" in typ else "AdaptiveMaxPool") + f"{len(shape) - 1}d")(1)
+    if typ == "permute":
+        class _Permute(nn.Module):
+            def forward(self, x: Any) -> Any:
+                return x.permute(*a["dims"])
+        return _Permute()
     if typ == "chunk":
         class _Chunk(nn.Module):
             def forward(self, x: Any) -> Any:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st  # noqa: E402
 from cnncalc import analysis, spec  # noqa: E402
 from cnncalc.errors import LayerError  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
+from cnncalc.layers.base import channels_first  # noqa: E402
 from cnncalc.render import render_csv, render_json  # noqa: E402
 from conftest import assert_totals_add_up, run  # noqa: E402
 
@@ -143,6 +144,7 @@ FAMILIES: dict[str, Callable[[Shape], Args]] = {
     "dropout": lambda s: st.fixed_dictionaries({}, optional={"p": st.floats(0, 1), "inplace": st.booleans()}),
     "flatten": lambda s: st.sampled_from([{}, {"start_dim": 1, "end_dim": -1}, {"start_dim": len(s)}]),
     "identity": lambda s: st.just({}),
+    "permute": lambda s: st.permutations(range(1, len(s) + 1)).map(lambda order: {"dims": [0, *order]}),
     "linear": lambda s: st.fixed_dictionaries(
         {"out_features": st.integers(1, 32)},
         optional={"bias": st.booleans()},
@@ -196,6 +198,7 @@ def networks(draw: Callable[..., Any]) -> tuple[dict[str, Any], list[str]]:
     shape: Shape = (draw(st.integers(1, 8)), *draw(st.lists(st.integers(1, 12), min_size=spatial,
                                                             max_size=spatial)))
     shapes: dict[str, Shape] = {"input": shape}
+    layouts = {"input": channels_first(len(shape))}  # which input axis each axis runs along
     items: list[Any] = []
     types: list[str] = []
     for i in range(draw(st.integers(1, 8))):
@@ -203,26 +206,28 @@ def networks(draw: Callable[..., Any]) -> tuple[dict[str, Any], list[str]]:
         for _attempt in range(5):
             typ = draw(st.sampled_from(candidates))
             args = draw(FAMILIES[family(typ)](shape))
-            ins = [shape]
+            sources = [list(shapes)[-1]]
             if typ in MERGES:
-                prev = list(shapes)[-1]
                 same = [n for n, s in shapes.items() if s == shape] if typ != "concat" else \
                        [n for n, s in shapes.items() if len(s) == len(shape) and s[1:] == shape[1:]]
-                other = draw(st.sampled_from(same or [prev]))
-                args["from"] = [prev, other]
-                ins = [shapes[prev], shapes[other]]
+                sources.append(draw(st.sampled_from(same or sources)))
+                args["from"] = sources
+            ins = [shapes[n] for n in sources]
             try:
-                out = REGISTRY[typ].model_validate(args).infer(ins)
+                layer = REGISTRY[typ].model_validate(args)
+                out = layer.infer(ins)
+                layout = layer.layout([layouts[n] for n in sources], ins, out)
             except LayerError:
                 continue
             if all(d >= 1 for d in out) and math.prod(out) <= 10**6:
                 break
         else:
-            typ, args, out = "identity", {}, shape
+            typ, args, out, layout = "identity", {}, shape, layouts[list(shapes)[-1]]
         name = f"l{i}"
         items.append({typ: {**args, "name": name}})
         types.append(typ)
         shapes[name] = shape = tuple(out)
+        layouts[name] = layout
     description: dict[str, Any] = {"input": list(shapes["input"]), "layers": items}
     if draw(st.booleans()):
         description["layers"] = [{"sequential": {"name": "body", "layers": items}}]

@@ -47,6 +47,8 @@ def test_json_round_trip(name: str) -> None:
     sample = {k: 2 for k in required}
     if name == "chunk":
         sample["index"] = 1
+    if name == "permute":
+        sample["dims"] = [0, 2, 1]
     layer = cls.model_validate(sample)
     again = cls.model_validate_json(layer.model_dump_json(by_alias=True, exclude_unset=True))
     assert again == layer

@@ -56,9 +56,12 @@ def _run_with_hooks(model: nn.Module, input_shape: Sequence[int], hook_for) -> N
             handles.append(module.register_forward_hook(hook))
     was_training = model.training
     model.eval()
+    # the input lives where the weights do: a model built under torch.device("meta") is only
+    # traced for shapes, without computing anything
+    device = next(model.parameters()).device
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
+            model(torch.zeros(1, *input_shape, device=device))
     finally:
         for h in handles:
             h.remove()

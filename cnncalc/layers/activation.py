@@ -16,6 +16,8 @@ hardsigmoid    4     add 3, two comparisons, divide by 6
 hardswish      5     hardsigmoid, multiply
 softmax        5     running max, subtract, exp, sum, divide
 =============  ====  =====================================================
+
+Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Flag, Layer, Number, Pos, Shape, choice, numel, register
+from ..formula import Num, Sym, Term, elements
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Shape, choice, register, spatial_axes
 
 
 class Activation(Layer):
@@ -35,8 +38,8 @@ class Activation(Layer):
 
     inplace: Flag = False
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return self.cost * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(self.cost) * elements(out)
 
 
 def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), **fields: Any) -> None:
@@ -70,8 +73,8 @@ class Gelu(Activation):
     prefix = "gelu"
     approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (9 if self.approximate == "tanh" else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(9 if self.approximate == "tanh" else 5) * elements(out)
 
 
 @register("prelu")
@@ -88,8 +91,8 @@ class PRelu(Activation):
             raise LayerError(f"num_parameters must be 1 or the {ins[0][0]} input channels, got {self.num_parameters}")
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return self.num_parameters
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("num_parameters", self.num_parameters)
 
 
 @register("softmax")
@@ -105,5 +108,9 @@ class Softmax(Layer):
             raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank}-d tensor")
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return 5 * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(5) * elements(out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

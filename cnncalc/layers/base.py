@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 
 from ..errors import LayerError
 from ..expr import is_expr
+from ..formula import ZERO, Ceil, Note, Sym, Term, elements, lift, prod
 
 Shape = tuple[int, ...]
 
@@ -129,7 +130,7 @@ def _name(v: Any) -> Any:
 
 
 def _refs(v: Any) -> Any:
-    items = v if isinstance(v, list) else [v]
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
     if not items:
         raise ValueError("expected a layer name or a list of names")
     for x in items:
@@ -157,38 +158,71 @@ class AxisRF:
     jump: Fraction
     start: Fraction
 
-    def window(self, k_eff: int, stride: int, pad: int) -> AxisRF:
+    def window_terms(self, span: Term | int, stride: Term | int) -> tuple[Term, Term]:
+        """Size and jump through a window reaching ``span = k_eff − 1`` further: r + span·j, j·s."""
+        r, j = Sym("r_in", self.size or 0), Sym("j_in", self.jump)
+        size = r + lift(span) * j
+        if not isinstance(size.value, int):
+            size = Ceil(size)  # a fractional jump (after upsampling) covers the next whole pixel
+        return size, j * (stride if isinstance(stride, Term) else Sym("s", stride))
+
+    def window(self, span: Term | int, stride: Term | int, pad: int) -> AxisRF:
         """r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)·j."""
-        size = None if self.size is None else math.ceil(self.size + (k_eff - 1) * self.jump)
-        return AxisRF(size, self.jump * stride, self.start + (Fraction(k_eff - 1, 2) - pad) * self.jump)
+        size, jump = self.window_terms(span, stride)
+        start = self.start + (Fraction(lift(span).value) / 2 - pad) * self.jump
+        return AxisRF(None if self.size is None else int(size), Fraction(jump.value), start)
 
 
 WHOLE_AXIS = AxisRF(None, Fraction(1), Fraction(0))
 
+#: For each axis of a tensor (batch excluded), the input spatial axis it runs along, or None for
+#: a feature axis (channels). ``[C, H, W]`` is ``(None, 0, 1)``; permuted to ``[H, W, C]``, ``(0, 1, None)``.
+Layout = tuple[int | None, ...]
+
+
+def channels_first(rank: int) -> Layout:
+    """The layout of a ``[C, *spatial]`` tensor of ``rank`` axes (a ``[N]`` vector has no spatial axis)."""
+    return (None, *range(rank - 1))
+
+
+def spatial_axes(layout: Layout, axes: Sequence[int]) -> set[int]:
+    """The input spatial axes carried by the tensor ``axes`` (indices into a batch-less shape)."""
+    return {layout[a] for a in axes if layout[a] is not None}
+
 
 @dataclass(frozen=True, slots=True)
 class RF:
-    """Receptive field of a tensor over all paths (``axes``) and through spatial paths only (``local``)."""
+    """Receptive field of a tensor over all paths (``axes``) and through spatial paths only (``local``).
+
+    ``layout`` says which tensor axis carries which spatial axis of the input (see :data:`Layout`).
+    """
 
     axes: tuple[AxisRF, ...]
     local: tuple[AxisRF, ...] | None
     mixed_jump: bool = False
+    layout: Layout = ()
 
     @staticmethod
     def identity(ndim: int) -> RF:
         """The field of the network input itself: one pixel, jump 1, centred on pixel 0."""
         unit = tuple(AxisRF(1, Fraction(1), Fraction(0)) for _ in range(ndim))
-        return RF(unit, unit)
+        return RF(unit, unit, False, channels_first(ndim + 1))
 
     def whole(self) -> RF:
         """Every unit sees the whole input (after flatten, linear or global pooling)."""
-        return RF(tuple(WHOLE_AXIS for _ in self.axes), None, self.mixed_jump)
+        return RF(tuple(WHOLE_AXIS for _ in self.axes), None, self.mixed_jump, self.layout)
+
+    def whole_along(self, spatial: set[int]) -> RF:
+        """The field made whole along the given input spatial axes (a layer mixing them), in both fields."""
+        if not spatial:
+            return self
+        return self.map(lambda i, a: WHOLE_AXIS if i in spatial else a)
 
     def map(self, step: Any) -> RF:
         """Apply a per-axis step ``step(axis_index, AxisRF) -> AxisRF`` to both fields."""
         axes = tuple(a if a.size is None else step(i, a) for i, a in enumerate(self.axes))
         local = None if self.local is None else tuple(step(i, a) for i, a in enumerate(self.local))
-        return RF(axes, local, self.mixed_jump)
+        return RF(axes, local, self.mixed_jump, self.layout)
 
     @property
     def is_whole(self) -> bool:
@@ -216,8 +250,13 @@ def merge_rf(fields: Sequence[RF]) -> RF:
     locals_ = [f.local for f in fields if f.local is not None]
     local = None
     if locals_:
-        local = tuple(max((loc[i] for loc in locals_), key=lambda a: (a.size, a.jump)) for i in range(n))
-    return RF(axes, local, mixed)
+        local = tuple(max((loc[i] for loc in locals_), key=_extent) for i in range(n))
+    return RF(axes, local, mixed, fields[0].layout)
+
+
+def _extent(a: AxisRF) -> tuple[float, Fraction]:
+    """Order of fields: the whole input is larger than any finite size."""
+    return (math.inf if a.size is None else a.size, a.jump)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +291,8 @@ class Layer(BaseModel):
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     #: Prefix for automatic names (conv1, bn1, pool1, ...).
     prefix: ClassVar[str] = "layer"
+    #: True for layers that read axis 0 as channels and the rest as spatial axes ([C, H, W]).
+    spatial: ClassVar[bool] = False
 
     name: Name | None = Field(None, description="layer name; automatic if omitted")
     from_: Refs | None = Field(
@@ -260,29 +301,71 @@ class Layer(BaseModel):
     if_: Flag | None = Field(None, alias="if", description="when false the layer is skipped (identity)")
 
     # -- rules; every layer overrides what applies to it ---------------------------------------
+    # The counts are terms (cnncalc.formula) so that `cnncalc explain` prints the very
+    # arithmetic that params(), buffers(), macs() and flops() evaluate.
     def infer(self, ins: Sequence[Shape]) -> Shape:
         """Output shape for the given input shapes (raise LayerError if they do not fit)."""
-        return ins[0]
+        terms = self.out_terms(ins)
+        return ins[0] if terms is None else tuple(int(t) for t in terms)
+
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...] | None:
+        """The output sizes as terms, for layers that compute them (``infer`` evaluates these)."""
+        return None
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        """Trainable parameters, as a term."""
+        return ZERO
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        """Non-trainable stored values (e.g. BatchNorm running mean and variance), as a term."""
+        return ZERO
+
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        """Multiply-accumulates of the layer's weights (conv and linear only), bias excluded."""
+        return ZERO
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        """Every floating-point operation, per the rule stated for the layer type."""
+        return ZERO
 
     def params(self, ins: Sequence[Shape]) -> int:
         """Trainable parameters."""
-        return 0
+        return int(self.params_term(ins))
 
     def buffers(self, ins: Sequence[Shape]) -> int:
-        """Non-trainable stored values (e.g. BatchNorm running mean and variance)."""
-        return 0
+        """Non-trainable stored values."""
+        return int(self.buffers_term(ins))
 
     def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        """Multiply-accumulates of the layer's weights (conv and linear only), bias excluded."""
-        return 0
+        """Multiply-accumulates of the layer's weights, bias excluded."""
+        return int(self.macs_term(ins, out))
 
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        """Every floating-point operation, per the rule stated for the layer type."""
-        return 0
+        """Every floating-point operation."""
+        return int(self.flops_term(ins, out))
+
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, Term | int, int], ...] | None:
+        """Per spatial axis ``(k_eff − 1, stride, padding before)`` for layers that slide a window."""
+        return None
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
-        """Receptive field of the output; element-wise layers leave it unchanged."""
+        """Receptive field of the output; a sliding window grows it, element-wise layers keep it."""
+        window = self.rf_window(ins)
+        if window is not None:
+            return fields[0].map(lambda i, a: a.window(*window[i]))
         return merge_rf(fields)
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
+        first = layouts[0]
+        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
+        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        if self.spatial and not in_order:
+            raise LayerError(
+                f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"
+            )
+        same = [lay for lay in layouts if len(lay) == len(out)]
+        return same[0] if same else (None,) * len(out)
 
     def describe(self) -> str:
         """Short human summary of the arguments (for tables)."""
@@ -310,6 +393,12 @@ class Layer(BaseModel):
         return f"{self.type_name} {d}" if d else self.type_name
 
 
+def fmt_layout(layout: Layout) -> str:
+    """``[H, W, C]``: the axes of a tensor, spatial axes by letter, feature axes as C."""
+    letters = {1: "L", 2: "HW", 3: "DHW"}.get(sum(a is not None for a in layout), "")
+    return "[" + ", ".join("C" if a is None else (letters[a] if a < len(letters) else f"S{a}") for a in layout) + "]"
+
+
 def fmt_shape(shape: Shape) -> str:
     """``[16, 32, 32]``."""
     return "[" + ", ".join(str(s) for s in shape) + "]"
@@ -318,6 +407,18 @@ def fmt_shape(shape: Shape) -> str:
 def numel(shape: Shape) -> int:
     """Number of elements of a shape."""
     return math.prod(shape)
+
+
+def kernel_term(k: tuple[int, ...]) -> Term:
+    """The window size as a product: ``k`` (1-d), ``k_h·k_w`` (2-d), ``k_d·k_h·k_w`` (3-d)."""
+    names = {1: ("k",), 2: ("k_h", "k_w"), 3: ("k_d", "k_h", "k_w")}.get(len(k))
+    return prod(Sym(n, v) for n, v in zip(names or [f"k_{i + 1}" for i in range(len(k))], k))
+
+
+def matmul_flops(macs: int, out: Shape, bias: bool) -> Term:
+    """``2·MACs`` (a multiply and an add each) plus one add per output element for the bias."""
+    t = 2 * Sym("MACs", macs)
+    return t + Note(elements(out, "out"), "bias") if bias else t
 
 
 def fmt_axes(values: tuple[int, ...]) -> str:

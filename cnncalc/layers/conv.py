@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..errors import LayerError
+from ..formula import Floor, Note, Sym, Term, axis_names, elements
 from .base import (
     RF,
     AxisRF,
@@ -30,7 +31,8 @@ from .base import (
     Shape,
     choice,
     fmt_axes,
-    numel,
+    kernel_term,
+    matmul_flops,
     register_nd,
 )
 
@@ -39,6 +41,7 @@ class _Conv(Layer):
     """Shared arguments of convolutions."""
 
     prefix = "conv"
+    spatial = True
 
     out_channels: Pos
     kernel_size: PosN
@@ -87,12 +90,13 @@ class _Conv(Layer):
             parts.append("no bias")
         return " ".join(parts)
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        k = math.prod(self.geometry()[0])
-        return (k * ins[0][0] // self.groups + (1 if self.bias else 0)) * self.out_channels
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        # (k·C_in/g + 1)·C_out
+        t: Term = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) / Sym("g", self.groups)
+        return (t + 1 if self.bias else t) * Sym("C_out", self.out_channels)
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return matmul_flops(self.macs(ins, out), out, bool(self.bias))
 
 
 class ConvNd(_Conv):
@@ -110,7 +114,8 @@ class ConvNd(_Conv):
         p = self.per_axis(self.padding, "padding")
         return p, p
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        # per axis: ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1
         self.channels_in(ins)
         k, s, d = self.geometry()
         if self.padding == "same" and any(x != 1 for x in s):
@@ -121,17 +126,22 @@ class ConvNd(_Conv):
         if any(n < ke for n, ke in zip(padded, k_eff)):
             what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
             raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
-        # floor((n + 2p − d(k−1) − 1)/s) + 1
-        return (self.out_channels, *((n - ke) // si + 1 for n, ke, si in zip(padded, k_eff, s)))
+        out: list[Term] = [Sym("C_out", self.out_channels)]
+        for name, n, ki, si, di, pb, pa in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, d, before, after):
+            pad = 2 * Sym("p", pb) if pb == pa else Sym("p_before", pb) + Sym("p_after", pa)
+            span = Sym(f"{name}_in", n) + pad - Sym("d", di) * (Sym("k", ki) - 1) - 1
+            out.append(Floor(span / Sym("s", si)) + 1)
+        return tuple(out)
 
-    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        k = math.prod(self.geometry()[0])
-        return k * (ins[0][0] // self.groups) * numel(out)
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # k·C_in/g per output element
+        per_output = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) / Sym("g", self.groups)
+        return per_output * elements(out, "out")
 
-    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, d = self.geometry()
         before = self.pads()[0]
-        return fields[0].map(lambda i, a: a.window(d[i] * (k[i] - 1) + 1, s[i], before[i]))
+        return tuple((Sym("d", di) * (Sym("k", ki) - 1), si, pb) for ki, si, di, pb in zip(k, s, d, before))
 
 
 class ConvTransposeNd(_Conv):
@@ -140,30 +150,36 @@ class ConvTransposeNd(_Conv):
     prefix = "deconv"
     output_padding: NonNegN = 0
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        # per axis: (n − 1)·s − 2p + d·(k−1) + output_padding + 1
         self.channels_in(ins)
         if isinstance(self.padding, str):
             raise LayerError("padding must be an integer for transposed convolutions")
         k, s, d = self.geometry()
         p = self.per_axis(self.padding, "padding")
         op = self.per_axis(self.output_padding, "output_padding")
-        out = []
-        for n, ki, si, di, pi, opi in zip(ins[0][1:], k, s, d, p, op):
+        out: list[Term] = [Sym("C_out", self.out_channels)]
+        for name, n, ki, si, di, pi, opi in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, d, p, op):
             if opi >= max(si, di):
                 raise LayerError(f"output_padding {opi} must be smaller than stride or dilation")
-            size = (n - 1) * si - 2 * pi + di * (ki - 1) + opi + 1
-            if size <= 0:
-                raise LayerError(f"output size {size} is not positive (padding {pi} too large)")
+            size = ((Sym(f"{name}_in", n) - 1) * Sym("s", si) - 2 * Sym("p", pi)
+                    + Sym("d", di) * (Sym("k", ki) - 1) + Sym("output_padding", opi) + 1)
+            if size.value <= 0:
+                raise LayerError(f"output size {size.value} is not positive (padding {pi} too large)")
             out.append(size)
-        return (self.out_channels, *out)
+        return tuple(out)
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        k = math.prod(self.geometry()[0])
-        return k * ins[0][0] * (self.out_channels // self.groups) + (self.out_channels if self.bias else 0)
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        # k·C_in·C_out/g + C_out (bias)
+        c_out = Sym("C_out", self.out_channels)
+        t: Term = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) * c_out / Sym("g", self.groups)
+        return t + Note(c_out, "bias") if self.bias else t
 
-    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        k = math.prod(self.geometry()[0])
-        return k * (self.out_channels // self.groups) * numel(ins[0])
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # k·C_out/g per input element
+        return kernel_term(self.geometry()[0]) * Sym("C_out", self.out_channels) / Sym("g", self.groups) * elements(
+            ins[0], "in"
+        )
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         k, s, d = self.geometry()

@@ -1,11 +1,13 @@
 """Fully connected layers.
 
-- applies to the last axis, as PyTorch does; on a multi-axis input ``in_features`` must be given
-  (otherwise a missing ``flatten`` would go unnoticed)
+- applies to the last axis, as PyTorch does; when that axis is spatial (a ``[C, H, W]`` map)
+  ``in_features`` must be given, otherwise a missing ``flatten`` would go unnoticed. On a
+  channels-last tensor (after ``permute``) the last axis is the channels and nothing is needed.
 - params: ``(in + bias)·out``
 - MACs: ``in·out`` per row (rows = elements of the input / in)
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
-- receptive field: the whole input along every axis the layer mixes
+- receptive field: the whole input along the spatial axis the layer mixes, if its last axis is
+  one; unchanged when it mixes channels
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import RF, WHOLE_AXIS, Flag, Layer, Pos, Shape, fmt_shape, numel, register
+from ..formula import Sym, Term, axis_names, prod
+from .base import RF, Flag, Layer, Layout, Pos, Shape, fmt_shape, matmul_flops, register, spatial_axes
 
 
 @register("linear")
@@ -28,30 +31,35 @@ class Linear(Layer):
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         shape = ins[0]
-        if len(shape) > 1 and self.in_features is None:
-            raise LayerError(
-                f"input is {fmt_shape(shape)}: add 'flatten' before it, or give in_features "
-                "to apply it to the last axis as PyTorch does"
-            )
         if self.in_features is not None and self.in_features != shape[-1]:
             raise LayerError(f"in_features is {self.in_features} but the input's last axis is {shape[-1]}")
         return (*shape[:-1], self.out_features)
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return (ins[0][-1] + (1 if self.bias else 0)) * self.out_features
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        # (F_in + 1)·F_out
+        f_in: Term = Sym("F_in", ins[0][-1])
+        return (f_in + 1 if self.bias else f_in) * Sym("F_out", self.out_features)
 
-    def macs(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(ins[0]) * self.out_features
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # F_in·F_out per row; rows: every position of the leading axes
+        rows = [Sym(a, n) for a, n in zip(axis_names(len(ins[0])), ins[0][:-1])]
+        return prod([*rows, Sym("F_in", ins[0][-1]), Sym("F_out", self.out_features)])
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return 2 * self.macs(ins, out) + (numel(out) if self.bias else 0)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return matmul_flops(self.macs(ins, out), out, bool(self.bias))
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        shape, layout = ins[0], layouts[0]
+        if len(shape) > 1 and layout[-1] is not None and self.in_features is None:
+            raise LayerError(
+                f"input is {fmt_shape(shape)}: add 'flatten' before it, or give in_features "
+                "to apply it to the last axis as PyTorch does"
+            )
+        return (*layout[:-1], None)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rf = fields[0]
-        if len(ins[0]) == 1 or not rf.axes:
-            return rf.whole()
-        last = len(rf.axes) - 1
-        return rf.map(lambda i, a: WHOLE_AXIS if i == last else a)
+        return rf.whole_along(spatial_axes(rf.layout, [len(ins[0]) - 1]))
 
     def describe(self) -> str:
         return f"→{self.out_features}" + ("" if self.bias else " no bias")

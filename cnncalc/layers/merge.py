@@ -14,7 +14,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, numel, register
+from ..formula import Sym, Term, axis_names, elements, total
+from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, register
+
+
+def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
+    """(inputs − 1) operations per output element."""
+    return (Sym("inputs", len(ins)) - 1) * elements(out)
 
 
 def _dim(dim: int, rank: int) -> int:
@@ -37,8 +43,8 @@ class Add(Layer):
             raise LayerError("shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (len(ins) - 1) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _pairwise_flops(ins, out)
 
 
 @register("multiply", "mul")
@@ -58,8 +64,8 @@ class Multiply(Layer):
             out.append(sizes.pop() if sizes else 1)
         return tuple(out)
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (len(ins) - 1) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _pairwise_flops(ins, out)
 
 
 @register("concat", "cat")
@@ -70,7 +76,7 @@ class Concat(Layer):
     arity = (1, None)
     dim: AnyInt = 1
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         rank = len(ins[0])
         if any(len(s) != rank for s in ins):
             raise LayerError("inputs differ in rank: " + " vs ".join(fmt_shape(s) for s in ins))
@@ -80,7 +86,10 @@ class Concat(Layer):
                 raise LayerError(
                     f"shapes differ outside dim {self.dim}: " + " vs ".join(fmt_shape(s) for s in ins)
                 )
-        return (*ins[0][:d], sum(s[d] for s in ins), *ins[0][d + 1 :])
+        names = axis_names(rank)
+        # the sizes along dim add up: C = C_1 + C_2 + …
+        joined = total(Sym(f"{names[d]}_{i + 1}", s[d]) for i, s in enumerate(ins))
+        return tuple(joined if a == d else Sym(names[a], n) for a, n in enumerate(ins[0]))
 
 
 @register("chunk")
@@ -112,6 +121,7 @@ class ChannelShuffle(Layer):
     """Reorders channels across ``groups`` (``torch.nn.ChannelShuffle``)."""
 
     prefix = "shuffle"
+    spatial = True
     groups: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:

@@ -9,21 +9,29 @@ Rules (C = channels, E = elements of the output):
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+- receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
 """
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 from ..errors import LayerError
-from .base import Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, numel, register, register_nd
+from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
+from .base import RF, Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, register, register_nd, spatial_axes
+
+
+def _affine_flops(affine: bool, out: Shape) -> Term:
+    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β."""
+    return Num(7 if affine else 5) * elements(out)
 
 
 class BatchNormNd(Layer):
     """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
 
     prefix = "bn"
+    spatial = True
 
     num_features: Pos | None = None
     eps: Number = 1e-5
@@ -41,16 +49,16 @@ class BatchNormNd(Layer):
             raise LayerError(f"num_features is {self.num_features} but the input has {shape[0]} channels")
         return shape
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO  # γ and β
 
-    def buffers(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.track_running_stats else 0
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.track_running_stats else ZERO  # running mean and variance
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         if self.track_running_stats:
-            return 2 * numel(out)
-        return (7 if self.affine else 5) * numel(out)
+            return 2 * elements(out)  # the statistics fold into one multiply and one add
+        return _affine_flops(bool(self.affine), out)
 
 
 register_nd(BatchNormNd, "batchnorm")
@@ -63,8 +71,8 @@ class InstanceNormNd(BatchNormNd):
     affine: Flag = False
     track_running_stats: Flag = False
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.affine), out)
 
 
 register_nd(InstanceNormNd, "instancenorm")
@@ -95,13 +103,19 @@ class LayerNorm(Layer):
         self.normalized(ins[0])
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
+    def params_term(self, ins: Sequence[Shape]) -> Term:
         if not self.elementwise_affine:
-            return 0
-        return (2 if self.bias else 1) * math.prod(self.normalized(ins[0]))
+            return ZERO
+        ns = self.normalized(ins[0])
+        names = axis_names(len(ins[0]))[len(ins[0]) - len(ns) :]
+        return Num(2 if self.bias else 1) * prod(Sym(a, n) for a, n in zip(names, ns))
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.elementwise_affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.elementwise_affine), out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
 
 
 @register("layernorm2d")
@@ -110,6 +124,7 @@ class LayerNorm2d(Layer):
 
     prefix = "ln"
     ndim = 2
+    spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
 
@@ -117,11 +132,11 @@ class LayerNorm2d(Layer):
         self.expect_rank(ins[0])
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.elementwise_affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.elementwise_affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.elementwise_affine), out)
 
 
 @register("groupnorm")
@@ -129,6 +144,7 @@ class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    spatial = True
 
     num_groups: Pos
     num_channels: Pos | None = None
@@ -145,11 +161,11 @@ class GroupNorm(Layer):
             raise LayerError(f"{c} channels are not divisible by num_groups {self.num_groups}")
         return ins[0]
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return 2 * ins[0][0] if self.affine else 0
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (7 if self.affine else 5) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return _affine_flops(bool(self.affine), out)
 
 
 @register("localresponsenorm", "lrn")
@@ -157,6 +173,7 @@ class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    spatial = True
 
     size: Pos
     alpha: Number = 1e-4
@@ -168,8 +185,8 @@ class LocalResponseNorm(Layer):
             raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(ins[0])}")
         return ins[0]
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (self.size + 4) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return (Sym("size", self.size) + 4) * elements(out)
 
     def describe(self) -> str:
         return f"size {self.size}"
@@ -181,8 +198,8 @@ class LayerScale(Layer):
 
     prefix = "scale"
 
-    def params(self, ins: Sequence[Shape]) -> int:
-        return ins[0][0]
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("C", ins[0][0])
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(out)

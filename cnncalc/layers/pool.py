@@ -13,13 +13,13 @@ Rules (window = product of kernel sizes):
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from typing import Annotated, Any, Sequence
 
 from pydantic import PlainValidator, WithJsonSchema
 
 from ..errors import LayerError
+from ..formula import Ceil, Floor, Note, Num, Sym, Term, axis_names, elements, prod
 from .base import (
     RF,
     WHOLE_AXIS,
@@ -31,26 +31,33 @@ from .base import (
     PosN,
     Shape,
     fmt_axes,
-    numel,
+    kernel_term,
     register,
     register_nd,
 )
 from .base import _int as _positive
 
 
+def pool_axis(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: str = "n") -> Term:
+    """PyTorch's ``pooling_output_shape`` for one axis, as a term."""
+    # ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1, with ⌈⌉ in ceil_mode: ⌊(x + s − 1)/s⌋ = ⌈x/s⌉
+    span = Sym(f"{name}_in", n) + 2 * Sym("p", p) - Sym("d", d) * (Sym("k", k) - 1) - 1
+    out: Term = (Ceil if ceil_mode else Floor)(span / Sym("s", s)) + 1
+    if ceil_mode and (out.value - 1) * s >= n + p:
+        out = out - Note(Num(1), "the last window would start in the padding")
+    return out
+
+
 def pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """PyTorch's ``pooling_output_shape`` for one axis."""
-    span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
-    out = span // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
-    return out
+    return int(pool_axis(n, k, s, p, d, ceil_mode))
 
 
 class _Pool(Layer):
     """Shared arguments of max and average pooling."""
 
     prefix = "pool"
+    spatial = True
 
     kernel_size: PosN
     stride: PosN | None = None
@@ -67,7 +74,7 @@ class _Pool(Layer):
         s = k if self.stride is None else self.per_axis(self.stride, "stride")
         return k, s, self.per_axis(self.padding, "padding")
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         self.expect_rank(ins[0])
         k, s, p = self.geometry()
         padded = tuple(n + 2 * pi for n, pi in zip(ins[0][1:], p))
@@ -75,20 +82,19 @@ class _Pool(Layer):
         if all(pi <= ki // 2 for pi, ki in zip(p, k)) and any(n < ke for n, ke in zip(padded, k_eff)):
             what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
             raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
-        out = []
-        for n, ki, si, pi, di in zip(ins[0][1:], k, s, p, self.dil()):
+        out: list[Term] = [Sym("C", ins[0][0])]
+        for name, n, ki, si, pi, di in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, p, self.dil()):
             if pi > ki // 2:
                 raise LayerError(f"padding {pi} is more than half the kernel_size {ki}")
-            o = pool_out(n, ki, si, pi, di, bool(self.ceil_mode))
-            if o < 1:
-                raise LayerError(f"output size {o} is not positive")
+            o = pool_axis(n, ki, si, pi, di, bool(self.ceil_mode), name)
+            if o.value < 1:
+                raise LayerError(f"output size {o.value} is not positive")
             out.append(o)
-        return (ins[0][0], *out)
+        return tuple(out)
 
-    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, p = self.geometry()
-        d = self.dil()
-        return fields[0].map(lambda i, a: a.window(d[i] * (k[i] - 1) + 1, s[i], p[i]))
+        return tuple((Sym("d", di) * (Sym("k", ki) - 1), si, pi) for ki, si, pi, di in zip(k, s, p, self.dil()))
 
     def describe(self) -> str:
         k, s, p = self.geometry()
@@ -109,8 +115,9 @@ class MaxPoolNd(_Pool):
     def dil(self) -> tuple[int, ...]:
         return self.per_axis(self.dilation, "dilation")
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return (math.prod(self.geometry()[0]) - 1) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # window − 1 comparisons per output element
+        return (kernel_term(self.geometry()[0]) - 1) * elements(out, "out")
 
 
 class AvgPoolNd(_Pool):
@@ -119,8 +126,9 @@ class AvgPoolNd(_Pool):
     count_include_pad: Flag = True
     divisor_override: Pos | None = None
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return math.prod(self.geometry()[0]) * numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # window − 1 adds and one divide per output element
+        return kernel_term(self.geometry()[0]) * elements(out, "out")
 
 
 def _adaptive_windows(n: int, o: int) -> list[int]:
@@ -154,6 +162,7 @@ class _Adaptive(Layer):
     """Adaptive pooling to a fixed output size."""
 
     prefix = "pool"
+    spatial = True
     output_size: OutputSize = 1
 
     def sizes(self, ins: Sequence[Shape]) -> tuple[int, ...]:
@@ -170,10 +179,11 @@ class _Adaptive(Layer):
         self.expect_rank(ins[0])
         return (ins[0][0], *self.sizes(ins))
 
-    def window_total(self, ins: Sequence[Shape], out: Shape) -> int:
-        """Sum over output elements of their window sizes."""
-        per_axis = [sum(_adaptive_windows(n, o)) for n, o in zip(ins[0][1:], out[1:])]
-        return out[0] * math.prod(per_axis)
+    def window_total(self, ins: Sequence[Shape], out: Shape) -> Term:
+        """Sum over output elements of their window sizes: C·Σwindows_H·Σwindows_W."""
+        names = axis_names(len(out))[1:]
+        per_axis = [Sym(f"win_{a}", sum(_adaptive_windows(n, o))) for a, n, o in zip(names, ins[0][1:], out[1:])]
+        return prod([Sym("C", out[0]), *per_axis])
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rf = fields[0]
@@ -184,7 +194,7 @@ class _Adaptive(Layer):
             n, o = ins[0][1 + i], out[1 + i]
             if o == 1:
                 return WHOLE_AXIS
-            return a.window(max(_adaptive_windows(n, o)), Fraction(n, o), 0)  # type: ignore[arg-type]
+            return a.window(max(_adaptive_windows(n, o)) - 1, Fraction(n, o), 0)  # type: ignore[arg-type]
 
         return rf.map(step)
 
@@ -196,8 +206,8 @@ class _Adaptive(Layer):
 class AdaptiveAvgPoolNd(_Adaptive):
     """Adaptive average pooling (``torch.nn.AdaptiveAvgPoolNd``); FLOPs = Σ window sizes."""
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return self.window_total(ins, out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Note(self.window_total(ins, out), "window sizes summed")
 
 
 class AdaptiveMaxPoolNd(_Adaptive):
@@ -205,8 +215,9 @@ class AdaptiveMaxPoolNd(_Adaptive):
 
     return_indices: Flag = False
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return self.window_total(ins, out) - numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # Σ (window − 1)
+        return Note(self.window_total(ins, out), "window sizes summed") - elements(out, "out")
 
 
 @register("globalavgpool")
@@ -214,14 +225,15 @@ class GlobalAvgPool(Layer):
     """Global average pooling over all spatial axes, keeping them as size 1 (``AdaptiveAvgPool(1)``)."""
 
     prefix = "pool"
+    spatial = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         if len(ins[0]) < 2:
             raise LayerError(f"expects a [C, *spatial] input, got {list(ins[0])}")
         return (ins[0][0],) + (1,) * (len(ins[0]) - 1)
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(ins[0])
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(ins[0], "in")
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         return fields[0].whole()
@@ -231,8 +243,8 @@ class GlobalAvgPool(Layer):
 class GlobalMaxPool(GlobalAvgPool):
     """Global max pooling over all spatial axes (``AdaptiveMaxPool(1)``); FLOPs = in − out."""
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
-        return numel(ins[0]) - numel(out)
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(ins[0], "in") - elements(out, "out")
 
 
 for _base, _stem in (

@@ -1,10 +1,11 @@
-"""Layers that move or copy values without learning: flatten, identity, dropout, zero padding,
-upsampling and pixel (un)shuffle.
+"""Layers that move or copy values without learning: flatten, permute, identity, dropout, zero
+padding, upsampling and pixel (un)shuffle.
 
-- flatten, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
+- flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
-- receptive field: flatten over spatial axes gives the whole input; zero padding shifts the
+- receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
+  moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); zero padding shifts the
   centre; upsampling by s divides the jump by s (linear modes widen the field by one jump);
   pixel shuffle divides the jump by r; pixel unshuffle is an r×r window with stride r
 """
@@ -16,12 +17,14 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 from ..errors import LayerError
+from ..formula import ZERO, Div, Sym, Term, axis_names, elements, prod
 from .base import (
     RF,
     AnyInt,
     AxisRF,
     Flag,
     Layer,
+    Layout,
     NonNegN,
     Number,
     Pos,
@@ -29,9 +32,9 @@ from .base import (
     Shape,
     choice,
     fmt_shape,
-    numel,
     register,
     register_nd,
+    spatial_axes,
 )
 
 
@@ -55,14 +58,48 @@ class Flatten(Layer):
             )
         return s - 1, e - 1
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         s, e = self.span(ins[0])
         shape = ins[0]
-        return (*shape[:s], math.prod(shape[s : e + 1]), *shape[e + 1 :])
+        syms = [Sym(a, n) for a, n in zip(axis_names(len(shape)), shape)]
+        return (*syms[:s], prod(syms[s : e + 1]), *syms[e + 1 :])
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        s, e = self.span(ins[0])
+        layout = layouts[0]
+        return (*layout[:s], layout[s] if s == e else None, *layout[e + 1 :])
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         s, e = self.span(ins[0])
-        return fields[0] if s == e else fields[0].whole()
+        merges_space = s != e and spatial_axes(fields[0].layout, range(s, e + 1))
+        return fields[0].whole() if merges_space else fields[0]
+
+
+@register("permute")
+class Permute(Layer):
+    """Reorder the axes (``torch.permute``, torchvision's ``Permute``); ``dims`` count the batch as 0."""
+
+    prefix = "permute"
+    dims: tuple[AnyInt, ...]
+
+    def order(self, shape: Shape) -> tuple[int, ...]:
+        """For each output axis, the input axis it comes from (batch-less numbering)."""
+        rank = len(shape) + 1
+        dims = [d + rank if d < 0 else d for d in self.dims]
+        if sorted(dims) != list(range(rank)):
+            raise LayerError(f"dims {list(self.dims)} are not an order of the {rank} axes of a {rank}-d tensor")
+        if dims[0] != 0:
+            raise LayerError(f"dims {list(self.dims)} must keep the batch axis 0 first")
+        return tuple(d - 1 for d in dims[1:])
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return tuple(ins[0][a] for a in self.order(ins[0]))
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        return tuple(layouts[0][a] for a in self.order(ins[0]))
+
+    def describe(self) -> str:
+        return "(" + ", ".join(map(str, self.dims)) + ")"
 
 
 @register("identity")
@@ -90,6 +127,7 @@ class ZeroPadNd(Layer):
     """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back)."""
 
     prefix = "pad"
+    spatial = True
     padding: NonNegN
 
     def pads(self) -> list[tuple[int, int]]:
@@ -104,9 +142,12 @@ class ZeroPadNd(Layer):
         pairs = [(p[2 * i], p[2 * i + 1]) for i in range(n)]
         return pairs[::-1]
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         self.expect_rank(ins[0])
-        return (ins[0][0], *(n + b + a for n, (b, a) in zip(ins[0][1:], self.pads())))
+        names = axis_names(len(ins[0]))
+        sizes = [Sym(f"{a}_in", n) + Sym("p_before", b) + Sym("p_after", after)
+                 for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
+        return (Sym("C", ins[0][0]), *sizes)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
@@ -124,6 +165,7 @@ class Upsample(Layer):
     """Upsampling by ``scale_factor`` or to ``size`` (``torch.nn.Upsample``)."""
 
     prefix = "up"
+    spatial = True
     size: PosN | None = None
     scale_factor: Any = None
     mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
@@ -150,28 +192,30 @@ class Upsample(Layer):
             out.append(Fraction(f).limit_denominator(10**6))
         return tuple(out)
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        # per axis: n·scale
         shape = ins[0]
         if len(shape) < 2:
             raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(shape)}")
         want = _MODE_NDIM.get(self.mode)
         if want is not None and want != len(shape) - 1:
             raise LayerError(f"mode '{self.mode}' needs {want} spatial axes, the input has {len(shape) - 1}")
-        out = []
-        for n, s in zip(shape[1:], self.scales(shape)):
-            o = n * s
-            if o.denominator != 1:
+        out: list[Term] = [Sym("C", shape[0])]
+        for a, n, s in zip(axis_names(len(shape))[1:], shape[1:], self.scales(shape)):
+            o = Sym(f"{a}_in", n) * Sym("scale", s)
+            if not isinstance(o.value, int):
                 raise LayerError(
-                    f"scale {float(s):g} on size {n} gives {float(o):g}, not a whole size; give 'size' instead"
+                    f"scale {float(s):g} on size {n} gives {float(o.value):g}, not a whole size; give 'size' instead"
                 )
-            if o < 1:
-                raise LayerError(f"output size {o} is not positive")
-            out.append(int(o))
-        return (shape[0], *out)
+            if o.value < 1:
+                raise LayerError(f"output size {o.value} is not positive")
+            out.append(o)
+        return tuple(out)
 
-    def flops(self, ins: Sequence[Shape], out: Shape) -> int:
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # 2·taps − 1 per output element (taps multiplies and taps − 1 adds)
         taps = _TAPS[self.mode] ** (len(out) - 1)
-        return 0 if taps == 1 else (2 * taps - 1) * numel(out)
+        return ZERO if taps == 1 else (2 * Sym("taps", taps) - 1) * elements(out)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         taps = _TAPS[self.mode]
@@ -195,15 +239,17 @@ class PixelShuffle(Layer):
     """[C·r², H, W] → [C, H·r, W·r] (``torch.nn.PixelShuffle``)."""
 
     prefix = "shuffle"
+    spatial = True
     upscale_factor: Pos
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         shape, r = ins[0], self.upscale_factor
         if len(shape) != 3:
             raise LayerError(f"expects a [C, H, W] input, got {fmt_shape(shape)}")
         if shape[0] % (r * r):
             raise LayerError(f"{shape[0]} channels are not divisible by upscale_factor² = {r * r}")
-        return (shape[0] // (r * r), shape[1] * r, shape[2] * r)
+        rr = Sym("r", r)
+        return (Div(Sym("C_in", shape[0]), rr * rr), Sym("H_in", shape[1]) * rr, Sym("W_in", shape[2]) * rr)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         r = self.upscale_factor
@@ -215,17 +261,19 @@ class PixelUnshuffle(Layer):
     """[C, H·r, W·r] → [C·r², H, W] (``torch.nn.PixelUnshuffle``)."""
 
     prefix = "unshuffle"
+    spatial = True
     downscale_factor: Pos
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         shape, r = ins[0], self.downscale_factor
         if len(shape) != 3:
             raise LayerError(f"expects a [C, H, W] input, got {fmt_shape(shape)}")
         if shape[1] % r or shape[2] % r:
             raise LayerError(f"spatial size {shape[1]}x{shape[2]} is not divisible by downscale_factor {r}")
-        return (shape[0] * r * r, shape[1] // r, shape[2] // r)
+        rr = Sym("r", r)
+        return (Sym("C_in", shape[0]) * rr * rr, Div(Sym("H_in", shape[1]), rr), Div(Sym("W_in", shape[2]), rr))
 
-    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         r = self.downscale_factor
-        return fields[0].map(lambda i, a: a.window(r, r, 0))
+        return ((Sym("r", r) - 1, r, 0),) * 2
 
