@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
-from .layers.base import Layout, channels_first
+from .layers.base import MAX_INT, Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
@@ -40,7 +40,7 @@ MAX_LAYERS = 100_000
 MAX_NESTING = 100
 #: Largest size of a tensor (elements, without the batch) and of any of its axes: PyTorch
 #: counts sizes in signed 64-bit integers.
-MAX_ELEMENTS = 2**63 - 1
+MAX_ELEMENTS = MAX_INT
 
 
 @dataclass(slots=True)
