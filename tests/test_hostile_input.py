@@ -620,3 +620,56 @@ def test_api_raises_located_errors() -> None:
         "net.yaml:2:10: layer #1 (conv1d): missing required argument 'out_channels'",
         "net.yaml:2:10: layer #1 (conv1d): missing required argument 'kernel_size'",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# safety: safe YAML only, no eval, expressions of arithmetic on named numbers
+
+
+def test_no_unsafe_loading_or_eval_in_the_package() -> None:
+    import ast
+
+    unsafe = {"load", "full_load", "unsafe_load", "load_all", "full_load_all", "unsafe_load_all"}
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "cnncalc").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in ("eval", "exec", "compile", "__import__"):
+                found.append(f"{path.name}:{node.lineno}: {f.id}()")
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "yaml" \
+                    and f.attr in unsafe:
+                found.append(f"{path.name}:{node.lineno}: yaml.{f.attr}()")
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        pytest.param("$__import__('os').system('true')", "unsupported syntax '__import__('os').system('true')'",
+                     id="import"),
+        pytest.param("$open('/etc/passwd')", "unknown function 'open' (known: abs, ceil, floor, int, "
+                     "make_divisible, max, min, round)", id="a builtin"),
+        pytest.param("$planes.__class__", "unsupported syntax 'planes.__class__'", id="attribute"),
+        pytest.param("$'x' * 10**9", "'*' needs numbers, got str 'x'", id="string bomb"),
+        pytest.param("$[0] * 10**9", "'*' needs numbers, got list [0]", id="list bomb"),
+        pytest.param("$9**9**9", "exponent too large", id="power tower"),
+        pytest.param("$1e6 ** 64", "expression value is too large", id="float overflow"),
+        pytest.param("$(-8) ** 0.5", "expression value is not a real number", id="complex"),
+        pytest.param("$-[1]", "'-' needs numbers, got list [1]", id="negated list"),
+        pytest.param("$make_divisible(planes, 0)", "make_divisible(): integer division or modulo by zero",
+                     id="division by zero in a function"),
+        pytest.param("$planes // 0", "division by zero", id="division by zero"),
+        pytest.param("$round(planes, -10**8)", "round(): ndigits -100000000 is beyond ±64",
+                     id="round to 10^8 digits"),
+        pytest.param("$" + "1+" * 150 + "1", "expression longer than 200 characters", id="too long"),
+    ],
+)
+def test_hostile_expressions(tmp_path: Path, expression: str, message: str) -> None:
+    path = tmp_path / "net.yaml"
+    text = ("input: [3, 8, 8]\nblocks:\n  b:\n    args: {planes: 4}\n    layers:\n"
+            f"      - conv2d: {{out_channels: \"{expression}\", kernel_size: 1}}\nlayers: [b]\n")
+    (line,) = errors(report(path, text), path)
+    assert line.startswith("{f}:6:32: layer 'b1.conv1' (conv2d): out_channels: ")
+    assert line.endswith(message), line

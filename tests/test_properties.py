@@ -341,3 +341,44 @@ def test_corrupted_files_give_figures_or_located_errors(workdir: Path, case: tup
         assert res.stdout == ""
         lines = res.stderr.splitlines()
         assert lines and all(line.startswith(f"error: {path}") for line in lines), (how, res.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# the expression evaluator on random token soup
+
+TOKENS = ["1", "2", "0", "64", "10**6", "1e6", "0.5", "-", "+", "*", "/", "//", "%", "**", "(", ")", "[", "]",
+          ",", " if ", " else ", " and ", " or ", "not ", "==", "<", "planes", "in_channels", "act", "index",
+          "'relu'", "min", "max", "abs", "int", "round", "floor", "ceil", "make_divisible", ".", "__class__",
+          "lambda", ":", "x", "True", "None"]
+NAMES = {"planes": 64, "in_channels": 3, "act": "relu", "index": 0}
+
+
+LEAVES = st.one_of(st.sampled_from(["0", "1", "2", "-3", "0.5", "1e6", "10**6", "1e30", "planes", "in_channels",
+                                    "act", "index", "'relu'", "[1, 2]", "True"]),
+                   st.integers(-(10**40), 10**40).map(str))
+
+
+def _compose(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "**", "==", "<", "and", "or"]),
+                       inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+    call = st.tuples(st.sampled_from(["min", "max", "abs", "int", "round", "floor", "ceil", "make_divisible"]),
+                     st.lists(inner, min_size=1, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})")
+    choice = st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})")
+    return st.one_of(binary, call, choice, inner.map(lambda x: f"-{x}"), inner.map(lambda x: f"not {x}"))
+
+
+@settings(max_examples=2000)
+@given(st.one_of(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=24).map("".join),
+                 st.recursive(LEAVES, _compose, max_leaves=12)))
+def test_expressions_evaluate_or_raise_expr_error(body: str) -> None:
+    from cnncalc.expr import ExprError, evaluate
+
+    try:
+        value = evaluate("$" + body, NAMES)
+    except ExprError:
+        event("refused")
+        return
+    event("evaluated")
+    assert value is None or isinstance(value, (bool, int, float, str, list))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        assert abs(value) <= 10**30
