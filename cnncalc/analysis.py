@@ -8,13 +8,14 @@ from typing import Sequence
 from .errors import OptionError
 from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
 from .layers import RF, numel
+from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
 
 
 def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
-            input_shape: Sequence[int] | None = None) -> Report:
-    """Analyse a network (or an already built graph) for a batch size and dtype."""
+            input_shape: Sequence[int] | None = None, optimizer: str = "adam", amp: bool = False) -> Report:
+    """Analyse a network (or an already built graph) for a batch size, dtype and optimizer."""
     if dtype not in DTYPE_BYTES:
         raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -60,6 +61,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         batch=batch,
         layers=tuple(rows),
         totals=_totals(graph, rows, size, batch),
+        memory=MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch),
         groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
     )
 

@@ -9,9 +9,9 @@ A limit comes from one of three places; for the same limit the more specific one
 
 ``batch``, ``dtype`` and ``optimizer`` (what the memory limits assume) are merged the same way.
 Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded) or ``error`` (the figure
-cannot be measured, e.g. training memory before the memory model exists). Never a silent pass.
+cannot be measured, e.g. training memory in int8). Never a silent pass.
 Each figure is measured by one function in :data:`MEASURES`; training memory by
-:func:`_train_memory`, the one place to wire the memory model in.
+:func:`_train_memory`, from :mod:`memory`'s model.
 """
 
 from __future__ import annotations
@@ -75,10 +75,13 @@ def _min_rf(s: Subject) -> int | None:
 def _train_memory(s: Subject) -> int:
     """Peak training memory in bytes of ``s.network`` at the batch, dtype and optimizer of ``s.settings``.
 
-    This is the one place where the training-memory model plugs in: return its peak training
-    bytes here. Until cnncalc has that model the limit is an error (exit code 2), never a pass.
+    The peak of one training step in :mod:`memory`'s model, library workspace included; int8
+    does not train, so there the limit is an error (exit code 2), never a pass.
     """
-    raise Unmeasurable("training memory is not supported by this version of cnncalc; the limit cannot be checked")
+    peak = None if s.report.memory is None else s.report.memory.training_peak
+    if peak is None:
+        raise Unmeasurable(f"training in {s.settings.dtype} is not modelled; the limit cannot be checked")
+    return peak
 
 
 #: How each kind of limit measures its figure (keys: :data:`limits.METRICS`).
@@ -370,7 +373,7 @@ def check_network(network: Network, *, flags: Budgets | None = None,
         where = src.name if src else "the network"
         raise OptionError([Problem("no budgets to check: give limits such as --max-params 5M, "
                                    "a 'budgets:' section in the file, or --budgets FILE", file=where)])
-    report = analyse(network, batch=settings.batch, dtype=settings.dtype)
+    report = analyse(network, batch=settings.batch, dtype=settings.dtype, optimizer=settings.optimizer)
     subject = Subject(network, report, settings)
     outcomes = tuple(evaluate(limit, subject) for limit in limits)
     return NetworkCheck(report.network, src.name if src else None, network_line(network), settings, outcomes)

@@ -23,6 +23,7 @@ from .errors import CnnCalcError, OptionError, Problem
 FORMATS = ("table", "json", "csv", "markdown")
 METRICS = ("macs", "params", "memory")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
+OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
 
 
 class _Group(click.Group):
@@ -133,12 +134,27 @@ def cli() -> None:
     """Shapes, parameters, MACs/FLOPs, receptive fields and memory of a CNN, from a YAML or JSON file."""
 
 
+def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--dtype``, ``--amp`` and ``--optimizer`` options of the memory figures."""
+    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
+                      help="Optimizer whose state training keeps (none: inference only).")(fn)
+    fn = click.option("--amp", is_flag=True,
+                      help="Mixed precision (torch.autocast): fp32 weights, fp16/bf16 activations.")(fn)
+    fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
+                      help="Element type for memory figures.  [default: fp32; fp16 with --amp]")(fn)
+    return fn
+
+
+def resolve_dtype(dtype: str | None, amp: bool) -> str:
+    """The dtype to use: as given, else fp16 under --amp and fp32 otherwise."""
+    return dtype or ("fp16" if amp else "fp32")
+
+
 @cli.command()
 @click.argument("net")
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
-              help="Element type for memory figures.")
+@training_options
 @click.option("--depth", type=click.IntRange(min=1), metavar="N",
               help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
                    "default: every layer.")
@@ -147,9 +163,12 @@ def cli() -> None:
 @click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
               "[default: the --sort metric, else macs].")
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
+@click.option("--memory", "memory_view", is_flag=True,
+              help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
 @output_options
-def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int | None, sort: str | None,
-           top: int | None, bars: str | None, html: str | None, fmt: str, output: str | None) -> None:
+def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
+           depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
+           memory_view: bool, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
@@ -157,7 +176,8 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int
     from . import hotspots, render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    full = analyse(load_network(net), batch=batch, dtype=dtype, input_shape=shape)
+    full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
+                   optimizer=optimizer, amp=amp)
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
 
@@ -172,10 +192,49 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str, depth: int
     elif fmt == "csv":
         text = render.render_csv(result)
     elif fmt == "markdown":
-        text = render.render_markdown(full, rows=rows)
+        text = render.render_markdown(full, rows=rows, memory=memory_view)
+    elif memory_view:
+        text = render.render_memory_table(full, **_table_args(output), rows=rows)
     else:
         text = render.render_table(full, **_table_args(output), rows=rows, bars=bars or sort or "macs")
     write_output(text, output)
+
+
+@cli.command()
+@click.argument("net")
+@click.option("--memory", "budget", required=True, metavar="SIZE",
+              help="Memory to fit in: 16GiB, 512MiB (powers of 2) or 16G, 500M (powers of 10).")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@training_options
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
+              help="Output format.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str, fmt: str,
+        output: str | None) -> None:
+    """The largest batch of NET that fits in --memory, for training and for inference.
+
+    Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
+    """
+    import json  # noqa: PLC0415
+
+    from . import memory, render  # noqa: PLC0415
+    from .graph import build  # noqa: PLC0415
+
+    try:
+        size = memory.parse_size(budget)
+    except OptionError as e:
+        raise OptionError(f"--memory: {e.problems[0].message}") from None
+    shape = parse_shape(input_shape) if input_shape else None
+    graph = build(load_network(net), shape)
+    result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
+    if fmt == "json":
+        text = json.dumps({"network": graph.name, "input_shape": list(graph.input_shape), **result.to_dict()},
+                          indent=2) + "\n"
+    else:
+        text = render.render_fit(graph.name, graph.input_shape, result)
+    write_output(text, output)
+    if (result.training_batch if result.training_batch is not None else result.inference_batch) == 0:
+        click.get_current_context().exit(1)
 
 
 @cli.command()

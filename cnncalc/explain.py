@@ -8,11 +8,14 @@ evaluates, so an explanation cannot disagree with the report. On top of the laye
 - a block (a group of layers sharing a name prefix, such as ``layer1.0``) gets a summary: its
   input and output shape, its figures summed, and how its receptive field grew;
 - a depthwise convolution followed by a pointwise one is priced against the standard
-  convolution it replaces: the MACs ratio is ``1/C_out + 1/k²`` (MobileNet, section 3.1).
+  convolution it replaces: the MACs ratio is ``1/C_out + 1/k²`` (MobileNet, section 3.1);
+- the memory line lists, after the output, each tensor the layer saves for backward
+  (``Layer.saved``), per sample unless it says per step.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
@@ -24,7 +27,7 @@ from .graph import INPUT, Graph, Node, build
 from .layers import RF, Layer, Shape, fmt_shape
 from .layers.base import kernel_term
 from .layers.conv import ConvNd
-from .report import DTYPE_BYTES, LayerRow, Report
+from .report import DTYPE_BYTES, Report
 from .spec import Network, suggest
 
 
@@ -133,7 +136,6 @@ class _Explainer:
 
     def layer(self, node: Node) -> Explanation:
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        row = self.report.layers[node.index]
         sources = tuple(f"{self.graph.input_name(r)} {fmt_shape(s)}" for r, s in zip(node.inputs, ins))
         shape_line, shape = self.output(layer, ins, out)
         counts = {
@@ -150,7 +152,7 @@ class _Explainer:
             lines.append(Line("", note=f"no {listed}"))
         rf_line, rf = self.receptive(node)
         lines.append(rf_line)
-        memory = self.memory(row, out)
+        memory = self.memory(node, out)
         lines.append(Line("memory", tuple(memory)))
         lines += self.separable(node)
         values = {
@@ -218,14 +220,29 @@ class _Explainer:
             "RF", note=f"{format_rf(before)} → {format_rf(after)}, jump {format_jump(before)} → {format_jump(after)}"
         ), rf
 
-    def memory(self, row: LayerRow, out: Shape) -> list[Eq]:
-        """The memory line: the output tensor; saved-for-backward tensors join it here."""
+    def memory(self, node: Node, out: Shape) -> list[Eq]:
+        """The memory line: the output tensor, then each tensor the layer saves for backward."""
         from .render import format_bytes  # noqa: PLC0415  (pure formatting)
 
-        term = elements(out) * Sym("bytes", self.size)
-        readable = format_bytes(term.value)
-        note = ("" if readable.endswith(" B") else f"({readable}) ") + f"output, {self.report.dtype}"
-        return [Eq("", term, "B", note)]
+        def eq(term: Term, what: str) -> Eq:
+            readable = format_bytes(term.value)
+            return Eq("", term, "B", ("" if readable.endswith(" B") else f"({readable}) ") + what)
+
+        eqs = [eq(elements(out) * Sym("bytes", self.size), f"output, {self.report.dtype}")]
+        ins = node.in_shapes
+        for s in node.layer.saved(ins, out):
+            if s.ref == "weight":
+                continue  # the parameter itself, counted as weights
+            shape = ins[s.index] if s.ref == "input" else out if s.ref == "output" else None
+            if shape is None:
+                # a new tensor: name its size after a shape it matches, when it does
+                shape = next((x for x in (out, *ins) if math.prod(x) == s.elements), None)
+            count = Num(s.elements) if shape is None else elements(shape)
+            size = {"act": Sym("bytes", self.size), "weights": Sym("bytes", self.size)}.get(s.dtype)
+            size = size or Num({"fp32": 4, "int64": 8, "bool": 1}[s.dtype])
+            what = f"saved: {s.what}" + ("" if s.dtype in ("act", "weights") else f", {s.dtype}")
+            eqs.append(eq(count * size, what + ("" if s.per_sample else ", per step")))
+        return eqs
 
     # -- depthwise + pointwise -------------------------------------------------------------------
     def separable(self, node: Node) -> list[Line]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from . import hotspots
 from .layers import RF, fmt_shape
 from .diff import rf_sizes
+from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,7 +132,15 @@ CSV_COLUMNS = [
     "index", "name", "type", "inputs", "input_shape", "output_shape", "params", "buffers",
     "macs", "flops", "rf_size", "rf_jump", "rf_whole", "output_elements", "output_bytes",
     "rf_local", "jumps_meet", "layer_count",
+    "batch_output_bytes", "saved_bytes", "training_peak_bytes", "read_bytes", "write_bytes", "flops_per_byte",
 ]
+
+
+def _csv_memory(mem: LayerMemory | None) -> list[Any]:
+    if mem is None:
+        return [""] * 6
+    intensity = "" if mem.intensity is None else f"{mem.intensity:.4g}"
+    return [mem.output_bytes, mem.saved_bytes, mem.peak_bytes, mem.read_bytes, mem.write_bytes, intensity]
 
 
 def _csv_row(row: LayerRow) -> list[Any]:
@@ -152,8 +161,9 @@ def render_csv(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
+    memory = report.memory.by_name() if report.memory else {}
     for row in report.layers:
-        w.writerow(_csv_row(row))
+        w.writerow(_csv_row(row) + _csv_memory(memory.get(row.name)))
     return buf.getvalue()
 
 
@@ -161,8 +171,13 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None) -> str:
-    """A per-layer table (``rows``, default every layer) and the totals, for pasting into a pull request."""
+def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, memory: bool = False) -> str:
+    """A per-layer table (``rows``, default every layer) and the totals, for pasting into a pull request.
+
+    ``memory``: the memory columns instead (see :func:`render_memory_table`).
+    """
+    if memory and report.memory is not None:
+        return _markdown_memory(report, report.memory, rows)
     t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
@@ -181,7 +196,105 @@ def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None) -> s
     lines.append("")
     if any(r.jumps_meet for r in report.layers):
         lines += ["\\" + JUMPS_NOTE, ""]
-    lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report))
+    lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report) + memory_lines(report))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+OPTIMIZER_NAMES = {"none": "no optimizer", "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam",
+                   "adamw": "AdamW"}
+MEMORY_HEADERS = ("#", "layer", "type", "output", "saved", "at peak", "read", "written", "FLOPs/B")
+
+
+def format_intensity(x: float | None) -> str:
+    """Arithmetic intensity in FLOPs per byte: ``61.9``, or ``-`` for a layer that moves no bytes."""
+    return "-" if x is None else f"{x:.3g}" if x < 100 else f"{x:,.0f}"
+
+
+def format_answer(m: MemoryEstimate) -> str:
+    """The one-line answer: ``training at batch 32 with Adam needs ≈ 2.94 GiB``."""
+    precision = f"{m.dtype} autocast" if m.amp else m.dtype
+    if m.training_peak is None:
+        return f"inference at batch {m.batch} ({precision}) needs ≈ {format_bytes(m.inference_peak)}"
+    return (f"training at batch {m.batch} with {OPTIMIZER_NAMES[m.optimizer]} ({precision}) "
+            f"needs ≈ {format_bytes(m.training_peak)}")
+
+
+def memory_lines(report: Report) -> list[tuple[str, str]]:
+    """(label, text) pairs: the one-line answer, what training keeps, inference, and the overhead."""
+    m = report.memory
+    if m is None:
+        return []
+    lines = []
+    if m.training_peak is not None:
+        parts = [f"weights {format_bytes(m.weights)}", f"gradients {format_bytes(m.gradients)}"]
+        if m.optimizer_state:
+            parts.append(f"optimizer state {format_bytes(m.optimizer_state)}")
+        parts.append(f"saved activations {format_bytes(m.saved)}")
+        lines += [("Memory", f"{format_answer(m)} (peak during {m.training_moment})"),
+                  ("Training keeps", " · ".join(parts))]
+    lines += [("Inference", f"batch {m.batch} needs ≈ {format_bytes(m.inference_peak)}: weights "
+                            f"{format_bytes(m.weights)}, activations {format_bytes(m.inference_activations)} at their peak"),
+              ("Both include", f"the input batch ({format_bytes(m.input)}) and {format_bytes(m.overhead)} of CUDA "
+                               "library workspace")]
+    return lines
+
+
+def memory_rows(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow] | None = None) -> list[tuple[str, ...]]:
+    """Per-layer memory cells of ``rows`` (default every layer), in the order of :data:`MEMORY_HEADERS`."""
+    memory = m.by_name()
+    cells = []
+    for r in report.layers if rows is None else rows:
+        x = memory[r.name]
+        cells.append((str(r.index), r.name, r.type + (f" {r.label}" if r.label else ""), format_bytes(x.output_bytes),
+                      format_bytes(x.saved_bytes), format_bytes(x.peak_bytes), format_bytes(x.read_bytes),
+                      format_bytes(x.write_bytes), format_intensity(x.intensity)))
+    return cells
+
+
+def breakdown_lines(m: MemoryEstimate) -> list[tuple[str, str]]:
+    """What is alive at the training peak, by kind, adding up to the peak."""
+    if m.training_peak is None:
+        return []
+    parts = " + ".join(f"{kind} {format_bytes(b)}" for kind, b in m.training_breakdown)
+    return [("At the peak", f"{parts} = {format_bytes(m.training_peak)}, during {m.training_moment}")]
+
+
+def format_fit_line(batch: int | None, used: int | None, budget: int) -> str:
+    """``batch 170 (15.97 GiB)`` or why nothing fits."""
+    if batch is None:
+        return "not modelled"
+    if batch == 0:
+        return f"does not fit: even batch 1 needs more than {format_bytes(budget)}"
+    return f"batch {format_int(batch)} (needs ≈ {format_bytes(used or 0)})"
+
+
+def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
+    """The answer of ``cnncalc fit`` as plain lines."""
+    precision = f"{fit.dtype} autocast" if fit.amp else fit.dtype
+    lines = [f"{network} · input {fmt_shape(input_shape)} · {precision} · fits in {format_bytes(fit.budget)}"]
+    if fit.training_batch is not None:
+        lines.append(f"training with {OPTIMIZER_NAMES[fit.optimizer]}: "
+                     f"{format_fit_line(fit.training_batch, fit.training_bytes, fit.budget)}")
+    lines.append(f"inference: {format_fit_line(fit.inference_batch, fit.inference_bytes, fit.budget)}")
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_memory(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow] | None) -> str:
+    lines = [
+        f"### {_md_escape(report.network)}: memory",
+        "",
+        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}, "
+        f"{OPTIMIZER_NAMES[m.optimizer]}{', autocast' if m.amp else ''}.",
+        "",
+        "| " + " | ".join(MEMORY_HEADERS) + " |",
+        "|---:|---|---|" + "---:|" * (len(MEMORY_HEADERS) - 3),
+    ]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in memory_rows(report, m, rows)]
+    lines.append("")
+    lines.extend(f"- **{k}**: {v}" for k, v in breakdown_lines(m) + memory_lines(report))
     return "\n".join(lines) + "\n"
 
 
@@ -272,12 +385,19 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
     if any(r.jumps_meet for r in report.layers):
         table.caption = JUMPS_NOTE
         table.caption_justify = "left"
+    return _console_text([table, _summary(totals_lines(report) + memory_lines(report))], width=width, color=color)
+
+
+def _summary(lines: list[tuple[str, str]]) -> Any:
+    """A two-column grid of (bold label, text)."""
+    from rich.table import Table  # noqa: PLC0415
+
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
-    for label, text in totals_lines(report):
+    for label, text in lines:
         summary.add_row(label, text)
-    return _console_text([table, summary], width=width, color=color)
+    return summary
 
 
 def _console_text(renderables: list[Any], *, width: int | None, color: bool | None) -> str:
@@ -292,6 +412,34 @@ def _console_text(renderables: list[Any], *, width: int | None, color: bool | No
         console.print(r)
     text: str = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def render_memory_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                        rows: Sequence[LayerRow] | None = None) -> str:
+    """Per-layer memory (output, saved, share of the training peak, traffic) and the peak's breakdown.
+
+    ``rows`` (default: every layer) are the rows to list; the totals stay those of the network.
+    """
+    from rich.table import Table  # noqa: PLC0415
+
+    m = report.memory
+    if m is None:  # pragma: no cover  (analyse always estimates memory)
+        return render_table(report, width=width, color=color)
+    precision = f"{m.dtype} autocast" if m.amp else m.dtype
+    table = Table(
+        title=f"{report.network} · memory · input {fmt_shape(report.input_shape)} · {precision} · batch {m.batch} "
+              f"· {OPTIMIZER_NAMES[m.optimizer]}",
+        title_justify="left", show_footer=True, header_style="bold", footer_style="bold",
+    )
+    footers = {"layer": "total", "at peak": format_bytes(sum(x.peak_bytes for x in m.layers)),
+               "read": format_bytes(sum(x.read_bytes for x in m.layers)),
+               "written": format_bytes(sum(x.write_bytes for x in m.layers))}
+    for h in MEMORY_HEADERS:
+        table.add_column(h, justify="left" if h in ("layer", "type") else "right", footer=footers.get(h, ""),
+                         style="dim" if h == "#" else None)
+    for row in memory_rows(report, m, rows):
+        table.add_row(*row)
+    return _console_text([table, _summary(breakdown_lines(m) + memory_lines(report))], width=width, color=color)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import OptionError
 from .layers import RF, AxisRF, Shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .memory import MemoryEstimate
 
 SCHEMA_VERSION = 1
 
@@ -132,6 +135,7 @@ class Report:
     batch: int
     layers: tuple[LayerRow, ...]
     totals: Totals
+    memory: MemoryEstimate | None = None
     #: groups of layers by name: (what the group is, e.g. ``bottleneck``, and its output layer)
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -153,7 +157,8 @@ class Report:
                 rows.append(replace(row, inputs=tuple(shown.get(i, i) for i in row.inputs)))
                 continue
             rows.append(self._group_row(key, group, shown))
-        return replace(self, layers=tuple(rows))
+        memory = None if self.memory is None else self.memory.grouped(shown)
+        return replace(self, layers=tuple(rows), memory=memory)
 
     def _group_row(self, key: str, group: list[LayerRow], shown: dict[str, str]) -> LayerRow:
         """One row for the layers of group ``key``: sums, the inputs from outside, the output's shape and field."""
@@ -186,8 +191,8 @@ class Report:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``)."""
-        return {
+        """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
+        out = {
             "schema_version": SCHEMA_VERSION,
             "network": {
                 "name": self.network,
@@ -200,3 +205,9 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "totals": self.totals.to_dict(),
         }
+        if self.memory is not None:
+            memory = self.memory.by_name()
+            for row in out["layers"]:
+                row["memory"] = memory[row["name"]].to_dict()
+            out["memory"] = self.memory.to_dict()
+        return out

@@ -58,6 +58,39 @@ class NetworkInfo(_Strict):
     batch: int
 
 
+class LayerMemory(_Strict):
+    """A layer's memory at the batch, dtype and optimizer of the report."""
+
+    output_bytes: int = Field(ge=0, description="output elements × activation bytes × batch")
+    saved_bytes: int = Field(ge=0, description="what autograd keeps for the layer's backward pass, at the batch")
+    training_peak_bytes: int = Field(
+        ge=0, description="the layer's share of the training peak: its weights, gradients and optimizer state, "
+                          "the saved tensors it keeps first, and its transients")
+    read_bytes: int = Field(ge=0, description="inputs × batch + weights")
+    write_bytes: int = Field(ge=0, description="output × batch")
+    arithmetic_intensity: float | None = Field(description="FLOPs per byte read or written; null: no bytes move")
+
+
+class Memory(_Strict):
+    """Training and inference memory: cnncalc's model of what PyTorch keeps."""
+
+    batch: int = Field(ge=1)
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
+    optimizer: Literal["none", "sgd", "momentum", "adam", "adamw"]
+    weights_bytes: int = Field(ge=0, description="parameters and buffers")
+    gradients_bytes: int = Field(ge=0)
+    optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters")
+    saved_activations_bytes: int = Field(ge=0, description="what autograd keeps at the end of the forward pass")
+    input_bytes: int = Field(ge=0, description="the input batch")
+    library_workspace_bytes: int = Field(ge=0, description="CUDA library workspace, included in both peaks")
+    inference_activations_bytes: int = Field(ge=0, description="peak of live activations, input batch included")
+    inference_peak_bytes: int = Field(ge=0)
+    training_peak_bytes: int | None = Field(description="null: no training (optimizer none, or int8)")
+    training_peak_at: str | None = Field(description="the moment of the peak, e.g. 'backward of layer4.2.relu'")
+    training_peak_breakdown: dict[str, int] = Field(description="bytes alive at the peak, by kind")
+
+
 class Layer(_Strict):
     """One layer's figures, per sample."""
 
@@ -76,6 +109,9 @@ class Layer(_Strict):
     jumps_meet: bool = Field(description="paths of different jump meet here; the largest field is shown")
     output_elements: int = Field(ge=0)
     output_bytes: int = Field(ge=0, description="output_elements × dtype_bytes")
+    layer_count: int = Field(ge=1, description="layers the row stands for (more than 1 for a group with --depth)")
+    jumps_meet: bool = Field(description="paths of different jump meet at this layer")
+    memory: LayerMemory
 
 
 class Totals(_Strict):
@@ -109,6 +145,7 @@ class ReportOutput(_Strict):
     network: NetworkInfo
     layers: list[Layer]
     totals: Totals
+    memory: Memory
 
 
 # ---------------------------------------------------------------------------------------------

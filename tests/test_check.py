@@ -18,7 +18,9 @@ from click.testing import CliRunner, Result
 import cnncalc
 from cnncalc import budgets, spec
 from cnncalc.cli import cli
+from cnncalc.graph import build
 from cnncalc.limits import METRICS
+from cnncalc.memory import MemoryModel
 
 PARAMS = (20 * 25 + 20) + (50 * 20 * 25 + 50) + (800 * 500 + 500) + (500 * 10 + 10)
 MACS = 20 * 24 * 24 * 25 + 50 * 8 * 8 * 20 * 25 + 800 * 500 + 500 * 10
@@ -77,24 +79,29 @@ def test_bad_unit_is_a_usage_error(limit: str) -> None:
 
 
 def test_train_memory_is_never_silently_passed() -> None:
+    # int8 is an inference format: training in it is not modelled
     r = run("check", "lenet5", "--max-train-memory", "1000GiB", "--batch", "32", "--optimizer", "adam",
-            "--max-params", "5M", "-f", "json")
+            "--dtype", "int8", "--max-params", "5M", "-f", "json")
     assert r.exit_code == 2
     doc = json.loads(r.stdout)
     assert doc["status"] == "error"
     statuses = {row["limit"]: row["status"] for row in doc["networks"][0]["limits"]}
     assert statuses == {"max_params": "pass", "max_train_memory": "error"}
     assert doc["networks"][0]["batch"] == 32
-    assert "training memory is not supported" in r.stderr
+    assert "training in int8 is not modelled" in r.stderr
 
 
-def test_train_memory_is_the_one_measure_to_wire() -> None:
-    """Every limit kind has a measure; only training memory is unmeasurable (until the memory model)."""
+def test_train_memory_is_the_memory_models_peak() -> None:
+    """Every limit kind has a measure; training memory is the peak of the memory model."""
     assert set(budgets.MEASURES) == set(METRICS) == set(spec.Budgets.model_fields) - {"batch", "dtype", "optimizer"}
     net = spec.load("lenet5")
-    subject = budgets.Subject(net, cnncalc.analyse(net), budgets.Settings())
-    with pytest.raises(budgets.Unmeasurable):
-        budgets.MEASURES["max_train_memory"](subject)
+    settings = budgets.Settings(batch=8, optimizer="momentum")
+    subject = budgets.Subject(net, cnncalc.analyse(net, batch=8, optimizer="momentum"), settings)
+    expected = MemoryModel(build(net), optimizer="momentum").training_bytes(8)
+    assert budgets.MEASURES["max_train_memory"](subject) == expected
+    r = run("check", "lenet5", "--max-train-memory", "1GiB", "--batch", "8", "--optimizer", "momentum", "-f", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["networks"][0]["limits"][0]["actual"] == expected
 
 
 def test_exact_units_on_the_boundary() -> None:
@@ -360,8 +367,8 @@ def test_github_escapes() -> None:
 def test_junit_structure(repo: Path) -> None:
     out = repo / "report.xml"
     r = run("check", "--budgets", "ci/budgets.yaml", "--max-macs", "1M", "--max-train-memory", "4GiB",
-            "-f", "junit", "-o", str(out))
-    assert r.exit_code == 2  # the training-memory limit cannot be checked
+            "--dtype", "int8", "-f", "junit", "-o", str(out))
+    assert r.exit_code == 2  # the training-memory limit cannot be checked in int8
     assert r.stdout == ""
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"

@@ -61,6 +61,8 @@ layers:
   - adaptiveavgpool2d: {output_size: [2, null]}
   - globalmaxpool
   - dropout
+  - dropout2d
+  - alphadropout
   - identity
   - flatten
   - linear: {out_features: 6}
@@ -78,6 +80,7 @@ layers:
   - convtranspose1d: {out_channels: 4, kernel_size: 4, stride: 2}
   - avgpool1d: {kernel_size: 3, stride: 1, padding: 1}
   - zeropad1d: {padding: 2}
+  - dropout1d
   - adaptivemaxpool1d: {output_size: 7}
   - adaptiveavgpool1d: {output_size: 3}
   - linear: {out_features: 5, in_features: 3}
@@ -94,6 +97,7 @@ layers:
   - convtranspose3d: {out_channels: 2, kernel_size: 2, stride: 2}
   - avgpool3d: {kernel_size: 2}
   - zeropad3d: {padding: 1}
+  - dropout3d
   - adaptivemaxpool3d: {output_size: 2}
   - adaptiveavgpool3d: {output_size: 1}
 """

@@ -142,6 +142,7 @@ FAMILIES: dict[str, Callable[[Shape], Args]] = {
     "prelu": lambda s: st.fixed_dictionaries({}, optional={"num_parameters": st.sampled_from(sorted({1, s[0]}))}),
     "softmax": lambda s: st.fixed_dictionaries({"dim": st.sampled_from([*range(1, len(s) + 1), -1])}),
     "dropout": lambda s: st.fixed_dictionaries({}, optional={"p": st.floats(0, 1), "inplace": st.booleans()}),
+    "alphadropout": lambda s: FAMILIES["dropout"](s),
     "flatten": lambda s: st.sampled_from([{}, {"start_dim": 1, "end_dim": -1}, {"start_dim": len(s)}]),
     "identity": lambda s: st.just({}),
     "permute": lambda s: st.permutations(range(1, len(s) + 1)).map(lambda order: {"dims": [0, *order]}),

@@ -17,6 +17,22 @@ hardswish      5     hardsigmoid, multiply
 softmax        5     running max, subtract, exp, sum, divide
 =============  ====  =====================================================
 
+Saved for backward, as PyTorch's derivative formulas use ``self`` (the input) or ``result``
+(the output). ``inplace: true`` writes the output over the input's storage; a formula that
+needs ``result`` then shares that storage, one that needs ``self`` makes autograd keep a copy
+of the input taken before it is overwritten:
+
+==========================================  ==========  ===================
+type                                        keeps       with inplace: true
+==========================================  ==========  ===================
+relu, sigmoid, tanh, softmax                output      output (shared)
+leakyrelu, elu                              input       output (shared)
+relu6, silu, hardsigmoid, hardswish, gelu   input       a copy of the input
+prelu                                       input       a copy of the input
+==========================================  ==========  ===================
+
+prelu runs in fp16/bf16 under autocast, softmax in fp32.
+
 Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
 """
 
@@ -26,7 +42,7 @@ from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
 from ..formula import Num, Sym, Term, elements
-from .base import RF, AnyInt, Flag, Layer, Number, Pos, Shape, choice, register, spatial_axes
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes
 
 
 class Activation(Layer):
@@ -35,16 +51,31 @@ class Activation(Layer):
     prefix = "act"
     #: FLOPs per element.
     cost: ClassVar[int] = 1
+    #: What the derivative formula uses: ``input`` (self) or ``output`` (result).
+    keeps: ClassVar[str] = "input"
+    #: What the in-place form keeps: ``output`` (shared storage) or ``copy`` (of the input).
+    keeps_inplace: ClassVar[str] = "copy"
 
     inplace: Flag = False
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Num(self.cost) * elements(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        keeps = self.keeps_inplace if self.inplace else self.keeps
+        if keeps == "copy":
+            return (Saved("copy of the input", numel(ins[0])),)
+        return (Saved.output(out),) if keeps == "output" else (Saved.input(ins),)
 
-def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), **fields: Any) -> None:
-    """Register a simple activation whose only rule is ``cost`` FLOPs per element."""
-    ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__}
+    def output_storage(self) -> str:
+        return "in-place" if self.inplace else "new"
+
+
+def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), keeps: str = "input",
+                keeps_inplace: str = "copy", **fields: Any) -> None:
+    """Register a simple activation: ``cost`` FLOPs per element, and what it keeps for backward."""
+    ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__,
+                          "keeps": keeps, "keeps_inplace": keeps_inplace}
     annotations: dict[str, Any] = {}
     for field, (typ, default) in fields.items():
         annotations[field] = typ
@@ -53,14 +84,15 @@ def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *
     register(name, *aliases)(type(name.capitalize(), (Activation,), ns))
 
 
-_activation("relu", 1, "Rectified linear unit, max(0, x).")
+_activation("relu", 1, "Rectified linear unit, max(0, x).", keeps="output", keeps_inplace="output")
 _activation("relu6", 2, "ReLU clamped to [0, 6].")
 _activation(
-    "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), negative_slope=(Number, 0.01)
+    "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), keeps_inplace="output",
+    negative_slope=(Number, 0.01),
 )
-_activation("elu", 4, "Exponential linear unit.", alpha=(Number, 1.0))
-_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).")
-_activation("tanh", 1, "Hyperbolic tangent.")
+_activation("elu", 4, "Exponential linear unit.", keeps_inplace="output", alpha=(Number, 1.0))
+_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).", keeps="output", keeps_inplace="output")
+_activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="output")
 _activation("silu", 5, "SiLU / swish: x·sigmoid(x).")
 _activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.")
 _activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.")
@@ -82,6 +114,7 @@ class PRelu(Activation):
     """Parametric ReLU: one learnable slope, or one per channel (``num_parameters``)."""
 
     prefix = "prelu"
+    autocast = "low"
     cost = 2
     num_parameters: Pos = 1
     init: Number = 0.25
@@ -94,12 +127,16 @@ class PRelu(Activation):
     def params_term(self, ins: Sequence[Shape]) -> Term:
         return Sym("num_parameters", self.num_parameters)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (*super().saved(ins, out), Saved.weight(self.num_parameters))
+
 
 @register("softmax")
 class Softmax(Layer):
     """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
 
     prefix = "softmax"
+    autocast = "fp32"
     dim: AnyInt = -1
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -111,6 +148,8 @@ class Softmax(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Num(5) * elements(out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.output(out),)
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
         return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

@@ -1,8 +1,9 @@
 """The layer base class, its argument types, the registry and the receptive-field algebra.
 
 A layer type is one Pydantic model that holds its own arguments and its own rules: output
-shape, trainable parameters, buffers, MACs, FLOPs and the receptive-field step. Shapes never
-include the batch: ``(C, *spatial)`` for feature maps, ``(N,)`` after flatten.
+shape, trainable parameters, buffers, MACs, FLOPs, the receptive-field step and the tensors
+autograd saves for the backward pass. Shapes never include the batch: ``(C, *spatial)`` for
+feature maps, ``(N,)`` after flatten.
 """
 
 from __future__ import annotations
@@ -260,6 +261,46 @@ def _extent(a: AxisRF) -> tuple[float, Fraction]:
 
 
 # ---------------------------------------------------------------------------------------------
+# saved tensors
+
+#: ``Saved.dtype`` values: the layer's activation dtype, fixed types, or the parameters' dtype.
+SAVED_DTYPES = ("act", "fp32", "int64", "bool", "weights")
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """One tensor that autograd keeps for a layer's backward pass.
+
+    ``ref`` names a tensor that already exists, so that storage shared between layers is
+    counted once: ``input`` (input number ``index``), ``output`` or ``weight`` (the parameter:
+    counted as weights, except for the low-precision copy autocast makes). ``ref`` None is a
+    new tensor of ``elements`` values of ``dtype``, per sample unless ``per_sample`` is false.
+    """
+
+    what: str
+    elements: int
+    dtype: str = "act"
+    ref: str | None = None
+    index: int = 0
+    per_sample: bool = True
+
+    @staticmethod
+    def input(ins: Sequence[Shape], index: int = 0) -> Saved:
+        """The layer's input tensor itself."""
+        return Saved("input" if len(ins) == 1 else f"input {index + 1}", numel(ins[index]), ref="input", index=index)
+
+    @staticmethod
+    def output(out: Shape) -> Saved:
+        """The layer's output tensor itself."""
+        return Saved("output", numel(out), ref="output")
+
+    @staticmethod
+    def weight(elements: int) -> Saved:
+        """The layer's weight parameter (not its bias)."""
+        return Saved("weight", elements, dtype="weights", ref="weight", per_sample=False)
+
+
+# ---------------------------------------------------------------------------------------------
 # the base class and the registry
 
 REGISTRY: dict[str, type[Layer]] = {}
@@ -291,6 +332,10 @@ class Layer(BaseModel):
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
     #: Prefix for automatic names (conv1, bn1, pool1, ...).
     prefix: ClassVar[str] = "layer"
+    #: Under mixed precision (``torch.autocast`` on CUDA): ``low`` runs in fp16/bf16 (conv,
+    #: linear), ``fp32`` runs in fp32 (normalisations over features, softmax), ``same`` keeps
+    #: the dtype of its inputs.
+    autocast: ClassVar[str] = "same"
     #: True for layers that read axis 0 as channels and the rest as spatial axes ([C, H, W]).
     spatial: ClassVar[bool] = False
 
@@ -355,6 +400,21 @@ class Layer(BaseModel):
             return fields[0].map(lambda i, a: a.window(*window[i]))
         return merge_rf(fields)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        """Tensors autograd keeps for the backward pass: none unless the layer type states its own rule."""
+        return ()
+
+    def output_storage(self) -> str:
+        """``new`` tensor, ``in-place`` (the input's storage, modified) or ``view`` of the input."""
+        return "new"
+
+    def workspace(self, ins: Sequence[Shape], out: Shape) -> int:
+        """Elements per sample (activation dtype) of library workspace while the layer runs."""
+        return 0
+
+    def backward_views(self) -> bool:
+        """True when the gradients of the inputs are views of the output's gradient (no new memory)."""
+        return False
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]

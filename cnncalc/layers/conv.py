@@ -9,6 +9,13 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed ``j' = j/s`` and
   ``r' = r + floor(d(k−1)/s)·j`` (the most input positions one output unit depends on)
+- saved for backward: the input and the weight. ``padding_mode`` reflect or replicate also
+  keeps the padded copy ``C_in·Π(n + 2p)``; circular keeps only the padded copy; ``padding:
+  same`` with an odd total padding ``d(k−1)`` on some axis keeps only a zero-padded copy one
+  element longer on those axes instead of the input. Under autocast they run in fp16/bf16.
+- workspace: a dense (``groups`` 1) convolution with a kernel larger than 1 takes a transient
+  workspace of its input plus its output, forward and backward (cuDNN's tensor-core kernels
+  work on channels-last copies); 1x1 and grouped convolutions take none
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ from .base import (
     Padding,
     Pos,
     PosN,
+    Saved,
     Shape,
     choice,
     fmt_axes,
     kernel_term,
     matmul_flops,
+    numel,
     register_nd,
 )
 
@@ -41,6 +50,7 @@ class _Conv(Layer):
     """Shared arguments of convolutions."""
 
     prefix = "conv"
+    autocast = "low"
     spatial = True
 
     out_channels: Pos
@@ -98,6 +108,17 @@ class _Conv(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return matmul_flops(self.macs(ins, out), out, bool(self.bias))
 
+    def workspace(self, ins: Sequence[Shape], out: Shape) -> int:
+        # channels-last copies of the input and the output: in + out elements
+        if self.groups != 1 or all(k == 1 for k in self.geometry()[0]):
+            return 0
+        return numel(ins[0]) + numel(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # weight = params − bias
+        weight = self.params(ins) - (self.out_channels if self.bias else 0)
+        return (Saved.input(ins), Saved.weight(weight))
+
 
 class ConvNd(_Conv):
     """Convolution (``torch.nn.ConvNd``)."""
@@ -137,6 +158,21 @@ class ConvNd(_Conv):
         # k·C_in/g per output element
         per_output = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) / Sym("g", self.groups)
         return per_output * elements(out, "out")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        keep_input, weight = super().saved(ins, out)
+        before, after = self.pads()
+        c, spatial = ins[0][0], ins[0][1:]
+        if self.padding_mode != "zeros":
+            # F.pad(mode) makes a padded copy C·Π(n + before + after) and the conv keeps it;
+            # reflect and replicate padding keep the input for their own backward as well
+            padded = Saved("padded copy of the input", c * math.prod(n + b + a for n, b, a in zip(spatial, before, after)))
+            return (padded, weight) if self.padding_mode == "circular" else (keep_input, padded, weight)
+        if self.padding == "same" and any((b + a) % 2 for b, a in zip(before, after)):
+            # an odd total padding is applied as one extra zero on the far side, to a copy
+            grown = math.prod(n + (b + a) % 2 for n, b, a in zip(spatial, before, after))
+            return (Saved("zero-padded copy of the input", c * grown), weight)
+        return (keep_input, weight)
 
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, d = self.geometry()

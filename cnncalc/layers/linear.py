@@ -8,6 +8,7 @@
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
 - receptive field: the whole input along the spatial axis the layer mixes, if its last axis is
   one; unchanged when it mixes channels
+- saved for backward: the input and the weight; under autocast it runs in fp16/bf16
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, prod
-from .base import RF, Flag, Layer, Layout, Pos, Shape, fmt_shape, matmul_flops, register, spatial_axes
+from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, matmul_flops, register, spatial_axes
 
 
 @register("linear")
@@ -24,6 +25,7 @@ class Linear(Layer):
     """Fully connected layer (``torch.nn.Linear``); in_features is inferred."""
 
     prefix = "fc"
+    autocast = "low"
 
     out_features: Pos
     in_features: Pos | None = None
@@ -48,6 +50,8 @@ class Linear(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return matmul_flops(self.macs(ins, out), out, bool(self.bias))
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins), Saved.weight(ins[0][-1] * self.out_features))
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         shape, layout = ins[0], layouts[0]
         if len(shape) > 1 and layout[-1] is not None and self.in_features is None:

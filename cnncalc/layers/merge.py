@@ -7,6 +7,10 @@
 - chunk: piece ``index`` of ``chunks`` along ``dim``, sized as ``torch.chunk``; 0 FLOPs
 - channel_shuffle: reorders channels in ``groups``; 0 FLOPs
 - receptive field of a merge: the largest over its inputs, per axis
+- saved for backward: add, concat, chunk and channel_shuffle keep nothing; multiply keeps
+  every input and, with more than two, each running product but the last (``a·b·c`` keeps
+  ``a``, ``b``, ``c`` and ``a·b``). The gradients of an add's or a concat's inputs are views
+  of its output's gradient; chunk's output is a view of its input
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements, total
-from .base import AnyInt, Layer, NonNeg, Pos, Shape, fmt_shape, register
+from .base import AnyInt, Layer, NonNeg, Pos, Saved, Shape, fmt_shape, numel, register
 
 
 def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
@@ -46,6 +50,9 @@ class Add(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _pairwise_flops(ins, out)
 
+    def backward_views(self) -> bool:
+        return True
+
 
 @register("multiply", "mul")
 class Multiply(Layer):
@@ -66,6 +73,11 @@ class Multiply(Layer):
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _pairwise_flops(ins, out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # x1·x2·…·xn runs left to right; each product keeps both of its operands
+        partial = [Saved(f"product of inputs 1–{k}", numel(self.infer(ins[:k]))) for k in range(2, len(ins))]
+        return (*(Saved.input(ins, i) for i in range(len(ins))), *partial)
 
 
 @register("concat", "cat")
@@ -91,6 +103,9 @@ class Concat(Layer):
         joined = total(Sym(f"{names[d]}_{i + 1}", s[d]) for i, s in enumerate(ins))
         return tuple(joined if a == d else Sym(names[a], n) for a, n in enumerate(ins[0]))
 
+    def backward_views(self) -> bool:
+        return True
+
 
 @register("chunk")
 class Chunk(Layer):
@@ -111,6 +126,9 @@ class Chunk(Layer):
             raise LayerError(f"index {self.index} is past the {count} chunks of size {n}")
         piece = min(size, n - self.index * size)
         return (*shape[:d], piece, *shape[d + 1 :])
+
+    def output_storage(self) -> str:
+        return "view"
 
     def describe(self) -> str:
         return f"{self.index}/{self.chunks}"

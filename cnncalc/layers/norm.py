@@ -11,6 +11,19 @@ Rules (C = channels, E = elements of the output):
 - layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
   normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
+
+Saved for backward (statistics in fp32, PyTorch's accumulation type):
+
+- batchnorm: the input, and the batch mean and inverse std: ``2C`` per step, not per sample
+- instancenorm: the input, mean and inverse std per sample and channel ``2C``, plus the
+  weight ``C`` when affine and the running mean and variance ``2C`` when tracked, each
+  repeated per sample (in the parameters' dtype)
+- layernorm, layernorm2d, groupnorm: the input, and mean and inverse std per normalised row
+  (``2·E/normalized`` per sample; ``2·H·W`` for layernorm2d; ``2·num_groups`` for groupnorm);
+  under autocast they run in fp32
+- local response norm (composed of PyTorch ops): the input, the zero-padded squares
+  ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
+- layerscale: the input
 """
 
 from __future__ import annotations
@@ -19,12 +32,31 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
-from .base import RF, Flag, Layer, Number, Pos, PosN, Shape, fmt_shape, register, register_nd, spatial_axes
+from .base import (
+    RF,
+    Flag,
+    Layer,
+    Number,
+    Pos,
+    PosN,
+    Saved,
+    Shape,
+    fmt_shape,
+    numel,
+    register,
+    register_nd,
+    spatial_axes,
+)
 
 
 def _affine_flops(affine: bool, out: Shape) -> Term:
     """5 per element for statistics and normalisation, 2 more for the affine γ·x + β."""
     return Num(7 if affine else 5) * elements(out)
+
+
+def _stats(rows: int, per_sample: bool = True) -> Saved:
+    """Mean and inverse standard deviation, one pair per normalised row, in fp32."""
+    return Saved("mean and inverse std", 2 * rows, "fp32", per_sample=per_sample)
 
 
 class BatchNormNd(Layer):
@@ -60,6 +92,10 @@ class BatchNormNd(Layer):
             return 2 * elements(out)  # the statistics fold into one multiply and one add
         return _affine_flops(bool(self.affine), out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # statistics of the whole batch: 2C per step
+        return (Saved.input(ins), _stats(ins[0][0], per_sample=False))
+
 
 register_nd(BatchNormNd, "batchnorm")
 
@@ -74,6 +110,16 @@ class InstanceNormNd(BatchNormNd):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.affine), out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # PyTorch runs batch_norm on a [1, N·C, ...] view, repeating weight and running stats N times
+        c = ins[0][0]
+        kept = [Saved.input(ins), _stats(c)]
+        if self.affine:
+            kept.append(Saved("weight repeated per sample", c, "weights"))
+        if self.track_running_stats:
+            kept.append(Saved("running mean and variance repeated per sample", 2 * c, "weights"))
+        return tuple(kept)
+
 
 register_nd(InstanceNormNd, "instancenorm")
 
@@ -83,6 +129,7 @@ class LayerNorm(Layer):
     """Layer normalisation over the trailing ``normalized_shape`` (default: the last axis)."""
 
     prefix = "ln"
+    autocast = "fp32"
 
     normalized_shape: PosN | None = None
     eps: Number = 1e-5
@@ -113,6 +160,9 @@ class LayerNorm(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.elementwise_affine), out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        rows = numel(ins[0]) // numel(self.normalized(ins[0]))
+        return (Saved.input(ins), _stats(rows))
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rank, k = len(ins[0]), len(self.normalized(ins[0]))
         return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
@@ -124,6 +174,7 @@ class LayerNorm2d(Layer):
 
     prefix = "ln"
     ndim = 2
+    autocast = "fp32"
     spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
@@ -138,12 +189,17 @@ class LayerNorm2d(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.elementwise_affine), out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # one row per position: H·W
+        return (Saved.input(ins), _stats(numel(ins[0][1:])))
+
 
 @register("groupnorm")
 class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    autocast = "fp32"
     spatial = True
 
     num_groups: Pos
@@ -167,12 +223,16 @@ class GroupNorm(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.affine), out)
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins), _stats(self.num_groups))
+
 
 @register("localresponsenorm", "lrn")
 class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    autocast = "fp32"
     spatial = True
 
     size: Pos
@@ -187,6 +247,17 @@ class LocalResponseNorm(Layer):
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return (Sym("size", self.size) + 4) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # input², zero-padded by size − 1 channels, average-pooled across channels (which keeps
+        # the padded squares); then (k + α·avg)^β keeps its base, and input / divisor the divisor
+        c, spatial = ins[0][0], numel(ins[0][1:])
+        return (
+            Saved.input(ins),
+            Saved("padded squares", (c + self.size - 1) * spatial),
+            Saved("base of the power", numel(out)),
+            Saved("divisor", numel(out)),
+        )
 
     def describe(self) -> str:
         return f"size {self.size}"
@@ -203,3 +274,7 @@ class LayerScale(Layer):
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # x·γ keeps x (and γ, a parameter)
+        return (Saved.input(ins), Saved.weight(ins[0][0]))

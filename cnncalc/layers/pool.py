@@ -9,6 +9,10 @@ Rules (window = product of kernel sizes):
   (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling to size 1 on an axis
   (global pooling) makes the field the whole input
+- saved for backward: max pooling keeps its input and the int64 indices of the maxima (one per
+  output element), adaptive and global max pooling too; average pooling keeps its input;
+  adaptive average pooling to size 1 on every axis (global average pooling) is a mean and
+  keeps nothing but shapes, to any other size it keeps its input
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from .base import (
     register,
     register_nd,
 )
+from .base import Saved, numel
 from .base import _int as _positive
 
 
@@ -51,6 +56,11 @@ def pool_axis(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: str
 def pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """PyTorch's ``pooling_output_shape`` for one axis."""
     return int(pool_axis(n, k, s, p, d, ceil_mode))
+
+
+def _input_and_indices(ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+    """What max pooling keeps: its input and the int64 index of each output's maximum."""
+    return (Saved.input(ins), Saved("indices", numel(out), "int64"))
 
 
 class _Pool(Layer):
@@ -115,6 +125,9 @@ class MaxPoolNd(_Pool):
     def dil(self) -> tuple[int, ...]:
         return self.per_axis(self.dilation, "dilation")
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
+
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # window − 1 comparisons per output element
         return (kernel_term(self.geometry()[0]) - 1) * elements(out, "out")
@@ -129,6 +142,9 @@ class AvgPoolNd(_Pool):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # window − 1 adds and one divide per output element
         return kernel_term(self.geometry()[0]) * elements(out, "out")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return (Saved.input(ins),)
 
 
 def _adaptive_windows(n: int, o: int) -> list[int]:
@@ -209,6 +225,10 @@ class AdaptiveAvgPoolNd(_Adaptive):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Note(self.window_total(ins, out), "window sizes summed")
 
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # PyTorch computes an output of size 1 on every axis as mean(), which keeps only shapes
+        return () if all(o == 1 for o in out[1:]) else (Saved.input(ins),)
+
 
 class AdaptiveMaxPoolNd(_Adaptive):
     """Adaptive max pooling (``torch.nn.AdaptiveMaxPoolNd``); FLOPs = Σ (window − 1)."""
@@ -218,6 +238,9 @@ class AdaptiveMaxPoolNd(_Adaptive):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # Σ (window − 1)
         return Note(self.window_total(ins, out), "window sizes summed") - elements(out, "out")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
 
 
 @register("globalavgpool")
@@ -245,6 +268,9 @@ class GlobalMaxPool(GlobalAvgPool):
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(ins[0], "in") - elements(out, "out")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        return _input_and_indices(ins, out)
 
 
 for _base, _stem in (

@@ -8,6 +8,12 @@ padding, upsampling and pixel (un)shuffle.
   moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); zero padding shifts the
   centre; upsampling by s divides the jump by s (linear modes widen the field by one jump);
   pixel shuffle divides the jump by r; pixel unshuffle is an r×r window with stride r
+- storage: flatten, permute and identity return views of their input (no memory, no traffic);
+  so does dropout with p = 0; ``inplace: true`` dropout overwrites its input
+- saved for backward: nothing, except dropout (0 < p < 1): a mask of one byte per element
+  (CUDA's fused kernel); in place, a mask in the activation dtype; dropout1d/2d/3d (feature
+  dropout) one mask value per sample and channel, in the activation dtype; alphadropout one
+  mask value per element, in the activation dtype
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from .base import (
     Number,
     Pos,
     PosN,
+    Saved,
     Shape,
     choice,
     fmt_shape,
+    numel,
     register,
     register_nd,
     spatial_axes,
@@ -64,6 +72,11 @@ class Flatten(Layer):
         syms = [Sym(a, n) for a, n in zip(axis_names(len(shape)), shape)]
         return (*syms[:s], prod(syms[s : e + 1]), *syms[e + 1 :])
 
+    def output_storage(self) -> str:
+        return "view"
+
+    def backward_views(self) -> bool:
+        return True
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         s, e = self.span(ins[0])
         layout = layouts[0]
@@ -98,6 +111,12 @@ class Permute(Layer):
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         return tuple(layouts[0][a] for a in self.order(ins[0]))
 
+    def output_storage(self) -> str:
+        return "view"
+
+    def backward_views(self) -> bool:
+        return True
+
     def describe(self) -> str:
         return "(" + ", ".join(map(str, self.dims)) + ")"
 
@@ -108,8 +127,14 @@ class Identity(Layer):
 
     prefix = "identity"
 
+    def output_storage(self) -> str:
+        return "view"
 
-@register("dropout", "dropout1d", "dropout2d", "dropout3d", "alphadropout")
+    def backward_views(self) -> bool:
+        return True
+
+
+@register("dropout")
 class Dropout(Layer):
     """Dropout: identity at inference (FLOPs 0)."""
 
@@ -121,6 +146,42 @@ class Dropout(Layer):
         if not 0 <= self.p <= 1:
             raise LayerError(f"p must be between 0 and 1, got {self.p}")
         return ins[0]
+
+    def mask(self, ins: Sequence[Shape]) -> Saved:
+        """The mask kept for backward: one byte per element from the fused kernel, else act dtype."""
+        if self.inplace:
+            return Saved("mask", numel(ins[0]))
+        return Saved("mask", numel(ins[0]), "bool")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # p = 0 returns the input itself; p = 1 multiplies by a zero scalar
+        return (self.mask(ins),) if 0 < self.p < 1 else ()
+
+    def output_storage(self) -> str:
+        if self.p == 0:
+            return "view"
+        return "in-place" if self.inplace else "new"
+
+    def backward_views(self) -> bool:
+        return self.p == 0
+
+
+class FeatureDropoutNd(Dropout):
+    """Dropout of whole channels (``torch.nn.DropoutNd``): identity at inference."""
+
+    def mask(self, ins: Sequence[Shape]) -> Saved:
+        return Saved("mask per channel", ins[0][0])
+
+
+register_nd(FeatureDropoutNd, "dropout")
+
+
+@register("alphadropout")
+class AlphaDropout(Dropout):
+    """Alpha dropout for SELU networks (``torch.nn.AlphaDropout``): identity at inference."""
+
+    def mask(self, ins: Sequence[Shape]) -> Saved:
+        return Saved("mask", numel(ins[0]))
 
 
 class ZeroPadNd(Layer):

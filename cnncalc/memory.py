@@ -1,0 +1,669 @@
+"""Memory of training and inference, modelled on what PyTorch keeps and when. Pure: no I/O.
+
+Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives between two moments:
+
+- the weights, buffers and optimizer state (SGD 0, momentum 1×, Adam/AdamW 2× the trainable
+  parameters) live throughout, in the parameters' dtype (fp32 under autocast: they are the
+  master weights); the input batch lives throughout (the caller holds it);
+- in the forward pass a layer's output is allocated when the layer runs (in-place layers and
+  views reuse their input's storage) and freed after its last consumer, or when the module
+  that received it as input returns (a PyTorch module holds its arguments until it returns:
+  a block keeps its input alive), whichever is later;
+- in training, the tensors each layer saves (``Layer.saved``) stay until that layer's backward
+  has run, each storage counted once however many layers save it; the loss keeps the output;
+- the backward pass walks the layers in reverse: each allocates the gradients of its inputs
+  (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
+  then frees its saved tensors and its output's gradient; a tensor used twice sums its
+  gradients into a new tensor;
+- ``optimizer.step()`` runs with every gradient alive; foreach Adam/AdamW adds a temporary of
+  the size of the trainable parameters (√v);
+- a layer's library workspace (``Layer.workspace``) is live while it runs, forward and backward.
+
+The peak is the largest live total over all these moments, plus the CUDA library workspace
+(cuBLAS and the like) that a PyTorch process holds: about 65 MiB, measured on an H100 with
+PyTorch 2.11.
+Each moment's total is linear in the batch, so the largest batch that fits is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Hashable, Iterator
+
+from . import units
+from .errors import OptionError
+from .graph import INPUT, Graph
+from .layers import numel
+from .layers.base import Saved
+from .report import DTYPE_BYTES
+
+#: Optimizer state per trainable parameter.
+OPTIMIZERS: dict[str, int] = {"none": 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+#: Temporaries of ``optimizer.step()`` per trainable parameter: foreach Adam builds √v for all of them.
+STEP_TEMPORARIES: dict[str, int] = {"adam": 1, "adamw": 1}
+#: CUDA library workspace (cuBLAS and the like) a PyTorch process holds (measured: PyTorch 2.11, H100).
+LIBRARY_WORKSPACE = 65 * 2**20
+#: Bytes of the fixed-type tensors a layer saves.
+_FIXED_BYTES = {"fp32": 4, "int64": 8, "bool": 1}
+#: dtypes that can train (int8 is inference only).
+TRAINING_DTYPES = ("fp32", "fp16", "bf16")
+
+
+def parse_size(text: str) -> int:
+    """A positive memory size: ``16GiB`` = 16·2³⁰ bytes, ``16G`` = ``16GB`` = 16·10⁹ (see ``units``)."""
+    try:
+        value = units.parse(text, "bytes").value
+    except ValueError as e:
+        raise OptionError(str(e)) from None
+    if value < 1:
+        raise OptionError(f"'{text}' is not a positive size")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# sizes and live sets
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """Bytes as ``fixed + per_sample·batch``."""
+
+    fixed: int = 0
+    per_sample: int = 0
+
+    def at(self, batch: int) -> int:
+        """Bytes at a batch size."""
+        return self.fixed + self.per_sample * batch
+
+    def __add__(self, other: Size) -> Size:
+        return Size(self.fixed + other.fixed, self.per_sample + other.per_sample)
+
+
+#: What a live tensor is, for the breakdown of a peak.
+KINDS = ("weights", "gradients", "optimizer state", "optimizer temporaries", "input batch",
+         "saved activations", "activations", "autocast copies", "activation gradients", "convolution workspace")
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    size: Size
+    owner: int
+    kind: str
+
+
+class _Live:
+    """The tensors alive at one moment, with their running total."""
+
+    def __init__(self) -> None:
+        self.items: dict[Hashable, _Item] = {}
+        self.fixed = 0
+        self.per_sample = 0
+
+    def add(self, key: Hashable, size: Size, owner: int, kind: str) -> None:
+        if key in self.items or (size.fixed == 0 and size.per_sample == 0):
+            return
+        self.items[key] = _Item(size, owner, kind)
+        self.fixed += size.fixed
+        self.per_sample += size.per_sample
+
+    def drop(self, key: Hashable) -> None:
+        item = self.items.pop(key, None)
+        if item is not None:
+            self.fixed -= item.size.fixed
+            self.per_sample -= item.size.per_sample
+
+    def total(self) -> Size:
+        return Size(self.fixed, self.per_sample)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A point of the step: ``phase`` (forward, end of forward, backward, optimizer step) and layer."""
+
+    phase: str
+    node: int | None
+    size: Size
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+#: The per-layer figures a group of layers adds up.
+_SUMMED = ("output_bytes", "saved_bytes", "peak_bytes", "read_bytes", "write_bytes", "flops")
+
+
+@dataclass(frozen=True, slots=True)
+class LayerMemory:
+    """Memory figures of one layer at the estimate's batch size."""
+
+    index: int
+    name: str
+    output_bytes: int
+    saved_bytes: int
+    peak_bytes: int
+    read_bytes: int
+    write_bytes: int
+    flops: int
+
+    @property
+    def intensity(self) -> float | None:
+        """Arithmetic intensity: FLOPs per byte read or written (None when no bytes move)."""
+        moved = self.read_bytes + self.write_bytes
+        return self.flops / moved if moved else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {
+            "output_bytes": self.output_bytes,
+            "saved_bytes": self.saved_bytes,
+            "training_peak_bytes": self.peak_bytes,
+            "read_bytes": self.read_bytes,
+            "write_bytes": self.write_bytes,
+            "arithmetic_intensity": self.intensity,
+        }
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Training and inference memory of a network at one batch size, dtype and optimizer."""
+
+    batch: int
+    dtype: str
+    amp: bool
+    optimizer: str
+    layers: tuple[LayerMemory, ...]
+    weights: int
+    gradients: int
+    optimizer_state: int
+    saved: int
+    input: int
+    overhead: int
+    inference_activations: int
+    inference_peak: int
+    training_peak: int | None
+    training_moment: str | None
+    training_breakdown: tuple[tuple[str, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of the totals (the per-layer figures go with the layer rows)."""
+        return {
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "amp": self.amp,
+            "optimizer": self.optimizer,
+            "weights_bytes": self.weights,
+            "gradients_bytes": self.gradients,
+            "optimizer_state_bytes": self.optimizer_state,
+            "saved_activations_bytes": self.saved,
+            "input_bytes": self.input,
+            "library_workspace_bytes": self.overhead,
+            "inference_activations_bytes": self.inference_activations,
+            "inference_peak_bytes": self.inference_peak,
+            "training_peak_bytes": self.training_peak,
+            "training_peak_at": self.training_moment,
+            "training_peak_breakdown": dict(self.training_breakdown),
+        }
+
+    def by_name(self) -> dict[str, LayerMemory]:
+        """The per-layer figures by layer (or group) name."""
+        return {row.name: row for row in self.layers}
+
+    def grouped(self, shown: dict[str, str]) -> MemoryEstimate:
+        """One row per group of layers (``shown``: layer name → its group's name), with the group's sums."""
+        groups: dict[str, list[LayerMemory]] = {}
+        for row in self.layers:
+            groups.setdefault(shown.get(row.name, row.name), []).append(row)
+        rows = tuple(
+            LayerMemory(g[0].index, key, *(sum(getattr(r, f) for r in g) for f in _SUMMED))
+            for key, g in groups.items()
+        )
+        return replace(self, layers=rows)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The largest batch that fits in a memory budget, for training and for inference."""
+
+    budget: int
+    dtype: str
+    amp: bool
+    optimizer: str
+    training_batch: int | None
+    training_bytes: int | None
+    inference_batch: int
+    inference_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (batch 0: not even one sample fits; null: no training)."""
+        return {
+            "budget_bytes": self.budget,
+            "dtype": self.dtype,
+            "amp": self.amp,
+            "optimizer": self.optimizer,
+            "training_batch": self.training_batch,
+            "training_bytes": self.training_bytes,
+            "inference_batch": self.inference_batch,
+            "inference_bytes": self.inference_bytes,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+class MemoryModel:
+    """Everything batch-independent about a network's memory: storages, lifetimes, moments."""
+
+    def __init__(self, graph: Graph, *, dtype: str = "fp32", amp: bool = False, optimizer: str = "adam") -> None:
+        if dtype not in DTYPE_BYTES:
+            raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
+        if optimizer not in OPTIMIZERS:
+            raise OptionError(f"unknown optimizer '{optimizer}' (choose from {', '.join(OPTIMIZERS)})")
+        if amp and DTYPE_BYTES[dtype] != 2:
+            raise OptionError(f"mixed precision (amp) needs a 16-bit dtype, fp16 or bf16, not {dtype}")
+        self.graph = graph
+        self.dtype, self.amp, self.optimizer = dtype, amp, optimizer
+        self.trains = optimizer != "none" and dtype in TRAINING_DTYPES
+        self.act = DTYPE_BYTES[dtype]
+        # autocast keeps the parameters in fp32: they are the master weights
+        self.param_bytes = 4 if amp else self.act
+        self._storages()
+        self._saved()
+        self._lifetimes()
+        self.inference_moments = list(self._walk(training=False))
+        self.training_moments = list(self._walk(training=True)) if self.trains else []
+
+    # -- storages ---------------------------------------------------------------------------------
+    def _storages(self) -> None:
+        """Storage root, dtype, autocast copies and requires-grad of every layer's output."""
+        nodes = self.graph.nodes
+        self.root: dict[int, int] = {INPUT: INPUT}
+        # under autocast the caller's batch is fp32
+        self.bytes: dict[int, int] = {INPUT: 4 if self.amp else self.act}
+        self.casts: dict[tuple[int, int], Size] = {}
+        self.casts_of: dict[int, list[int]] = {}
+        self.rg: dict[int, bool] = {INPUT: False}
+        for node in nodes:
+            layer, i = node.layer, node.index
+            storage = layer.output_storage()
+            self.root[i] = i if storage == "new" else self.root[node.inputs[0]]
+            ins_bytes = [self.bytes[j] for j in node.inputs]
+            if storage != "new":
+                self.bytes[i] = ins_bytes[0]
+            elif self.amp and layer.autocast != "same":
+                target = self.act if layer.autocast == "low" else 4
+                for k, (j, b) in enumerate(zip(node.inputs, ins_bytes)):
+                    if b != target:
+                        self.casts[i, k] = Size(0, numel(node.in_shapes[k]) * target)
+                        self.casts_of.setdefault(i, []).append(k)
+                self.bytes[i] = target
+            else:
+                self.bytes[i] = max(ins_bytes)
+            self.rg[i] = layer.params(node.in_shapes) > 0 or any(self.rg[j] for j in node.inputs)
+        # layers whose output reaches the network's output take part in backward
+        self.reaches = {i: False for i in range(len(nodes))}
+        if self.graph.output != INPUT:
+            self.reaches[self.graph.output] = True
+        for node in reversed(nodes):
+            if self.reaches[node.index]:
+                for j in node.inputs:
+                    if j != INPUT:
+                        self.reaches[j] = True
+
+    def out_size(self, i: int) -> Size:
+        """Per-sample bytes of the storage of node ``i``'s output (``INPUT``: the batch)."""
+        r = self.root[i]
+        shape = self.graph.input_shape if r == INPUT else self.graph.nodes[r].out_shape
+        return Size(0, numel(shape) * self.bytes[r])
+
+    def workspace(self, i: int) -> Size:
+        """Per-sample bytes of node ``i``'s library workspace, in its activation dtype."""
+        node = self.graph.nodes[i]
+        return Size(0, node.layer.workspace(node.in_shapes, node.out_shape) * self.bytes[i])
+
+    def _resolve(self, i: int, k: int, s: Saved) -> tuple[Hashable, Size] | None:
+        """The storage a saved tensor lives in: shared (input, output, weight copy) or its own."""
+        node = self.graph.nodes[i]
+        if s.ref == "input":
+            if (i, s.index) in self.casts:
+                return ("cast", i, s.index), self.casts[i, s.index]
+            j = node.inputs[s.index]
+            return ("out", self.root[j]), self.out_size(j)
+        if s.ref == "output":
+            return ("out", self.root[i]), self.out_size(i)
+        if s.ref == "weight":
+            # the parameter itself is counted as weights; autocast keeps a low-precision copy
+            if self.amp and node.layer.autocast == "low":
+                return ("weight copy", i), Size(s.elements * self.act, 0)
+            return None
+        per = {"act": self.bytes[i], "weights": self.param_bytes}.get(s.dtype) or _FIXED_BYTES[s.dtype]
+        return ("new", i, k), Size(0, s.elements * per) if s.per_sample else Size(s.elements * per, 0)
+
+    def _saved(self) -> None:
+        """Every layer's saved tensors, resolved to storages; each storage knows its savers."""
+        self.saved_by: dict[int, list[tuple[Hashable, Size]]] = {}
+        self.savers: dict[Hashable, set[int]] = {}
+        self.sizes: dict[Hashable, Size] = {}
+        for node in self.graph.nodes:
+            i = node.index
+            kept: list[tuple[Hashable, Size]] = []
+            if self.rg[i] and self.reaches[i]:
+                for k, s in enumerate(node.layer.saved(node.in_shapes, node.out_shape)):
+                    hit = self._resolve(i, k, s)
+                    if hit is not None:
+                        kept.append(hit)
+            self.saved_by[i] = kept
+            for key, size in kept:
+                self.savers.setdefault(key, set()).add(i)
+                self.sizes[key] = size
+        # the network's output is kept by the loss (and by the caller) until the end of the step
+        self.output_key = None if self.graph.output == INPUT else ("out", self.root[self.graph.output])
+        self.kept = set(self.savers) - {("out", INPUT)}
+        if self.output_key is not None and self.output_key != ("out", INPUT):
+            self.kept.add(self.output_key)
+            self.sizes[self.output_key] = self.out_size(self.graph.output)
+
+    def _lifetimes(self) -> None:
+        """Forward pass: the layer after which each output storage can be freed."""
+        nodes = self.graph.nodes
+        scope_end: dict[str, int] = {}
+        for node in nodes:
+            parts = node.name.split(".")
+            for k in range(1, len(parts)):
+                scope_end[".".join(parts[:k])] = node.index
+        last: dict[int, int] = {}
+        for node in nodes:
+            i = node.index
+            last.setdefault(self.root[i], i)
+            parts = node.name.split(".")
+            for j in node.inputs:
+                end = i
+                inside = "" if j == INPUT else nodes[j].name
+                # the outermost module that received j as input holds it until that module returns
+                for k in range(1, len(parts)):
+                    scope = ".".join(parts[:k])
+                    if not inside.startswith(scope + "."):
+                        end = max(end, scope_end[scope])
+                        break
+                r = self.root[j]
+                last[r] = max(last.get(r, end), end)
+        if self.graph.output != INPUT:
+            last[self.root[self.graph.output]] = len(nodes)
+        self.dies_after: dict[int, list[int]] = {}
+        for r, end in last.items():
+            if r != INPUT:
+                self.dies_after.setdefault(end, []).append(r)
+
+    # -- the walk ---------------------------------------------------------------------------------
+    def _walk(self, *, training: bool, capture: int | None = None) -> Iterator[Any]:
+        """Yield each moment of a step (or, with ``capture``, the live items at that moment)."""
+        nodes = self.graph.nodes
+        live = _Live()
+        count = 0
+
+        def moment(phase: str, node: int | None) -> Any:
+            nonlocal count
+            count += 1
+            if capture is None:
+                return Moment(phase, node, live.total())
+            return dict(live.items) if count - 1 == capture else None
+
+        state = OPTIMIZERS[self.optimizer] if training else 0
+        for node in nodes:
+            p = node.layer.params(node.in_shapes)
+            weights = (p + node.layer.buffers(node.in_shapes)) * self.param_bytes
+            live.add(("weights", node.index), Size(weights, 0), node.index, "weights")
+            live.add(("state", node.index), Size(state * p * self.param_bytes, 0), node.index, "optimizer state")
+        live.add(("out", INPUT), self.out_size(INPUT), INPUT, "input batch")
+
+        first_saver = {key: min(s) for key, s in self.savers.items()}
+        for node in nodes:
+            i = node.index
+            if self.root[i] == i:
+                key = ("out", i)
+                kept = training and key in self.kept
+                live.add(key, self.out_size(i), first_saver.get(key, i) if kept else i,
+                         "saved activations" if kept else "activations")
+            for k in self.casts_of.get(i, ()):
+                kept = training and ("cast", i, k) in self.kept
+                live.add(("cast", i, k), self.casts[i, k], i, "saved activations" if kept else "activations")
+            if training:
+                for key, size in self.saved_by[i]:
+                    live.add(key, size, first_saver[key], "saved activations")
+            if self.amp and node.layer.autocast == "low":
+                # the autocast cache holds fp16/bf16 copies of all the layer's parameters
+                p = node.layer.params(node.in_shapes)
+                w = self.sizes.get(("weight copy", i), Size()).fixed
+                live.add(("weight copy", i), Size(w, 0), i, "autocast copies")
+                live.add(("bias copy", i), Size(p * self.act - w, 0), i, "autocast copies")
+            live.add(("workspace", i), self.workspace(i), i, "convolution workspace")
+            out = moment("forward", i)
+            if out is not None:
+                yield out
+            live.drop(("workspace", i))
+            for r in self.dies_after.get(i, ()):
+                if not (training and ("out", r) in self.kept):
+                    live.drop(("out", r))
+            for k in self.casts_of.get(i, ()):
+                if not (training and ("cast", i, k) in self.kept):
+                    live.drop(("cast", i, k))
+        if not training:
+            return
+        # leaving autocast clears its cache: only the copies that layers saved stay
+        for node in nodes:
+            live.drop(("bias copy", node.index))
+            if ("weight copy", node.index) not in self.kept:
+                live.drop(("weight copy", node.index))
+        out = moment("end of forward", None)
+        if out is not None:
+            yield out
+        yield from self._backward(live, moment)
+
+    def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
+        """The backward pass and the optimizer step, continuing from the end of the forward pass."""
+        nodes = self.graph.nodes
+        remaining = {key: set(s) for key, s in self.savers.items()}
+        pending: dict[int, Hashable] = {}
+        holders: dict[Hashable, set[int]] = {}
+
+        def hold(j: int, key: Hashable) -> None:
+            pending[j] = key
+            holders.setdefault(key, set()).add(j)
+
+        def release(j: int) -> None:
+            key = pending.pop(j)
+            holders[key].discard(j)
+            if not holders[key]:
+                live.drop(key)
+
+        if self.graph.output != INPUT and self.rg[self.graph.output]:
+            o = self.graph.output
+            live.add(("grad", o), Size(0, numel(nodes[o].out_shape) * self.bytes[o]), o, "activation gradients")
+            hold(o, ("grad", o))
+        for node in reversed(nodes):
+            i = node.index
+            if i not in pending:
+                continue
+            incoming: list[tuple[int, Hashable]] = []
+            for k, j in enumerate(node.inputs):
+                if not self.rg[j]:
+                    continue
+                if node.layer.backward_views():
+                    incoming.append((j, pending[i]))
+                else:
+                    key = ("grad", i, k)
+                    live.add(key, Size(0, numel(node.in_shapes[k]) * self.bytes[j]), i, "activation gradients")
+                    incoming.append((j, key))
+            p = node.layer.params(node.in_shapes)
+            live.add(("param grad", i), Size(p * self.param_bytes, 0), i, "gradients")
+            live.add(("workspace", i), self.workspace(i), i, "convolution workspace")
+            out = moment("backward", i)
+            if out is not None:
+                yield out
+            live.drop(("workspace", i))
+            for key, _ in self.saved_by[i]:
+                remaining[key].discard(i)
+                if not remaining[key] and key in self.kept and key != self.output_key:
+                    live.drop(key)
+            for j, key in incoming:
+                holders.setdefault(key, set()).add(j)
+            release(i)
+            for j, key in incoming:
+                if j in pending and pending[j] != key:
+                    # two gradients for one tensor: their sum is a new tensor
+                    total = ("grad sum", i, j)
+                    live.add(total, Size(0, numel(nodes[j].out_shape) * self.bytes[j]), i, "activation gradients")
+                    out = moment("backward", i)
+                    if out is not None:
+                        yield out
+                    release(j)
+                    holders[key].discard(j)
+                    if not holders[key]:
+                        live.drop(key)
+                    hold(j, total)
+                else:
+                    pending[j] = key
+        for key in list(live.items):
+            if key in self.kept and key != self.output_key:
+                live.drop(key)
+        for key in list(holders):
+            live.drop(key)
+        tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
+        for node in nodes:
+            p = node.layer.params(node.in_shapes)
+            live.add(("step", node.index), Size(tmp * p * self.param_bytes, 0), node.index, "optimizer temporaries")
+        out = moment("optimizer step", None)
+        if out is not None:
+            yield out
+
+    # -- figures at a batch size -------------------------------------------------------------------
+    @staticmethod
+    def _peak(moments: list[Moment], batch: int) -> tuple[int, int]:
+        """(bytes, index) of the largest moment at ``batch`` (the first one on ties)."""
+        best, at = -1, 0
+        for k, m in enumerate(moments):
+            v = m.size.at(batch)
+            if v > best:
+                best, at = v, k
+        return best, at
+
+    def inference_bytes(self, batch: int) -> int:
+        """Peak memory of an inference (eval, no_grad) forward pass, workspace included."""
+        return self._peak(self.inference_moments, batch)[0] + LIBRARY_WORKSPACE
+
+    def training_bytes(self, batch: int) -> int | None:
+        """Peak memory of one training step, workspace included (None when not training)."""
+        if not self.trains:
+            return None
+        return self._peak(self.training_moments, batch)[0] + LIBRARY_WORKSPACE
+
+    def largest_batch(self, budget: int, *, training: bool) -> int:
+        """Largest batch whose peak fits in ``budget`` bytes (0 if not even one sample fits)."""
+        moments = self.training_moments if training else self.inference_moments
+        room = budget - LIBRARY_WORKSPACE
+        best: int | None = None
+        for m in moments:
+            # fixed + per_sample·batch ≤ room
+            if m.size.fixed > room:
+                return 0
+            if m.size.per_sample:
+                n = (room - m.size.fixed) // m.size.per_sample
+                best = n if best is None else min(best, n)
+        return max(best or 0, 0)
+
+    def _layer_figures(self, batch: int, contributions: dict[int, int]) -> tuple[LayerMemory, ...]:
+        rows = []
+        for node in self.graph.nodes:
+            i, layer = node.index, node.layer
+            saved = 0
+            if self.rg[i] and self.reaches[i]:
+                for k, s in enumerate(layer.saved(node.in_shapes, node.out_shape)):
+                    hit = self._resolve(i, k, s)
+                    if hit is not None:
+                        size = hit[1]
+                        if s.ref == "input" and hit[0][0] == "out":
+                            # the input tensor itself (a view keeps its whole storage alive)
+                            j = node.inputs[s.index]
+                            size = Size(0, numel(node.in_shapes[s.index]) * self.bytes[j])
+                        saved += size.at(batch)
+            if layer.output_storage() == "view":
+                read = write = 0
+            else:
+                read = sum(numel(s) * self.bytes[j] for s, j in zip(node.in_shapes, node.inputs)) * batch
+                read += (layer.params(node.in_shapes) + layer.buffers(node.in_shapes)) * self.param_bytes
+                write = numel(node.out_shape) * self.bytes[i] * batch
+            flops = layer.flops(node.in_shapes, node.out_shape) * batch
+            rows.append(LayerMemory(i, node.name, numel(node.out_shape) * self.bytes[i] * batch, saved,
+                                    contributions.get(i, 0), read, write, flops))
+        return tuple(rows)
+
+    def estimate(self, batch: int) -> MemoryEstimate:
+        """All figures at one batch size."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise OptionError(f"batch must be a positive integer, got {batch!r}")
+        nodes = self.graph.nodes
+        trainable = sum(n.layer.params(n.in_shapes) for n in nodes)
+        weights = sum(n.layer.params(n.in_shapes) + n.layer.buffers(n.in_shapes) for n in nodes) * self.param_bytes
+        inference, _ = self._peak(self.inference_moments, batch)
+        training = moment_name = None
+        breakdown: dict[str, int] = {}
+        contributions: dict[int, int] = {}
+        saved = 0
+        if self.trains:
+            training, at = self._peak(self.training_moments, batch)
+            m = self.training_moments[at]
+            moment_name = m.phase if m.node is None else f"{m.phase} of {nodes[m.node].name}"
+            snapshot = next(x for x in self._walk(training=True, capture=at) if x is not None)
+            for item in snapshot.values():
+                b = item.size.at(batch)
+                breakdown[item.kind] = breakdown.get(item.kind, 0) + b
+                if item.owner != INPUT:
+                    contributions[item.owner] = contributions.get(item.owner, 0) + b
+            end = next(k for k, mm in enumerate(self.training_moments) if mm.phase == "end of forward")
+            snap_end = next(x for x in self._walk(training=True, capture=end) if x is not None)
+            saved = sum(it.size.at(batch) for it in snap_end.values()
+                        if it.kind in ("saved activations", "autocast copies"))
+            training += LIBRARY_WORKSPACE
+            breakdown["library workspace"] = LIBRARY_WORKSPACE
+        return MemoryEstimate(
+            batch=batch,
+            dtype=self.dtype,
+            amp=self.amp,
+            optimizer=self.optimizer,
+            layers=self._layer_figures(batch, contributions),
+            weights=weights,
+            gradients=trainable * self.param_bytes if self.trains else 0,
+            optimizer_state=OPTIMIZERS[self.optimizer] * trainable * self.param_bytes if self.trains else 0,
+            saved=saved,
+            input=self.out_size(INPUT).at(batch),
+            overhead=LIBRARY_WORKSPACE,
+            inference_activations=inference - weights,
+            inference_peak=inference + LIBRARY_WORKSPACE,
+            training_peak=training,
+            training_moment=moment_name,
+            training_breakdown=tuple((k, breakdown[k]) for k in (*KINDS, "library workspace") if breakdown.get(k)),
+        )
+
+
+def estimate(graph: Graph, *, batch: int = 1, dtype: str = "fp32", amp: bool = False,
+             optimizer: str = "adam") -> MemoryEstimate:
+    """Training and inference memory of a built graph."""
+    return MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch)
+
+
+def fit(graph: Graph, budget: int, *, dtype: str = "fp32", amp: bool = False, optimizer: str = "adam") -> Fit:
+    """The largest batch that fits in ``budget`` bytes for training and for inference."""
+    model = MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer)
+    train = model.largest_batch(budget, training=True) if model.trains else None
+    infer = model.largest_batch(budget, training=False)
+    return Fit(
+        budget=budget,
+        dtype=dtype,
+        amp=amp,
+        optimizer=optimizer,
+        training_batch=train,
+        training_bytes=model.training_bytes(train) if train else None,
+        inference_batch=infer,
+        inference_bytes=model.inference_bytes(infer) if infer else 0,
+    )
