@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, Node, build
+from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
 from .layers import RF, numel
 from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
@@ -29,6 +29,8 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise OptionError(f"batch must be a positive integer, got {batch!r}")
+    if batch > MAX_ELEMENTS:
+        raise OptionError("batch must be at most 2^63 − 1, as PyTorch's sizes are")
     graph = network if isinstance(network, Graph) else build(network, input_shape)
     size = DTYPE_BYTES[dtype]
     spatial = len(graph.input_shape) - 1

@@ -65,7 +65,7 @@ def load_network(net: str) -> Any:
     from . import spec  # noqa: PLC0415
 
     if net == "-":
-        return spec.load_bytes(sys.stdin.buffer.read(), "<stdin>")
+        return spec.load_stream(sys.stdin.buffer, "<stdin>")
     return spec.load(net)
 
 

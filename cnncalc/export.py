@@ -20,6 +20,7 @@ import json
 import keyword
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -62,6 +63,12 @@ def _identifier(name: str) -> bool:
 def _quote(name: str) -> str:
     """A double-quoted Python string literal."""
     return json.dumps(name, ensure_ascii=False)
+
+
+def _text(text: str) -> str:
+    """``text`` made safe inside a docstring or a comment: one line, quotes and backslashes escaped."""
+    flat = "".join(c if c.isprintable() else " " for c in text)
+    return flat.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _fail(graph: Graph, node: Node, message: str) -> SpecError:
@@ -166,7 +173,7 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
             reason = _inplace_conflict(graph, node, users, kept)
             if reason:
                 layer = layer.model_copy(update={"inplace": False})
-                notes[node.index] = f"inplace dropped: {reason}"
+                notes[node.index] = f"inplace dropped: {_text(reason)}"
             else:
                 kept.add(node.index)
         modules[node.index] = layer.torch_module(node.in_shapes)
@@ -207,8 +214,8 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
         body.append(f"{names[node.index]} = {_access(node.name)}({args})  # {fmt_shape(node.out_shape)}")
     body.append(f"return {names[graph.output]}")
 
-    title = graph.name
-    origin = f" from {source}" if source else ""
+    title = _text(graph.name)
+    origin = f" from {_text(source)}" if source else ""
     params = sum(n.layer.params(n.in_shapes) for n in graph.nodes)
     lines = [
         f'"""{title}: a PyTorch module written by cnncalc {__version__}{origin}.',
@@ -255,15 +262,28 @@ def export(graph: Graph, target: str, *, source: str | None = None) -> str:
     return to_pytorch(graph, source=source)
 
 
+def _import(code: str) -> Any:
+    """Import the written file as a module, as a user would."""
+    import importlib.util  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cnncalc_export.py"
+        path.write_text(code, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("cnncalc_export", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
 def check(code: str, graph: Graph) -> str:
     """Build the exported module with torch; compare parameters, buffers and every output shape."""
     try:
         import torch  # noqa: PLC0415  (torch is optional: only this check needs it)
     except ImportError:
         raise OptionError("--check needs PyTorch: pip install 'cnncalc[torch]'") from None
-    namespace: dict[str, Any] = {"__name__": "cnncalc_export"}
-    exec(compile(code, "<cnncalc export>", "exec"), namespace)  # noqa: S102  (our own output)
-    model = namespace["Model"]().eval()
+    model = _import(code).Model().eval()
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
     for name, module in model.named_modules():

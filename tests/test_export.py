@@ -162,3 +162,25 @@ def test_odd_names_line_up_with_named_modules() -> None:
     leaves = [n for n, m in model.named_modules() if n and not list(m.children())]
     assert leaves == [n.name for n in graph.nodes] == ["class", "my-group.0", "my-group.2b"]
     assert model(torch.zeros(1, 2, 4, 4)).shape == (1, 2, 4, 4)
+
+
+def test_hostile_names_stay_text() -> None:
+    """A network name or layer name cannot inject code into the written file."""
+    text = (
+        "name: 'x\"\"\"; import os; os.system(\"echo no\"); \"\"\"'\n"
+        "input: [3, 8, 8]\n"
+        "layers:\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 3, name: 'a\"b\\c'}\n"
+    )
+    code = to_pytorch(graph_of(text))
+    tree = ast.parse(code)
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names}
+    assert "os" not in imported
+    assert not any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) for node in tree.body)
+    assert 'x"""; import os' in ast.get_docstring(tree)
+
+
+def test_names_with_control_characters_are_refused() -> None:
+    with pytest.raises(Exception, match="control characters"):
+        graph_of("input: [3, 8, 8]\nlayers:\n  - relu: {name: \"a\\nimport os\"}\n")

@@ -21,6 +21,9 @@ from ..formula import ZERO, Ceil, Note, Sym, Term, elements, lift, prod
 
 Shape = tuple[int, ...]
 
+#: Largest integer argument: PyTorch holds sizes in signed 64-bit integers.
+MAX_INT = 2**63 - 1
+
 # ---------------------------------------------------------------------------------------------
 # argument types: strict (``true`` is not 1, ``3.0`` is not 3), and ``$expressions`` inside blocks
 
@@ -56,6 +59,8 @@ def _int(minimum: int) -> Any:
             raise ValueError(f"expected an integer, got {_describe(v)}")
         if v < minimum:
             raise ValueError(f"must be {'positive' if minimum == 1 else f'at least {minimum}'}, got {v}")
+        if v > MAX_INT:
+            raise ValueError("must be at most 2^63 − 1, the largest size PyTorch can hold")
         return v
 
     return check
@@ -120,8 +125,8 @@ Number = Annotated[Any, PlainValidator(_number), WithJsonSchema({"anyOf": [{"typ
 def _name(v: Any) -> Any:
     if not isinstance(v, str) or not v:
         raise ValueError(f"expected a name, got {_describe(v)}")
-    if "." in v or "/" in v or v.startswith("$") or v.strip() != v or len(v) > 200:
-        raise ValueError(f"'{v}' is not a valid name (no '.', '/', '$' or surrounding spaces)")
+    if "." in v or "/" in v or v.startswith("$") or v.strip() != v or len(v) > 200 or not v.isprintable():
+        raise ValueError(f"{v!r} is not a valid name (no '.', '/', '$', control characters or surrounding spaces)")
     return v
 
 

@@ -149,6 +149,11 @@ class ConvNd(_Conv):
         if self.padding == "same" and any(x != 1 for x in s):
             raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")
         before, after = self.pads()
+        padded = tuple(n + pb + pa for n, pb, pa in zip(ins[0][1:], before, after))
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+        if any(n < ke for n, ke in zip(padded, k_eff)):
+            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
         out: list[Term] = [Sym("C_out", self.out_channels)]
         for name, n, ki, si, di, pb, pa in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, d, before, after):
             # PyTorch pads by reflection only less than the size, circularly at most the size
@@ -159,10 +164,6 @@ class ConvNd(_Conv):
                                  f"for padding_mode '{self.padding_mode}' (as in PyTorch)")
             pad = 2 * Sym("p", pb) if pb == pa else Sym("p_before", pb) + Sym("p_after", pa)
             span = Sym(f"{name}_in", n) + pad - Sym("d", di) * (Sym("k", ki) - 1) - 1
-            if span.value < 0:
-                k_eff = di * (ki - 1) + 1
-                what = f"kernel_size {ki}" + (f" (dilated to {k_eff})" if di != 1 else "")
-                raise LayerError(f"{what} is larger than the padded input {n + pb + pa}")
             out.append(Floor(span / Sym("s", si)) + 1)
         return tuple(out)
 

@@ -88,13 +88,15 @@ class _Pool(Layer):
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         self.expect_rank(ins[0])
         k, s, p = self.geometry()
+        padded = tuple(n + 2 * pi for n, pi in zip(ins[0][1:], p))
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, self.dil()))
+        if all(pi <= ki // 2 for pi, ki in zip(p, k)) and any(n < ke for n, ke in zip(padded, k_eff)):
+            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
         out: list[Term] = [Sym("C", ins[0][0])]
         for name, n, ki, si, pi, di in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, p, self.dil()):
             if pi > ki // 2:
                 raise LayerError(f"padding {pi} is more than half the kernel_size {ki}")
-            k_eff = di * (ki - 1) + 1
-            if n + 2 * pi < k_eff:
-                raise LayerError(f"kernel_size {k_eff} is larger than the padded input {n + 2 * pi}")
             o = pool_axis(n, ki, si, pi, di, bool(self.ceil_mode), name)
             if o.value < 1:
                 raise LayerError(f"output size {o.value} is not positive")
