@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from typing import Any, Callable, Mapping
 
 MAX_LENGTH = 200
@@ -82,7 +83,10 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     if len(body) > MAX_LENGTH:
         raise ExprError(f"expression longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(body, mode="eval")
+        with warnings.catch_warnings():
+            # e.g. "invalid decimal literal" for '2if': the expression is refused or evaluated, never warned about
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(body, mode="eval")
     except SyntaxError:
         raise ExprError(f"cannot parse expression '{body}'") from None
     return _eval(tree.body, names)
