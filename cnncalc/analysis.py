@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
-from .graph import INPUT, Graph, Node, build
+from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
 from .layers import RF, numel
 from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
@@ -14,12 +14,23 @@ from .spec import Network
 
 
 def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
-            input_shape: Sequence[int] | None = None, optimizer: str = "adam", amp: bool = False) -> Report:
-    """Analyse a network (or an already built graph) for a batch size, dtype and optimizer."""
+            input_shape: Sequence[int] | None = None, optimizer: str = "adam", amp: bool = False,
+            convention: str | None = None) -> Report:
+    """Analyse a network (or an already built graph) for a batch size, dtype and optimizer.
+
+    ``convention`` (see :mod:`cnncalc.conventions`) makes MACs and FLOPs those another tool prints.
+    """
+    counting = None
+    if convention is not None:
+        from .conventions import lookup  # noqa: PLC0415
+
+        counting = lookup(convention)
     if dtype not in DTYPE_BYTES:
         raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise OptionError(f"batch must be a positive integer, got {batch!r}")
+    if batch > MAX_ELEMENTS:
+        raise OptionError("batch must be at most 2^63 − 1, as PyTorch's sizes are")
     graph = network if isinstance(network, Graph) else build(network, input_shape)
     size = DTYPE_BYTES[dtype]
     spatial = len(graph.input_shape) - 1
@@ -32,6 +43,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
+        macs, flops = counting.figures(layer, ins, out) if counting else (layer.macs(ins, out), layer.flops(ins, out))
         rows.append(
             LayerRow(
                 index=node.index,
@@ -43,8 +55,8 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
                 output_shape=out,
                 params=layer.params(ins),
                 buffers=layer.buffers(ins),
-                macs=layer.macs(ins, out),
-                flops=layer.flops(ins, out),
+                macs=macs,
+                flops=flops,
                 rf=rf,
                 output_elements=elements,
                 output_bytes=elements * size,
@@ -61,6 +73,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         totals=_totals(graph, rows, size, batch),
         memory=MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch),
         groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
+        convention=convention,
     )
 
 

@@ -365,21 +365,23 @@ def network_line(network: Network) -> int:
 
 
 def check_network(network: Network, *, flags: Budgets | None = None,
-                  budgets_file: BudgetsFile | None = None) -> NetworkCheck:
-    """Analyse ``network`` at its settings and check each of its limits."""
+                  budgets_file: BudgetsFile | None = None, convention: str | None = None) -> NetworkCheck:
+    """Analyse ``network`` at its settings (MACs and FLOPs per ``convention``) and check each limit."""
     limits, settings = plan(network, flags=flags, budgets_file=budgets_file)
     src = network.source
     if not limits:
         where = src.name if src else "the network"
         raise OptionError([Problem("no budgets to check: give limits such as --max-params 5M, "
                                    "a 'budgets:' section in the file, or --budgets FILE", file=where)])
-    report = analyse(network, batch=settings.batch, dtype=settings.dtype, optimizer=settings.optimizer)
+    report = analyse(network, batch=settings.batch, dtype=settings.dtype, optimizer=settings.optimizer,
+                     convention=convention)
     subject = Subject(network, report, settings)
     outcomes = tuple(evaluate(limit, subject) for limit in limits)
     return NetworkCheck(report.network, src.name if src else None, network_line(network), settings, outcomes)
 
 
 def check(networks: list[Network], *, flags: Budgets | None = None,
-          budgets_file: BudgetsFile | None = None) -> CheckResult:
+          budgets_file: BudgetsFile | None = None, convention: str | None = None) -> CheckResult:
     """Check every network against its limits."""
-    return CheckResult(tuple(check_network(n, flags=flags, budgets_file=budgets_file) for n in networks))
+    return CheckResult(tuple(check_network(n, flags=flags, budgets_file=budgets_file, convention=convention)
+                             for n in networks))

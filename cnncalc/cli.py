@@ -25,6 +25,8 @@ FORMATS = ("table", "json", "csv", "markdown")
 METRICS = ("macs", "params", "memory")
 DTYPES = ("fp32", "fp16", "bf16", "int8")
 OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
+#: The names of cnncalc.conventions.CONVENTIONS (listed here so that --help does not load the core).
+CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
 
 
 class _Group(click.Group):
@@ -64,7 +66,7 @@ def load_network(net: str) -> Any:
     from . import spec  # noqa: PLC0415
 
     if net == "-":
-        return spec.load_bytes(sys.stdin.buffer.read(), "<stdin>")
+        return spec.load_stream(sys.stdin.buffer, "<stdin>")
     return spec.load(net)
 
 
@@ -139,6 +141,12 @@ def _table_args(output: str | None) -> dict[str, Any]:
     return {"width": width, "color": _use_color(output)}
 
 
+def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--convention`` option: MACs and FLOPs as another tool counts them."""
+    return click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+                        help="Count MACs and FLOPs as this tool prints them (see README).")(fn)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
 def cli() -> None:
@@ -176,10 +184,11 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
+@convention_option
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
-           memory_view: bool, fmt: str, output: str | None) -> None:
+           memory_view: bool, convention: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
@@ -188,7 +197,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
 
     shape = parse_shape(input_shape) if input_shape else None
     full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
-                   optimizer=optimizer, amp=amp)
+                   optimizer=optimizer, amp=amp, convention=convention)
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
 
@@ -313,6 +322,27 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
 
 
 @cli.command()
+@click.argument("net")
+@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True, help="The framework to write for.")
+@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option("--check", is_flag=True,
+              help="Build the module with PyTorch and compare its parameters, buffers and every layer's "
+                   "output shape with cnncalc's (needs torch).")
+def export(net: str, target: str, input_shape: str | None, output: str | None, check: bool) -> None:
+    """Write NET as a runnable torch.nn.Module whose module names are cnncalc's layer names."""
+    from . import export as exporter  # noqa: PLC0415
+    from .graph import build  # noqa: PLC0415
+
+    shape = parse_shape(input_shape) if input_shape else None
+    graph = build(load_network(net), shape)
+    code = exporter.export(graph, target, source="standard input" if net == "-" else net)
+    if check:
+        click.echo(exporter.check(code, graph), err=True)
+    write_output(code, output)
+
+
+@cli.command()
 def networks() -> None:
     """List the bundled networks."""
     from . import spec  # noqa: PLC0415
@@ -374,8 +404,10 @@ def _relative(path: str) -> str:
 @_limit_options
 @click.option("--budgets", "budgets_file", metavar="FILE",
               help="Budgets file mapping network paths or globs to limits; with no NET, checks every match.")
+@convention_option
 @output_options(formats=("table", "json", "github", "junit"))
-def check(nets: tuple[str, ...], budgets_file: str | None, fmt: str, output: str | None, **flags: Any) -> None:
+def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | None, fmt: str, output: str | None,
+          **flags: Any) -> None:
     """Check networks against budgets: exit 0 if all hold, 1 if one is exceeded, 2 on invalid input.
 
     Limits come from the flags, from a 'budgets:' section in the network file, and from
@@ -397,7 +429,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, fmt: str, output: str
         for entry in table.unmatched() if table else ():
             unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
             click.echo(f"warning: {unmatched.format()}", err=True)
-        result = budgets.check([load_network(n) for n in paths], flags=limits, budgets_file=table)
+        result = budgets.check([load_network(n) for n in paths], flags=limits, budgets_file=table,
+                               convention=convention)
     except CnnCalcError as e:
         if fmt == "github":  # invalid input is annotated too, at its line
             for p in e.problems:
@@ -432,9 +465,10 @@ def check(nets: tuple[str, ...], budgets_file: str | None, fmt: str, output: str
               help="Total watched by --fail-above (repeatable): params, buffers, macs, flops, param_memory, "
                    "activation_memory.  [default: all]")
 @click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
+@convention_option
 @output_options(formats=("table", "json", "markdown"))
 def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fail_on: tuple[str, ...],
-         all_layers: bool, fmt: str, output: str | None) -> None:
+         all_layers: bool, convention: str | None, fmt: str, output: str | None) -> None:
     """Compare two networks (or two revisions of one file) layer by layer, matched by name.
 
     OLD or NEW may be - for standard input, e.g. git show main:net.yaml | cnncalc diff - net.yaml
@@ -445,8 +479,8 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
     if old == "-" and new == "-":
         raise click.UsageError("only one of OLD and NEW can be standard input")
     gate_args = parse_gate(fail_above, fail_on)
-    result = compare(analyse(load_network(old), batch=batch, dtype=dtype),
-                     analyse(load_network(new), batch=batch, dtype=dtype))
+    result = compare(analyse(load_network(old), batch=batch, dtype=dtype, convention=convention),
+                     analyse(load_network(new), batch=batch, dtype=dtype, convention=convention))
     gate = None if gate_args is None else result.gate(*gate_args)
     if fmt == "json":
         text = render.render_diff_json(result, gate=gate)

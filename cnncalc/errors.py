@@ -50,6 +50,20 @@ class Problem:
         return f"{where}{who}{self.message}"
 
 
+#: Most problems reported at once; a file with more gets one more line saying so.
+MAX_PROBLEMS = 100
+
+
+def capped(problems: list[Problem], more: int = 0) -> list[Problem]:
+    """The first :data:`MAX_PROBLEMS` problems, and a line counting the rest (``more`` were not even listed)."""
+    rest = max(len(problems) - MAX_PROBLEMS, 0) + more
+    if not rest:
+        return problems
+    kept = problems[:MAX_PROBLEMS]
+    file = next((p.file for p in kept if p.file), None)
+    return [*kept, Problem(f"{rest:,} more problem{'s' if rest != 1 else ''} not shown", file=file)]
+
+
 class CnnCalcError(Exception):
     """Base of every error cnncalc reports to a user."""
 

@@ -10,6 +10,7 @@ import ast
 import functools
 import math
 import operator
+import warnings
 from typing import Any, Callable, Mapping
 
 MAX_LENGTH = 200
@@ -24,6 +25,7 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
 _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -44,12 +46,19 @@ def _make_divisible(v: float, divisor: int = 8, min_value: int | None = None) ->
     return new_v
 
 
+def _round(number: Any, ndigits: int | None = None) -> Any:
+    """Python's round, with at most 64 digits either way (``round(2, -10**8)`` computes 10^(10^8))."""
+    if isinstance(ndigits, int) and abs(ndigits) > 64:
+        raise ValueError(f"ndigits {ndigits} is beyond ±64")
+    return round(number, ndigits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "abs": abs,
     "int": int,
-    "round": round,
+    "round": _round,
     "floor": math.floor,
     "ceil": math.ceil,
     "make_divisible": _make_divisible,
@@ -84,19 +93,31 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _parse(body: str) -> ast.Expression:
     """The syntax tree of an expression, parsed once: a block repeats the same few expressions."""
-    return ast.parse(body, mode="eval")
+    with warnings.catch_warnings():
+        # e.g. "invalid decimal literal" for '2if': the expression is refused or evaluated, never warned about
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(body, mode="eval")
 
 
 def _check(value: Any) -> Any:
+    if isinstance(value, complex):
+        raise ExprError("expression value is not a real number")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
         raise ExprError("expression value is too large")
+    return value
+
+
+def _number(value: Any, op: str) -> Any:
+    """Arithmetic is on numbers only: ``'a' * 10**9`` or ``[0] * 10**9`` would fill the memory."""
+    if not isinstance(value, (int, float)):
+        raise ExprError(f"'{op}' needs numbers, got {type(value).__name__} {value!r:.40}")
     return value
 
 
 def _eval(node: ast.AST, names: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (int, float, bool, str)) or node.value is None:
-            return node.value
+            return _check(node.value)
         raise ExprError(f"unsupported constant {node.value!r}")
     if isinstance(node, ast.Name):
         if node.id in names:
@@ -106,21 +127,23 @@ def _eval(node: ast.AST, names: Mapping[str, Any]) -> Any:
         known = ", ".join(sorted(names)) or "none"
         raise ExprError(f"unknown name '{node.id}' (known: {known})")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left, right = _eval(node.left, names), _eval(node.right, names)
+        symbol = _SYMBOLS[type(node.op)]
+        left = _number(_eval(node.left, names), symbol)
+        right = _number(_eval(node.right, names), symbol)
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 10**6):
             raise ExprError("exponent too large")
         try:
             return _check(_BINOPS[type(node.op)](left, right))
         except ZeroDivisionError:
             raise ExprError("division by zero") from None
-        except TypeError as e:
-            raise ExprError(str(e)) from None
+        except OverflowError:
+            raise ExprError("expression value is too large") from None
     if isinstance(node, ast.UnaryOp):
         v = _eval(node.operand, names)
         if isinstance(node.op, ast.USub):
-            return -v
+            return -_number(v, "-")
         if isinstance(node.op, ast.UAdd):
-            return +v
+            return +_number(v, "+")
         if isinstance(node.op, ast.Not):
             return not v
     if isinstance(node, ast.BoolOp):
@@ -150,7 +173,7 @@ def _eval(node: ast.AST, names: Mapping[str, Any]) -> Any:
         args = [_eval(a, names) for a in node.args]
         try:
             return _check(fn(*args))
-        except (TypeError, ValueError, OverflowError) as e:
+        except (TypeError, ValueError, ArithmeticError) as e:
             raise ExprError(f"{node.func.id}(): {e}") from None
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_eval(e, names) for e in node.elts]

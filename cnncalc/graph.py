@@ -9,25 +9,38 @@
   ``index`` (the repeat index) and ``in_channels`` (of the instance's input) bound for
   ``$expressions``. An item whose ``if`` is false is skipped and its name stands for its input.
 - The listed last item of a scope is its output.
+
+Problems are collected rather than raised one at a time: an item that fails (a shape that does
+not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
+unknown, and everything that depends on it is skipped, while independent items are still checked.
+Limits on the expanded size and on nesting are checked before anything is expanded.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from .errors import LayerError, Problem, ShapeError, SpecError
+from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
-from .layers.base import Layout, channels_first
+from .layers.base import MAX_INT, Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
+#: Stands for the output of an item that failed: items that depend on it are skipped.
+UNKNOWN = -2
 #: Upper bound on the number of layers after expanding blocks, checked before expanding.
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 100_000
+#: Upper bound on how deep block calls and sequential groups nest inside one another.
+MAX_NESTING = 100
+#: Largest size of a tensor (elements, without the batch) and of any of its axes: PyTorch
+#: counts sizes in signed 64-bit integers.
+MAX_ELEMENTS = MAX_INT
 
 
 @dataclass(slots=True)
@@ -64,12 +77,41 @@ class Graph:
 
 
 def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
-    """Expand and wire ``network``; raise :class:`SpecError` / :class:`ShapeError` with locations."""
+    """Expand and wire ``network``; raise :class:`SpecError` / :class:`ShapeError` with locations.
+
+    Every independent problem is reported at once; a :class:`ShapeError` when all are about shapes.
+    """
     shape = tuple(input_shape) if input_shape is not None else tuple(network.input)
     b = _Builder(network, shape)
+    if math.prod(shape) > MAX_ELEMENTS:
+        too_big = "has more than 2^63 − 1 elements, more than PyTorch can hold"
+        if input_shape is not None:
+            raise OptionError(f"input shape {'x'.join(map(str, shape))} {too_big}")
+        raise b.fail(("input",), f"input {too_big}", cls=ShapeError)
     b.check_size()
-    out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
+    out = UNKNOWN
+    more = 0
+    try:
+        out = b.scope(network.layers, ("layers",), "", INPUT, {}, "type")
+    except SpecError as err:
+        b.note(err)
+    except _TooMany:
+        more = 1  # at least one more; the count is not known as the build stopped
+    if b.problems:
+        cls = ShapeError if all(isinstance(e, ShapeError) for e in b.errors) else SpecError
+        problems = sorted(b.problems, key=lambda p: (p.line or 0, p.column or 0))
+        if more:
+            problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
+        raise cls(problems)
     return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
+
+
+class _Unknown(Exception):
+    """An input of the item being expanded is the output of an item that failed."""
+
+
+class _TooMany(Exception):
+    """Enough problems were found to stop looking for more."""
 
 
 def _unpack(item: Any) -> tuple[str, Any]:
@@ -102,6 +144,8 @@ class _Builder:
         self.has_expr: dict[int, list[str]] = {}
         self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
+        self.problems: dict[Problem, None] = {}  # in the order found, without repeats
+        self.errors: list[SpecError] = []
 
     # -- errors ---------------------------------------------------------------------------------
     def fail(self, path: tuple[Any, ...], msg: str, name: str | None = None, typ: str | None = None,
@@ -110,39 +154,70 @@ class _Builder:
             return cls([Problem(msg, layer=name, layer_type=typ)])
         return cls([self.src.problem(msg, path, layer=name, layer_type=typ)])
 
+    def args_path(self, path: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Where a layer item's arguments are, under its type as written (which may be an alias)."""
+        item: Any = self.src.data if self.src is not None else None
+        for key in path:
+            try:
+                item = item[key]
+            except (KeyError, IndexError, TypeError):
+                return path
+        return (*path, next(iter(item))) if isinstance(item, dict) and len(item) == 1 else path
+
+    def enough(self) -> None:
+        """Stop once there are :data:`MAX_PROBLEMS` problems: more would not be read."""
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
+
+    def note(self, err: SpecError) -> None:
+        """Record a problem and go on with what does not depend on it."""
+        self.errors.append(err)
+        for p in err.problems:
+            self.problems.setdefault(p)
+
     # -- size check before any expansion ---------------------------------------------------------
     def check_size(self) -> None:
-        memo: dict[str, int] = {}
+        """Reject recursive blocks, too deep nesting and too many layers, before expanding anything."""
+        memo: dict[str, tuple[int, int]] = {}  # block → (layers, nesting depth of its body)
         active: list[str] = []
 
-        def count(items: list[Any], path: tuple[Any, ...]) -> int:
-            total = 0
+        def count(items: list[Any], path: tuple[Any, ...], depth: int) -> tuple[int, int]:
+            total, deepest = 0, 0
             for i, item in enumerate(items):
                 kind, obj = _unpack(item)
                 if kind == "sequential":
-                    total += count(obj.layers, (*path, i, "sequential", "layers"))
+                    n, d = count(obj.layers, (*path, i, "sequential", "layers"), depth + 1)
+                    d += 1
                 elif kind == "call":
-                    total += (obj.repeat or 1) * block(obj.block, (*path, i))
+                    n, d = block(obj.block, (*path, i), depth + 1)
+                    n, d = (obj.repeat or 1) * n, d + 1
                 else:
-                    total += 1
+                    n, d = 1, 0
+                total, deepest = total + n, max(deepest, d)
                 if total > MAX_LAYERS:
-                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers")
-            return total
+                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers, the limit")
+                if depth + d > MAX_NESTING:
+                    raise self.fail((*path, i), f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
+            return total, deepest
 
-        def block(name: str, path: tuple[Any, ...]) -> int:
+        def block(name: str, path: tuple[Any, ...], depth: int) -> tuple[int, int]:
             if name in active:
                 cycle = " → ".join([*active[active.index(name):], name])
                 raise self.fail(path, f"block '{name}' calls itself: {cycle}")
+            if depth > MAX_NESTING:
+                raise self.fail(path, f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
             if name not in memo:
                 active.append(name)
-                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"))
+                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"), depth)
                 active.pop()
             return memo[name]
 
-        count(self.net.layers, ("layers",))
+        count(self.net.layers, ("layers",), 0)
 
     # -- expansion -------------------------------------------------------------------------------
     def shape_of(self, ref: int) -> Shape:
+        if ref == UNKNOWN:
+            raise _Unknown
         return self.input_shape if ref == INPUT else self.nodes[ref].out_shape
 
     def layout_of(self, ref: int) -> Layout:
@@ -181,16 +256,27 @@ class _Builder:
                     head = r.split(".")[0]
                     if head not in local:
                         hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
-                        raise self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
-                                        prefix + e.name, e.kind)
-                    if local[head] == i:
-                        raise self.fail((*path, e.item), "takes input from itself", prefix + e.name, e.kind)
-                    e.deps.append(local[head])
+                        self.note(self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
+                                            prefix + e.name, e.kind))
+                    elif local[head] == i:
+                        self.note(self.fail((*path, e.item), "takes input from itself", prefix + e.name, e.kind))
+                    else:
+                        e.deps.append(local[head])
+        self.enough()
         outputs: dict[int, int] = {}
         for i in self.order(entries, path, prefix):
             e = entries[i]
-            ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
-            outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env)
+            try:
+                ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
+                outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env)
+            except _Unknown:
+                outputs[i] = UNKNOWN
+            except SpecError as err:
+                self.note(err)
+                self.enough()
+                outputs[i] = UNKNOWN
+            if outputs[i] == UNKNOWN:
+                self.names[prefix + e.name] = UNKNOWN
         return outputs[len(entries) - 1] if entries else scope_in
 
     def assign_names(self, entries: list[_Entry], path: tuple[Any, ...], prefix: str, naming: str) -> None:
@@ -275,7 +361,9 @@ class _Builder:
         if ref == "input":
             return scope_in
         head = ref.split(".")[0]
-        if ref == head:
+        if head not in local or local[head] == i:
+            return UNKNOWN  # reported when the scope was wired
+        if ref == head or outputs[local[head]] == UNKNOWN:
             return outputs[local[head]]
         full = prefix + ref
         if full not in self.names:
@@ -365,7 +453,7 @@ class _Builder:
             try:
                 raw[alias] = _substitute(raw[alias], env)
             except ExprError as ex:
-                raise self.fail((*path, layer.type_name, alias), f"{alias}: {ex}", full, layer.type_name) from None
+                raise self.fail((*self.args_path(path), alias), f"{alias}: {ex}", full, layer.type_name) from None
         key = (type(layer), repr(sorted(raw.items())))
         hit = self.cache.get(key)
         if hit is None:
@@ -375,27 +463,31 @@ class _Builder:
                 err = ve.errors(include_url=False)[0]
                 field_name = str(err["loc"][0]) if err["loc"] else ""
                 msg = str((err.get("ctx") or {}).get("error", err["msg"]))
-                raise self.fail((*path, layer.type_name, field_name), f"{field_name}: {msg}", full,
+                raise self.fail((*self.args_path(path), field_name), f"{field_name}: {msg}", full,
                                 layer.type_name) from None
             self.cache[key] = hit
         return hit
 
     def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
-        layer = self.concrete(e.obj, env, path, full)
-        lo, hi = layer.arity
+        lo, hi = e.obj.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
+        layer = self.concrete(e.obj, env, path, full)
         try:
             out = layer.infer(in_shapes)
             layout = layer.layout(tuple(self.layout_of(r) for r in ins), in_shapes, out)
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"
-            raise self.fail((*path, e.kind), msg, full, e.kind, ShapeError) from None
+            raise self.fail(self.args_path(path), msg, full, e.kind, ShapeError) from None
         if any(d <= 0 for d in out):
-            raise self.fail((*path, e.kind), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
+            raise self.fail(self.args_path(path), f"output shape {fmt_shape(out)} is empty", full, e.kind, ShapeError)
+        if math.prod(out) > MAX_ELEMENTS:
+            got = " and ".join(fmt_shape(s) for s in in_shapes)
+            raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
+                            f"can hold (input {got})", full, e.kind, ShapeError)
         node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
         self.nodes.append(node)
         self.names[full] = node.index

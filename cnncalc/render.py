@@ -272,7 +272,8 @@ def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, m
     lines = [
         f"### {_md_escape(report.network)}",
         "",
-        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}.",
+        f"Input {fmt_shape(report.input_shape)}, {report.dtype}, batch {report.batch}."
+        + (f" MACs and FLOPs counted as {report.convention} does." if report.convention else ""),
         "",
         "| # | layer | type | from | output | params | MACs | FLOPs | RF | jump | output memory |",
         "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|",
@@ -432,6 +433,8 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
 
     listed = report.layers if rows is None else tuple(rows)
     title = f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+    if report.convention:
+        title += f" · counted as {report.convention}"
     if len(listed) < len(report.layers):
         title += f" · {len(listed)} of {len(report.layers)} layers"
     table = Table(

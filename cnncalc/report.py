@@ -138,6 +138,8 @@ class Report:
     memory: MemoryEstimate | None = None
     #: groups of layers by name: (what the group is, e.g. ``bottleneck``, and its output layer)
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The counting convention of the MACs and FLOPs (None: cnncalc's own).
+    convention: str | None = None
 
     def collapse(self, depth: int) -> Report:
         """The report with every row deeper than ``depth`` name components merged into one row per
@@ -207,6 +209,8 @@ class Report:
         }
         if self.memory is not None:
             out["memory"] = self.memory.to_dict()
+        if self.convention is not None:
+            out["network"]["convention"] = self.convention
         return out
 
     def layer_dicts(self) -> Iterator[dict[str, Any]]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 import functools
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -36,11 +37,11 @@ from pydantic_core import CoreSchema, core_schema
 
 from . import layers as _layers
 from . import units
-from .errors import Problem, SourceError, SpecError
-from .layers.base import Flag, Name, Pos, Refs
+from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
+from .layers.base import Expr, Flag, Name, Pos, Refs, _describe
 from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES
-from .source import Source, parse, parse_bytes, read
+from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
 GRAPH_KEYS = ("name", "from", "if")
@@ -70,7 +71,7 @@ def _normalise(v: Any) -> Any:
             raise ValueError(
                 f"a layer has exactly one key, its type; {others} must be indented under '{typed[0]}'"
             )
-        raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys))}")
+        raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys)) or 'none'}")
     ((key, body),) = v.items()
     key = _layers.ALIASES.get(key, key)
     if body is None:
@@ -274,6 +275,16 @@ Budgets = create_model(  # type: ignore[call-overload]
 )
 
 
+def _literal(v: Any) -> Any:
+    if isinstance(v, Expr):
+        raise ValueError(f"'{v}' is an expression, and expressions are evaluated only inside blocks")
+    return v
+
+
+#: A positive integer written out (the input's sizes: no expression can be evaluated there).
+Size = Annotated[Pos, AfterValidator(_literal), WithJsonSchema({"type": "integer", "minimum": 1})]
+
+
 class Network(BaseModel):
     """A network description: input shape without the batch, layers, and optional blocks."""
 
@@ -281,7 +292,7 @@ class Network(BaseModel):
 
     name: str | None = None
     description: str | None = None
-    input: Annotated[list[Pos], Field(min_length=1, max_length=4)]
+    input: Annotated[list[Size], Field(min_length=1, max_length=4)]
     layers: Annotated[list[Item], Field(min_length=1)]
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
@@ -298,18 +309,25 @@ def from_source(src: Source) -> Network:
     """Validate parsed data; every schema problem is reported at once, with its line."""
     data = src.data
     if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        raise SpecError([src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
+        what = _describe(data)
+        raise SpecError([*src.problems, src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
     blocks = data.get("blocks")
     names = set(blocks) if isinstance(blocks, dict) else set()
-    clash = names & set(_known_types())
-    if clash:
-        b = sorted(clash)[0]
-        raise SpecError([src.problem(f"block name '{b}' is already a layer type", ("blocks", b))])
+    problems = list(src.problems)
+    more = 0
+    for b in sorted(names & set(_known_types())):
+        problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b)))
     try:
         net = Network.model_validate(data, context={"blocks": names})
     except ValidationError as e:
-        raise SpecError(_problems(src, e)) from None
+        # a value the reader already complained about (e.g. a number too long to read) is not
+        # reported a second time by the schema
+        read_errors = {(p.line, p.column) for p in src.problems}
+        found, more = _located(src, e, MAX_PROBLEMS)
+        problems.extend(p for p in found if (p.line, p.column) not in read_errors)
+    if problems:
+        # in the order of the file, so that a reader can walk down it
+        raise SpecError(capped(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)), more))
     net._source = src
     return net
 
@@ -317,14 +335,19 @@ def from_source(src: Source) -> Network:
 def load(what: str | Path, *, text: str | None = None) -> Network:
     """Load a network from a path, a bundled network name, or (with ``text``) a string."""
     if text is not None:
-        return from_source(parse(text, str(what)))
+        return from_source(parse(text, str(what), collect=True))
     path = resolve(what)
-    return from_source(read(path))
+    return from_source(read(path, collect=True))
 
 
 def load_bytes(raw: bytes, name: str) -> Network:
-    """Load a network from raw bytes (e.g. standard input)."""
-    return from_source(parse_bytes(raw, name))
+    """Load a network from raw bytes."""
+    return from_source(parse_bytes(raw, name, collect=True))
+
+
+def load_stream(stream: BinaryIO, name: str) -> Network:
+    """Load a network from an open binary stream (e.g. standard input), reading at most the size limit."""
+    return from_source(read_stream(stream, name, collect=True))
 
 
 def networks_dir() -> Path:
@@ -363,8 +386,13 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
     path: list[Any] = []
     items: list[tuple[Any, ...]] = []
     node = data
-    for key in loc:
+    for n, key in enumerate(loc):
         if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, dict) and len(node) == 1 and (
+            key == _layers.ALIASES.get(next(iter(node))) or (key == "call" and n + 1 < len(loc))
+        ):
+            key = next(iter(node))  # the layer type as written (an alias), or the block a call names
             node = node[key]
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             node = node[key]
@@ -398,6 +426,17 @@ def _message(err: dict[str, Any], field: str | None) -> str:
     msg = msg.removeprefix("Value error, ")
     if typ == "too_short" and field == "layers":
         return "'layers' is empty: a network needs at least one layer"
+    if typ in ("too_short", "too_long") and field == "input":
+        n = len(err["input"]) if isinstance(err["input"], list) else "?"
+        msg = f"expected 1 to 4 sizes (channels, then up to 3 spatial axes), got {n}"
+    elif typ == "int_type":
+        msg = f"expected an integer, got {_describe(err['input'])}"
+    elif typ == "greater_than_equal":
+        msg = f"must be at least {ctx.get('ge')}, got {err['input']}"
+    elif typ == "list_type":
+        msg = f"expected a list, got {_describe(err['input'])}"
+    elif typ in ("dict_type", "model_type"):
+        msg = f"expected a mapping, got {_describe(err['input'])}"
     return f"{field}: {msg}" if field is not None else msg
 
 
@@ -407,15 +446,25 @@ def problems(src: Source, e: ValidationError) -> list[Problem]:
 
 
 def _problems(src: Source, e: ValidationError) -> list[Problem]:
+    return _located(src, e)[0]
+
+
+def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple[list[Problem], int]:
+    """Up to ``limit`` located problems, and how many of Pydantic's errors were left unread."""
     out: list[Problem] = []
     seen: set[tuple[Any, ...]] = set()
-    for err in e.errors(include_url=False):
+    errors = e.errors(include_url=False)
+    for n, err in enumerate(errors):
+        if limit is not None and len(out) >= limit:
+            return out, len(errors) - n
         loc = tuple(err["loc"])
         path, items = _walk(src.data, loc)
         field = None
         # the field is the last string in loc that is not a tag or wrapper key
         if loc and isinstance(loc[-1], str):
             field = loc[-1]
+        elif loc and loc[0] == "input":
+            field = "input"  # one of its sizes
         name = typ = None
         index = None
         if items:
@@ -431,16 +480,24 @@ def _problems(src: Source, e: ValidationError) -> list[Problem]:
         msg = _message(err, field)
         if err["type"] == "extra_forbidden" and field is not None and typ in _layers.REGISTRY:
             msg += suggest(field, [*_layers.REGISTRY[typ].model_fields, "from", "if"])
+        elif err["type"] in ("extra_forbidden", "missing") and field is not None and not items:
+            # a key of the file itself or of a block definition
+            model = Network if len(loc) == 1 else BlockDef if len(loc) == 3 and loc[0] == "blocks" else None
+            if model is not None and err["type"] == "missing":
+                msg = f"missing required key '{field}'"
+            elif model is not None:
+                msg = f"unknown key '{field}'" + suggest(field, model.model_fields)
         key = (path, msg)
         if key in seen:
             continue
         seen.add(key)
-        line, col = src.locate(path)
+        # an unknown key is pointed at itself, anything else at its value
+        line, col = src.locate(path, key=err["type"] == "extra_forbidden")
         out.append(
             Problem(msg, file=src.name, line=line, column=col, layer=name, layer_type=typ,
                     index=None if name or index is None else index + 1)
         )
-    return out
+    return out, 0
 
 
 def _get(data: Any, path: tuple[Any, ...]) -> Any:

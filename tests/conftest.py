@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import settings
 
 from cnncalc import analysis, spec
 from cnncalc.cli import cli
 from cnncalc.report import LayerRow, Report
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# Property tests draw the same examples on every run, so that CI is reproducible, and have no
+# deadline, as shared runners are slow at times; HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

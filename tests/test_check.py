@@ -267,7 +267,7 @@ def test_unmatched_pattern_warns(repo: Path) -> None:
     [
         pytest.param("models/**/*.yaml:\n  max_params: 5 M B\n", "b.yaml:2:15: max_params: '5 M B' is not a count",
                      id="bad unit"),
-        pytest.param("models/**/*.yaml:\n  max_parms: 5M\n", "b.yaml:2:14: unknown argument 'max_parms'",
+        pytest.param("models/**/*.yaml:\n  max_parms: 5M\n", "b.yaml:2:3: unknown argument 'max_parms'",
                      id="unknown key"),
         pytest.param("- models/*.yaml\n", "b.yaml:1:1: a budgets file maps network paths or globs to limits",
                      id="a list"),

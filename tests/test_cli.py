@@ -91,7 +91,7 @@ def test_error_in_file_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert res.stdout == ""
     assert res.stderr == (
-        f"error: {bad}:3:13: layer 'conv1' (conv2d): kernel_size 11 is larger than the padded input 8 "
+        f"error: {bad}:3:13: layer 'conv1' (conv2d): kernel_size 11 is larger than the padded input 8x8 "
         "(input [3, 8, 8])\n"
     )
     assert "Traceback" not in res.stderr

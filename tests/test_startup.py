@@ -118,7 +118,7 @@ layers:
                      "t.yaml:4:13: layer #2 (conv2d): missing required argument 'out_channels'",
                      id="missing argument"),
         pytest.param("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 8, kernel_size: 3, strid: 2}\n",
-                     "t.yaml:3:54: layer #1 (conv2d): unknown argument 'strid' (did you mean 'stride'?)",
+                     "t.yaml:3:47: layer #1 (conv2d): unknown argument 'strid' (did you mean 'stride'?)",
                      id="unknown argument"),
         pytest.param("input: [3, 8, 8]\nlayers:\n  - relux\n",
                      "t.yaml:3:5: layer #1 (relux): unknown layer type or block 'relux' (did you mean 'relu'?)",

@@ -15,7 +15,7 @@ Public API
     ``name -> (zero-argument builder, input shape without batch)``.
 ``conv_linear_macs(model, input_shape)``
     multiply-accumulates of convolution (incl. transposed) and linear layers,
-    bias excluded, at batch 1.
+    bias excluded, at batch 1 (``macs_by_module``: the same per leaf module).
 ``output_shapes(model, input_shape)``
     leaf module name -> output shape without batch.
 
@@ -58,7 +58,7 @@ def _run_with_hooks(model: nn.Module, input_shape: Sequence[int], hook_for) -> N
     model.eval()
     # the input lives where the weights do: a model built under torch.device("meta") is only
     # traced for shapes, without computing anything
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device  # no parameters: the default device
     try:
         with torch.no_grad():
             model(torch.zeros(1, *input_shape, device=device))
@@ -75,25 +75,33 @@ def conv_linear_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     conv-transpose: in.numel()  * (out_channels / groups) * prod(kernel_size)
     linear:         out.numel() * in_features
     """
-    total = [0]
+    return sum(macs_by_module(model, input_shape).values())
 
-    def hook_for(_name, module):
+
+def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, int]:
+    """Leaf module name -> its conv / conv-transpose / linear MACs (formulas above), batch 1."""
+    macs: Dict[str, int] = {}
+
+    def add(name, n):
+        macs[name] = macs.get(name, 0) + n
+
+    def hook_for(name, module):
         if isinstance(module, _CONV):
             def hook(m, inp, out):
-                total[0] += out.numel() * (m.in_channels // m.groups) * math.prod(m.kernel_size)
+                add(name, out.numel() * (m.in_channels // m.groups) * math.prod(m.kernel_size))
             return hook
         if isinstance(module, _CONV_T):
             def hook(m, inp, out):
-                total[0] += inp[0].numel() * (m.out_channels // m.groups) * math.prod(m.kernel_size)
+                add(name, inp[0].numel() * (m.out_channels // m.groups) * math.prod(m.kernel_size))
             return hook
         if isinstance(module, nn.Linear):
             def hook(m, inp, out):
-                total[0] += out.numel() * m.in_features
+                add(name, out.numel() * m.in_features)
             return hook
         return None
 
     _run_with_hooks(model, input_shape, hook_for)
-    return total[0]
+    return macs
 
 
 def output_shapes(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, Tuple[int, ...]]:

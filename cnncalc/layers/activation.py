@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
 from ..formula import Num, Sym, Term, elements
-from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes
+from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes, torch_call
 
 
 class Activation(Layer):
@@ -55,6 +55,9 @@ class Activation(Layer):
     keeps: ClassVar[str] = "input"
     #: What the in-place form keeps: ``output`` (shared storage) or ``copy`` (of the input).
     keeps_inplace: ClassVar[str] = "copy"
+    #: The ``torch.nn`` class, and the arguments it takes.
+    torch_class: ClassVar[str] = ""
+    torch_fields: ClassVar[tuple[str, ...]] = ("inplace",)
 
     inplace: Flag = False
 
@@ -70,12 +73,18 @@ class Activation(Layer):
     def output_storage(self) -> str:
         return "in-place" if self.inplace else "new"
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        if not self.torch_class:
+            return super().torch_module(ins)
+        return torch_call(f"nn.{self.torch_class}", **self.torch_args(*self.torch_fields))
 
-def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), keeps: str = "input",
-                keeps_inplace: str = "copy", **fields: Any) -> None:
-    """Register a simple activation: ``cost`` FLOPs per element, and what it keeps for backward."""
+def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *, keeps: str = "input",
+                keeps_inplace: str = "copy", torch: str = "", inplace: bool = True, **fields: Any) -> None:
+    """Register a simple activation: ``cost`` FLOPs per element, what it keeps for backward, and
+    ``torch.nn.<torch>`` in PyTorch (``inplace``: whether that module takes an ``inplace`` flag)."""
     ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__,
-                          "keeps": keeps, "keeps_inplace": keeps_inplace}
+                          "keeps": keeps, "keeps_inplace": keeps_inplace,
+                          "torch_class": torch, "torch_fields": (*fields, *(("inplace",) if inplace else ()))}
     annotations: dict[str, Any] = {}
     for field, (typ, default) in fields.items():
         annotations[field] = typ
@@ -84,18 +93,19 @@ def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), k
     register(name, *aliases)(type(name.capitalize(), (Activation,), ns))
 
 
-_activation("relu", 1, "Rectified linear unit, max(0, x).", keeps="output", keeps_inplace="output")
-_activation("relu6", 2, "ReLU clamped to [0, 6].")
+_activation("relu", 1, "Rectified linear unit, max(0, x).", keeps="output", keeps_inplace="output", torch="ReLU")
+_activation("relu6", 2, "ReLU clamped to [0, 6].", torch="ReLU6")
 _activation(
     "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), keeps_inplace="output",
-    negative_slope=(Number, 0.01),
+    torch="LeakyReLU", negative_slope=(Number, 0.01),
 )
-_activation("elu", 4, "Exponential linear unit.", keeps_inplace="output", alpha=(Number, 1.0))
-_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).", keeps="output", keeps_inplace="output")
-_activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="output")
-_activation("silu", 5, "SiLU / swish: x·sigmoid(x).")
-_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.")
-_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.")
+_activation("elu", 4, "Exponential linear unit.", keeps_inplace="output", torch="ELU", alpha=(Number, 1.0))
+_activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).", keeps="output", keeps_inplace="output",
+            torch="Sigmoid", inplace=False)
+_activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="output", torch="Tanh", inplace=False)
+_activation("silu", 5, "SiLU / swish: x·sigmoid(x).", torch="SiLU")
+_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.", torch="Hardsigmoid")
+_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.", torch="Hardswish")
 
 
 @register("gelu")
@@ -103,6 +113,8 @@ class Gelu(Activation):
     """Gaussian error linear unit: x·Φ(x) (exact), or its tanh approximation."""
 
     prefix = "gelu"
+    torch_class = "GELU"
+    torch_fields = ("approximate",)
     approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
@@ -116,6 +128,8 @@ class PRelu(Activation):
     prefix = "prelu"
     autocast = "low"
     cost = 2
+    torch_class = "PReLU"
+    torch_fields = ("num_parameters", "init")
     num_parameters: Pos = 1
     init: Number = 0.25
 
@@ -150,6 +164,9 @@ class Softmax(Layer):
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.output(out),)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Softmax", dim=self.dim)
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
         return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))

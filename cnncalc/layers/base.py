@@ -21,6 +21,9 @@ from ..formula import ZERO, Ceil, Note, Sym, Term, elements, lift, prod
 
 Shape = tuple[int, ...]
 
+#: Largest integer argument: PyTorch holds sizes in signed 64-bit integers.
+MAX_INT = 2**63 - 1
+
 # ---------------------------------------------------------------------------------------------
 # argument types: strict (``true`` is not 1, ``3.0`` is not 3), and ``$expressions`` inside blocks
 
@@ -56,6 +59,8 @@ def _int(minimum: int) -> Any:
             raise ValueError(f"expected an integer, got {_describe(v)}")
         if v < minimum:
             raise ValueError(f"must be {'positive' if minimum == 1 else f'at least {minimum}'}, got {v}")
+        if v > MAX_INT:
+            raise ValueError("must be at most 2^63 − 1, the largest size PyTorch can hold")
         return v
 
     return check
@@ -120,8 +125,8 @@ Number = Annotated[Any, PlainValidator(_number), WithJsonSchema({"anyOf": [{"typ
 def _name(v: Any) -> Any:
     if not isinstance(v, str) or not v:
         raise ValueError(f"expected a name, got {_describe(v)}")
-    if "." in v or "/" in v or v.startswith("$") or v.strip() != v or len(v) > 200:
-        raise ValueError(f"'{v}' is not a valid name (no '.', '/', '$' or surrounding spaces)")
+    if "." in v or "/" in v or v.startswith("$") or v.strip() != v or len(v) > 200 or not v.isprintable():
+        raise ValueError(f"{v!r} is not a valid name (no '.', '/', '$', control characters or surrounding spaces)")
     return v
 
 
@@ -438,6 +443,25 @@ class Layer(BaseModel):
         """Short human summary of the arguments (for tables)."""
         return ""
 
+    # -- PyTorch export (``cnncalc export --to pytorch``) ----------------------------------------
+    #: Source of helper ``nn.Module`` classes the exported file needs for this layer type.
+    torch_helpers: ClassVar[tuple[str, ...]] = ()
+    #: The PyTorch module returns its input or a view of it (changing the output changes the input).
+    torch_view: ClassVar[bool] = False
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        """Python source constructing the ``torch.nn`` module that computes this layer."""
+        raise NotImplementedError(f"layer type '{self.type_name}' has no PyTorch export")
+
+    def torch_args(self, *names: str) -> dict[str, Any]:
+        """The named arguments whose values differ from their defaults (PyTorch shares the defaults)."""
+        out = {}
+        for n in names:
+            v, default = getattr(self, n), type(self).model_fields[n].default
+            if type(v) is not type(default) or v != default:
+                out[n] = v
+        return out
+
     # -- helpers --------------------------------------------------------------------------------
     def per_axis(self, value: Any, what: str) -> tuple[int, ...]:
         """Expand an int or list argument to one value per spatial axis."""
@@ -460,6 +484,16 @@ class Layer(BaseModel):
         return f"{self.type_name} {d}" if d else self.type_name
 
 
+def torch_call(ctor: str, *args: Any, **kwargs: Any) -> str:
+    """A constructor call as Python source: ``nn.Conv2d(3, 64, kernel_size=7, bias=False)``."""
+
+    def py(v: Any) -> str:
+        if isinstance(v, (list, tuple)):
+            items = [py(x) for x in v]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+
+    return f"{ctor}(" + ", ".join([*(py(a) for a in args), *(f"{k}={py(v)}" for k, v in kwargs.items())]) + ")"
 def fmt_layout(layout: Layout) -> str:
     """``[H, W, C]``: the axes of a tensor, spatial axes by letter, feature axes as C."""
     letters = {1: "L", 2: "HW", 3: "DHW"}.get(sum(a is not None for a in layout), "")

@@ -43,6 +43,7 @@ from .base import (
     matmul_flops,
     numel,
     register_nd,
+    torch_call,
 )
 
 
@@ -119,6 +120,12 @@ class _Conv(Layer):
         weight = self.params(ins) - (self.out_channels if self.bias else 0)
         return (Saved.input(ins), Saved.weight(weight))
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "ConvTranspose" if isinstance(self, ConvTransposeNd) else "Conv"
+        extra = ("output_padding",) if isinstance(self, ConvTransposeNd) else ()
+        args = self.torch_args("stride", "padding", *extra, "dilation", "groups", "bias", "padding_mode")
+        return torch_call(f"nn.{kind}{self.ndim}d", ins[0][0], self.out_channels, self.kernel_size, **args)
+
 
 class ConvNd(_Conv):
     """Convolution (``torch.nn.ConvNd``)."""
@@ -142,14 +149,21 @@ class ConvNd(_Conv):
         if self.padding == "same" and any(x != 1 for x in s):
             raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")
         before, after = self.pads()
+        padded = tuple(n + pb + pa for n, pb, pa in zip(ins[0][1:], before, after))
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+        if any(n < ke for n, ke in zip(padded, k_eff)):
+            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
         out: list[Term] = [Sym("C_out", self.out_channels)]
         for name, n, ki, si, di, pb, pa in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, d, before, after):
+            # PyTorch pads by reflection only less than the size, circularly at most the size
+            if (self.padding_mode == "reflect" and max(pb, pa) >= n) or (
+                    self.padding_mode == "circular" and max(pb, pa) > n):
+                limit = "smaller than" if self.padding_mode == "reflect" else "at most"
+                raise LayerError(f"padding {max(pb, pa)} must be {limit} the input size {n} "
+                                 f"for padding_mode '{self.padding_mode}' (as in PyTorch)")
             pad = 2 * Sym("p", pb) if pb == pa else Sym("p_before", pb) + Sym("p_after", pa)
             span = Sym(f"{name}_in", n) + pad - Sym("d", di) * (Sym("k", ki) - 1) - 1
-            if span.value < 0:
-                k_eff = di * (ki - 1) + 1
-                what = f"kernel_size {ki}" + (f" (dilated to {k_eff})" if di != 1 else "")
-                raise LayerError(f"{what} is larger than the padded input {n + pb + pa}")
             out.append(Floor(span / Sym("s", si)) + 1)
         return tuple(out)
 
@@ -190,6 +204,8 @@ class ConvTransposeNd(_Conv):
         self.channels_in(ins)
         if isinstance(self.padding, str):
             raise LayerError("padding must be an integer for transposed convolutions")
+        if self.padding_mode != "zeros":
+            raise LayerError("padding_mode must be 'zeros' for transposed convolutions (as in PyTorch)")
         k, s, d = self.geometry()
         p = self.per_axis(self.padding, "padding")
         op = self.per_axis(self.output_padding, "output_padding")

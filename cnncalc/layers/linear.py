@@ -17,7 +17,7 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, prod
-from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, matmul_flops, register, spatial_axes
+from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, matmul_flops, register, spatial_axes, torch_call
 
 
 @register("linear")
@@ -67,3 +67,6 @@ class Linear(Layer):
 
     def describe(self) -> str:
         return f"→{self.out_features}" + ("" if self.bias else " no bias")
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Linear", ins[0][-1], self.out_features, **self.torch_args("bias"))

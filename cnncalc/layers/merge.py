@@ -19,7 +19,7 @@ from typing import Sequence
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements, total
-from .base import AnyInt, Layer, NonNeg, Pos, Saved, Shape, fmt_shape, numel, register
+from .base import AnyInt, Layer, NonNeg, Pos, Saved, Shape, fmt_shape, numel, register, torch_call
 
 
 def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
@@ -53,6 +53,22 @@ class Add(Layer):
     def backward_views(self) -> bool:
         return True
 
+    # the + operator, as torchvision's residual blocks write it (torch.add would be counted by ptflops)
+    torch_helpers = (
+        '''class Add(nn.Module):
+    """Element-wise sum of the inputs."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Add")
+
 
 @register("multiply", "mul")
 class Multiply(Layer):
@@ -78,6 +94,21 @@ class Multiply(Layer):
         # x1·x2·…·xn runs left to right; each product keeps both of its operands
         partial = [Saved(f"product of inputs 1–{k}", numel(self.infer(ins[:k]))) for k in range(2, len(ins))]
         return (*(Saved.input(ins, i) for i in range(len(ins))), *partial)
+
+    torch_helpers = (
+        '''class Multiply(nn.Module):
+    """Element-wise product of the inputs, broadcast (squeeze-excitation gating)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Multiply")
 
 
 @register("concat", "cat")
@@ -106,6 +137,22 @@ class Concat(Layer):
     def backward_views(self) -> bool:
         return True
 
+    torch_helpers = (
+        '''class Concat(nn.Module):
+    """Concatenation of the inputs along dim (0 is the batch)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, self.dim)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Concat", **self.torch_args("dim"))
+
 
 @register("chunk")
 class Chunk(Layer):
@@ -133,6 +180,28 @@ class Chunk(Layer):
     def describe(self) -> str:
         return f"{self.index}/{self.chunks}"
 
+    # narrow, not chunk()[i]: one view, which a later in-place layer may change (a view among
+    # several outputs of torch.chunk may not be changed in place)
+    torch_helpers = (
+        '''class Chunk(nn.Module):
+    """Piece index of torch.chunk(x, chunks, dim) (0 is the batch)."""
+
+    def __init__(self, chunks: int, index: int, dim: int = 1) -> None:
+        super().__init__()
+        self.chunks, self.index, self.dim = chunks, index, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[self.dim]
+        size = -(-n // self.chunks)  # torch.chunk's piece size: ceil(n / chunks)
+        start = self.index * size
+        return x.narrow(self.dim, start, min(size, n - start))
+''',
+    )
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Chunk", self.chunks, self.index, **self.torch_args("dim"))
+
 
 @register("channel_shuffle", "channelshuffle")
 class ChannelShuffle(Layer):
@@ -143,6 +212,11 @@ class ChannelShuffle(Layer):
     groups: Pos
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects a [C, *spatial] input (as PyTorch), got {fmt_shape(ins[0])}")
         if ins[0][0] % self.groups:
             raise LayerError(f"{ins[0][0]} channels are not divisible by groups {self.groups}")
         return ins[0]
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.ChannelShuffle", self.groups)

@@ -46,6 +46,7 @@ from .base import (
     register,
     register_nd,
     spatial_axes,
+    torch_call,
 )
 
 
@@ -96,6 +97,11 @@ class BatchNormNd(Layer):
         # statistics of the whole batch: 2C per step
         return (Saved.input(ins), _stats(ins[0][0], per_sample=False))
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "InstanceNorm" if isinstance(self, InstanceNormNd) else "BatchNorm"
+        args = self.torch_args("eps", "momentum", "affine", "track_running_stats")
+        return torch_call(f"nn.{kind}{self.ndim}d", ins[0][0], **args)
+
 
 register_nd(BatchNormNd, "batchnorm")
 
@@ -106,6 +112,13 @@ class InstanceNormNd(BatchNormNd):
     prefix = "in"
     affine: Flag = False
     track_running_stats: Flag = False
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        # PyTorch reads a 2-d input as one unbatched [C, L] sample, so [C] is not accepted
+        self.expect_rank(ins[0])
+        if not self.track_running_stats and numel(ins[0][1:]) == 1:
+            raise LayerError("normalises over a single position (PyTorch needs more than one spatial element)")
+        return super().infer(ins)
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _affine_flops(bool(self.affine), out)
@@ -163,6 +176,11 @@ class LayerNorm(Layer):
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         rows = numel(ins[0]) // numel(self.normalized(ins[0]))
         return (Saved.input(ins), _stats(rows))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        ns = self.normalized(ins[0])
+        args = self.torch_args("eps", "elementwise_affine", "bias")
+        return torch_call("nn.LayerNorm", ns[0] if len(ns) == 1 else ns, **args)
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         rank, k = len(ins[0]), len(self.normalized(ins[0]))
         return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
@@ -192,6 +210,21 @@ class LayerNorm2d(Layer):
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # one row per position: H·W
         return (Saved.input(ins), _stats(numel(ins[0][1:])))
+
+    torch_helpers = (
+        '''class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels at every position of [N, C, H, W] (torchvision's LayerNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        # eps always given: nn.LayerNorm's default (1e-5) is not LayerNorm2d's (1e-6)
+        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine"))
 
 
 @register("groupnorm")
@@ -225,6 +258,9 @@ class GroupNorm(Layer):
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), _stats(self.num_groups))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine"))
 
 
 @register("localresponsenorm", "lrn")
@@ -262,6 +298,9 @@ class LocalResponseNorm(Layer):
     def describe(self) -> str:
         return f"size {self.size}"
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.LocalResponseNorm", self.size, **self.torch_args("alpha", "beta", "k"))
+
 
 @register("layerscale")
 class LayerScale(Layer):
@@ -278,3 +317,19 @@ class LayerScale(Layer):
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # x·γ keeps x (and γ, a parameter)
         return (Saved.input(ins), Saved.weight(ins[0][0]))
+
+    torch_helpers = (
+        '''class LayerScale(nn.Module):
+    """A learnable per-channel multiplier, of shape [C, 1, ...] (ConvNeXt's layer scale)."""
+
+    def __init__(self, shape: tuple[int, ...], init: float = 1e-6) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("LayerScale", (ins[0][0],) + (1,) * (len(ins[0]) - 1))

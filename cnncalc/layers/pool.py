@@ -38,6 +38,7 @@ from .base import (
     kernel_term,
     register,
     register_nd,
+    torch_call,
 )
 from .base import Saved, numel
 from .base import _int as _positive
@@ -87,13 +88,15 @@ class _Pool(Layer):
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         self.expect_rank(ins[0])
         k, s, p = self.geometry()
+        padded = tuple(n + 2 * pi for n, pi in zip(ins[0][1:], p))
+        k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, self.dil()))
+        if all(pi <= ki // 2 for pi, ki in zip(p, k)) and any(n < ke for n, ke in zip(padded, k_eff)):
+            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
         out: list[Term] = [Sym("C", ins[0][0])]
         for name, n, ki, si, pi, di in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, p, self.dil()):
             if pi > ki // 2:
                 raise LayerError(f"padding {pi} is more than half the kernel_size {ki}")
-            k_eff = di * (ki - 1) + 1
-            if n + 2 * pi < k_eff:
-                raise LayerError(f"kernel_size {k_eff} is larger than the padded input {n + 2 * pi}")
             o = pool_axis(n, ki, si, pi, di, bool(self.ceil_mode), name)
             if o.value < 1:
                 raise LayerError(f"output size {o.value} is not positive")
@@ -130,6 +133,11 @@ class MaxPoolNd(_Pool):
         # window − 1 comparisons per output element
         return (kernel_term(self.geometry()[0]) - 1) * elements(out, "out")
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        # return_indices is left out: the indices are not a tensor a later layer takes
+        args = self.torch_args("stride", "padding", "dilation", "ceil_mode")
+        return torch_call(f"nn.MaxPool{self.ndim}d", self.kernel_size, **args)
+
 
 class AvgPoolNd(_Pool):
     """Average pooling (``torch.nn.AvgPoolNd``)."""
@@ -137,12 +145,29 @@ class AvgPoolNd(_Pool):
     count_include_pad: Flag = True
     divisor_override: Pos | None = None
 
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if self.ndim == 1 and self.divisor_override is not None:
+            raise LayerError("avgpool1d takes no divisor_override (as PyTorch's AvgPool1d)")
+        out = super().infer(ins)
+        if self.ndim == 3:
+            # PyTorch's avg_pool3d wants the kernel to fit in the input before padding
+            for n, k in zip(ins[0][1:], self.geometry()[0]):
+                if n < k:
+                    raise LayerError(f"kernel_size {k} is larger than the input {n} (avgpool3d does not count "
+                                     "the padding here, as PyTorch)")
+        return out
+
+
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # window − 1 adds and one divide per output element
         return kernel_term(self.geometry()[0]) * elements(out, "out")
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins),)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        args = self.torch_args("stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+        return torch_call(f"nn.AvgPool{self.ndim}d", self.kernel_size, **args)
 
 
 def _adaptive_windows(n: int, o: int) -> list[int]:
@@ -186,6 +211,8 @@ class _Adaptive(Layer):
         if isinstance(v, list):
             if len(v) != n:
                 raise LayerError(f"output_size has {len(v)} values, expected {n}")
+            if n == 1 and v[0] is None:
+                raise LayerError("output_size null (keep the size) is not accepted in 1-d, as in PyTorch")
             return tuple(ins[0][1 + i] if x is None else x for i, x in enumerate(v))
         return (v,) * n
 
@@ -215,6 +242,10 @@ class _Adaptive(Layer):
     def describe(self) -> str:
         v = self.output_size
         return "→" + ("x".join("*" if x is None else str(x) for x in v) if isinstance(v, list) else str(v))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "Max" if isinstance(self, AdaptiveMaxPoolNd) else "Avg"
+        return torch_call(f"nn.Adaptive{kind}Pool{self.ndim}d", self.output_size)
 
 
 class AdaptiveAvgPoolNd(_Adaptive):
@@ -258,6 +289,10 @@ class GlobalAvgPool(Layer):
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         return fields[0].whole()
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        kind = "Max" if isinstance(self, GlobalMaxPool) else "Avg"
+        return torch_call(f"nn.Adaptive{kind}Pool{len(ins[0]) - 1}d", 1)
 
 
 @register("globalmaxpool")

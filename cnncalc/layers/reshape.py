@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
 from ..formula import ZERO, Div, Sym, Term, axis_names, elements, prod
@@ -43,6 +43,7 @@ from .base import (
     register,
     register_nd,
     spatial_axes,
+    torch_call,
 )
 
 
@@ -51,6 +52,7 @@ class Flatten(Layer):
     """Flatten axes ``start_dim``..``end_dim`` (PyTorch numbering: 0 is the batch)."""
 
     prefix = "flatten"
+    torch_view = True
     start_dim: AnyInt = 1
     end_dim: AnyInt = -1
 
@@ -87,6 +89,9 @@ class Flatten(Layer):
         merges_space = s != e and spatial_axes(fields[0].layout, range(s, e + 1))
         return fields[0].whole() if merges_space else fields[0]
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Flatten", **self.torch_args("start_dim", "end_dim"))
+
 
 @register("permute")
 class Permute(Layer):
@@ -120,12 +125,33 @@ class Permute(Layer):
     def describe(self) -> str:
         return "(" + ", ".join(map(str, self.dims)) + ")"
 
+    torch_helpers = (
+        '''class Permute(nn.Module):
+    """Reorders the axes (torchvision's Permute); dims count the batch as 0."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+''',
+    )
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Permute", self.dims)
+
 
 @register("identity")
 class Identity(Layer):
     """Passes its input through unchanged."""
 
     prefix = "identity"
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Identity")
 
     def output_storage(self) -> str:
         return "view"
@@ -139,6 +165,9 @@ class Dropout(Layer):
     """Dropout: identity at inference (FLOPs 0)."""
 
     prefix = "dropout"
+    #: The PyTorch module class of this dropout variant.
+    torch_class: ClassVar[str] = "nn.Dropout"
+    torch_view = True  # at inference
     p: Number = 0.5
     inplace: Flag = False
 
@@ -157,6 +186,9 @@ class Dropout(Layer):
         # p = 0 returns the input itself; p = 1 multiplies by a zero scalar
         return (self.mask(ins),) if 0 < self.p < 1 else ()
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(self.torch_class, **self.torch_args("p", "inplace"))
+
     def output_storage(self) -> str:
         if self.p == 0:
             return "view"
@@ -172,6 +204,9 @@ class FeatureDropoutNd(Dropout):
     def mask(self, ins: Sequence[Shape]) -> Saved:
         return Saved("mask per channel", ins[0][0])
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(f"nn.Dropout{self.ndim}d", **self.torch_args("p", "inplace"))
+
 
 register_nd(FeatureDropoutNd, "dropout")
 
@@ -179,6 +214,8 @@ register_nd(FeatureDropoutNd, "dropout")
 @register("alphadropout")
 class AlphaDropout(Dropout):
     """Alpha dropout for SELU networks (``torch.nn.AlphaDropout``): identity at inference."""
+
+    torch_class = "nn.AlphaDropout"
 
     def mask(self, ins: Sequence[Shape]) -> Saved:
         return Saved("mask", numel(ins[0]))
@@ -213,6 +250,9 @@ class ZeroPadNd(Layer):
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump, a.start - pads[i][0] * a.jump))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(f"nn.ZeroPad{self.ndim}d", self.padding)
 
 
 register_nd(ZeroPadNd, "zeropad")
@@ -258,6 +298,8 @@ class Upsample(Layer):
         shape = ins[0]
         if len(shape) < 2:
             raise LayerError(f"expects a [C, *spatial] input, got {fmt_shape(shape)}")
+        if self.align_corners is not None and _TAPS[self.mode] == 1:
+            raise LayerError(f"align_corners is only for the interpolating modes, not '{self.mode}' (as in PyTorch)")
         want = _MODE_NDIM.get(self.mode)
         if want is not None and want != len(shape) - 1:
             raise LayerError(f"mode '{self.mode}' needs {want} spatial axes, the input has {len(shape) - 1}")
@@ -294,6 +336,9 @@ class Upsample(Layer):
         what = f"×{self.scale_factor}" if self.scale_factor is not None else f"→{self.size}"
         return f"{what} {self.mode}"
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Upsample", **self.torch_args("size", "scale_factor", "mode", "align_corners"))
+
 
 @register("pixelshuffle", "pixel_shuffle")
 class PixelShuffle(Layer):
@@ -316,6 +361,9 @@ class PixelShuffle(Layer):
         r = self.upscale_factor
         return fields[0].map(lambda i, a: AxisRF(a.size, a.jump / r, a.start))
 
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.PixelShuffle", self.upscale_factor)
+
 
 @register("pixelunshuffle", "pixel_unshuffle")
 class PixelUnshuffle(Layer):
@@ -337,4 +385,7 @@ class PixelUnshuffle(Layer):
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         r = self.downscale_factor
         return ((Sym("r", r) - 1, r, 0),) * 2
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.PixelUnshuffle", self.downscale_factor)
 

@@ -1,0 +1,487 @@
+"""Seeded random network descriptions: every layer type and every graph construct, small shapes.
+
+``random_network(seed)`` returns a description (a dict, as YAML would give it) that cnncalc
+accepts: chains of random layers with random arguments, residual adds, concatenations,
+squeeze-excitation gates, channel splits, sequential groups, repeated block calls with
+``$expressions`` and skipped ``if`` items. Each candidate layer is checked with the layer's
+own ``infer``; one that does not fit is drawn again.
+
+Known differences with PyTorch that are not cnncalc's to fix are avoided (each is commented).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Callable
+
+from cnncalc.errors import LayerError
+from cnncalc.layers import REGISTRY
+from cnncalc.layers.base import Layout, channels_first
+
+Args = dict[str, Any]
+Shape = tuple[int, ...]
+
+#: Largest number of elements of any layer's output (keeps every test fast).
+MAX_ELEMENTS = 6000
+
+
+def _axes(rng: random.Random, n: int, lo: int, hi: int) -> int | list[int]:
+    """One value for all axes, or one per axis."""
+    if n > 1 and rng.random() < 0.3:
+        return [rng.randint(lo, hi) for _ in range(n)]
+    return rng.randint(lo, hi)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _spatial(shape: Shape, n: int) -> bool:
+    return len(shape) == n + 1
+
+
+# -- one generator per layer type: (rng, input shape) -> arguments, or None when it does not apply
+
+
+def _conv(n: int, transposed: bool) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not _spatial(shape, n):
+            return None
+        groups = rng.choice(_divisors(shape[0]))
+        args: Args = {"out_channels": groups * rng.randint(1, max(1, 12 // groups)),
+                      "kernel_size": _axes(rng, n, 1, 3)}
+        if rng.random() < 0.5:
+            args["stride"] = _axes(rng, n, 1, 2)
+        if rng.random() < 0.3:
+            args["dilation"] = _axes(rng, n, 1, 2)
+        if groups > 1:
+            args["groups"] = groups
+        if rng.random() < 0.4:
+            args["bias"] = False
+        args["padding_mode"] = rng.choice(["zeros", "zeros", "reflect", "replicate", "circular"])
+        if transposed:
+            args["padding"] = _axes(rng, n, 0, 1)
+            if rng.random() < 0.3:
+                args["output_padding"] = 1
+        else:
+            args["padding"] = rng.choice([0, 1, _axes(rng, n, 0, 2), "valid", "same"])
+            if args["padding"] == "same":
+                args.pop("stride", None)
+        return args
+
+    return gen
+
+
+def _pool(n: int, kind: str) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not _spatial(shape, n):
+            return None
+        k = rng.randint(1, 3)
+        args: Args = {"kernel_size": k, "padding": rng.randint(0, k // 2), "ceil_mode": rng.random() < 0.3}
+        if rng.random() < 0.6:
+            args["stride"] = _axes(rng, n, 1, 3)
+        if kind == "max" and rng.random() < 0.3:
+            args["dilation"] = 2
+        if kind == "avg":
+            args["count_include_pad"] = rng.random() < 0.5
+            if rng.random() < 0.2:
+                args["divisor_override"] = rng.randint(1, 4)
+        return args
+
+    return gen
+
+
+def _adaptive(n: int) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not _spatial(shape, n):
+            return None
+        if rng.random() < 0.3:
+            return {"output_size": [rng.choice([None, rng.randint(1, s)]) for s in shape[1:]]}
+        return {"output_size": rng.randint(1, min(shape[1:]) + 2)}
+
+    return gen
+
+
+def _norm(n: int, instance: bool) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not (_spatial(shape, n) or (n == 1 and not instance and len(shape) == 1)):
+            return None
+        positions = math.prod(shape[1:])
+        args: Args = {"affine": rng.random() < 0.7, "eps": rng.choice([1e-5, 1e-3])}
+        if rng.random() < 0.3:
+            args["momentum"] = rng.choice([None, 0.01])
+        # batch statistics over one value per channel: PyTorch refuses at batch 1 (any batch works)
+        if positions > 1:
+            args["track_running_stats"] = rng.random() < 0.5
+        return args
+
+    return gen
+
+
+def _zeropad(n: int) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not _spatial(shape, n):
+            return None
+        if rng.random() < 0.5:
+            return {"padding": rng.randint(0, 2)}
+        return {"padding": [rng.randint(0, 2) for _ in range(2 * n)]}
+
+    return gen
+
+
+def _activation(name: str) -> Callable[[random.Random, Shape], Args | None]:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        args: Args = {}
+        if name not in ("gelu", "prelu", "sigmoid", "tanh") and rng.random() < 0.3:
+            args["inplace"] = True
+        if name == "leakyrelu":
+            args["negative_slope"] = rng.choice([0.01, 0.2])
+        if name == "elu":
+            args["alpha"] = rng.choice([1.0, 0.5])
+        if name == "gelu":
+            args["approximate"] = rng.choice(["none", "tanh"])
+        if name == "prelu" and rng.random() < 0.5:
+            args["num_parameters"] = shape[0]
+        return args
+
+    return gen
+
+
+def _softmax(rng: random.Random, shape: Shape) -> Args:
+    rank = len(shape) + 1
+    return {"dim": rng.choice([d for d in range(-rank, rank) if d not in (0, -rank)])}
+
+
+def _flatten(rng: random.Random, shape: Shape) -> Args | None:
+    rank = len(shape) + 1
+    start = rng.randint(1, rank - 1)
+    return {"start_dim": start, "end_dim": rng.choice([-1, rng.randint(start, rank - 1)])}
+
+
+def _linear(rng: random.Random, shape: Shape) -> Args:
+    args: Args = {"out_features": rng.randint(1, 16), "bias": rng.random() < 0.7}
+    if len(shape) > 1:
+        args["in_features"] = shape[-1]
+    return args
+
+
+def _layernorm(rng: random.Random, shape: Shape) -> Args:
+    args: Args = {"elementwise_affine": rng.random() < 0.7, "bias": rng.random() < 0.7}
+    k = rng.randint(0, len(shape))
+    if k:
+        args["normalized_shape"] = list(shape[len(shape) - k:])
+    return args
+
+
+def _groupnorm(rng: random.Random, shape: Shape) -> Args | None:
+    if len(shape) < 2:
+        return None
+    # a group of one value: PyTorch refuses at batch 1 ("more than 1 value per channel"), any batch works
+    groups = [g for g in _divisors(shape[0]) if shape[0] // g * math.prod(shape[1:]) > 1]
+    return {"num_groups": rng.choice(groups), "affine": rng.random() < 0.7} if groups else None
+
+
+def _upsample(rng: random.Random, shape: Shape) -> Args | None:
+    n = len(shape) - 1
+    if n < 1:
+        return None
+    modes = ["nearest", "nearest-exact", {1: "linear", 2: rng.choice(["bilinear", "bicubic"]), 3: "trilinear"}[n]]
+    args: Args = {"mode": rng.choice(modes)}
+    if rng.random() < 0.3:
+        args["size"] = [s + rng.randint(0, 3) for s in shape[1:]]
+    elif rng.random() < 0.5:
+        args["scale_factor"] = [rng.choice([1, 2]) for _ in range(n)]
+    else:
+        args["scale_factor"] = rng.choice([2, 2.0, 0.5])
+    if rng.random() < 0.4:
+        args["align_corners"] = rng.random() < 0.5
+    return args
+
+
+def _chunk(rng: random.Random, shape: Shape) -> Args:
+    dim = rng.randint(1, len(shape))
+    chunks = rng.randint(1, 3)
+    size = -(-shape[dim - 1] // chunks)
+    count = -(-shape[dim - 1] // size)
+    return {"chunks": chunks, "index": rng.randint(0, count - 1), "dim": rng.choice([dim, dim - len(shape) - 1])}
+
+
+def _feature_dropout(n: int) -> Callable[[random.Random, Shape], Args | None]:
+    """Channel dropout: [C, *n spatial axes]."""
+    return lambda rng, s: {"p": rng.choice([0.1, 0.5])} if len(s) == n + 1 else None
+
+
+GENERATORS: dict[str, Callable[[random.Random, Shape], Args | None]] = {
+    "linear": _linear,
+    "globalavgpool": lambda rng, s: {} if len(s) > 1 else None,
+    "globalmaxpool": lambda rng, s: {} if len(s) > 1 else None,
+    "layernorm": _layernorm,
+    "layernorm2d": lambda rng, s: {"elementwise_affine": rng.random() < 0.7} if len(s) == 3 else None,
+    "groupnorm": _groupnorm,
+    "localresponsenorm": lambda rng, s: {"size": rng.randint(1, 5)} if len(s) > 1 else None,
+    "layerscale": lambda rng, s: {},
+    "softmax": _softmax,
+    "flatten": _flatten,
+    "identity": lambda rng, s: {},
+    "dropout": lambda rng, s: {"p": rng.choice([0.1, 0.5])},
+    "alphadropout": lambda rng, s: {"p": rng.choice([0.1, 0.5])},
+    "upsample": _upsample,
+    "pixelshuffle": lambda rng, s: ({"upscale_factor": 2} if len(s) == 3 and s[0] % 4 == 0 else None),
+    "pixelunshuffle": lambda rng, s: ({"downscale_factor": 2} if len(s) == 3 and s[1] % 2 == 0 == s[2] % 2
+                                      else None),
+    "channel_shuffle": lambda rng, s: {"groups": rng.choice(_divisors(s[0]))},
+    "chunk": _chunk,
+}
+for _n in (1, 2, 3):
+    GENERATORS[f"conv{_n}d"] = _conv(_n, False)
+    GENERATORS[f"convtranspose{_n}d"] = _conv(_n, True)
+    GENERATORS[f"maxpool{_n}d"] = _pool(_n, "max")
+    GENERATORS[f"avgpool{_n}d"] = _pool(_n, "avg")
+    GENERATORS[f"adaptiveavgpool{_n}d"] = _adaptive(_n)
+    GENERATORS[f"adaptivemaxpool{_n}d"] = _adaptive(_n)
+    GENERATORS[f"batchnorm{_n}d"] = _norm(_n, False)
+    GENERATORS[f"instancenorm{_n}d"] = _norm(_n, True)
+    GENERATORS[f"zeropad{_n}d"] = _zeropad(_n)
+    GENERATORS[f"dropout{_n}d"] = _feature_dropout(_n)
+for _name in ("relu", "relu6", "leakyrelu", "elu", "sigmoid", "tanh", "silu", "hardsigmoid", "hardswish", "gelu",
+              "prelu"):
+    GENERATORS[_name] = _activation(_name)
+
+#: Layer types that take several inputs; the generator wires them itself.
+MERGES = ("add", "multiply", "concat")
+#: Layer types the generator places itself: permute, around layers that work on channels-last tensors.
+PLACED = ("permute",)
+
+
+Value = tuple[Shape, Layout]
+
+
+def infer(kind: str, args: Args, ins: list[Value]) -> Value | None:
+    """cnncalc's output shape and layout, or None when the layer does not fit its inputs."""
+    try:
+        layer = REGISTRY[kind].model_validate(args)
+        shapes = [s for s, _ in ins]
+        out = layer.infer(shapes)
+        return out, layer.layout([lay for _, lay in ins], shapes, out)
+    except (LayerError, ValueError):
+        return None
+
+
+def fits(value: Value | None) -> bool:
+    """A value the next layers can take: not empty, not too large."""
+    return value is not None and min(value[0]) >= 1 and math.prod(value[0]) <= MAX_ELEMENTS
+
+
+class _Builder:
+    """Builds one scope's items, tracking the shape and layout of every named value."""
+
+    def __init__(self, rng: random.Random, start: Value, blocks: dict[str, Any]) -> None:
+        self.rng = rng
+        self.items: list[Any] = []
+        self.values: dict[str, Value] = {"input": start}
+        self.current = "input"
+        self.blocks = blocks
+        self.count = 0
+
+    @property
+    def value(self) -> Value:
+        return self.values[self.current]
+
+    @property
+    def shape(self) -> Shape:
+        return self.value[0]
+
+    def fresh(self) -> str:
+        self.count += 1
+        return f"n{self.count}"
+
+    def add(self, kind: str, args: Args, sources: list[str] | None = None, chain: bool = True) -> str | None:
+        """Append a layer (taking ``sources``, else the current value); it becomes current if ``chain``."""
+        out = infer(kind, args, [self.values[s] for s in sources or [self.current]])
+        if not fits(out):
+            return None
+        name = self.fresh()
+        body = {**args, "name": name, **({"from": sources} if sources else {})}
+        self.items.append({kind: body})
+        self.values[name] = out  # type: ignore[assignment]
+        if chain:
+            self.current = name
+        return name
+
+    def side(self, source: str, kind: str, args: Args) -> str:
+        """A branch from ``source`` that a merge will take (the chain stays where it is)."""
+        name = self.add(kind, args, [source], chain=False)
+        assert name is not None, (kind, args, self.values[source])
+        return name
+
+    def layer(self) -> bool:
+        """One random single-input layer, as the next item."""
+        kinds = sorted(GENERATORS)
+        self.rng.shuffle(kinds)  # each type that applies to the shape is as likely as any other
+        for kind in kinds:
+            args = GENERATORS[kind](self.rng, self.shape)
+            if args is not None and self.add(kind, args):
+                return True
+        return False
+
+    def residual(self) -> None:
+        """``add`` of the current value and a shape-keeping branch (or an earlier value of its shape)."""
+        same = [v for v, s in self.values.items() if s == self.value and v not in (self.current, "$chain")]
+        if same and self.rng.random() < 0.5:
+            other = self.rng.choice(same)
+        else:
+            other = self.side(self.current, self.rng.choice(["relu", "identity", "sigmoid", "layerscale"]), {})
+        self.add("add", {}, [self.current, other] + ([other] if self.rng.random() < 0.2 else []))
+
+    def concat(self) -> None:
+        """``concat`` along a random axis with a branch, or with itself."""
+        if len(self.shape) > 1 and self.rng.random() < 0.5:
+            conv = f"conv{len(self.shape) - 1}d"
+            other = self.add(conv, {"out_channels": self.rng.randint(1, 6), "kernel_size": 1}, [self.current], False)
+            if other:
+                self.add("concat", {}, [self.current, other])
+            return
+        self.add("concat", {"dim": self.rng.randint(1, len(self.shape))}, [self.current, self.current])
+
+    def gate(self) -> None:
+        """Squeeze-excitation: global pooling, a sigmoid, ``multiply`` broadcast over positions."""
+        if len(self.shape) < 2:
+            self.add("multiply", {}, [self.current, self.side(self.current, "tanh", {})])
+            return
+        pooled = self.add("globalavgpool", {}, [self.current], chain=False)
+        if pooled:
+            self.add("multiply", {}, [self.side(pooled, "sigmoid", {}), self.current])
+
+    def split(self) -> None:
+        """ShuffleNet's unit: two chunks along the channels, concatenated back, shuffled."""
+        if self.shape[0] % 2:
+            return
+        a = self.side(self.current, "chunk", {"chunks": 2, "index": 0})
+        b = self.side(self.side(self.current, "chunk", {"chunks": 2, "index": 1}), "relu", {})
+        if self.add("concat", {}, [a, b]) and len(self.shape) > 1:
+            self.add("channel_shuffle", {"groups": 2})
+
+    def channels_last(self) -> None:
+        """ConvNeXt's pattern: permute to channels-last, layernorm or linear over the channels, permute back."""
+        rank = len(self.shape) + 1
+        if rank < 3:
+            return
+        self.add("permute", {"dims": [0, *range(2, rank), 1]})
+        for _ in range(self.rng.randint(1, 2)):
+            kind = self.rng.choice(["layernorm", "linear", "gelu"])
+            self.add(kind, {"out_features": self.rng.randint(1, 8)} if kind == "linear" else {})
+        back = [0, rank - 1, *range(1, rank - 1)]
+        self.add("permute", {"dims": back if self.rng.random() < 0.5 else [d - rank for d in back]})
+
+    def skipped(self) -> None:
+        """An item whose ``if`` is false: its name stands for its input."""
+        self.items.append({"relu": {"name": self.fresh(), "if": False}})
+
+    def sequential(self) -> None:
+        """A group of a few layers, named by position."""
+        inner = _Builder(self.rng, self.value, self.blocks)
+        for _ in range(self.rng.randint(1, 3)):
+            inner.layer()
+        if inner.current == "input":
+            return
+        for item in inner.items:  # named by position inside the group
+            next(iter(item.values())).pop("name")
+        if self.rng.random() < 0.3:
+            inner.items.insert(self.rng.randint(0, len(inner.items)), {"identity": {"if": False}})
+        name = self.fresh()
+        self.items.append({"sequential": {"name": name, "layers": inner.items}})
+        self.values[name] = inner.value
+        self.current = name
+
+    def block(self) -> None:
+        """A repeated call of a residual block with ``$expressions``; named calls nest, unnamed expand in place."""
+        shape, layout = self.value
+        n = len(shape) - 1
+        if n < 1 or min(shape[1:]) < 2 or layout != channels_first(len(shape)):
+            return
+        key = f"unit{n}d"
+        self.blocks[key] = {
+            "args": {"out": None, "stride": 1},
+            "layers": [
+                {f"conv{n}d": {"out_channels": "$out", "kernel_size": 3, "stride": "$stride", "padding": 1,
+                               "bias": False}},
+                f"batchnorm{n}d",
+                {"relu": {"inplace": True, "if": "$index == 0"}},
+                {"add": {"from": ["bn1", "input"], "if": "$stride == 1 and in_channels == out"}},
+            ],
+        }
+        out_c = self.rng.choice([shape[0], self.rng.randint(1, 8)])
+        stride = self.rng.choice([1, 1, 2])
+        repeat = self.rng.randint(1, 3)
+        call: Args = {"out": out_c, "stride": f"$({stride} if index == 0 else 1)", "repeat": repeat}
+        for k in range(repeat):
+            s = stride if k == 0 else 1
+            shape = (out_c, *((x - 1) // s + 1 for x in shape[1:]))
+        if math.prod(shape) > MAX_ELEMENTS:
+            return
+        self.items.append({key: call})
+        if self.rng.random() < 0.5:
+            call["name"] = self.current = self.fresh()
+        else:
+            # an unnamed repeat: its instances are items of this scope, reached through the chain
+            self.current = "$chain"
+        self.values[self.current] = (shape, layout)
+
+    def step(self) -> None:
+        r = self.rng.random()
+        if self.current == "$chain":
+            # the previous item is an unnamed block call: name its output first
+            self.add("identity", {})
+        elif r < 0.5:
+            self.layer()
+        elif r < 0.6:
+            self.residual()
+        elif r < 0.68:
+            self.concat()
+        elif r < 0.74:
+            self.gate()
+        elif r < 0.8:
+            self.split()
+        elif r < 0.83:
+            self.skipped()
+        elif r < 0.87:
+            self.channels_last()
+        elif r < 0.93:
+            self.sequential()
+        else:
+            self.block()
+
+
+def _start(rng: random.Random) -> Shape:
+    rank = rng.choice([1, 2, 2, 3, 3, 4, 4])
+    spatial = {1: [], 2: [rng.randint(4, 24)], 3: [rng.randint(4, 12) for _ in range(2)],
+               4: [rng.randint(3, 6) for _ in range(3)]}[rank]
+    return (rng.randint(1, 8), *spatial)
+
+
+def random_network(seed: int) -> dict[str, Any]:
+    """A random description cnncalc accepts, the same for the same seed.
+
+    Its first layer is of type ``sorted(GENERATORS)[seed % len(GENERATORS)]``, so that any
+    ``len(GENERATORS)`` consecutive seeds use every layer type.
+    """
+    rng = random.Random(seed)
+    first = sorted(GENERATORS)[seed % len(GENERATORS)]
+    blocks: dict[str, Any] = {}
+    for _ in range(1000):
+        shape = _start(rng)
+        b = _Builder(rng, (shape, channels_first(len(shape))), blocks)
+        args = GENERATORS[first](rng, shape)
+        if args is not None and b.add(first, args):
+            break
+    else:
+        raise AssertionError(f"no input fits a {first}")
+    for _ in range(rng.randint(2, 11)):
+        b.step()
+    if b.current == "$chain":
+        b.add("identity", {})
+    net: dict[str, Any] = {"name": f"random {seed}", "input": list(shape), "layers": b.items}
+    if blocks:
+        net["blocks"] = blocks
+    return net
