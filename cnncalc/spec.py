@@ -209,7 +209,14 @@ class _ItemType:
     def validate(v: Any, info: ValidationInfo) -> Any:
         """Normalise the item and validate it with the model of its type."""
         v = _normalise(v)
-        return _item_model(_tag(v)).model_validate(v, context=info.context)
+        tag = _tag(v)
+        try:
+            return _item_model(tag).model_validate(v, context=info.context)
+        except ValidationError as e:
+            # located as the union of every item type located them: under the item's tag
+            errors = [{k: err[k] for k in ("type", "input", "ctx") if k in err} | {"loc": (tag, *err["loc"])}
+                      for err in e.errors(include_url=False)]
+            raise ValidationError.from_exception_data(e.title, errors) from None  # type: ignore[arg-type]
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
         return core_schema.with_info_plain_validator_function(self.validate)

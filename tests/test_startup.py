@@ -125,6 +125,11 @@ layers:
                      id="unknown type"),
         pytest.param(BLOCK, "t.yaml:8:66: layer #1 (conv2d): groups: expected an integer, got the boolean true",
                      id="inside a sequential inside a block"),
+        pytest.param("input: [3, 8, 8]\nblocks:\n  b:\n    layers: [relu]\nlayers:\n  - b: {repeat: 0}\n",
+                     "t.yaml:6:17: layer #1 (b): repeat: must be at least 1, got 0", id="argument of a block call"),
+        pytest.param("input: [3, 8, 8]\nlayers:\n  - cat: {from: [input, input], dim: x}\n",
+                     "t.yaml:3:38: layer #1 (concat): dim: expected an integer, got the string 'x'",
+                     id="a layer written by its alias"),
     ],
 )
 def test_item_errors_keep_their_line_and_column(text: str, message: str) -> None:
