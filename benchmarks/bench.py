@@ -43,30 +43,24 @@ SWEEP_RANGE = "3x{128..1118..10}"
 
 def chain(n: int) -> Iterator[str]:
     """A plain chain of ``n`` layers: (conv 3x3 → batchnorm → relu) repeated on a 16x32x32 map."""
-    pattern = [
-        "  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1, bias: false}\n",
-        "  - batchnorm2d\n",
-        "  - relu\n",
-    ]
+    pattern = ["  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n", "  - batchnorm2d\n", "  - relu\n"]
     yield "name: chain\ninput: [16, 32, 32]\nlayers:\n"
     for i in range(n):
         yield pattern[i % 3]
 
 
 def residual(n: int) -> Iterator[str]:
-    """About ``n`` layers of basic residual blocks (7 layers each, an ``add`` every 7th layer)."""
+    """``n`` layers or a few fewer: basic residual blocks of 7 layers, an ``add`` every 7th layer.
+
+    Layers keep their automatic names (conv1, bn1, relu1, add1, ...), so that 100,000 layers
+    stay within the 500,000 YAML nodes a description may have.
+    """
     yield "name: residual\ninput: [16, 32, 32]\nlayers:\n"
-    for k in range(-(-n // 7)):
-        b, skip = f"b{k}", "input" if k == 0 else f"b{k - 1}out"
-        yield (
-            f"  - conv2d: {{name: {b}c1, out_channels: 16, kernel_size: 3, padding: 1, bias: false}}\n"
-            f"  - batchnorm2d: {{name: {b}n1}}\n"
-            f"  - relu: {{name: {b}r1}}\n"
-            f"  - conv2d: {{name: {b}c2, out_channels: 16, kernel_size: 3, padding: 1, bias: false}}\n"
-            f"  - batchnorm2d: {{name: {b}n2}}\n"
-            f"  - add: {{name: {b}add, from: [{b}n2, {skip}]}}\n"
-            f"  - relu: {{name: {b}out}}\n"
-        )
+    conv = "  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n"
+    for k in range(n // 7):
+        skip = "input" if k == 0 else f"relu{2 * k}"
+        yield (f"{conv}  - batchnorm2d\n  - relu\n{conv}  - batchnorm2d\n"
+               f"  - add: {{from: [bn{2 * k + 2}, {skip}]}}\n  - relu\n")
 
 
 # ---------------------------------------------------------------------------------------------

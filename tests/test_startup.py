@@ -24,10 +24,9 @@ _RUN = """
 import json, sys
 from pathlib import Path
 out, args = sys.argv[1], json.loads(sys.argv[2])
-sys.argv = ["cnncalc", *args]
-from cnncalc.cli import main
+from cnncalc.cli import cli
 try:
-    main()
+    cli(args, prog_name="cnncalc")
 except SystemExit as e:
     assert e.code in (0, None), e.code
 finally:
