@@ -202,7 +202,8 @@ class _ItemType:
 
     Validating through one union of every layer type would build all ~60 layer models at
     startup (most of the run time of a small network); this builds the few a description uses.
-    Errors keep their location: a nested ``ValidationError`` is reported under the item's path.
+    Errors keep their location: the item's errors are raised again under its tag, as the union
+    of every type reported them, and Pydantic puts them under the item's path.
     """
 
     @staticmethod
