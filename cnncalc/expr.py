@@ -7,6 +7,7 @@ functions over named values are accepted; nothing is ever passed to :func:`eval`
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import warnings
@@ -83,13 +84,19 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
     if len(body) > MAX_LENGTH:
         raise ExprError(f"expression longer than {MAX_LENGTH} characters")
     try:
-        with warnings.catch_warnings():
-            # e.g. "invalid decimal literal" for '2if': the expression is refused or evaluated, never warned about
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(body, mode="eval")
+        tree = _parse(body)
     except SyntaxError:
         raise ExprError(f"cannot parse expression '{body}'") from None
     return _eval(tree.body, names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(body: str) -> ast.Expression:
+    """The syntax tree of an expression, parsed once: a block repeats the same few expressions."""
+    with warnings.catch_warnings():
+        # e.g. "invalid decimal literal" for '2if': the expression is refused or evaluated, never warned about
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(body, mode="eval")
 
 
 def _check(value: Any) -> Any:

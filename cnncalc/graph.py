@@ -118,7 +118,7 @@ def _unpack(item: Any) -> tuple[str, Any]:
     """(type name, object) of a validated item wrapper."""
     if isinstance(item, Call):
         return "call", item
-    ((key, obj),) = ((k, getattr(item, k)) for k in type(item).model_fields)
+    ((key, obj),) = item.__dict__.items()  # a wrapper's one field
     return key, obj
 
 
@@ -442,7 +442,8 @@ class _Builder:
         """The layer with its ``$expressions`` evaluated (validated once per distinct value set)."""
         fields = self.has_expr.get(id(layer))
         if fields is None:
-            fields = [k for k, v in layer if _contains_expr(v)]
+            given = layer.model_fields_set  # defaults are never expressions
+            fields = [k for k in type(layer).model_fields if k in given and _contains_expr(getattr(layer, k))]
             self.has_expr[id(layer)] = fields
         if not fields:
             return layer

@@ -268,6 +268,10 @@ class MemoryModel:
         self.act = DTYPE_BYTES[dtype]
         # autocast keeps the parameters in fp32: they are the master weights
         self.param_bytes = 4 if amp else self.act
+        # each layer's counts, once: the walks below visit every layer several times
+        self.n_params = [n.layer.params(n.in_shapes) for n in graph.nodes]
+        self.n_buffers = [n.layer.buffers(n.in_shapes) for n in graph.nodes]
+        self.n_workspace = [n.layer.workspace(n.in_shapes, n.out_shape) for n in graph.nodes]
         self._storages()
         self._saved()
         self._lifetimes()
@@ -300,7 +304,7 @@ class MemoryModel:
                 self.bytes[i] = target
             else:
                 self.bytes[i] = max(ins_bytes)
-            self.rg[i] = layer.params(node.in_shapes) > 0 or any(self.rg[j] for j in node.inputs)
+            self.rg[i] = self.n_params[i] > 0 or any(self.rg[j] for j in node.inputs)
         # layers whose output reaches the network's output take part in backward
         self.reaches = {i: False for i in range(len(nodes))}
         if self.graph.output != INPUT:
@@ -319,8 +323,7 @@ class MemoryModel:
 
     def workspace(self, i: int) -> Size:
         """Per-sample bytes of node ``i``'s library workspace, in its activation dtype."""
-        node = self.graph.nodes[i]
-        return Size(0, node.layer.workspace(node.in_shapes, node.out_shape) * self.bytes[i])
+        return Size(0, self.n_workspace[i] * self.bytes[i])
 
     def _resolve(self, i: int, k: int, s: Saved) -> tuple[Hashable, Size] | None:
         """The storage a saved tensor lives in: shared (input, output, weight copy) or its own."""
@@ -345,11 +348,13 @@ class MemoryModel:
         self.saved_by: dict[int, list[tuple[Hashable, Size]]] = {}
         self.savers: dict[Hashable, set[int]] = {}
         self.sizes: dict[Hashable, Size] = {}
+        self.saved_specs: dict[int, tuple[Saved, ...]] = {}
         for node in self.graph.nodes:
             i = node.index
             kept: list[tuple[Hashable, Size]] = []
             if self.rg[i] and self.reaches[i]:
-                for k, s in enumerate(node.layer.saved(node.in_shapes, node.out_shape)):
+                self.saved_specs[i] = node.layer.saved(node.in_shapes, node.out_shape)
+                for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
                         kept.append(hit)
@@ -396,8 +401,8 @@ class MemoryModel:
                 self.dies_after.setdefault(end, []).append(r)
 
     # -- the walk ---------------------------------------------------------------------------------
-    def _walk(self, *, training: bool, capture: int | None = None) -> Iterator[Any]:
-        """Yield each moment of a step (or, with ``capture``, the live items at that moment)."""
+    def _walk(self, *, training: bool, capture: frozenset[int] | None = None) -> Iterator[Any]:
+        """Yield each moment of a step (or, with ``capture``, ``(k, live items)`` at each moment k in it)."""
         nodes = self.graph.nodes
         live = _Live()
         count = 0
@@ -407,12 +412,12 @@ class MemoryModel:
             count += 1
             if capture is None:
                 return Moment(phase, node, live.total())
-            return dict(live.items) if count - 1 == capture else None
+            return (count - 1, dict(live.items)) if count - 1 in capture else None
 
         state = OPTIMIZERS[self.optimizer] if training else 0
         for node in nodes:
-            p = node.layer.params(node.in_shapes)
-            weights = (p + node.layer.buffers(node.in_shapes)) * self.param_bytes
+            p = self.n_params[node.index]
+            weights = (p + self.n_buffers[node.index]) * self.param_bytes
             live.add(("weights", node.index), Size(weights, 0), node.index, "weights")
             live.add(("state", node.index), Size(state * p * self.param_bytes, 0), node.index, "optimizer state")
         live.add(("out", INPUT), self.out_size(INPUT), INPUT, "input batch")
@@ -433,7 +438,7 @@ class MemoryModel:
                     live.add(key, size, first_saver[key], "saved activations")
             if self.amp and node.layer.autocast == "low":
                 # the autocast cache holds fp16/bf16 copies of all the layer's parameters
-                p = node.layer.params(node.in_shapes)
+                p = self.n_params[i]
                 w = self.sizes.get(("weight copy", i), Size()).fixed
                 live.add(("weight copy", i), Size(w, 0), i, "autocast copies")
                 live.add(("bias copy", i), Size(p * self.act - w, 0), i, "autocast copies")
@@ -495,7 +500,7 @@ class MemoryModel:
                     key = ("grad", i, k)
                     live.add(key, Size(0, numel(node.in_shapes[k]) * self.bytes[j]), i, "activation gradients")
                     incoming.append((j, key))
-            p = node.layer.params(node.in_shapes)
+            p = self.n_params[i]
             live.add(("param grad", i), Size(p * self.param_bytes, 0), i, "gradients")
             live.add(("workspace", i), self.workspace(i), i, "convolution workspace")
             out = moment("backward", i)
@@ -531,7 +536,7 @@ class MemoryModel:
             live.drop(key)
         tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
         for node in nodes:
-            p = node.layer.params(node.in_shapes)
+            p = self.n_params[node.index]
             live.add(("step", node.index), Size(tmp * p * self.param_bytes, 0), node.index, "optimizer temporaries")
         out = moment("optimizer step", None)
         if out is not None:
@@ -572,13 +577,23 @@ class MemoryModel:
                 best = n if best is None else min(best, n)
         return max(best or 0, 0)
 
+    def _snapshots(self, moments: frozenset[int]) -> dict[int, dict[Hashable, _Item]]:
+        """The live items at each of the training ``moments``, from one walk that stops at the last."""
+        found: dict[int, dict[Hashable, _Item]] = {}
+        for x in self._walk(training=True, capture=moments):
+            if x is not None:
+                found[x[0]] = x[1]
+                if len(found) == len(moments):
+                    break
+        return found
+
     def _layer_figures(self, batch: int, contributions: dict[int, int]) -> tuple[LayerMemory, ...]:
         rows = []
         for node in self.graph.nodes:
             i, layer = node.index, node.layer
             saved = 0
             if self.rg[i] and self.reaches[i]:
-                for k, s in enumerate(layer.saved(node.in_shapes, node.out_shape)):
+                for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
                         size = hit[1]
@@ -591,7 +606,7 @@ class MemoryModel:
                 read = write = 0
             else:
                 read = sum(numel(s) * self.bytes[j] for s, j in zip(node.in_shapes, node.inputs)) * batch
-                read += (layer.params(node.in_shapes) + layer.buffers(node.in_shapes)) * self.param_bytes
+                read += (self.n_params[i] + self.n_buffers[i]) * self.param_bytes
                 write = numel(node.out_shape) * self.bytes[i] * batch
             flops = layer.flops(node.in_shapes, node.out_shape) * batch
             rows.append(LayerMemory(i, node.name, numel(node.out_shape) * self.bytes[i] * batch, saved,
@@ -603,8 +618,8 @@ class MemoryModel:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise OptionError(f"batch must be a positive integer, got {batch!r}")
         nodes = self.graph.nodes
-        trainable = sum(n.layer.params(n.in_shapes) for n in nodes)
-        weights = sum(n.layer.params(n.in_shapes) + n.layer.buffers(n.in_shapes) for n in nodes) * self.param_bytes
+        trainable = sum(self.n_params)
+        weights = (trainable + sum(self.n_buffers)) * self.param_bytes
         inference, _ = self._peak(self.inference_moments, batch)
         training = moment_name = None
         breakdown: dict[str, int] = {}
@@ -614,14 +629,15 @@ class MemoryModel:
             training, at = self._peak(self.training_moments, batch)
             m = self.training_moments[at]
             moment_name = m.phase if m.node is None else f"{m.phase} of {nodes[m.node].name}"
-            snapshot = next(x for x in self._walk(training=True, capture=at) if x is not None)
+            end = next(k for k, mm in enumerate(self.training_moments) if mm.phase == "end of forward")
+            snapshots = self._snapshots(frozenset((at, end)))
+            snapshot = snapshots[at]
             for item in snapshot.values():
                 b = item.size.at(batch)
                 breakdown[item.kind] = breakdown.get(item.kind, 0) + b
                 if item.owner != INPUT:
                     contributions[item.owner] = contributions.get(item.owner, 0) + b
-            end = next(k for k, mm in enumerate(self.training_moments) if mm.phase == "end of forward")
-            snap_end = next(x for x in self._walk(training=True, capture=end) if x is not None)
+            snap_end = snapshots[end]
             saved = sum(it.size.at(batch) for it in snap_end.values()
                         if it.kind in ("saved activations", "autocast copies"))
             training += LIBRARY_WORKSPACE

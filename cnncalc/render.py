@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+import math
+from dataclasses import replace
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import hotspots
 from .layers import RF, fmt_shape
@@ -20,6 +23,7 @@ from .report import DTYPE_BYTES, LayerRow, Report
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
     from .diff import Change, Diff, Gate, LayerDiff
+    from .sweep import Sweep, SweepRow
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _IEC = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -124,8 +128,94 @@ JUMPS_NOTE = "* paths of different jump meet here; the largest field is shown"
 
 
 def render_json(report: Report) -> str:
-    """The documented JSON object, indented, ending in a newline."""
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+    """The documented JSON object, indented, ending in a newline (as ``json.dumps(..., indent=2)``)."""
+    return "".join(iter_json(report))
+
+
+def iter_json(report: Report) -> Iterator[str]:
+    """:func:`render_json` in pieces, one layer at a time: a huge report is never held whole."""
+    text = json_text(replace(report, layers=()).to_dict())
+    if not report.layers:
+        yield text + "\n"
+        return
+    # a string in JSON never holds a raw newline, so this is the top-level key and nothing else
+    head, tail = text.split('\n  "layers": []')
+    yield head + '\n  "layers": ['
+    sep = "\n    "
+    for row in report.layer_dicts():
+        yield sep + json_text(row, 2)  # a layer sits two levels deep
+        sep = ",\n    "
+    yield "\n  ]" + tail + "\n"
+
+
+def json_text(value: Any, level: int = 0) -> str:
+    """``json.dumps(value, indent=2)``, character for character, for plain JSON data (string keys).
+
+    The standard library writes indented JSON with its pure-Python encoder, which was the
+    slowest step of a large report; this writes the same text about twice as fast. ``level``
+    indents the text as if it sat that many levels deep in a larger document.
+    """
+    out: list[str] = []
+    _json_parts(value, level, out)
+    return "".join(out)
+
+
+def _json_scalar(v: Any) -> str:
+    if isinstance(v, str):
+        return encode_basestring_ascii(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"  # json.dumps writes these as JavaScript does
+        if v in (math.inf, -math.inf):
+            return "Infinity" if v > 0 else "-Infinity"
+        return float.__repr__(v)
+    raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def _json_parts(v: Any, level: int, out: list[str]) -> None:
+    if isinstance(v, dict):
+        if not v:
+            out.append("{}")
+            return
+        nl = "\n" + "  " * (level + 1)
+        sep = "{" + nl
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise TypeError(f"keys must be strings, not {type(k).__name__}")
+            if isinstance(x, _CONTAINERS):
+                out.append(sep + encode_basestring_ascii(k) + ": ")
+                _json_parts(x, level + 1, out)
+            else:
+                out.append(sep + encode_basestring_ascii(k) + ": " + _json_scalar(x))
+            sep = "," + nl
+        out.append(nl[:-2] + "}")
+    elif isinstance(v, (list, tuple)):
+        if not v:
+            out.append("[]")
+            return
+        nl = "\n" + "  " * (level + 1)
+        sep = "[" + nl
+        for x in v:
+            if isinstance(x, _CONTAINERS):
+                out.append(sep)
+                _json_parts(x, level + 1, out)
+            else:
+                out.append(sep + _json_scalar(x))
+            sep = "," + nl
+        out.append(nl[:-2] + "]")
+    else:
+        out.append(_json_scalar(v))
 
 
 CSV_COLUMNS = [
@@ -716,3 +806,73 @@ def render_diff_markdown(diff: Diff, *, gate: Gate | None = None, all_layers: bo
     if gate is not None:
         lines += ["", f"**{format_gate(gate)}**"]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc sweep: one row per input shape and batch size
+
+
+def _x(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _training_peak(row: SweepRow) -> int | None:
+    return None if row.memory is None else row.memory.training_peak
+
+
+#: (CSV name, table heading, value of a row, how the table shows it): a new column is one line.
+SWEEP_COLUMNS: list[tuple[str, str, Callable[[SweepRow], Any], Callable[[Any], str]]] = [
+    ("input_shape", "input", lambda r: r.input_shape, _x),
+    ("batch", "batch", lambda r: r.batch, str),
+    ("output_shape", "output", lambda r: r.totals.output_shape, _x),
+    ("params", "params", lambda r: r.totals.params, format_count),
+    ("macs", "MACs/sample", lambda r: r.totals.macs, format_count),
+    ("flops", "FLOPs/sample", lambda r: r.totals.flops, format_count),
+    ("activation_bytes_batch", "activations", lambda r: r.totals.activation_bytes_batch, format_bytes),
+    ("training_peak_bytes", "training peak", _training_peak, lambda v: "-" if v is None else format_bytes(v)),
+]
+
+
+def _sweep_title(result: Sweep) -> str:
+    precision = f"{result.dtype} autocast" if result.amp else result.dtype
+    return (f"{result.network} · {precision} · {OPTIMIZER_NAMES[result.optimizer]} · "
+            "MACs and FLOPs per sample, memory for the whole batch")
+
+
+def render_sweep_json(result: Sweep) -> str:
+    """The documented sweep object, indented, ending in a newline."""
+    return json_text(result.to_dict()) + "\n"
+
+
+def render_sweep_csv(result: Sweep) -> str:
+    """One row per input shape and batch size; raw integers; shapes as ``3x224x224``."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([name for name, _, _, _ in SWEEP_COLUMNS])
+    for row in result.rows:
+        values = (get(row) for _, _, get, _ in SWEEP_COLUMNS)
+        w.writerow(["" if v is None else _x(v) if isinstance(v, tuple) else v for v in values])
+    return buf.getvalue()
+
+
+def _sweep_cells(result: Sweep) -> list[list[str]]:
+    return [[show(get(row)) for _, _, get, show in SWEEP_COLUMNS] for row in result.rows]
+
+
+def render_sweep_markdown(result: Sweep) -> str:
+    """The sweep as a Markdown table."""
+    head = [h for _, h, _, _ in SWEEP_COLUMNS]
+    lines = [f"### {_md_escape(_sweep_title(result))}", "", *_md_table(head, _sweep_cells(result), set(head))]
+    return "\n".join(lines) + "\n"
+
+
+def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
+    """The sweep as a rich table, as text (ANSI codes only when ``color``)."""
+    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+
+    table = Table(title=_sweep_title(result), title_justify="left", header_style="bold")
+    for _, head, _, _ in SWEEP_COLUMNS:
+        table.add_column(head, justify="right")
+    for cells in _sweep_cells(result):
+        table.add_row(*cells)
+    return _console_text([table], width=width, color=color)

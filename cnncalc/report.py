@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import OptionError
 from .layers import RF, AxisRF, Shape
@@ -204,14 +204,20 @@ class Report:
                 "dtype_bytes": DTYPE_BYTES[self.dtype],
                 "batch": self.batch,
             },
-            "layers": [row.to_dict() for row in self.layers],
+            "layers": list(self.layer_dicts()),
             "totals": self.totals.to_dict(),
         }
         if self.memory is not None:
-            memory = self.memory.by_name()
-            for row in out["layers"]:
-                row["memory"] = memory[row["name"]].to_dict()
             out["memory"] = self.memory.to_dict()
         if self.convention is not None:
             out["network"]["convention"] = self.convention
         return out
+
+    def layer_dicts(self) -> Iterator[dict[str, Any]]:
+        """The entries of ``layers`` in :meth:`to_dict`, one at a time (with the layer's memory figures)."""
+        memory = None if self.memory is None else self.memory.by_name()
+        for row in self.layers:
+            out = row.to_dict()
+            if memory is not None:
+                out["memory"] = memory[row.name].to_dict()
+            yield out

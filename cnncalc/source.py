@@ -45,12 +45,25 @@ class Source:
 
     ``problems`` holds what was found while building the data but does not stop validation
     (duplicate keys, unsupported keys or values), so it can be reported with the schema's.
+
+    The node tree takes several times the memory of the data, and only an error needs it: a
+    source made by :func:`parse` keeps its ``text`` instead and composes the tree again the
+    first time :attr:`root` is read.
     """
 
     data: Any
     name: str
-    root: yaml.Node | None = field(default=None, repr=False)
+    _root: yaml.Node | None = field(default=None, repr=False)
     problems: list[Problem] = field(default_factory=list)
+    text: str | None = field(default=None, repr=False)
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The node tree: kept, or composed again from ``text``."""
+        if self._root is None and self.text is not None:
+            with _gc_paused():
+                self._root = yaml.compose(self.text, Loader=_Loader)
+        return self._root
 
     def locate(self, path: tuple[Any, ...], *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the deepest node along ``path`` (with ``key``: of its key)."""
@@ -158,6 +171,7 @@ def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source
     src = Source(None, name, root)
     with _gc_paused():
         src.data = _Builder(src).build(root)
+    src._root, src.text = None, yaml_text
     if src.problems and not collect:
         raise SpecError(list(src.problems))
     return src

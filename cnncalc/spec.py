@@ -9,6 +9,7 @@ under ``blocks:``.
 from __future__ import annotations
 
 import difflib
+import functools
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
@@ -19,10 +20,12 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     PlainValidator,
     PrivateAttr,
     Tag,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -30,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from . import layers as _layers
 from . import units
@@ -157,21 +161,28 @@ def _written_form(type_name: str) -> Any:
     return extra
 
 
-def _wrapper(type_name: str, cls: type) -> Any:
-    model = create_model(  # type: ignore[call-overload]
+@functools.cache
+def _item_model(tag: str) -> type[BaseModel]:
+    """The model of one item type: ``{type: {args}}`` for a layer or ``sequential``, or a block call."""
+    if tag == "call":
+        return Call
+    cls = Sequential if tag == "sequential" else _layers.REGISTRY[tag]
+    cls.model_rebuild()  # builds a deferred layer model once, for itself and for its wrapper
+    return create_model(  # type: ignore[call-overload,no-any-return]
         f"{cls.__name__}Item",
-        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=_written_form(type_name)),
+        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=_written_form(tag)),
         __doc__=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
-        **{type_name: (cls, ...)},
+        **{tag: (cls, ...)},
     )
-    return Annotated[model, Tag(type_name)]
 
 
-def _item_type() -> Any:
-    members = [_wrapper(name, cls) for name, cls in _layers.REGISTRY.items()]
-    members.append(_wrapper("sequential", Sequential))
-    members.append(Annotated[Call, Tag("call")])
-    return Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+@functools.cache
+def _item_union() -> TypeAdapter[Any]:
+    """Every item type as one tagged union; built only for the JSON Schema."""
+    members = [Annotated[_item_model(tag), Tag(tag)] for tag in [*_layers.REGISTRY, "sequential", "call"]]
+    return TypeAdapter(
+        Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+    )
 
 
 class _BareItemSchema:
@@ -186,7 +197,54 @@ class _BareItemSchema:
         return {"oneOf": [bare, *schema["oneOf"]]}
 
 
-Item = _item_type()
+class _ItemType:
+    """A layer item, validated by the model of its own type only.
+
+    Validating through one union of every layer type would build all ~60 layer models at
+    startup (most of the run time of a small network); this builds the few a description uses.
+    Errors keep their location: the item's errors are raised again under its tag, as the union
+    of every type reported them, and Pydantic puts them under the item's path.
+    """
+
+    @staticmethod
+    def validate(v: Any, info: ValidationInfo) -> Any:
+        """Normalise the item and validate it with the model of its type."""
+        v = _normalise(v)
+        tag = _tag(v)
+        try:
+            return _item_model(tag).model_validate(v, context=info.context)
+        except ValidationError as e:
+            # located as the union of every item type located them: under the item's tag
+            errors = [{k: err[k] for k in ("type", "input", "ctx") if k in err} | {"loc": (tag, *err["loc"])}
+                      for err in e.errors(include_url=False)]
+            raise ValidationError.from_exception_data(e.title, errors) from None  # type: ignore[arg-type]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_plain_validator_function(self.validate)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # the union of every item type as the definition "Item"; a ``sequential`` inside it
+        # refers back to that definition
+        global _item_schema_depth
+        ref = core_schema.definition_reference_schema(_ITEM_REF)
+        if _item_schema_depth:
+            return handler(ref)
+        full = _item_union().core_schema
+        defs = []
+        if full["type"] == "definitions":
+            defs, full = list(full["definitions"]), full["schema"]
+        _item_schema_depth += 1
+        try:
+            return handler(core_schema.definitions_schema(ref, [*defs, {**full, "ref": _ITEM_REF}]))
+        finally:
+            _item_schema_depth -= 1
+
+
+_ITEM_REF = "Item"
+_item_schema_depth = 0
+
+#: One item of a ``layers`` list.
+Item = Annotated[Any, _ItemType()]
 Sequential.model_rebuild()
 
 

@@ -1,0 +1,264 @@
+"""Whole-process benchmark of cnncalc against its speed targets (and torchinfo, when installed).
+
+Every figure is measured on a fresh process, as a user or a CI job would run cnncalc: wall
+time from start to exit, and peak resident memory (``ru_maxrss`` of that one child, read with
+``os.wait4``). Each target runs ``--runs`` times; the table shows the median, min and max.
+
+    python benchmarks/bench.py             # all targets, 5 runs each
+    python benchmarks/bench.py --runs 3 --skip-large
+
+The installed ``cnncalc`` console script is used when there is one, else ``python -m cnncalc``
+with this checkout on ``PYTHONPATH``; the first line of the output says which. Bytecode is
+cached (in a temporary ``PYTHONPYCACHEPREFIX``) as it is for an installed package, and the
+warm-up run fills it. ``python -c pass`` is timed too: the interpreter's own start, which no
+command can beat. The exit code is 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+#: 100 input sizes for the sweep target: 128, 138, ..., 1118.
+SWEEP_RANGE = "3x{128..1118..10}"
+
+
+# ---------------------------------------------------------------------------------------------
+# generated networks
+
+
+def chain(n: int) -> Iterator[str]:
+    """A plain chain of ``n`` layers: (conv 3x3 → batchnorm → relu) repeated on a 16x32x32 map."""
+    pattern = ["  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n", "  - batchnorm2d\n", "  - relu\n"]
+    yield "name: chain\ninput: [16, 32, 32]\nlayers:\n"
+    for i in range(n):
+        yield pattern[i % 3]
+
+
+def residual(n: int) -> Iterator[str]:
+    """``n`` layers or a few fewer: basic residual blocks of 7 layers, an ``add`` every 7th layer.
+
+    Layers keep their automatic names (conv1, bn1, relu1, add1, ...), so that 100,000 layers
+    stay within the 500,000 YAML nodes a description may have.
+    """
+    yield "name: residual\ninput: [16, 32, 32]\nlayers:\n"
+    conv = "  - conv2d: {out_channels: 16, kernel_size: 3, padding: 1}\n"
+    for k in range(n // 7):
+        skip = "input" if k == 0 else f"relu{2 * k}"
+        yield (f"{conv}  - batchnorm2d\n  - relu\n{conv}  - batchnorm2d\n"
+               f"  - add: {{from: [bn{2 * k + 2}, {skip}]}}\n  - relu\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring
+
+
+@dataclass
+class Result:
+    """The runs of one target."""
+
+    name: str
+    walls: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def wall(self) -> float:
+        """Median wall time in seconds."""
+        return statistics.median(self.walls)
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, bytes]:
+    """Run ``cmd`` once: (wall seconds, peak RSS bytes, exit code, stderr)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return wall, usage.ru_maxrss * 1024, proc.returncode, err.read()
+
+
+def run(name: str, cmd: list[str], env: dict[str, str], runs: int) -> Result:
+    """Run a target ``runs`` times (after one warm-up run that fills the OS file cache)."""
+    res = Result(name)
+    for i in range(runs + 1):
+        wall, rss, code, err = measure(cmd, env)
+        if code != 0:
+            res.error = f"exit {code}: {err.decode(errors='replace').strip().splitlines()[-1:]}"
+            return res
+        if i:
+            res.walls.append(wall)
+            res.rss.append(rss)
+    return res
+
+
+@dataclass
+class Target:
+    """A command with its limits (None: no limit, printed for information)."""
+
+    name: str
+    args: list[str]
+    max_wall: float | None = None
+    max_rss_mib: float | None = None
+
+
+def cnncalc_command(pycache: Path) -> tuple[list[str], dict[str, str], str]:
+    """How to run cnncalc: the console script if installed, else ``python -m cnncalc``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    script = shutil.which("cnncalc")
+    if script:
+        return [script], env, f"installed console script {script}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return [sys.executable, "-m", "cnncalc"], env, f"{sys.executable} -m cnncalc with PYTHONPATH={ROOT}"
+
+
+def bundled(name: str) -> bool:
+    """True when ``networks/NAME.yaml`` exists in this checkout."""
+    return (ROOT / "networks" / f"{name}.yaml").is_file()
+
+
+TORCHINFO = """
+import sys
+sys.path.insert(0, {tests!r})
+import torch, torchinfo
+from torch_reference import BUILDERS
+build, shape = BUILDERS["resnet50"]
+torchinfo.summary(build().eval(), input_size=(1, *shape), verbose=0)
+"""
+
+
+def has_torchinfo() -> bool:
+    """True when torch and torchinfo import in this interpreter."""
+    probe = subprocess.run([sys.executable, "-c", "import torch, torchinfo"], capture_output=True)
+    return probe.returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the table
+
+
+def _fmt(x: float | None, unit: str) -> str:
+    return "-" if x is None else f"{x:.3f} {unit}" if unit == "s" else f"{x:.0f} {unit}"
+
+
+def print_table(rows: list[tuple[Target, Result]]) -> bool:
+    """Print one line per target; return True when every limit is met."""
+    head = f"{'target':<44} {'median':>9} {'min':>9} {'max':>9} {'limit':>9}  {'peak RSS':>9} {'limit':>9}  ok"
+    print(head)
+    print("-" * len(head))
+    ok_all = True
+    for t, r in rows:
+        if r.error:
+            print(f"{t.name:<44} failed: {r.error}")
+            ok_all = False
+            continue
+        rss = max(r.rss) / MIB
+        ok = (t.max_wall is None or r.wall <= t.max_wall) and (t.max_rss_mib is None or rss <= t.max_rss_mib)
+        ok_all &= ok
+        mark = "yes" if ok else "NO"
+        if t.max_wall is None and t.max_rss_mib is None:
+            mark = ""
+        print(f"{t.name:<44} {_fmt(r.wall, 's'):>9} {_fmt(min(r.walls), 's'):>9} {_fmt(max(r.walls), 's'):>9} "
+              f"{_fmt(t.max_wall, 's'):>9}  {_fmt(rss, 'MiB'):>9} {_fmt(t.max_rss_mib, 'MiB'):>9}  {mark}")
+    return ok_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every target and print the tables; exit code 1 when a target is missed."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
+    ap.add_argument("--skip-large", action="store_true", help="skip the 100,000-layer networks")
+    ap.add_argument("--no-torchinfo", action="store_true", help="skip the torchinfo comparison")
+    args = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="cnncalc-bench-"))
+    base, env, how = cnncalc_command(tmp / "pycache")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    print(f"cnncalc: {how}")
+    print(f"machine: {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
+          f"{datetime.date.today().isoformat()}; {args.runs} runs per target (median, min, max)\n")
+
+    sizes = [10_000] if args.skip_large else [10_000, 100_000]
+    generated: dict[tuple[str, int], Path] = {}
+    for kind, make in (("chain", chain), ("residual", residual)):
+        for n in sizes:
+            path = tmp / f"{kind}{n}.yaml"
+            with open(path, "w", encoding="utf-8") as f:
+                # written line by line: this process stays small, and a child's peak RSS (which
+                # counts this process's memory until the child starts its program) stays its own
+                f.writelines(make(n))
+            generated[kind, n] = path
+
+    targets = [
+        Target("python -c pass (the interpreter alone)", []),
+        Target("cnncalc --help", ["--help"], 0.12),
+        Target("report resnet50 --format json", ["report", "resnet50", "--format", "json"], 0.25, 60),
+        Target("report resnet50 (table)", ["report", "resnet50", "--format", "table", "-o", str(tmp / "t.txt")]),
+        Target("report resnet152 --format json", ["report", "resnet152", "--format", "json"]),
+        Target("report densenet121 --format json", ["report", "densenet121", "--format", "json"]),
+    ]
+    targets = [t for t in targets if len(t.args) < 2 or t.args[0] != "report" or bundled(t.args[1])]
+    for (kind, n), path in generated.items():
+        limit = (1.0, None) if n == 10_000 else (8.0, 600)
+        targets.append(Target(f"{kind} {n:,} layers --format json", ["report", str(path), "--format", "json"], *limit))
+        targets.append(Target(f"{kind} {n:,} layers --format csv", ["report", str(path), "--format", "csv"]))
+    if bundled("resnet50"):
+        targets.append(Target(f"sweep resnet50 --input {SWEEP_RANGE} (100)",
+                              ["sweep", "resnet50", "--input", SWEEP_RANGE, "--format", "json"], 2.0))
+
+    rows = []
+    for t in targets:
+        print(f"  running {t.name} ...", file=sys.stderr)
+        cmd = base + t.args if t.args else [sys.executable, "-c", "pass"]
+        rows.append((t, run(t.name, cmd, env, args.runs)))
+    ok = print_table(rows)
+    by_name = {t.name: r for t, r in rows}
+
+    if not args.skip_large:
+        print("\ngrowth, 100,000 / 10,000 layers (median wall; linear is 10x, limit 12x)")
+        for kind in ("chain", "residual"):
+            for fmt in ("json", "csv"):
+                small = by_name[f"{kind} 10,000 layers --format {fmt}"]
+                large = by_name[f"{kind} 100,000 layers --format {fmt}"]
+                if small.error or large.error:
+                    continue
+                ratio = large.wall / small.wall
+                ok &= ratio <= 12 or fmt != "json"
+                print(f"  {kind:<9} {fmt:<5} {ratio:5.1f}x")
+
+    if not args.no_torchinfo and bundled("resnet50"):
+        if has_torchinfo():
+            script = TORCHINFO.format(tests=str(ROOT / "tests"))
+            ti = run("torchinfo.summary(resnet50)", [sys.executable, "-c", script], env, args.runs)
+            ours = by_name["report resnet50 --format json"]
+            print("\ncompared with torchinfo (plain-torch ResNet-50 from tests/torch_reference.py, whole process)")
+            print_table([(Target(ti.name, []), ti), (Target(ours.name, []), ours)])
+            if not ti.error and not ours.error:
+                print(f"  torchinfo / cnncalc: {ti.wall / ours.wall:.0f}x the wall time, "
+                      f"{max(ti.rss) / max(ours.rss):.1f}x the peak memory")
+        else:
+            print("\n(torch or torchinfo is not installed: no torchinfo comparison)")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

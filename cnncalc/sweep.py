@@ -1,0 +1,152 @@
+"""Sweeps: a network's totals and memory over several input shapes and batch sizes. Pure: no I/O.
+
+The description is loaded and validated once. Each input shape gets its own graph (blocks
+expanded and shapes inferred for that input), and each batch size its own analysis of that
+graph, so a row's figures are exactly the ``totals`` and ``memory`` of
+``analyse(network, input_shape=s, batch=b)``.
+
+On the command line a list is comma-separated, and a number may be a range written as in a
+shell, ``{start..stop}`` or ``{start..stop..step}`` (stop included when a step lands on it):
+``3x{224..320..32}`` is ``3x224, 3x256, 3x288, 3x320``; several ranges in one item give every
+combination. A shape with fewer axes than the network's input repeats its last size, so
+``3x224`` is ``3x224x224`` for an image network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+from .analysis import analyse
+from .errors import CnnCalcError, OptionError
+from .graph import build
+from .layers import Shape, fmt_shape
+from .memory import MemoryEstimate
+from .report import DTYPE_BYTES, SCHEMA_VERSION, Totals
+from .spec import Network
+
+#: Most values one option may expand to (and most rows of a sweep).
+MAX_VALUES = 10_000
+
+_BRACES = re.compile(r"\{([^{}]*)\}")
+_RANGE = re.compile(r"\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?:\.\.\s*(-?\d+)\s*)?")
+
+
+def _range(body: str, option: str) -> list[str]:
+    m = _RANGE.fullmatch(body)
+    if m is None:
+        raise OptionError(f"{option}: '{{{body}}}' is not a range like {{224..1024..32}} (start..stop..step)")
+    start, stop, step = int(m[1]), int(m[2]), int(m[3] or 1)
+    if step < 1:
+        raise OptionError(f"{option}: the step of {{{body}}} must be positive")
+    if start > stop:
+        raise OptionError(f"{option}: {{{body}}} runs backwards; ranges go up, like {{{stop}..{start}}}")
+    if (stop - start) // step + 1 > MAX_VALUES:
+        raise OptionError(f"{option}: {{{body}}} has more than {MAX_VALUES:,} values")
+    return [str(v) for v in range(start, stop + 1, step)]
+
+
+def expand(text: str, option: str) -> list[str]:
+    """``3x{224..320..32},3x512`` → ``['3x224', '3x256', '3x288', '3x320', '3x512']``."""
+    listed = re.search(r"\{[^{}]*,[^{}]*\}", text)
+    if listed:
+        raise OptionError(f"{option}: '{listed[0]}': write a list without braces, like 3x224,3x320")
+    out: list[str] = []
+    for item in text.split(","):
+        parts = _BRACES.split(item.strip())  # odd positions: the insides of braces
+        if any("{" in p or "}" in p for p in parts[::2]):
+            raise OptionError(f"{option}: unbalanced braces in '{item.strip()}'")
+        if not item.strip():
+            raise OptionError(f"{option}: empty value in '{text}'")
+        choices = [[p] if i % 2 == 0 else _range(p, option) for i, p in enumerate(parts)]
+        for combo in itertools.product(*choices):
+            out.append("".join(combo))
+            if len(out) > MAX_VALUES:
+                raise OptionError(f"{option}: '{text}' expands to more than {MAX_VALUES:,} values")
+    return out
+
+
+def parse_batches(text: str) -> list[int]:
+    """``1,8,32`` or ``{1..64..8}`` → batch sizes."""
+    out = []
+    for v in expand(text, "--batch"):
+        if not v.isdigit() or int(v) < 1:
+            raise OptionError(f"--batch: '{v}' is not a positive integer")
+        out.append(int(v))
+    return out
+
+
+def fill_spatial(shape: Sequence[int], like: Sequence[Any]) -> Shape:
+    """Repeat the last size of ``shape`` until it has as many axes as ``like`` (``3x224`` → ``3x224x224``)."""
+    shape = tuple(shape)
+    if 2 <= len(shape) < len(like):
+        shape += (shape[-1],) * (len(like) - len(shape))
+    return shape
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """The totals and memory of the network at one input shape and batch size."""
+
+    input_shape: Shape
+    batch: int
+    totals: Totals
+    memory: MemoryEstimate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The input shape, the batch, and the report's ``totals`` and ``memory`` objects."""
+        return {
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "totals": self.totals.to_dict(),
+            "memory": None if self.memory is None else self.memory.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A network's totals for every combination of input shape and batch size, input-major."""
+
+    network: str
+    source: str | None
+    dtype: str
+    optimizer: str
+    amp: bool
+    rows: tuple[SweepRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON object (``schema_version``, ``network``, ``rows``)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "network": {
+                "name": self.network,
+                "source": self.source,
+                "dtype": self.dtype,
+                "dtype_bytes": DTYPE_BYTES[self.dtype],
+                "optimizer": self.optimizer,
+                "amp": self.amp,
+            },
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+
+def sweep(network: Network, inputs: Sequence[Sequence[int]], batches: Sequence[int], *,
+          dtype: str = "fp32", optimizer: str = "adam", amp: bool = False) -> Sweep:
+    """Analyse ``network`` at every input shape (filled as by :func:`fill_spatial`) and batch size."""
+    if len(inputs) * len(batches) > MAX_VALUES:
+        raise OptionError(f"{len(inputs):,} inputs × {len(batches):,} batch sizes is more than {MAX_VALUES:,} rows")
+    rows = []
+    for given in inputs:
+        shape = fill_spatial(given, network.input)
+        try:
+            graph = build(network, shape)
+        except CnnCalcError as e:
+            where = f"at input {fmt_shape(shape)}: "
+            raise type(e)([replace(p, message=where + p.message) for p in e.problems]) from None
+        for b in batches:
+            report = analyse(graph, batch=b, dtype=dtype, optimizer=optimizer, amp=amp)
+            rows.append(SweepRow(shape, b, report.totals, report.memory))
+    source = network.source.name if network.source else None
+    return Sweep(network.name or "network", source, dtype, optimizer, amp, tuple(rows))

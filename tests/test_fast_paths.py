@@ -1,0 +1,97 @@
+"""The fast paths give exactly what they stand in for: the standard library's JSON, the explained formulas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cnncalc import analysis, render, spec
+from cnncalc.formula import Sym
+from cnncalc.layers.base import AxisRF
+from conftest import run
+
+# ---------------------------------------------------------------------------------------------
+# JSON: json_text is json.dumps(value, indent=2), character for character
+
+_scalars = (
+    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text()
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(_values)
+def test_json_text_is_json_dumps(value: Any) -> None:
+    assert render.json_text(value) == json.dumps(value, indent=2)
+
+
+@given(_values)
+def test_json_text_at_a_depth_is_the_nested_dump(value: Any) -> None:
+    # two levels deep, as a layer sits in a report
+    assert json.dumps([[value]], indent=2) == "[\n  [\n    " + render.json_text(value, 2) + "\n  ]\n]"
+
+
+def test_json_text_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError):
+        render.json_text({"a": object()})
+    with pytest.raises(TypeError):
+        render.json_text({1: "a"})  # json.dumps would turn the key into "1"; reports only have string keys
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "densenet121", "inception_v3", "efficientnet_b0"])
+def test_report_json_is_json_dumps_of_to_dict(name: str) -> None:
+    report = analysis.analyse(spec.load(name), batch=4, dtype="fp16")
+    assert render.render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def test_selected_and_collapsed_rows_too() -> None:
+    report = analysis.analyse(spec.load("resnet18")).collapse(2)
+    top = replace(report, layers=tuple(sorted(report.layers, key=lambda r: -r.macs)[:3]))
+    assert render.render_json(top) == json.dumps(top.to_dict(), indent=2) + "\n"
+
+
+def test_report_without_layers() -> None:
+    report = analysis.analyse(spec.load("t.yaml", text="input: [3, 8, 8]\nlayers:\n  - relu: {if: false}\n"))
+    assert report.layers == ()
+    assert render.render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def test_cli_writes_the_pieces_in_order(tmp_path: Any) -> None:
+    expected = render.render_json(analysis.analyse(spec.load("resnet50")))
+    res = run("report", "resnet50", "-f", "json")
+    assert (res.exit_code, res.stdout) == (0, expected)
+    out = tmp_path / "r.json"
+    assert run("report", "resnet50", "-f", "json", "-o", str(out)).exit_code == 0
+    assert out.read_text() == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# receptive field: AxisRF.window computes the values of window_terms, which `explain` prints
+
+_fractions = st.fractions(min_value=Fraction(1, 8), max_value=64, max_denominator=8)
+
+
+@given(size=st.none() | st.integers(1, 10**6), jump=_fractions,
+       start=st.fractions(min_value=-100, max_value=100, max_denominator=8),
+       span=st.integers(0, 30), stride=st.integers(1, 8) | _fractions, pad=st.integers(0, 10),
+       as_terms=st.booleans())
+def test_window_is_window_terms(size: int | None, jump: Fraction, start: Fraction, span: int,
+                                stride: int | Fraction, pad: int, as_terms: bool) -> None:
+    a = AxisRF(size, jump, start)
+    k1: Any = Sym("d", 1) * Sym("k", span + 1) - 1 if as_terms else span
+    s: Any = Sym("s", stride) if as_terms else stride
+    got = a.window(k1, s, pad)
+    size_term, jump_term = a.window_terms(k1, s)
+    assert got.size == (None if size is None else int(size_term))
+    assert got.jump == jump_term.value
+    assert got.start == start + (Fraction(span) / 2 - pad) * jump
