@@ -445,17 +445,6 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
         footer_style="bold",
     )
     t = report.totals
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("layer", footer="total", overflow="fold")
-    table.add_column("type")
-    table.add_column("output", justify="right")
-    table.add_column("params", justify="right", footer=format_int(t.params))
-    table.add_column("MACs", justify="right", footer=format_int(t.macs))
-    table.add_column("FLOPs", justify="right", footer=format_int(t.flops))
-    table.add_column("RF", justify="right")
-    table.add_column("jump", justify="right")
-    table.add_column("memory", justify="right", footer=format_bytes(t.activation_bytes))
-    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True)
 
     def share_cell(share: float) -> Table:
         cell = Table.grid(padding=(0, 1))
@@ -464,17 +453,38 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
         cell.add_row(format_share(share), Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23"))
         return cell
 
-    for (r, prev), share in zip(_with_previous(listed), hotspots.shares(report, bars, listed)):
+    def figure_cells(count: Callable[[int], str]) -> list[tuple[str, ...]]:
+        return [(fmt_shape(r.output_shape), count(r.params), count(r.macs), count(r.flops),
+                 format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf), format_bytes(r.output_bytes)) for r in listed]
+
+    count = format_int
+    cells = figure_cells(count)
+    # exact counts with separators when the table fits; else human units (exact in the totals)
+    names = max((len(r.name) for r in listed), default=5)
+    needed = sum(max(len(c[i]) for c in cells) + 3 for i in range(7)) + min(names, 24) + 16 + 13 + 8
+    if cells and needed > (width or 120):
+        count = format_count
+        cells = figure_cells(count)
+    kinds = []
+    for r, prev in _with_previous(listed):
         # a layer whose input is not the row above names its inputs after its type
         kind = Text(r.type + (f" {r.label}" if r.label else ""))
         source = format_inputs(r, prev)
         if source:
             kind.append(f" ← {source}", style="italic")
-        table.add_row(
-            str(r.index), r.name, kind, fmt_shape(r.output_shape), format_int(r.params), format_int(r.macs),
-            format_int(r.flops), format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf), format_bytes(r.output_bytes),
-            share_cell(share),
-        )
+        kinds.append(kind)
+    figures = [("output", ""), ("params", count(t.params)), ("MACs", count(t.macs)),
+               ("FLOPs", count(t.flops)), ("RF", ""), ("jump", ""), ("memory", format_bytes(t.activation_bytes))]
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("layer", footer="total", overflow="fold")
+    table.add_column("type", overflow="fold")
+    for i, (header, footer) in enumerate(figures):
+        # figures are never cut or wrapped: the name and type columns give way instead
+        widest = max([len(header), len(footer), *(len(c[i]) for c in cells)])
+        table.add_column(header, justify="right", footer=footer, no_wrap=True, min_width=widest)
+    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True, min_width=3 + 1 + BAR_WIDTH)
+    for r, kind, figs, share in zip(listed, kinds, cells, hotspots.shares(report, bars, listed)):
+        table.add_row(str(r.index), r.name, kind, *figs, share_cell(share))
     if any(r.jumps_meet for r in report.layers):
         table.caption = JUMPS_NOTE
         table.caption_justify = "left"
