@@ -82,10 +82,9 @@ def write_output(text: str | Iterable[str], output: str | None) -> None:
         if isinstance(text, str):
             click.echo(text, nl=False)
         else:
-            stdout = click.get_text_stream("stdout")
             for piece in pieces:
-                stdout.write(piece)
-            stdout.flush()
+                sys.stdout.write(piece)
+            sys.stdout.flush()
         return
     target = Path(output)
     try:
