@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 from .errors import OptionError
 from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
-from .layers import RF, numel
+from .layers import RF, Layer, numel
 from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -37,24 +36,28 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     fields: list[RF] = []
     rows: list[LayerRow] = []
     input_rf = RF.identity(spatial)
-    for node in graph.nodes:
+    labels: dict[Layer, str] = {}  # equal layers describe themselves alike
+    for node, c in zip(graph.nodes, graph.counts()):
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
         rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
-        macs, flops = counting.figures(layer, ins, out) if counting else (layer.macs(ins, out), layer.flops(ins, out))
+        label = labels.get(layer)
+        if label is None:
+            label = labels[layer] = layer.describe()
+        macs, flops = counting.figures(layer, ins, out) if counting else (c.macs, c.flops)
         rows.append(
             LayerRow(
                 index=node.index,
                 name=node.name,
                 type=layer.type_name,
-                label=layer.describe(),
+                label=label,
                 inputs=tuple(graph.input_name(r) for r in node.inputs),
                 input_shapes=ins,
                 output_shape=out,
-                params=layer.params(ins),
-                buffers=layer.buffers(ins),
+                params=c.params,
+                buffers=c.buffers,
                 macs=macs,
                 flops=flops,
                 rf=rf,
@@ -79,7 +82,8 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
 
 def receptive_field(node: Node, fields: Sequence[RF]) -> RF:
     """The receptive field of a node's output, given the fields of its inputs."""
-    return replace(node.layer.receptive(fields, node.in_shapes, node.out_shape), layout=node.layout)
+    rf = node.layer.receptive(fields, node.in_shapes, node.out_shape)
+    return RF(rf.axes, rf.local, rf.mixed_jump, node.layout)
 
 
 def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals:

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, evaluate, is_expr
 from .layers import Layer, Shape, fmt_shape
-from .layers.base import MAX_INT, Layout, channels_first
+from .layers.base import MAX_INT, Counts, Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
@@ -70,10 +70,29 @@ class Graph:
     #: every group of layers (a sequential, a block instance, a repeated call) by name:
     #: what it is (``sequential``, ``bottleneck``, ``bottleneck ×3``) and its output node
     groups: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _counts: list[Counts] | None = field(default=None, init=False, repr=False, compare=False)
 
     def input_name(self, ref: int) -> str:
         """Name of a node index, or ``input``."""
         return "input" if ref == INPUT else self.nodes[ref].name
+
+    def counts(self) -> list[Counts]:
+        """Each node's counts, computed once per graph and once per distinct (layer, input shapes).
+
+        Repeated blocks and long chains hold many equal layers on equal inputs: they share one
+        :class:`Counts` instead of rebuilding the same formula terms.
+        """
+        if self._counts is None:
+            memo: dict[Any, Counts] = {}
+            out = []
+            for n in self.nodes:
+                key = (n.layer, n.in_shapes)
+                c = memo.get(key)
+                if c is None:
+                    c = memo[key] = n.layer.counts(n.in_shapes, n.out_shape)
+                out.append(c)
+            self._counts = out
+        return self._counts
 
 
 def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
@@ -142,6 +161,9 @@ class _Builder:
         self.names: dict[str, int] = {}
         self.cache: dict[Any, Layer] = {}
         self.has_expr: dict[int, list[str]] = {}
+        #: (layer, input shapes, input layouts) → (output shape, layout): equal layers on equal
+        #: inputs (a chain, a repeated block) infer once
+        self.inferred: dict[Any, tuple[Shape, Layout]] = {}
         self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
@@ -475,9 +497,14 @@ class _Builder:
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
         layer = self.concrete(e.obj, env, path, full)
+        layouts = tuple(self.layout_of(r) for r in ins)
+        key = (layer, in_shapes, layouts)
         try:
-            out = layer.infer(in_shapes)
-            layout = layer.layout(tuple(self.layout_of(r) for r in ins), in_shapes, out)
+            hit = self.inferred.get(key)
+            if hit is None:
+                out = layer.infer(in_shapes)
+                hit = self.inferred[key] = out, layer.layout(layouts, in_shapes, out)
+            out, layout = hit
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             msg = str(ex) if "[" in str(ex) else f"{ex} (input {got})"

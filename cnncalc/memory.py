@@ -28,7 +28,7 @@ Each moment's total is linear in the batch, so the largest batch that fits is ex
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Hashable, Iterator
+from typing import Any, Hashable, Iterator, NamedTuple
 
 from . import units
 from .errors import OptionError
@@ -84,45 +84,53 @@ KINDS = ("weights", "gradients", "optimizer state", "optimizer temporaries", "in
          "saved activations", "activations", "autocast copies", "activation gradients", "convolution workspace")
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    size: Size
+class _Item(NamedTuple):
+    """A live tensor: ``fixed + per_sample·batch`` bytes, the layer it is charged to, and what it is."""
+
+    fixed: int
+    per_sample: int
     owner: int
     kind: str
 
+    def at(self, batch: int) -> int:
+        """Bytes at a batch size."""
+        return self.fixed + self.per_sample * batch
+
 
 class _Live:
-    """The tensors alive at one moment, with their running total."""
+    """The tensors alive at one moment, with their running total.
+
+    Sizes are passed as two ints rather than a :class:`Size`: a step adds and drops a few
+    tensors per layer, hundreds of thousands on a large network.
+    """
+
+    __slots__ = ("items", "fixed", "per_sample")
 
     def __init__(self) -> None:
         self.items: dict[Hashable, _Item] = {}
         self.fixed = 0
         self.per_sample = 0
 
-    def add(self, key: Hashable, size: Size, owner: int, kind: str) -> None:
-        if key in self.items or (size.fixed == 0 and size.per_sample == 0):
-            return
-        self.items[key] = _Item(size, owner, kind)
-        self.fixed += size.fixed
-        self.per_sample += size.per_sample
+    def add(self, key: Hashable, fixed: int, per_sample: int, owner: int, kind: str) -> None:
+        if (fixed or per_sample) and key not in self.items:
+            self.items[key] = _Item(fixed, per_sample, owner, kind)
+            self.fixed += fixed
+            self.per_sample += per_sample
 
     def drop(self, key: Hashable) -> None:
         item = self.items.pop(key, None)
         if item is not None:
-            self.fixed -= item.size.fixed
-            self.per_sample -= item.size.per_sample
-
-    def total(self) -> Size:
-        return Size(self.fixed, self.per_sample)
+            self.fixed -= item.fixed
+            self.per_sample -= item.per_sample
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """A point of the step: ``phase`` (forward, end of forward, backward, optimizer step) and layer."""
+class Moment(NamedTuple):
+    """A point of the step: ``phase`` (forward, end of forward, backward, optimizer step), layer, live bytes."""
 
     phase: str
     node: int | None
-    size: Size
+    fixed: int
+    per_sample: int
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,9 +277,10 @@ class MemoryModel:
         # autocast keeps the parameters in fp32: they are the master weights
         self.param_bytes = 4 if amp else self.act
         # each layer's counts, once: the walks below visit every layer several times
-        self.n_params = [n.layer.params(n.in_shapes) for n in graph.nodes]
-        self.n_buffers = [n.layer.buffers(n.in_shapes) for n in graph.nodes]
-        self.n_workspace = [n.layer.workspace(n.in_shapes, n.out_shape) for n in graph.nodes]
+        self.counts = graph.counts()
+        self.n_params = [c.params for c in self.counts]
+        self.n_buffers = [c.buffers for c in self.counts]
+        self.n_workspace = [c.workspace for c in self.counts]
         self._storages()
         self._saved()
         self._lifetimes()
@@ -305,6 +314,12 @@ class MemoryModel:
             else:
                 self.bytes[i] = max(ins_bytes)
             self.rg[i] = self.n_params[i] > 0 or any(self.rg[j] for j in node.inputs)
+        # per-sample bytes of each output (a view's or in-place output's: its storage's is its root's),
+        # of each library workspace, and per sample of the layer's parameters and buffers
+        self.out_bytes: dict[int, int] = {INPUT: numel(self.graph.input_shape) * self.bytes[INPUT]}
+        for node in nodes:
+            self.out_bytes[node.index] = numel(node.out_shape) * self.bytes[node.index]
+        self.ws_bytes = [w * self.bytes[i] for i, w in enumerate(self.n_workspace)]
         # layers whose output reaches the network's output take part in backward
         self.reaches = {i: False for i in range(len(nodes))}
         if self.graph.output != INPUT:
@@ -317,13 +332,7 @@ class MemoryModel:
 
     def out_size(self, i: int) -> Size:
         """Per-sample bytes of the storage of node ``i``'s output (``INPUT``: the batch)."""
-        r = self.root[i]
-        shape = self.graph.input_shape if r == INPUT else self.graph.nodes[r].out_shape
-        return Size(0, numel(shape) * self.bytes[r])
-
-    def workspace(self, i: int) -> Size:
-        """Per-sample bytes of node ``i``'s library workspace, in its activation dtype."""
-        return Size(0, self.n_workspace[i] * self.bytes[i])
+        return Size(0, self.out_bytes[self.root[i]])
 
     def _resolve(self, i: int, k: int, s: Saved) -> tuple[Hashable, Size] | None:
         """The storage a saved tensor lives in: shared (input, output, weight copy) or its own."""
@@ -349,16 +358,19 @@ class MemoryModel:
         self.savers: dict[Hashable, set[int]] = {}
         self.sizes: dict[Hashable, Size] = {}
         self.saved_specs: dict[int, tuple[Saved, ...]] = {}
+        self.saved_keys: dict[int, tuple[Hashable, ...]] = {}
         for node in self.graph.nodes:
             i = node.index
             kept: list[tuple[Hashable, Size]] = []
             if self.rg[i] and self.reaches[i]:
-                self.saved_specs[i] = node.layer.saved(node.in_shapes, node.out_shape)
+                self.saved_specs[i] = self.counts[i].saved
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
                         kept.append(hit)
             self.saved_by[i] = kept
+            # each storage once: its savers are counted down as their backward runs
+            self.saved_keys[i] = tuple(dict.fromkeys(key for key, _ in kept))
             for key, size in kept:
                 self.savers.setdefault(key, set()).add(i)
                 self.sizes[key] = size
@@ -405,61 +417,67 @@ class MemoryModel:
         """Yield each moment of a step (or, with ``capture``, ``(k, live items)`` at each moment k in it)."""
         nodes = self.graph.nodes
         live = _Live()
+        add, drop = live.add, live.drop
         count = 0
 
         def moment(phase: str, node: int | None) -> Any:
             nonlocal count
             count += 1
             if capture is None:
-                return Moment(phase, node, live.total())
+                return Moment(phase, node, live.fixed, live.per_sample)
             return (count - 1, dict(live.items)) if count - 1 in capture else None
 
         state = OPTIMIZERS[self.optimizer] if training else 0
-        for node in nodes:
-            p = self.n_params[node.index]
-            weights = (p + self.n_buffers[node.index]) * self.param_bytes
-            live.add(("weights", node.index), Size(weights, 0), node.index, "weights")
-            live.add(("state", node.index), Size(state * p * self.param_bytes, 0), node.index, "optimizer state")
-        live.add(("out", INPUT), self.out_size(INPUT), INPUT, "input batch")
+        pb = self.param_bytes
+        for i, (p, b) in enumerate(zip(self.n_params, self.n_buffers)):
+            add(("weights", i), (p + b) * pb, 0, i, "weights")
+            add(("state", i), state * p * pb, 0, i, "optimizer state")
+        add(("out", INPUT), 0, self.out_bytes[INPUT], INPUT, "input batch")
 
         first_saver = {key: min(s) for key, s in self.savers.items()}
+        kept_keys = self.kept if training else frozenset()
+        root, out_bytes, ws_bytes, casts_of = self.root, self.out_bytes, self.ws_bytes, self.casts_of
+        low_copies = self.amp
         for node in nodes:
             i = node.index
-            if self.root[i] == i:
+            if root[i] == i:
                 key = ("out", i)
-                kept = training and key in self.kept
-                live.add(key, self.out_size(i), first_saver.get(key, i) if kept else i,
-                         "saved activations" if kept else "activations")
-            for k in self.casts_of.get(i, ()):
-                kept = training and ("cast", i, k) in self.kept
-                live.add(("cast", i, k), self.casts[i, k], i, "saved activations" if kept else "activations")
+                if key in kept_keys:
+                    add(key, 0, out_bytes[i], first_saver.get(key, i), "saved activations")
+                else:
+                    add(key, 0, out_bytes[i], i, "activations")
+            for k in casts_of.get(i, ()):
+                c = self.casts[i, k]
+                add(("cast", i, k), c.fixed, c.per_sample, i,
+                    "saved activations" if ("cast", i, k) in kept_keys else "activations")
             if training:
                 for key, size in self.saved_by[i]:
-                    live.add(key, size, first_saver[key], "saved activations")
-            if self.amp and node.layer.autocast == "low":
+                    add(key, size.fixed, size.per_sample, first_saver[key], "saved activations")
+            if low_copies and node.layer.autocast == "low":
                 # the autocast cache holds fp16/bf16 copies of all the layer's parameters
                 p = self.n_params[i]
                 w = self.sizes.get(("weight copy", i), Size()).fixed
-                live.add(("weight copy", i), Size(w, 0), i, "autocast copies")
-                live.add(("bias copy", i), Size(p * self.act - w, 0), i, "autocast copies")
-            live.add(("workspace", i), self.workspace(i), i, "convolution workspace")
+                add(("weight copy", i), w, 0, i, "autocast copies")
+                add(("bias copy", i), p * self.act - w, 0, i, "autocast copies")
+            add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
             out = moment("forward", i)
             if out is not None:
                 yield out
-            live.drop(("workspace", i))
+            drop(("workspace", i))
             for r in self.dies_after.get(i, ()):
-                if not (training and ("out", r) in self.kept):
-                    live.drop(("out", r))
-            for k in self.casts_of.get(i, ()):
-                if not (training and ("cast", i, k) in self.kept):
-                    live.drop(("cast", i, k))
+                if ("out", r) not in kept_keys:
+                    drop(("out", r))
+            for k in casts_of.get(i, ()):
+                if ("cast", i, k) not in kept_keys:
+                    drop(("cast", i, k))
         if not training:
             return
         # leaving autocast clears its cache: only the copies that layers saved stay
-        for node in nodes:
-            live.drop(("bias copy", node.index))
-            if ("weight copy", node.index) not in self.kept:
-                live.drop(("weight copy", node.index))
+        if low_copies:
+            for node in nodes:
+                drop(("bias copy", node.index))
+                if ("weight copy", node.index) not in self.kept:
+                    drop(("weight copy", node.index))
         out = moment("end of forward", None)
         if out is not None:
             yield out
@@ -468,9 +486,11 @@ class MemoryModel:
     def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
         """The backward pass and the optimizer step, continuing from the end of the forward pass."""
         nodes = self.graph.nodes
-        remaining = {key: set(s) for key, s in self.savers.items()}
+        add, drop = live.add, live.drop
+        remaining = {key: len(s) for key, s in self.savers.items()}
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
+        rg, bytes_, kept, output_key = self.rg, self.bytes, self.kept, self.output_key
 
         def hold(j: int, key: Hashable) -> None:
             pending[j] = key
@@ -480,37 +500,38 @@ class MemoryModel:
             key = pending.pop(j)
             holders[key].discard(j)
             if not holders[key]:
-                live.drop(key)
+                drop(key)
 
-        if self.graph.output != INPUT and self.rg[self.graph.output]:
+        if self.graph.output != INPUT and rg[self.graph.output]:
             o = self.graph.output
-            live.add(("grad", o), Size(0, numel(nodes[o].out_shape) * self.bytes[o]), o, "activation gradients")
+            add(("grad", o), 0, numel(nodes[o].out_shape) * bytes_[o], o, "activation gradients")
             hold(o, ("grad", o))
+        pb = self.param_bytes
         for node in reversed(nodes):
             i = node.index
             if i not in pending:
                 continue
             incoming: list[tuple[int, Hashable]] = []
+            views = node.layer.backward_views()
             for k, j in enumerate(node.inputs):
-                if not self.rg[j]:
+                if not rg[j]:
                     continue
-                if node.layer.backward_views():
+                if views:
                     incoming.append((j, pending[i]))
                 else:
                     key = ("grad", i, k)
-                    live.add(key, Size(0, numel(node.in_shapes[k]) * self.bytes[j]), i, "activation gradients")
+                    add(key, 0, numel(node.in_shapes[k]) * bytes_[j], i, "activation gradients")
                     incoming.append((j, key))
-            p = self.n_params[i]
-            live.add(("param grad", i), Size(p * self.param_bytes, 0), i, "gradients")
-            live.add(("workspace", i), self.workspace(i), i, "convolution workspace")
+            add(("param grad", i), self.n_params[i] * pb, 0, i, "gradients")
+            add(("workspace", i), 0, self.ws_bytes[i], i, "convolution workspace")
             out = moment("backward", i)
             if out is not None:
                 yield out
-            live.drop(("workspace", i))
-            for key, _ in self.saved_by[i]:
-                remaining[key].discard(i)
-                if not remaining[key] and key in self.kept and key != self.output_key:
-                    live.drop(key)
+            drop(("workspace", i))
+            for key in self.saved_keys[i]:
+                remaining[key] -= 1
+                if not remaining[key] and key in kept and key != output_key:
+                    drop(key)
             for j, key in incoming:
                 holders.setdefault(key, set()).add(j)
             release(i)
@@ -518,26 +539,25 @@ class MemoryModel:
                 if j in pending and pending[j] != key:
                     # two gradients for one tensor: their sum is a new tensor
                     total = ("grad sum", i, j)
-                    live.add(total, Size(0, numel(nodes[j].out_shape) * self.bytes[j]), i, "activation gradients")
+                    add(total, 0, numel(nodes[j].out_shape) * bytes_[j], i, "activation gradients")
                     out = moment("backward", i)
                     if out is not None:
                         yield out
                     release(j)
                     holders[key].discard(j)
                     if not holders[key]:
-                        live.drop(key)
+                        drop(key)
                     hold(j, total)
                 else:
                     pending[j] = key
         for key in list(live.items):
-            if key in self.kept and key != self.output_key:
-                live.drop(key)
+            if key in kept and key != output_key:
+                drop(key)
         for key in list(holders):
-            live.drop(key)
+            drop(key)
         tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
-        for node in nodes:
-            p = self.n_params[node.index]
-            live.add(("step", node.index), Size(tmp * p * self.param_bytes, 0), node.index, "optimizer temporaries")
+        for i, p in enumerate(self.n_params):
+            add(("step", i), tmp * p * pb, 0, i, "optimizer temporaries")
         out = moment("optimizer step", None)
         if out is not None:
             yield out
@@ -548,7 +568,7 @@ class MemoryModel:
         """(bytes, index) of the largest moment at ``batch`` (the first one on ties)."""
         best, at = -1, 0
         for k, m in enumerate(moments):
-            v = m.size.at(batch)
+            v = m.fixed + m.per_sample * batch
             if v > best:
                 best, at = v, k
         return best, at
@@ -570,10 +590,10 @@ class MemoryModel:
         best: int | None = None
         for m in moments:
             # fixed + per_sample·batch ≤ room
-            if m.size.fixed > room:
+            if m.fixed > room:
                 return 0
-            if m.size.per_sample:
-                n = (room - m.size.fixed) // m.size.per_sample
+            if m.per_sample:
+                n = (room - m.fixed) // m.per_sample
                 best = n if best is None else min(best, n)
         return max(best or 0, 0)
 
@@ -608,7 +628,7 @@ class MemoryModel:
                 read = sum(numel(s) * self.bytes[j] for s, j in zip(node.in_shapes, node.inputs)) * batch
                 read += (self.n_params[i] + self.n_buffers[i]) * self.param_bytes
                 write = numel(node.out_shape) * self.bytes[i] * batch
-            flops = layer.flops(node.in_shapes, node.out_shape) * batch
+            flops = self.counts[i].flops * batch
             rows.append(LayerMemory(i, node.name, numel(node.out_shape) * self.bytes[i] * batch, saved,
                                     contributions.get(i, 0), read, write, flops))
         return tuple(rows)
@@ -633,12 +653,12 @@ class MemoryModel:
             snapshots = self._snapshots(frozenset((at, end)))
             snapshot = snapshots[at]
             for item in snapshot.values():
-                b = item.size.at(batch)
+                b = item.at(batch)
                 breakdown[item.kind] = breakdown.get(item.kind, 0) + b
                 if item.owner != INPUT:
                     contributions[item.owner] = contributions.get(item.owner, 0) + b
             snap_end = snapshots[end]
-            saved = sum(it.size.at(batch) for it in snap_end.values()
+            saved = sum(it.at(batch) for it in snap_end.values()
                         if it.kind in ("saved activations", "autocast copies"))
             training += LIBRARY_WORKSPACE
             breakdown["library workspace"] = LIBRARY_WORKSPACE

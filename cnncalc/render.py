@@ -152,70 +152,56 @@ def json_text(value: Any, level: int = 0) -> str:
     """``json.dumps(value, indent=2)``, character for character, for plain JSON data (string keys).
 
     The standard library writes indented JSON with its pure-Python encoder, which was the
-    slowest step of a large report; this writes the same text about twice as fast. ``level``
-    indents the text as if it sat that many levels deep in a larger document.
+    slowest step of a large report; this writes the same text about three times as fast (one
+    joined string per container, scalars dispatched on their exact type). ``level`` indents the
+    text as if it sat that many levels deep in a larger document.
     """
-    out: list[str] = []
-    _json_parts(value, level, out)
-    return "".join(out)
+    return _json_value(value, "\n" + "  " * level)
 
 
-def _json_scalar(v: Any) -> str:
-    if isinstance(v, str):
-        return encode_basestring_ascii(v)
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return int.__repr__(v)
-    if isinstance(v, float):
-        if v != v:
-            return "NaN"  # json.dumps writes these as JavaScript does
-        if v in (math.inf, -math.inf):
-            return "Infinity" if v > 0 else "-Infinity"
-        return float.__repr__(v)
-    raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
+def _json_float(v: float) -> str:
+    if v != v:
+        return "NaN"  # json.dumps writes these as JavaScript does
+    if v in (math.inf, -math.inf):
+        return "Infinity" if v > 0 else "-Infinity"
+    return float.__repr__(v)
 
 
-_CONTAINERS = (dict, list, tuple)
+#: Encoders of the scalar types, by exact type (``bool`` is not ``int`` here).
+_SCALARS: dict[type, Any] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    float: _json_float,
+    bool: lambda v: "true" if v else "false",
+    type(None): lambda v: "null",
+}
 
 
-def _json_parts(v: Any, level: int, out: list[str]) -> None:
+def _json_value(v: Any, nl: str) -> str:
+    """``v`` as indented JSON, its nested lines starting with ``nl`` plus two spaces."""
+    encode = _SCALARS.get(type(v))
+    if encode is not None:
+        return encode(v)
+    inner = nl + "  "
     if isinstance(v, dict):
         if not v:
-            out.append("{}")
-            return
-        nl = "\n" + "  " * (level + 1)
-        sep = "{" + nl
+            return "{}"
+        parts = []
         for k, x in v.items():
-            if not isinstance(k, str):
+            if type(k) is not str and not isinstance(k, str):
                 raise TypeError(f"keys must be strings, not {type(k).__name__}")
-            if isinstance(x, _CONTAINERS):
-                out.append(sep + encode_basestring_ascii(k) + ": ")
-                _json_parts(x, level + 1, out)
-            else:
-                out.append(sep + encode_basestring_ascii(k) + ": " + _json_scalar(x))
-            sep = "," + nl
-        out.append(nl[:-2] + "}")
-    elif isinstance(v, (list, tuple)):
+            encode = _SCALARS.get(type(x))
+            parts.append(encode_basestring_ascii(k) + ": " + (encode(x) if encode else _json_value(x, inner)))
+        return "{" + inner + ("," + inner).join(parts) + nl + "}"
+    if isinstance(v, (list, tuple)):
         if not v:
-            out.append("[]")
-            return
-        nl = "\n" + "  " * (level + 1)
-        sep = "[" + nl
-        for x in v:
-            if isinstance(x, _CONTAINERS):
-                out.append(sep)
-                _json_parts(x, level + 1, out)
-            else:
-                out.append(sep + _json_scalar(x))
-            sep = "," + nl
-        out.append(nl[:-2] + "]")
-    else:
-        out.append(_json_scalar(v))
+            return "[]"
+        return "[" + inner + ("," + inner).join([_json_value(x, inner) for x in v]) + nl + "]"
+    # subclasses of the scalar types (an IntEnum, a str subclass) are written as their base type
+    for base in (str, bool, int, float):
+        if isinstance(v, base):
+            return _SCALARS[base](v)
+    raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
 
 
 CSV_COLUMNS = [

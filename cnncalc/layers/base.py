@@ -311,6 +311,23 @@ class Saved:
         return Saved("weight", elements, dtype="weights", ref="weight", per_sample=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A layer's figures on given input shapes: what reports, estimates and budgets add up.
+
+    A pure function of the layer's arguments and its input shapes, so equal layers on equal
+    inputs share one (see :meth:`cnncalc.graph.Graph.counts`).
+    """
+
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    #: elements per sample of library workspace (see :meth:`Layer.workspace`)
+    workspace: int
+    saved: tuple[Saved, ...]
+
+
 # ---------------------------------------------------------------------------------------------
 # the base class and the registry
 
@@ -400,6 +417,11 @@ class Layer(BaseModel):
     def flops(self, ins: Sequence[Shape], out: Shape) -> int:
         """Every floating-point operation."""
         return int(self.flops_term(ins, out))
+
+    def counts(self, ins: Sequence[Shape], out: Shape) -> Counts:
+        """Every count at once: parameters, buffers, MACs, FLOPs, workspace and saved tensors."""
+        return Counts(self.params(ins), self.buffers(ins), self.macs(ins, out), self.flops(ins, out),
+                      self.workspace(ins, out), self.saved(ins, out))
 
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, Term | int, int], ...] | None:
         """Per spatial axis ``(k_eff − 1, stride, padding before)`` for layers that slide a window."""

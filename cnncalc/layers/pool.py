@@ -177,8 +177,10 @@ def _adaptive_windows(n: int, o: int) -> list[int]:
 
 def _output_size(v: Any) -> Any:
     one = _positive(1)
-    if isinstance(v, list):
-        return [None if x is None else one(x) for x in v]
+    if isinstance(v, (list, tuple)):
+        # a tuple, as every argument with one value per axis: a layer is hashable, so equal
+        # layers on equal inputs share their figures (cnncalc.graph.Graph.counts)
+        return tuple(None if x is None else one(x) for x in v)
     return one(v)
 
 
@@ -208,7 +210,7 @@ class _Adaptive(Layer):
         """Output size per axis (``null`` keeps the input size)."""
         v = self.output_size
         n = self.ndim or 1
-        if isinstance(v, list):
+        if isinstance(v, tuple):
             if len(v) != n:
                 raise LayerError(f"output_size has {len(v)} values, expected {n}")
             if n == 1 and v[0] is None:
@@ -241,7 +243,7 @@ class _Adaptive(Layer):
 
     def describe(self) -> str:
         v = self.output_size
-        return "→" + ("x".join("*" if x is None else str(x) for x in v) if isinstance(v, list) else str(v))
+        return "→" + ("x".join("*" if x is None else str(x) for x in v) if isinstance(v, tuple) else str(v))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         kind = "Max" if isinstance(self, AdaptiveMaxPoolNd) else "Avg"
