@@ -43,9 +43,12 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
-        label = labels.get(layer)
-        if label is None:
-            label = labels[layer] = layer.describe()
+        try:
+            label = labels.get(layer)
+            if label is None:
+                label = labels[layer] = layer.describe()
+        except TypeError:  # an argument holding a list (upsample's scale_factor): not shared
+            label = layer.describe()
         macs, flops = counting.figures(layer, ins, out) if counting else (c.macs, c.flops)
         rows.append(
             LayerRow(

@@ -87,7 +87,10 @@ class Graph:
             out = []
             for n in self.nodes:
                 key = (n.layer, n.in_shapes)
-                c = memo.get(key)
+                try:
+                    c = memo.get(key)
+                except TypeError:  # an argument holding a list (upsample's scale_factor): not shared
+                    c = n.layer.counts(n.in_shapes, n.out_shape)
                 if c is None:
                     c = memo[key] = n.layer.counts(n.in_shapes, n.out_shape)
                 out.append(c)
@@ -500,10 +503,15 @@ class _Builder:
         layouts = tuple(self.layout_of(r) for r in ins)
         key = (layer, in_shapes, layouts)
         try:
-            hit = self.inferred.get(key)
+            try:
+                hit = self.inferred.get(key)
+            except TypeError:  # an argument holding a list (upsample's scale_factor): not shared
+                key, hit = None, None
             if hit is None:
                 out = layer.infer(in_shapes)
-                hit = self.inferred[key] = out, layer.layout(layouts, in_shapes, out)
+                hit = out, layer.layout(layouts, in_shapes, out)
+                if key is not None:
+                    self.inferred[key] = hit
             out, layout = hit
         except LayerError as ex:
             got = " and ".join(fmt_shape(s) for s in in_shapes)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc import analysis, render, spec
+from cnncalc import analysis, graph, render, spec
 from cnncalc.formula import Sym
 from cnncalc.layers.base import AxisRF
 from conftest import run
@@ -95,3 +95,31 @@ def test_window_is_window_terms(size: int | None, jump: Fraction, start: Fractio
     assert got.size == (None if size is None else int(size_term))
     assert got.jump == jump_term.value
     assert got.start == start + (Fraction(span) / 2 - pad) * jump
+
+
+# ---------------------------------------------------------------------------------------------
+# shared counts: equal layers on equal inputs share one Counts, which is what each would compute
+
+
+def _each_alone(g: Any) -> list[Any]:
+    return [n.layer.counts(n.in_shapes, n.out_shape) for n in g.nodes]
+
+
+@pytest.mark.parametrize("name", ["resnet152", "densenet121", "mobilenet_v3_large", "efficientnet_b0", "inception_v3"])
+def test_shared_counts_are_each_layers_own(name: str) -> None:
+    g = graph.build(spec.load(name))
+    shared = g.counts()
+    assert shared == _each_alone(g)
+    # the repeated blocks do share: far fewer distinct objects than layers
+    assert len({id(c) for c in shared}) < len(shared)
+
+
+def test_layers_that_cannot_be_hashed_are_counted_alone() -> None:
+    # scale_factor accepts a list, which makes the layer unhashable: no sharing, same figures
+    text = ("input: [4, 8, 8]\nlayers:\n  - upsample: {scale_factor: [2, 3]}\n  - upsample: {scale_factor: [2, 3]}\n"
+            "  - conv2d: {out_channels: 4, kernel_size: 3}\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n")
+    g = graph.build(spec.load("t.yaml", text=text))
+    assert [n.out_shape for n in g.nodes] == [(4, 16, 24), (4, 32, 72), (4, 30, 70), (4, 30, 70)]
+    assert g.counts() == _each_alone(g)
+    report = analysis.analyse(g)
+    assert [r.label for r in report.layers] == [n.layer.describe() for n in g.nodes]
