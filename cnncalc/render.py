@@ -18,7 +18,7 @@ from . import hotspots
 from .layers import RF, fmt_shape
 from .diff import rf_sizes
 from .memory import Fit, LayerMemory, MemoryEstimate
-from .report import DTYPE_BYTES, LayerRow, Report
+from .report import DTYPE_BYTES, LayerRow, Report, rf_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
@@ -142,10 +142,44 @@ def iter_json(report: Report) -> Iterator[str]:
     head, tail = text.split('\n  "layers": []')
     yield head + '\n  "layers": ['
     sep = "\n    "
-    for row in report.layer_dicts():
-        yield sep + json_text(row, 2)  # a layer sits two levels deep
+    memory = None if report.memory is None else report.memory.by_name()
+    memo: dict[Any, str] = {}
+    for row in report.layers:
+        yield sep + _layer_json(row, None if memory is None else memory[row.name], memo)
         sep = ",\n    "
     yield "\n  ]" + tail + "\n"
+
+
+# A layer sits two levels deep in the report: its keys at level 3, their contents at level 4.
+_L3, _L4 = "\n" + "  " * 3, "\n" + "  " * 4
+
+
+def _layer_json(row: LayerRow, mem: LayerMemory | None, memo: dict[Any, str]) -> str:
+    """``json_text`` of the layer's entry in ``Report.to_dict()`` (``row.to_dict()`` and its
+    ``memory``), written from the row itself: shapes and receptive fields repeat from layer to
+    layer, and each distinct one is written once (``memo``). ``tests/test_fast_paths.py`` holds
+    this to ``json.dumps`` of ``to_dict()`` for every bundled network."""
+    shapes = memo.get(row.input_shapes)
+    if shapes is None:
+        shapes = memo[row.input_shapes] = _json_value([list(s) for s in row.input_shapes], _L3)
+    out = memo.get(row.output_shape)
+    if out is None:
+        out = memo[row.output_shape] = _json_value(list(row.output_shape), _L3)
+    rf = memo.get(row.rf)
+    if rf is None:
+        rf = memo[row.rf] = _json_value(rf_dict(row.rf), _L3)
+    text = (
+        f'{{{_L3}"index": {row.index:d},{_L3}"name": {encode_basestring_ascii(row.name)},'
+        f'{_L3}"type": {encode_basestring_ascii(row.type)},{_L3}"layer_count": {row.count:d},'
+        f'{_L3}"inputs": {_json_value(list(row.inputs), _L3)},{_L3}"input_shapes": {shapes},'
+        f'{_L3}"output_shape": {out},{_L3}"params": {row.params:d},{_L3}"buffers": {row.buffers:d},'
+        f'{_L3}"macs": {row.macs:d},{_L3}"flops": {row.flops:d},{_L3}"receptive_field": {rf},'
+        f'{_L3}"jumps_meet": {"true" if row.jumps_meet else "false"},'
+        f'{_L3}"output_elements": {row.output_elements:d},{_L3}"output_bytes": {row.output_bytes:d}'
+    )
+    if mem is None:
+        return text + "\n    }"
+    return text + f',{_L3}"memory": {_json_value(mem.to_dict(), _L3)}\n    }}'
 
 
 def json_text(value: Any, level: int = 0) -> str:

@@ -48,10 +48,20 @@ def test_json_text_refuses_what_json_refuses() -> None:
         render.json_text({1: "a"})  # json.dumps would turn the key into "1"; reports only have string keys
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet50", "densenet121", "inception_v3", "efficientnet_b0"])
+@pytest.mark.parametrize("name", spec.bundled())
 def test_report_json_is_json_dumps_of_to_dict(name: str) -> None:
+    # every bundled network, so that every layer type's row goes through the layer writer
     report = analysis.analyse(spec.load(name), batch=4, dtype="fp16")
     assert render.render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+@pytest.mark.parametrize("options", [{"convention": "fvcore"}, {"convention": "thop", "optimizer": "none"},
+                                     {"dtype": "int8"}, {"amp": True, "dtype": "bf16", "optimizer": "sgd"}])
+def test_report_json_is_json_dumps_of_to_dict_with_options(options: dict[str, Any]) -> None:
+    report = analysis.analyse(spec.load("mobilenet_v3_small"), **options)
+    assert render.render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
+    collapsed = report.collapse(1)
+    assert render.render_json(collapsed) == json.dumps(collapsed.to_dict(), indent=2) + "\n"
 
 
 def test_selected_and_collapsed_rows_too() -> None:
@@ -123,3 +133,15 @@ def test_layers_that_cannot_be_hashed_are_counted_alone() -> None:
     assert g.counts() == _each_alone(g)
     report = analysis.analyse(g)
     assert [r.label for r in report.layers] == [n.layer.describe() for n in g.nodes]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_network_json_is_json_dumps_of_to_dict(seed: int) -> None:
+    # every layer type in random arrangements: branches, merges, permuted layouts, whole fields
+    import yaml  # noqa: PLC0415
+
+    from random_networks import random_network  # noqa: PLC0415
+
+    text = yaml.safe_dump(random_network(seed), sort_keys=False)
+    report = analysis.analyse(spec.load(f"random{seed}.yaml", text=text), batch=3)
+    assert render.render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
