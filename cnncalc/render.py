@@ -11,14 +11,15 @@ import io
 import json
 import math
 from dataclasses import replace
+from fractions import Fraction
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import hotspots
-from .layers import RF, fmt_shape
+from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
 from .memory import Fit, LayerMemory, MemoryEstimate
-from .report import DTYPE_BYTES, LayerRow, Report, rf_dict
+from .report import DTYPE_BYTES, LayerRow, Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
@@ -154,10 +155,30 @@ def iter_json(report: Report) -> Iterator[str]:
 _L3, _L4 = "\n" + "  " * 3, "\n" + "  " * 4
 
 
+def _json_num(x: Fraction) -> str:
+    return str(x.numerator) if x.denominator == 1 else float.__repr__(float(x))
+
+
+def _axes_json(axes: tuple[AxisRF, ...], nl: str) -> str:
+    if not axes:
+        return "[]"
+    i1, i2 = nl + "  ", nl + "    "
+    return "[" + i1 + ("," + i1).join([
+        f'{{{i2}"size": {"null" if a.size is None else a.size},{i2}"jump": {_json_num(a.jump)},'
+        f'{i2}"start": {_json_num(a.start)}{i1}}}' for a in axes]) + nl + "]"
+
+
+def _rf_json(rf: RF) -> str:
+    """``json_text(rf_dict(rf))`` at a layer's level 3, from the field itself."""
+    local = "null" if rf.local is None else _axes_json(rf.local, _L4)
+    return (f'{{{_L4}"whole_input": {"true" if rf.is_whole else "false"},{_L4}"axes": {_axes_json(rf.axes, _L4)},'
+            f'{_L4}"local": {local},{_L4}"mixed_jump": {"true" if rf.mixed_jump else "false"}{_L3}}}')
+
+
 def _layer_json(row: LayerRow, mem: LayerMemory | None, memo: dict[Any, str]) -> str:
     """``json_text`` of the layer's entry in ``Report.to_dict()`` (``row.to_dict()`` and its
-    ``memory``), written from the row itself: shapes and receptive fields repeat from layer to
-    layer, and each distinct one is written once (``memo``). ``tests/test_fast_paths.py`` holds
+    ``memory``), written from the row itself without building the dict; shapes repeat from
+    layer to layer, and each distinct one is written once (``memo``). ``tests/test_fast_paths.py`` holds
     this to ``json.dumps`` of ``to_dict()`` for every bundled network."""
     shapes = memo.get(row.input_shapes)
     if shapes is None:
@@ -165,9 +186,7 @@ def _layer_json(row: LayerRow, mem: LayerMemory | None, memo: dict[Any, str]) ->
     out = memo.get(row.output_shape)
     if out is None:
         out = memo[row.output_shape] = _json_value(list(row.output_shape), _L3)
-    rf = memo.get(row.rf)
-    if rf is None:
-        rf = memo[row.rf] = _json_value(rf_dict(row.rf), _L3)
+    rf = _rf_json(row.rf)
     text = (
         f'{{{_L3}"index": {row.index:d},{_L3}"name": {encode_basestring_ascii(row.name)},'
         f'{_L3}"type": {encode_basestring_ascii(row.type)},{_L3}"layer_count": {row.count:d},'
