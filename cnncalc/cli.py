@@ -514,10 +514,12 @@ def schema(which: str, command: str | None, output: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    # A run allocates millions of long-lived objects that form no cycles (parsed YAML, models,
-    # rows); collecting the young generation every 100,000 allocations instead of 700 (and the
-    # old ones rarely) saves a third of the time on large networks. Cycles are still collected.
-    gc.set_threshold(100_000, 50, 100)
+    # A run allocates millions of long-lived objects (parsed YAML, models, rows) and almost no
+    # cyclic garbage (tests/test_startup.py holds the commands to that): the cyclic
+    # collector would only traverse the live objects again and again, a tenth of the time of a
+    # 100,000-layer report. One command runs and the process ends; reference counting frees
+    # what it drops.
+    gc.disable()
     try:
         cli(prog_name="cnncalc")
     except SystemExit as e:

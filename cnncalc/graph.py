@@ -238,6 +238,9 @@ class _Builder:
             return memo[name]
 
         count(self.net.layers, ("layers",), 0)
+        # the two closures refer to each other (and to the builder): without this the builder and
+        # its caches would wait for the cyclic garbage collector, which a command does not run
+        count = block = None  # type: ignore[assignment]
 
     # -- expansion -------------------------------------------------------------------------------
     def shape_of(self, ref: int) -> Shape:

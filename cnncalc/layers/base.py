@@ -508,14 +508,15 @@ class Layer(BaseModel):
 
 def torch_call(ctor: str, *args: Any, **kwargs: Any) -> str:
     """A constructor call as Python source: ``nn.Conv2d(3, 64, kernel_size=7, bias=False)``."""
+    return f"{ctor}(" + ", ".join([*map(_py, args), *(f"{k}={_py(v)}" for k, v in kwargs.items())]) + ")"
 
-    def py(v: Any) -> str:
-        if isinstance(v, (list, tuple)):
-            items = [py(x) for x in v]
-            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-        return f'"{v}"' if isinstance(v, str) else repr(v)
 
-    return f"{ctor}(" + ", ".join([*(py(a) for a in args), *(f"{k}={py(v)}" for k, v in kwargs.items())]) + ")"
+def _py(v: Any) -> str:
+    """An argument value as Python source (lists as tuples)."""
+    if isinstance(v, (list, tuple)):
+        items = [_py(x) for x in v]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return f'"{v}"' if isinstance(v, str) else repr(v)
 def fmt_layout(layout: Layout) -> str:
     """``[H, W, C]``: the axes of a tensor, spatial axes by letter, feature axes as C."""
     letters = {1: "L", 2: "HW", 3: "DHW"}.get(sum(a is not None for a in layout), "")
