@@ -97,6 +97,21 @@ class _Item(NamedTuple):
         return self.fixed + self.per_sample * batch
 
 
+def _moments(live: _Live, capture: frozenset[int] | None, start: int) -> Any:
+    """The ``moment(phase, node)`` function of a walk: the next moment's totals, or with
+    ``capture`` its index and live items when it is one of those (None otherwise)."""
+    count = start
+
+    def moment(phase: str, node: int | None) -> Any:
+        nonlocal count
+        count += 1
+        if capture is None:
+            return Moment(phase, node, live.fixed, live.per_sample)
+        return (count - 1, dict(live.items)) if count - 1 in capture else None
+
+    return moment
+
+
 class _Live:
     """The tensors alive at one moment, with their running total.
 
@@ -359,15 +374,25 @@ class MemoryModel:
         self.sizes: dict[Hashable, Size] = {}
         self.saved_specs: dict[int, tuple[Saved, ...]] = {}
         self.saved_keys: dict[int, tuple[Hashable, ...]] = {}
+        #: what each layer's own saved tensors take (its row's ``saved_bytes``)
+        self.layer_saved: list[Size] = []
         for node in self.graph.nodes:
             i = node.index
             kept: list[tuple[Hashable, Size]] = []
+            own = Size()
             if self.rg[i] and self.reaches[i]:
                 self.saved_specs[i] = self.counts[i].saved
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
                         kept.append(hit)
+                        if s.ref == "input" and hit[0][0] == "out":
+                            # the input tensor itself (a view keeps its whole storage alive)
+                            j = node.inputs[s.index]
+                            own += Size(0, numel(node.in_shapes[s.index]) * self.bytes[j])
+                        else:
+                            own += hit[1]
+            self.layer_saved.append(own)
             self.saved_by[i] = kept
             # each storage once: its savers are counted down as their backward runs
             self.saved_keys[i] = tuple(dict.fromkeys(key for key, _ in kept))
@@ -418,14 +443,7 @@ class MemoryModel:
         nodes = self.graph.nodes
         live = _Live()
         add, drop = live.add, live.drop
-        count = 0
-
-        def moment(phase: str, node: int | None) -> Any:
-            nonlocal count
-            count += 1
-            if capture is None:
-                return Moment(phase, node, live.fixed, live.per_sample)
-            return (count - 1, dict(live.items)) if count - 1 in capture else None
+        moment = _moments(live, capture, 0)
 
         state = OPTIMIZERS[self.optimizer] if training else 0
         pb = self.param_bytes
@@ -479,6 +497,9 @@ class MemoryModel:
                 if ("weight copy", node.index) not in self.kept:
                     drop(("weight copy", node.index))
         out = moment("end of forward", None)
+        if capture is None:
+            # what is live when backward starts: a snapshot of a later moment walks on from here
+            self._end_of_forward = (len(nodes), dict(live.items), live.fixed, live.per_sample)
         if out is not None:
             yield out
         yield from self._backward(live, moment)
@@ -598,10 +619,22 @@ class MemoryModel:
         return max(best or 0, 0)
 
     def _snapshots(self, moments: frozenset[int]) -> dict[int, dict[Hashable, _Item]]:
-        """The live items at each of the training ``moments``, from one walk that stops at the last."""
+        """The live items at each of the training ``moments``, from one walk that stops at the last.
+
+        Moments from the end of the forward pass on walk on from what was live there.
+        """
+        end, items, fixed, per_sample = self._end_of_forward
         found: dict[int, dict[Hashable, _Item]] = {}
-        for x in self._walk(training=True, capture=moments):
-            if x is not None:
+        if min(moments) >= end:
+            live = _Live()
+            live.items, live.fixed, live.per_sample = dict(items), fixed, per_sample
+            if end in moments:
+                found[end] = items
+            walk = self._backward(live, _moments(live, moments, end + 1))
+        else:
+            walk = self._walk(training=True, capture=moments)
+        if len(found) < len(moments):
+            for x in walk:  # with capture, a walk yields only the moments asked for
                 found[x[0]] = x[1]
                 if len(found) == len(moments):
                     break
@@ -611,17 +644,7 @@ class MemoryModel:
         rows = []
         for node in self.graph.nodes:
             i, layer = node.index, node.layer
-            saved = 0
-            if self.rg[i] and self.reaches[i]:
-                for k, s in enumerate(self.saved_specs[i]):
-                    hit = self._resolve(i, k, s)
-                    if hit is not None:
-                        size = hit[1]
-                        if s.ref == "input" and hit[0][0] == "out":
-                            # the input tensor itself (a view keeps its whole storage alive)
-                            j = node.inputs[s.index]
-                            size = Size(0, numel(node.in_shapes[s.index]) * self.bytes[j])
-                        saved += size.at(batch)
+            saved = self.layer_saved[i].at(batch)
             if layer.output_storage() == "view":
                 read = write = 0
             else:

@@ -370,3 +370,17 @@ def test_parse_size(text: str, expected: int) -> None:
 def test_parse_size_errors(text: str, message: str) -> None:
     with pytest.raises(OptionError, match=message):
         parse_size(text)
+
+
+@pytest.mark.parametrize(("name", "amp"), [("tiny_cnn", False), ("googlenet", False), ("mobilenet_v2", True)])
+def test_a_snapshot_walks_on_from_the_end_of_the_forward_pass(name: str, amp: bool) -> None:
+    # a snapshot of a moment in backward starts from what was live at the end of the forward
+    # pass: it must hold exactly what a walk from the start holds there, at every moment
+    model = MemoryModel(build(spec.load(name)), dtype="fp16" if amp else "fp32", amp=amp)
+    n = len(model.training_moments)
+    end = next(k for k, m in enumerate(model.training_moments) if m.phase == "end of forward")
+    for k in sorted({0, end - 1, end, end + 1, (end + n) // 2, n - 2, n - 1}):
+        fresh = dict(next(x for x in model._walk(training=True, capture=frozenset((k,))) if x is not None)[1])
+        assert model._snapshots(frozenset((k,)))[k] == fresh
+        if k >= end:
+            assert model._snapshots(frozenset((end, k))) == {end: model._snapshots(frozenset((end,)))[end], k: fresh}
