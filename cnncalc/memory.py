@@ -84,6 +84,9 @@ KINDS = ("weights", "gradients", "optimizer state", "optimizer temporaries", "in
          "saved activations", "activations", "autocast copies", "activation gradients", "convolution workspace")
 
 
+_NOTHING = Size()
+
+
 class _Item(NamedTuple):
     """A live tensor: ``fixed + per_sample·batch`` bytes, the layer it is charged to, and what it is."""
 
@@ -336,7 +339,7 @@ class MemoryModel:
             self.out_bytes[node.index] = numel(node.out_shape) * self.bytes[node.index]
         self.ws_bytes = [w * self.bytes[i] for i, w in enumerate(self.n_workspace)]
         # layers whose output reaches the network's output take part in backward
-        self.reaches = {i: False for i in range(len(nodes))}
+        self.reaches = [False] * len(nodes)
         if self.graph.output != INPUT:
             self.reaches[self.graph.output] = True
         for node in reversed(nodes):
@@ -369,8 +372,10 @@ class MemoryModel:
 
     def _saved(self) -> None:
         """Every layer's saved tensors, resolved to storages; each storage knows its savers."""
-        self.saved_by: dict[int, list[tuple[Hashable, Size]]] = {}
-        self.savers: dict[Hashable, set[int]] = {}
+        self.saved_by: dict[int, tuple[tuple[Hashable, Size], ...]] = {}
+        # per storage that layers save: the first layer to save it, and how many do
+        self.first_saver: dict[Hashable, int] = {}
+        self.n_savers: dict[Hashable, int] = {}
         self.sizes: dict[Hashable, Size] = {}
         self.saved_specs: dict[int, tuple[Saved, ...]] = {}
         self.saved_keys: dict[int, tuple[Hashable, ...]] = {}
@@ -379,7 +384,7 @@ class MemoryModel:
         for node in self.graph.nodes:
             i = node.index
             kept: list[tuple[Hashable, Size]] = []
-            own = Size()
+            own = _NOTHING
             if self.rg[i] and self.reaches[i]:
                 self.saved_specs[i] = self.counts[i].saved
                 for k, s in enumerate(self.saved_specs[i]):
@@ -393,15 +398,17 @@ class MemoryModel:
                         else:
                             own += hit[1]
             self.layer_saved.append(own)
-            self.saved_by[i] = kept
+            self.saved_by[i] = tuple(kept)
             # each storage once: its savers are counted down as their backward runs
-            self.saved_keys[i] = tuple(dict.fromkeys(key for key, _ in kept))
+            self.saved_keys[i] = keys = tuple(dict.fromkeys(key for key, _ in kept))
+            for key in keys:
+                self.first_saver.setdefault(key, i)
+                self.n_savers[key] = self.n_savers.get(key, 0) + 1
             for key, size in kept:
-                self.savers.setdefault(key, set()).add(i)
                 self.sizes[key] = size
         # the network's output is kept by the loss (and by the caller) until the end of the step
         self.output_key = None if self.graph.output == INPUT else ("out", self.root[self.graph.output])
-        self.kept = set(self.savers) - {("out", INPUT)}
+        self.kept = set(self.n_savers) - {("out", INPUT)}
         if self.output_key is not None and self.output_key != ("out", INPUT):
             self.kept.add(self.output_key)
             self.sizes[self.output_key] = self.out_size(self.graph.output)
@@ -432,10 +439,11 @@ class MemoryModel:
                 last[r] = max(last.get(r, end), end)
         if self.graph.output != INPUT:
             last[self.root[self.graph.output]] = len(nodes)
-        self.dies_after: dict[int, list[int]] = {}
+        dies: dict[int, list[int]] = {}
         for r, end in last.items():
             if r != INPUT:
-                self.dies_after.setdefault(end, []).append(r)
+                dies.setdefault(end, []).append(r)
+        self.dies_after = {end: tuple(rs) for end, rs in dies.items()}
 
     # -- the walk ---------------------------------------------------------------------------------
     def _walk(self, *, training: bool, capture: frozenset[int] | None = None) -> Iterator[Any]:
@@ -452,7 +460,7 @@ class MemoryModel:
             add(("state", i), state * p * pb, 0, i, "optimizer state")
         add(("out", INPUT), 0, self.out_bytes[INPUT], INPUT, "input batch")
 
-        first_saver = {key: min(s) for key, s in self.savers.items()}
+        first_saver = self.first_saver
         kept_keys = self.kept if training else frozenset()
         root, out_bytes, ws_bytes, casts_of = self.root, self.out_bytes, self.ws_bytes, self.casts_of
         low_copies = self.amp
@@ -508,7 +516,7 @@ class MemoryModel:
         """The backward pass and the optimizer step, continuing from the end of the forward pass."""
         nodes = self.graph.nodes
         add, drop = live.add, live.drop
-        remaining = {key: len(s) for key, s in self.savers.items()}
+        remaining = dict(self.n_savers)
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
         rg, bytes_, kept, output_key = self.rg, self.bytes, self.kept, self.output_key
