@@ -181,3 +181,25 @@ def test_a_run_leaves_almost_no_cyclic_garbage(tmp_path: Path, args: tuple[str, 
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr
     assert int(res.stdout.strip().splitlines()[-1]) < 100
+
+
+@pytest.mark.parametrize("name", ["resnet152", "densenet121", "efficientnet_b0"])
+def test_block_instances_are_validated_once_per_distinct_arguments(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # a layer whose arguments are $expressions is validated when a block instance binds them:
+    # once per distinct set of values, not once per instance (ResNet-152 has 50 bottlenecks)
+    from cnncalc.graph import build  # noqa: PLC0415
+    from cnncalc.layers import Layer  # noqa: PLC0415
+
+    made: list[tuple[Any, str]] = []
+    validate = Layer.model_validate.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append((cls, repr(sorted(obj.items()))))
+        return validate(cls, obj, *args, **kwargs)
+
+    net = spec.load(name)
+    monkeypatch.setattr(Layer, "model_validate", classmethod(counting))
+    g = build(net)
+    assert made, "the network's blocks bind expressions"
+    assert len(set(made)) == len(made)  # no arguments were validated twice
+    assert len(made) < len(g.nodes) / 3
