@@ -453,11 +453,9 @@ class MemoryModel:
         add, drop = live.add, live.drop
         moment = _moments(live, capture, 0)
 
-        state = OPTIMIZERS[self.optimizer] if training else 0
-        pb = self.param_bytes
-        for i, (p, b) in enumerate(zip(self.n_params, self.n_buffers)):
-            add(("weights", i), (p + b) * pb, 0, i, "weights")
-            add(("state", i), state * p * pb, 0, i, "optimizer state")
+        # the weights and the optimizer state live throughout: counted in the totals from the
+        # start, they are not live items (see _resident for their share of a snapshot)
+        live.fixed = sum(self._resident(training).values())
         add(("out", INPUT), 0, self.out_bytes[INPUT], INPUT, "input batch")
 
         first_saver = self.first_saver
@@ -511,6 +509,12 @@ class MemoryModel:
         if out is not None:
             yield out
         yield from self._backward(live, moment)
+
+    def _resident(self, training: bool) -> dict[int, int]:
+        """Bytes of each layer's weights and buffers, with its optimizer state when training."""
+        per_param = (1 + (OPTIMIZERS[self.optimizer] if training else 0)) * self.param_bytes
+        return {i: p * per_param + b * self.param_bytes
+                for i, (p, b) in enumerate(zip(self.n_params, self.n_buffers)) if p or b}
 
     def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
         """The backward pass and the optimizer step, continuing from the end of the forward pass."""
@@ -683,6 +687,11 @@ class MemoryModel:
             end = next(k for k, mm in enumerate(self.training_moments) if mm.phase == "end of forward")
             snapshots = self._snapshots(frozenset((at, end)))
             snapshot = snapshots[at]
+            if weights:
+                breakdown["weights"] = weights
+            if trainable and OPTIMIZERS[self.optimizer]:
+                breakdown["optimizer state"] = OPTIMIZERS[self.optimizer] * trainable * self.param_bytes
+            contributions = self._resident(training=True)
             for item in snapshot.values():
                 b = item.at(batch)
                 breakdown[item.kind] = breakdown.get(item.kind, 0) + b
