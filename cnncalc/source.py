@@ -327,6 +327,10 @@ class _Builder:
         except yaml.YAMLError as e:
             self.note(node, f"invalid value: {getattr(e, 'problem', None) or e}")
             return node.value
+        except (KeyError, AttributeError):
+            # how PyYAML's readers of !!bool and !!timestamp fail on text they cannot read
+            self.note(node, f"invalid value: cannot read '{node.value}' as '{node.tag}'")
+            return node.value
         if isinstance(value, float) and not math.isfinite(value):
             return value
         if not isinstance(value, (str, int, float, bool, type(None))):

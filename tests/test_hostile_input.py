@@ -185,6 +185,18 @@ def test_wrong_types_are_all_reported_with_their_columns(tmp_path: Path) -> None
     ]
 
 
+def test_a_tag_the_value_cannot_be_read_as_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    text = "input: [3, 8, 8]\nlayers:\n  - relu: {inplace: !!bool maybe}\n  - dropout: {p: !!timestamp soon}\n"
+    assert errors(report(path, text), path) == [
+        "{f}:3:21: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
+        "{f}:4:18: invalid value: cannot read 'soon' as 'tag:yaml.org,2002:timestamp'",
+    ]
+    path = tmp_path / "net.json"  # tags are not JSON
+    text = '{"input": [3, 8, 8], "layers": [{"relu": {"inplace": !!bool maybe}}]}'
+    assert errors(report(path, text), path) == ["{f}:1:54: invalid JSON: Expecting value"]
+
+
 @pytest.mark.parametrize(
     "input_line, expected",
     [
