@@ -582,6 +582,18 @@ def test_aliases_within_the_limits_are_expanded() -> None:
     assert len(analysis.analyse(spec.load("net.yaml", text=text)).layers) == 3
 
 
+def test_an_alias_is_a_copy_with_the_problems_of_its_anchor() -> None:
+    text = "a: &a {x: 1, x: {z: 1, z: 2}, y: !!bool maybe}\nb: *a\n"
+    src = source.parse(text, "net.yaml", collect=True)
+    assert src.data == {"a": {"x": 1, "y": "maybe"}, "b": {"x": 1, "y": "maybe"}}
+    assert src.data["a"] is not src.data["b"]
+    # the value of the duplicate key is not read, so its own duplicate 'z' is not reported
+    assert [p.format() for p in src.problems] == 2 * [
+        "net.yaml:1:14: duplicate key 'x' (first given on line 1)",
+        "net.yaml:1:34: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
+    ]
+
+
 BILLION_LAUGHS = """\
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
