@@ -265,6 +265,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
     anchors: dict[str, tuple[int, int, Any, list[Problem], yaml.Mark, str | None, str | None]] = {}
     in_document: set[str] = set()  # anchors of this document, from their start, as the composer counts them
     stack: list[_Open] = []
+    keys: dict[str, str] = {}  # one string for each key text, as json.loads shares them: layers repeat keys
     problems: list[Problem] = []
     root: Any = _NOTHING
     total = documents = 0
@@ -383,7 +384,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
                     note(mark, f"duplicate key '{value}' (first given on line {parent.first[value].line + 1})")
                 else:
                     parent.first[value] = mark
-                    parent.key = value
+                    parent.key = keys.setdefault(value, value)
             else:
                 if key is _SKIP:
                     del problems[start:]  # the value of a refused key is dropped, and its problems
