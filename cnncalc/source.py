@@ -1,19 +1,20 @@
 """Reading a description: bytes to plain data, keeping every node's line and column.
 
-YAML and JSON are both read with PyYAML's safe composer (the C one when available); the
-composed node tree is kept so that any data path can be mapped back to a line and column.
+YAML and JSON are both read with PyYAML's safe parser (the C one when available), in one pass
+over its event stream that builds the data; the composed node tree, which maps any data path
+back to a line and column, is made from the text only when a location is asked for.
 
-Hostile input is bounded before anything is built: the file's size is capped, and one pass
-over PyYAML's event stream (which the parser produces without recursion) checks the nesting
-depth and counts the nodes as aliases will expand them, so an alias bomb or a deeply nested
-file is rejected, with its line, before the composer or Pydantic ever sees it.
+Hostile input is bounded before it costs anything: the file's size is capped, and the same
+pass (the parser produces events without recursion, and nothing here recurses) checks the
+nesting depth and counts the nodes as aliases will expand them, so an alias bomb or a deeply
+nested file is rejected, with its line, before any alias is expanded and before the composer
+or Pydantic ever sees it.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,8 +48,8 @@ class Source:
     (duplicate keys, unsupported keys or values), so it can be reported with the schema's.
 
     The node tree takes several times the memory of the data, and only an error needs it: a
-    source made by :func:`parse` keeps its ``text`` instead and composes the tree again the
-    first time :attr:`root` is read.
+    source made by :func:`parse` keeps its ``text`` instead and composes the tree the first
+    time :attr:`root` is read.
     """
 
     data: Any
@@ -59,7 +60,7 @@ class Source:
 
     @property
     def root(self) -> yaml.Node | None:
-        """The node tree: kept, or composed again from ``text``."""
+        """The node tree: kept, or composed from ``text``."""
         if self._root is None and self.text is not None:
             with _gc_paused():
                 self._root = yaml.compose(self.text, Loader=_Loader)
@@ -155,23 +156,22 @@ def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source
     # tabs cannot occur inside JSON strings, so replacing them keeps every value and column.
     yaml_text = text.replace("\t", " ") if is_json else text
     try:
-        _scan(yaml_text, name)
+        with _gc_paused():
+            data, problems, refused = _read(yaml_text, name)
         if is_json:
             _check_json(text, name)
-        with _gc_paused():
-            root = yaml.compose(yaml_text, Loader=_Loader)
+        if refused:  # the composer's own error, with its message and location
+            yaml.compose(yaml_text, Loader=_Loader)
+            raise AssertionError(f"PyYAML composed {name}, which was expected to be refused")  # pragma: no cover
     except yaml.MarkedYAMLError as e:
         if is_json:
             _check_json(text, name)
         raise SpecError([_yaml_problem(e, name, text)]) from None
     except yaml.YAMLError as e:  # pragma: no cover  (PyYAML marks its syntax errors)
         raise SpecError([Problem(f"invalid YAML: {e}", file=name)]) from None
-    if root is None:
+    if data is _NOTHING:
         raise _empty(name)
-    src = Source(None, name, root)
-    with _gc_paused():
-        src.data = _Builder(src).build(root)
-    src._root, src.text = None, yaml_text
+    src = Source(data, name, problems=problems, text=yaml_text)
     if src.problems and not collect:
         raise SpecError(list(src.problems))
     return src
@@ -220,116 +220,191 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _scan(text: str, name: str) -> None:
-    """Check nesting depth and the node count after alias expansion, on the event stream.
+_NOTHING = object()  # the stream holds no document
+_KEY = object()  # a mapping's next node is a key
+_SKIP = object()  # a mapping's next node is the value of a refused key: read, then dropped
+_MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
-    A node's expanded size is 1 plus its children's; an alias costs its anchor's size and
-    reaches as deep as its anchor's height, so a bomb is stopped at the alias that crosses
-    the limit, after reading only the file itself.
+
+class _Open:
+    """A sequence or mapping whose end event has not come yet."""
+
+    __slots__ = ("anchor", "data", "first", "height", "key", "mark", "nodes", "start", "tag")
+
+    def __init__(self, event: yaml.Event, data: Any, start: int) -> None:
+        self.anchor = event.anchor
+        self.nodes = self.height = 1  # expanded nodes and height so far
+        self.data = data
+        self.start = start  # problems found before it
+        self.mark = event.start_mark
+        self.tag = event.tag  # only an explicit '!!merge' matters: PyYAML resolves none on a collection
+        self.key: Any = _KEY if isinstance(data, dict) else None
+        self.first: dict[str, yaml.Mark] = {}  # a mapping's keys so far, at their first occurrence
+
+
+def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
+    """Read the event stream once: check the limits and build the first document's data.
+
+    Returns the data (``_NOTHING`` for a stream without a document), the problems that do not
+    stop the rest of the file from being checked (a duplicate key, a merge key, a value that
+    cannot be read), and whether PyYAML's composer refuses the stream (a second document, an
+    anchor given twice), which the caller reports with the composer's own message.
+
+    The parser produces events without recursion, and nothing here recurses, so nesting is
+    bounded before it can overflow a stack. A node's expanded size is 1 plus its children's; an
+    alias costs its anchor's size and reaches as deep as its anchor's height, so a bomb is
+    stopped at the alias that crosses the limit. An alias stands for its anchor's data while
+    the stream is read, and the data is copied once it has all been counted, so that aliases
+    become copies without any being expanded before then; the anchor's problems are reported
+    again for each alias, as the node would be read again. A key is read as its text.
     """
-    anchors: dict[str, tuple[int, int]] = {}  # anchor → (expanded nodes, height)
-    stack: list[list[Any]] = []  # open collections: [anchor, nodes so far, height so far]
-    total = 0
+    loader = _Loader(text)
+    resolve, construct = loader.resolve, loader.construct_object
+    # anchor → (expanded nodes, height, data, problems, start mark, text if a scalar, tag)
+    anchors: dict[str, tuple[int, int, Any, list[Problem], yaml.Mark, str | None, str | None]] = {}
+    in_document: set[str] = set()  # anchors of this document, from their start, as the composer counts them
+    stack: list[_Open] = []
+    keys: dict[str, str] = {}  # one string for each key text, as json.loads shares them: layers repeat keys
+    problems: list[Problem] = []
+    root: Any = _NOTHING
+    total = documents = 0
+    refused = aliased = False
 
     def fail(event: yaml.Event, message: str) -> SpecError:
         m = event.start_mark
         return SpecError([Problem(message, file=name, line=m.line + 1, column=m.column + 1)])
 
-    for event in yaml.parse(text, Loader=_Loader):
-        kind = type(event)
-        if kind is yaml.ScalarEvent:
-            nodes, height = 1, 0
-            if event.anchor is not None:
-                anchors[event.anchor] = (1, 0)
-        elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
-            total += 1
-            stack.append([event.anchor, 1, 1])
-            if len(stack) > MAX_DEPTH:
-                raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
-            continue
-        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
-            anchor, nodes, height = stack.pop()
-            if anchor is not None:
-                anchors[anchor] = (nodes, height)
-            if stack:
-                stack[-1][1] += nodes
-                stack[-1][2] = max(stack[-1][2], height + 1)
-            continue
-        elif kind is yaml.AliasEvent:
-            if event.anchor not in anchors:
-                if any(frame[0] == event.anchor for frame in stack):
-                    raise fail(event, f"alias '*{event.anchor}' refers to a node that contains it")
-                raise fail(event, f"alias '*{event.anchor}' refers to no anchor defined before it")
-            nodes, height = anchors[event.anchor]
-            if len(stack) + height > MAX_DEPTH:
-                raise fail(event, f"nesting deeper than {MAX_DEPTH} levels (after expanding aliases)")
-        else:
-            continue
-        total += nodes
-        if total > MAX_NODES:
-            raise fail(event, f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a description")
-        if stack:
-            stack[-1][1] += nodes
-            stack[-1][2] = max(stack[-1][2], height + 1)
+    def note(mark: yaml.Mark, message: str) -> None:
+        problems.append(Problem(message, file=name, line=mark.line + 1, column=mark.column + 1))
 
-
-class _Builder:
-    """Turns composed nodes into dicts, lists and scalars; aliases become copies.
-
-    Problems that do not stop the rest of the file from being checked (a duplicate key, a merge
-    key, a value that cannot be read) are collected on the source rather than raised.
-    """
-
-    def __init__(self, src: Source) -> None:
-        self.src = src
-        self.constructor = yaml.constructor.SafeConstructor()
-
-    def note(self, node: yaml.Node, message: str) -> None:
-        m = node.start_mark
-        self.src.problems.append(Problem(message, file=self.src.name, line=m.line + 1, column=m.column + 1))
-
-    def build(self, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(v) for v in node.value]
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            first: dict[str, yaml.Node] = {}
-            for k, v in node.value:
-                if k.tag == "tag:yaml.org,2002:merge":
-                    self.note(k, "merge keys ('<<') are not supported; write the keys out")
-                    continue
-                if not isinstance(k, yaml.ScalarNode):
-                    self.note(k, "mapping keys must be plain names")
-                    continue
-                key = k.value
-                if key in first:
-                    line = first[key].start_mark.line + 1
-                    self.note(k, f"duplicate key '{key}' (first given on line {line})")
-                    continue
-                first[key] = k
-                out[key] = self.build(v)
-            return out
-        raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover
-
-    def scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag == "tag:yaml.org,2002:str":
-            if not node.style and _EXP_NUMBER.fullmatch(node.value):  # plain: None, or '' from libyaml
-                return float(node.value)
-            return node.value
+    def scalar(event: yaml.ScalarEvent, tag: str) -> Any:
+        if tag == _STR:
+            if not event.style and _EXP_NUMBER.fullmatch(event.value):  # plain: None, or '' from libyaml
+                return float(event.value)
+            return event.value
         try:
-            value = self.constructor.construct_object(node)
+            value = construct(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
         except ValueError:
             # Python refuses to read integers of more than 4300 digits
-            self.note(node, f"number with {len(node.value):,} digits is too large")
-            return node.value
+            note(event.start_mark, f"number with {len(event.value):,} digits is too large")
+            return event.value
         except yaml.YAMLError as e:
-            self.note(node, f"invalid value: {getattr(e, 'problem', None) or e}")
-            return node.value
-        if isinstance(value, float) and not math.isfinite(value):
-            return value
+            note(event.start_mark, f"invalid value: {getattr(e, 'problem', None) or e}")
+            return event.value
+        except (KeyError, AttributeError):
+            # how PyYAML's readers of !!bool and !!timestamp fail on text they cannot read
+            note(event.start_mark, f"invalid value: cannot read '{event.value}' as '{tag}'")
+            return event.value
         if not isinstance(value, (str, int, float, bool, type(None))):
             # timestamps, binary and other YAML types are not part of the format
-            return node.value
+            return event.value
         return value
+
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                nodes, height = 1, 0
+                total += 1
+                if total > MAX_NODES:
+                    raise fail(event, f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a "
+                                      "description")
+                anchor, mark, value, tag = event.anchor, event.start_mark, event.value, event.tag
+                if tag is None or tag == "!":
+                    tag = resolve(yaml.ScalarNode, value, event.implicit)
+                start = len(problems)
+                if anchor is None and stack and stack[-1].key is _KEY:
+                    data = None  # a key is read as its text
+                else:
+                    data = scalar(event, tag)
+                if anchor is not None:
+                    refused = refused or anchor in in_document
+                    in_document.add(anchor)
+                    anchors[anchor] = (1, 0, data, problems[start:], mark, value, tag)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                total += 1
+                stack.append(_Open(event, {} if kind is yaml.MappingStartEvent else [], len(problems)))
+                if len(stack) > MAX_DEPTH:
+                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
+                if event.anchor is not None:
+                    refused = refused or event.anchor in in_document
+                    in_document.add(event.anchor)
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = stack.pop()
+                nodes, height, data, start, mark, value, tag = (done.nodes, done.height, done.data, done.start,
+                                                                done.mark, None, done.tag)
+                if done.anchor is not None:
+                    anchors[done.anchor] = (nodes, height, data, problems[start:], mark, None, tag)
+            elif kind is yaml.AliasEvent:
+                anchor = event.anchor
+                if anchor not in anchors:
+                    if any(o.anchor == anchor for o in stack):
+                        raise fail(event, f"alias '*{anchor}' refers to a node that contains it")
+                    raise fail(event, f"alias '*{anchor}' refers to no anchor defined before it")
+                nodes, height, data, again, mark, value, tag = anchors[anchor]
+                if len(stack) + height > MAX_DEPTH:
+                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels (after expanding aliases)")
+                total += nodes
+                if total > MAX_NODES:
+                    raise fail(event, f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a "
+                                      "description")
+                start = len(problems)
+                problems += again
+                aliased = True
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                refused = refused or documents > 1
+                in_document = set()
+                continue
+            else:
+                continue
+            # the node is complete: count it in its parent and put it there
+            if not stack:
+                if root is _NOTHING:
+                    root = data
+                continue
+            parent = stack[-1]
+            parent.nodes += nodes
+            if height >= parent.height:
+                parent.height = height + 1
+            key = parent.key
+            if key is None:
+                parent.data.append(data)
+            elif key is _KEY:
+                del problems[start:]  # a key is read as its text, never as a value
+                parent.key = _SKIP
+                if tag == _MERGE:
+                    note(mark, "merge keys ('<<') are not supported; write the keys out")
+                elif value is None:
+                    note(mark, "mapping keys must be plain names")
+                elif value in parent.first:
+                    note(mark, f"duplicate key '{value}' (first given on line {parent.first[value].line + 1})")
+                else:
+                    parent.first[value] = mark
+                    parent.key = keys.setdefault(value, value)
+            else:
+                if key is _SKIP:
+                    del problems[start:]  # the value of a refused key is dropped, and its problems
+                else:
+                    parent.data[key] = data
+                parent.key = _KEY
+    finally:
+        loader.dispose()
+    if aliased and root is not _NOTHING:
+        root = _copy(root)
+    return root, problems, refused
+
+
+def _copy(data: Any) -> Any:
+    """A copy of ``data`` in which no list or mapping is in two places, as aliases left them.
+
+    Recursive: the data is at most :data:`MAX_DEPTH` deep, aliases expanded.
+    """
+    if type(data) is dict:
+        return {k: _copy(v) for k, v in data.items()}
+    if type(data) is list:
+        return [_copy(v) for v in data]
+    return data

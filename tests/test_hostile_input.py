@@ -185,6 +185,18 @@ def test_wrong_types_are_all_reported_with_their_columns(tmp_path: Path) -> None
     ]
 
 
+def test_a_tag_the_value_cannot_be_read_as_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    text = "input: [3, 8, 8]\nlayers:\n  - relu: {inplace: !!bool maybe}\n  - dropout: {p: !!timestamp soon}\n"
+    assert errors(report(path, text), path) == [
+        "{f}:3:21: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
+        "{f}:4:18: invalid value: cannot read 'soon' as 'tag:yaml.org,2002:timestamp'",
+    ]
+    path = tmp_path / "net.json"  # tags are not JSON
+    text = '{"input": [3, 8, 8], "layers": [{"relu": {"inplace": !!bool maybe}}]}'
+    assert errors(report(path, text), path) == ["{f}:1:54: invalid JSON: Expecting value"]
+
+
 @pytest.mark.parametrize(
     "input_line, expected",
     [
@@ -568,6 +580,18 @@ def test_recursive_and_undefined_aliases(tmp_path: Path) -> None:
 def test_aliases_within_the_limits_are_expanded() -> None:
     text = "input: [3, 8, 8]\nlayers:\n  - &c {conv2d: {out_channels: 4, kernel_size: 1}}\n  - *c\n  - *c\n"
     assert len(analysis.analyse(spec.load("net.yaml", text=text)).layers) == 3
+
+
+def test_an_alias_is_a_copy_with_the_problems_of_its_anchor() -> None:
+    text = "a: &a {x: 1, x: {z: 1, z: 2}, y: !!bool maybe}\nb: *a\n"
+    src = source.parse(text, "net.yaml", collect=True)
+    assert src.data == {"a": {"x": 1, "y": "maybe"}, "b": {"x": 1, "y": "maybe"}}
+    assert src.data["a"] is not src.data["b"]
+    # the value of the duplicate key is not read, so its own duplicate 'z' is not reported
+    assert [p.format() for p in src.problems] == 2 * [
+        "net.yaml:1:14: duplicate key 'x' (first given on line 1)",
+        "net.yaml:1:34: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
+    ]
 
 
 BILLION_LAUGHS = """\
