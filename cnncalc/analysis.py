@@ -6,7 +6,7 @@ from typing import Sequence
 
 from .errors import OptionError
 from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
-from .layers import RF, Layer, numel
+from .layers import RF, numel
 from .memory import MemoryModel
 from .report import DTYPE_BYTES, LayerRow, Report, Totals
 from .spec import Network
@@ -36,19 +36,16 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     fields: list[RF] = []
     rows: list[LayerRow] = []
     input_rf = RF.identity(spatial)
-    labels: dict[Layer, str] = {}  # equal layers describe themselves alike
+    labels: dict[int, str] = {}  # a layer object of a repeated block, described once
     for node, c in zip(graph.nodes, graph.counts()):
         ins_rf = [input_rf if r == INPUT else fields[r] for r in node.inputs]
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
         rf = receptive_field(node, ins_rf)
         fields.append(rf)
         elements = numel(out)
-        try:
-            label = labels.get(layer)
-            if label is None:
-                label = labels[layer] = layer.describe()
-        except TypeError:  # an argument holding a list (upsample's scale_factor): not shared
-            label = layer.describe()
+        label = labels.get(id(layer))
+        if label is None:
+            label = labels[id(layer)] = layer.describe()
         macs, flops = counting.figures(layer, ins, out) if counting else (c.macs, c.flops)
         rows.append(
             LayerRow(

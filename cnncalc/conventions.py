@@ -172,9 +172,9 @@ def ptflops(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
         return 3 * e + (ins[0][0] + layer.size - 1) * _spatial(ins[0])
     if isinstance(layer, Upsample):
         # upsample_flops_counter_hook: E; F.interpolate: input elements · Π scale_factor
-        # (an integer when the factors are a list), or C·Π size
+        # (an integer when the factors are one per axis: a tuple in PyTorch), or C·Π size
         factors = layer.scale_factor
-        if isinstance(factors, list):
+        if isinstance(factors, tuple):
             return e + n_in * int(math.prod(float(f) for f in factors))
         return 2 * e
     return 0

@@ -332,8 +332,8 @@ class MemoryModel:
             else:
                 self.bytes[i] = max(ins_bytes)
             self.rg[i] = self.n_params[i] > 0 or any(self.rg[j] for j in node.inputs)
-        # per-sample bytes of each output (a view's or in-place output's: its storage's is its root's),
-        # of each library workspace, and per sample of the layer's parameters and buffers
+        # per-sample bytes of each layer's output (out_size gives its storage's, that of its root)
+        # and of its library workspace
         self.out_bytes: dict[int, int] = {INPUT: numel(self.graph.input_shape) * self.bytes[INPUT]}
         for node in nodes:
             self.out_bytes[node.index] = numel(node.out_shape) * self.bytes[node.index]

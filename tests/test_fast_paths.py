@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc import analysis, graph, render, spec
+from cnncalc import analysis, graph, layers, render, spec
 from cnncalc.formula import Sym
 from cnncalc.layers.base import AxisRF
 from conftest import run
@@ -124,15 +124,30 @@ def test_shared_counts_are_each_layers_own(name: str) -> None:
     assert len({id(c) for c in shared}) < len(shared)
 
 
-def test_layers_that_cannot_be_hashed_are_counted_alone() -> None:
-    # scale_factor accepts a list, which makes the layer unhashable: no sharing, same figures
+def test_equal_layers_share_and_unequal_ones_do_not() -> None:
     text = ("input: [4, 8, 8]\nlayers:\n  - upsample: {scale_factor: [2, 3]}\n  - upsample: {scale_factor: [2, 3]}\n"
-            "  - conv2d: {out_channels: 4, kernel_size: 3}\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n")
+            "  - conv2d: {out_channels: 4, kernel_size: 3}\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n"
+            "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n")
     g = graph.build(spec.load("t.yaml", text=text))
-    assert [n.out_shape for n in g.nodes] == [(4, 16, 24), (4, 32, 72), (4, 30, 70), (4, 30, 70)]
-    assert g.counts() == _each_alone(g)
+    assert [n.out_shape for n in g.nodes] == [(4, 16, 24), (4, 32, 72), (4, 30, 70), (4, 30, 70), (4, 30, 70)]
+    shared = g.counts()
+    assert shared == _each_alone(g)
+    assert shared[3] is shared[4] and shared[2] is not shared[3]
     report = analysis.analyse(g)
     assert [r.label for r in report.layers] == [n.layer.describe() for n in g.nodes]
+    assert report.layers[0].label == "×2x3 nearest"
+
+
+def test_a_layer_that_cannot_be_hashed_is_counted_alone() -> None:
+    # every argument type validates to something hashable; a layer built around validation
+    # with a list must still be counted (alone) rather than fail
+    g = graph.build(spec.load("t.yaml", text="input: [4, 8, 8]\nlayers:\n  - relu\n  - relu\n"))
+    odd = layers.REGISTRY["upsample"].model_construct(scale_factor=[2, 2])
+    for n in g.nodes:
+        n.layer = odd
+    with pytest.raises(TypeError):
+        hash(odd)
+    assert g.counts() == _each_alone(g)
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -164,6 +164,9 @@ layers:
   - conv2d: {out_channels: 9223372036854775808, kernel_size: 1}
   - relu: {inplace: 1}
   - dropout: {p: .nan}
+  - upsample: {scale_factor: 1}
+  - upsample: {scale_factor: true}
+  - upsample: {scale_factor: [2, -1]}
 """
 
 
@@ -182,6 +185,9 @@ def test_wrong_types_are_all_reported_with_their_columns(tmp_path: Path) -> None
         "{f}:8:28: layer #6 (conv2d): out_channels: must be at most 2^63 − 1, the largest size PyTorch can hold",
         "{f}:9:21: layer #7 (relu): inplace: expected true or false, got 1",
         "{f}:10:18: layer #8 (dropout): p: expected a finite number, got nan",
+        # true is not 1, even after an upsample by 1 (equal layers share their shapes)
+        "{f}:12:30: layer #10 (upsample): scale_factor: expected a number, got the boolean true",
+        "{f}:13:30: layer #11 (upsample): scale_factor: must be positive, got -1",
     ]
 
 

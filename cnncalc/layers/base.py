@@ -116,6 +116,32 @@ AnyInt = Annotated[Any, PlainValidator(_int(-(10**9))), WithJsonSchema(_int_sche
 PosN = Annotated[Any, PlainValidator(_ints(1)), WithJsonSchema(_ints_schema(1))]
 #: A non-negative integer or one per spatial axis.
 NonNegN = Annotated[Any, PlainValidator(_ints(0)), WithJsonSchema(_ints_schema(0))]
+def _positive_number(v: Any) -> Any:
+    if is_expr(v):
+        return Expr(v)
+    v = _number(v)
+    if v <= 0:
+        raise ValueError(f"must be positive, got {v}")
+    return v
+
+
+def _positive_numbers(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        if not v:
+            raise ValueError("expected a number or a non-empty list of numbers")
+        return tuple(_positive_number(x) for x in v)
+    return _positive_number(v)
+
+
+_POSITIVE_NUMBER_SCHEMA = {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, _EXPR_SCHEMA]}
+
+#: A positive finite number or one per spatial axis (or ``$expr``), e.g. a scale factor.
+PosNumberN = Annotated[
+    Any,
+    PlainValidator(_positive_numbers),
+    WithJsonSchema({"anyOf": [*_POSITIVE_NUMBER_SCHEMA["anyOf"],
+                              {"type": "array", "minItems": 1, "items": _POSITIVE_NUMBER_SCHEMA}]}),
+]
 #: true/false (or ``$expr``).
 Flag = Annotated[Any, PlainValidator(_flag), WithJsonSchema({"anyOf": [{"type": "boolean"}, _EXPR_SCHEMA]})]
 #: A finite number (or ``$expr``).

@@ -35,6 +35,7 @@ from .base import (
     Number,
     Pos,
     PosN,
+    PosNumberN,
     Saved,
     Shape,
     choice,
@@ -268,7 +269,7 @@ class Upsample(Layer):
     prefix = "up"
     spatial = True
     size: PosN | None = None
-    scale_factor: Any = None
+    scale_factor: PosNumberN | None = None
     mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
     align_corners: Flag | None = None
 
@@ -283,15 +284,10 @@ class Upsample(Layer):
             if len(size) != n:
                 raise LayerError(f"size has {len(size)} values, expected {n}")
             return tuple(Fraction(o, i) for o, i in zip(size, shape[1:]))
-        factors = sf if isinstance(sf, list) else [sf] * n
+        factors = sf if isinstance(sf, tuple) else (sf,) * n  # positive finite numbers (validated)
         if len(factors) != n:
             raise LayerError(f"scale_factor has {len(factors)} values, expected {n}")
-        out = []
-        for f in factors:
-            if isinstance(f, bool) or not isinstance(f, (int, float)) or not math.isfinite(f) or f <= 0:
-                raise LayerError(f"scale_factor must be a positive number, got {f!r}")
-            out.append(Fraction(f).limit_denominator(10**6))
-        return tuple(out)
+        return tuple(Fraction(f).limit_denominator(10**6) for f in factors)
 
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         # per axis: n·scale
@@ -333,7 +329,11 @@ class Upsample(Layer):
         return fields[0].map(step)
 
     def describe(self) -> str:
-        what = f"×{self.scale_factor}" if self.scale_factor is not None else f"→{self.size}"
+        sf = self.scale_factor
+        if sf is not None:
+            what = "×" + ("x".join(f"{f:g}" for f in sf) if isinstance(sf, tuple) else f"{sf:g}")
+        else:
+            what = "→" + ("x".join(map(str, self.size)) if isinstance(self.size, tuple) else str(self.size))
         return f"{what} {self.mode}"
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
