@@ -394,7 +394,7 @@ class MemoryModel:
                         if s.ref == "input" and hit[0][0] == "out":
                             # the input tensor itself (a view keeps its whole storage alive)
                             j = node.inputs[s.index]
-                            own += Size(0, numel(node.in_shapes[s.index]) * self.bytes[j])
+                            own += Size(0, self.out_bytes[j])
                         else:
                             own += hit[1]
             self.layer_saved.append(own)
@@ -483,11 +483,13 @@ class MemoryModel:
                 w = self.sizes.get(("weight copy", i), Size()).fixed
                 add(("weight copy", i), w, 0, i, "autocast copies")
                 add(("bias copy", i), p * self.act - w, 0, i, "autocast copies")
-            add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
+            if ws_bytes[i]:
+                add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
             out = moment("forward", i)
             if out is not None:
                 yield out
-            drop(("workspace", i))
+            if ws_bytes[i]:
+                drop(("workspace", i))
             for r in self.dies_after.get(i, ()):
                 if ("out", r) not in kept_keys:
                     drop(("out", r))
@@ -523,7 +525,8 @@ class MemoryModel:
         remaining = dict(self.n_savers)
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
-        rg, bytes_, kept, output_key = self.rg, self.bytes, self.kept, self.output_key
+        rg, kept, output_key = self.rg, self.kept, self.output_key
+        out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_params
 
         def hold(j: int, key: Hashable) -> None:
             pending[j] = key
@@ -537,7 +540,7 @@ class MemoryModel:
 
         if self.graph.output != INPUT and rg[self.graph.output]:
             o = self.graph.output
-            add(("grad", o), 0, numel(nodes[o].out_shape) * bytes_[o], o, "activation gradients")
+            add(("grad", o), 0, out_bytes[o], o, "activation gradients")
             hold(o, ("grad", o))
         pb = self.param_bytes
         for node in reversed(nodes):
@@ -553,14 +556,17 @@ class MemoryModel:
                     incoming.append((j, pending[i]))
                 else:
                     key = ("grad", i, k)
-                    add(key, 0, numel(node.in_shapes[k]) * bytes_[j], i, "activation gradients")
+                    add(key, 0, out_bytes[j], i, "activation gradients")  # the size of input k
                     incoming.append((j, key))
-            add(("param grad", i), self.n_params[i] * pb, 0, i, "gradients")
-            add(("workspace", i), 0, self.ws_bytes[i], i, "convolution workspace")
+            if n_params[i]:
+                add(("param grad", i), n_params[i] * pb, 0, i, "gradients")
+            if ws_bytes[i]:
+                add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
             out = moment("backward", i)
             if out is not None:
                 yield out
-            drop(("workspace", i))
+            if ws_bytes[i]:
+                drop(("workspace", i))
             for key in self.saved_keys[i]:
                 remaining[key] -= 1
                 if not remaining[key] and key in kept and key != output_key:
@@ -572,7 +578,7 @@ class MemoryModel:
                 if j in pending and pending[j] != key:
                     # two gradients for one tensor: their sum is a new tensor
                     total = ("grad sum", i, j)
-                    add(total, 0, numel(nodes[j].out_shape) * bytes_[j], i, "activation gradients")
+                    add(total, 0, out_bytes[j], i, "activation gradients")
                     out = moment("backward", i)
                     if out is not None:
                         yield out
@@ -654,17 +660,18 @@ class MemoryModel:
 
     def _layer_figures(self, batch: int, contributions: dict[int, int]) -> tuple[LayerMemory, ...]:
         rows = []
+        out_bytes = self.out_bytes
         for node in self.graph.nodes:
             i, layer = node.index, node.layer
             saved = self.layer_saved[i].at(batch)
             if layer.output_storage() == "view":
                 read = write = 0
             else:
-                read = sum(numel(s) * self.bytes[j] for s, j in zip(node.in_shapes, node.inputs)) * batch
+                read = sum(out_bytes[j] for j in node.inputs) * batch
                 read += (self.n_params[i] + self.n_buffers[i]) * self.param_bytes
-                write = numel(node.out_shape) * self.bytes[i] * batch
+                write = out_bytes[i] * batch
             flops = self.counts[i].flops * batch
-            rows.append(LayerMemory(i, node.name, numel(node.out_shape) * self.bytes[i] * batch, saved,
+            rows.append(LayerMemory(i, node.name, out_bytes[i] * batch, saved,
                                     contributions.get(i, 0), read, write, flops))
         return tuple(rows)
 
