@@ -178,8 +178,11 @@ def _rf_json(rf: RF) -> str:
 def _layer_json(row: LayerRow, mem: LayerMemory | None, memo: dict[Any, str]) -> str:
     """``json_text`` of the layer's entry in ``Report.to_dict()`` (``row.to_dict()`` and its
     ``memory``), written from the row itself without building the dict; shapes repeat from
-    layer to layer, and each distinct one is written once (``memo``). ``tests/test_fast_paths.py`` holds
-    this to ``json.dumps`` of ``to_dict()`` for every bundled network."""
+    layer to layer, and each distinct one is written once (``memo``).
+
+    ``tests/test_fast_paths.py`` holds this to ``json.dumps`` of ``to_dict()`` for every bundled
+    network and random ones: a key added to ``LayerRow.to_dict`` must be added here too.
+    """
     shapes = memo.get(row.input_shapes)
     if shapes is None:
         shapes = memo[row.input_shapes] = _json_value([list(s) for s in row.input_shapes], _L3)
