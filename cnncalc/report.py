@@ -61,7 +61,7 @@ class LayerRow:
     jumps_meet: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with raw integers."""
+        """Plain JSON-ready dict with raw integers (``render`` writes its JSON text directly: keep both alike)."""
         return {
             "index": self.index,
             "name": self.name,
