@@ -1,0 +1,39 @@
+"""User-supplied text made safe to show: pure helpers shared by every output format.
+
+cnncalc shows names, types and messages exactly as the user wrote them. Two kinds of character
+cannot be shown as they are without changing what a reader sees:
+
+* control characters (C0, DEL, C1) and the Unicode bidirectional controls, which a terminal or a
+  text viewer acts on instead of showing (an ESC sequence recolours or moves the cursor, BEL rings,
+  U+202E reverses the text after it). :func:`printable` writes them as Python escapes
+  (``\\x1b``, ``\\u202e``), so they are visible and the rest of the text is untouched;
+* a CSV cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a
+  spreadsheet runs as a formula (CSV injection). :func:`csv_cell` prefixes such a cell with a
+  single quote, as OWASP recommends, so the spreadsheet shows it as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: C0 controls, DEL, C1 controls, and the bidirectional embeddings, overrides and isolates.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\x1b``, ``\\u202e``)."""
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """``text`` as a CSV cell that a spreadsheet shows as text: a formula start gets a ``'`` before it."""
+    return "'" + text if text.startswith(FORMULA_START) else text
