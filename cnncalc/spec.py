@@ -78,6 +78,8 @@ def canonical_type(key: str, blocks: Any = ()) -> str | None:
     spelling that differs from a type or alias only in case and underscores, so PyTorch's class
     names (``Conv2d``, ``BatchNorm2d``, ``ReLU``, ``AdaptiveAvgPool2d``) name the same types.
     """
+    if not isinstance(key, str):
+        return None
     if key in _layers.REGISTRY or key in RESERVED:
         return key
     if key in _layers.ALIASES:
