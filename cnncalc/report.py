@@ -261,4 +261,7 @@ class _RichReport:
 
         color = console.color_system is not None and not console.no_color
         text = render_table(self.report, width=options.max_width, color=color)
-        yield Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore")
+        lines = Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore").split("\n")
+        for line in lines:
+            line.rstrip()  # a styled span (the title) may end in padding that the plain text has not
+        yield Text("\n", no_wrap=True, overflow="ignore").join(lines)
