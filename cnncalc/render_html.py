@@ -360,15 +360,16 @@ def _memory(report: Report) -> str:
     )
 
 
-_COLUMNS = ("#", "layer", "type", "from", "output", "params", "MACs", "FLOPs", "RF", "jump", "memory", "saved",
+#: The columns of the layer table.
+COLUMNS = ("#", "layer", "type", "from", "output", "params", "MACs", "FLOPs", "RF", "jump", "memory", "saved",
             "share of MACs")
-_NUMERIC = {0, *range(4, len(_COLUMNS))}
+_NUMERIC = {0, *range(4, len(COLUMNS))}
 
 
 def _table(report: Report) -> str:
     shares = hotspots.shares(report, "macs")
     memory = report.memory.by_name() if report.memory is not None else {}
-    head = "".join(f'<th class="{"n" if i in _NUMERIC else ""}">{c}</th>' for i, c in enumerate(_COLUMNS))
+    head = "".join(f'<th class="{"n" if i in _NUMERIC else ""}">{c}</th>' for i, c in enumerate(COLUMNS))
     body = []
     previous: LayerRow | None = None
     for r, s in zip(report.layers, shares):
