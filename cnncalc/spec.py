@@ -339,7 +339,8 @@ Size = Annotated[Pos, AfterValidator(_literal), WithJsonSchema({"type": "integer
 
 #: A shape as ``--input`` takes it: sizes separated by ``x``, ``×`` or commas (``3x224x224``).
 SHAPE_TEXT = re.compile(r"\s*[0-9]+(?:\s*[x×,]\s*[0-9]+)*\s*")
-SHAPE_PATTERN = r"^\s*[0-9]+(\s*[x×,]\s*[0-9]+)*\s*$"
+#: The same, as a JSON Schema pattern (ECMA-262 reads this syntax alike).
+SHAPE_PATTERN = f"^{SHAPE_TEXT.pattern}$"
 
 
 def shape_from_text(text: str) -> list[int] | None:
@@ -498,7 +499,7 @@ def item_identity(item: Any) -> tuple[str | None, str | None]:
     if isinstance(item, dict) and len(item) == 1:
         ((key, body),) = item.items()
         name = body.get("name") if isinstance(body, dict) else None
-        typ = canonical_type(key) or key if isinstance(key, str) else None
+        typ = (canonical_type(key) or key) if isinstance(key, str) else key
         return (name if isinstance(name, str) else None), typ
     return None, None
 
