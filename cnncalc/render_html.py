@@ -461,7 +461,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <h2>Network <small class="graph-count"></small></h2>
 <div class="toolbar"><button class="zoom-out" title="zoom out">−</button><button class="zoom-in" title="zoom in">+</button>
 <button class="zoom-fit" title="fit the width">fit</button>
-<label title="collapse the layers below this many name components into one node per group, like --depth">depth
+<label class="depth-choice" title="one node per group of this many name components, like --depth">depth
 <select class="depth"></select></label>
 <label><input type="checkbox" class="fold"> fold element-wise layers into the layer before</label>
 <span class="legend">MACs <span class="ramp"></span></span></div>

@@ -266,6 +266,11 @@
     root.querySelector(".zoom-in").addEventListener("click", function () { state.zoom *= 1.25; applyZoom(); });
     root.querySelector(".zoom-out").addEventListener("click", function () { state.zoom /= 1.25; applyZoom(); });
     root.querySelector(".zoom-fit").addEventListener("click", fit);
+    if (!Object.keys(data.groups).length) {
+      // nothing to collapse: no depth menu, no hint about groups
+      root.querySelector("label.depth-choice").hidden = true;
+      root.querySelector(".hint").hidden = true;
+    }
     var depthBox = root.querySelector("select.depth");
     var choices = [["all", "every layer"]];
     for (var d = 1; d < data.max_depth; d++) choices.push([String(d), String(d)]);
