@@ -7,8 +7,8 @@ The Python API::
     report.totals.macs, report.layers[0].output_shape, report.to_dict()
     print(report)                                                  # the terminal's table
 
-``analyse`` and ``load`` take a mapping, YAML or JSON text (a string with a line break, or
-starting with ``{``), a path or a bundled network name (any other string), and raise
+``analyse`` and ``load`` take a mapping, YAML or JSON text (a string that has a line break,
+starts with ``{`` or is blank), a path or a bundled network name (any other string), and raise
 :class:`CnnCalcError` with located problems on bad input; see :mod:`cnncalc.api`.
 """
 

@@ -5,8 +5,8 @@ by what happens to exist on disk, so the same call means the same thing everywhe
 
 * a mapping (``dict``): the description as data, checked as a file is; errors name the layer;
 * a ``pathlib.Path``: always a file;
-* a ``str`` that contains a line break, or whose first non-blank character is ``{``: YAML or
-  JSON text (errors name ``<string>`` and the line and column in it);
+* a ``str`` that contains a line break, whose first non-blank character is ``{``, or that is
+  blank: YAML or JSON text (errors name ``<string>`` and the line and column in it);
 * any other ``str``: a file path, else the name of a bundled network (``"resnet50"``);
 * ``bytes``: YAML or JSON text in UTF-8;
 * a :class:`~cnncalc.spec.Network` already loaded (or, for ``analyse``, a built graph).
@@ -36,8 +36,8 @@ TEXT_NAME = "<string>"
 
 
 def is_text(source: str) -> bool:
-    """Whether a string is read as YAML/JSON text (it has a line break or starts with ``{``) rather than a path."""
-    return "\n" in source or "\r" in source or source.lstrip().startswith("{")
+    """Whether a string is read as YAML/JSON text (it has a line break, starts with ``{`` or is blank) rather than a path."""
+    return "\n" in source or "\r" in source or source.lstrip().startswith("{") or not source.strip()
 
 
 def load(source: Any, *, text: str | None = None) -> Network:

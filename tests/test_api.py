@@ -83,6 +83,11 @@ def test_the_text_or_path_rule_depends_on_the_string_only(tmp_path: Path, monkey
     assert e.value.problems[0].file == "layers: [relu]"
     for text in ("input: [2, 4]\nlayers: [relu]", "input: [2, 4]\r\nlayers: [relu]\r\n"):
         assert api.is_text(text) and cnncalc.analyse(text).input_shape == (2, 4)
+    # a blank string is an empty description, not the current folder
+    for blank in ("", "   ", "\t"):
+        with pytest.raises(SpecError) as e:
+            cnncalc.analyse(blank)
+        assert e.value.problems[0].file == api.TEXT_NAME and "empty" in e.value.problems[0].message
     # a Path is always a file, whatever its name looks like
     with pytest.raises(SourceError):
         cnncalc.analyse(Path("{not text}"))
