@@ -3,9 +3,13 @@
 The Python API::
 
     import cnncalc
-    net = cnncalc.load("resnet50")            # a path, or a bundled network name
-    report = cnncalc.analyse(net, batch=32, dtype="fp16")
+    report = cnncalc.analyse("resnet50", batch=32, dtype="fp16")   # or a dict, YAML text, a Path
     report.totals.macs, report.layers[0].output_shape, report.to_dict()
+    print(report)                                                  # the terminal's table
+
+``analyse`` and ``load`` take a mapping, YAML or JSON text (a string that has a line break,
+starts with ``{`` or is blank), a path or a bundled network name (any other string), and raise
+:class:`CnnCalcError` with located problems on bad input; see :mod:`cnncalc.api`.
 """
 
 from __future__ import annotations
@@ -15,20 +19,25 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import analyse
-    from .spec import load
+    from .api import analyse, load
+    from .errors import CnnCalcError
+    from .report import Report
 
-__all__ = ["__version__", "analyse", "load"]
+__all__ = ["CnnCalcError", "Report", "__version__", "analyse", "load"]
 
 
 def __getattr__(name: str) -> Any:
     # imported lazily so that `cnncalc --help` does not pay for Pydantic
-    if name == "load":
-        from .spec import load
+    if name in ("load", "analyse"):
+        from . import api
 
-        return load
-    if name == "analyse":
-        from .analysis import analyse
+        return getattr(api, name)
+    if name == "CnnCalcError":
+        from .errors import CnnCalcError
 
-        return analyse
-    raise AttributeError(name)
+        return CnnCalcError
+    if name == "Report":
+        from .report import Report
+
+        return Report
+    raise AttributeError(f"module 'cnncalc' has no attribute '{name}'")

@@ -396,18 +396,19 @@ def breakdown_lines(m: MemoryEstimate) -> list[tuple[str, str]]:
 
 
 def format_fit_line(batch: int | None, used: int | None, budget: int) -> str:
-    """``batch 170 (15.97 GiB)`` or why nothing fits."""
+    """``batch 170 fits (needs ≈ 15.97 GiB)``, or that not even one sample fits in ``budget``."""
     if batch is None:
         return "not modelled"
     if batch == 0:
         return f"does not fit: even batch 1 needs more than {format_bytes(budget)}"
-    return f"batch {format_int(batch)} (needs ≈ {format_bytes(used or 0)})"
+    return f"batch {format_int(batch)} fits (needs ≈ {format_bytes(used or 0)})"
 
 
 def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
-    """The answer of ``cnncalc fit`` as plain lines."""
+    """The answer of ``cnncalc fit`` as plain lines: the budget asked about, then each answer."""
     precision = f"{fit.dtype} autocast" if fit.amp else fit.dtype
-    lines = [f"{network} · input {fmt_shape(input_shape)} · {precision} · fits in {format_bytes(fit.budget)}"]
+    # the first line states the question (the budget), never an answer: the lines below say what fits
+    lines = [f"{network} · input {fmt_shape(input_shape)} · {precision} · largest batch in {format_bytes(fit.budget)}"]
     if fit.training_batch is not None:
         lines.append(f"training with {OPTIMIZER_NAMES[fit.optimizer]}: "
                      f"{format_fit_line(fit.training_batch, fit.training_bytes, fit.budget)}")

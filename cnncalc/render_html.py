@@ -1,9 +1,14 @@
-"""A self-contained HTML report: the network drawn as a graph, charts, a sortable table, the totals.
+"""A self-contained HTML report: the network drawn as a graph, charts, memory, a sortable table, the totals.
 
 One file with everything inline (styles, scripts, data, charts), so it opens offline and can be
 attached to a pull request or a ticket. The graph is laid out in the browser by dagre (MIT
 licence, vendored unmodified in ``assets/dagre.min.js``); the charts are SVG drawn here. Pure:
 returns a string.
+
+The report is one ``<div class="cnncalc-report" id=...>`` holding its own styles (every rule
+scoped to that class), data and script (which looks only inside its div), and no other id, so
+that :func:`render_html_fragment` can put several reports on one page (a notebook) without
+their styles or ids meeting; :func:`render_html` is that fragment in a page of its own.
 """
 
 from __future__ import annotations
@@ -11,17 +16,42 @@ from __future__ import annotations
 import html
 import json
 import math
+import uuid
 from importlib import resources
 from typing import Callable, Sequence
 
 from . import __version__, hotspots
 from .layers import fmt_shape
-from .render import format_bytes, format_count, format_int, format_jump, format_rf
+from .render import (
+    breakdown_lines,
+    format_answer,
+    format_bytes,
+    format_count,
+    format_inputs,
+    format_int,
+    format_jump,
+    format_rf,
+    memory_lines,
+)
 from .report import LayerRow, Report
+from .text import printable
+
+#: The graph opens showing every layer up to this many; a larger network opens collapsed to the
+#: deepest ``--depth`` that keeps at most this many nodes (DenseNet-121: its 58 dense layers).
+GRAPH_NODES = 80
 
 #: Layers with one input whose output has the input's shape and no MACs (batchnorm, activations,
-#: dropout) fold into the layer before them in the compact view of the graph.
-FOLD_ABOVE = 40
+#: dropout) fold into the layer before them in the compact view of the graph, which opens folded
+#: when even the collapsed graph has more than :data:`GRAPH_NODES` nodes.
+FOLD_ABOVE = GRAPH_NODES
+
+#: The id of the report of a standalone page (a notebook's reports get a unique one each).
+PAGE_ID = "cnncalc-report"
+
+
+def _t(text: str) -> str:
+    """User text for HTML: control and bidi characters made visible, then HTML-escaped (quotes too)."""
+    return html.escape(printable(text), quote=True)
 
 
 def _asset(name: str) -> str:
@@ -57,14 +87,48 @@ def fold_groups(report: Report) -> list[list[int]]:
     return groups
 
 
+def initial_depth(report: Report) -> int | None:
+    """The ``--depth`` the graph opens at: None (every layer) when that is at most :data:`GRAPH_NODES`
+    nodes, else the deepest depth that is, else 1."""
+    if len(report.layers) <= GRAPH_NODES:
+        return None
+    deepest = max(len(r.name.split(".")) for r in report.layers)
+    best = 1
+    for depth in range(2, deepest):
+        if len(report.collapse(depth).layers) > GRAPH_NODES:
+            break
+        best = depth
+    return best
+
+
+def graph_groups(report: Report) -> dict[str, dict[str, object]]:
+    """Every name prefix that two or more layers share, i.e. a row of ``--depth``: its kind, layer
+    count and output layer."""
+    index = {r.name: r.index for r in report.layers}
+    members: dict[str, list[int]] = {}
+    for r in report.layers:
+        parts = r.name.split(".")
+        for k in range(1, len(parts)):
+            members.setdefault(".".join(parts[:k]), []).append(r.index)
+    out: dict[str, dict[str, object]] = {}
+    for key, ids in members.items():
+        if len(ids) < 2 and key not in report.groups:
+            continue
+        kind, output = report.groups.get(key, ("group", report.layers[ids[-1]].name))
+        out[key] = {"kind": printable(kind), "count": len(ids), "out": index.get(output, ids[-1])}
+    return out
+
+
 def _payload(report: Report) -> dict[str, object]:
     names = {r.name: r.index for r in report.layers}
     nodes = [
         {
             "id": r.index,
-            "name": r.name,
-            "type": r.type,
-            "label": r.label,
+            # the name's components: a collapsed group is a prefix of its layers' names
+            "path": r.name.split("."),
+            "name": printable(r.name),
+            "type": printable(r.type),
+            "label": printable(r.label),
             "shape": fmt_shape(r.output_shape),
             "macs": r.macs,
             "params": r.params,
@@ -72,17 +136,24 @@ def _payload(report: Report) -> dict[str, object]:
         }
         for r in report.layers
     ]
+    depth = initial_depth(report)
+    shown = len(report.layers) if depth is None else len(report.collapse(depth).layers)
     return {
         "input_shape": fmt_shape(report.input_shape),
         "nodes": nodes,
-        "groups": fold_groups(report),
-        "fold": len(report.layers) > FOLD_ABOVE,
+        "groups": graph_groups(report),
+        "chains": fold_groups(report),
+        "depth": depth,
+        "max_depth": max((len(r.name.split(".")) for r in report.layers), default=1),
+        "fold": shown > FOLD_ABOVE,
     }
 
 
 def _json_for_script(data: object) -> str:
-    # inside <script>, "</" would end the element: write every "<" as its JSON escape
-    return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+    # inside <script>, "</" would end the element and "<!--" change how it is read: every "<" is
+    # written as its JSON escape (every other non-ASCII character is escaped already)
+    text = json.dumps(data, separators=(",", ":"))
+    return text.replace("<", "\\u003c")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +218,7 @@ def bar_chart(
         h = v / (top * 1.05) * (_H - _B - _T)
         parts.append(
             f'<rect class="bar" x="{_L + i * step + (step - width) / 2:.2f}" y="{_H - _B - h:.2f}" '
-            f'width="{width:.2f}" height="{h:.2f}" fill="{colour}"><title>{html.escape(r.name)} ({r.type}): '
+            f'width="{width:.2f}" height="{h:.2f}" fill="{colour}"><title>{_t(r.name)} ({_t(r.type)}): '
             f"{format_int(v)} {html.escape(what)}</title></rect>"
         )
     parts.append("</svg>")
@@ -184,7 +255,7 @@ def rf_chart(report: Report) -> str:
             r = rows[i]
             parts.append(
                 f'<circle cx="{_L + (i + 0.5) * step:.1f}" cy="{y(s):.1f}" r="2.2" fill="var(--rf)">'
-                f"<title>{html.escape(r.name)}: {format_rf(r.rf)} (jump {format_jump(r.rf)})</title></circle>"
+                f"<title>{_t(r.name)}: {format_rf(r.rf)} (jump {format_jump(r.rf)})</title></circle>"
             )
     whole = next((i for i, r in enumerate(rows) if r.rf.is_whole), None)
     if whole is not None:
@@ -194,7 +265,7 @@ def rf_chart(report: Report) -> str:
         )
         parts.append(f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55:.1f}" text-anchor="end">whole input</text>')
         parts.append(
-            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {html.escape(rows[whole].name)}</text>'
+            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {_t(rows[whole].name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -204,18 +275,9 @@ def rf_chart(report: Report) -> str:
 # page parts
 
 
-def memory_parts(report: Report) -> list[tuple[str, int, str]]:
-    """(label, bytes, colour) of the memory breakdown; further kinds of memory join this list."""
-    t = report.totals
-    return [
-        ("weights", t.param_bytes, "#7b4bc4"),
-        ("buffers", t.buffer_bytes, "#b59ae0"),
-        (f"activations (all layer outputs, batch {t.batch})", t.activation_bytes_batch, "#1c9a7b"),
-    ]
-
-
 def _cards(report: Report) -> str:
     t = report.totals
+    m = report.memory
     cards = [
         (
             "Params",
@@ -225,11 +287,12 @@ def _cards(report: Report) -> str:
         ("MACs", format_count(t.macs), f"{format_int(t.macs)} per sample"),
         ("FLOPs", format_count(t.flops), f"{format_int(t.flops)} per sample"),
         ("Weights", format_bytes(t.weight_file_bytes), f"as {report.dtype}"),
-        (
-            "Activations",
-            format_bytes(t.activation_bytes),
-            f"per sample · {format_bytes(t.activation_bytes_batch)} at batch {t.batch}",
-        ),
+    ]
+    if m is not None and m.training_peak is not None:
+        cards.append(("Training", format_bytes(m.training_peak), f"peak at batch {m.batch}, during {m.training_moment}"))
+    if m is not None:
+        cards.append(("Inference", format_bytes(m.inference_peak), f"peak at batch {m.batch}"))
+    cards += [
         (
             "Receptive field",
             format_rf(t.receptive_field) if t.receptive_field else "–",
@@ -240,61 +303,103 @@ def _cards(report: Report) -> str:
         ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}"),
     ]
     return "".join(
-        f'<div class="card"><div class="k">{k}</div><div class="v">{html.escape(v)}</div>'
-        f'<div class="d">{html.escape(d)}</div></div>'
+        f'<div class="card"><div class="k">{k}</div><div class="v">{_t(v)}</div>'
+        f'<div class="d">{_t(d)}</div></div>'
         for k, v, d in cards
     )
 
 
-def _memory(report: Report) -> str:
-    parts = memory_parts(report)
-    whole = sum(b for _, b, _ in parts) or 1
+#: Colours of the kinds of memory in the breakdown bars.
+MEMORY_COLOURS = {
+    "weights": "#7b4bc4",
+    "gradients": "#b59ae0",
+    "optimizer state": "#d64c12",
+    "input batch": "#9aa3b8",
+    "saved activations": "#1c9a7b",
+    "activation gradients": "#7fcfb9",
+    "activations at their peak": "#1c9a7b",
+    "library workspace": "#c7ccd9",
+}
+
+
+def _membar(kind: str, parts: Sequence[tuple[str, int]], total: int) -> str:
+    """A stacked bar of ``parts`` (label, bytes) adding up to ``total``, with a key; exact bytes in ``data-bytes``."""
+    whole = total or 1
     bar = "".join(
-        f'<span style="width:{b / whole * 100:.3f}%;background:{c}" title="{html.escape(k)}: {format_bytes(b)}"></span>'
-        for k, b, c in parts
+        f'<span style="width:{b / whole * 100:.3f}%;background:{MEMORY_COLOURS.get(k, "#9aa3b8")}" '
+        f'title="{_t(k)}: {format_bytes(b)}"></span>'
+        for k, b in parts
         if b
     )
     keys = "".join(
-        f'<span><i style="background:{c}"></i>{html.escape(k)}: <b>{format_bytes(b)}</b></span>' for k, b, c in parts
+        f'<span class="part" data-kind="{_t(k)}" data-bytes="{b}"><i style="background:{MEMORY_COLOURS.get(k, "#9aa3b8")}">'
+        f"</i>{_t(k)}: <b>{format_bytes(b)}</b></span>"
+        for k, b in parts
     )
     return (
-        f'<div class="chart" style="grid-column: 1 / -1"><h3>Memory · {format_bytes(whole)}</h3>'
-        f'<div class="membar">{bar}</div><div class="memkeys">{keys}</div></div>'
+        f'<div class="memrow" data-peak="{kind}" data-bytes="{total}"><div class="memhead">{kind.capitalize()} peak '
+        f"<b>{format_bytes(total)}</b></div><div class=\"membar\">{bar}</div><div class=\"memkeys\">{keys}</div></div>"
     )
 
 
-_COLUMNS = ("#", "layer", "type", "output", "params", "MACs", "FLOPs", "RF", "jump", "memory", "share of MACs")
+def _memory(report: Report) -> str:
+    """The memory model's answer, as ``report --memory`` gives it: the peaks, when, and what is alive then."""
+    m = report.memory
+    if m is None:  # pragma: no cover  (analyse always estimates memory)
+        return ""
+    rows = []
+    if m.training_peak is not None:
+        rows.append(_membar("training", m.training_breakdown, m.training_peak))
+    inference = [("weights", m.weights), ("activations at their peak", m.inference_activations),
+                 ("library workspace", m.overhead)]
+    rows.append(_membar("inference", inference, m.inference_peak))
+    lines = "".join(f"<dt>{_t(k)}</dt><dd>{_t(v)}</dd>" for k, v in breakdown_lines(m) + memory_lines(report))
+    return (
+        f'<div class="chart memory" style="grid-column: 1 / -1"><h3>Memory: will it fit? · {_t(format_answer(m))}</h3>'
+        f"{''.join(rows)}<dl>{lines}</dl></div>"
+    )
+
+
+#: The columns of the layer table.
+COLUMNS = ("#", "layer", "type", "from", "output", "params", "MACs", "FLOPs", "RF", "jump", "memory", "saved",
+            "share of MACs")
+_NUMERIC = {0, *range(4, len(COLUMNS))}
 
 
 def _table(report: Report) -> str:
     shares = hotspots.shares(report, "macs")
-    head = "".join(
-        f'<th class="{"n" if i in (0, 4, 5, 6, 7, 8, 9, 10) else ""}">{c}</th>' for i, c in enumerate(_COLUMNS)
-    )
+    memory = report.memory.by_name() if report.memory is not None else {}
+    head = "".join(f'<th class="{"n" if i in _NUMERIC else ""}">{c}</th>' for i, c in enumerate(COLUMNS))
     body = []
+    previous: LayerRow | None = None
     for r, s in zip(report.layers, shares):
         kind = r.type + (f" {r.label}" if r.label else "")
         rf_v = -1 if r.rf.is_whole or not r.rf.axes else max(a.size or 0 for a in r.rf.axes)
+        # the inputs where they are not the row above in network order (add, concat, a branch's start)
+        sources = format_inputs(r, previous)
+        previous = r
+        saved = memory[r.name].saved_bytes if r.name in memory else 0
         body.append(
-            f'<tr id="row-{r.index}" data-id="{r.index}"><td class="n" data-v="{r.index}">{r.index}</td>'
-            f'<td class="name">{html.escape(r.name)}</td><td>{html.escape(kind)}</td>'
+            f'<tr data-id="{r.index}"><td class="n" data-v="{r.index}">{r.index}</td>'
+            f'<td class="name">{_t(r.name)}</td><td>{_t(kind)}</td><td class="from">{_t(sources)}</td>'
             f'<td class="n" data-v="{math.prod(r.output_shape)}">{fmt_shape(r.output_shape)}</td>'
             f'<td class="n" data-v="{r.params}">{format_int(r.params)}</td>'
             f'<td class="n" data-v="{r.macs}">{format_int(r.macs)}</td>'
             f'<td class="n" data-v="{r.flops}">{format_int(r.flops)}</td>'
             f'<td class="n" data-v="{rf_v}">{format_rf(r.rf)}</td><td class="n">{format_jump(r.rf)}</td>'
             f'<td class="n" data-v="{r.output_bytes}">{format_bytes(r.output_bytes)}</td>'
+            f'<td class="n" data-v="{saved}">{format_bytes(saved)}</td>'
             f'<td class="n" data-v="{s:.6f}">{s:.1%}<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
         )
     t = report.totals
+    saved_total = report.memory.saved if report.memory is not None else 0
     foot = (
-        f'<tr><td></td><td>total</td><td></td><td></td><td class="n">{format_int(t.params)}</td>'
+        f'<tr><td></td><td>total</td><td></td><td></td><td></td><td class="n">{format_int(t.params)}</td>'
         f'<td class="n">{format_int(t.macs)}</td><td class="n">{format_int(t.flops)}</td><td></td><td></td>'
-        f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">100%</td></tr>'
+        f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">{format_bytes(saved_total)}</td>'
+        f'<td class="n">100%</td></tr>'
     )
-    return (
-        f'<table id="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table>'
-    )
+    return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table>'
 
 
 def _hotspot_line(report: Report) -> str:
@@ -302,14 +407,19 @@ def _hotspot_line(report: Report) -> str:
     if not found:
         return ""
     items = "; ".join(
-        f"<b>{h.share:.0%}</b> of {hotspots.METRICS[h.metric][0]} in <b>{html.escape(h.where)}</b>" for h in found
+        f"<b>{h.share:.0%}</b> of {hotspots.METRICS[h.metric][0]} in <b>{_t(h.where)}</b>" for h in found
     )
     return f'<div class="hot">Where the cost sits: {items}.</div>'
 
 
-def render_html(report: Report) -> str:
-    """The whole report as one HTML document with no external references."""
+def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
+    """The report as one ``<div>`` with its styles, data and script, to sit in any page beside others.
+
+    ``uid`` is the div's id, the only id in the fragment (default: a new random one).
+    """
+    uid = uid or f"cnncalc-{uuid.uuid4().hex[:12]}"
     rows = report.layers
+    m = report.memory
     charts = [
         (
             "MACs per layer",
@@ -331,34 +441,32 @@ def render_html(report: Report) -> str:
     chart_html = "".join(
         f'<div class="chart"><h3>{t}</h3><div class="note">{html.escape(n)}</div>{svg}</div>' for t, n, svg in charts
     )
-    title = html.escape(report.network)
-    sub = html.escape(
-        f"input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
+    title = _t(report.network)
+    optimizer = f" · {m.optimizer}{' · autocast' if m.amp else ''}" if m is not None else ""
+    sub = _t(
+        f"input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}{optimizer}"
         + (f" · {report.source.replace(chr(92), '/').rsplit('/', 1)[-1]}" if report.source else "")
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="cnncalc {__version__}">
-<title>{title} · cnncalc report</title>
+    # the script finds its report by id; nothing else in it is looked up outside the div
+    start = f"(document.getElementById({json.dumps(uid)}));"
+    return f"""<div class="cnncalc-report" id="{html.escape(uid)}">
 <style>{_asset("report.css")}</style>
-</head>
-<body>
-<div id="js-errors"></div>
+<div class="js-errors"></div>
 <header><div class="brand">cnncalc {__version__}</div><h1>{title}</h1><div class="sub">{sub}</div></header>
 <main>
 <section class="cards">{_cards(report)}</section>
 {_hotspot_line(report)}
 <div class="grid">
-<section class="panel" id="graph-panel">
-<h2>Network <small id="graph-count"></small></h2>
-<div class="toolbar"><button id="zoom-out" title="zoom out">−</button><button id="zoom-in" title="zoom in">+</button>
-<button id="zoom-fit" title="fit the width">fit</button>
-<label><input type="checkbox" id="fold"> fold element-wise layers into the layer before</label>
+<section class="panel graph-panel">
+<h2>Network <small class="graph-count"></small></h2>
+<div class="toolbar"><button class="zoom-out" title="zoom out">−</button><button class="zoom-in" title="zoom in">+</button>
+<button class="zoom-fit" title="fit the width">fit</button>
+<label class="depth-choice" title="one node per group of this many name components, like --depth">depth
+<select class="depth"></select></label>
+<label><input type="checkbox" class="fold"> fold element-wise layers into the layer before</label>
 <span class="legend">MACs <span class="ramp"></span></span></div>
-<div id="graph"></div>
+<div class="hint">Click a group (dashed border) to expand it; double-click a layer to collapse its group again.</div>
+<div class="graph"></div>
 </section>
 <section class="panel"><h2>Per layer</h2><div class="charts">{chart_html}{_memory(report)}</div></section>
 </div>
@@ -366,16 +474,35 @@ def render_html(report: Report) -> str:
 <div class="scroll">{_table(report)}</div></section>
 </main>
 <footer>Made by cnncalc {__version__}. Graph layout by dagre (MIT licence).</footer>
-<script type="application/json" id="cnncalc-data">{_json_for_script(_payload(report))}</script>
+<script type="application/json" class="cnncalc-data">{_json_for_script(_payload(report))}</script>
+<script>if (typeof dagre === "undefined") {{
+{_asset("dagre.min.js")}
+}}</script>
+<script>{_asset("report.js")}{start}</script>
+</div>
+"""
+
+
+def render_html(report: Report) -> str:
+    """The whole report as one HTML document with no external references."""
+    title = _t(report.network)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="cnncalc {__version__}">
+<title>{title} · cnncalc report</title>
+<style>body {{ margin: 0; background: #f5f6fa; }}</style>
+</head>
+<body>
 <script>
 window.addEventListener("error", function (e) {{
-  var box = document.getElementById("js-errors");
-  box.textContent += (e.message || String(e)) + "\\n";
+  var box = document.querySelector(".cnncalc-report .js-errors");
+  if (box) box.textContent += (e.message || String(e)) + "\\n";
   document.body.dataset.error = "1";
 }});
 </script>
-<script>{_asset("dagre.min.js")}</script>
-<script>{_asset("report.js")}</script>
-</body>
+{render_html_fragment(report, uid=PAGE_ID)}</body>
 </html>
 """

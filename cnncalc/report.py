@@ -192,6 +192,30 @@ class Report:
             jumps_meet=any(r.jumps_meet for r in group),
         )
 
+    def __repr__(self) -> str:
+        """One line: the network, the input and the headline totals (the rows are in ``layers``)."""
+        from .render import format_count  # noqa: PLC0415
+
+        t = self.totals
+        return (f"<Report {self.network!r} input {list(self.input_shape)} {self.dtype} batch {self.batch}: "
+                f"{len(self.layers)} layers, {format_count(t.params)} params, {format_count(t.macs)} MACs>")
+
+    def __str__(self) -> str:
+        """The table ``cnncalc report`` prints, 120 columns wide, without colour."""
+        from .render import render_table  # noqa: PLC0415
+
+        return render_table(self, width=120, color=False)
+
+    def __rich__(self) -> Any:
+        """The table ``cnncalc report`` prints, for ``rich.print`` and rich consoles, at the console's width."""
+        return _RichReport(self)
+
+    def _repr_html_(self) -> str:
+        """The HTML report as a fragment for a notebook cell (scoped styles and ids: several fit on a page)."""
+        from .render_html import render_html_fragment  # noqa: PLC0415
+
+        return render_html_fragment(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
         out = {
@@ -221,3 +245,23 @@ class Report:
             if memory is not None:
                 out["memory"] = memory[row.name].to_dict()
             yield out
+
+
+class _RichReport:
+    """A report drawn on a rich console: the terminal's table at the console's width and colours."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        """The text of :func:`render.render_table`, with its colours read back into rich styles."""
+        from rich.text import Text  # noqa: PLC0415  (rich is loaded only when a rich console asks)
+
+        from .render import render_table  # noqa: PLC0415
+
+        color = console.color_system is not None and not console.no_color
+        text = render_table(self.report, width=options.max_width, color=color)
+        lines = Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore").split("\n")
+        for line in lines:
+            line.rstrip()  # a styled span (the title) may end in padding that the plain text has not
+        yield Text("\n", no_wrap=True, overflow="ignore").join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
@@ -57,15 +58,57 @@ def _known_types() -> list[str]:
     return [*_layers.REGISTRY, *_layers.ALIASES, *RESERVED]
 
 
-def _normalise(v: Any) -> Any:
-    """``relu`` → ``{relu: {}}``; ``{relu: null}`` → ``{relu: {}}``; aliases → canonical names."""
+def _fold(word: str) -> str:
+    """A type name compared without case or underscores: ``BatchNorm2d`` and ``batchnorm2d`` meet."""
+    return word.lower().replace("_", "")
+
+
+@functools.cache
+def _folded_types() -> dict[str, str]:
+    """Every type name and alias, folded, to its canonical type (PyTorch's class names fold onto them)."""
+    out = {_fold(alias): name for alias, name in _layers.ALIASES.items()}
+    out.update({_fold(name): name for name in [*_layers.REGISTRY, *RESERVED]})
+    return out
+
+
+def canonical_type(key: str, blocks: Any = ()) -> str | None:
+    """The layer type (or ``sequential``) that ``key`` names, or None for a block call or an unknown word.
+
+    The rule, in order: a type or alias as written; a block defined under ``blocks:``; then any
+    spelling that differs from a type or alias only in case and underscores, so PyTorch's class
+    names (``Conv2d``, ``BatchNorm2d``, ``ReLU``, ``AdaptiveAvgPool2d``) name the same types.
+    """
+    if not isinstance(key, str):
+        return None
+    if key in _layers.REGISTRY or key in RESERVED:
+        return key
+    if key in _layers.ALIASES:
+        return _layers.ALIASES[key]
+    if key in blocks:
+        return None
+    return _folded_types().get(_fold(key))
+
+
+#: ``conv2d``, ``batchnorm3d``: the number of spatial axes a type is made for.
+_RANKED = re.compile(r"([123])d$")
+
+
+def suggest_type(word: str, options: Any, spatial: int | None) -> str:
+    """:func:`suggest` among ``options``, leaving out types made for another number of spatial axes."""
+    if spatial is not None:
+        options = [o for o in options if (m := _RANKED.search(o)) is None or int(m.group(1)) == spatial]
+    return suggest(word, options)
+
+
+def _normalise(v: Any, blocks: Any = ()) -> Any:
+    """``relu`` → ``{relu: {}}``; ``{relu: null}`` → ``{relu: {}}``; aliases and PyTorch class names → canonical names."""
     if isinstance(v, str):
         v = {v: {}}
     if not isinstance(v, dict):
         raise ValueError("expected a layer: a mapping with one key, the layer type (e.g. '- relu')")
     if len(v) != 1:
         keys = list(v)
-        typed = [k for k in keys if k in _layers.REGISTRY or k in _layers.ALIASES or k in RESERVED]
+        typed = [k for k in keys if isinstance(k, str) and canonical_type(k, blocks) is not None]
         if typed and len(typed) == 1:
             others = ", ".join(f"'{k}'" for k in keys if k != typed[0])
             raise ValueError(
@@ -73,7 +116,8 @@ def _normalise(v: Any) -> Any:
             )
         raise ValueError(f"a layer has exactly one key, its type; found {', '.join(map(repr, keys)) or 'none'}")
     ((key, body),) = v.items()
-    key = _layers.ALIASES.get(key, key)
+    if isinstance(key, str):
+        key = canonical_type(key, blocks) or key
     if body is None:
         body = {}
     return {key: body}
@@ -121,7 +165,8 @@ class Call(BaseModel):
         (key, body), *_ = v.items()
         blocks = (info.context or {}).get("blocks", set())
         if key not in blocks:
-            hint = suggest(key, [*_known_types(), *blocks])
+            spatial = (info.context or {}).get("spatial")
+            hint = suggest_type(key, [*_known_types(), *blocks], spatial)
             raise ValueError(f"unknown layer type or block '{key}'{hint}")
         if not isinstance(body, dict):
             raise ValueError(f"the arguments of block '{key}' must be a mapping")
@@ -209,7 +254,7 @@ class _ItemType:
     @staticmethod
     def validate(v: Any, info: ValidationInfo) -> Any:
         """Normalise the item and validate it with the model of its type."""
-        v = _normalise(v)
+        v = _normalise(v, (info.context or {}).get("blocks", ()))
         tag = _tag(v)
         try:
             return _item_model(tag).model_validate(v, context=info.context)
@@ -292,6 +337,36 @@ def _literal(v: Any) -> Any:
 #: A positive integer written out (the input's sizes: no expression can be evaluated there).
 Size = Annotated[Pos, AfterValidator(_literal), WithJsonSchema({"type": "integer", "minimum": 1})]
 
+#: A shape as ``--input`` takes it: sizes separated by ``x``, ``×`` or commas (``3x224x224``).
+SHAPE_TEXT = re.compile(r"\s*[0-9]+(?:\s*[x×,]\s*[0-9]+)*\s*")
+#: The same, as a JSON Schema pattern (ECMA-262 reads this syntax alike).
+SHAPE_PATTERN = f"^{SHAPE_TEXT.pattern}$"
+
+
+def shape_from_text(text: str) -> list[int] | None:
+    """``3x224x224`` (or ``3×224×224``, ``3,224,224``) → ``[3, 224, 224]``; None if it is not one."""
+    if not SHAPE_TEXT.fullmatch(text):
+        return None
+    return [int(p) for p in re.split(r"[x×,]", text)]
+
+
+def _input_text(v: Any) -> Any:
+    if isinstance(v, str):
+        sizes = shape_from_text(v)
+        if sizes is None:
+            raise ValueError(f"'{v}' is not a shape: write sizes as a list ([3, 224, 224]) or as 3x224x224")
+        return sizes
+    return v
+
+
+_INPUT_SCHEMA = {
+    "anyOf": [
+        {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 4},
+        {"type": "string", "pattern": SHAPE_PATTERN},
+    ],
+    "description": "input shape without the batch: [C, H, W] (or [C, L], [C, D, H, W]), or '3x224x224'",
+}
+
 
 class Network(BaseModel):
     """A network description: input shape without the batch, layers, and optional blocks."""
@@ -300,7 +375,8 @@ class Network(BaseModel):
 
     name: str | None = None
     description: str | None = None
-    input: Annotated[list[Size], Field(min_length=1, max_length=4)]
+    input: Annotated[list[Size], Field(min_length=1, max_length=4), BeforeValidator(_input_text),
+                     WithJsonSchema(_INPUT_SCHEMA)]
     layers: Annotated[list[Item], Field(min_length=1)]
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
@@ -326,7 +402,11 @@ def from_source(src: Source) -> Network:
     for b in sorted(names & set(_known_types())):
         problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b)))
     try:
-        net = Network.model_validate(data, context={"blocks": names})
+        shape = data.get("input")
+        shape = shape_from_text(shape) if isinstance(shape, str) else shape
+        # the number of spatial axes, so that a typo is matched to a type of the input's rank
+        spatial = len(shape) - 1 if isinstance(shape, list) and 1 <= len(shape) <= 4 else None
+        net = Network.model_validate(data, context={"blocks": names, "spatial": spatial})
     except ValidationError as e:
         # a value the reader already complained about (e.g. a number too long to read) is not
         # reported a second time by the schema
@@ -398,7 +478,7 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
         if isinstance(node, dict) and key in node:
             node = node[key]
         elif isinstance(node, dict) and len(node) == 1 and (
-            key == _layers.ALIASES.get(next(iter(node))) or (key == "call" and n + 1 < len(loc))
+            key == canonical_type(next(iter(node))) or (key == "call" and n + 1 < len(loc))
         ):
             key = next(iter(node))  # the layer type as written (an alias), or the block a call names
             node = node[key]
@@ -415,11 +495,12 @@ def _walk(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[tuple[
 def item_identity(item: Any) -> tuple[str | None, str | None]:
     """(name, type) of a raw layer item, for messages."""
     if isinstance(item, str):
-        return None, _layers.ALIASES.get(item, item)
+        return None, canonical_type(item) or item
     if isinstance(item, dict) and len(item) == 1:
         ((key, body),) = item.items()
         name = body.get("name") if isinstance(body, dict) else None
-        return (name if isinstance(name, str) else None), _layers.ALIASES.get(key, key)
+        typ = (canonical_type(key) or key) if isinstance(key, str) else key
+        return (name if isinstance(name, str) else None), typ
     return None, None
 
 
