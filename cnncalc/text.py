@@ -49,13 +49,26 @@ def csv_cell(text: str) -> str:
 _MARKDOWN = re.compile(r"[\\`*_<&|~$#]|\](?=[(\[])")
 
 
+#: Spaces at either end, which a heading or a table cell would trim.
+_ENDS = re.compile(r"^\s+|\s+$")
+
+
+def _entities(match: re.Match[str]) -> str:
+    return "".join(f"&#{ord(c)};" for c in match.group())
+
+
 def markdown(text: str) -> str:
-    """``text`` for a Markdown line or table cell: :func:`printable`, then its Markdown syntax backslash-escaped."""
-    return _MARKDOWN.sub(lambda m: "\\" + m.group(), printable(text))
+    """``text`` for a Markdown line or table cell: :func:`printable`, then its Markdown syntax
+    backslash-escaped and spaces at either end written as character references."""
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(), printable(text))
+    return _ENDS.sub(_entities, text) if text[:1].isspace() or text[-1:].isspace() else text
 
 
 def markdown_code(text: str) -> str:
-    """``text`` as a Markdown code span: :func:`printable`, fenced by more backticks than it holds."""
+    """``text`` as a Markdown code span: :func:`printable`, fenced by more backticks than it holds.
+
+    Not for a table cell: a ``|`` would end the cell even inside the span.
+    """
     text = printable(text)
     run = max((len(r) for r in re.findall("`+", text)), default=0)
     fence = "`" * (run + 1)

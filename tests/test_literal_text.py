@@ -21,7 +21,6 @@ import csv
 import io
 import json
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -35,6 +34,8 @@ from markdown_it import MarkdownIt
 from cnncalc import analysis, spec
 from cnncalc.cli import cli
 from cnncalc.errors import CnnCalcError
+from test_text import OWASP_FORMULA_STARTS as FORMULA
+from test_text import acts_on_a_terminal, shown
 
 HOSTILE = [
     pytest.param("[bold]x[/]", id="markup"),
@@ -67,30 +68,12 @@ HOSTILE = [
 PLAIN = "plain"
 
 # ---------------------------------------------------------------------------------------------
-# what a person must see, from Unicode's own tables
-
-#: The bidirectional controls (Unicode's Bidi_Class of embeddings, overrides, isolates and marks).
-_BIDI = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
-_MARKS = {"\u200e", "\u200f", "\u061c"}
-
-
-def acts_on_a_terminal(c: str) -> bool:
-    """A control character (category Cc) or a bidi control: what a terminal or viewer acts on."""
-    return unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI or c in _MARKS
-
-
-def shown(text: str) -> str:
-    """``text`` as a person must see it: each such character as a Python escape, the rest untouched."""
-    return "".join((f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if acts_on_a_terminal(c) else c
-                   for c in text)
+# what a person must see, from Unicode's own tables (tests/test_text.py)
 
 
 def raw_controls(output: str) -> list[str]:
     """The characters a terminal would act on, other than the line breaks of the output itself."""
     return [c for c in output if c != "\n" and acts_on_a_terminal(c)]
-
-
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralised(text: str) -> str:
@@ -252,16 +235,23 @@ def check_markdown(res: Any, twin: Any, case: Case) -> _Elements:
 
 hostile = pytest.mark.parametrize("text", HOSTILE)
 
-TABLE = "owned by table work: render_table / render_memory_table pass user text as rich markup"
+# Formats whose renderers other work rewrites: marked, not skipped, so that each run shows them.
+# Non-strict: for some strings they already pass.
+TABLE = pytest.mark.xfail(reason="owned by table work: render_table and render_memory_table pass user text "
+                                 "(title, names, types, summary) to rich as markup and unescaped", strict=False)
+SCALE = pytest.mark.xfail(reason="owned by scale work: render_diff_table and render_sweep_table pass the "
+                                 "network name to rich as markup", strict=False)
 
 
 @hostile
-@pytest.mark.parametrize("view", [pytest.param((), id="layers"), pytest.param(("--memory",), id="memory")])
+@pytest.mark.parametrize("view", [pytest.param((), id="layers", marks=TABLE),
+                                  pytest.param(("--memory",), id="memory", marks=TABLE)])
 def test_report_table(cases: dict[str, Case], text: str, view: tuple[str, ...]) -> None:
     res = cli_run("report", cases[text].path, *view)
     human(res, cases[text])
 
 
+@TABLE
 @hostile
 def test_report_table_narrow_terminal(cases: dict[str, Case], text: str) -> None:
     """At 60 columns long names wrap, but nothing crashes and no control character gets through."""
@@ -313,9 +303,6 @@ def test_report_markdown(cases: dict[str, Case], text: str, memory: tuple[str, .
         assert shown(name) in got.texts  # a table cell
 
 
-HTML = "owned by api work: render_html.py"
-
-
 class _Html(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -338,7 +325,7 @@ def test_report_html(cases: dict[str, Case], text: str, tmp_path: Path) -> None:
         res = cli_run("report", path, "--html", out, "-f", "json")
         assert res.exit_code == 0, res.stderr
         page = _Html()
-        page.feed(out.read_text(encoding="utf-8"))
+        page.feed(out.read_bytes().decode("utf-8"))  # every character as written, a lone CR too
         pages.append(page)
     got, plain = pages
     assert got.tags == plain.tags
@@ -425,9 +412,7 @@ def test_check_junit(cases: dict[str, Case], text: str, limit: tuple[str, str], 
 # ---------------------------------------------------------------------------------------------
 # diff, sweep, fit
 
-SCALE = "owned by scale work: render_diff_table / render_sweep_table pass user text as rich markup"
-
-
+@SCALE
 @hostile
 def test_diff_table(cases: dict[str, Case], text: str) -> None:
     case = cases[text]
@@ -454,7 +439,7 @@ def test_diff_markdown(cases: dict[str, Case], text: str) -> None:
 
 
 @hostile
-@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
+@pytest.mark.parametrize("fmt", [pytest.param("table", marks=SCALE), "json", "csv", "markdown"])
 def test_sweep(cases: dict[str, Case], text: str, fmt: str) -> None:
     case = cases[text]
     args = ("sweep", case.path, "--batch", "1,2", "-f", fmt)
