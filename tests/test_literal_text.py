@@ -332,6 +332,24 @@ def test_report_html(cases: dict[str, Case], text: str, tmp_path: Path) -> None:
     assert text in got.text or shown(text) in got.text
 
 
+@hostile
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown"])
+def test_report_depth_shows_the_block_as_written(cases: dict[str, Case], text: str, fmt: str) -> None:
+    """With --depth, a block's row has the block's name as its type, as the file writes it."""
+    case, block = cases[text], block_name(text)
+    res = cli_run("report", case.path, "--depth", "1", "-f", fmt)
+    assert res.exit_code == 0, res.stderr
+    if fmt == "json":
+        assert block in [row["type"] for row in json.loads(res.stdout)["layers"]]
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(res.stdout, newline="")))
+        assert neutralised(block) in [row["type"] for row in rows]
+        assert all(not row["type"].startswith(FORMULA) for row in rows)
+    else:
+        got = check_markdown(res, cli_run("report", case.twin, "--depth", "1", "-f", fmt), case)
+        assert shown(block) in got.texts
+
+
 # ---------------------------------------------------------------------------------------------
 # explain
 
