@@ -526,3 +526,19 @@ def test_error_names_an_invalid_layer_name_escaped(tmp_path: Path) -> None:
     write_json(path, {"input": [3, 8, 8], "layers": [{"relu": {"name": "a\x1b[2Jb"}}]})
     (line,) = error_lines(cli_run("report", path))
     assert "layer 'a\\x1b[2Jb' (relu)" in line
+
+
+@hostile
+def test_budgets_file_patterns_and_keys_are_quoted_escaped(cases: dict[str, Case], text: str, tmp_path: Path) -> None:
+    """A budgets-file glob that matches nothing is warned about, and an unknown key refused, as written."""
+    net = tmp_path / "net.json"
+    net.write_bytes(cases[text].twin.read_bytes())
+    budgets = tmp_path / "budgets.json"
+    write_json(budgets, {text + ".nomatch": {"max_params": "1G"}, "net.json": {"max_params": "1G"}})
+    res = cli_run("check", "--budgets", budgets)
+    assert res.exit_code == 0, res.stderr
+    assert raw_controls(res.stderr) == []
+    assert res.stderr == f"warning: {shown(str(budgets))}:1: '{shown(text)}.nomatch' matches no file\n"
+    write_json(budgets, {"net.json": {"max_params": "1G", text: 3}})
+    (line,) = error_lines(cli_run("check", "--budgets", budgets))
+    assert line.endswith(f": unknown argument '{shown(text)}'")
