@@ -291,18 +291,18 @@ def _csv_row(row: LayerRow) -> list[Any]:
 
 
 class _Rows:
-    """A file for :func:`csv.writer` that ends each row with ``\n`` where the writer wrote ``\r\n``.
+    """A file for :func:`csv.writer` that ends each row with LF where the writer wrote CR LF.
 
-    The writer quotes a cell only for the characters of its line terminator: with ``\n`` it
-    writes a carriage return in a name bare, and a reader takes it for the end of the row. With
-    ``\r\n`` it quotes both; the writer writes each row with one call, ending in its terminator.
+    The writer quotes a cell only for the characters of its line terminator: with LF it writes
+    a carriage return in a name bare, and a reader takes it for the end of the row. With CR LF
+    it quotes both; the writer writes each row with one call, ending in its terminator.
     """
 
     def __init__(self) -> None:
         self.parts: list[str] = []
 
     def write(self, row: str) -> None:
-        """Keep one row, its ``\r\n`` written as ``\n``."""
+        """Keep one row, its CR LF written as LF."""
         self.parts.append(row[:-2] + "\n")
 
 
@@ -431,7 +431,8 @@ def format_fit_line(batch: int | None, used: int | None, budget: int) -> str:
 def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
     """The answer of ``cnncalc fit`` as plain lines."""
     precision = f"{fit.dtype} autocast" if fit.amp else fit.dtype
-    lines = [f"{printable(network)} · input {fmt_shape(input_shape)} · {precision} · fits in {format_bytes(fit.budget)}"]
+    lines = [f"{printable(network)} · input {fmt_shape(input_shape)} · {precision} · "
+             f"fits in {format_bytes(fit.budget)}"]
     if fit.training_batch is not None:
         lines.append(f"training with {OPTIMIZER_NAMES[fit.optimizer]}: "
                      f"{format_fit_line(fit.training_batch, fit.training_bytes, fit.budget)}")
@@ -676,8 +677,9 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
         label, style = _STATUS[o.status]
         m = o.limit.metric
         # user text as Text, never as markup: "[bold]x" is a network name, not a style
-        table.add_row(Text(printable(net.name)), m.limit, format_figure(o.actual, m.kind) if o.status != "error" else "-",
-                      Text(format_limit(o.limit)), format_headroom(o), Text(label, style=style))
+        actual = format_figure(o.actual, m.kind) if o.status != "error" else "-"
+        table.add_row(Text(printable(net.name)), m.limit, actual, Text(format_limit(o.limit)), format_headroom(o),
+                      Text(label, style=style))
     return _console_text([table, format_check_summary(result)], width=width, color=color)
 
 
@@ -727,7 +729,8 @@ def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str
         title = f"cnncalc check: {o.limit.metric.limit} {verdict}"
         # one line: a line break in the network's name is shown, not kept
         message = printable(format_outcome(net, o))
-        lines.append(github_command("error", message, file=None if file is None else path(file), line=line, title=title))
+        lines.append(github_command("error", message, file=None if file is None else path(file), line=line,
+                                    title=title))
     lines.append(format_check_summary(result))
     return "\n".join(lines) + "\n"
 
