@@ -80,7 +80,10 @@ def write_output(text: str | Iterable[str], output: str | None) -> None:
     pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
         if isinstance(text, str):
-            click.echo(text, nl=False)
+            # color=True: click would otherwise strip what looks like an ANSI code when stdout is no
+            # terminal, and a name or CSV cell holding ESC must reach a file exactly (colour is
+            # decided by the renderers, which escape control characters in human formats)
+            click.echo(text, nl=False, color=True)
         else:
             for piece in pieces:
                 sys.stdout.write(piece)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .text import printable
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -32,7 +34,7 @@ class Problem:
     index: int | None = None
 
     def format(self) -> str:
-        """Render as ``file:line:col: layer 'name' (type): message``."""
+        """Render as ``file:line:col: layer 'name' (type): message``, control characters made visible."""
         where = ""
         if self.file is not None:
             where = self.file
@@ -47,7 +49,8 @@ class Problem:
             if self.layer_type:
                 who += f" ({self.layer_type})"
             who += ": "
-        return f"{where}{who}{self.message}"
+        # file, names and messages quote user text, read on a terminal: an ESC there would act
+        return printable(f"{where}{who}{self.message}")
 
 
 #: Most problems reported at once; a file with more gets one more line saying so.

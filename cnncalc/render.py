@@ -20,6 +20,7 @@ from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
 from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
+from .text import csv_cell, markdown, printable, xml_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .budgets import CheckResult, Limit, NetworkCheck, Outcome
@@ -278,8 +279,9 @@ def _csv_memory(mem: LayerMemory | None) -> list[Any]:
 def _csv_row(row: LayerRow) -> list[Any]:
     rf = row.rf
     whole = rf.is_whole or not rf.axes
+    # user text goes through csv_cell (a spreadsheet would run "=..." as a formula); numbers stay numbers
     return [
-        row.index, row.name, row.type, ";".join(row.inputs),
+        row.index, csv_cell(row.name), csv_cell(row.type), csv_cell(";".join(row.inputs)),
         ";".join("x".join(map(str, s)) for s in row.input_shapes), "x".join(map(str, row.output_shape)),
         row.params, row.buffers, row.macs, row.flops,
         "" if whole else format_rf(rf), "" if whole else format_jump(rf), "true" if whole else "false",
@@ -288,19 +290,41 @@ def _csv_row(row: LayerRow) -> list[Any]:
     ]
 
 
+class _Rows:
+    """A file for :func:`csv.writer` that ends each row with LF where the writer wrote CR LF.
+
+    The writer quotes a cell only for the characters of its line terminator: with LF it writes
+    a carriage return in a name bare, and a reader takes it for the end of the row. With CR LF
+    it quotes both; the writer writes each row with one call, ending in its terminator.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, row: str) -> None:
+        """Keep one row, its CR LF written as LF."""
+        self.parts.append(row[:-2] + "\n")
+
+
 def render_csv(report: Report) -> str:
     """One row per layer with a header; raw integers; shapes as ``16x32x32``."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    rows = _Rows()
+    w = csv.writer(rows, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     memory = report.memory.by_name() if report.memory else {}
     for row in report.layers:
         w.writerow(_csv_row(row) + _csv_memory(memory.get(row.name)))
-    return buf.getvalue()
+    return "".join(rows.parts)
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """User text in a Markdown line or table cell, shown as written (:func:`cnncalc.text.markdown`)."""
+    return markdown(text)
+
+
+def _md_summary(lines: list[tuple[str, str]]) -> list[str]:
+    """``- **label**: text`` bullets; the texts quote layer names, so they are escaped."""
+    return [f"- **{k}**: {_md_escape(v)}" for k, v in lines]
 
 
 def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, memory: bool = False) -> str:
@@ -329,7 +353,7 @@ def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, m
     lines.append("")
     if any(r.jumps_meet for r in report.layers):
         lines += ["\\" + JUMPS_NOTE, ""]
-    lines.extend(f"- **{k}**: {v}" for k, v in totals_lines(report) + memory_lines(report))
+    lines.extend(_md_summary(totals_lines(report) + memory_lines(report)))
     return "\n".join(lines) + "\n"
 
 
@@ -408,7 +432,8 @@ def render_fit(network: str, input_shape: tuple[int, ...], fit: Fit) -> str:
     """The answer of ``cnncalc fit`` as plain lines: the budget asked about, then each answer."""
     precision = f"{fit.dtype} autocast" if fit.amp else fit.dtype
     # the first line states the question (the budget), never an answer: the lines below say what fits
-    lines = [f"{network} · input {fmt_shape(input_shape)} · {precision} · largest batch in {format_bytes(fit.budget)}"]
+    lines = [f"{printable(network)} · input {fmt_shape(input_shape)} · {precision} · "
+             f"largest batch in {format_bytes(fit.budget)}"]
     if fit.training_batch is not None:
         lines.append(f"training with {OPTIMIZER_NAMES[fit.optimizer]}: "
                      f"{format_fit_line(fit.training_batch, fit.training_bytes, fit.budget)}")
@@ -428,7 +453,7 @@ def _markdown_memory(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow]
     ]
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in memory_rows(report, m, rows)]
     lines.append("")
-    lines.extend(f"- **{k}**: {v}" for k, v in breakdown_lines(m) + memory_lines(report))
+    lines.extend(_md_summary(breakdown_lines(m) + memory_lines(report)))
     return "\n".join(lines) + "\n"
 
 
@@ -643,6 +668,7 @@ _STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "error": ("E
 def render_check_table(result: CheckResult, *, width: int | None = None, color: bool | None = None) -> str:
     """One row per network and limit: limit, actual, headroom, pass/fail; then a summary line."""
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     table = Table(header_style="bold")
     for col, justify in (("network", "left"), ("limit", "left"), ("actual", "right"), ("max / min", "right"),
@@ -651,8 +677,10 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
     for net, o in result.outcomes:
         label, style = _STATUS[o.status]
         m = o.limit.metric
-        table.add_row(net.name, m.limit, format_figure(o.actual, m.kind) if o.status != "error" else "-",
-                      format_limit(o.limit), format_headroom(o), f"[{style}]{label}[/]")
+        # user text as Text, never as markup: "[bold]x" is a network name, not a style
+        actual = format_figure(o.actual, m.kind) if o.status != "error" else "-"
+        table.add_row(Text(printable(net.name)), m.limit, actual, Text(format_limit(o.limit)), format_headroom(o),
+                      Text(label, style=style))
     return _console_text([table, format_check_summary(result)], width=width, color=color)
 
 
@@ -667,12 +695,21 @@ def _gh_escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
+def _gh_printable(text: str) -> str:
+    return "\n".join(map(printable, text.split("\n")))
+
+
 def github_command(level: str, message: str, *, file: str | None = None, line: int | None = None,
                    col: int | None = None, title: str | None = None) -> str:
-    """One workflow command: ``::error file=net.yaml,line=12,title=...::message``."""
-    props = [f"{k}={_gh_escape(str(v), prop=True)}"
+    """One workflow command: ``::error file=net.yaml,line=12,title=...::message``.
+
+    The annotation shows the text to a person, so control characters are made visible
+    (:func:`cnncalc.text.printable`) first, all but the line breaks of a message of several lines.
+    """
+    props = [f"{k}={_gh_escape(printable(str(v)), prop=True)}"
              for k, v in (("file", file), ("line", line), ("col", col), ("title", title)) if v is not None]
-    return f"::{level} {','.join(props)}::{_gh_escape(message)}" if props else f"::{level}::{_gh_escape(message)}"
+    text = _gh_escape(_gh_printable(message))
+    return f"::{level} {','.join(props)}::{text}" if props else f"::{level}::{text}"
 
 
 def annotation_site(net: NetworkCheck, o: Outcome) -> tuple[str | None, int]:
@@ -691,8 +728,10 @@ def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str
         file, line = annotation_site(net, o)
         verdict = "not checked" if o.status == "error" else "exceeded" if o.limit.metric.bound == "max" else "not reached"
         title = f"cnncalc check: {o.limit.metric.limit} {verdict}"
-        lines.append(github_command("error", format_outcome(net, o), file=None if file is None else path(file),
-                                    line=line, title=title))
+        # one line: a line break in the network's name is shown, not kept
+        message = printable(format_outcome(net, o))
+        lines.append(github_command("error", message, file=None if file is None else path(file), line=line,
+                                    title=title))
     lines.append(format_check_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -705,23 +744,26 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
         return {"tests": str(len(outcomes)), "failures": str(sum(o.status == "fail" for o in outcomes)),
                 "errors": str(sum(o.status == "error" for o in outcomes)), "skipped": "0", "time": "0"}
 
+    # user text through xml_text: ElementTree writes a control character as it is, which no XML
+    # 1.0 parser accepts, and a CI's test view shows these strings to a person
     root = ET.Element("testsuites", name="cnncalc check", **counts([o for _, o in result.outcomes]))
     for net in result.networks:
-        file = None if net.file is None else path(net.file)
-        suite = ET.SubElement(root, "testsuite", name=net.name, **counts(list(net.outcomes)))
+        file = None if net.file is None else xml_text(path(net.file))
+        name = xml_text(net.name)
+        suite = ET.SubElement(root, "testsuite", name=name, **counts(list(net.outcomes)))
         if file is not None:
             suite.set("file", file)
         for o in net.outcomes:
             m = o.limit.metric
             case = ET.SubElement(suite, "testcase", name=f"{m.limit} {format_limit(o.limit)}",
-                                 classname=file or net.name, time="0")
+                                 classname=file or name, time="0")
             _, line = annotation_site(net, o)
             if file is not None:
                 case.set("file", file)
                 case.set("line", str(line))
             if o.status != "pass":
                 tag, kind = ("failure", "BudgetExceeded") if o.status == "fail" else ("error", "NotChecked")
-                node = ET.SubElement(case, tag, message=format_outcome(net, o), type=kind)
+                node = ET.SubElement(case, tag, message=xml_text(format_outcome(net, o)), type=kind)
                 node.text = (f"actual: {format_figure(o.actual, m.kind)}\nlimit: {m.bound} {format_limit(o.limit)}\n"
                              f"headroom: {format_headroom(o)}\nbatch {net.settings.batch}, {net.settings.dtype}")
     ET.indent(root)

@@ -1,4 +1,9 @@
-"""Rendering explanations as plain text (terminal) or Markdown with LaTeX math (notes)."""
+"""Rendering explanations as plain text (terminal) or Markdown with LaTeX math (notes).
+
+Names and notes quote user text: the text form shows control characters escaped
+(:func:`cnncalc.text.printable`), the Markdown form escapes Markdown as well
+(:func:`cnncalc.text.markdown`, :func:`cnncalc.text.markdown_code`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Sequence
 
 from .explain import Eq, Explanation, Line
 from .formula import format_value, tex_value
+from .text import markdown, markdown_code, printable
 
 #: Width of the figure column in text.
 _LABEL = 9
@@ -56,30 +62,33 @@ def render_text(explanations: Sequence[Explanation]) -> str:
         for line in ex.lines:
             out.extend(_line_text(line))
         out.append("")
-    return "\n".join(out)
+    # every piece is made printable, so a newline in a name cannot start a line of its own
+    return "\n".join(map(printable, out))
 
 
 def _eq_tex(eq: Eq, seen: set[str]) -> str:
     return f"${_chain(eq, seen, tex=True)}$" + (f" {eq.note}" if eq.note else "")
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+def _source_md(source: str) -> str:
+    """``name [3, 32, 32]`` → the name as code, then its shape (a name may hold spaces and brackets)."""
+    name, _, shape = source.rpartition(" [")
+    return f"{markdown_code(name)} [{shape}" if name else markdown(source)
 
 
 def render_markdown(explanations: Sequence[Explanation]) -> str:
     """Markdown: a heading per layer or block, a bullet per figure with ``$…$`` LaTeX math."""
     out: list[str] = []
     for ex in explanations:
-        out.append(f"#### `{ex.name}` — {_md(ex.title)}")
+        out.append(f"#### {markdown_code(ex.name)} — {markdown(ex.title)}")
         out.append("")
         if ex.inputs:
-            out.append("Input: " + ", ".join(f"`{s.split(' ', 1)[0]}` {s.split(' ', 1)[1]}" for s in ex.inputs))
+            out.append("Input: " + ", ".join(_source_md(s) for s in ex.inputs))
             out.append("")
         for line in ex.lines:
             seen: set[str] = set()
             body = ", ".join(_eq_tex(e, seen) for e in line.eqs)
-            note = _md(line.note)
+            note = markdown(line.note)
             text = " ".join(x for x in (body, note) if x)
             out.append(f"- **{line.figure}**: {text}" if line.figure else f"- {text}")
         out.append("")

@@ -37,3 +37,53 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_cell(text: str) -> str:
     """``text`` as a CSV cell that a spreadsheet shows as text: a formula start gets a ``'`` before it."""
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+#: What GitHub-flavoured Markdown acts on inside a line: the backslash itself, code spans, emphasis,
+#: raw HTML and autolinks, entity references, table cells, strikethrough, math (``$``) and a
+#: heading's closing ``#``; and a ``]`` that a ``(`` or ``[`` follows, which makes a link or an
+#: image of what comes before it (a lone ``[x]`` is text: a reference needs a definition line,
+#: and cnncalc writes none). Every ASCII punctuation character may be backslash-escaped
+#: (CommonMark 2.4), so escaping these shows them as written. What only matters at the start of
+#: a line (``-``, ``+``, ``>``, ``1.``) needs nothing: user text never starts one.
+_MARKDOWN = re.compile(r"[\\`*_<&|~$#]|\](?=[(\[])")
+
+
+#: Spaces at either end, which a heading or a table cell would trim.
+_ENDS = re.compile(r"^\s+|\s+$")
+
+
+def _entities(match: re.Match[str]) -> str:
+    return "".join(f"&#{ord(c)};" for c in match.group())
+
+
+def markdown(text: str) -> str:
+    """``text`` for a Markdown line or table cell: :func:`printable`, then its Markdown syntax
+    backslash-escaped and spaces at either end written as character references."""
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(), printable(text))
+    return _ENDS.sub(_entities, text) if text[:1].isspace() or text[-1:].isspace() else text
+
+
+def markdown_code(text: str) -> str:
+    """``text`` as a Markdown code span: :func:`printable`, fenced by more backticks than it holds.
+
+    Not for a table cell: a ``|`` would end the cell even inside the span.
+    """
+    text = printable(text)
+    run = max((len(r) for r in re.findall("`+", text)), default=0)
+    fence = "`" * (run + 1)
+    # a space inside each fence when the text begins or ends with a backtick (CommonMark 6.1
+    # strips one space from each side then)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == " " == text[-1:] and text.strip()) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+#: What XML 1.0 cannot hold even as a character reference, once :func:`printable` has escaped the
+#: controls: the non-characters U+FFFE and U+FFFF and lone surrogates.
+_NOT_XML = re.compile("[\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` for an XML 1.0 attribute or element: :func:`printable`, and what XML cannot hold escaped too."""
+    text = printable(text)
+    return _NOT_XML.sub(_escape, text) if _NOT_XML.search(text) else text

@@ -13,7 +13,7 @@ def test_core_imports_neither_click_nor_rich() -> None:
     code = (
         "import sys; import cnncalc.spec, cnncalc.graph, cnncalc.analysis, cnncalc.layers, cnncalc.report, "
         "cnncalc.memory, cnncalc.formula, cnncalc.explain, cnncalc.hotspots, cnncalc.budgets, cnncalc.diff, "
-        "cnncalc.conventions, cnncalc.export, cnncalc.units; "
+        "cnncalc.conventions, cnncalc.export, cnncalc.units, cnncalc.text, cnncalc.errors; "
         "cnncalc.analysis.analyse(cnncalc.spec.load('lenet5')); "
         "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
     )
