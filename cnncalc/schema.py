@@ -1,9 +1,10 @@
 """JSON Schemas: of the network format (input) and of the JSON that cnncalc prints (output).
 
-The output models below are the documented contract of ``report``, ``check`` and ``diff``
-``--format json``. They mirror the ``to_dict`` methods of :mod:`report`, :mod:`budgets` and
-:mod:`diff`; the tests round-trip real output through them in strict mode (unknown keys are
-refused), so the two cannot drift apart. Counts and bytes are raw integers.
+The output models below are the documented contract of ``report``, ``check``, ``diff``,
+``sweep`` and ``fit`` ``--format json``. They mirror the ``to_dict`` methods of :mod:`report`,
+:mod:`budgets`, :mod:`diff`, :mod:`sweep` and :mod:`memory`; the tests round-trip real output
+of every command and option through them in strict mode (unknown keys are refused), so the two
+cannot drift apart. Counts and bytes are raw integers.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .budgets import Status
-from .limits import METRICS
+from .budgets import NetworkStatus, Status
+from .conventions import CONVENTIONS
+from .limits import METRICS, OPTIMIZERS
 from .spec import Network
 from .report import DTYPE_BYTES, SCHEMA_VERSION
 
@@ -56,6 +58,8 @@ class NetworkInfo(_Strict):
     dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
     dtype_bytes: int
     batch: int
+    convention: Literal[tuple(CONVENTIONS)] | None = Field(  # type: ignore[valid-type]
+        None, description="the tool whose MACs and FLOPs --convention reproduces; absent: cnncalc's own")
 
 
 class LayerMemory(_Strict):
@@ -77,7 +81,7 @@ class Memory(_Strict):
     batch: int = Field(ge=1)
     dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
     amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
-    optimizer: Literal["none", "sgd", "momentum", "adam", "adamw"]
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
     weights_bytes: int = Field(ge=0, description="parameters and buffers")
     gradients_bytes: int = Field(ge=0)
     optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters")
@@ -109,8 +113,6 @@ class Layer(_Strict):
     jumps_meet: bool = Field(description="paths of different jump meet here; the largest field is shown")
     output_elements: int = Field(ge=0)
     output_bytes: int = Field(ge=0, description="output_elements × dtype_bytes")
-    layer_count: int = Field(ge=1, description="layers the row stands for (more than 1 for a group with --depth)")
-    jumps_meet: bool = Field(description="paths of different jump meet at this layer")
     memory: LayerMemory
 
 
@@ -178,26 +180,43 @@ class LimitResult(_Strict):
     message: str | None = Field(description="why the limit could not be checked")
 
 
-class NetworkResult(_Strict):
-    """The limits of one network."""
+class LocatedProblem(_Strict):
+    """Why a file could not be checked, where."""
 
-    name: str
+    message: str
     file: str | None
-    batch: int
-    dtype: str
-    optimizer: str
-    status: Status
+    line: int | None = Field(description="1-based")
+    column: int | None = Field(description="1-based")
+    layer: str | None = Field(description="the layer's name, when the problem is in a layer")
+    layer_type: str | None
+    text: str = Field(description="the whole message as printed: file:line:col: layer 'x' (type): message")
+
+
+class NetworkResult(_Strict):
+    """One file: the limits of its network, or the problems that kept it from being checked."""
+
+    name: str | None = Field(description="the network's name; null for a file that could not be read or analysed")
+    file: str | None
+    batch: int | None = Field(description="what the memory limits assume; null for an invalid file")
+    dtype: Literal[tuple(DTYPE_BYTES)] | None  # type: ignore[valid-type]
+    optimizer: Literal[OPTIMIZERS] | None  # type: ignore[valid-type]
+    status: NetworkStatus = Field(
+        description="error (invalid file, or a limit not checked), fail (a limit not met), pass, or skip (no limits)")
     limits: list[LimitResult]
+    problems: list[LocatedProblem] = Field(description="non-empty exactly when the file is invalid")
+    note: str | None = Field(description="why a network was skipped")
 
 
 class CheckSummary(_Strict):
-    """Counts of networks and limits."""
+    """Counts of files and limits."""
 
-    networks: int
-    limits: int
-    passed: int
-    failed: int
-    errors: int
+    networks: int = Field(ge=0, description="files checked, invalid ones included")
+    limits: int = Field(ge=0)
+    passed: int = Field(ge=0)
+    failed: int = Field(ge=0, description="limits not met: a maximum exceeded or a minimum not reached")
+    errors: int = Field(ge=0, description="limits that could not be checked")
+    invalid: int = Field(ge=0, description="files that could not be read, validated or analysed")
+    skipped: int = Field(ge=0, description="networks without limits")
 
 
 class CheckOutput(_Strict):
@@ -206,7 +225,9 @@ class CheckOutput(_Strict):
     model_config = ConfigDict(title="cnncalc check")
 
     schema_version: Version
-    status: Status = Field(description="the worst status; the exit code is 0, 1 or 2 accordingly")
+    status: NetworkStatus = Field(
+        description="the worst status: error (exit code 2) over fail (1) over pass (0); skip (0) when no "
+                    "network had limits")
     summary: CheckSummary
     networks: list[NetworkResult]
 
@@ -308,12 +329,70 @@ class DiffOutput(_Strict):
     fail_above: FailAbove | None
 
 
-OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput}
-_ANY_OUTPUT = TypeAdapter(Union[ReportOutput, CheckOutput, DiffOutput])
+# ---------------------------------------------------------------------------------------------
+# cnncalc sweep
+
+
+class SweepNetwork(_Strict):
+    """What was swept."""
+
+    name: str
+    source: str | None = Field(description="the file read; null for text or standard input")
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype_bytes: int
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    amp: bool
+
+
+class SweepRow(_Strict):
+    """The network at one input shape and batch size."""
+
+    input_shape: list[int] = Field(description="(C, *spatial), without the batch")
+    batch: int = Field(ge=1)
+    totals: Totals
+    memory: Memory | None
+
+
+class SweepOutput(_Strict):
+    """``cnncalc sweep --format json``."""
+
+    model_config = ConfigDict(title="cnncalc sweep")
+
+    schema_version: Version
+    network: SweepNetwork
+    rows: list[SweepRow] = Field(description="every input shape and batch size, input-major")
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc fit
+
+
+class FitOutput(_Strict):
+    """``cnncalc fit --format json``."""
+
+    model_config = ConfigDict(title="cnncalc fit")
+
+    schema_version: Version
+    network: str
+    input_shape: list[int] = Field(description="(C, *spatial), without the batch")
+    budget_bytes: int = Field(ge=0)
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    amp: bool
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    training_batch: int | None = Field(ge=0, description="largest batch that trains; 0: not even one sample; "
+                                                          "null: no training (optimizer none, or int8)")
+    training_bytes: int | None = Field(ge=0, description="training peak at that batch; null when none trains")
+    inference_batch: int = Field(ge=0, description="largest batch for inference; 0: not even one sample")
+    inference_bytes: int = Field(ge=0, description="inference peak at that batch; 0 when none fits")
+
+
+OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput,
+                                     "sweep": SweepOutput, "fit": FitOutput}
+_ANY_OUTPUT = TypeAdapter(Union[tuple(OUTPUTS.values())])  # type: ignore[arg-type]
 
 
 def output_schema(command: str | None = None) -> dict[str, Any]:
-    """JSON Schema of the JSON output of ``command`` (report, check, diff), or of any of them."""
+    """JSON Schema of the JSON output of ``command`` (a key of :data:`OUTPUTS`), or of any of them."""
     if command is not None:
         schema = OUTPUTS[command].model_json_schema()
     else:
