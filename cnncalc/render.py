@@ -678,8 +678,10 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
             m = o.limit.metric
             table.add_row(net.name, m.limit, format_figure(o.actual, m.kind) if o.status != "error" else "-",
                           format_limit(o.limit), format_headroom(o), f"[{style}]{label}[/]")
-    notes = [Text(line) for line in format_entry_lines(result)]
-    return _console_text([table, *notes, format_check_summary(result)], width=width, color=color)
+    # the located messages whole, never wrapped: editors find a file:line:col at the start of a line
+    notes = "".join(line + "\n" for line in format_entry_lines(result))
+    return (_console_text([table], width=width, color=color) + notes
+            + _console_text([format_check_summary(result)], width=width, color=color))
 
 
 def render_check_json(result: CheckResult) -> str:
@@ -713,7 +715,7 @@ def render_problems_github(problems: Sequence[Problem], *, path: Callable[[str],
     lines = []
     for p in problems:
         what = replace(p, file=None, line=None, column=None).format() if p.file else p.format()
-        lines.append(github_command("error", printable(what), file=path(p.file) if p.file else None,
+        lines.append(github_command("error", printable(what), file=printable(path(p.file)) if p.file else None,
                                     line=p.line, col=p.column, title="cnncalc check: invalid input"))
     return "".join(line + "\n" for line in lines)
 
@@ -727,7 +729,7 @@ def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str
             lines.append(render_problems_github(net.problems, path=path).rstrip("\n"))
         if net.note:
             lines.append(github_command("notice", printable(f"{net.name}: {net.note}"),
-                                        file=None if net.file is None else path(net.file), line=net.line,
+                                        file=None if net.file is None else printable(path(net.file)), line=net.line,
                                         title="cnncalc check: no limits"))
         for o in net.outcomes:
             if o.status == "pass":
@@ -757,7 +759,7 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
     root = ET.Element("testsuites", name="cnncalc check",
                       **counts([o for _, o in result.outcomes], len(result.invalid), len(result.skipped)))
     for net in result.networks:
-        file = None if net.file is None else path(net.file)
+        file = None if net.file is None else printable(path(net.file))
         invalid, skipped = bool(net.problems), net.status == "skip"
         suite = ET.SubElement(root, "testsuite", name=printable(net.name),
                               **counts(list(net.outcomes), int(invalid), int(skipped)))
