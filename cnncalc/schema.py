@@ -9,6 +9,7 @@ cannot drift apart. Counts and bytes are raw integers.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -16,7 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from .budgets import NetworkStatus, Status
 from .conventions import CONVENTIONS
 from .limits import METRICS, OPTIMIZERS
-from .spec import Network
+from .layers import REGISTRY, Layer
+from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
+from .layers.base import MAX_INT
+from .layers.reshape import ZeroPadNd
+from .spec import Network, _known_types
 from .report import DTYPE_BYTES, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -407,7 +412,99 @@ def validate_output(data: Any, command: str) -> BaseModel:
 
 
 def input_schema() -> dict[str, Any]:
-    """JSON Schema of the network format, generated from :class:`spec.Network`."""
+    """JSON Schema of the network format, generated from :class:`spec.Network`, closed over the layer types.
+
+    Pydantic generates the union of every registered layer type's item; this closes it so that a
+    validator refuses what cnncalc refuses (see :func:`_close`).
+    """
     schema = Network.model_json_schema()
     schema["title"] = "cnncalc network"
+    _close(schema)
     return {"$schema": DRAFT, **schema}
+
+
+# ---------------------------------------------------------------------------------------------
+# closing the input schema over the registry
+#
+# What JSON Schema cannot say is left to cnncalc: whether a block call names a block defined
+# under ``blocks:`` (a schema cannot compare a key with the keys of another mapping), names,
+# wiring and shapes; and ``3.0`` for an integer, which JSON Schema counts as an integer (a
+# number "with a zero fractional part", draft 2020-12 validation §6.1.1) while cnncalc refuses it.
+
+
+def _walk(node: Any) -> Any:
+    """Every mapping in ``node``, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def _is_number_array(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") == "array" and any(
+        n.get("type") in ("integer", "number") for n in _walk(node.get("items", {})))
+
+
+def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
+    """A layer type's arguments as cnncalc validates them."""
+    for key, prop in schema.get("properties", {}).items():
+        if "enum" in prop and key not in ("from", "if", "name"):
+            # a choice of words may also be a $expression inside a block, as its validator allows
+            words = {"enum": prop.pop("enum")}
+            prop.pop("type", None)
+            prop["anyOf"] = [words, dict(EXPR_SCHEMA)]
+        for node in _walk(prop):
+            if node.get("type") == "integer":
+                node.setdefault("maximum", MAX_INT)  # PyTorch holds sizes in signed 64-bit integers
+            for branch in node.get("anyOf", ()):
+                if cls.ndim is not None and _is_number_array(branch):
+                    # one value per spatial axis of a 1d/2d/3d layer; zero padding: two (before, after)
+                    branch["minItems"] = branch["maxItems"] = cls.ndim * (2 if issubclass(cls, ZeroPadNd) else 1)
+
+
+def _close(schema: dict[str, Any]) -> None:
+    """Close the item union: registered layer types only (bare, ``{type: null}`` only where no argument is
+    required), ``sequential`` with its layers, and block calls only in a file that defines blocks."""
+    defs = schema["$defs"]
+    required: dict[str, bool] = {}
+    layer_refs = []
+    for tag, cls in REGISTRY.items():
+        item = defs[f"{cls.__name__}Item"]
+        keys = list(item["properties"])
+        ref = item["properties"][tag]["anyOf"][0]
+        _close_layer(defs[ref["$ref"].rsplit("/", 1)[1]], cls)
+        required.update(dict.fromkeys(keys, any(f.is_required() for f in cls.model_fields.values())))
+        if required[tag]:  # ``conv2d: null`` has no out_channels: only the arguments
+            for k in keys:
+                item["properties"][k] = ref
+        layer_refs.append({"$ref": f"#/$defs/{cls.__name__}Item"})
+    # ``sequential`` needs its layers: never null
+    defs["SequentialItem"]["properties"]["sequential"] = {"$ref": "#/$defs/Sequential"}
+    bare_words = sorted(k for k, req in required.items() if not req)
+    closed_seq = json.loads(json.dumps(defs["Sequential"]).replace('"#/$defs/Item"', '"#/$defs/LayerItem"'))
+    defs["LayerSequential"] = closed_seq
+    defs["LayerSequentialItem"] = {**defs["SequentialItem"], "title": "LayerSequentialItem",
+                                   "properties": {"sequential": {"$ref": "#/$defs/LayerSequential"}}}
+    bare = {"enum": bare_words, "description": "a layer type that needs no argument (e.g. relu)"}
+    defs["LayerItem"] = {
+        "description": "a layer: one of the registered layer types, or a sequential group of them",
+        "oneOf": [bare, *layer_refs, {"$ref": "#/$defs/LayerSequentialItem"}],
+    }
+    # with blocks, an item may also call one: any other name (which blocks exist, cnncalc checks)
+    known = sorted(_known_types())
+    block_name = {"type": "string", "pattern": "^[A-Za-z_]", "not": {"enum": known},
+                  "description": "the name of a block defined under 'blocks:'"}
+    defs["Item"] = {
+        "description": "a layer, a sequential group, or a call of a block defined under 'blocks:'",
+        "oneOf": [bare, *layer_refs, {"$ref": "#/$defs/SequentialItem"}, block_name, {"$ref": "#/$defs/Call"}],
+    }
+    for node in _walk(schema["properties"]["input"]):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", MAX_INT)
+    # a file without blocks can hold only layers: the closed union, so that a misspelt type
+    # (convv2d) is refused instead of being read as a call of an undefined block
+    schema["if"] = {"required": ["blocks"], "properties": {"blocks": {"minProperties": 1}}}
+    schema["else"] = {"properties": {"layers": {"items": {"$ref": "#/$defs/LayerItem"}}}}
