@@ -9,8 +9,7 @@ cannot drift apart. Counts and bytes are raw integers.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal, Union
+from typing import Any, Iterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -432,7 +431,7 @@ def input_schema() -> dict[str, Any]:
 # number "with a zero fractional part", draft 2020-12 validation §6.1.1) while cnncalc refuses it.
 
 
-def _walk(node: Any) -> Any:
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
     """Every mapping in ``node``, depth first."""
     if isinstance(node, dict):
         yield node
@@ -441,6 +440,15 @@ def _walk(node: Any) -> Any:
     elif isinstance(node, list):
         for v in node:
             yield from _walk(v)
+
+
+def _retarget(node: Any, old: str, new: str) -> Any:
+    """A deep copy of ``node`` whose references to ``old`` point to ``new``."""
+    if isinstance(node, dict):
+        return {k: new if k == "$ref" and v == old else _retarget(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_retarget(v, old, new) for v in node]
+    return node
 
 
 def _is_number_array(node: Any) -> bool:
@@ -484,8 +492,8 @@ def _close(schema: dict[str, Any]) -> None:
     # ``sequential`` needs its layers: never null
     defs["SequentialItem"]["properties"]["sequential"] = {"$ref": "#/$defs/Sequential"}
     bare_words = sorted(k for k, req in required.items() if not req)
-    closed_seq = json.loads(json.dumps(defs["Sequential"]).replace('"#/$defs/Item"', '"#/$defs/LayerItem"'))
-    defs["LayerSequential"] = closed_seq
+    # a group in a file without blocks holds layers only: Sequential with its items closed too
+    defs["LayerSequential"] = _retarget(defs["Sequential"], "#/$defs/Item", "#/$defs/LayerItem")
     defs["LayerSequentialItem"] = {**defs["SequentialItem"], "title": "LayerSequentialItem",
                                    "properties": {"sequential": {"$ref": "#/$defs/LayerSequential"}}}
     bare = {"enum": bare_words, "description": "a layer type that needs no argument (e.g. relu)"}

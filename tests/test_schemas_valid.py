@@ -122,6 +122,20 @@ def test_check_with_every_kind_of_entry(tmp_path: Path) -> None:
     assert [n["status"] for n in doc["networks"]] == ["pass", "fail", "error", "skip", "error", "error", "error"]
 
 
+def test_check_of_every_bundled_network_and_limit() -> None:
+    limits = ("--max-params", "1G", "--max-macs", "100G", "--max-flops", "100G", "--max-param-memory", "1GiB",
+              "--max-activation-memory", "8GiB", "--max-train-memory", "64GiB", "--min-rf", "32")
+    doc = json_of("check", *NETWORKS, *limits, codes=(0, 1))
+    assert_valid("check", doc)
+    assert len(doc["networks"]) == len(NETWORKS) and doc["summary"]["limits"] == 7 * len(NETWORKS)
+
+
+@pytest.mark.parametrize("net", NETWORKS)
+def test_sweep_and_fit_of_every_bundled_network(net: str) -> None:
+    assert_valid("sweep", json_of("sweep", net, "--batch", "1,4"))
+    assert_valid("fit", json_of("fit", net, "--memory", "8GiB", codes=(0, 1)))
+
+
 @pytest.mark.parametrize("args, code", [
     (("lenet5", "--max-params", "5M"), 0),
     (("lenet5", "--max-params", "5M", "--convention", "fvcore"), 0),
