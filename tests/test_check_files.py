@@ -331,3 +331,27 @@ def test_hook_on_a_repository_passes(tmp_path: Path) -> None:
     # the files the old default (every .yaml, .yml and .json) also fed it are not networks
     others = [str(tmp_path / n) for n in sorted(tree) if str(tmp_path / n) not in chosen]
     assert run("check", *others).exit_code == 2
+
+
+def readme_pre_commit_configs() -> list[dict[str, object]]:
+    """The ``.pre-commit-config.yaml`` examples of the README's pre-commit recipe."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = text[text.index("**pre-commit**"):]
+    recipe = recipe[: recipe.index("\n## ")]
+    blocks = re.findall(r"```yaml\n(.*?)```", recipe, flags=re.S)
+    return [yaml.safe_load(b) for b in blocks]
+
+
+def test_readme_pre_commit_examples_agree_with_the_hook() -> None:
+    configs = readme_pre_commit_configs()
+    repos = [r for c in configs for r in c["repos"]]  # type: ignore[attr-defined]
+    assert {r["repo"] for r in repos} >= {"local"} and len(repos) == 2
+    for repo in repos:
+        (hook,) = repo["hooks"]
+        assert hook["id"] == HOOK["id"]
+        if repo["repo"] == "local":  # a copy of the published hook, run with the installed cnncalc
+            assert (hook["entry"], hook["files"]) == (HOOK["entry"], HOOK["files"])
+        else:
+            # no release tag exists: the pin is a commit, never a made-up version like v0.1.0
+            assert not re.match(r"v?\d+\.\d+", str(repo["rev"]))
+            assert re.search(hook.get("files", HOOK["files"]), "models/mobile/net.yaml")
