@@ -180,7 +180,7 @@ def evaluate(limit: Limit, subject: Subject) -> Outcome:
     return Outcome(limit, actual, "pass" if holds else "fail")
 
 
-def _status(statuses: list[Status]) -> Status:
+def _status(statuses: Sequence[str]) -> Status:
     return "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
 
 
@@ -264,7 +264,7 @@ class CheckResult:
     def status(self) -> NetworkStatus:
         """The worst status of any entry (``error`` > ``fail`` > ``pass``); ``skip`` when nothing was checked."""
         checked = [n.status for n in self.networks if n.status != "skip"]
-        return _status(checked) if checked else "skip"  # type: ignore[arg-type]
+        return _status(checked) if checked else "skip"
 
     @property
     def exit_code(self) -> int:
