@@ -456,8 +456,21 @@ def _is_number_array(node: Any) -> bool:
         n.get("type") in ("integer", "number") for n in _walk(node.get("items", {})))
 
 
+#: A layer name as :func:`layers.base._name` takes it: 1 to 200 characters, no '.', '/' or control
+#: character, no '$' first, no space first or last (what else it refuses, such as other
+#: non-printable characters, cnncalc reports).
+NAME_PATTERN = r"^[^\s$./\x00-\x1f\x7f](?:[^./\x00-\x1f\x7f]{0,198}[^\s./\x00-\x1f\x7f])?$"
+
+
+def _close_name(schema: dict[str, Any]) -> None:
+    for node in _walk(schema.get("properties", {}).get("name", {})):
+        if node.get("type") == "string":
+            node["pattern"] = NAME_PATTERN
+
+
 def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
     """A layer type's arguments as cnncalc validates them."""
+    _close_name(schema)
     for key, prop in schema.get("properties", {}).items():
         if "enum" in prop and key not in ("from", "if", "name"):
             # a choice of words may also be a $expression inside a block, as its validator allows
@@ -489,6 +502,8 @@ def _close(schema: dict[str, Any]) -> None:
             for k in keys:
                 item["properties"][k] = ref
         layer_refs.append({"$ref": f"#/$defs/{cls.__name__}Item"})
+    _close_name(defs["Sequential"])
+    _close_name(defs["Call"]["additionalProperties"]["anyOf"][0])
     # ``sequential`` needs its layers: never null
     defs["SequentialItem"]["properties"]["sequential"] = {"$ref": "#/$defs/Sequential"}
     bare_words = sorted(k for k, req in required.items() if not req)

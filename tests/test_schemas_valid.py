@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from cnncalc import spec
@@ -239,6 +241,10 @@ INVALID = [
     pytest.param({"input": [3, 16], "layers": []}, id="no layers"),
     pytest.param({"input": [3, 16], "layers": ["relu"], "blocks": {}, "extra": 1}, id="unknown key"),
     pytest.param(net({"relu": {"inplace": 1}}), id="number for a flag"),
+    pytest.param(net({"relu": {"name": "block.relu"}}), id="dot in a name"),
+    pytest.param(net({"relu": {"name": "$x"}}), id="name like an expression"),
+    pytest.param(net({"sequential": {"name": " g", "layers": ["relu"]}}), id="space around a group's name"),
+    pytest.param(net({"relu": {"name": "x" * 201}}), id="name of 201 characters"),
 ]
 
 
@@ -267,6 +273,13 @@ VALID = [
 def test_schema_accepts_what_cnncalc_accepts(doc: dict[str, Any]) -> None:
     assert cnncalc_accepts(doc)
     assert schema_accepts(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=205))
+def test_names_the_schema_refuses_cnncalc_refuses(name: str) -> None:
+    for doc in (net({"relu": {"name": name}}), net({"sequential": {"name": name, "layers": ["relu"]}})):
+        assert schema_accepts(doc) or not cnncalc_accepts(doc)
 
 
 def test_every_registered_type_is_in_the_closed_union() -> None:
