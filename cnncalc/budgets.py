@@ -8,8 +8,14 @@ A limit comes from one of three places; for the same limit the more specific one
    several entries match a network, later entries override earlier ones.
 
 ``batch``, ``dtype`` and ``optimizer`` (what the memory limits assume) are merged the same way.
-Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded) or ``error`` (the figure
-cannot be measured, e.g. training memory in int8). Never a silent pass.
+Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded, or a minimum not met) or
+``error`` (the figure cannot be measured, e.g. training memory in int8). Never a silent pass.
+
+:func:`check_files` gives every file its own entry: a file that cannot be read, validated or
+analysed is an ``error`` entry carrying its located problems, beside the others' results; a
+network with no limit from any source is a ``skip`` entry with a note. The exit code is the
+worst over all entries: 2 (an invalid file, or a limit that cannot be checked) wins over 1 (a
+limit not met), which wins over 0 (every limit holds; networks without limits are only noted).
 Each figure is measured by one function in :data:`MEASURES`; training memory by
 :func:`_train_memory`, from :mod:`memory`'s model.
 """
@@ -19,20 +25,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Sequence
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from . import units
 from .analysis import analyse
-from .errors import OptionError, Problem, SpecError
+from .errors import CnnCalcError, OptionError, Problem, SpecError
+from .graph import build
 from .limits import METRICS, Metric
 from .report import SCHEMA_VERSION, Report
 from .source import read
 from .spec import Budgets, Network, problems
 
+#: The note of a network that has no limit from any source.
+NO_LIMITS = ("no limits to check: give limits such as --max-params 5M, a 'budgets:' section in the file, "
+             "or --budgets FILE")
+
 Status = Literal["pass", "fail", "error"]
+#: A network's verdict: its limits' worst status, or ``skip`` when it has no limit to check.
+NetworkStatus = Literal["pass", "fail", "error", "skip"]
 Origin = Literal["flag", "network", "budgets"]
 
 #: What the memory limits assume when no source says otherwise.
@@ -167,41 +180,68 @@ def evaluate(limit: Limit, subject: Subject) -> Outcome:
     return Outcome(limit, actual, "pass" if holds else "fail")
 
 
-def _status(statuses: list[Status]) -> Status:
+def _status(statuses: Sequence[str]) -> Status:
     return "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
 
 
 @dataclass(frozen=True)
 class NetworkCheck:
-    """Every limit of one network, checked."""
+    """One file checked: every limit of its network, or the problems that kept it from being checked.
+
+    ``problems`` is non-empty for a file that could not be read, validated or analysed (its
+    ``name`` is then the file as given, and ``settings`` None); ``note`` says why a network
+    without limits was not checked.
+    """
 
     name: str
     file: str | None
     line: int
-    settings: Settings
+    settings: Settings | None
     outcomes: tuple[Outcome, ...]
+    problems: tuple[Problem, ...] = ()
+    note: str | None = None
+
+    @classmethod
+    def invalid(cls, file: str, problems: Sequence[Problem]) -> NetworkCheck:
+        """The entry of a file that could not be checked, with its located problems."""
+        first = next((p for p in problems if p.line is not None), None)
+        return cls(file, file, first.line if first and first.line else 1, None, (), tuple(problems))
 
     @property
-    def status(self) -> Status:
-        """``error`` if any limit could not be checked, else ``fail`` if any is exceeded, else ``pass``."""
+    def status(self) -> NetworkStatus:
+        """``error`` if the file is invalid or a limit could not be checked, else ``fail`` if a limit is
+        not met, else ``pass``; ``skip`` when there is no limit to check."""
+        if self.problems:
+            return "error"
+        if not self.outcomes:
+            return "skip"
         return _status([o.status for o in self.outcomes])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
+        s = self.settings
         return {
-            "name": self.name,
+            "name": None if self.problems else self.name,
             "file": self.file,
-            "batch": self.settings.batch,
-            "dtype": self.settings.dtype,
-            "optimizer": self.settings.optimizer,
+            "batch": None if s is None else s.batch,
+            "dtype": None if s is None else s.dtype,
+            "optimizer": None if s is None else s.optimizer,
             "status": self.status,
             "limits": [o.to_dict() for o in self.outcomes],
+            "problems": [{"message": p.message, "file": p.file, "line": p.line, "column": p.column,
+                          "layer": p.layer, "layer_type": p.layer_type, "text": p.format()}
+                         for p in self.problems],
+            "note": self.note,
         }
+
+
+#: Exit code of each status; 2 wins over 1, which wins over 0.
+EXIT_CODES: dict[NetworkStatus, int] = {"skip": 0, "pass": 0, "fail": 1, "error": 2}
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The check of all networks; ``exit_code`` is 0 (all hold), 1 (one exceeded) or 2 (one unchecked)."""
+    """The check of all files; ``exit_code`` is 2 (one invalid or unchecked), else 1 (one not met), else 0."""
 
     networks: tuple[NetworkCheck, ...]
 
@@ -211,14 +251,25 @@ class CheckResult:
         return [(n, o) for n in self.networks for o in n.outcomes]
 
     @property
-    def status(self) -> Status:
-        """The worst status of any network."""
-        return _status([n.status for n in self.networks])
+    def invalid(self) -> list[NetworkCheck]:
+        """The entries of files that could not be checked."""
+        return [n for n in self.networks if n.problems]
+
+    @property
+    def skipped(self) -> list[NetworkCheck]:
+        """The networks that have no limit to check."""
+        return [n for n in self.networks if n.status == "skip"]
+
+    @property
+    def status(self) -> NetworkStatus:
+        """The worst status of any entry (``error`` > ``fail`` > ``pass``); ``skip`` when nothing was checked."""
+        checked = [n.status for n in self.networks if n.status != "skip"]
+        return _status(checked) if checked else "skip"
 
     @property
     def exit_code(self) -> int:
-        """0 when every budget holds, 1 when one is exceeded, 2 when one cannot be checked."""
-        return {"pass": 0, "fail": 1, "error": 2}[self.status]
+        """2 when a file is invalid or a limit cannot be checked, else 1 when a limit is not met, else 0."""
+        return EXIT_CODES[self.status]
 
     def count(self, status: Status) -> int:
         """Number of limits with ``status``."""
@@ -235,6 +286,8 @@ class CheckResult:
                 "passed": self.count("pass"),
                 "failed": self.count("fail"),
                 "errors": self.count("error"),
+                "invalid": len(self.invalid),
+                "skipped": len(self.skipped),
             },
             "networks": [n.to_dict() for n in self.networks],
         }
@@ -366,22 +419,42 @@ def network_line(network: Network) -> int:
 
 def check_network(network: Network, *, flags: Budgets | None = None,
                   budgets_file: BudgetsFile | None = None, convention: str | None = None) -> NetworkCheck:
-    """Analyse ``network`` at its settings (MACs and FLOPs per ``convention``) and check each limit."""
+    """Analyse ``network`` at its settings (MACs and FLOPs per ``convention``) and check each limit.
+
+    A network with no limit from any source is still built (so that an invalid one is an error)
+    and its entry is skipped with a note.
+    """
     limits, settings = plan(network, flags=flags, budgets_file=budgets_file)
     src = network.source
+    file = src.name if src else None
     if not limits:
-        where = src.name if src else "the network"
-        raise OptionError([Problem("no budgets to check: give limits such as --max-params 5M, "
-                                   "a 'budgets:' section in the file, or --budgets FILE", file=where)])
+        return NetworkCheck(build(network).name, file, network_line(network), settings, (), note=NO_LIMITS)
     report = analyse(network, batch=settings.batch, dtype=settings.dtype, optimizer=settings.optimizer,
                      convention=convention)
     subject = Subject(network, report, settings)
     outcomes = tuple(evaluate(limit, subject) for limit in limits)
-    return NetworkCheck(report.network, src.name if src else None, network_line(network), settings, outcomes)
+    return NetworkCheck(report.network, file, network_line(network), settings, outcomes)
 
 
 def check(networks: list[Network], *, flags: Budgets | None = None,
           budgets_file: BudgetsFile | None = None, convention: str | None = None) -> CheckResult:
-    """Check every network against its limits."""
+    """Check every network against its limits (an invalid one raises; see :func:`check_files`)."""
     return CheckResult(tuple(check_network(n, flags=flags, budgets_file=budgets_file, convention=convention)
                              for n in networks))
+
+
+def check_files(paths: Sequence[str], load: Callable[[str], Network], *, flags: Budgets | None = None,
+                budgets_file: BudgetsFile | None = None, convention: str | None = None) -> CheckResult:
+    """Check the network of each path (read with ``load``): every path gets an entry, in order.
+
+    A path whose network cannot be read, validated or analysed becomes an ``error`` entry with
+    its located problems; the others are checked as usual.
+    """
+    entries = []
+    for path in paths:
+        try:
+            entries.append(check_network(load(path), flags=flags, budgets_file=budgets_file, convention=convention))
+        except CnnCalcError as e:
+            file = next((p.file for p in e.problems if p.file), path)
+            entries.append(NetworkCheck.invalid(file, e.problems))
+    return CheckResult(tuple(entries))

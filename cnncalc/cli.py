@@ -12,7 +12,6 @@ import shutil
 import stat
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -20,6 +19,7 @@ import click
 
 from . import __version__
 from .errors import CnnCalcError, OptionError, Problem
+from .text import printable
 
 FORMATS = ("table", "json", "csv", "markdown")
 METRICS = ("macs", "params", "memory")
@@ -27,6 +27,8 @@ DTYPES = ("fp32", "fp16", "bf16", "int8")
 OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
 #: The names of cnncalc.conventions.CONVENTIONS (listed here so that --help does not load the core).
 CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
+#: The commands whose JSON output has a schema: the keys of cnncalc.schema.OUTPUTS.
+JSON_COMMANDS = ("report", "check", "diff", "sweep", "fit")
 
 
 class _Group(click.Group):
@@ -251,8 +253,10 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     graph = build(load_network(net), shape)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
     if fmt == "json":
-        text = json.dumps({"network": graph.name, "input_shape": list(graph.input_shape), **result.to_dict()},
-                          indent=2) + "\n"
+        from .report import SCHEMA_VERSION  # noqa: PLC0415
+
+        text = json.dumps({"schema_version": SCHEMA_VERSION, "network": graph.name,
+                           "input_shape": list(graph.input_shape), **result.to_dict()}, indent=2) + "\n"
     else:
         text = render.render_fit(graph.name, graph.input_shape, result)
     write_output(text, output)
@@ -410,11 +414,14 @@ def _relative(path: str) -> str:
 @output_options(formats=("table", "json", "github", "junit"))
 def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | None, fmt: str, output: str | None,
           **flags: Any) -> None:
-    """Check networks against budgets: exit 0 if all hold, 1 if one is exceeded, 2 on invalid input.
+    """Check networks against budgets: exit 0 if all hold, 1 if one is not met, 2 on invalid input.
 
-    Limits come from the flags, from a 'budgets:' section in the network file, and from
-    --budgets FILE; for the same limit a flag wins over the file's section, which wins over
-    the budgets file. Counts take K, M, G (powers of 10); sizes take KiB, MiB, GiB (powers of 2).
+    Every file gets its result: an invalid file is an error entry beside the others, and the
+    exit code is the worst: 2 (invalid, or a limit that cannot be checked) wins over 1. A network
+    without limits is noted, not failed. Limits come from the flags, from a 'budgets:' section
+    in the network file, and from --budgets FILE; for the same limit a flag wins over the file's
+    section, which wins over the budgets file. Counts take K, M, G (powers of 10); sizes take
+    KiB, MiB, GiB (powers of 2).
     """
     from . import budgets, render  # noqa: PLC0415
 
@@ -428,18 +435,15 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
             paths = [_relative(str(p)) for p in table.networks()]
             if not paths:
                 raise OptionError([Problem("no pattern matches a network file", file=table.name)])
-        for entry in table.unmatched() if table else ():
-            unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
-            click.echo(f"warning: {unmatched.format()}", err=True)
-        result = budgets.check([load_network(n) for n in paths], flags=limits, budgets_file=table,
-                               convention=convention)
     except CnnCalcError as e:
         if fmt == "github":  # invalid input is annotated too, at its line
-            for p in e.problems:
-                what = replace(p, file=None, line=None, column=None).format() if p.file else p.format()
-                click.echo(render.github_command("error", what, file=_relative(p.file) if p.file else None,
-                                                 line=p.line, col=p.column, title="cnncalc check: invalid input"))
+            click.echo(render.render_problems_github(e.problems, path=_relative), nl=False)
         raise
+    for entry in table.unmatched() if table else ():
+        unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
+        click.echo(f"warning: {unmatched.format()}", err=True)
+    # each file on its own: an invalid one is an entry of the result, not the end of the run
+    result = budgets.check_files(paths, load_network, flags=limits, budgets_file=table, convention=convention)
     if fmt == "json":
         text = render.render_check_json(result)
     elif fmt == "github":
@@ -449,10 +453,16 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     else:
         text = render.render_check_table(result, **_table_args(output))
     write_output(text, output)
-    for net, o in result.outcomes:
-        if o.status == "error":
-            file, line = render.annotation_site(net, o)
-            click.echo(f"error: {Problem(render.format_outcome(net, o), file=file, line=line).format()}", err=True)
+    for net in result.networks:
+        for p in net.problems:
+            click.echo(f"error: {printable(p.format())}", err=True)
+        if net.note:
+            click.echo(f"note: {printable(Problem(net.note, file=net.file).format())}", err=True)
+        for o in net.outcomes:
+            if o.status == "error":
+                file, line = render.annotation_site(net, o)
+                click.echo(f"error: {Problem(render.format_outcome(net, o), file=file, line=line).format()}",
+                           err=True)
     click.get_current_context().exit(result.exit_code)
 
 
@@ -498,10 +508,10 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
 
 @cli.command()
 @click.argument("which", type=click.Choice(["input", "output"]))
-@click.argument("command", required=False, type=click.Choice(["report", "check", "diff"]))
+@click.argument("command", required=False, type=click.Choice(JSON_COMMANDS))
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
 def schema(which: str, command: str | None, output: str | None) -> None:
-    """Print a JSON Schema: of network files (input) or of the JSON output of report, check and diff.
+    """Print a JSON Schema: of network files (input) or of the JSON output of report, check, diff, sweep and fit.
 
     With COMMAND, only the output of that command.
     """

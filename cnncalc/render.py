@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from . import hotspots
 from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
+from .errors import Problem
 from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 from .text import csv_cell, markdown, printable, xml_text
@@ -656,17 +657,36 @@ def format_outcome(net: NetworkCheck, outcome: Outcome) -> str:
 
 
 def format_check_summary(result: CheckResult) -> str:
-    """``2 networks, 5 limits: 4 passed, 1 exceeded, 0 not checked``."""
+    """``2 networks, 5 limits: 4 passed, 1 failed, 0 not checked``, then any invalid or unlimited files.
+
+    ``failed`` fits both kinds of limit: a maximum exceeded and a minimum not reached.
+    """
     n, k = len(result.networks), len(result.outcomes)
-    return (f"{n} network{'s' * (n != 1)}, {k} limit{'s' * (k != 1)}: {result.count('pass')} passed, "
-            f"{result.count('fail')} exceeded, {result.count('error')} not checked")
+    text = (f"{n} network{'s' * (n != 1)}, {k} limit{'s' * (k != 1)}: {result.count('pass')} passed, "
+            f"{result.count('fail')} failed, {result.count('error')} not checked")
+    extra = [f"{len(result.invalid)} invalid"] if result.invalid else []
+    if result.skipped:
+        extra.append(f"{len(result.skipped)} without limits")
+    return text + (f"; {', '.join(extra)}" if extra else "")
 
 
-_STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "error": ("ERROR", "bold yellow")}
+def format_entry_lines(result: CheckResult) -> list[str]:
+    """One located line per problem of an invalid file and per note: ``net.yaml:3:5: layer 'x' (conv2d): ...``."""
+    lines = []
+    for net in result.networks:
+        lines.extend(printable(p.format()) for p in net.problems)
+        if net.note:
+            lines.append(printable(Problem(net.note, file=net.file).format()))
+    return lines
+
+
+_STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "error": ("ERROR", "bold yellow"),
+           "skip": ("NO LIMITS", "dim")}
 
 
 def render_check_table(result: CheckResult, *, width: int | None = None, color: bool | None = None) -> str:
-    """One row per network and limit: limit, actual, headroom, pass/fail; then a summary line."""
+    """One row per network and limit: limit, actual, headroom, pass/fail; one row per invalid file or
+    network without limits, their messages below; then a summary line."""
     from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
@@ -674,14 +694,21 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
     for col, justify in (("network", "left"), ("limit", "left"), ("actual", "right"), ("max / min", "right"),
                          ("headroom", "right"), ("status", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for net, o in result.outcomes:
-        label, style = _STATUS[o.status]
-        m = o.limit.metric
-        # user text as Text, never as markup: "[bold]x" is a network name, not a style
-        actual = format_figure(o.actual, m.kind) if o.status != "error" else "-"
-        table.add_row(Text(printable(net.name)), m.limit, actual, Text(format_limit(o.limit)), format_headroom(o),
-                      Text(label, style=style))
-    return _console_text([table, format_check_summary(result)], width=width, color=color)
+    for net in result.networks:
+        if not net.outcomes:  # an invalid file, or a network without limits: one row, its message below
+            label, style = _STATUS[net.status]
+            table.add_row(Text(printable(net.name)), "-", "-", "-", "-", Text(label, style=style))
+        for o in net.outcomes:
+            label, style = _STATUS[o.status]
+            m = o.limit.metric
+            # user text as Text, never as markup: "[bold]x" is a network name, not a style
+            actual = format_figure(o.actual, m.kind) if o.status != "error" else "-"
+            table.add_row(Text(printable(net.name)), m.limit, actual, Text(format_limit(o.limit)),
+                          format_headroom(o), Text(label, style=style))
+    # the located messages whole, never wrapped: editors find a file:line:col at the start of a line
+    notes = "".join(line + "\n" for line in format_entry_lines(result))
+    return (_console_text([table], width=width, color=color) + notes
+            + _console_text([format_check_summary(result)], width=width, color=color))
 
 
 def render_check_json(result: CheckResult) -> str:
@@ -719,40 +746,75 @@ def annotation_site(net: NetworkCheck, o: Outcome) -> tuple[str | None, int]:
     return net.file, line
 
 
-def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str) -> str:
-    """GitHub Actions workflow commands: an ``::error`` on the network file per limit not met."""
+def render_problems_github(problems: Sequence[Problem], *, path: Callable[[str], str] = str) -> str:
+    """An ``::error`` per problem of invalid input, on its file at its line and column."""
     lines = []
-    for net, o in result.outcomes:
-        if o.status == "pass":
-            continue
-        file, line = annotation_site(net, o)
-        verdict = "not checked" if o.status == "error" else "exceeded" if o.limit.metric.bound == "max" else "not reached"
-        title = f"cnncalc check: {o.limit.metric.limit} {verdict}"
-        # one line: a line break in the network's name is shown, not kept
-        message = printable(format_outcome(net, o))
-        lines.append(github_command("error", message, file=None if file is None else path(file), line=line,
-                                    title=title))
+    for p in problems:
+        what = replace(p, file=None, line=None, column=None).format() if p.file else p.format()
+        lines.append(github_command("error", printable(what), file=printable(path(p.file)) if p.file else None,
+                                    line=p.line, col=p.column, title="cnncalc check: invalid input"))
+    return "".join(line + "\n" for line in lines)
+
+
+def render_check_github(result: CheckResult, *, path: Callable[[str], str] = str) -> str:
+    """GitHub Actions workflow commands: an ``::error`` on the network file per limit not met and per
+    problem of an invalid file, a ``::notice`` per network without limits."""
+    lines = []
+    for net in result.networks:
+        if net.problems:
+            lines.append(render_problems_github(net.problems, path=path).rstrip("\n"))
+        if net.note:
+            lines.append(github_command("notice", printable(f"{net.name}: {net.note}"),
+                                        file=None if net.file is None else printable(path(net.file)), line=net.line,
+                                        title="cnncalc check: no limits"))
+        for o in net.outcomes:
+            if o.status == "pass":
+                continue
+            file, line = annotation_site(net, o)
+            verdict = ("not checked" if o.status == "error" else "exceeded" if o.limit.metric.bound == "max"
+                       else "not reached")
+            title = f"cnncalc check: {o.limit.metric.limit} {verdict}"
+            # one line: a line break in the network's name is shown, not kept
+            lines.append(github_command("error", printable(format_outcome(net, o)),
+                                        file=None if file is None else path(file), line=line, title=title))
     lines.append(format_check_summary(result))
     return "\n".join(lines) + "\n"
 
 
 def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str) -> str:
-    """JUnit XML: a testsuite per network, a testcase per limit, ``failure`` when exceeded, ``error`` when unchecked."""
+    """JUnit XML: a testsuite per network, a testcase per limit, ``failure`` when not met, ``error`` when
+    unchecked; an invalid file is a suite with one ``error`` testcase, a network without limits a
+    suite with one ``skipped`` testcase."""
     import xml.etree.ElementTree as ET  # noqa: PLC0415
 
-    def counts(outcomes: list[Outcome]) -> dict[str, str]:
-        return {"tests": str(len(outcomes)), "failures": str(sum(o.status == "fail" for o in outcomes)),
-                "errors": str(sum(o.status == "error" for o in outcomes)), "skipped": "0", "time": "0"}
+    def counts(outcomes: list[Outcome], errors: int = 0, skipped: int = 0) -> dict[str, str]:
+        return {"tests": str(len(outcomes) + errors + skipped),
+                "failures": str(sum(o.status == "fail" for o in outcomes)),
+                "errors": str(sum(o.status == "error" for o in outcomes) + errors), "skipped": str(skipped),
+                "time": "0"}
 
     # user text through xml_text: ElementTree writes a control character as it is, which no XML
     # 1.0 parser accepts, and a CI's test view shows these strings to a person
-    root = ET.Element("testsuites", name="cnncalc check", **counts([o for _, o in result.outcomes]))
+    root = ET.Element("testsuites", name="cnncalc check",
+                      **counts([o for _, o in result.outcomes], len(result.invalid), len(result.skipped)))
     for net in result.networks:
         file = None if net.file is None else xml_text(path(net.file))
-        name = xml_text(net.name)
-        suite = ET.SubElement(root, "testsuite", name=name, **counts(list(net.outcomes)))
+        invalid, skipped = bool(net.problems), net.status == "skip"
+        suite = ET.SubElement(root, "testsuite", name=xml_text(net.name),
+                              **counts(list(net.outcomes), int(invalid), int(skipped)))
         if file is not None:
             suite.set("file", file)
+        if invalid or skipped:
+            case = ET.SubElement(suite, "testcase", name="invalid file" if invalid else "no limits",
+                                 classname=file or net.name, time="0")
+            if file is not None:
+                case.set("file", file)
+                case.set("line", str(net.line))
+            if invalid:
+                lines = [xml_text(p.format()) for p in net.problems]
+                ET.SubElement(case, "error", message=lines[0], type="InvalidInput").text = "\n".join(lines)
+            else:
+                ET.SubElement(case, "skipped", message=net.note or "")
         for o in net.outcomes:
             m = o.limit.metric
             case = ET.SubElement(suite, "testcase", name=f"{m.limit} {format_limit(o.limit)}",
@@ -762,10 +824,13 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
                 case.set("file", file)
                 case.set("line", str(line))
             if o.status != "pass":
-                tag, kind = ("failure", "BudgetExceeded") if o.status == "fail" else ("error", "NotChecked")
+                tag, kind = (("failure", "BudgetExceeded" if m.bound == "max" else "BelowMinimum")
+                             if o.status == "fail" else ("error", "NotChecked"))
                 node = ET.SubElement(case, tag, message=xml_text(format_outcome(net, o)), type=kind)
+                settings = net.settings
                 node.text = (f"actual: {format_figure(o.actual, m.kind)}\nlimit: {m.bound} {format_limit(o.limit)}\n"
-                             f"headroom: {format_headroom(o)}\nbatch {net.settings.batch}, {net.settings.dtype}")
+                             f"headroom: {format_headroom(o)}"
+                             + ("" if settings is None else f"\nbatch {settings.batch}, {settings.dtype}"))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -1,20 +1,26 @@
 """JSON Schemas: of the network format (input) and of the JSON that cnncalc prints (output).
 
-The output models below are the documented contract of ``report``, ``check`` and ``diff``
-``--format json``. They mirror the ``to_dict`` methods of :mod:`report`, :mod:`budgets` and
-:mod:`diff`; the tests round-trip real output through them in strict mode (unknown keys are
-refused), so the two cannot drift apart. Counts and bytes are raw integers.
+The output models below are the documented contract of ``report``, ``check``, ``diff``,
+``sweep`` and ``fit`` ``--format json``. They mirror the ``to_dict`` methods of :mod:`report`,
+:mod:`budgets`, :mod:`diff`, :mod:`sweep` and :mod:`memory`; the tests round-trip real output
+of every command and option through them in strict mode (unknown keys are refused), so the two
+cannot drift apart. Counts and bytes are raw integers.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Iterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .budgets import Status
-from .limits import METRICS
-from .spec import Network
+from .budgets import NetworkStatus, Status
+from .conventions import CONVENTIONS
+from .limits import METRICS, OPTIMIZERS
+from .layers import REGISTRY, Layer
+from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
+from .layers.base import MAX_INT
+from .layers.reshape import ZeroPadNd
+from .spec import Network, _known_types
 from .report import DTYPE_BYTES, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -56,6 +62,8 @@ class NetworkInfo(_Strict):
     dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
     dtype_bytes: int
     batch: int
+    convention: Literal[tuple(CONVENTIONS)] | None = Field(  # type: ignore[valid-type]
+        None, description="the tool whose MACs and FLOPs --convention reproduces; absent: cnncalc's own")
 
 
 class LayerMemory(_Strict):
@@ -77,7 +85,7 @@ class Memory(_Strict):
     batch: int = Field(ge=1)
     dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
     amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
-    optimizer: Literal["none", "sgd", "momentum", "adam", "adamw"]
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
     weights_bytes: int = Field(ge=0, description="parameters and buffers")
     gradients_bytes: int = Field(ge=0)
     optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters")
@@ -109,8 +117,6 @@ class Layer(_Strict):
     jumps_meet: bool = Field(description="paths of different jump meet here; the largest field is shown")
     output_elements: int = Field(ge=0)
     output_bytes: int = Field(ge=0, description="output_elements × dtype_bytes")
-    layer_count: int = Field(ge=1, description="layers the row stands for (more than 1 for a group with --depth)")
-    jumps_meet: bool = Field(description="paths of different jump meet at this layer")
     memory: LayerMemory
 
 
@@ -178,26 +184,43 @@ class LimitResult(_Strict):
     message: str | None = Field(description="why the limit could not be checked")
 
 
-class NetworkResult(_Strict):
-    """The limits of one network."""
+class LocatedProblem(_Strict):
+    """Why a file could not be checked, where."""
 
-    name: str
+    message: str
     file: str | None
-    batch: int
-    dtype: str
-    optimizer: str
-    status: Status
+    line: int | None = Field(description="1-based")
+    column: int | None = Field(description="1-based")
+    layer: str | None = Field(description="the layer's name, when the problem is in a layer")
+    layer_type: str | None
+    text: str = Field(description="the whole message as printed: file:line:col: layer 'x' (type): message")
+
+
+class NetworkResult(_Strict):
+    """One file: the limits of its network, or the problems that kept it from being checked."""
+
+    name: str | None = Field(description="the network's name; null for a file that could not be read or analysed")
+    file: str | None
+    batch: int | None = Field(description="what the memory limits assume; null for an invalid file")
+    dtype: Literal[tuple(DTYPE_BYTES)] | None  # type: ignore[valid-type]
+    optimizer: Literal[OPTIMIZERS] | None  # type: ignore[valid-type]
+    status: NetworkStatus = Field(
+        description="error (invalid file, or a limit not checked), fail (a limit not met), pass, or skip (no limits)")
     limits: list[LimitResult]
+    problems: list[LocatedProblem] = Field(description="non-empty exactly when the file is invalid")
+    note: str | None = Field(description="why a network was skipped")
 
 
 class CheckSummary(_Strict):
-    """Counts of networks and limits."""
+    """Counts of files and limits."""
 
-    networks: int
-    limits: int
-    passed: int
-    failed: int
-    errors: int
+    networks: int = Field(ge=0, description="files checked, invalid ones included")
+    limits: int = Field(ge=0)
+    passed: int = Field(ge=0)
+    failed: int = Field(ge=0, description="limits not met: a maximum exceeded or a minimum not reached")
+    errors: int = Field(ge=0, description="limits that could not be checked")
+    invalid: int = Field(ge=0, description="files that could not be read, validated or analysed")
+    skipped: int = Field(ge=0, description="networks without limits")
 
 
 class CheckOutput(_Strict):
@@ -206,7 +229,9 @@ class CheckOutput(_Strict):
     model_config = ConfigDict(title="cnncalc check")
 
     schema_version: Version
-    status: Status = Field(description="the worst status; the exit code is 0, 1 or 2 accordingly")
+    status: NetworkStatus = Field(
+        description="the worst status: error (exit code 2) over fail (1) over pass (0); skip (0) when no "
+                    "network had limits")
     summary: CheckSummary
     networks: list[NetworkResult]
 
@@ -308,12 +333,70 @@ class DiffOutput(_Strict):
     fail_above: FailAbove | None
 
 
-OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput}
-_ANY_OUTPUT = TypeAdapter(Union[ReportOutput, CheckOutput, DiffOutput])
+# ---------------------------------------------------------------------------------------------
+# cnncalc sweep
+
+
+class SweepNetwork(_Strict):
+    """What was swept."""
+
+    name: str
+    source: str | None = Field(description="the file read; null for text or standard input")
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype_bytes: int
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    amp: bool
+
+
+class SweepRow(_Strict):
+    """The network at one input shape and batch size."""
+
+    input_shape: list[int] = Field(description="(C, *spatial), without the batch")
+    batch: int = Field(ge=1)
+    totals: Totals
+    memory: Memory | None
+
+
+class SweepOutput(_Strict):
+    """``cnncalc sweep --format json``."""
+
+    model_config = ConfigDict(title="cnncalc sweep")
+
+    schema_version: Version
+    network: SweepNetwork
+    rows: list[SweepRow] = Field(description="every input shape and batch size, input-major")
+
+
+# ---------------------------------------------------------------------------------------------
+# cnncalc fit
+
+
+class FitOutput(_Strict):
+    """``cnncalc fit --format json``."""
+
+    model_config = ConfigDict(title="cnncalc fit")
+
+    schema_version: Version
+    network: str
+    input_shape: list[int] = Field(description="(C, *spatial), without the batch")
+    budget_bytes: int = Field(ge=0)
+    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    amp: bool
+    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    training_batch: int | None = Field(ge=0, description="largest batch that trains; 0: not even one sample; "
+                                                          "null: no training (optimizer none, or int8)")
+    training_bytes: int | None = Field(ge=0, description="training peak at that batch; null when none trains")
+    inference_batch: int = Field(ge=0, description="largest batch for inference; 0: not even one sample")
+    inference_bytes: int = Field(ge=0, description="inference peak at that batch; 0 when none fits")
+
+
+OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput,
+                                     "sweep": SweepOutput, "fit": FitOutput}
+_ANY_OUTPUT = TypeAdapter(Union[tuple(OUTPUTS.values())])  # type: ignore[arg-type]
 
 
 def output_schema(command: str | None = None) -> dict[str, Any]:
-    """JSON Schema of the JSON output of ``command`` (report, check, diff), or of any of them."""
+    """JSON Schema of the JSON output of ``command`` (a key of :data:`OUTPUTS`), or of any of them."""
     if command is not None:
         schema = OUTPUTS[command].model_json_schema()
     else:
@@ -328,7 +411,123 @@ def validate_output(data: Any, command: str) -> BaseModel:
 
 
 def input_schema() -> dict[str, Any]:
-    """JSON Schema of the network format, generated from :class:`spec.Network`."""
+    """JSON Schema of the network format, generated from :class:`spec.Network`, closed over the layer types.
+
+    Pydantic generates the union of every registered layer type's item; this closes it so that a
+    validator refuses what cnncalc refuses (see :func:`_close`).
+    """
     schema = Network.model_json_schema()
     schema["title"] = "cnncalc network"
+    _close(schema)
     return {"$schema": DRAFT, **schema}
+
+
+# ---------------------------------------------------------------------------------------------
+# closing the input schema over the registry
+#
+# What JSON Schema cannot say is left to cnncalc: whether a block call names a block defined
+# under ``blocks:`` (a schema cannot compare a key with the keys of another mapping), names,
+# wiring and shapes; and ``3.0`` for an integer, which JSON Schema counts as an integer (a
+# number "with a zero fractional part", draft 2020-12 validation §6.1.1) while cnncalc refuses it.
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in ``node``, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def _retarget(node: Any, old: str, new: str) -> Any:
+    """A deep copy of ``node`` whose references to ``old`` point to ``new``."""
+    if isinstance(node, dict):
+        return {k: new if k == "$ref" and v == old else _retarget(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_retarget(v, old, new) for v in node]
+    return node
+
+
+def _is_number_array(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") == "array" and any(
+        n.get("type") in ("integer", "number") for n in _walk(node.get("items", {})))
+
+
+#: A layer name as :func:`layers.base._name` takes it: 1 to 200 characters, no '.', '/' or control
+#: character, no '$' first, no space first or last (what else it refuses, such as other
+#: non-printable characters, cnncalc reports).
+NAME_PATTERN = r"^[^\s$./\x00-\x1f\x7f](?:[^./\x00-\x1f\x7f]{0,198}[^\s./\x00-\x1f\x7f])?$"
+
+
+def _close_name(schema: dict[str, Any]) -> None:
+    for node in _walk(schema.get("properties", {}).get("name", {})):
+        if node.get("type") == "string":
+            node["pattern"] = NAME_PATTERN
+
+
+def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
+    """A layer type's arguments as cnncalc validates them."""
+    _close_name(schema)
+    for key, prop in schema.get("properties", {}).items():
+        if "enum" in prop and key not in ("from", "if", "name"):
+            # a choice of words may also be a $expression inside a block, as its validator allows
+            words = {"enum": prop.pop("enum")}
+            prop.pop("type", None)
+            prop["anyOf"] = [words, dict(EXPR_SCHEMA)]
+        for node in _walk(prop):
+            if node.get("type") == "integer":
+                node.setdefault("maximum", MAX_INT)  # PyTorch holds sizes in signed 64-bit integers
+            for branch in node.get("anyOf", ()):
+                if cls.ndim is not None and _is_number_array(branch):
+                    # one value per spatial axis of a 1d/2d/3d layer; zero padding: two (before, after)
+                    branch["minItems"] = branch["maxItems"] = cls.ndim * (2 if issubclass(cls, ZeroPadNd) else 1)
+
+
+def _close(schema: dict[str, Any]) -> None:
+    """Close the item union: registered layer types only (bare, ``{type: null}`` only where no argument is
+    required), ``sequential`` with its layers, and block calls only in a file that defines blocks."""
+    defs = schema["$defs"]
+    required: dict[str, bool] = {}
+    layer_refs = []
+    for tag, cls in REGISTRY.items():
+        item = defs[f"{cls.__name__}Item"]
+        keys = list(item["properties"])
+        ref = item["properties"][tag]["anyOf"][0]
+        _close_layer(defs[ref["$ref"].rsplit("/", 1)[1]], cls)
+        required.update(dict.fromkeys(keys, any(f.is_required() for f in cls.model_fields.values())))
+        if required[tag]:  # ``conv2d: null`` has no out_channels: only the arguments
+            for k in keys:
+                item["properties"][k] = ref
+        layer_refs.append({"$ref": f"#/$defs/{cls.__name__}Item"})
+    _close_name(defs["Sequential"])
+    _close_name(defs["Call"]["additionalProperties"]["anyOf"][0])
+    # ``sequential`` needs its layers: never null
+    defs["SequentialItem"]["properties"]["sequential"] = {"$ref": "#/$defs/Sequential"}
+    bare_words = sorted(k for k, req in required.items() if not req)
+    # a group in a file without blocks holds layers only: Sequential with its items closed too
+    defs["LayerSequential"] = _retarget(defs["Sequential"], "#/$defs/Item", "#/$defs/LayerItem")
+    defs["LayerSequentialItem"] = {**defs["SequentialItem"], "title": "LayerSequentialItem",
+                                   "properties": {"sequential": {"$ref": "#/$defs/LayerSequential"}}}
+    bare = {"enum": bare_words, "description": "a layer type that needs no argument (e.g. relu)"}
+    defs["LayerItem"] = {
+        "description": "a layer: one of the registered layer types, or a sequential group of them",
+        "oneOf": [bare, *layer_refs, {"$ref": "#/$defs/LayerSequentialItem"}],
+    }
+    # with blocks, an item may also call one: any other name (which blocks exist, cnncalc checks)
+    known = sorted(_known_types())
+    block_name = {"type": "string", "pattern": "^[A-Za-z_]", "not": {"enum": known},
+                  "description": "the name of a block defined under 'blocks:'"}
+    defs["Item"] = {
+        "description": "a layer, a sequential group, or a call of a block defined under 'blocks:'",
+        "oneOf": [bare, *layer_refs, {"$ref": "#/$defs/SequentialItem"}, block_name, {"$ref": "#/$defs/Call"}],
+    }
+    for node in _walk(schema["properties"]["input"]):
+        if node.get("type") == "integer":
+            node.setdefault("maximum", MAX_INT)
+    # a file without blocks can hold only layers: the closed union, so that a misspelt type
+    # (convv2d) is refused instead of being read as a call of an undefined block
+    schema["if"] = {"required": ["blocks"], "properties": {"blocks": {"minProperties": 1}}}
+    schema["else"] = {"properties": {"layers": {"items": {"$ref": "#/$defs/LayerItem"}}}}

@@ -57,7 +57,7 @@ def test_clean_streams_in_a_real_process() -> None:
 
 
 def test_errors_go_to_stderr_only() -> None:
-    r = run("check", "no_such_net", "--max-params", "5M", "-f", "json")
+    r = run("report", "no_such_net", "-f", "json")
     assert r.exit_code == 2
     assert r.stdout == ""
     assert r.stderr.startswith("error: no_such_net: no such file or bundled network")

@@ -27,6 +27,7 @@ from cnncalc.errors import LayerError  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.layers.base import channels_first  # noqa: E402
 from cnncalc.render import render_csv, render_json  # noqa: E402
+from cnncalc.text import printable  # noqa: E402
 from conftest import assert_totals_add_up, run  # noqa: E402
 
 Shape = tuple[int, ...]
@@ -349,9 +350,15 @@ def test_corrupted_files_give_figures_or_located_errors(workdir: Path, case: tup
         else:
             assert res.stdout.strip()
     else:
-        assert res.stdout == ""
         lines = res.stderr.splitlines()
         assert lines and all(line.startswith(f"error: {path}") for line in lines), (how, res.stderr)
+        if command[0] == "check":  # the file's error entry, with the same located messages
+            (entry,) = json.loads(res.stdout)["networks"]
+            shown = [f"error: {printable(p['text'])}" for p in entry["problems"]]
+            assert entry["status"] == "error"
+            assert shown == lines or not shown and any(x["status"] == "error" for x in entry["limits"])
+        else:
+            assert res.stdout == ""
 
 
 # ---------------------------------------------------------------------------------------------
