@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,7 +109,13 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
     """
     name = str(path)
     try:
-        with open(path, "rb") as f:
+        # non-blocking, so that a FIFO with no writer cannot stall the open; refused below
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            kind = _not_regular(os.fstat(fd).st_mode)
+            if kind is not None:
+                raise SourceError([Problem(f"is {kind}, not a regular file; to read a pipe or a device, "
+                                           f"redirect it to standard input and give - as the file", file=name)])
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise SourceError([Problem("no such file", file=name)]) from None
@@ -118,6 +126,17 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
     except OSError as e:
         raise SourceError([Problem(f"cannot read: {e.strerror or e}", file=name)]) from None
     return parse_bytes(raw, name, collect=collect)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (a FIFO, a device...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
 
 
 def read_stream(stream: BinaryIO, name: str, *, collect: bool = False) -> Source:
