@@ -47,7 +47,7 @@ SIGNALS: dict[int, str] = {signal.SIGHUP: "hangup", signal.SIGINT: "interrupted"
 #: Every exit code and what it means.
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
-    EXIT_EXCEEDED: "a budget is exceeded, or a total grew beyond diff --fail-above",
+    EXIT_EXCEEDED: "a budget is exceeded, a total grew beyond diff --fail-above, or fit: not one sample fits",
     EXIT_INVALID: "invalid input or usage, or an output that cannot be written",
     EXIT_INTERNAL: "internal error: a bug in cnncalc",
     **{128 + int(sig): f"{what} ({signal.Signals(sig).name})" for sig, what in SIGNALS.items()},
