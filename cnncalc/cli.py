@@ -169,8 +169,9 @@ class _Group(click.Group):
             rv = super().main(*args, standalone_mode=False, **kwargs)
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
         except click.ClickException as e:
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                e.show()
+            if sys.stderr is not None:  # else click would print the usage on stdout
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    e.show()
             code = EXIT_INVALID  # a usage error, or click's other errors about the arguments
         except (click.exceptions.Abort, KeyboardInterrupt):
             _say(SIGNALS[signal.SIGINT])

@@ -124,8 +124,19 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
     except PermissionError:
         raise SourceError([Problem("permission denied", file=name)]) from None
     except OSError as e:
-        raise SourceError([Problem(f"cannot read: {e.strerror or e}", file=name)]) from None
+        raise SourceError([Problem(_unreadable(path, e), file=name)]) from None
     return parse_bytes(raw, name, collect=collect)
+
+
+def _unreadable(path: str | Path, e: OSError) -> str:
+    """Why ``path`` cannot be opened: what it is when not a regular file (a socket gives ENXIO), else the error."""
+    try:
+        kind = _not_regular(os.stat(path).st_mode)
+    except OSError:
+        kind = None
+    if kind is not None:
+        return f"is {kind}, not a regular file"
+    return f"cannot read: {e.strerror or e}"
 
 
 def _not_regular(mode: int) -> str | None:
