@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import click
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cnncalc import spec, units
 from cnncalc.cli import cli
 from cnncalc.units import MAX_VALUE
 from conftest import run
@@ -133,3 +139,43 @@ def test_sweep_batch_sizes_out_of_range(text: str) -> None:
     res = run("sweep", "lenet5", "--batch", text)
     assert res.exit_code == 2, res.output
     assert res.stderr.startswith("error: --batch: "), res.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# the parser under the options, and the same bound in files
+
+
+@settings(max_examples=300, deadline=2000)
+@given(mantissa=st.sampled_from(["0", "1", "9.5", "123_456", "0.000001"]), exponent=st.integers(-10**9, 10**9),
+       unit=st.sampled_from(["", "K", "G", "T", "KiB", "TiB", "MB"]), kind=st.sampled_from(["count", "bytes"]))
+def test_any_exponent_is_read_at_once_and_bounded(mantissa: str, exponent: int, unit: str, kind: units.Kind) -> None:
+    # 10^exponent is never expanded beyond what the bound needs: a huge exponent costs nothing
+    text = f"{mantissa}e{exponent}{unit}"
+    try:
+        q = units.parse(text, kind)
+    except ValueError as e:
+        assert "out of range" in str(e) or "not a whole" in str(e) or "unit" in str(e), str(e)
+        return
+    assert 0 <= q.value <= MAX_VALUE
+    assert Fraction(Decimal(f"{mantissa.replace('_', '')}e{exponent}")) * units.UNITS[kind][unit] == q.value
+
+
+@given(value=st.integers(0, 2 * MAX_VALUE))
+def test_integers_are_bounded_like_strings(value: int) -> None:
+    for given_as in (value, str(value)):
+        if value <= MAX_VALUE:
+            assert units.parse(given_as, "count").value == value
+        else:
+            with pytest.raises(ValueError, match="out of range"):
+                units.parse(given_as, "count")
+
+
+@pytest.mark.parametrize("value", ["'1e400'", "'1e99999999'", str(2**63), "'inf'", ".inf", ".nan"])
+def test_budgets_in_a_network_file_are_bounded_too(tmp_path: Path, value: str) -> None:
+    text = spec.bundled()["lenet5"].read_text() + f"budgets:\n  max_params: {value}\n"
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    line = text.count("\n")  # the max_params line, the last one
+    res = run("check", str(path))
+    assert res.exit_code == 2
+    assert res.stderr.startswith(f"error: {path}:{line}:"), res.stderr
