@@ -100,6 +100,7 @@ def _internal_error(e: BaseException, ctx: click.Context | None, *, debug: bool 
 
 
 def _say_lines(text: str) -> None:
+    """Text as it is on stderr (a traceback), if stderr can take it."""
     try:
         click.echo(text, err=True, nl=False)
     except (OSError, ValueError):
@@ -117,6 +118,7 @@ def _flush_stdout() -> None:
 
 
 def _stdout_error(e: BaseException) -> BaseException:
+    """What a failed write to stdout raises: the reader went away (exit 0), or :class:`_StdoutError` (exit 2)."""
     if isinstance(e, BrokenPipeError):
         return e
     return _StdoutError(getattr(e, "strerror", None) or str(e))
@@ -188,16 +190,15 @@ class _Group(click.Group):
 def parse_shape(text: str) -> tuple[int, ...]:
     """``3x224x224`` (or ``3,224,224``) → ``(3, 224, 224)``."""
     parts = [p.strip() for p in text.replace(",", "x").replace("×", "x").split("x")]
-    # ASCII digits only (int() would also take '٣' and '1_0'), and no more of them than 2^63 − 1 has
-    if not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
-        if all(p.isascii() and p.isdigit() for p in parts):
-            raise OptionError(f"--input: '{text}': a size is out of range: at most {MAX_VALUE:,} (2^63 − 1)")
+    # ASCII digits only: int() would also take '٣', '+3' and '1_0'
+    if not all(p.isascii() and p.isdigit() for p in parts):
         raise OptionError(f"--input: '{text}' is not a shape like 3x224x224")
+    # digits counted first: 2^63 − 1 has 19, and int() refuses more than 4,300
+    if any(len(p.lstrip("0")) > len(str(MAX_VALUE)) or int(p) > MAX_VALUE for p in parts):
+        raise OptionError(f"--input: '{text}': a size is out of range: at most {MAX_VALUE:,} (2^63 − 1)")
     dims = tuple(int(p) for p in parts)
     if not 1 <= len(dims) <= 4 or any(d < 1 for d in dims):
         raise OptionError(f"--input: '{text}' must have 1 to 4 positive sizes, like 3x224x224")
-    if any(d > MAX_VALUE for d in dims):
-        raise OptionError(f"--input: '{text}': a size is out of range: at most {MAX_VALUE:,} (2^63 − 1)")
     return dims
 
 

@@ -125,6 +125,8 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
         raise SourceError([Problem("permission denied", file=name)]) from None
     except OSError as e:
         raise SourceError([Problem(_unreadable(path, e), file=name)]) from None
+    except ValueError:  # the name holds a NUL character, which no file name can
+        raise SourceError([Problem("is not a valid file name (it holds a NUL character)", file=name)]) from None
     return parse_bytes(raw, name, collect=collect)
 
 
