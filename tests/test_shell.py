@@ -312,6 +312,7 @@ SIGNALS = {"SIGTERM": (signal.SIGTERM, "terminated"), "SIGINT": (signal.SIGINT, 
 
 
 def _wait_for(test: Any, p: subprocess.Popen[bytes], what: str) -> None:
+    """Poll ``test()`` until it holds, failing if ``p`` ends first or it takes too long."""
     deadline = time.monotonic() + TIMEOUT
     while not test():
         assert p.poll() is None, f"cnncalc ended before {what}: {p.communicate()}"
@@ -319,8 +320,8 @@ def _wait_for(test: Any, p: subprocess.Popen[bytes], what: str) -> None:
         time.sleep(0.005)
 
 
-def _signal_while_writing(out: Path, args: list[str], started: Any, sig: int,
-                          cmd: list[str] | None = None) -> tuple[int, str]:
+def _signal_while_writing(args: list[str], started: Any, sig: int, cmd: list[str] | None = None) -> tuple[int, str]:
+    """Run ``cmd ARGS``, send ``sig`` once ``started()`` holds, and return the exit code and stderr."""
     p = subprocess.Popen([*(cmd or CNNCALC), *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for(started, p, "the write started")
@@ -333,6 +334,7 @@ def _signal_while_writing(out: Path, args: list[str], started: Any, sig: int,
 
 
 def _temporaries(folder: Path) -> list[Path]:
+    """The temporary files that an --output into ``folder`` makes."""
     return [f for f in folder.iterdir() if f.name.endswith(".tmp")]
 
 
@@ -341,7 +343,7 @@ def test_signal_before_the_rename(tmp_path: Path, name: str) -> None:
     sig, word = SIGNALS[name]
     out, flag = tmp_path / "report.json", tmp_path / "flag"
     out.write_text(OLD)
-    code, err = _signal_while_writing(out, [str(flag), "report", "lenet5", "-f", "json", "-o", str(out)],
+    code, err = _signal_while_writing([str(flag), "report", "lenet5", "-f", "json", "-o", str(out)],
                                       flag.exists, sig, cmd=[sys.executable, "-c", _SLOW_RENAME])
     assert (code, err) == (128 + sig, f"{word}\n")
     assert out.read_text() == OLD
@@ -361,7 +363,7 @@ def test_signal_during_a_large_write(tmp_path: Path, large: Path, name: str) -> 
     sig, word = SIGNALS[name]
     out = tmp_path / "report.json"
     out.write_text(OLD)
-    code, err = _signal_while_writing(out, ["report", str(large), "-f", "json", "-o", str(out)],
+    code, err = _signal_while_writing(["report", str(large), "-f", "json", "-o", str(out)],
                                       lambda: bool(_temporaries(tmp_path)), sig)
     assert (code, err) == (128 + sig, f"{word}\n")
     assert out.read_text() == OLD
