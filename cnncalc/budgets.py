@@ -4,8 +4,9 @@ A limit comes from one of three places; for the same limit the more specific one
 
 1. a command-line flag (``--max-params 5M``);
 2. the ``budgets:`` section of the network file itself;
-3. a budgets file mapping network paths or globs (relative to that file) to limits; when
-   several entries match a network, later entries override earlier ones.
+3. a budgets file mapping network paths or globs (relative to that file, and kept inside its
+   project by :func:`glob_inside`) to limits; when several entries match a network, later
+   entries override earlier ones.
 
 ``batch``, ``dtype`` and ``optimizer`` (what the memory limits assume) are merged the same way.
 Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded) or ``error`` (the figure
