@@ -216,7 +216,7 @@ def load_network(net: str) -> Any:
     return spec.load(net)
 
 
-def write_output(text: str | Iterable[str], output: str | None) -> None:
+def write_output(text: str | Iterable[str], output: str | None, *, option: str = "--output") -> None:
     """Write to stdout, or atomically to ``output`` (temporary file, then rename).
 
     A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
@@ -259,7 +259,7 @@ def write_output(text: str | Iterable[str], output: str | None) -> None:
                 Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as e:
-        raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
+        raise OptionError(f"{option}: cannot write to '{output}': {e.strerror or e}") from None
 
 
 @contextlib.contextmanager
@@ -372,7 +372,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
 
-        write_output(render_html(full), html)
+        write_output(render_html(full), html, option="--html")
     if depth is not None:
         full = full.collapse(depth)
     rows = hotspots.select(full, sort, top)

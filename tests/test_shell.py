@@ -281,12 +281,15 @@ def test_unreadable_net(tmp_path: Path) -> None:
     assert p.returncode == 2 and "permission denied" in no_traceback(p)
 
 
+@pytest.mark.parametrize("option", ["--output", "--html"])
 @pytest.mark.parametrize("case", ["longer than NAME_MAX", "longer than PATH_MAX", "below a file", "a directory"])
-def test_unwritable_output(unopenable: dict[str, tuple[str, str]], case: str) -> None:
-    path, _ = unopenable[case]
-    p = cnncalc("report", "lenet5", "-o", path)
+def test_unwritable_output(unopenable: dict[str, tuple[str, str]], case: str, option: str) -> None:
+    path, words = unopenable[case]
+    p = cnncalc("report", "lenet5", option, path)
     assert p.returncode == 2
-    assert no_traceback(p).startswith("error: --output: cannot write to ")
+    err = no_traceback(p)
+    assert err.startswith(f"error: {option}: cannot write to ") and err.count("\n") == 1
+    assert p.stdout == b""  # nothing is written after the failure
 
 
 # ---------------------------------------------------------------------------------------------
