@@ -124,7 +124,7 @@ def test_closed_stderr_with_invalid_input_exits_2(args: list[str]) -> None:
 
 @pytest.mark.parametrize("fds", [(0, 1, 2), (0, 1), (1, 2)], ids=["all three", "stdin and stdout", "stdout and stderr"])
 def test_several_streams_closed(fds: tuple[int, ...], tmp_path: Path) -> None:
-    # the -o file must not land on a closed descriptor's number and be mistaken for a stream
+    # with descriptors 0-2 free, the input and the -o file would take their numbers; the run is unharmed
     out = tmp_path / "out.csv"
     p = cnncalc("report", "lenet5", "-f", "csv", "-o", str(out), stdin=None, stdout=None,
                 stderr=None if 2 in fds else subprocess.PIPE, preexec_fn=close(*fds))
