@@ -4,8 +4,9 @@ A limit comes from one of three places; for the same limit the more specific one
 
 1. a command-line flag (``--max-params 5M``);
 2. the ``budgets:`` section of the network file itself;
-3. a budgets file mapping network paths or globs (relative to that file) to limits; when
-   several entries match a network, later entries override earlier ones.
+3. a budgets file mapping network paths or globs (relative to that file, and kept inside its
+   project by :func:`glob_inside`) to limits; when several entries match a network, later
+   entries override earlier ones.
 
 ``batch``, ``dtype`` and ``optimizer`` (what the memory limits assume) are merged the same way.
 Each limit yields an :class:`Outcome`: ``pass``, ``fail`` (exceeded, or a minimum not met) or
@@ -22,7 +23,11 @@ Each figure is measured by one function in :data:`MEASURES`; training memory by
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
@@ -360,22 +365,135 @@ def load_budgets(path: str | Path) -> BudgetsFile:
     except ValidationError as e:
         raise SpecError(problems(src, e)) from None
     base = Path(path).parent
+    itself = Path(path).resolve()
+    root = project_root(itself.parent)
     keys = {k.value: k.start_mark for k, _ in src.root.value} if isinstance(src.root, yaml.MappingNode) else {}
     entries = []
     for pattern, budgets in parsed.items():
         mark = keys.get(pattern)
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        if not pattern.strip() or Path(pattern).is_absolute():
-            raise SpecError([Problem(f"'{pattern}' must be a path or glob relative to the budgets file",
-                                     file=src.name, line=line, column=col)])
         try:
-            files = tuple(sorted(p.resolve() for p in base.glob(pattern) if p.is_file()))
+            # the budgets file itself is never a network, even where '**' matches it
+            files = tuple(f for f in glob_inside(base, pattern, root) if f != itself)
         except ValueError as e:
-            raise SpecError([Problem(f"'{pattern}' is not a valid glob: {e}", file=src.name, line=line,
-                                     column=col)]) from None
+            raise SpecError([Problem(f"'{pattern}' {e}", file=src.name, line=line, column=col)]) from None
         lines = {key: src.locate((pattern, key))[0] for key in budgets.model_fields_set}
         entries.append(Entry(pattern, budgets, line, files, lines))
     return BudgetsFile(src.name, tuple(entries))
+
+
+_MAGIC = re.compile(r"[*?\[]")
+
+
+#: What marks the top folder of a project: a version-control checkout.
+PROJECT_MARKERS = (".git", ".hg", ".svn")
+
+
+def project_root(folder: Path) -> Path:
+    """The project a budgets file in ``folder`` belongs to: the nearest checkout around it, else ``folder``."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        try:
+            if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+                return candidate
+        except OSError:
+            break
+    return folder
+
+
+def glob_inside(base: Path, pattern: str, root: Path | None = None) -> tuple[Path, ...]:
+    """The regular files that ``pattern``, relative to ``base``, matches inside ``root``: resolved, sorted.
+
+    ``root`` (default ``base``) is the project, a folder at or above ``base``. ``*``, ``?`` and
+    ``[...]`` match within one path component, ``**`` any number of folders (at the end, every
+    file below). The walk never leaves ``root``: an absolute pattern, or leading ``..`` that
+    climb above it, are refused (``ValueError``), as is ``..`` after the start; ``**`` does not
+    follow links to folders, and a link that resolves outside ``root`` is skipped. A file or
+    folder that vanishes or cannot be read while walking is skipped too.
+    """
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    if "\0" in pattern:  # no file name holds one: a mistake, not a glob that happens to match nothing
+        raise ValueError("cannot contain the NUL character: no path does")
+    if not pattern.strip() or pattern.startswith("/") or Path(pattern).is_absolute():
+        raise ValueError("must be a path or glob relative to the budgets file")
+    ups = next((i for i, p in enumerate(parts) if p != ".."), len(parts))
+    if ".." in parts[ups:]:
+        raise ValueError("may have '..' only at its start, as in ../models/*.yaml")
+    try:
+        top = (root or base).resolve()
+        start = base.resolve()
+    except OSError:
+        return ()
+    for _ in range(ups):
+        start = start.parent
+    if not start.is_relative_to(top):
+        raise ValueError(f"leads outside the project {top}: globs stay inside the folder of the budgets file, "
+                         "or of the checkout (.git) it is in")
+    parts = parts[ups:]
+    if not parts:
+        raise ValueError("must name files, not the budgets file's folder itself")
+    bad = next((p for p in parts if "**" in p and p != "**"), None)
+    if bad is not None:
+        raise ValueError(f"is not a valid glob: '**' can only be a whole path component, not '{bad}'")
+    # '**/**' matches what '**' does: one, so that the walk is not repeated for each
+    parts = [p for i, p in enumerate(parts) if not (p == "**" and i and parts[i - 1] == "**")]
+    found: set[Path] = set()
+    for p in _walk(top, start, parts):
+        try:
+            real = p.resolve()
+            if real.is_relative_to(top) and real.is_file():
+                found.add(real)
+        except OSError:  # vanished, or a loop of links
+            continue
+    return tuple(sorted(found))
+
+
+def _walk(root: Path, folder: Path, parts: list[str]) -> Iterator[Path]:
+    """Paths below ``folder`` matching ``parts`` (see :func:`glob_inside`); ``folder`` lies inside ``root``."""
+    part, rest = parts[0], parts[1:]
+    if part == "**":
+        if rest:
+            yield from _walk(root, folder, rest)  # '**' as no folder at all
+        else:
+            yield from (folder / e.name for e in _entries(folder) if not _is_dir(e, follow=False))
+        for entry in _entries(folder):
+            if _is_dir(entry, follow=False):  # never through a link: no loops, no escape
+                yield from _walk(root, folder / entry.name, parts)
+        return
+    if _MAGIC.search(part):
+        names = [e.name for e in _entries(folder) if fnmatchcase(e.name, part)]
+    else:
+        names = [part]
+    for name in names:
+        child = folder / name
+        if not rest:
+            yield child
+        elif _inside(root, child):
+            yield from _walk(root, child, rest)
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``folder``; none when it vanished or cannot be read."""
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry[str], *, follow: bool) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError:
+        return False
+
+
+def _inside(root: Path, folder: Path) -> bool:
+    """Whether ``folder`` is a folder whose real path lies inside ``root`` (links are followed)."""
+    try:
+        return folder.is_dir() and (not folder.is_symlink() or folder.resolve().is_relative_to(root))
+    except OSError:
+        return False
 
 
 @dataclass

@@ -1,25 +1,31 @@
 """The ``cnncalc`` command line: thin click commands over the core.
 
-Exit codes: 0 success; 2 invalid input or usage (one message per problem on stderr, never a
-traceback); 1 is reserved for budgets that are exceeded.
+Exit codes (:data:`EXIT_CODES`; the README's table is the same): 0 success; 1 a budget is
+exceeded; 2 invalid input or usage (one message per problem on stderr, never a traceback);
+70 a bug in cnncalc; 128 + the signal when interrupted. Everything that can go wrong at the edge
+is caught once, by :class:`_Group`: cnncalc's own errors, click's usage errors, a closed or full
+standard output, a signal, and any other exception, which is a bug and says so in one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import click
 
 from . import __version__
-from .errors import CnnCalcError, OptionError, Problem
+from .errors import CnnCalcError, OptionError, Problem, SourceError
 from .text import printable
+from .units import MAX_VALUE
 
 FORMATS = ("table", "json", "csv", "markdown")
 METRICS = ("macs", "params", "memory")
@@ -30,34 +36,168 @@ CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
 #: The commands whose JSON output has a schema: the keys of cnncalc.schema.OUTPUTS.
 JSON_COMMANDS = ("report", "check", "diff", "sweep", "fit")
 
+EXIT_OK = 0
+#: a limit is not met (check), or a watched total grew beyond --fail-above (diff); fit: nothing fits
+EXIT_EXCEEDED = 1
+#: invalid input or usage, or an output that cannot be written
+EXIT_INVALID = 2
+#: EX_SOFTWARE of sysexits.h: an internal error, a bug in cnncalc
+EXIT_INTERNAL = 70
+#: Signals that stop a run like Ctrl-C: any --output file is left as it was; exit code 128 + signal.
+SIGNALS: dict[int, str] = {signal.SIGHUP: "hangup", signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+#: Every exit code and what it means.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_EXCEEDED: "a limit is not met (check), a total grew beyond diff --fail-above, or fit: not one sample fits",
+    EXIT_INVALID: "invalid input or usage, or an output that cannot be written",
+    EXIT_INTERNAL: "internal error: a bug in cnncalc",
+    **{128 + int(sig): f"{what} ({signal.Signals(sig).name})" for sig, what in SIGNALS.items()},
+}
+#: Environment variable that, set to 1, shows the traceback of an internal error (as --debug does).
+DEBUG_ENV = "CNNCALC_DEBUG"
+
+
+class _Signalled(BaseException):
+    """Raised by the handler of a signal in :data:`SIGNALS`; unwinding removes a temporary output file."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _StdoutError(Exception):
+    """Standard output cannot be written: closed, a full device, an I/O error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _say(line: str) -> None:
+    """One line on stderr, made printable; nothing if stderr is closed or unwritable."""
+    try:
+        click.echo(printable(line), err=True)
+    except (OSError, ValueError):  # stderr closed or full: the exit code still tells
+        pass
+
+
+def _debug_requested(ctx: click.Context | None) -> bool:
+    """--debug on the command line, or CNNCALC_DEBUG set to anything but empty, 0, false, no, off."""
+    if ctx is not None and ctx.find_root().params.get("debug"):
+        return True
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def _internal_error(e: BaseException, ctx: click.Context | None, *, debug: bool = False) -> int:
+    """Report an exception that is not a :class:`CnnCalcError`: a bug, in one line (and, asked, its traceback)."""
+    if debug or _debug_requested(ctx):
+        import traceback  # noqa: PLC0415
+
+        _say_lines("".join(traceback.format_exception(e)))
+    what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    _say(f"error: internal error in cnncalc {__version__} (a bug in cnncalc, please report it): {what}; "
+         f"run again with --debug or {DEBUG_ENV}=1 to see the traceback")
+    return EXIT_INTERNAL
+
+
+def _say_lines(text: str) -> None:
+    """Text as it is on stderr (a traceback), if stderr can take it."""
+    try:
+        click.echo(text, err=True, nl=False)
+    except (OSError, ValueError):
+        pass
+
+
+def _flush_stdout() -> None:
+    """Flush standard output, so that a full device or an I/O error is reported, not lost."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as e:
+        raise _stdout_error(e) from None
+
+
+def _stdout_error(e: BaseException) -> BaseException:
+    """What a failed write to stdout raises: the reader went away (exit 0), or :class:`_StdoutError` (exit 2)."""
+    if isinstance(e, BrokenPipeError):
+        return e
+    return _StdoutError(getattr(e, "strerror", None) or str(e))
+
 
 class _Group(click.Group):
-    """Catches cnncalc's errors once, at the edge: message on stderr, exit code 2."""
+    """Catches everything once, at the edge: a message on stderr and the exit code of :data:`EXIT_CODES`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                rv = super().invoke(ctx)
+            except click.exceptions.Exit:
+                _flush_stdout()
+                raise
+            _flush_stdout()
+            return rv
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
         except CnnCalcError as e:
             for p in e.problems:
-                click.echo(f"error: {p.format()}", err=True)
-            ctx.exit(2)
+                _say(f"error: {p.format()}")
+            ctx.exit(EXIT_INVALID)
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): not an error of ours
-            sys.stderr.close()
-            ctx.exit(0)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.close()
+            ctx.exit(EXIT_OK)
+        except _StdoutError as e:
+            _say(f"error: cannot write to standard output: {e.reason}")
+            ctx.exit(EXIT_INVALID)
         except KeyboardInterrupt:
             # 130 = 128 + SIGINT, as shells report it; never 1, which means a budget was exceeded
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+            _say(SIGNALS[signal.SIGINT])
+            ctx.exit(128 + signal.SIGINT)
+        except _Signalled as e:
+            _say(SIGNALS[e.signum])
+            ctx.exit(128 + e.signum)
+        except Exception as e:  # noqa: BLE001  (anything else is a bug, reported as one)
+            ctx.exit(_internal_error(e, ctx))
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run the command; standalone, end with :func:`sys.exit` and a code of :data:`EXIT_CODES`.
+
+        click's own usage errors exit 2; Ctrl-C while click parses exits 130, not click's 1.
+        """
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+            code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
+        except click.ClickException as e:
+            if sys.stderr is not None:  # else click would print the usage on stdout
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    e.show()
+            code = EXIT_INVALID  # a usage error, or click's other errors about the arguments
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            _say(SIGNALS[signal.SIGINT])
+            code = 128 + signal.SIGINT
+        except _Signalled as e:
+            _say(SIGNALS[e.signum])
+            code = 128 + e.signum
+        except Exception as e:  # noqa: BLE001
+            argv = args[0] if args and args[0] is not None else sys.argv[1:]
+            code = _internal_error(e, None, debug="--debug" in argv)
+        sys.exit(code)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """``3x224x224`` (or ``3,224,224``) → ``(3, 224, 224)``."""
-    parts = text.replace(",", "x").replace("×", "x").split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise OptionError(f"--input: '{text}' is not a shape like 3x224x224") from None
+    parts = [p.strip() for p in text.replace(",", "x").replace("×", "x").split("x")]
+    # ASCII digits only: int() would also take '٣', '+3' and '1_0'
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        raise OptionError(f"--input: '{text}' is not a shape like 3x224x224")
+    # digits counted first: 2^63 − 1 has 19, and int() refuses more than 4,300
+    if any(len(p.lstrip("0")) > len(str(MAX_VALUE)) or int(p) > MAX_VALUE for p in parts):
+        raise OptionError(f"--input: '{text}': a size is out of range: at most {MAX_VALUE:,} (2^63 − 1)")
+    dims = tuple(int(p) for p in parts)
     if not 1 <= len(dims) <= 4 or any(d < 1 for d in dims):
         raise OptionError(f"--input: '{text}' must have 1 to 4 positive sizes, like 3x224x224")
     return dims
@@ -68,11 +208,16 @@ def load_network(net: str) -> Any:
     from . import spec  # noqa: PLC0415
 
     if net == "-":
-        return spec.load_stream(sys.stdin.buffer, "<stdin>")
+        if sys.stdin is None:
+            raise SourceError([Problem("standard input is closed", file="<stdin>")])
+        try:
+            return spec.load_stream(sys.stdin.buffer, "<stdin>")
+        except OSError as e:
+            raise SourceError([Problem(f"cannot read: {e.strerror or e}", file="<stdin>")]) from None
     return spec.load(net)
 
 
-def write_output(text: str | Iterable[str], output: str | None) -> None:
+def write_output(text: str | Iterable[str], output: str | None, *, option: str = "--output") -> None:
     """Write to stdout, or atomically to ``output`` (temporary file, then rename).
 
     A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
@@ -81,38 +226,58 @@ def write_output(text: str | Iterable[str], output: str | None) -> None:
     """
     pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
-        if isinstance(text, str):
-            # color=True: click would otherwise strip what looks like an ANSI code when stdout is no
-            # terminal, and a name or CSV cell holding ESC must reach a file exactly (colour is
-            # decided by the renderers, which escape control characters in human formats)
-            click.echo(text, nl=False, color=True)
-        else:
-            for piece in pieces:
-                sys.stdout.write(piece)
+        if sys.stdout is None:  # started with stdout closed (`>&-`)
+            raise _StdoutError("it is closed")
+        try:
+            if isinstance(text, str):
+                # color=True: click would otherwise strip what looks like an ANSI code when stdout is no
+                # terminal, changing the names in CSV or JSON written to a pipe or file
+                click.echo(text, nl=False, color=True)
+            else:
+                for piece in pieces:
+                    sys.stdout.write(piece)
             sys.stdout.flush()
+        except (OSError, ValueError) as e:
+            raise _stdout_error(e) from None
         return
     target = Path(output)
+    tmp: str | None = None
     try:
-        if target.exists() and not target.is_file() and not target.is_dir():
-            with open(target, "w", encoding="utf-8", newline="") as f:
+        try:
+            if target.exists() and not target.is_file() and not target.is_dir():
+                with open(target, "w", encoding="utf-8", newline="") as f:
+                    for piece in pieces:
+                        f.write(piece)
+                return
+            mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
+            with _signals_held():  # a signal between creating the file and naming it would leak it
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 for piece in pieces:
                     f.write(piece)
-            return
-        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as e:
-        raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
+        raise OptionError(f"{option}: cannot write to '{output}': {e.strerror or e}") from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back the signals of :data:`SIGNALS` inside the block; they are delivered after it."""
+    held = set(SIGNALS)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            for piece in pieces:
-                f.write(piece)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise OptionError(f"--output: cannot write to '{output}': {e.strerror or e}") from None
-        raise
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # not POSIX, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _umask() -> int:
@@ -124,7 +289,11 @@ def _umask() -> int:
 def _use_color(output: str | None) -> bool:
     if output not in (None, "-") or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
-    return sys.stdout.isatty()
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
+#: A positive integer that PyTorch can hold: 1 to 2^63 − 1.
+_SIZE = click.IntRange(min=1, max=MAX_VALUE)
 
 
 def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, ...] = FORMATS) -> Any:
@@ -153,7 +322,8 @@ def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1).")
+def cli(debug: bool) -> None:
     """Shapes, parameters, MACs/FLOPs, receptive fields and memory of a CNN, from a YAML or JSON file."""
 
 
@@ -176,13 +346,13 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @cli.command()
 @click.argument("net")
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
-@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--batch", "-b", type=_SIZE, default=1, show_default=True, help="Batch size.")
 @training_options
-@click.option("--depth", type=click.IntRange(min=1), metavar="N",
+@click.option("--depth", type=_SIZE, metavar="N",
               help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
                    "default: every layer.")
 @click.option("--sort", type=click.Choice(METRICS), help="List the heaviest layers first by this metric.")
-@click.option("--top", type=click.IntRange(min=1), metavar="N", help="List only the first N layers (after --sort).")
+@click.option("--top", type=_SIZE, metavar="N", help="List only the first N layers (after --sort).")
 @click.option("--bars", type=click.Choice(METRICS), help="Metric whose share the table's bars show "
               "[default: the --sort metric, else macs].")
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
@@ -205,7 +375,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
 
-        write_output(render_html(full), html)
+        write_output(render_html(full), html, option="--html")
     if depth is not None:
         full = full.collapse(depth)
     rows = hotspots.select(full, sort, top)
@@ -313,6 +483,8 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     texts = [*([inputs] if inputs else []), *more]
     shapes = [parse_shape(s) for text in texts for s in expand(text, "--input")]
     sizes = parse_batches(batches)
+    if any(b > MAX_VALUE for b in sizes):
+        raise OptionError(f"--batch: '{batches}': a batch size is out of range: at most {MAX_VALUE:,} (2^63 − 1)")
     network = load_network(net)
     result = sweep(network, shapes or [tuple(network.input)], sizes, dtype=resolve_dtype(dtype, amp),
                    optimizer=optimizer, amp=amp)
@@ -355,13 +527,15 @@ def networks() -> None:
 
     found = spec.bundled()
     width = max((len(n) for n in found), default=0)
+    lines = []
     for name, path in found.items():
         title = ""
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("name:"):
                 title = line.split(":", 1)[1].strip()
                 break
-        click.echo(f"{name:<{width}}  {title}")
+        lines.append(f"{name:<{width}}  {title}\n")
+    write_output("".join(lines), None)
 
 
 @cli.command()
@@ -372,12 +546,14 @@ def layers() -> None:
     aliases: dict[str, list[str]] = {}
     for alias, name in ALIASES.items():
         aliases.setdefault(name, []).append(alias)
+    lines = []
     for name, cls in sorted(REGISTRY.items()):
         args = [k if f.is_required() else f"[{k}]" for k, f in cls.model_fields.items()
                 if k not in ("name", "from_", "if_")]
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         extra = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
-        click.echo(f"{name}{extra}: {' '.join(args)}\n    {doc}")
+        lines.append(f"{name}{extra}: {' '.join(args)}\n    {doc}\n")
+    write_output("".join(lines), None)
 
 
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -388,7 +564,7 @@ def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Optimizer the training-memory limit assumes.  [default: adam]")(fn)
     fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
                       help="Element type the memory limits assume.  [default: fp32]")(fn)
-    fn = click.option("--batch", "-b", type=click.IntRange(min=1), default=None,
+    fn = click.option("--batch", "-b", type=_SIZE, default=None,
                       help="Batch size the memory limits assume.  [default: 1]")(fn)
     metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
     for m in reversed(METRICS.values()):
@@ -469,7 +645,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
 @cli.command()
 @click.argument("old")
 @click.argument("new")
-@click.option("--batch", "-b", type=click.IntRange(min=1), default=1, show_default=True, help="Batch size.")
+@click.option("--batch", "-b", type=_SIZE, default=1, show_default=True, help="Batch size.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
               help="Element type for memory figures.")
 @click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
@@ -527,6 +703,7 @@ def schema(which: str, command: str | None, output: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    _prepare_process()
     # A run allocates millions of long-lived objects (parsed YAML, models, rows) and almost no
     # cyclic garbage (tests/test_startup.py holds the commands to that): the cyclic
     # collector would only traverse the live objects again and again, a tenth of the time of a
@@ -535,14 +712,53 @@ def main() -> None:
     gc.disable()
     try:
         cli(prog_name="cnncalc")
+        code = EXIT_OK
     except SystemExit as e:
-        if not isinstance(e.code, (int, type(None))):
-            raise
-        # Freeing every object at interpreter exit takes 40 ms of the 0.26 s of a ResNet-50
-        # report, and longer for large networks: flush the output and leave without it.
-        for stream in (sys.stdout, sys.stderr):
-            try:
+        code = e.code if isinstance(e.code, int) else EXIT_INTERNAL if e.code is not None else EXIT_OK
+    except _Signalled as e:  # arrived after the command's own handling
+        code = 128 + e.signum
+    except KeyboardInterrupt:
+        code = 128 + signal.SIGINT
+    # Freeing every object at interpreter exit takes 40 ms of the 0.26 s of a ResNet-50
+    # report, and longer for large networks: flush the output and leave without it.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
                 stream.flush()
-            except (OSError, ValueError):  # closed, or the reader went away
-                pass
-        os._exit(e.code or 0)
+        except (OSError, ValueError):  # closed, or the reader went away: reported already
+            pass
+    os._exit(code)
+
+
+def _prepare_process() -> None:
+    """Streams and signals of a real run: what a test runner's process must keep as it is.
+
+    - A standard stream that was closed (``>&-``) gets ``/dev/null`` on its descriptor, so that no
+      file opened later takes that number and receives what was meant for the stream; Python
+      already left ``sys.stdout`` (or stdin, stderr) None, which the commands report.
+    - Names a stream's encoding cannot hold (``PYTHONIOENCODING=latin-1``) are written escaped.
+    - SIGTERM and SIGHUP stop the run as Ctrl-C does (unless the parent ignores them, as nohup
+      does): an --output file being written is left as it was; exit code 128 + the signal.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_RDWR)
+                if devnull != fd:  # the lowest free number is this one, unless a lower one is also closed
+                    os.dup2(devnull, fd)
+                    os.close(devnull)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    for sig in SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _on_signal)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    # a second signal must not interrupt the clean-up the first one started
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Signalled(signum)

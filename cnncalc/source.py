@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,7 +109,13 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
     """
     name = str(path)
     try:
-        with open(path, "rb") as f:
+        # non-blocking, so that a FIFO with no writer cannot stall the open; refused below
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            kind = _not_regular(os.fstat(fd).st_mode)
+            if kind is not None:
+                raise SourceError([Problem(f"is {kind}, not a regular file; to read a pipe or a device, "
+                                           f"redirect it to standard input and give - as the file", file=name)])
             raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise SourceError([Problem("no such file", file=name)]) from None
@@ -116,8 +124,32 @@ def read(path: str | Path, *, collect: bool = False) -> Source:
     except PermissionError:
         raise SourceError([Problem("permission denied", file=name)]) from None
     except OSError as e:
-        raise SourceError([Problem(f"cannot read: {e.strerror or e}", file=name)]) from None
+        raise SourceError([Problem(_unreadable(path, e), file=name)]) from None
+    except ValueError:  # the name holds a NUL character, which no file name can
+        raise SourceError([Problem("is not a valid file name (it holds a NUL character)", file=name)]) from None
     return parse_bytes(raw, name, collect=collect)
+
+
+def _unreadable(path: str | Path, e: OSError) -> str:
+    """Why ``path`` cannot be opened: what it is when not a regular file (a socket gives ENXIO), else the error."""
+    try:
+        kind = _not_regular(os.stat(path).st_mode)
+    except OSError:
+        kind = None
+    if kind is not None:
+        return f"is {kind}, not a regular file"
+    return f"cannot read: {e.strerror or e}"
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (a FIFO, a device...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
 
 
 def read_stream(stream: BinaryIO, name: str, *, collect: bool = False) -> Source:

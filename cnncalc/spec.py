@@ -456,7 +456,11 @@ def bundled() -> dict[str, Path]:
 def resolve(what: str | Path) -> Path:
     """A path as given if it exists, else the bundled network of that name."""
     p = Path(what)
-    if p.exists() or p.suffix in (".yaml", ".yml", ".json") or "/" in str(what):
+    try:
+        exists = p.exists()
+    except OSError:  # a name too long, a loop of links...: reading it reports the error
+        exists = True
+    if exists or p.suffix in (".yaml", ".yml", ".json") or "/" in str(what):
         return p
     found = bundled().get(str(what))
     if found is None:

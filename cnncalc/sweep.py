@@ -31,13 +31,17 @@ from .spec import Network
 MAX_VALUES = 10_000
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
-_RANGE = re.compile(r"\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*(?:\.\.\s*(-?\d+)\s*)?")
+_RANGE = re.compile(r"\s*(-?[0-9]+)\s*\.\.\s*(-?[0-9]+)\s*(?:\.\.\s*(-?[0-9]+)\s*)?")
+#: Most digits of a number: 2^63 − 1 has 19 (and int() refuses more than 4,300).
+_MAX_DIGITS = 19
 
 
 def _range(body: str, option: str) -> list[str]:
     m = _RANGE.fullmatch(body)
     if m is None:
         raise OptionError(f"{option}: '{{{body}}}' is not a range like {{224..1024..32}} (start..stop..step)")
+    if any(g is not None and len(g.lstrip("-0")) > _MAX_DIGITS for g in m.groups()):
+        raise OptionError(f"{option}: {{{body}}}: a number is out of range: at most 2^63 − 1")
     start, stop, step = int(m[1]), int(m[2]), int(m[3] or 1)
     if step < 1:
         raise OptionError(f"{option}: the step of {{{body}}} must be positive")
@@ -72,7 +76,7 @@ def parse_batches(text: str) -> list[int]:
     """``1,8,32`` or ``{1..64..8}`` → batch sizes."""
     out = []
     for v in expand(text, "--batch"):
-        if not v.isdigit() or int(v) < 1:
+        if not (v.isascii() and v.isdigit()) or len(v.lstrip("0")) > _MAX_DIGITS or int(v) < 1:
             raise OptionError(f"--batch: '{v}' is not a positive integer")
         out.append(int(v))
     return out

@@ -5,16 +5,26 @@ same SI prefixes, with or without ``B`` (``20MB`` = ``20M`` = 20·10⁶ bytes), 
 prefixes KiB, MiB, GiB, TiB, which are powers of 2 (``20MiB`` = 20·2²⁰ bytes). The number is
 read as an exact decimal (``1.2G`` = 1.2·10⁹ = 1,200,000,000, never 1,199,999,999.99…), and the
 result must be a whole number of units: ``1.5`` params or ``0.3KiB`` (307.2 bytes) are refused.
+Every value is at most :data:`MAX_VALUE` (2^63 − 1, the largest size PyTorch holds), and the
+exponent is looked at before the number is expanded, so ``1e99999999`` is refused at once.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
 Kind = Literal["count", "bytes", "pixels"]
+
+#: The largest value of any quantity or percentage: 2^63 − 1, as PyTorch's sizes are.
+MAX_VALUE = 2**63 - 1
+#: Decimal exponent above which a number is surely out of range (10^24 > MAX_VALUE), and the
+#: least exponent read at all: both checked before the exact value (10^exponent) is computed.
+_MAX_EXPONENT = 24
+_MIN_EXPONENT = -1000
 
 SI = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 IEC = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
@@ -61,6 +71,8 @@ def parse(text: Any, kind: Kind) -> Quantity:
     if isinstance(text, int):
         if text < 0:
             raise ValueError(f"must not be negative, got {text}")
+        if text > MAX_VALUE:
+            raise ValueError(_too_large(str(text)))
         return Quantity(text, str(text))
     m = _QUANTITY.match(text)
     if m is None:
@@ -71,11 +83,30 @@ def parse(text: Any, kind: Kind) -> Quantity:
     table = UNITS[kind]
     if unit not in table:
         raise ValueError(f"'{text}': {_unit_problem(unit, kind)}")
-    exact = Fraction(m["number"].replace("_", "")) * table[unit]
+    exact = _exact(m["number"], text) * table[unit]
     if exact.denominator != 1:
         what = {"count": "a whole count", "bytes": "a whole number of bytes", "pixels": "a whole number"}[kind]
-        raise ValueError(f"'{text}' is {float(exact):g}, not {what}")
+        shown = f"{float(exact):g}" if exact >= Fraction(1, 10**6) else "less than 0.000001"
+        raise ValueError(f"'{text}' is {shown}, not {what}")
+    if exact > MAX_VALUE:
+        raise ValueError(_too_large(text))
     return Quantity(int(exact), text.strip())
+
+
+def _exact(number: str, text: str) -> Fraction:
+    """The exact value of a matched number, refusing a huge exponent before expanding it."""
+    d = Decimal(number.replace("_", ""))
+    if d.is_zero():
+        return Fraction(0)
+    if d.adjusted() > _MAX_EXPONENT:
+        raise ValueError(_too_large(text))
+    if d.adjusted() < _MIN_EXPONENT:
+        raise ValueError(f"'{text.strip()}' is out of range: a nonzero value at least 10^{_MIN_EXPONENT}")
+    return Fraction(d)
+
+
+def _too_large(text: str) -> str:
+    return f"'{text.strip()}' is out of range: at most {MAX_VALUE:,} (2^63 − 1)"
 
 
 def _unit_problem(unit: str, kind: Kind) -> str:
@@ -110,4 +141,7 @@ def parse_percent(text: str) -> Fraction:
     m = re.fullmatch(rf"\s*({_NUMBER})\s*%?\s*", text)
     if m is None:
         raise ValueError(f"'{text}' is not a percentage like 5% or 0.5%")
-    return Fraction(m[1].replace("_", ""))
+    value = _exact(m[1], text)
+    if value > MAX_VALUE:
+        raise ValueError(_too_large(text))
+    return value

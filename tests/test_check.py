@@ -215,6 +215,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for sub, name in (("mobile", "lenet5"), ("mobile", "tiny_cnn"), ("big", "vgg16")):
         (tmp_path / "models" / sub).mkdir(parents=True, exist_ok=True)
         (tmp_path / "models" / sub / f"{name}.yaml").write_text(nets[name].read_text())
+    (tmp_path / ".git").mkdir()  # the project whose files ../ may reach
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "budgets.yaml").write_text(
         "# relative to this file\n"
