@@ -78,9 +78,9 @@ class Source:
             node = child
         return node.start_mark.line + 1, node.start_mark.column + 1
 
-    def problem(self, message: str, path: tuple[Any, ...] = (), **kw: Any) -> Problem:
-        """A :class:`Problem` located at ``path``."""
-        line, col = self.locate(path)
+    def problem(self, message: str, path: tuple[Any, ...] = (), *, key: bool = False, **kw: Any) -> Problem:
+        """A :class:`Problem` located at ``path`` (with ``key``: at its key)."""
+        line, col = self.locate(path, key=key)
         return Problem(message, file=self.name, line=line, column=col, **kw)
 
 

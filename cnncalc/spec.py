@@ -499,8 +499,9 @@ def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple
         if key in seen:
             continue
         seen.add(key)
-        # an unknown key is pointed at itself, anything else at its value
-        line, col = src.locate(path, key=err["type"] == "extra_forbidden")
+        # an unknown key is pointed at itself, and so is an empty 'layers:'; anything else at its value
+        at_key = err["type"] == "extra_forbidden" or (err["type"] == "too_short" and field == "layers")
+        line, col = src.locate(path, key=at_key)
         out.append(
             Problem(msg, file=src.name, line=line, column=col, layer=name, layer_type=typ,
                     index=None if name or index is None else index + 1)
