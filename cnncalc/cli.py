@@ -65,9 +65,10 @@ def load_network(net: str) -> Any:
     """A path, a bundled name, or ``-`` for standard input."""
     from . import spec  # noqa: PLC0415
 
-    if net == "-":
-        return spec.load_stream(sys.stdin.buffer, "<stdin>")
-    return spec.load(net)
+    network = spec.load_stream(sys.stdin.buffer, "<stdin>") if net == "-" else spec.load(net)
+    for w in network.source.warnings if network.source else ():
+        click.echo(f"warning: {w.format()}", err=True)
+    return network
 
 
 def write_output(text: str | Iterable[str], output: str | None) -> None:
