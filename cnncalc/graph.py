@@ -459,7 +459,9 @@ class _Builder:
                     try:
                         v = substitute(v, caller if a in call.args else {**args, "index": k})
                     except ExprError as ex:
-                        raise self.fail((*path, call.block, a), f"{a}: {ex}", full, call.block) from None
+                        # at the value given in the call, or at the block's default
+                        at = (*path, call.block, a) if a in call.args else ("blocks", call.block, "args", a)
+                        raise self.fail(at, f"{a}: {ex}", full, call.block) from None
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
             inst = f"{full}.{k}." if nested else f"{full}."

@@ -395,11 +395,12 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
     def note(mark: yaml.Mark, message: str) -> None:
         problems.append(Problem(message, file=name, line=mark.line + 1, column=mark.column + 1))
 
-    def number(value: Any, mark: yaml.Mark) -> Any:
-        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
-            note(mark, f"number with more than {_MAX_INT_BITS:,} bits is too large")
-            return None
-        return value
+    def number(n: int, event: yaml.ScalarEvent) -> Any:
+        """``n``, or its text with a problem if it is too large to be shown."""
+        if n.bit_length() > _MAX_INT_BITS:
+            note(event.start_mark, f"number with more than {_MAX_INT_BITS:,} bits is too large")
+            return event.value
+        return n
 
     def plain(event: yaml.ScalarEvent) -> Any:
         """A plain scalar by the YAML 1.2 core schema, warned about where YAML 1.1 reads it otherwise."""
@@ -414,7 +415,9 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
             elif _FLOAT.fullmatch(value):
                 out = float(value)
             elif _INT_HEX.fullmatch(value) or _INT_OCT.fullmatch(value):
-                out = number(int(value[2:], 16 if value[1] == "x" else 8), event.start_mark)
+                out = number(int(value[2:], 16 if value[1] == "x" else 8), event)
+                if out is value:
+                    return value
             else:
                 out = _CONSTANTS.get(value, value)
             if not _SAME_IN_1_1.fullmatch(value):
@@ -437,6 +440,8 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 return  # refused by YAML 1.1: nothing was ever read differently
         elif _EXP_NUMBER.fullmatch(value):
             old = float(value)  # how cnncalc read YAML before it read YAML 1.2
+        if isinstance(old, int) and old.bit_length() > _MAX_INT_BITS:
+            return  # too large to show (a 20,000-digit '0b1...'); read as a string, as YAML 1.2 has it
         if isinstance(old, (str, int, float, bool, type(None))) and not _same(old, out):
             m = event.start_mark
             warnings.append(Problem(
@@ -456,7 +461,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                     note(mark, f"number with {len(value.lstrip('+-')):,} digits is too large")
                     return value
             if _INT_HEX.fullmatch(value) or _INT_OCT.fullmatch(value):
-                return number(int(value[2:], 16 if value[1] == "x" else 8), mark)
+                return number(int(value[2:], 16 if value[1] == "x" else 8), event)
         elif tag == _FLOAT_TAG:
             if _INT.fullmatch(value) or _FLOAT.fullmatch(value):
                 return float(value)  # inf for one too large: refused where a size is read
@@ -654,7 +659,7 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
                 pos = ws(text, pos + 1).end()
                 continue
             # a value
-            want = "after"
+            may_close, want = want == "value or ]", "after"
             if c == '"':
                 value, pos = scanstring(text, pos + 1, True)
                 yield _STRING, start, value
@@ -666,7 +671,7 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
                 closers.append("]")
                 yield _OPEN_SEQ, start, None
                 want, pos = "value or ]", pos + 1
-            elif c == "]" and want == "value or ]":
+            elif c == "]" and may_close:
                 closers.pop()
                 yield _CLOSE, start, None
                 pos += 1
