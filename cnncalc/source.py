@@ -105,14 +105,14 @@ class Source:
     #: what was read but may not be what was meant (a YAML 1.1 form read by YAML 1.2)
     warnings: list[Problem] = field(default_factory=list)
     #: ``text`` is JSON, read by JSON's grammar
-    json: bool = False
+    is_json: bool = False
 
     @property
     def root(self) -> yaml.Node | None:
         """The node tree: kept, or composed from ``text``."""
         if self._root is None and self.text is not None:
             with _gc_paused():
-                self._root = _json_nodes(self.text) if self.json else yaml.compose(self.text, Loader=_Loader)
+                self._root = _json_nodes(self.text) if self.is_json else yaml.compose(self.text, Loader=_Loader)
         return self._root
 
     def locate(self, path: tuple[Any, ...], *, key: bool = False) -> tuple[int | None, int | None]:
@@ -241,7 +241,7 @@ def _parse_json(text: str, name: str, *, fallback: bool = False) -> Source | Non
         if fallback:
             return None
         raise SpecError([_json_problem(text, name, e.pos)]) from None
-    return Source(data, name, problems=problems, text=text, json=True)
+    return Source(data, name, problems=problems, text=text, is_json=True)
 
 
 def _empty(name: str) -> SpecError:
