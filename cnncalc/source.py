@@ -78,6 +78,8 @@ _MERGE = _TAG + "merge"
 # A "\ud83d" escape (half of a UTF-16 pair) is not a character: PyYAML's pure-Python reader lets
 # it through, and it cannot be written out as UTF-8
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What a YAML stream may not hold (YAML 1.1's printable set, which PyYAML's readers enforce)
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def short_tag(tag: str) -> str:
@@ -268,7 +270,7 @@ def _yaml_problem(e: yaml.MarkedYAMLError, name: str, text: str) -> Problem:
 
 def _reader_problem(e: yaml.reader.ReaderError, name: str, text: str) -> Problem:
     """A character YAML does not allow (a NUL, a control character), at its line and column."""
-    found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    found = _NON_PRINTABLE.search(text)
     pos = found.start() if found else max(min(e.position, len(text) - 1), 0)
     char = text[pos]
     what = "a NUL character (U+0000): is it a binary file?" if char == "\0" else (
