@@ -82,6 +82,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+_PLAIN_DATA = "a description holds plain mappings, lists, strings, numbers, booleans and null"
+
+
 def short_tag(tag: str) -> str:
     """A tag as it is written: ``!!int`` for ``tag:yaml.org,2002:int``."""
     return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
@@ -474,8 +477,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
             if out is not value and (out is None) == (tag == _NULL_TAG) and not isinstance(out, float):
                 return out
         else:
-            note(mark, f"unsupported tag '{short_tag(tag)}': a description holds plain mappings, lists, strings, "
-                       "numbers, booleans and null")
+            note(mark, f"unsupported tag '{short_tag(tag)}': {_PLAIN_DATA}")
             return value
         note(mark, f"invalid value: cannot read '{value}' as {short_tag(tag)}")
         return value
@@ -527,8 +529,8 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                     refused = refused or event.anchor in in_document
                     in_document.add(event.anchor)
                 if event.tag not in (None, "!", _MAP if is_map else _SEQ):
-                    note(event.start_mark, f"unsupported tag '{short_tag(event.tag)}' on a {'mapping' if is_map else 'list'}: "
-                                           "a description holds plain mappings, lists, strings, numbers, booleans and null")
+                    what = "mapping" if is_map else "list"
+                    note(event.start_mark, f"unsupported tag '{short_tag(event.tag)}' on a {what}: {_PLAIN_DATA}")
                 continue
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 done = stack.pop()
