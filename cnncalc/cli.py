@@ -211,10 +211,14 @@ def load_network(net: str) -> Any:
         if sys.stdin is None:
             raise SourceError([Problem("standard input is closed", file="<stdin>")])
         try:
-            return spec.load_stream(sys.stdin.buffer, "<stdin>")
+            network = spec.load_stream(sys.stdin.buffer, "<stdin>")
         except OSError as e:
             raise SourceError([Problem(f"cannot read: {e.strerror or e}", file="<stdin>")]) from None
-    return spec.load(net)
+    else:
+        network = spec.load(net)
+    for w in network.source.warnings if network.source else ():
+        _say(f"warning: {w.format()}")
+    return network
 
 
 def write_output(text: str | Iterable[str], output: str | None, *, option: str = "--output") -> None:

@@ -74,8 +74,39 @@ def is_expr(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("$")
 
 
+def contains_expr(value: Any) -> bool:
+    """True when ``value`` is an expression or holds one, in lists and mappings at any depth."""
+    if isinstance(value, (list, tuple)):
+        return any(contains_expr(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_expr(v) for v in value.values())
+    return is_expr(value)
+
+
+def substitute(value: Any, names: Mapping[str, Any], *, whole: bool = False) -> Any:
+    """``value`` with every expression in it evaluated, in lists and mappings at any depth.
+
+    With ``whole``, an expression whose value is a float without a fractional part gives an int
+    (``$c / 2`` as a size).
+    """
+    if isinstance(value, (list, tuple)):
+        return [substitute(v, names, whole=whole) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, names, whole=whole) for k, v in value.items()}
+    if is_expr(value):
+        out = evaluate(value, names)
+        if whole and isinstance(out, float) and out.is_integer():
+            return int(out)
+        return out
+    return value
+
+
 def evaluate(text: str, names: Mapping[str, Any]) -> Any:
-    """Evaluate ``$expression`` with ``names`` bound; raise :class:`ExprError` on anything else."""
+    """Evaluate ``$expression`` with ``names`` bound; raise :class:`ExprError` on anything else.
+
+    A value that is itself an expression (``$'$x'``) is refused: an expression is evaluated
+    once, and its value is never read as another one.
+    """
     body = text[1:].strip() if text.startswith("$") else text
     if body.startswith("{") and body.endswith("}"):
         body = body[1:-1].strip()
@@ -87,7 +118,12 @@ def evaluate(text: str, names: Mapping[str, Any]) -> Any:
         tree = _parse(body)
     except SyntaxError:
         raise ExprError(f"cannot parse expression '{body}'") from None
-    return _eval(tree.body, names)
+    value = _eval(tree.body, names)
+    if contains_expr(value):
+        what = "starts" if isinstance(value, str) else "holds a string that starts"
+        raise ExprError(f"its value {value!r:.60} {what} with '$', as an expression does; an expression's value "
+                        "is never evaluated again")
+    return value
 
 
 @functools.lru_cache(maxsize=4096)

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
-from .expr import ExprError, evaluate, is_expr
+from .expr import ExprError, contains_expr, evaluate, is_expr, substitute
 from .layers import Layer, Shape, fmt_shape
 from .layers.base import MAX_INT, Counts, Layout, channels_first
 from .spec import Call, Network, Sequential, suggest
@@ -125,6 +125,10 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         if more:
             problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
         raise cls(problems)
+    if not b.nodes:
+        # as torch.nn.Sequential() with nothing in it: an identity, which has no layer to report
+        raise b.fail(("layers",), "every item was skipped ('if' false) or is an empty group or block, so the "
+                     "network has no layers", key=True)
     return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
 
 
@@ -174,10 +178,10 @@ class _Builder:
 
     # -- errors ---------------------------------------------------------------------------------
     def fail(self, path: tuple[Any, ...], msg: str, name: str | None = None, typ: str | None = None,
-             cls: type[SpecError] = SpecError) -> SpecError:
+             cls: type[SpecError] = SpecError, *, key: bool = False) -> SpecError:
         if self.src is None:
             return cls([Problem(msg, layer=name, layer_type=typ)])
-        return cls([self.src.problem(msg, path, layer=name, layer_type=typ)])
+        return cls([self.src.problem(msg, path, layer=name, layer_type=typ, key=key)])
 
     def args_path(self, path: tuple[Any, ...]) -> tuple[Any, ...]:
         """Where a layer item's arguments are, under its type as written (which may be an alias)."""
@@ -451,11 +455,13 @@ class _Builder:
                 v = call.args.get(a, default)
                 if v is None:
                     raise self.fail(path, f"block '{call.block}' needs argument '{a}'", full, call.block)
-                if is_expr(v):
+                if contains_expr(v):  # alone, or in a list or a mapping
                     try:
-                        v = evaluate(v, caller if a in call.args else {**args, "index": k})
+                        v = substitute(v, caller if a in call.args else {**args, "index": k})
                     except ExprError as ex:
-                        raise self.fail((*path, call.block, a), f"{a}: {ex}", full, call.block) from None
+                        # at the value given in the call, or at the block's default
+                        at = (*path, call.block, a) if a in call.args else ("blocks", call.block, "args", a)
+                        raise self.fail(at, f"{a}: {ex}", full, call.block) from None
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
             inst = f"{full}.{k}." if nested else f"{full}."
@@ -471,7 +477,7 @@ class _Builder:
         fields = self.has_expr.get(id(layer))
         if fields is None:
             given = layer.model_fields_set  # defaults are never expressions
-            fields = [k for k in type(layer).model_fields if k in given and _contains_expr(getattr(layer, k))]
+            fields = [k for k in type(layer).model_fields if k in given and contains_expr(getattr(layer, k))]
             self.has_expr[id(layer)] = fields
         if not fields:
             return layer
@@ -479,7 +485,7 @@ class _Builder:
         for k in fields:
             alias = type(layer).model_fields[k].alias or k
             try:
-                raw[alias] = _substitute(raw[alias], env)
+                raw[alias] = substitute(raw[alias], env, whole=True)
             except ExprError as ex:
                 raise self.fail((*self.args_path(path), alias), f"{alias}: {ex}", full, layer.type_name) from None
         key = (type(layer), repr(sorted(raw.items())))
@@ -531,19 +537,3 @@ class _Builder:
         self.names[full] = node.index
         return node.index
 
-
-def _contains_expr(v: Any) -> bool:
-    if isinstance(v, (list, tuple)):
-        return any(_contains_expr(x) for x in v)
-    return is_expr(v)
-
-
-def _substitute(v: Any, env: dict[str, Any]) -> Any:
-    if isinstance(v, (list, tuple)):
-        return [_substitute(x, env) for x in v]
-    if is_expr(v):
-        out = evaluate(v, env)
-        if isinstance(out, float) and out.is_integer():
-            return int(out)
-        return out
-    return v

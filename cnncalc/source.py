@@ -1,8 +1,14 @@
 """Reading a description: bytes to plain data, keeping every node's line and column.
 
-YAML and JSON are both read with PyYAML's safe parser (the C one when available), in one pass
-over its event stream that builds the data; the composed node tree, which maps any data path
-back to a line and column, is made from the text only when a location is asked for.
+YAML is read with PyYAML's safe parser (the C one when available), in one pass over its event
+stream that builds the data; plain scalars are resolved by the YAML 1.2 core schema (``010`` is
+10, ``yes`` and ``1:20`` are strings), and a plain scalar that YAML 1.1 reads otherwise gets a
+warning. The composed node tree, which maps any data path back to a line and column, is made
+from the text only when a location is asked for.
+
+JSON (a file named ``*.json``, or any text that starts with ``{`` and is valid JSON) is read by
+JSON's grammar (RFC 8259) in a pass of the same kind over its tokens, with the same limits, the
+same refusal of duplicate keys, and its own node tree for locations.
 
 Hostile input is bounded before it costs anything: the file's size is capped, and the same
 pass (the parser produces events without recursion, and nothing here recurses) checks the
@@ -16,11 +22,13 @@ from __future__ import annotations
 import gc
 import json
 import os
+import math
 import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.decoder import scanstring
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,8 +46,50 @@ MAX_DEPTH = 200
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # A plain scalar that JSON and YAML 1.2 read as a number but YAML 1.1 leaves a string:
-# an exponent without a decimal point or without a sign, e.g. ``1e-5``, ``2E3``.
+# an exponent without a decimal point or without a sign, e.g. ``1e-5``, ``2E3``. cnncalc read
+# these as numbers before it read YAML 1.2, so they are no news to warn about.
 _EXP_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
+
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+_INT = re.compile(r"[-+]?[0-9]+")
+_INT_OCT = re.compile(r"0o[0-7]+")
+_INT_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CONSTANTS: dict[str, Any] = {
+    **dict.fromkeys(("null", "Null", "NULL", "~", ""), None),
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+    **{f"{sign}.{inf}": float(f"{sign}inf") for sign in ("", "+", "-") for inf in ("inf", "Inf", "INF")},
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+}
+_NUMBER_START = frozenset("0123456789+-.")
+# Plain scalars that YAML 1.1 and 1.2 read alike (the common case: a size, a rate), which need
+# no comparison with YAML 1.1's reading
+_SAME_IN_1_1 = re.compile(r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?")
+# YAML 1.1's booleans that YAML 1.2 reads as strings
+_BOOL_1_1 = frozenset(("yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"))
+# Python refuses to turn integers of more than 4300 digits into text (and back): a hexadecimal
+# one that long in decimal cannot be shown in a message, so it is refused as well
+_MAX_INT_BITS = 14_000
+
+_TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
+_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
+_SEQ, _MAP = _TAG + "seq", _TAG + "map"
+_MERGE = _TAG + "merge"
+# A "\ud83d" escape (half of a UTF-16 pair) is not a character: PyYAML's pure-Python reader lets
+# it through, and it cannot be written out as UTF-8
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What a YAML stream may not hold (YAML 1.1's printable set, which PyYAML's readers enforce)
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+_PLAIN_DATA = "a description holds plain mappings, lists, strings, numbers, booleans and null"
+
+
+def short_tag(tag: str) -> str:
+    """A tag as it is written: ``!!int`` for ``tag:yaml.org,2002:int``."""
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
 
 @dataclass
@@ -59,13 +109,17 @@ class Source:
     _root: yaml.Node | None = field(default=None, repr=False)
     problems: list[Problem] = field(default_factory=list)
     text: str | None = field(default=None, repr=False)
+    #: what was read but may not be what was meant (a YAML 1.1 form read by YAML 1.2)
+    warnings: list[Problem] = field(default_factory=list)
+    #: ``text`` is JSON, read by JSON's grammar
+    is_json: bool = False
 
     @property
     def root(self) -> yaml.Node | None:
         """The node tree: kept, or composed from ``text``."""
         if self._root is None and self.text is not None:
             with _gc_paused():
-                self._root = yaml.compose(self.text, Loader=_Loader)
+                self._root = _json_nodes(self.text) if self.is_json else yaml.compose(self.text, Loader=_Loader)
         return self._root
 
     def locate(self, path: tuple[Any, ...], *, key: bool = False) -> tuple[int | None, int | None]:
@@ -80,9 +134,9 @@ class Source:
             node = child
         return node.start_mark.line + 1, node.start_mark.column + 1
 
-    def problem(self, message: str, path: tuple[Any, ...] = (), **kw: Any) -> Problem:
-        """A :class:`Problem` located at ``path``."""
-        line, col = self.locate(path)
+    def problem(self, message: str, path: tuple[Any, ...] = (), *, key: bool = False, **kw: Any) -> Problem:
+        """A :class:`Problem` located at ``path`` (with ``key``: at its key)."""
+        line, col = self.locate(path, key=key)
         return Problem(message, file=self.name, line=line, column=col, **kw)
 
 
@@ -177,40 +231,63 @@ def parse_bytes(raw: bytes, name: str, *, collect: bool = False) -> Source:
 def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source:
     """Parse YAML or JSON text into plain data, rejecting alias bombs and deep nesting.
 
-    A name ending in ``.json`` is held to JSON's grammar too (no trailing commas, no comments).
+    A name ending in ``.json`` is read by JSON's grammar (no trailing commas, no comments);
+    any other text that starts with ``{`` is read as JSON when it is JSON, else as YAML.
     """
     if len(text) > MAX_BYTES:
         raise _too_big(name)
     if not text.strip():
         raise _empty(name)  # before YAML, which refuses a tab even on a blank line
-    is_json = name.lower().endswith(".json")
-    # JSON allows tabs wherever it allows spaces; PyYAML's pure-Python scanner does not. Raw
-    # tabs cannot occur inside JSON strings, so replacing them keeps every value and column.
-    yaml_text = text.replace("\t", " ") if is_json else text
-    try:
-        with _gc_paused():
-            data, problems, refused = _read(yaml_text, name)
-        if is_json:
-            _check_json(text, name)
-        if refused:  # the composer's own error, with its message and location
-            yaml.compose(yaml_text, Loader=_Loader)
-            raise AssertionError(f"PyYAML composed {name}, which was expected to be refused")  # pragma: no cover
-    except yaml.MarkedYAMLError as e:
-        if is_json:
-            _check_json(text, name)
-        raise SpecError([_yaml_problem(e, name, text)]) from None
-    except yaml.YAMLError as e:  # pragma: no cover  (PyYAML marks its syntax errors)
-        raise SpecError([Problem(f"invalid YAML: {e}", file=name)]) from None
-    if data is _NOTHING:
-        raise _empty(name)
-    src = Source(data, name, problems=problems, text=yaml_text)
+    src = None
+    if name.lower().endswith(".json"):
+        src = _parse_json(text, name)
+    elif text.startswith("{", _JSON_WS.match(text).end()):
+        src = _parse_json(text, name, fallback=True)
+    if src is None:
+        src = _parse_yaml(text, name)
     if src.problems and not collect:
         raise SpecError(list(src.problems))
     return src
 
 
+def _parse_yaml(text: str, name: str) -> Source:
+    """Read YAML text; a syntax error is raised with PyYAML's message at its line and column."""
+    try:
+        with _gc_paused():
+            data, problems, warnings, refused = _read(text, name)
+        if refused:  # the composer's own error, with its message and location
+            yaml.compose(text, Loader=_Loader)
+            raise AssertionError(f"PyYAML composed {name}, which was expected to be refused")  # pragma: no cover
+    except yaml.MarkedYAMLError as e:
+        raise SpecError([_yaml_problem(e, name, text)]) from None
+    except yaml.reader.ReaderError as e:
+        raise SpecError([_reader_problem(e, name, text)]) from None
+    except yaml.YAMLError as e:  # pragma: no cover  (PyYAML marks its syntax errors)
+        raise SpecError([Problem(f"invalid YAML: {e}", file=name)]) from None
+    if data is _NOTHING:
+        raise _empty(name)
+    return Source(data, name, problems=problems, text=text, warnings=warnings)
+
+
+def _parse_json(text: str, name: str, *, fallback: bool = False) -> Source | None:
+    """Read JSON text; with ``fallback``, None for text that is not JSON (to be read as YAML)."""
+    try:
+        with _gc_paused():
+            data, problems = _read_json(text, name)
+    except _JSONSyntax as e:
+        if fallback:
+            return None
+        raise SpecError([_json_problem(text, name, e.pos)]) from None
+    return Source(data, name, problems=problems, text=text, is_json=True)
+
+
 def _empty(name: str) -> SpecError:
     return SpecError([Problem("is empty: expected a mapping with 'input' and 'layers'", file=name)])
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``pos``, lines ending at ``\\n``."""
+    return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
 
 
 def _yaml_problem(e: yaml.MarkedYAMLError, name: str, text: str) -> Problem:
@@ -226,18 +303,36 @@ def _yaml_problem(e: yaml.MarkedYAMLError, name: str, text: str) -> Problem:
     return Problem(f"invalid YAML: {msg}", file=name, line=mark.line + 1, column=mark.column + 1)
 
 
-def _check_json(text: str, name: str) -> None:
-    """Hold a ``.json`` file to JSON's grammar, with JSON's own message and position."""
+def _reader_problem(e: yaml.reader.ReaderError, name: str, text: str) -> Problem:
+    """A character YAML does not allow (a NUL, a control character), at its line and column."""
+    found = _NON_PRINTABLE.search(text)
+    pos = found.start() if found else max(min(e.position, len(text) - 1), 0)
+    char = text[pos]
+    what = "a NUL character (U+0000): is it a binary file?" if char == "\0" else (
+        f"the character U+{ord(char):04X}, which YAML does not allow (write it as an escape in a double-quoted "
+        "string)")
+    line, col = _line_col(text, pos)
+    return Problem(f"contains {what}", file=name, line=line, column=col)
+
+
+def _json_problem(text: str, name: str, pos: int) -> Problem:
+    """Invalid JSON: JSON's own message and position, where the ``json`` module gives one."""
     try:
-        json.loads(text)
+        # hooks that keep json from converting numbers (a 5,000-digit one would stop it) or reading
+        # NaN and Infinity, which are not JSON
+        json.loads(text, parse_int=len, parse_float=len, parse_constant=len)
     except json.JSONDecodeError as e:
         msg = e.msg
         before = text[: e.pos].rstrip()
         if before.endswith(",") and text[e.pos : e.pos + 1] in ("]", "}"):
             msg = f"trailing comma before '{text[e.pos]}'"
-        raise SpecError([Problem(f"invalid JSON: {msg}", file=name, line=e.lineno, column=e.colno)]) from None
-    except RecursionError:
-        pass  # nested deeper than the event scan got before a syntax error; that error is reported
+        return Problem(f"invalid JSON: {msg}", file=name, line=e.lineno, column=e.colno)
+    except RecursionError:  # pragma: no cover  (nesting is bounded before this is reached)
+        pass
+    word = re.compile(r"-?[A-Za-z]+").match(text, pos)
+    msg = f"'{word.group()}' is not a JSON value" if word else f"unexpected character {text[pos : pos + 1]!r}"
+    line, col = _line_col(text, pos)
+    return Problem(f"invalid JSON: {msg}", file=name, line=line, column=col)
 
 
 @contextmanager
@@ -255,8 +350,34 @@ def _gc_paused() -> Iterator[None]:
 _NOTHING = object()  # the stream holds no document
 _KEY = object()  # a mapping's next node is a key
 _SKIP = object()  # a mapping's next node is the value of a refused key: read, then dropped
-_MERGE = "tag:yaml.org,2002:merge"
-_STR = "tag:yaml.org,2002:str"
+
+
+def _too_many(name: str, line: int, column: int) -> SpecError:
+    return SpecError([Problem(f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a description",
+                              file=name, line=line, column=column)])
+
+
+def _too_deep(name: str, line: int, column: int, aliases: bool = False) -> SpecError:
+    after = " (after expanding aliases)" if aliases else ""
+    return SpecError([Problem(f"nesting deeper than {MAX_DEPTH} levels{after}", file=name, line=line, column=column)])
+
+
+def _describe(value: Any) -> str:
+    """A value read from a scalar, for a warning."""
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return f"the number {value}"
+
+
+def _written(value: Any) -> str:
+    """A value as it is written unambiguously in YAML 1.1 and 1.2 alike."""
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and (a == b or a != a and b != b)  # NaN is NaN
 
 
 class _Open:
@@ -270,18 +391,19 @@ class _Open:
         self.data = data
         self.start = start  # problems found before it
         self.mark = event.start_mark
-        self.tag = event.tag  # only an explicit '!!merge' matters: PyYAML resolves none on a collection
+        self.tag = event.tag
         self.key: Any = _KEY if isinstance(data, dict) else None
         self.first: dict[str, yaml.Mark] = {}  # a mapping's keys so far, at their first occurrence
 
 
-def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
+def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool]:
     """Read the event stream once: check the limits and build the first document's data.
 
     Returns the data (``_NOTHING`` for a stream without a document), the problems that do not
     stop the rest of the file from being checked (a duplicate key, a merge key, a value that
-    cannot be read), and whether PyYAML's composer refuses the stream (a second document, an
-    anchor given twice), which the caller reports with the composer's own message.
+    cannot be read, a tag that is not part of the format), the warnings (a plain scalar that
+    YAML 1.1 reads otherwise), and whether PyYAML's composer refuses the stream (a second
+    document, an anchor given twice), which the caller reports with the composer's own message.
 
     The parser produces events without recursion, and nothing here recurses, so nesting is
     bounded before it can overflow a stack. A node's expanded size is 1 plus its children's; an
@@ -292,13 +414,13 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
     again for each alias, as the node would be read again. A key is read as its text.
     """
     loader = _Loader(text)
-    resolve, construct = loader.resolve, loader.construct_object
     # anchor → (expanded nodes, height, data, problems, start mark, text if a scalar, tag)
     anchors: dict[str, tuple[int, int, Any, list[Problem], yaml.Mark, str | None, str | None]] = {}
     in_document: set[str] = set()  # anchors of this document, from their start, as the composer counts them
     stack: list[_Open] = []
     keys: dict[str, str] = {}  # one string for each key text, as json.loads shares them: layers repeat keys
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     root: Any = _NOTHING
     total = documents = 0
     refused = aliased = False
@@ -310,28 +432,99 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
     def note(mark: yaml.Mark, message: str) -> None:
         problems.append(Problem(message, file=name, line=mark.line + 1, column=mark.column + 1))
 
-    def scalar(event: yaml.ScalarEvent, tag: str) -> Any:
+    def number(n: int, event: yaml.ScalarEvent) -> Any:
+        """``n``, or its text with a problem if it is too large to be shown."""
+        if n.bit_length() > _MAX_INT_BITS:
+            note(event.start_mark, f"number with more than {_MAX_INT_BITS:,} bits is too large")
+            return event.value
+        return n
+
+    def plain(event: yaml.ScalarEvent) -> Any:
+        """A plain scalar by the YAML 1.2 core schema, warned about where YAML 1.1 reads it otherwise."""
+        value = event.value
+        if value[:1] in _NUMBER_START:
+            if _INT.fullmatch(value):
+                try:
+                    out: Any = int(value)
+                except ValueError:  # Python refuses to read integers of more than 4300 digits
+                    note(event.start_mark, f"number with {len(value.lstrip('+-')):,} digits is too large")
+                    return value
+            elif _FLOAT.fullmatch(value):
+                out = float(value)
+            elif _INT_HEX.fullmatch(value) or _INT_OCT.fullmatch(value):
+                out = number(int(value[2:], 16 if value[1] == "x" else 8), event)
+                if out is value:
+                    return value
+            else:
+                out = _CONSTANTS.get(value, value)
+            if not _SAME_IN_1_1.fullmatch(value):
+                compare(event, out)
+            return out
+        out = _CONSTANTS.get(value, value)
+        if value in _BOOL_1_1:
+            compare(event, out)
+        return out
+
+    def compare(event: yaml.ScalarEvent, out: Any) -> None:
+        """Warn where YAML 1.1, as PyYAML reads it, gives another value (``010`` is 8, ``on`` is true)."""
+        value = event.value
+        tag = loader.resolve(yaml.ScalarNode, value, (True, False))
+        old: Any = value
+        if tag != _STR:
+            try:
+                old = loader.construct_object(yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
+            except (ValueError, yaml.YAMLError):
+                return  # refused by YAML 1.1: nothing was ever read differently
+        elif _EXP_NUMBER.fullmatch(value):
+            old = float(value)  # how cnncalc read YAML before it read YAML 1.2
+        if isinstance(old, int) and old.bit_length() > _MAX_INT_BITS:
+            return  # too large to show (a 20,000-digit '0b1...'); read as a string, as YAML 1.2 has it
+        if isinstance(old, (str, int, float, bool, type(None))) and not _same(old, out):
+            m = event.start_mark
+            warnings.append(Problem(
+                f"'{value}' is read as {_describe(out)} (YAML 1.2), not as {_describe(old)} (YAML 1.1): write "
+                f"{_written(out)} or {_written(old)} to say which", file=name, line=m.line + 1, column=m.column + 1))
+
+    def tagged(event: yaml.ScalarEvent, tag: str) -> Any:
+        """A scalar with an explicit tag: one of the core schema's, read by its rules."""
+        value, mark = event.value, event.start_mark
         if tag == _STR:
-            if not event.style and _EXP_NUMBER.fullmatch(event.value):  # plain: None, or '' from libyaml
-                return float(event.value)
-            return event.value
-        try:
-            value = construct(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
-        except ValueError:
-            # Python refuses to read integers of more than 4300 digits
-            note(event.start_mark, f"number with {len(event.value):,} digits is too large")
-            return event.value
-        except yaml.YAMLError as e:
-            note(event.start_mark, f"invalid value: {getattr(e, 'problem', None) or e}")
-            return event.value
-        except (KeyError, AttributeError):
-            # how PyYAML's readers of !!bool and !!timestamp fail on text they cannot read
-            note(event.start_mark, f"invalid value: cannot read '{event.value}' as '{tag}'")
-            return event.value
-        if not isinstance(value, (str, int, float, bool, type(None))):
-            # timestamps, binary and other YAML types are not part of the format
-            return event.value
+            return value
+        if tag == _INT_TAG:
+            if _INT.fullmatch(value):
+                try:
+                    return int(value)
+                except ValueError:
+                    note(mark, f"number with {len(value.lstrip('+-')):,} digits is too large")
+                    return value
+            if _INT_HEX.fullmatch(value) or _INT_OCT.fullmatch(value):
+                return number(int(value[2:], 16 if value[1] == "x" else 8), event)
+        elif tag == _FLOAT_TAG:
+            if _INT.fullmatch(value) or _FLOAT.fullmatch(value):
+                return float(value)  # inf for one too large: refused where a size is read
+            if isinstance(_CONSTANTS.get(value), float):
+                return _CONSTANTS[value]
+        elif tag == _BOOL_TAG or tag == _NULL_TAG:
+            out = _CONSTANTS.get(value, value)
+            if out is not value and (out is None) == (tag == _NULL_TAG) and not isinstance(out, float):
+                return out
+        else:
+            note(mark, f"unsupported tag '{short_tag(tag)}': {_PLAIN_DATA}")
+            return value
+        note(mark, f"invalid value: cannot read '{value}' as {short_tag(tag)}")
         return value
+
+    def scalar(event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None:
+            if event.implicit[0]:  # plain
+                return plain(event)
+            value = event.value
+            if event.style == '"' and _SURROGATE.search(value):
+                note(event.start_mark, "a '\\u' escape of half a UTF-16 surrogate pair is not a character: write "
+                                       "the character itself, or '\\U' and its 8 hex digits")
+            return value
+        return event.value if tag == "!" else tagged(event, tag)
 
     try:
         while loader.check_event():
@@ -341,28 +534,35 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
                 nodes, height = 1, 0
                 total += 1
                 if total > MAX_NODES:
-                    raise fail(event, f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a "
-                                      "description")
+                    m = event.start_mark
+                    raise _too_many(name, m.line + 1, m.column + 1)
                 anchor, mark, value, tag = event.anchor, event.start_mark, event.value, event.tag
-                if tag is None or tag == "!":
-                    tag = resolve(yaml.ScalarNode, value, event.implicit)
                 start = len(problems)
                 if anchor is None and stack and stack[-1].key is _KEY:
                     data = None  # a key is read as its text
+                    if tag is None and event.implicit[0] and value == "<<":
+                        tag = _MERGE
                 else:
-                    data = scalar(event, tag)
+                    data = scalar(event)
+                if tag is None or tag == "!":
+                    tag = _STR
                 if anchor is not None:
                     refused = refused or anchor in in_document
                     in_document.add(anchor)
                     anchors[anchor] = (1, 0, data, problems[start:], mark, value, tag)
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 total += 1
-                stack.append(_Open(event, {} if kind is yaml.MappingStartEvent else [], len(problems)))
+                is_map = kind is yaml.MappingStartEvent
+                stack.append(_Open(event, {} if is_map else [], len(problems)))
                 if len(stack) > MAX_DEPTH:
-                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels")
+                    m = event.start_mark
+                    raise _too_deep(name, m.line + 1, m.column + 1)
                 if event.anchor is not None:
                     refused = refused or event.anchor in in_document
                     in_document.add(event.anchor)
+                if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+                    what = "mapping" if is_map else "list"
+                    note(event.start_mark, f"unsupported tag '{short_tag(event.tag)}' on a {what}: {_PLAIN_DATA}")
                 continue
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 done = stack.pop()
@@ -378,11 +578,12 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
                     raise fail(event, f"alias '*{anchor}' refers to no anchor defined before it")
                 nodes, height, data, again, mark, value, tag = anchors[anchor]
                 if len(stack) + height > MAX_DEPTH:
-                    raise fail(event, f"nesting deeper than {MAX_DEPTH} levels (after expanding aliases)")
+                    m = event.start_mark
+                    raise _too_deep(name, m.line + 1, m.column + 1, aliases=True)
                 total += nodes
                 if total > MAX_NODES:
-                    raise fail(event, f"more than {MAX_NODES:,} nodes (after expanding aliases), the limit for a "
-                                      "description")
+                    m = event.start_mark
+                    raise _too_many(name, m.line + 1, m.column + 1)
                 start = len(problems)
                 problems += again
                 aliased = True
@@ -412,6 +613,8 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
                     note(mark, "merge keys ('<<') are not supported; write the keys out")
                 elif value is None:
                     note(mark, "mapping keys must be plain names")
+                elif tag != _STR:
+                    note(mark, f"unsupported tag '{short_tag(tag)}' on a key: keys are plain names")
                 elif value in parent.first:
                     note(mark, f"duplicate key '{value}' (first given on line {parent.first[value].line + 1})")
                 else:
@@ -427,7 +630,216 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], bool]:
         loader.dispose()
     if aliased and root is not _NOTHING:
         root = _copy(root)
-    return root, problems, refused
+    return root, problems, warnings, refused
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON, by its grammar (RFC 8259)
+
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_JSON_LITERALS = (("true", True), ("false", False), ("null", None))
+# the tokens of JSON text, as (kind, position, value)
+_OPEN_MAP, _OPEN_SEQ, _CLOSE, _KEY_TOKEN, _STRING, _NUMBER, _LITERAL = range(7)
+
+
+class _JSONSyntax(Exception):
+    """The text breaks JSON's grammar at ``pos``."""
+
+    def __init__(self, pos: int) -> None:
+        super().__init__(pos)
+        self.pos = pos
+
+
+def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
+    """The tokens of JSON text, checked against JSON's grammar, without recursion.
+
+    A string is decoded by the ``json`` module's own scanner; a number is given as its text.
+    """
+    ws, number = _JSON_WS.match, _JSON_NUMBER.match
+    closers: list[str] = []  # the closing bracket of each open array or object
+    pos = ws(text).end()
+    want = "value"  # or "value or ]" just after '[', "key", "key or }" just after '{', "after" a value
+    try:
+        while True:
+            c = text[pos : pos + 1]
+            start = pos
+            if want == "after":
+                if not closers:
+                    if pos != len(text):
+                        raise _JSONSyntax(pos)
+                    return
+                if c == ",":
+                    want = "key" if closers[-1] == "}" else "value"
+                elif c == closers[-1]:
+                    closers.pop()
+                    yield _CLOSE, start, None
+                else:
+                    raise _JSONSyntax(pos)
+                pos = ws(text, pos + 1).end()
+                continue
+            if want in ("key", "key or }"):
+                if c == '"':
+                    key, pos = scanstring(text, pos + 1, True)
+                    yield _KEY_TOKEN, start, key
+                    pos = ws(text, pos).end()
+                    if text[pos : pos + 1] != ":":
+                        raise _JSONSyntax(pos)
+                    want = "value"
+                elif c == "}" and want == "key or }":
+                    closers.pop()
+                    yield _CLOSE, start, None
+                    want = "after"
+                else:
+                    raise _JSONSyntax(pos)
+                pos = ws(text, pos + 1).end()
+                continue
+            # a value
+            may_close, want = want == "value or ]", "after"
+            if c == '"':
+                value, pos = scanstring(text, pos + 1, True)
+                yield _STRING, start, value
+            elif c == "{":
+                closers.append("}")
+                yield _OPEN_MAP, start, None
+                want, pos = "key or }", pos + 1
+            elif c == "[":
+                closers.append("]")
+                yield _OPEN_SEQ, start, None
+                want, pos = "value or ]", pos + 1
+            elif c == "]" and may_close:
+                closers.pop()
+                yield _CLOSE, start, None
+                pos += 1
+            elif m := number(text, pos):
+                yield _NUMBER, start, m
+                pos = m.end()
+            else:
+                for word, value in _JSON_LITERALS:
+                    if text.startswith(word, pos):
+                        yield _LITERAL, start, value
+                        pos += len(word)
+                        break
+                else:
+                    raise _JSONSyntax(pos)
+            pos = ws(text, pos).end()
+    except json.JSONDecodeError as e:  # from scanstring: an unterminated string, a bad escape
+        raise _JSONSyntax(e.pos) from None
+
+
+class _JSONOpen:
+    """An array or object whose end has not come yet."""
+
+    __slots__ = ("data", "first", "key", "start")
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.key: Any = None  # the key its next value goes under (an object's), or _SKIP
+        self.first: dict[str, int] = {}  # an object's keys so far, at their first position
+        self.start = 0  # problems found before the value of a refused key
+
+
+def _read_json(text: str, name: str) -> tuple[Any, list[Problem]]:
+    """Read JSON text in one pass over its tokens: check the limits and build the data.
+
+    Returns the data and the problems that do not stop the rest of the file from being checked
+    (a duplicate key, a number too long to read, half a surrogate pair); nodes are counted and
+    nesting is bounded as for YAML.
+    """
+    stack: list[_JSONOpen] = []
+    keys: dict[str, str] = {}
+    problems: list[Problem] = []
+    root: Any = _NOTHING
+    total = 0
+    # a "\ud83d" escape alone is not a character; only a text with such an escape can hold one
+    halves = "\\ud" in text or "\\uD" in text
+
+    def note(pos: int, message: str) -> None:
+        line, col = _line_col(text, pos)
+        problems.append(Problem(message, file=name, line=line, column=col))
+
+    def half(pos: int, value: str) -> None:
+        if halves and _SURROGATE.search(value):
+            note(pos, "a '\\u' escape of half a UTF-16 surrogate pair that is not followed by its other half is "
+                      "not a character")
+
+    for kind, pos, value in _json_tokens(text):
+        total += 1
+        if total > MAX_NODES:
+            raise _too_many(name, *_line_col(text, pos))
+        if kind == _OPEN_MAP or kind == _OPEN_SEQ:
+            stack.append(_JSONOpen({} if kind == _OPEN_MAP else []))
+            if len(stack) > MAX_DEPTH:
+                raise _too_deep(name, *_line_col(text, pos))
+            continue
+        if kind == _KEY_TOKEN:
+            parent = stack[-1]
+            half(pos, value)
+            if value in parent.first:
+                note(pos, f"duplicate key '{value}' (first given on line {_line_col(text, parent.first[value])[0]})")
+                parent.key, parent.start = _SKIP, len(problems)
+            else:
+                parent.first[value] = pos
+                parent.key = keys.setdefault(value, value)
+            continue
+        if kind == _CLOSE:
+            total -= 1  # a closing bracket is not a node
+            data = stack.pop().data
+        elif kind == _STRING:
+            data = value
+            half(pos, value)
+        elif kind == _NUMBER:
+            if value.group(1) is None and value.group(2) is None:
+                try:
+                    data = int(value.group())
+                except ValueError:  # Python refuses to read integers of more than 4300 digits
+                    note(pos, f"number with {len(value.group().lstrip('-')):,} digits is too large")
+                    data = value.group()
+            else:
+                data = float(value.group())
+        else:
+            data = value
+        if not stack:
+            root = data
+            continue
+        parent = stack[-1]
+        if type(parent.data) is list:
+            parent.data.append(data)
+        elif parent.key is _SKIP:
+            del problems[parent.start :]  # the value of a duplicate key is dropped, and its problems
+        else:
+            parent.data[parent.key] = data
+    return root, problems
+
+
+def _json_nodes(text: str) -> yaml.Node | None:
+    """The node tree of JSON text that :func:`_read_json` has read: YAML's nodes, with JSON's positions."""
+    stack: list[tuple[yaml.Node, list[Any]]] = []  # an open node, and the key its next value goes under
+    line = line_start = last = 0
+    for kind, pos, value in _json_tokens(text):
+        breaks = text.count("\n", last, pos)
+        if breaks:
+            line += breaks
+            line_start = text.rfind("\n", last, pos) + 1
+        last = pos
+        mark = yaml.Mark("", pos, line, pos - line_start, None, None)
+        if kind == _OPEN_MAP or kind == _OPEN_SEQ:
+            node: yaml.Node = (yaml.MappingNode(_MAP, [], mark, mark) if kind == _OPEN_MAP
+                               else yaml.SequenceNode(_SEQ, [], mark, mark))
+            stack.append((node, [None]))
+            continue
+        if kind == _KEY_TOKEN:
+            stack[-1][1][0] = yaml.ScalarNode(_STR, value, mark, mark)
+            continue
+        if kind == _CLOSE:
+            node = stack.pop()[0]
+        else:
+            node = yaml.ScalarNode(_STR, value if isinstance(value, str) else "", mark, mark)
+        if not stack:
+            return node
+        parent, key = stack[-1]
+        parent.value.append((key[0], node) if isinstance(parent, yaml.MappingNode) else node)
+    return None  # pragma: no cover  (the text was read as JSON before)
 
 
 def _copy(data: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, Union
 
@@ -46,6 +47,11 @@ from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
 GRAPH_KEYS = ("name", "from", "if")
+#: Names every block body has bound, so no block argument may take them.
+BUILTIN_ARGS = {
+    "index": "the repeat index of the instance",
+    "in_channels": "the channels of the instance's input",
+}
 
 
 def suggest(word: str, options: Any) -> str:
@@ -400,7 +406,12 @@ def from_source(src: Source) -> Network:
     problems = list(src.problems)
     more = 0
     for b in sorted(names & set(_known_types())):
-        problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b)))
+        problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b), key=True))
+    for b in names:
+        args = blocks[b].get("args") if isinstance(blocks[b], dict) else None
+        for a in sorted(set(args) & set(BUILTIN_ARGS)) if isinstance(args, dict) else ():
+            problems.append(src.problem(f"block argument '{a}' is reserved: in a block, '{a}' is {BUILTIN_ARGS[a]}",
+                                        ("blocks", b, "args", a), key=True))
     try:
         shape = data.get("input")
         shape = shape_from_text(shape) if isinstance(shape, str) else shape
@@ -414,6 +425,10 @@ def from_source(src: Source) -> Network:
         found, more = _located(src, e, MAX_PROBLEMS)
         problems.extend(p for p in found if (p.line, p.column) not in read_errors)
     if problems:
+        # a value YAML 1.1 reads otherwise (``yes``, ``1:20``) is the likely cause of a problem at it
+        why = {(w.line, w.column): w.message for w in src.warnings}
+        problems = [replace(p, message=f"{p.message}; {why[p.line, p.column]}")
+                    if (p.line, p.column) in why else p for p in problems]
         # in the order of the file, so that a reader can walk down it
         raise SpecError(capped(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)), more))
     net._source = src
@@ -584,8 +599,9 @@ def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple
         if key in seen:
             continue
         seen.add(key)
-        # an unknown key is pointed at itself, anything else at its value
-        line, col = src.locate(path, key=err["type"] == "extra_forbidden")
+        # an unknown key is pointed at itself, and so is an empty 'layers:'; anything else at its value
+        at_key = err["type"] == "extra_forbidden" or (err["type"] == "too_short" and field == "layers")
+        line, col = src.locate(path, key=at_key)
         out.append(
             Problem(msg, file=src.name, line=line, column=col, layer=name, layer_type=typ,
                     index=None if name or index is None else index + 1)

@@ -121,7 +121,8 @@ def test_cli_refuses_a_name_pytorch_reserves(tmp_path: Path) -> None:
 def test_cli_needs_a_target() -> None:
     result = CliRunner().invoke(cli, ["export", "lenet5"])
     assert result.exit_code == 2
-    assert "Missing option '--to'" in result.stderr
+    assert result.stdout == ""
+    assert "--to" in result.stderr  # click's usage message names the option; its wording is click's
 
 
 def test_cli_check_without_torch(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,14 +71,12 @@ EMPTY = "{f}: is empty: expected a mapping with 'input' and 'layers'"
         pytest.param("lenet5\n", ["{f}:1:1: expected a mapping with 'input' and 'layers', got the string 'lenet5'"],
                      id="top-level string"),
         pytest.param("input: [3, 32, 32\nlayers: [relu]\n",
-                     ["{f}:2:7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence)"],
-                     id="unclosed bracket"),
+                     ["{f}:2:7: invalid YAML: "], id="unclosed bracket"),
         pytest.param("input: [3, 8, 8]\nlayers:\n  - relu\n - tanh\n",
-                     ["{f}:4:2: invalid YAML: did not find expected key (while parsing a block mapping)"],
+                     ["{f}:4:2: invalid YAML: "],
                      id="bad indentation"),
         pytest.param("input: [3, 8, 8]\nlayers:\n  - relu\n---\ninput: [1]\n",
-                     ["{f}:4:1: invalid YAML: but found another document (expected a single document in the "
-                      "stream)"], id="two documents"),
+                     ["{f}:4:1: invalid YAML: "], id="two documents"),
         pytest.param(b"\x00\x01\x02binary\xff", ["{f}: is a binary file, not a YAML or JSON description"],
                      id="binary"),
         pytest.param(b"input: [3, 8, 8]\nlayers:\n  - relu\n  - conv2d: {out_channels: \xe9}\n",
@@ -86,13 +84,24 @@ EMPTY = "{f}: is empty: expected a mapping with 'input' and 'layers'"
         pytest.param("\ufeffinput: [1, 4]\nlayers: [relu]\n", None, id="UTF-8 with a byte-order mark is fine"),
     ],
 )
-def test_not_a_description(tmp_path: Path, content: str | bytes, expected: list[str] | None) -> None:
+def test_not_a_description(tmp_path: Path, content: str | bytes, expected: list[str] | None, loader: str) -> None:
     path = tmp_path / "net.yaml"
     res = report(path, content)
     if expected is None:
         assert res.exit_code == 0, res.stderr
     else:
-        assert errors(res, path) == expected
+        assert_lines(errors(res, path), expected)
+
+
+def assert_lines(got: list[str], expected: list[str]) -> None:
+    """``got`` is ``expected``; a line ending ``invalid YAML: `` or ``invalid JSON: `` is a prefix.
+
+    What follows is the parser's own wording, which differs between PyYAML's loaders, libyaml's
+    and Python's releases: cnncalc's part is the location and the kind of error.
+    """
+    assert len(got) == len(expected), got
+    for line, want in zip(got, expected):
+        assert line.startswith(want) if want.endswith(("invalid YAML: ", "invalid JSON: ")) else line == want, line
 
 
 def test_tab_in_indentation(tmp_path: Path, loader: str) -> None:
@@ -195,12 +204,13 @@ def test_a_tag_the_value_cannot_be_read_as_is_located(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     text = "input: [3, 8, 8]\nlayers:\n  - relu: {inplace: !!bool maybe}\n  - dropout: {p: !!timestamp soon}\n"
     assert errors(report(path, text), path) == [
-        "{f}:3:21: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
-        "{f}:4:18: invalid value: cannot read 'soon' as 'tag:yaml.org,2002:timestamp'",
+        "{f}:3:21: invalid value: cannot read 'maybe' as !!bool",
+        "{f}:4:18: unsupported tag '!!timestamp': a description holds plain mappings, lists, strings, numbers, "
+        "booleans and null",
     ]
     path = tmp_path / "net.json"  # tags are not JSON
     text = '{"input": [3, 8, 8], "layers": [{"relu": {"inplace": !!bool maybe}}]}'
-    assert errors(report(path, text), path) == ["{f}:1:54: invalid JSON: Expecting value"]
+    assert_lines(errors(report(path, text), path), ["{f}:1:54: invalid JSON: "])
 
 
 @pytest.mark.parametrize(
@@ -324,17 +334,17 @@ def test_json_errors_carry_lines(tmp_path: Path) -> None:
                      id="trailing comma in a list"),
         pytest.param('{\n  "input": [3, 8, 8],\n  "layers": ["relu"],\n}', "{f}:4:1: invalid JSON: trailing comma "
                      "before '}'", id="trailing comma in an object"),
-        pytest.param('{"input": [3, 8, 8], "layers": [relu]}', "{f}:1:33: invalid JSON: Expecting value",
+        pytest.param('{"input": [3, 8, 8], "layers": [relu]}', "{f}:1:33: invalid JSON: ",
                      id="unquoted string"),
-        pytest.param('{"input": [3, 8, 8], // the input\n "layers": ["relu"]}', "{f}:1:22: invalid JSON: Expecting "
-                     "property name enclosed in double quotes", id="comment"),
-        pytest.param('{"input": [3, 8, 8] "layers": ["relu"]}', "{f}:1:21: invalid JSON: Expecting ',' delimiter",
+        pytest.param('{"input": [3, 8, 8], // the input\n "layers": ["relu"]}', "{f}:1:22: invalid JSON: ",
+                     id="comment"),
+        pytest.param('{"input": [3, 8, 8] "layers": ["relu"]}', "{f}:1:21: invalid JSON: ",
                      id="missing comma"),
     ],
 )
 def test_json_syntax_errors_are_json_errors(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "net.json"
-    assert errors(report(path, text), path) == [expected]
+    assert_lines(errors(report(path, text), path), [expected])
 
 
 def test_json_indented_with_tabs(tmp_path: Path, loader: str) -> None:
@@ -598,7 +608,7 @@ def test_an_alias_is_a_copy_with_the_problems_of_its_anchor() -> None:
     # the value of the duplicate key is not read, so its own duplicate 'z' is not reported
     assert [p.format() for p in src.problems] == 2 * [
         "net.yaml:1:14: duplicate key 'x' (first given on line 1)",
-        "net.yaml:1:34: invalid value: cannot read 'maybe' as 'tag:yaml.org,2002:bool'",
+        "net.yaml:1:34: invalid value: cannot read 'maybe' as !!bool",
     ]
 
 

@@ -77,7 +77,7 @@ def test_cli_bad_top():
     result = CliRunner().invoke(cli, ["report", "tiny_cnn", "--top", "0"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "Invalid value for '--top'" in result.stderr
+    assert "--top" in result.stderr  # click's usage message names the option; its wording is click's
 
 
 def test_core_modules_stay_pure():
