@@ -537,9 +537,9 @@ def _cell_lines(cell: Cell, width: int, key: str) -> list[Any]:
     """The lines of one cell at ``width``: the cell itself when it fits, else broken at dots (or spaces)."""
     from rich.text import Text  # noqa: PLC0415
 
+    if _cell_width(_plain(cell)) <= width or key not in _BREAKS:
+        return [cell]
     text = Text(cell) if isinstance(cell, str) else cell
-    if _cell_width(text.plain) <= width or key not in _BREAKS:
-        return [text]
     lines = text.divide(break_offsets(text.plain, width, _BREAKS[key]))
     for line in lines:
         line.rstrip()
@@ -607,7 +607,7 @@ def _fit(shown: list[str], m: _Measure, width: int | None, columns: ColumnSet, c
     stages = ["compact", *(breaking if chosen else breaking[:1]), *columns.drop_first,
               *([] if chosen else breaking[1:]), *columns.drop_later, "type:fold", "name:fold"]
     cols, short, fixed = list(shown), False, m.natural
-    dropped: list[str] = []
+    dropped: list[tuple[str, dict[str, dict[str, int]]]] = []
     level = {k: m.natural for k in ("name", "type")}
     folded = {k: _cell_width(_HEADERS[k]) for k in _HEADERS}
 
@@ -627,9 +627,11 @@ def _fit(shown: list[str], m: _Measure, width: int | None, columns: ColumnSet, c
             level[key] = {"own": m.own, "least": m.least, "fold": folded}[to]
         elif stage in cols and stage not in columns.kept:
             cols.remove(stage)
-            dropped.append(stage)
-    for key in reversed(dropped):  # a column dropped early may fit again beside the ones dropped after it
-        if need() + 3 + fixed[key] <= width and key not in level:
+            dropped.append((stage, dict(level)))
+    for key, then in reversed(dropped):
+        # a column dropped early may fit again beside those dropped after it, but not at the cost
+        # of breaking names or types more than they were when it went
+        if then == level and need() + 3 + fixed[key] <= width:
             cols = [k for k in shown if k in cols or k == key]
     if short and need() - sum(fixed[k] - m.natural[k] for k in cols if k not in level) <= width:
         short, fixed = False, m.natural  # exact counts fit beside the columns that stayed
@@ -712,7 +714,7 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
             table.add_column(spec.headers[k], footer=footers.get(k, ""), justify=spec.justify[k],  # type: ignore[arg-type]
                              style="dim" if k == "index" else None, width=widths[k], no_wrap=True, overflow="fold")
         if chunk:
-            table.add_row(*_chunk_cells(chunk, index, cols, widths))
+            table.add_row(*_chunk_cells(chunk, index, cols, widths, spec.justify, console))
         lines = _captured(console, table)
         # the pieces join into one table: the bottom edge of all but the last, the top of all but the first, go
         lines = lines[0 if first else 1:None if last else -1]
@@ -728,43 +730,73 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
         yield "\n".join(_captured(console, part)) + "\n"
 
 
-def _chunk_cells(chunk: list[tuple[Cell, ...]], index: list[int], cols: list[str], widths: dict[str, int]) -> list[Any]:
-    """One multi-line cell per column holding every row of the chunk, each row as tall as its tallest cell."""
-    from rich.text import Text  # noqa: PLC0415
+class _Block:
+    """The lines of one column over a chunk of rows, already cut to the column's width and
+    justified: rich draws them inside its table as they are (measuring and wrapping each line
+    through rich's Text was most of the time of a long table)."""
 
-    lines: list[list[Any]] = [[] for _ in cols]
-    blank = ""
+    def __init__(self, lines: list[list[Any]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        """One line of segments after another."""
+        from rich.segment import Segment  # noqa: PLC0415
+
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+
+def _justified(line: Cell, width: int, right: bool, console: Any) -> list[Any]:
+    """One line of a cell as segments exactly ``width`` cells wide, its styles kept."""
+    from rich.segment import Segment  # noqa: PLC0415
+
+    plain = line if isinstance(line, str) else line.plain
+    gap = " " * max(0, width - _cell_width(plain))
+    if isinstance(line, str) or not (line.spans or line.style):
+        return [Segment(gap + plain if right else plain + gap)]
+    segments = list(line.render(console))
+    return [Segment(gap), *segments] if right else [*segments, Segment(gap)]
+
+
+def _chunk_cells(chunk: list[tuple[Cell, ...]], index: list[int], cols: list[str], widths: dict[str, int],
+                 justify: dict[str, str], console: Any) -> list[_Block]:
+    """One block per column holding every row of the chunk, each row as tall as its tallest cell."""
+    lines: list[list[list[Any]]] = [[] for _ in cols]
+    blank = {k: _justified("", widths[k], False, console) for k in cols}
+    right = {k: justify[k] == "right" for k in cols}
+    bars: dict[int, list[Any]] = {}  # the bar cells are shared objects (see _bar_cell): drawn once each
     for cells in chunk:
         row = [_cell_lines(cells[i], widths[k], k) if k in _BREAKS else [cells[i]] for i, k in zip(index, cols)]
         height = max(len(c) for c in row)
-        for out, c in zip(lines, row):
-            out.extend(c)
+        for out, k, c in zip(lines, cols, row):
+            w, r = widths[k], right[k]
+            if k == "bar":
+                drawn = bars.get(id(c[0]))
+                if drawn is None:
+                    drawn = bars[id(c[0])] = _justified(c[0], w, r, console)
+                out.append(drawn)
+            else:
+                out.extend(_justified(x, w, r, console) for x in c)
             if len(c) < height:
-                out.extend([blank] * (height - len(c)))
-    column_cells = []
-    newline = Text("\n")
-    for out in lines:
-        if all(isinstance(x, str) for x in out):
-            column_cells.append(Text("\n".join(out)))
-        else:
-            column_cells.append(newline.join(Text(x) if isinstance(x, str) else x for x in out))
-    return column_cells
+                out.extend([blank[k]] * (height - len(c)))
+    return [_Block(out) for out in lines]
 
 
-def _bar_cell(memo: dict[int, Any], share: float) -> Any:
+def _bar_cell(memo: dict[tuple[str, int], Any], share: float) -> Any:
     """``13% ▊`` : the share and a bar of :data:`BAR_WIDTH` cells, drawn by rich once per eighth of a cell."""
     from rich.bar import Bar  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    eighths = int(BAR_WIDTH * 8 * share)  # rich's Bar draws in eighths of a cell
-    bar = memo.get(eighths)
-    if bar is None:
+    key = (format_share(share), int(BAR_WIDTH * 8 * share))  # rich's Bar draws in eighths of a cell
+    cell = memo.get(key)
+    if cell is None:
         drawn = Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23")
         console = _console(BAR_WIDTH, False)
         ink = "".join(s.text for s in console.render(drawn, console.options) if s.text != "\n")
-        bar = memo[eighths] = Text(ink, style=drawn.style)
-    cell = Text(f"{format_share(share):>3} ")
-    cell.append_text(bar)
+        cell = memo[key] = Text(f"{key[0]:>3} ")
+        cell.append(ink, style=drawn.style)
     return cell
 
 
@@ -797,16 +829,17 @@ def iter_table(report: Report, *, width: int | None = None, color: bool | None =
     if len(listed) < len(report.layers):
         title += f" · {len(listed)} of {len(report.layers)} layers"
     t = report.totals
-    memo: dict[int, Any] = {}
+    memo: dict[tuple[str, int], Any] = {}
 
     def cells(short: bool) -> Iterator[tuple[Cell, ...]]:
         count = format_count if short else format_int
         previous: LayerRow | None = None
         for r, share in zip(listed, hotspots.shares(report, bars, listed)):
             # a layer whose input is not the row above names its inputs after its type
-            kind = Text(printable(r.type + (f" {r.label}" if r.label else "")))
+            kind: Cell = printable(r.type + (f" {r.label}" if r.label else ""))
             source = format_inputs(r, previous)
             if source:
+                kind = Text(kind)
                 kind.append(f" ← {printable(source)}", style="italic")
             previous = r
             yield (str(r.index), printable(r.name), kind, fmt_shape(r.output_shape), count(r.params), count(r.macs),
@@ -883,7 +916,7 @@ def iter_memory_table(report: Report, *, width: int | None = None, color: bool |
         memory = mem.by_name()
         for r in listed:
             x = memory[r.name]
-            yield (str(r.index), printable(r.name), Text(printable(r.type + (f" {r.label}" if r.label else ""))),
+            yield (str(r.index), printable(r.name), printable(r.type + (f" {r.label}" if r.label else "")),
                    format_bytes(x.output_bytes), format_bytes(x.saved_bytes), format_bytes(x.peak_bytes),
                    format_bytes(x.read_bytes), format_bytes(x.write_bytes), format_intensity(x.intensity))
 
