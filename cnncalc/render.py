@@ -560,11 +560,12 @@ class _Measure:
 
 
 def _measure(keys: Sequence[str], rows: Iterator[tuple[Cell, ...]], head: dict[str, str],
-             foot: dict[str, str]) -> _Measure:
+             foot: dict[str, str], pieces: bool = True) -> _Measure:
+    """The widths of the columns over ``rows``; the widths of broken cells only with ``pieces``."""
     natural = {k: max(_cell_width(head[k]), _cell_width(foot.get(k, ""))) for k in keys}
     own, least = dict(natural), dict(natural)
     widest = [0] * len(keys)
-    breakable = [i for i, k in enumerate(keys) if k in _BREAKS]
+    breakable = [i for i, k in enumerate(keys) if k in _BREAKS] if pieces else []
     for cells in rows:
         for i, cell in enumerate(cells):
             n = _cell_width(_plain(cell))
@@ -684,11 +685,12 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
     from rich.text import Text  # noqa: PLC0415
 
     keys = spec.keys
-    measured = _measure(keys, spec.cells(False), spec.headers, spec.footers(False))
+    # without a width nothing is broken: the pieces of names need no measuring
+    measured = _measure(keys, spec.cells(False), spec.headers, spec.footers(False), pieces=width is not None)
 
     def compact() -> dict[str, int]:
         counts = [k for k in keys if k in _COUNTS]
-        found = _measure(keys, spec.cells(True), spec.headers, spec.footers(True)).natural
+        found = _measure(keys, spec.cells(True), spec.headers, spec.footers(True), pieces=False).natural
         return {k: found[k] for k in counts}
 
     shown = list(chosen) if chosen else list(keys)
@@ -709,10 +711,14 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
     while True:
         after = list(islice(rows, CHUNK_ROWS))
         last = not after
-        table = Table(show_header=first, show_footer=last, header_style="bold", footer_style="bold")
+        # the cells bring their own padding of one space a side (see _justified): rich's padding
+        # wraps every cell in one more renderable, a third of the time of a long table
+        table = Table(show_header=first, show_footer=last, header_style="bold", footer_style="bold", padding=0)
         for k in cols:
-            table.add_column(spec.headers[k], footer=footers.get(k, ""), justify=spec.justify[k],  # type: ignore[arg-type]
-                             style="dim" if k == "index" else None, width=widths[k], no_wrap=True, overflow="fold")
+            right = spec.justify[k] == "right"
+            head, foot = (_padded(x, widths[k], right) for x in (spec.headers[k], footers.get(k, "")))
+            table.add_column(head, footer=foot, style="dim" if k == "index" else None, width=widths[k] + 2,
+                             no_wrap=True, overflow="fold")
         if chunk:
             table.add_row(*_chunk_cells(chunk, index, cols, widths, spec.justify, console))
         lines = _captured(console, table)
@@ -748,16 +754,21 @@ class _Block:
             yield newline
 
 
+def _padded(text: str, width: int, right: bool) -> str:
+    """``text`` justified in ``width`` cells, with a space each side."""
+    gap = " " * max(0, width - _cell_width(text))
+    return f" {gap}{text} " if right else f" {text}{gap} "
+
+
 def _justified(line: Cell, width: int, right: bool, console: Any) -> list[Any]:
-    """One line of a cell as segments exactly ``width`` cells wide, its styles kept."""
+    """One line of a cell as segments ``width`` cells wide and a space each side, its styles kept."""
     from rich.segment import Segment  # noqa: PLC0415
 
-    plain = line if isinstance(line, str) else line.plain
-    gap = " " * max(0, width - _cell_width(plain))
     if isinstance(line, str) or not (line.spans or line.style):
-        return [Segment(gap + plain if right else plain + gap)]
+        return [Segment(_padded(line if isinstance(line, str) else line.plain, width, right))]
+    gap = " " * max(0, width - _cell_width(line.plain))
     segments = list(line.render(console))
-    return [Segment(gap), *segments] if right else [*segments, Segment(gap)]
+    return [Segment(" " + gap), *segments, Segment(" ")] if right else [Segment(" "), *segments, Segment(gap + " ")]
 
 
 def _chunk_cells(chunk: list[tuple[Cell, ...]], index: list[int], cols: list[str], widths: dict[str, int],
