@@ -21,6 +21,7 @@ from . import hotspots
 from .columns import LAYER, MEMORY, ColumnSet
 from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
+from .errors import OptionError
 from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 from .text import printable
@@ -685,6 +686,10 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
     from rich.text import Text  # noqa: PLC0415
 
     keys = spec.keys
+    unknown = [k for k in chosen or () if k not in keys]
+    if unknown or (chosen is not None and "name" not in chosen):
+        raise OptionError(f"columns: {', '.join(map(repr, unknown)) or 'name is missing'}; "
+                          f"the table has: {', '.join(keys)} (name always among them)")
     # without a width nothing is broken: the pieces of names need no measuring
     measured = _measure(keys, spec.cells(False), spec.headers, spec.footers(False), pieces=width is not None)
 

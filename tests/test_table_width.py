@@ -281,6 +281,13 @@ def test_parse_columns() -> None:
         parse_columns("")
 
 
+@pytest.mark.parametrize("columns", [("name", "colour"), ("output", "params"), ("name", "saved")])
+def test_the_api_refuses_unknown_columns(columns: tuple[str, ...]) -> None:
+    report = cnncalc.analyse(cnncalc.load("lenet5"))
+    with pytest.raises(OptionError):
+        render.render_table(report, columns=columns)
+
+
 def test_chosen_columns_stay_while_names_can_break() -> None:
     report = cnncalc.analyse(cnncalc.load("resnet50"))
     chosen = ("name", "output", "params", "macs", "flops", "memory")
