@@ -116,11 +116,14 @@ class Target:
     args: list[str]
     max_wall: float | None = None
     max_rss_mib: float | None = None
+    #: environment variables set for this target only (e.g. ``COLUMNS`` for a table's width)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def cnncalc_command(pycache: Path) -> tuple[list[str], dict[str, str], str]:
     """How to run cnncalc: the console script if installed, else ``python -m cnncalc``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # COLUMNS would set the width of the tables that are piped: only a target sets it
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "COLUMNS")}
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     script = shutil.which("cnncalc")
     if script:
@@ -212,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         Target("cnncalc --help", ["--help"], 0.12),
         Target("report resnet50 --format json", ["report", "resnet50", "--format", "json"], 0.25, 60),
         Target("report resnet50 (table)", ["report", "resnet50", "--format", "table", "-o", str(tmp / "t.txt")]),
+        Target("report resnet50 (table, COLUMNS=80)", ["report", "resnet50"], env={"COLUMNS": "80"}),
         Target("report resnet152 --format json", ["report", "resnet152", "--format", "json"]),
         Target("report densenet121 --format json", ["report", "densenet121", "--format", "json"]),
     ]
@@ -220,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         limit = (1.0, None) if n == 10_000 else (8.0, 600)
         targets.append(Target(f"{kind} {n:,} layers --format json", ["report", str(path), "--format", "json"], *limit))
         targets.append(Target(f"{kind} {n:,} layers --format csv", ["report", str(path), "--format", "csv"]))
+        # the table, not wrapped (a file has no width), and at 80 columns (names broken at dots)
+        targets.append(Target(f"{kind} {n:,} layers (table)", ["report", str(path), "-o", str(tmp / "t.txt")]))
+        targets.append(Target(f"{kind} {n:,} layers (table, COLUMNS=80)", ["report", str(path)],
+                              env={"COLUMNS": "80"}))
     if bundled("resnet50"):
         targets.append(Target(f"sweep resnet50 --input {SWEEP_RANGE} (100)",
                               ["sweep", "resnet50", "--input", SWEEP_RANGE, "--format", "json"], 2.0))
@@ -228,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for t in targets:
         print(f"  running {t.name} ...", file=sys.stderr)
         cmd = base + t.args if t.args else [sys.executable, "-c", "pass"]
-        rows.append((t, run(t.name, cmd, env, args.runs)))
+        rows.append((t, run(t.name, cmd, {**env, **t.env}, args.runs)))
     ok = print_table(rows)
     by_name = {t.name: r for t, r in rows}
 
@@ -243,6 +251,18 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = large.wall / small.wall
                 ok &= ratio <= 12 or fmt != "json"
                 print(f"  {kind:<9} {fmt:<5} {ratio:5.1f}x")
+
+    # the table of a network must take a time of the same order as its JSON: at most 4x
+    print("\ntable / JSON of the same network (median wall; limit 4x)")
+    for kind in ("chain", "residual"):
+        for n in sizes:
+            json_run = by_name[f"{kind} {n:,} layers --format json"]
+            for table in (f"{kind} {n:,} layers (table)", f"{kind} {n:,} layers (table, COLUMNS=80)"):
+                if json_run.error or by_name[table].error:
+                    continue
+                ratio = by_name[table].wall / json_run.wall
+                ok &= ratio <= 4
+                print(f"  {table:<44} {ratio:5.1f}x")
 
     if not args.no_torchinfo and bundled("resnet50"):
         if has_torchinfo():

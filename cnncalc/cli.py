@@ -318,6 +318,16 @@ def _table_args(output: str | None) -> dict[str, Any]:
     return {"width": width, "color": _use_color(output)}
 
 
+def _report_width(output: str | None) -> int | None:
+    """Width of the report table: the terminal's; ``COLUMNS`` when piped; none (no wrapping) for a file or pipe."""
+    if output not in (None, "-"):
+        return None  # a file has no width
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The shared ``--convention`` option: MACs and FLOPs as another tool counts them."""
     return click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
@@ -362,17 +372,25 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
+@click.option("--columns", metavar="LIST",
+              help="The table's columns, comma-separated, in order: index,name,type,output,params,macs,flops,"
+                   "rf,jump,memory,bar (with --memory: index,name,type,output,saved,peak,read,written,intensity). "
+                   "Default: all that fit the width.")
 @convention_option
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
-           memory_view: bool, convention: str | None, fmt: str, output: str | None) -> None:
+           memory_view: bool, columns: str | None, convention: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
     from .analysis import analyse  # noqa: PLC0415
+    from .columns import parse_columns  # noqa: PLC0415
     from . import hotspots, render  # noqa: PLC0415
 
+    if columns is not None and fmt != "table":
+        raise OptionError(f"--columns: only the table has columns to choose, not --format {fmt}")
+    chosen = None if columns is None else parse_columns(columns, memory=memory_view)
     shape = parse_shape(input_shape) if input_shape else None
     full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
                    optimizer=optimizer, amp=amp, convention=convention)
@@ -393,9 +411,11 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     elif fmt == "markdown":
         text = render.render_markdown(full, rows=rows, memory=memory_view)
     elif memory_view:
-        text = render.render_memory_table(full, **_table_args(output), rows=rows)
+        text = render.iter_memory_table(full, width=_report_width(output), color=_use_color(output), rows=rows,
+                                        columns=chosen)
     else:
-        text = render.render_table(full, **_table_args(output), rows=rows, bars=bars or sort or "macs")
+        text = render.iter_table(full, width=_report_width(output), color=_use_color(output), rows=rows,
+                                 bars=bars or sort or "macs", columns=chosen)
     write_output(text, output)
 
 

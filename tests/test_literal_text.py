@@ -237,21 +237,17 @@ hostile = pytest.mark.parametrize("text", HOSTILE)
 
 # Formats whose renderers other work rewrites: marked, not skipped, so that each run shows them.
 # Non-strict: for some strings they already pass.
-TABLE = pytest.mark.xfail(reason="owned by table work: render_table and render_memory_table pass user text "
-                                 "(title, names, types, summary) to rich as markup and unescaped", strict=False)
 SCALE = pytest.mark.xfail(reason="owned by scale work: render_diff_table and render_sweep_table pass the "
                                  "network name to rich as markup", strict=False)
 
 
 @hostile
-@pytest.mark.parametrize("view", [pytest.param((), id="layers", marks=TABLE),
-                                  pytest.param(("--memory",), id="memory", marks=TABLE)])
+@pytest.mark.parametrize("view", [(), ("--memory",)], ids=["layers", "memory"])
 def test_report_table(cases: dict[str, Case], text: str, view: tuple[str, ...]) -> None:
     res = cli_run("report", cases[text].path, *view)
     human(res, cases[text])
 
 
-@TABLE
 @hostile
 def test_report_table_narrow_terminal(cases: dict[str, Case], text: str) -> None:
     """At 60 columns long names wrap, but nothing crashes and no control character gets through."""
