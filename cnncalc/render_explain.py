@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from .explain import Eq, Explanation, Line
@@ -34,27 +35,93 @@ def _eq_text(eq: Eq, seen: set[str]) -> str:
     return _chain(eq, seen, tex=False) + (f" {eq.note}" if eq.note else "")
 
 
-def _line_text(line: Line) -> list[str]:
+def _line_text(line: Line, width: int | None = None) -> list[str]:
     seen: set[str] = set()
     eqs = [_eq_text(e, seen) for e in line.eqs]
     tail = [line.note] if line.note else []
     joined = ";  ".join(eqs)
-    if len(joined) <= _ONE_LINE:
+    # equations share a line while it stays short and fits the width
+    room = _ONE_LINE if width is None else min(_ONE_LINE, width - _LABEL - 3)
+    if len(joined) <= room:
         body = [" ".join([joined, *tail]).strip()]
     else:
         body = eqs[:-1] + [" ".join([eqs[-1], *tail])]
     pad = " " * (_LABEL + 3)
-    return [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
+    lines = [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
+    return [w for text in lines for w in wrap(text, width, _LABEL + 5, start=_LABEL + 3)]
 
 
-def render_text(explanations: Sequence[Explanation]) -> str:
-    """Plain text: a heading per layer or block, then one figure per line."""
+#: A line never breaks after these (an operator starts the next line) ...
+_GLUE_AFTER = frozenset("= + − - · × / → ← ( ;".split())
+#: ... nor before a unit, which stays with its number.
+_UNITS = frozenset(("B", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "T"))
+_SPACES = re.compile(" +")
+
+
+def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Sequence[str] = ()) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, continued ``indent`` spaces in.
+
+    A line breaks only at a space between two terms: never inside a number, a name (``keep``
+    lists names that hold spaces) or the first ``start`` characters, never right after an operator
+    or before a unit. A term longer than a whole line is cut, the one case that has no better
+    place. ``width`` None: one line, as it is.
+    """
+    if width is None or len(text) <= width:
+        return [text]
+    held = bytearray(len(text))  # 1 where a space may not break
+    for name in keep:
+        at = text.find(name) if " " in name else -1
+        while at != -1:
+            held[at:at + len(name)] = b"\1" * len(name)
+            at = text.find(name, at + 1)
+    depth = 0
+    for i, ch in enumerate(text):  # a shape [32, 112, 112] is one term
+        depth += (ch == "[") - (ch == "]")
+        if depth > 0:
+            held[i] = 1
+    terms, last = [], 0
+    for m in _SPACES.finditer(text):
+        i, j = m.span()
+        before = text[text.rfind(" ", 0, i) + 1:i]
+        after = text[j:].split(" ", 1)[0].rstrip("),;:.")
+        if i <= start or any(held[i:j]) or before in _GLUE_AFTER or after in _UNITS or j == len(text):
+            continue
+        terms.append(text[last:i])
+        last = j
+    terms.append(text[last:])
+    lines: list[str] = []
+    line = terms[0]
+    pad = " " * min(indent, width // 2)
+    for term in terms[1:]:
+        if len(line) + 1 + len(term) <= width:
+            line += " " + term
+            continue
+        lines.append(line)
+        line = pad + term
+    lines.append(line)
     out: list[str] = []
+    for line in lines:
+        while len(line) > width:  # a single term wider than the line: cut it
+            out.append(line[:width])
+            line = pad + line[width:]
+        out.append(line)
+    return out
+
+
+def render_text(explanations: Sequence[Explanation], *, width: int | None = None) -> str:
+    """Plain text: a heading per layer or block, then one figure per line, fitted to ``width`` (None: no limit)."""
+    out: list[str] = []
+    # layers of a repeated block share their figures' lines (see explain): each is written once
+    memo: dict[int, list[str]] = {}
     for ex in explanations:
         src = ", ".join(ex.inputs)
-        out.append(f"{ex.name} ({ex.title})" + (f" ← {src}" if src else ""))
+        names = [ex.name, *(s.rsplit(" [", 1)[0] for s in ex.inputs)]
+        out.extend(wrap(f"{ex.name} ({ex.title})" + (f" ← {src}" if src else ""), width, 4, keep=names))
         for line in ex.lines:
-            out.extend(_line_text(line))
+            text = memo.get(id(line))
+            if text is None:
+                text = memo[id(line)] = _line_text(line, width)
+            out.extend(text)
         out.append("")
     return "\n".join(out)
 
