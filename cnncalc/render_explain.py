@@ -55,7 +55,7 @@ def _line_text(line: Line, width: int | None = None) -> list[str]:
 _GLUE_AFTER = frozenset("= + − - · × / → ← ( ;".split())
 #: ... nor before a unit, which stays with its number.
 _UNITS = frozenset(("B", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "T"))
-_SPACES = re.compile(" +")
+_WORD = re.compile(r"\S+")
 
 
 def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Sequence[str] = ()) -> list[str]:
@@ -63,32 +63,29 @@ def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Seq
 
     A line breaks only at a space between two terms: never inside a number, a name (``keep``
     lists names that hold spaces) or the first ``start`` characters, never right after an operator
-    or before a unit. A term longer than a whole line is cut, the one case that has no better
-    place. ``width`` None: one line, as it is.
+    or before a unit. A term longer than a whole line (a long dotted name) is cut after a dot, or
+    where the line ends if it has none. ``width`` None: one line, as it is.
     """
     if width is None or len(text) <= width:
         return [text]
-    held = bytearray(len(text))  # 1 where a space may not break
+    held: list[tuple[int, int]] = []  # spans of names that hold spaces
     for name in keep:
         at = text.find(name) if " " in name else -1
         while at != -1:
-            held[at:at + len(name)] = b"\1" * len(name)
+            held.append((at, at + len(name)))
             at = text.find(name, at + 1)
-    depth = 0
-    for i, ch in enumerate(text):  # a shape [32, 112, 112] is one term
-        depth += (ch == "[") - (ch == "]")
-        if depth > 0:
-            held[i] = 1
-    terms, last = [], 0
-    for m in _SPACES.finditer(text):
-        i, j = m.span()
-        before = text[text.rfind(" ", 0, i) + 1:i]
-        after = text[j:].split(" ", 1)[0].rstrip("),;:.")
-        if i <= start or any(held[i:j]) or before in _GLUE_AFTER or after in _UNITS or j == len(text):
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    terms, first, depth = [], 0, 0
+    for (i0, i1), (j0, j1) in zip(words, words[1:]):
+        word, after = text[i0:i1], text[j0:j1]
+        # a shape [32, 112, 112] is one term
+        depth += word.count("[") - word.count("]")
+        if (i1 <= start or depth > 0 or word in _GLUE_AFTER or after.rstrip("),;:.") in _UNITS
+                or any(a <= i1 and j0 <= b for a, b in held)):
             continue
-        terms.append(text[last:i])
-        last = j
-    terms.append(text[last:])
+        terms.append(text[first:i1])
+        first = j0
+    terms.append(text[first:])
     lines: list[str] = []
     line = terms[0]
     pad = " " * min(indent, width // 2)
@@ -101,9 +98,10 @@ def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Seq
     lines.append(line)
     out: list[str] = []
     for line in lines:
-        while len(line) > width:  # a single term wider than the line: cut it
-            out.append(line[:width])
-            line = pad + line[width:]
+        while len(line) > width:  # a single term wider than the line: cut it, after a dot if one fits
+            cut = line.rfind(".", len(pad) + 1, width) + 1 or width
+            out.append(line[:cut])
+            line = pad + line[cut:]
         out.append(line)
     return out
 
