@@ -177,6 +177,8 @@ class Grid:
         split = [wrap_cell(text, w, "words" if head else c.wrap) for text, w, c in zip(cells, self.widths,
                                                                                          self.columns)]
         height = max((len(s) for s in split), default=1)
+        if head:  # headings sit on the line above the rows, as rich sets them
+            split = [[""] * (height - len(s)) + s for s in split]
         bold, reset = ("\x1b[1m", "\x1b[0m") if head and self.color else ("", "")
         out = []
         for k in range(height):
