@@ -58,38 +58,44 @@ _UNITS = frozenset(("B", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "T"))
 _WORD = re.compile(r"\S+")
 
 
-def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Sequence[str] = ()) -> list[str]:
+def wrap(text: str, width: int | None, indent: int, *, start: int = 0) -> list[str]:
     """``text`` in lines of at most ``width`` characters, continued ``indent`` spaces in.
 
-    A line breaks only at a space between two terms: never inside a number, a name (``keep``
-    lists names that hold spaces) or the first ``start`` characters, never right after an operator
-    or before a unit. A term longer than a whole line (a long dotted name) is cut after a dot, or
-    where the line ends if it has none. ``width`` None: one line, as it is.
+    A line breaks only at a space between two terms: never inside a number, a shape, or the
+    first ``start`` characters, never right after an operator or before a unit. ``width`` None:
+    one line, as it is.
     """
     if width is None or len(text) <= width:
         return [text]
-    held: list[tuple[int, int]] = []  # spans of names that hold spaces
-    for name in keep:
-        at = text.find(name) if " " in name else -1
-        while at != -1:
-            held.append((at, at + len(name)))
-            at = text.find(name, at + 1)
+    return pack(terms(text, start), width, indent)
+
+
+def terms(text: str, start: int = 0) -> list[str]:
+    """``text`` cut at the spaces where a line may break (see :func:`wrap`)."""
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    terms, first, depth = [], 0, 0
+    out, first, depth = [], 0, 0
     for (i0, i1), (j0, j1) in zip(words, words[1:]):
         word, after = text[i0:i1], text[j0:j1]
         # a shape [32, 112, 112] is one term
         depth += word.count("[") - word.count("]")
-        if (i1 <= start or depth > 0 or word in _GLUE_AFTER or after.rstrip("),;:.") in _UNITS
-                or any(a <= i1 and j0 <= b for a, b in held)):
+        if i1 <= start or depth > 0 or word in _GLUE_AFTER or after.rstrip("),;:.") in _UNITS:
             continue
-        terms.append(text[first:i1])
+        out.append(text[first:i1])
         first = j0
-    terms.append(text[first:])
+    out.append(text[first:])
+    return out
+
+
+def pack(parts: Sequence[str], width: int, indent: int) -> list[str]:
+    """Terms joined by spaces into lines of at most ``width``, continued ``indent`` spaces in.
+
+    A term longer than a whole line (a long dotted name) is cut after a dot, or where the line
+    ends if it has none.
+    """
     lines: list[str] = []
-    line = terms[0]
+    line = parts[0]
     pad = " " * min(indent, width // 2)
-    for term in terms[1:]:
+    for term in parts[1:]:
         if len(line) + 1 + len(term) <= width:
             line += " " + term
             continue
@@ -106,15 +112,24 @@ def wrap(text: str, width: int | None, indent: int, *, start: int = 0, keep: Seq
     return out
 
 
+def _heading(ex: Explanation, width: int | None) -> list[str]:
+    """``name (title) ← input [shape], ...``; a name, and an input with its shape, are one term each."""
+    text = f"{ex.name} ({ex.title})" + (f" ← {', '.join(ex.inputs)}" if ex.inputs else "")
+    if width is None or len(text) <= width:
+        return [text]
+    sources = [f"{s}," for s in ex.inputs[:-1]] + list(ex.inputs[-1:])
+    if sources:
+        sources[0] = "← " + sources[0]
+    return pack([ex.name, *terms(f"({ex.title})"), *sources], width, 4)
+
+
 def render_text(explanations: Sequence[Explanation], *, width: int | None = None) -> str:
     """Plain text: a heading per layer or block, then one figure per line, fitted to ``width`` (None: no limit)."""
     out: list[str] = []
     # layers of a repeated block share their figures' lines (see explain): each is written once
     memo: dict[int, list[str]] = {}
     for ex in explanations:
-        src = ", ".join(ex.inputs)
-        names = [ex.name, *(s.rsplit(" [", 1)[0] for s in ex.inputs)]
-        out.extend(wrap(f"{ex.name} ({ex.title})" + (f" ← {src}" if src else ""), width, 4, keep=names))
+        out.extend(_heading(ex, width))
         for line in ex.lines:
             text = memo.get(id(line))
             if text is None:

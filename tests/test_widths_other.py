@@ -48,6 +48,7 @@ layers:
               - conv2d: {{name: depthwise_convolution_three_by_three, out_channels: {c}, kernel_size: 3}}
               - batchnorm2d: {{name: batch_normalisation_after_depthwise}}
   - relu: {{name: an_activation_whose_name_has_no_dots_at_all}}
+  - identity: {{name: a name with spaces in it is still one name}}
   - adaptiveavgpool2d: {{output_size: 1}}
   - flatten
   - linear: {{name: classifier_head_fully_connected_layer, out_features: 10}}
@@ -102,6 +103,8 @@ def test_explain_fits_the_width_and_names_every_layer(net: str, width: int, tmp_
             headings[-1] += ("" if headings[-1].endswith(".") else " ") + line[4:]
     for name in layer_names(source):
         assert any(h.startswith(name + " (") for h in headings), name
+        if len(name) <= width - 4:  # a name that fits a line is never broken, not even at a space
+            assert any(name in line for line in out.splitlines()), name
 
 
 @pytest.mark.parametrize("width", WIDTHS)
