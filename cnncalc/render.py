@@ -847,8 +847,9 @@ def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = 
 
     from .render_grid import Grid, layout  # noqa: PLC0415
 
-    title = Text(f"{printable(diff.old.network)} → {printable(diff.new.network)}")
-    totals = Table(title=title, title_justify="left", header_style="bold")
+    # the title on its own line, as wide as the width allows (a table's title wraps at the table's)
+    title = Text(f"{printable(diff.old.network)} → {printable(diff.new.network)}", style="italic")
+    totals = Table(header_style="bold")
     for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
         # figures are never cut: the labels wrap, and the change wraps between its two terms
         totals.add_column(col, justify=justify, no_wrap=col in ("old", "new"))  # type: ignore[arg-type]
@@ -856,7 +857,7 @@ def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = 
         totals.add_row(*row)
     # without a width, as wide as the title or the table need
     room = width or max(len(title) + 1, 200)
-    yield _console_text([totals, format_diff_summary(diff)], width=room, color=color)
+    yield _console_text([title, totals, format_diff_summary(diff)], width=room, color=color)
     shown = [d for d in diff.layers if all_layers or d.status != "unchanged"]
     if shown:
         cells = [_diff_layer_row(d) for d in shown]
@@ -982,11 +983,14 @@ def render_sweep_markdown(result: Sweep) -> str:
 
 def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
     """The sweep as a table that fits ``width`` (None: no width), with its title and caption."""
-    from .render_grid import Column, render_grid  # noqa: PLC0415  (rich is loaded only for tables)
+    from rich.text import Text  # noqa: PLC0415  (rich is loaded only for tables)
+
+    from .render_grid import Column, render_grid  # noqa: PLC0415
 
     columns = [Column(head, "right", "never", _SWEEP_DROP.get(name, 0)) for name, head, _, _ in SWEEP_COLUMNS]
     lines = render_grid(columns, _sweep_cells(result), width, color=bool(color))
     room = width or len(lines[0])
-    words = _console_text([printable(_sweep_title(result))], width=max(room, 40), color=False)
+    # the network's name as written, never read as markup
+    words = _console_text([Text(printable(_sweep_title(result)))], width=max(room, 40), color=False)
     caption = _console_text([SWEEP_CAPTION], width=max(room, 40), color=False)
     return words + "\n".join(lines) + "\n" + caption

@@ -20,6 +20,7 @@ from cnncalc.cli import cli, parse_shape
 from cnncalc.explain import explain
 from cnncalc.render_explain import render_text
 from cnncalc.sweep import expand, fill_spatial
+from cnncalc.text import printable
 
 WIDTHS = (80, 100, 120, 200)
 
@@ -191,3 +192,22 @@ def test_sweep_labels_the_sum_of_outputs_apart_from_the_peak() -> None:
     assert "activations" not in cells
     # the caption says what each of the two byte columns is
     assert "not what is held at any one time" in " ".join(out.split())
+
+
+# -- names as written ---------------------------------------------------------------------------
+
+HOSTILE = ["model [/tmp]", "[bold]x[/]", "[link=https://e.x]y[/link]", "[reverse]y", "a|b `c`", "\x1b[31mred\x07",
+           "\u202eevil", "=1+2", "ünïcødé 🙂", "x" * 120]
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=repr)
+@pytest.mark.parametrize("command", ["diff", "sweep"])
+def test_tables_show_the_network_name_as_written(command: str, name: str, tmp_path: Path) -> None:
+    net = tmp_path / "net.yaml"
+    escaped = name.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+    net.write_text(f'name: "{escaped}"\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {{out_channels: 4, kernel_size: 3}}\n',
+                   encoding="utf-8")
+    args = ["diff", str(net), "tiny_cnn"] if command == "diff" else ["sweep", str(net)]
+    out = run(*args, columns=200)
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert printable(name) in out
