@@ -90,7 +90,7 @@ def table_rows(text: str, start: str = "│") -> list[list[str]]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("net", ["tiny_cnn", "mobilenet_v1", "googlenet", "long"])
+@pytest.mark.parametrize("net", ["tiny_cnn", "mobilenet_v1", "googlenet", "densenet121", "long"])
 def test_explain_fits_the_width_and_names_every_layer(net: str, width: int, tmp_path: Path) -> None:
     source = str(long_names(tmp_path)) if net == "long" else net
     out = run("explain", source, columns=width)
