@@ -1,6 +1,6 @@
 """Long tables that fit a width: columns chosen by priority, names wrapped at dots, rows streamed.
 
-rich measures every cell of every row before it draws a table, a few milliseconds a row: 100,000
+rich measures every cell of every row before it draws a table, over a millisecond a row: 100,000
 rows of ``cnncalc diff`` took minutes. Here the widths are chosen in one pass over the cells, and
 each row is drawn on its own with rich's box characters (the ``HEAVY_HEAD`` box of the report
 table), so the time is linear and a row costs microseconds. ``tests/test_scale.py`` holds the
@@ -13,8 +13,8 @@ Layout, for a width (``None``: a file or a pipe without ``COLUMNS``, which has n
   with every name whole and the other text at its narrowest: a number column never wraps, other
   text wraps at a space, a heading at a space; a name wraps only after a dot, and only once every
   column that may go has gone;
-- the width left over goes to the names first, then to the other wrapping columns, up to their
-  natural width. Only when the always-kept columns cannot fit at all does a piece longer than its column
+- the width left over goes to the names first, then to the other columns, up to their natural
+  width. Only when the always-kept columns cannot fit at all does a piece longer than its column
   fold.
 """
 
