@@ -193,7 +193,8 @@ def scale_targets(tmp: Path) -> list[Target]:
         files[name] = path = tmp / f"{name}.yaml"
         path.write_text("".join(lines), encoding="utf-8")
     block, nobias, wide = (str(files[k]) for k in ("block", "block_nobias", "fan_in"))
-    ref_block, ref_fan = "report, repeated block, 100,000 layers, --format json", "report, concat of 400,000 inputs, --format json"
+    ref_block = "report, repeated block, 100,000 layers, --format json"
+    ref_fan = "report, concat of 400,000 inputs, --format json"
     ref_sweep = "report lenet5 --format json"
     return [
         Target(ref_block, ["report", block, "--format", "json"]),

@@ -83,6 +83,10 @@ def explain(
 # ---------------------------------------------------------------------------------------------
 
 
+#: A layer's output line, shape, count terms, count lines and memory line.
+_Shared = tuple[Line, Shape, dict[str, Term], list[Line], Line]
+
+
 def _groups(names: list[str]) -> dict[str, list[int]]:
     """Name prefixes (blocks, sequentials) with the indices of their layers, in order."""
     groups: dict[str, list[int]] = {}
@@ -104,7 +108,7 @@ class _Explainer:
         self.groups = _groups([n.name for n in graph.nodes])
         # the lines that depend only on a layer and its input shapes, shared by equal layers (the
         # instances of a repeated block): built once, and written once by the renderer
-        self.shared: dict[tuple[int, tuple[Shape, ...], Shape], tuple[Line, Shape, dict[str, Term], list[Line], Line]] = {}
+        self.shared: dict[tuple[int, tuple[Shape, ...], Shape], _Shared] = {}
 
     # -- selection ------------------------------------------------------------------------------
     def run(self, wanted: list[str]) -> list[Explanation]:
