@@ -210,6 +210,8 @@ def scale_targets(tmp: Path) -> list[Target]:
         Target("sweep lenet5 --batch {1..10000} (table, 80 columns)", ["sweep", "lenet5", "--batch", "{1..10000}"]),
         Target("sweep lenet5 --batch {1..10000} --format json",
                ["sweep", "lenet5", "--batch", "{1..10000}", "--format", "json"]),
+        Target("sweep lenet5 --input 1x{28..10027} (10,000 shapes) --format json",
+               ["sweep", "lenet5", "--input", "1x{28..10027}", "--format", "json"]),
         Target("sweep resnet50 --batch {1..10000} --format json",
                ["sweep", "resnet50", "--batch", "{1..10000}", "--format", "json"]),
     ]
