@@ -318,14 +318,19 @@ def _table_args(output: str | None) -> dict[str, Any]:
     return {"width": width, "color": _use_color(output)}
 
 
-def _report_width(output: str | None) -> int | None:
-    """Width of the report table: the terminal's; ``COLUMNS`` when piped; none (no wrapping) for a file or pipe."""
+def _text_width(output: str | None) -> int | None:
+    """Width to fit the report table, ``explain``, ``diff`` and ``sweep`` to: ``COLUMNS`` if set, else the terminal's.
+
+    None (no wrapping) for a file, and for a pipe without ``COLUMNS``: a file has no width.
+    """
     if output not in (None, "-"):
-        return None  # a file has no width
-    if sys.stdout.isatty():
-        return shutil.get_terminal_size((120, 24)).columns
-    columns = os.environ.get("COLUMNS", "").strip()
-    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((120, 24)).columns
 
 
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -411,10 +416,10 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     elif fmt == "markdown":
         text = render.render_markdown(full, rows=rows, memory=memory_view)
     elif memory_view:
-        text = render.iter_memory_table(full, width=_report_width(output), color=_use_color(output), rows=rows,
+        text = render.iter_memory_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
                                         columns=chosen)
     else:
-        text = render.iter_table(full, width=_report_width(output), color=_use_color(output), rows=rows,
+        text = render.iter_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
                                  bars=bars or sort or "macs", columns=chosen)
     write_output(text, output)
 
@@ -476,8 +481,10 @@ def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: st
 
     shape = parse_shape(input_shape) if input_shape else None
     found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
-    render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
-    write_output(render(found), output)
+    if fmt == "markdown":
+        write_output(render_explain.render_markdown(found), output)
+    else:
+        write_output(render_explain.render_text(found, width=_text_width(output)), output)
 
 
 @cli.command("sweep")
@@ -519,7 +526,7 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     elif fmt == "markdown":
         text = render.render_sweep_markdown(result)
     else:
-        text = render.render_sweep_table(result, **_table_args(output))
+        text = render.render_sweep_table(result, width=_text_width(output), color=_use_color(output))
     write_output(text, output)
 
 
@@ -694,12 +701,14 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
     result = compare(analyse(load_network(old), batch=batch, dtype=dtype, convention=convention),
                      analyse(load_network(new), batch=batch, dtype=dtype, convention=convention))
     gate = None if gate_args is None else result.gate(*gate_args)
+    text: str | Iterable[str]
     if fmt == "json":
-        text = render.render_diff_json(result, gate=gate)
+        text = render.iter_diff_json(result, gate=gate)
     elif fmt == "markdown":
         text = render.render_diff_markdown(result, gate=gate, all_layers=all_layers)
     else:
-        text = render.render_diff_table(result, gate=gate, all_layers=all_layers, **_table_args(output))
+        text = render.iter_diff_table(result, gate=gate, all_layers=all_layers, width=_text_width(output),
+                                      color=_use_color(output))
     write_output(text, output)
     if gate is not None and gate.exceeded:
         click.echo(f"cnncalc diff: {render.format_gate(gate)}", err=True)

@@ -1232,8 +1232,8 @@ _TOTAL_LABEL = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops
                 "param_memory": "param memory", "activation_memory": "activation memory"}
 
 
-def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
-    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+def _diff_totals(diff: Diff) -> list[list[str]]:
+    """The totals rows (figure, old, new, change) as text."""
     totals = []
     for fig, c in diff.totals.items():
         kind = _TOTAL_KIND.get(fig, "count")
@@ -1242,20 +1242,38 @@ def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
     old_rf = format_rf_sizes(rf_sizes(diff.old.totals.receptive_field))
     new_rf = format_rf_sizes(rf_sizes(diff.new.totals.receptive_field))
     totals.append(["receptive field", old_rf, new_rf, "0" if old_rf == new_rf else "changed"])
-    layers = []
-    for d in diff.layers:
-        # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
-        pct = d.status == "changed"
-        layers.append([
-            d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
-            format_delta(d.change("params"), percent=pct),
-            *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
-            format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
-        ])
-    return totals, layers
+    return totals
+
+
+def _diff_layer_row(d: LayerDiff) -> list[str]:
+    """One layer's cells, in the order of :data:`_LAYER_HEAD`; names and types as written."""
+    # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
+    pct = d.status == "changed"
+    return [
+        d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+        format_delta(d.change("params"), percent=pct),
+        *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
+        format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
+    ]
+
+
+def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
+    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+    return _diff_totals(diff), [_diff_layer_row(d) for d in diff.layers]
 
 
 _LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "memory", "RF"]
+
+
+def _diff_columns() -> list[Any]:
+    """The layer table's columns: names wrap at dots; FLOPs, then memory, RF and type give way first."""
+    from .render_grid import Column  # noqa: PLC0415
+
+    drop = {"FLOPs": 4, "memory": 3, "RF": 2, "type": 1}
+    right = {"params", "MACs", "FLOPs", "memory", "RF"}
+    return [Column(h, "right" if h in right else "left",
+                   "dots" if h == "layer" else "words" if h in ("type", "output") else "never", drop.get(h, 0))
+            for h in _LAYER_HEAD]
 
 
 def _shown(diff: Diff, rows: list[list[str]], all_layers: bool) -> list[list[str]]:
@@ -1277,31 +1295,67 @@ def format_gate(gate: Gate) -> str:
 
 def render_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
                       width: int | None = None, color: bool | None = None) -> str:
-    """Totals old/new/change, then the layers that changed (all with ``all_layers``)."""
-    from rich.table import Table  # noqa: PLC0415
+    """Totals old/new/change, then the layers that changed (all with ``all_layers``).
 
-    totals_rows, layer_rows = _diff_rows(diff)
-    totals = Table(title=f"{diff.old.network} → {diff.new.network}", title_justify="left", header_style="bold")
+    ``width`` None: no width (a file, a pipe), every line as long as it needs.
+    """
+    return "".join(iter_diff_table(diff, gate=gate, all_layers=all_layers, width=width, color=color))
+
+
+def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
+                    width: int | None = None, color: bool | None = None) -> Iterator[str]:
+    """:func:`render_diff_table` in pieces: the layer table is laid out in one pass and drawn row by row."""
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    from .render_grid import Grid, layout  # noqa: PLC0415
+
+    # the title on its own line, as wide as the width allows (a table's title wraps at the table's)
+    title = Text(f"{printable(diff.old.network)} → {printable(diff.new.network)}", style="italic")
+    totals = Table(header_style="bold")
     for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
-        totals.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for row in totals_rows:
+        # figures are never cut: the labels wrap, and the change wraps between its two terms
+        totals.add_column(col, justify=justify, no_wrap=col in ("old", "new"))  # type: ignore[arg-type]
+    for row in _diff_totals(diff):
         totals.add_row(*row)
-    layers = Table(header_style="bold")
-    for col in _LAYER_HEAD:
-        layers.add_column(col, justify="right" if col in ("params", "MACs", "FLOPs", "memory", "RF") else "left")
-    for row in _shown(diff, layer_rows, all_layers):
-        layers.add_row(*row)
-    parts: list[Any] = [totals, format_diff_summary(diff)]
-    if layers.row_count:
-        parts.append(layers)
+    # without a width, as wide as the title or the table need
+    room = width or max(len(title) + 1, 200)
+    yield _console_text([title, totals, format_diff_summary(diff)], width=room, color=color)
+    shown = [d for d in diff.layers if all_layers or d.status != "unchanged"]
+    if shown:
+        cells = [_diff_layer_row(d) for d in shown]
+        for row in cells:
+            row[0], row[2] = printable(row[0]), printable(row[2])
+        columns = _diff_columns()
+        grid = Grid(columns, layout(columns, cells, width), color=bool(color))
+        yield "\n".join(grid.head()) + "\n"
+        for row in cells:
+            yield "\n".join(line.rstrip() for line in grid.row(row)) + "\n"
+        yield grid.bottom() + "\n"
     if gate is not None:
-        parts.append(format_gate(gate))
-    return _console_text(parts, width=width, color=color)
+        yield _console_text([format_gate(gate)], width=room, color=color)
 
 
 def render_diff_json(diff: Diff, *, gate: Gate | None = None) -> str:
     """The documented JSON object of ``cnncalc diff``."""
-    return json.dumps(diff.to_dict(gate), indent=2) + "\n"
+    return "".join(iter_diff_json(diff, gate=gate))
+
+
+def iter_diff_json(diff: Diff, *, gate: Gate | None = None) -> Iterator[str]:
+    """:func:`render_diff_json` in pieces, one layer at a time (``json.dumps(..., indent=2)``'s text)."""
+    # the object without its layers, then each layer written as it comes; the summary counts them all
+    text = json_text({**replace(diff, layers=()).to_dict(gate), "summary": diff.summary()})
+    if not diff.layers:
+        yield text + "\n"
+        return
+    # a string in JSON never holds a raw newline, so this is the top-level key and nothing else
+    head, tail = text.split('\n  "layers": []')
+    yield head + '\n  "layers": ['
+    sep = "\n    "
+    for d in diff.layers:
+        yield sep + _json_value(d.to_dict(), "\n    ")
+        sep = ",\n    "
+    yield "\n  ]" + tail + "\n"
 
 
 def _md_table(head: list[str], rows: list[list[str]], right: set[str]) -> list[str]:
@@ -1337,16 +1391,24 @@ def _training_peak(row: SweepRow) -> int | None:
 
 
 #: (CSV name, table heading, value of a row, how the table shows it): a new column is one line.
+#: The sum of every layer's output and the training peak are both bytes, and read alike unless
+#: the headings say which is which: the sum is larger than the peak at large batches, as outputs
+#: are freed during the step (the caption under the table says so).
 SWEEP_COLUMNS: list[tuple[str, str, Callable[[SweepRow], Any], Callable[[Any], str]]] = [
     ("input_shape", "input", lambda r: r.input_shape, _x),
     ("batch", "batch", lambda r: r.batch, str),
     ("output_shape", "output", lambda r: r.totals.output_shape, _x),
     ("params", "params", lambda r: r.totals.params, format_count),
-    ("macs", "MACs/sample", lambda r: r.totals.macs, format_count),
-    ("flops", "FLOPs/sample", lambda r: r.totals.flops, format_count),
-    ("activation_bytes_batch", "activations", lambda r: r.totals.activation_bytes_batch, format_bytes),
+    ("macs", "MACs per sample", lambda r: r.totals.macs, format_count),
+    ("flops", "FLOPs per sample", lambda r: r.totals.flops, format_count),
+    ("activation_bytes_batch", "all outputs summed", lambda r: r.totals.activation_bytes_batch, format_bytes),
     ("training_peak_bytes", "training peak", _training_peak, lambda v: "-" if v is None else format_bytes(v)),
 ]
+#: Rank in which the table drops a column to fit its width (0: always kept; the highest goes first).
+_SWEEP_DROP = {"params": 4, "output_shape": 3, "flops": 2, "activation_bytes_batch": 1}
+SWEEP_CAPTION = ("all outputs summed: every layer's output for the whole batch, added up (the report's "
+                 "activations), not what is held at any one time. training peak: the most memory held at once "
+                 "during a training step, weights, gradients and optimizer state included.")
 
 
 def _sweep_title(result: Sweep) -> str:
@@ -1383,12 +1445,15 @@ def render_sweep_markdown(result: Sweep) -> str:
 
 
 def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
-    """The sweep as a rich table, as text (ANSI codes only when ``color``)."""
-    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+    """The sweep as a table that fits ``width`` (None: no width), with its title and caption."""
+    from rich.text import Text  # noqa: PLC0415  (rich is loaded only for tables)
 
-    table = Table(title=_sweep_title(result), title_justify="left", header_style="bold")
-    for _, head, _, _ in SWEEP_COLUMNS:
-        table.add_column(head, justify="right")
-    for cells in _sweep_cells(result):
-        table.add_row(*cells)
-    return _console_text([table], width=width, color=color)
+    from .render_grid import Column, render_grid  # noqa: PLC0415
+
+    columns = [Column(head, "right", "never", _SWEEP_DROP.get(name, 0)) for name, head, _, _ in SWEEP_COLUMNS]
+    lines = render_grid(columns, _sweep_cells(result), width, color=bool(color))
+    room = width or len(lines[0])
+    # the network's name as written, never read as markup
+    words = _console_text([Text(printable(_sweep_title(result)))], width=max(room, 40), color=False)
+    caption = _console_text([SWEEP_CAPTION], width=max(room, 40), color=False)
+    return words + "\n".join(lines) + "\n" + caption

@@ -235,10 +235,6 @@ def check_markdown(res: Any, twin: Any, case: Case) -> _Elements:
 
 hostile = pytest.mark.parametrize("text", HOSTILE)
 
-# Formats whose renderers other work rewrites: marked, not skipped, so that each run shows them.
-# Non-strict: for some strings they already pass.
-SCALE = pytest.mark.xfail(reason="owned by scale work: render_diff_table and render_sweep_table pass the "
-                                 "network name to rich as markup", strict=False)
 
 
 @hostile
@@ -426,7 +422,6 @@ def test_check_junit(cases: dict[str, Case], text: str, limit: tuple[str, str], 
 # ---------------------------------------------------------------------------------------------
 # diff, sweep, fit
 
-@SCALE
 @hostile
 def test_diff_table(cases: dict[str, Case], text: str) -> None:
     case = cases[text]
@@ -453,7 +448,7 @@ def test_diff_markdown(cases: dict[str, Case], text: str) -> None:
 
 
 @hostile
-@pytest.mark.parametrize("fmt", [pytest.param("table", marks=SCALE), "json", "csv", "markdown"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
 def test_sweep(cases: dict[str, Case], text: str, fmt: str) -> None:
     case = cases[text]
     args = ("sweep", case.path, "--batch", "1,2", "-f", fmt)
