@@ -312,12 +312,6 @@ def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, 
     return deco if fn is None else deco(fn)
 
 
-def _table_args(output: str | None) -> dict[str, Any]:
-    """Width and colour of a rich table: the terminal's on stdout, 160 columns without colour in a file."""
-    width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
-    return {"width": width, "color": _use_color(output)}
-
-
 def _text_width(output: str | None) -> int | None:
     """Width to fit the report table, ``explain``, ``diff`` and ``sweep`` to: ``COLUMNS`` if set, else the terminal's.
 
@@ -658,7 +652,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     elif fmt == "junit":
         text = render.render_check_junit(result, path=_relative)
     else:
-        text = render.render_check_table(result, **_table_args(output))
+        text = render.render_check_table(result, width=_text_width(output), color=_use_color(output))
     write_output(text, output)
     for net in result.networks:
         for p in net.problems:

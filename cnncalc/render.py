@@ -914,6 +914,10 @@ def _summary(lines: list[tuple[str, str]]) -> Any:
     return summary
 
 
+#: The console width that stands for "no width": rich lays a table out at its natural width inside it.
+UNWRAPPED = 100_000
+
+
 def _console_text(renderables: list[Any], *, width: int | None, color: bool | None) -> str:
     """Print rich renderables to a string at ``width`` (ANSI codes only when ``color``), lines stripped."""
     from rich.console import Console  # noqa: PLC0415
@@ -1063,8 +1067,10 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
                           format_headroom(o), Text(label, style=style))
     # the located messages whole, never wrapped: editors find a file:line:col at the start of a line
     notes = "".join(line + "\n" for line in format_entry_lines(result))
-    return (_console_text([table], width=width, color=color) + notes
-            + _console_text([format_check_summary(result)], width=width, color=color))
+    # without a width (a file, or a pipe without COLUMNS) nothing wraps: the table takes its natural width
+    room = width or UNWRAPPED
+    return (_console_text([table], width=room, color=color) + notes
+            + _console_text([format_check_summary(result)], width=room, color=color))
 
 
 def render_check_json(result: CheckResult) -> str:
