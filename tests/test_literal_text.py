@@ -110,8 +110,12 @@ def file_name(text: str) -> str:
 
 
 def block_name(text: str) -> str:
-    """``text`` as a block name: a ``.`` would start a level of the names the block gives its layers."""
-    return text.replace(".", "_")
+    """``text`` as a block name, which follows the rule of layer names: no ``.`` (it would start a
+    level of the names the block gives its layers) or ``/``, no leading ``$``, nothing unprintable,
+    no surrounding spaces, at most 200 characters. The rest (markup, formulas, bidi text) stays."""
+    name = "".join(c if c.isprintable() else "_" for c in text.replace(".", "_").replace("/", "_"))
+    name = name.strip()[:200].strip()
+    return "_" + name[1:] if name.startswith("$") else name or "_"
 
 
 def description(name: str, *, layer_name: str | None, wider: bool = False) -> dict[str, Any]:
