@@ -3,6 +3,10 @@
 - Every layer becomes one module whose dotted name is its cnncalc name (``layer1.0.conv1``);
   the dotted prefixes (``layer1``, ``layer1.0``) become ``nn.ModuleDict`` containers, so
   ``model.named_modules()`` lists the rows of ``cnncalc report`` in the same order.
+- A name is written as a string wherever Python would not read it back as itself (``my-layer``,
+  ``class``, and ``ℌ``, which Python folds to ``H``); a name PyTorch refuses because the module
+  has that attribute (``forward``, ``_modules``, ``keys`` in a group) is renamed, with a
+  comment, and listed in the file's ``RENAMED``.
 - ``forward`` runs the layers in the graph's topological order; a value used once, by the next
   layer, is called ``x``, any other value is named after its layer.
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
