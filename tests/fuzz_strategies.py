@@ -383,7 +383,7 @@ SEEDS: dict[str, Mutant] = {m.how: m for m in [
         "[bold]x", "[red]", "[/]", "\x1b[31mred", "bell\x07", "\u202eevil", "=1+1", "@SUM(A1)", "-1", "+1",
         "_modules", "forward", "index", "in_channels", "input", "ℌ", "a\x00b", "a\nb", "$x", "x" * 300, ""]),
     *(_lenet(f"name: {json.dumps(s)}", f"network name {s!r}", old="name: LeNet-5 (Caffe)") for s in [
-        "[bold]x", "[link=x]y[/link]", "\x1b[31mred\x1b[0m", "bell\x07", "\u202eevil", "=1+1", "a\x00b",
+        "[bold]x", "x[/bold]", "[link=x]y[/link]", "\x1b[31mred\x1b[0m", "bell\x07", "\u202eevil", "=1+1", "a\x00b",
         "a\nb", "", "x" * 300]),
     _lenet("relu: {name: H}\n  - relu: {name: ℌ}\n  - linear", "NFKC look-alike names", old="linear"),
     _lenet("conv2d: {out_channels: 20, out_channels: 30", "duplicate key", old="conv2d: {out_channels: 20"),

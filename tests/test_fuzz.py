@@ -34,6 +34,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from rich.errors import MarkupError
 
 from cnncalc.cli import cli
 from cnncalc.text import printable
@@ -173,7 +174,27 @@ def violation(mutant: Mutant, command: Command, workdir: Path) -> Violation | No
             json.loads(out)
         except ValueError as e:
             return Violation(f"invalid JSON ({verb})", f"{e}\n{out[:2000]}")
+    if not {"-f", "-o"} & set(command.args):  # a rich table, or explain's text
+        for name in _markup_names(net, command):
+            if name not in out:
+                return Violation(f"name not shown literally ({verb})", f"{name!r} is not in\n{out[:3000]}")
     return None
+
+
+def _markup_names(net: Path, command: Command) -> list[str]:
+    """The names in ``net`` that rich could read as markup (``[bold]x``) and that the text output of
+    ``command`` shows in full: the network's in a title, the layers' in report's rows and explain."""
+    from cnncalc import spec  # noqa: PLC0415
+    from cnncalc.graph import build  # noqa: PLC0415
+
+    verb = command.args[0]
+    network = spec.load(str(net))
+    names = [network.name] if network.name and verb in ("report", "sweep", "diff", "fit") else []
+    if verb in ("report", "explain") and not {"--top", "--depth"} & set(command.args):
+        names += [node.name for node in build(network).nodes]
+    # short, one-word ASCII names only: a table never wraps them
+    return [n for n in names if n and "[" in n and n.isascii() and len(n) <= 20 and printable(n) == n
+            and " " not in n]
 
 
 def _shape(line: str) -> str:
@@ -211,6 +232,10 @@ KNOWN_OPEN_CRASHES: dict[str, Callable[[Violation], bool]] = {
     # sweep's "input shape ... has more than 2^63 − 1 elements" for the file's own input has no location
     "sweep: unlocated input-size error": lambda v: v.signature.startswith("error without the file (sweep)")
     and "more than PyTorch can hold" in v.detail,
+    # rich markup in a name: `[bold]x` is shown as a bold x in the tables' titles and rows,
+    # `x[/bold]` raises MarkupError
+    "rich markup in names": lambda v: _raised(MarkupError, "render.py")(v)
+    or v.signature.startswith("name not shown literally"),
     # diff --fail-above 1e400%: OverflowError converting the percentage
     "diff --fail-above overflow": _raised(OverflowError, "render.py:format_gate"),
 }
