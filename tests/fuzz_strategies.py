@@ -1,7 +1,8 @@
 """Hypothesis strategies for the fuzzer: the bundled networks mutated at four levels.
 
 - bytes: flip a bit, insert bytes, delete a run of bytes;
-- tokens (on the text, at the spans PyYAML reports for each scalar): replace a scalar with a
+- tokens (on the text, at the spans PyYAML reports for each scalar): change a number to another
+  small one (the file often stays valid, so the layer rules run on odd sizes); replace a scalar with a
   number that is huge, negative, zero or a float, with a string, a ``$`` expression, a tag
   (``!!python/name:x``, ``!!int ""``), a 5,000-digit number; swap two scalars; drop a key;
   write a key twice;
@@ -16,6 +17,7 @@ Each strategy draws a :class:`Mutant`: the file name, its bytes, and what was do
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -160,8 +162,15 @@ def token_mutants(draw: Callable[..., Any]) -> Mutant:
             spans, pairs = _scalars(text) if steps else _PARSED[name]
         except yaml.YAMLError:  # an earlier step broke the syntax: that is the mutant
             break
-        op = draw(st.sampled_from(["replace", "replace", "replace", "swap", "drop key", "duplicate key"]))
-        if op == "replace" or (op == "swap" and len(spans) < 2) or (op != "swap" and not pairs):
+        op = draw(st.sampled_from(["replace", "replace", "renumber", "renumber", "swap", "drop key", "duplicate key"]))
+        numbers = [s for s in spans if re.fullmatch(r"-?\d+", text[s.start:s.end])]
+        if op == "renumber" and numbers:
+            # another small number: the file stays valid more often, and the layer rules run
+            s = draw(st.sampled_from(numbers))
+            new = str(draw(st.sampled_from([0, 1, 2, 3, 5, 7, 8, 64, 1000, -1, 2**31, 10**12])))
+            steps.append(f"renumber {text[s.start:s.end]!r} to {new}")
+            text = text[:s.start] + new + text[s.end:]
+        elif op in ("replace", "renumber") or (op == "swap" and len(spans) < 2) or (op != "swap" and not pairs):
             s = draw(st.sampled_from(spans))
             new = draw(st.sampled_from(TOKENS) | st.sampled_from(HOSTILE).map(json.dumps))
             steps.append(f"replace {'key' if s.key else 'value'} {text[s.start:s.end]!r} with {new!r}")

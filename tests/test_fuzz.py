@@ -3,7 +3,8 @@
 Each mutant (see ``fuzz_strategies``: bytes, tokens, structure, hostile strings) runs in-process
 through the CLI with one drawn command. The contract, for any input:
 
-- no exception escapes (``result.exception`` is None or SystemExit), no traceback is printed;
+- no exception escapes (``result.exception`` is None or SystemExit), no traceback is printed,
+  and no command runs past a generous limit of CPU time;
 - the exit code is 0, or 1 where a budget or gate applies (``check``, ``diff --fail-above``,
   ``fit``), or 2 for invalid input;
 - no control or bidi character reaches the terminal unescaped (``text.printable``), on stderr
@@ -25,10 +26,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -110,6 +113,35 @@ COMMANDS = [
 WHOLE_FILE = ("is empty", "is a binary file", "is larger than")
 
 
+#: CPU seconds one command may use on one mutant: generous (the slowest take a second or two),
+#: so that only a runaway computation reaches it. CPU time, not wall time: a busy machine does
+#: not make a run fail.
+TIME_LIMIT = 30
+
+
+class TookTooLong(Exception):
+    """Raised into a command that uses more than :data:`TIME_LIMIT` seconds of CPU."""
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Raise :class:`TookTooLong` inside the block after ``seconds`` of CPU (where SIGPROF exists)."""
+    if not hasattr(signal, "SIGPROF"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TookTooLong(f"used more than {seconds} s of CPU")
+
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 @dataclass(frozen=True)
 class Violation:
     """How a run broke the contract: a signature to group like failures by, and the detail."""
@@ -132,7 +164,8 @@ def violation(mutant: Mutant, command: Command, workdir: Path) -> Violation | No
     net.write_bytes(mutant.data)
     orig = ORIGINALS[mutant.name]
     args = [a.format(net=net, orig=orig, dir=workdir) for a in command.args]
-    res = CliRunner().invoke(cli, args)
+    with _time_limit(TIME_LIMIT):
+        res = CliRunner().invoke(cli, args)
     verb = command.args[0]
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         e = res.exception
@@ -236,6 +269,9 @@ KNOWN_OPEN_CRASHES: dict[str, Callable[[Violation], bool]] = {
     # `x[/bold]` raises MarkupError
     "rich markup in names": lambda v: _raised(MarkupError, "render.py")(v)
     or v.signature.startswith("name not shown literally"),
+    # `adaptiveavgpool2d: {output_size: [1000000000000, 1]}`: the window sums loop over every
+    # output position, so the command never ends
+    "adaptive pooling to a huge size": _raised(TookTooLong, "pool.py"),
     # diff --fail-above 1e400%: OverflowError converting the percentage
     "diff --fail-above overflow": _raised(OverflowError, "render.py:format_gate"),
 }
