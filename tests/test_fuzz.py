@@ -13,11 +13,12 @@ through the CLI with one drawn command. The contract, for any input:
   naming the file it is about, and at least one with a ``file:line`` location unless the
   problem is the whole file (empty, binary, too large); standard output is empty;
 - on exit code 0, figures: JSON parses, the other formats are not empty, nothing on stderr but
-  ``export --check``'s summary.
+  ``export --check``'s summary, and a name rich could read as markup (``[bold]x``) is shown as
+  written in the tables.
 
 Runs: ``CNNCALC_FUZZ=short`` (the default: a fixed, deterministic set of mutants, a few seconds
 per level, so that CI never flakes) or ``CNNCALC_FUZZ=long`` (new random mutants on every run,
-failures kept in hypothesis' example database and replayed first next time; about 25 minutes on
+failures kept in hypothesis' example database and replayed first next time; about 20 minutes on
 one core). ``CNNCALC_FUZZ_EXAMPLES=N`` sets the number of mutants per level in either mode.
 """
 
