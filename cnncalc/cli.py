@@ -172,9 +172,10 @@ class _Group(click.Group):
             rv = super().main(*args, standalone_mode=False, **kwargs)
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
         except click.ClickException as e:
-            if sys.stderr is not None:  # else click would print the usage on stdout
-                with contextlib.suppress(OSError, ValueError, AttributeError):
-                    e.show()
+            # one line, like every error of cnncalc's (click's own form is a usage block and a line)
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _say(f"error: {e.format_message()}{hint}")
             code = EXIT_INVALID  # a usage error, or click's other errors about the arguments
         except (click.exceptions.Abort, KeyboardInterrupt):
             _say(SIGNALS[signal.SIGINT])
@@ -322,7 +323,7 @@ def _text_width(output: str | None) -> int | None:
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    if not sys.stdout.isatty():
+    if sys.stdout is None or not sys.stdout.isatty():  # closed (`>&-`), or a pipe or file
         return None
     return shutil.get_terminal_size((120, 24)).columns
 

@@ -148,7 +148,8 @@ def sweep(network: Network, inputs: Sequence[Sequence[int]], batches: Sequence[i
     for given in inputs:
         shape = fill_spatial(given, network.input)
         try:
-            graph = build(network, shape)
+            # the file's own input is built as the file's, so that its problems are located there
+            graph = build(network, None if list(shape) == list(network.input) else shape)
         except CnnCalcError as e:
             where = f"at input {fmt_shape(shape)}: "
             raise type(e)([replace(p, message=where + p.message) for p in e.problems]) from None

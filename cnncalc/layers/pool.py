@@ -17,6 +17,8 @@ Rules (window = product of kernel sizes):
 
 from __future__ import annotations
 
+import math
+
 from fractions import Fraction
 from typing import Annotated, Any, Sequence
 
@@ -170,9 +172,34 @@ class AvgPoolNd(_Pool):
         return torch_call(f"nn.AvgPool{self.ndim}d", self.kernel_size, **args)
 
 
-def _adaptive_windows(n: int, o: int) -> list[int]:
-    """Window lengths of adaptive pooling: ``[floor(i·n/o), ceil((i+1)·n/o))``."""
+def adaptive_windows(n: int, o: int) -> list[int]:
+    """Window lengths of adaptive pooling from ``n`` to ``o``: window i is ``[floor(i·n/o), ceil((i+1)·n/o))``.
+
+    One entry per output position: the definition, which :func:`adaptive_window_sum` and
+    :func:`adaptive_window_max` give in closed form (tests hold them equal).
+    """
     return [-((-(i + 1) * n) // o) - (i * n) // o for i in range(o)]
+
+
+def adaptive_window_sum(n: int, o: int) -> int:
+    """Σ of the window lengths: ``n + o − gcd(n, o)``.
+
+    Σ ceil((i+1)·n/o) − Σ floor(i·n/o) over i < o: the floors cancel but for the last ceiling,
+    ``n``, and each ceiling exceeds its floor by 1 except where o divides (i+1)·n, which happens
+    for gcd(n, o) of the o values of i.
+    """
+    return n + o - math.gcd(n, o)
+
+
+def adaptive_window_max(n: int, o: int) -> int:
+    """The longest window: ``q``, ``q + 1`` or ``q + 2`` where ``n = q·o + r``, ``g = gcd(n, o)``.
+
+    Window i is ``q + [f + r ≥ o] + [(f + r) mod o ≠ 0]`` with ``f = i·n mod o``, and f runs over
+    the multiples of g below o: q when r = 0; otherwise q + 2 where f = o − g makes both terms 1
+    (r > g), else q + 1 (r = g).
+    """
+    q, r = divmod(n, o)
+    return q if r == 0 else q + 2 if r > math.gcd(n, o) else q + 1
 
 
 def _output_size(v: Any) -> Any:
@@ -225,7 +252,7 @@ class _Adaptive(Layer):
     def window_total(self, ins: Sequence[Shape], out: Shape) -> Term:
         """Sum over output elements of their window sizes: C·Σwindows_H·Σwindows_W."""
         names = axis_names(len(out))[1:]
-        per_axis = [Sym(f"win_{a}", sum(_adaptive_windows(n, o))) for a, n, o in zip(names, ins[0][1:], out[1:])]
+        per_axis = [Sym(f"win_{a}", adaptive_window_sum(n, o)) for a, n, o in zip(names, ins[0][1:], out[1:])]
         return prod([Sym("C", out[0]), *per_axis])
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
@@ -237,7 +264,7 @@ class _Adaptive(Layer):
             n, o = ins[0][1 + i], out[1 + i]
             if o == 1:
                 return WHOLE_AXIS
-            return a.window(max(_adaptive_windows(n, o)) - 1, Fraction(n, o), 0)  # type: ignore[arg-type]
+            return a.window(adaptive_window_max(n, o) - 1, Fraction(n, o), 0)  # type: ignore[arg-type]
 
         return rf.map(step)
 
