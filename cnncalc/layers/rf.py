@@ -164,9 +164,10 @@ class AxisRF:
         Through a field the same for every unit: ``r' = r + span·j``, ``j' = j·s``,
         ``start' = start + (span/2 − p)·j``.
         """
-        if self.size is None:
-            return self
         k1, s = _value(span), _value(stride)
+        if self.size is None:
+            # the whole input stays whole; its jump and centre still move as a window's would
+            return AxisRF(None, self.jump * s, self.start + (Fraction(k1, 2) - pad) * self.jump)
         if len(self.lo) == 1 and self.lo[0] is not None:
             q = self.advance
             a, b = self.lo[0] - pad * q, self.hi[0] + (k1 - pad) * q  # type: ignore[operator]
