@@ -167,12 +167,10 @@ def test_the_same_field_for_every_unit_keeps_its_constructor() -> None:
 # ---------------------------------------------------------------------------------------------
 # the gradient probe
 
-torch = pytest.importorskip("torch")
-nn = torch.nn
-
-
 def probe_model(graph: Graph) -> Any:
     """The exported module in float64, weights positive, max pooling as average pooling."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
     namespace: dict[str, Any] = {}
     exec(compile(to_pytorch(graph), "<export>", "exec"), namespace)
     model = namespace["Model"]().double().eval()
@@ -184,8 +182,8 @@ def probe_model(graph: Graph) -> Any:
         for name, child in list(parent.named_children()):
             kind = type(child).__name__
             if kind.startswith("MaxPool"):
-                assert child.dilation in (1, (1,) * len(child.kernel_size) if isinstance(child.kernel_size, tuple)
-                                          else 1), "a dilated max pool has no average-pool twin"
+                d = child.dilation if isinstance(child.dilation, tuple) else (child.dilation,)
+                assert set(d) == {1}, "a dilated max pool has no average-pool twin"
                 avg = getattr(nn, kind.replace("Max", "Avg"))
                 setattr(parent, name, avg(child.kernel_size, child.stride, child.padding, child.ceil_mode))
     return model
@@ -197,6 +195,7 @@ def probe(net: Net, names: list[str] | None = None, limit: int = 128) -> dict[st
     Returns, per layer, whether the units probed covered a full period on every axis (then the
     smallest and largest field were checked too).
     """
+    torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: threads only contend (float64 dilated convs by 1000x)
     try:
@@ -206,6 +205,8 @@ def probe(net: Net, names: list[str] | None = None, limit: int = 128) -> dict[st
 
 
 def _probe(net: Net, names: list[str] | None, limit: int) -> dict[str, bool]:
+    import torch  # noqa: PLC0415  (only where torch is installed: see probe)
+
     graph = graph_of(net)
     report = analyse(graph)
     model = probe_model(graph)
@@ -273,6 +274,55 @@ def _probe(net: Net, names: list[str] | None, limit: int) -> dict[str, bool]:
                 full = False
         covered[r.name] = full
     return covered
+
+
+# ---------------------------------------------------------------------------------------------
+# the networks of the issue, along one axis (the rules act on each axis alone)
+
+
+def unet(n: int, c: int = 2) -> Net:
+    """U-Net (Ronneberger et al. 2015) with padded 3-wide convolutions, along one axis."""
+    layers: list[Net] = []
+
+    def conv(name: str, k: int = 3, **extra: Any) -> None:
+        layers.append({"conv1d": {"out_channels": c, "kernel_size": k, "padding": k // 2, "name": name, **extra}})
+
+    conv("enc1a")
+    conv("enc1b")
+    for level in range(2, 6):
+        layers.append({"maxpool1d": {"kernel_size": 2, "name": f"pool{level}"}})
+        conv(f"enc{level}a")
+        conv(f"enc{level}b")
+    below = "enc5b"
+    for level in range(4, 0, -1):
+        layers.append({"convtranspose1d": {"out_channels": c, "kernel_size": 2, "stride": 2, "name": f"up{level}",
+                                           "from": below}})
+        layers.append({"concat": {"name": f"cat{level}", "from": [f"enc{level}b", f"up{level}"]}})
+        conv(f"dec{level}a")
+        conv(f"dec{level}b")
+        below = f"dec{level}b"
+    conv("head", k=1)
+    return {"name": "unet", "input": [c, n], "layers": layers}
+
+
+def dcgan_generator(n: int, c: int = 2) -> Net:
+    """DCGAN's generator (Radford et al. 2016): a 4-wide transposed conv, then four k4 s2 p1 ones."""
+    layers = [{"convtranspose1d": {"out_channels": c, "kernel_size": 4}}]
+    layers += [{"convtranspose1d": {"out_channels": c, "kernel_size": 4, "stride": 2, "padding": 1}}] * 4
+    return {"name": "dcgan", "input": [c, n], "layers": layers}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("net", "least", "most"), [
+    # measured by a gradient probe over all output units; cnncalc used to say 200 and 8
+    pytest.param(unet(384), 188, 204, id="U-Net: 188 to 204"),
+    pytest.param(dcgan_generator(16), 5, 6, id="DCGAN generator at 16: 5 to 6"),
+])
+def test_the_issues_networks(net: Net, least: int, most: int) -> None:
+    last = list(fields(net).values())[-1].axes[0]
+    assert (last.size_min, last.size) == (least, most)
+    covered = probe(net)
+    assert covered[list(covered)[-1]], "the output's units were not all probed"
 
 
 # ---------------------------------------------------------------------------------------------
