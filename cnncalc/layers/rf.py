@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Sequence
 
-from ..formula import Ceil, Note, Sym, Term, lift
+from ..formula import Ceil, Sym, Term, lift
 
 #: The longest period followed phase by phase; beyond it (uneven ratios chained, e.g. adaptive
 #: pooling 145 → 108 after one 389 → 291) the layer's own output units are followed instead.
@@ -185,7 +185,8 @@ class AxisRF:
         jump = j * (stride if isinstance(stride, Term) else Sym("s", stride))
         if self.size is not None and len(self.lo) > 1:
             exact = self.window(span, stride, 0, dilation).size
-            return Note(Sym("r", exact), "largest over the units' phases"), jump
+            # no closed form: the largest of the units' fields, each min lo … max hi of its taps
+            return Sym("r_max", exact), jump
         size = Sym("r_in", self.size or 0) + lift(span) * j
         if not isinstance(size.value, int):
             size = Ceil(size)
