@@ -337,10 +337,13 @@ class Layer(BaseModel):
         """Receptive field of the output; a sliding window grows it, element-wise layers keep it."""
         window = self.rf_window(ins)
         if window is not None:
-            dil = self.rf_dilation(ins)
+            f = fields[0]
+            # the taps between the window's ends matter only to fields that differ between units
+            phased = any(len(a.lo) > 1 for a in f.axes) or any(len(a.lo) > 1 for a in f.local or ())
+            dil = self.rf_dilation(ins) if phased else None
             if dil is None:
-                return fields[0].map(lambda i, a: a.window(*window[i]))
-            return fields[0].map(lambda i, a: a.window(*window[i], dil[i]))
+                return f.map(lambda i, a: a.window(*window[i]))
+            return f.map(lambda i, a: a.window(*window[i], dil[i]))
         return merge_rf(fields)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:

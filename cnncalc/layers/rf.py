@@ -164,7 +164,9 @@ class AxisRF:
         Through a field the same for every unit: ``r' = r + span·j``, ``j' = j·s``,
         ``start' = start + (span/2 − p)·j``.
         """
-        k1, s = _value(span), _value(stride)
+        # int arithmetic, and a Fraction only where one is new: this runs for every windowed layer
+        k1 = span if type(span) is int else _value(span)
+        s = stride if type(stride) is int else _value(stride)
         if self.size is None:
             # the whole input stays whole; its jump and centre still move as a window's would
             return AxisRF(None, self.jump * s, self.start + (Fraction(k1, 2) - pad) * self.jump)
@@ -172,7 +174,9 @@ class AxisRF:
             q = self.advance
             a, b = self.lo[0] - pad * q, self.hi[0] + (k1 - pad) * q  # type: ignore[operator]
             size = b - a + 1
-            return AxisRF(size, Fraction(q * s), Fraction(a + b, 2), size, (a,), (b,), q * s)
+            c = a + b
+            return AxisRF(size, self.jump if s == 1 else Fraction(q * s), Fraction(c // 2) if c % 2 == 0
+                          else Fraction(c, 2), size, (a,), (b,), q * s)
         return self.gather(1, s, lambda t: range(t * s - pad, t * s - pad + k1 + 1, dilation))
 
     def window_terms(self, span: Term | int, stride: Term | int, dilation: int = 1) -> tuple[Term, Term]:
@@ -243,10 +247,17 @@ def merge_axes(cands: Sequence[AxisRF]) -> tuple[AxisRF, bool]:
     periodic (its extent grows with the unit), so the larger field, and its jump, is kept.
     """
     first = cands[0]
-    if all(a == first for a in cands):
-        return first, False
     if any(a.size is None for a in cands):
         return WHOLE_AXIS, False
+    q = first.advance
+    if all(len(a.lo) == 1 and a.advance == q and a.lo[0] is not None for a in cands):
+        # one phase each, the same jump (the common case: a residual add): int arithmetic
+        lo = min(a.lo[0] for a in cands)  # type: ignore[type-var]
+        hi = max(a.hi[0] for a in cands)  # type: ignore[type-var]
+        if lo == first.lo[0] and hi == first.hi[0]:
+            return first, False
+        size = hi - lo + 1  # type: ignore[operator]
+        return AxisRF(size, first.jump, Fraction(lo + hi, 2), size, (lo,), (hi,), q), False  # type: ignore[operator]
     if len({a.jump for a in cands}) > 1:
         return max(cands, key=lambda a: (a.size, a.jump)), True
     period = math.lcm(*(len(a.lo) for a in cands))
