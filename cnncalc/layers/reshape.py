@@ -320,7 +320,8 @@ class Upsample(Layer):
         return ZERO if taps == 1 else (2 * Sym("taps", taps) - 1) * elements(out)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
-        return fields[0].map(lambda i, a: self.axis_field(a, ins[0][1 + i], out[1 + i], self.scales(ins[0])[i]))
+        scales = self.scales(ins[0])
+        return fields[0].map(lambda i, a: self.axis_field(a, ins[0][1 + i], out[1 + i], scales[i]))
 
     def axis_field(self, a: AxisRF, n_in: int, n_out: int, scale: Fraction) -> AxisRF:
         """The field along one axis: output unit t reads the input units PyTorch interpolates from."""
