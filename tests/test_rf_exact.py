@@ -89,6 +89,19 @@ def test_nearest_upsampling_has_phases() -> None:
     assert (conv2.size_min, conv2.size, conv2.period) == (2, 3, 2)
 
 
+@pytest.mark.parametrize(("scale", "sizes"), [
+    # x = (u + ½)/s − ½; two pixels, floor(x) and the next, except where x is whole
+    pytest.param(2, [2, 2], id="×2: x = u/2 − 1/4, never whole: 2, 2"),
+    pytest.param(3, [2, 1, 2], id="×3: x = (u − 1)/3, whole at u = 1: 2, 1, 2"),
+    pytest.param(4, [2, 2, 2, 2], id="×4: x = u/4 − 3/8: 2 each"),
+])
+def test_linear_upsampling_reads_two_pixels_or_one(scale: int, sizes: list[int]) -> None:
+    net = {"name": "lin", "input": [1, 16], "layers": [{"upsample": {"scale_factor": scale, "mode": "linear"}}]}
+    a = next(iter(fields(net).values())).axes[0]
+    assert [a.bounds(u)[1] - a.bounds(u)[0] + 1 for u in range(scale)] == sizes  # type: ignore[index]
+    assert (a.size_min, a.size, a.jump) == (min(sizes), max(sizes), Fraction(1, scale))
+
+
 def test_shift_and_pick_move_units() -> None:
     a = UNIT_AXIS.window(2, 1, 1)  # unit u sees u−1 … u+1
     assert a.shift(5).bounds(0) == (4, 6)
