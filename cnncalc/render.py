@@ -80,6 +80,13 @@ def format_rf(rf: RF) -> str:
     return _axes_text(["whole" if a.size is None else a.size for a in rf.axes])
 
 
+def format_rf_least(rf: RF) -> str:
+    """The smallest field over the output units, per axis as :func:`format_rf` gives the largest."""
+    if not rf.axes or rf.is_whole:
+        return "whole"
+    return _axes_text(["whole" if a.size is None else a.size_min for a in rf.axes])
+
+
 def format_jump(rf: RF) -> str:
     """Effective stride of the field, per axis when they differ."""
     if not rf.axes or rf.is_whole:
@@ -108,6 +115,8 @@ def format_rf_summary(rf: RF | None, layer: str | None) -> str:
     if rf is None:
         return "no spatial map"
     text = "whole input" if rf.is_whole else f"{format_rf(rf)} (jump {format_jump(rf)})"
+    if rf.is_uneven:
+        text = f"{format_rf(rf)} at most, {format_rf_least(rf)} at least over the output units (jump {format_jump(rf)})"
     local = local_rf(rf)
     if local is not None:
         text += f" over all paths; {format_rf(local)} (jump {format_jump(local)}) through spatial paths only"
@@ -168,9 +177,13 @@ def _axes_json(axes: tuple[AxisRF, ...], nl: str) -> str:
     if not axes:
         return "[]"
     i1, i2 = nl + "  ", nl + "    "
-    return "[" + i1 + ("," + i1).join([
-        f'{{{i2}"size": {"null" if a.size is None else a.size},{i2}"jump": {_json_num(a.jump)},'
-        f'{i2}"start": {_json_num(a.start)}{i1}}}' for a in axes]) + nl + "]"
+    items = []
+    for a in axes:
+        size = "null" if a.size is None else str(a.size)
+        least = "null" if a.size_min is None else str(a.size_min)
+        items.append(f'{{{i2}"size": {size},{i2}"size_min": {least},{i2}"size_max": {size},'
+                     f'{i2}"jump": {_json_num(a.jump)},{i2}"start": {_json_num(a.start)}{i1}}}')
+    return "[" + i1 + ("," + i1).join(items) + nl + "]"
 
 
 def _rf_json(rf: RF) -> str:

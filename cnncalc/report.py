@@ -23,8 +23,8 @@ def _num(x: Fraction) -> int | float:
 
 
 def axis_dict(a: AxisRF) -> dict[str, Any]:
-    """One axis of a receptive field; ``size`` null means the whole input."""
-    return {"size": a.size, "jump": _num(a.jump), "start": _num(a.start)}
+    """One axis of a receptive field; ``size`` (the largest over the output units) null means the whole input."""
+    return {"size": a.size, "size_min": a.size_min, "size_max": a.size, "jump": _num(a.jump), "start": _num(a.start)}
 
 
 def rf_dict(rf: RF) -> dict[str, Any]:

@@ -39,7 +39,9 @@ class _Strict(BaseModel):
 class AxisField(_Strict):
     """Receptive field along one input axis."""
 
-    size: int | None = Field(description="pixels of the input seen; null: the whole input")
+    size: int | None = Field(description="pixels of the input seen, the largest over the output units; null: the whole input")
+    size_min: int | None = Field(description="the smallest field over the output units; null: the whole input")
+    size_max: int | None = Field(description="the largest field over the output units, the same as size")
     jump: int | float = Field(description="input pixels between neighbouring units (effective stride)")
     start: int | float = Field(description="input coordinate of the centre of unit 0")
 

@@ -1,4 +1,4 @@
-"""The layer base class, its argument types, the registry and the receptive-field algebra.
+"""The layer base class, its argument types and the registry (the receptive-field algebra is in rf.py).
 
 A layer type is one Pydantic model that holds its own arguments and its own rules: output
 shape, trainable parameters, buffers, MACs, FLOPs, the receptive-field step and the tensors
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from ..errors import LayerError
 from ..expr import is_expr
-from ..formula import ZERO, Ceil, Note, Sym, Term, elements, lift, prod
+from ..formula import ZERO, Note, Sym, Term, elements, prod
+from .rf import RF, UNIT_AXIS, WHOLE_AXIS, AxisRF, Layout, channels_first, merge_rf, spatial_axes  # noqa: F401  (re-exported)
 
 Shape = tuple[int, ...]
 
@@ -172,130 +172,6 @@ Refs = Annotated[
     PlainValidator(_refs),
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
-
-# ---------------------------------------------------------------------------------------------
-# receptive field
-
-
-@dataclass(frozen=True, slots=True)
-class AxisRF:
-    """Receptive field along one input axis: size (None = the whole input), jump and centre of unit 0."""
-
-    size: int | None
-    jump: Fraction
-    start: Fraction
-
-    def window_terms(self, span: Term | int, stride: Term | int) -> tuple[Term, Term]:
-        """Size and jump through a window reaching ``span = k_eff − 1`` further: r + span·j, j·s."""
-        r, j = Sym("r_in", self.size or 0), Sym("j_in", self.jump)
-        size = r + lift(span) * j
-        if not isinstance(size.value, int):
-            size = Ceil(size)  # a fractional jump (after upsampling) covers the next whole pixel
-        return size, j * (stride if isinstance(stride, Term) else Sym("s", stride))
-
-    def window(self, span: Term | int, stride: Term | int, pad: int) -> AxisRF:
-        """r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)·j.
-
-        The values of :meth:`window_terms` (which ``explain`` prints), computed without building
-        the terms: this runs for every windowed layer of every report.
-        """
-        k1 = span.value if isinstance(span, Term) else span
-        s = stride.value if isinstance(stride, Term) else stride
-        j, start = self.jump, self.start
-        if type(k1) is int and type(s) is int and k1 % 2 == 0 and j.denominator == 1 and start.denominator == 1:
-            # all integers (the common case): int arithmetic, 5x faster than Fraction's
-            jn = j.numerator
-            size = None if self.size is None else self.size + k1 * jn
-            return AxisRF(size, Fraction(jn * s), Fraction(start.numerator + (k1 // 2 - pad) * jn))
-        size = None if self.size is None else math.ceil(self.size + k1 * j)
-        return AxisRF(size, Fraction(j * s), start + (Fraction(k1) / 2 - pad) * j)
-
-
-WHOLE_AXIS = AxisRF(None, Fraction(1), Fraction(0))
-
-#: For each axis of a tensor (batch excluded), the input spatial axis it runs along, or None for
-#: a feature axis (channels). ``[C, H, W]`` is ``(None, 0, 1)``; permuted to ``[H, W, C]``, ``(0, 1, None)``.
-Layout = tuple[int | None, ...]
-
-
-def channels_first(rank: int) -> Layout:
-    """The layout of a ``[C, *spatial]`` tensor of ``rank`` axes (a ``[N]`` vector has no spatial axis)."""
-    return (None, *range(rank - 1))
-
-
-def spatial_axes(layout: Layout, axes: Sequence[int]) -> set[int]:
-    """The input spatial axes carried by the tensor ``axes`` (indices into a batch-less shape)."""
-    return {layout[a] for a in axes if layout[a] is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class RF:
-    """Receptive field of a tensor over all paths (``axes``) and through spatial paths only (``local``).
-
-    ``layout`` says which tensor axis carries which spatial axis of the input (see :data:`Layout`).
-    """
-
-    axes: tuple[AxisRF, ...]
-    local: tuple[AxisRF, ...] | None
-    mixed_jump: bool = False
-    layout: Layout = ()
-
-    @staticmethod
-    def identity(ndim: int) -> RF:
-        """The field of the network input itself: one pixel, jump 1, centred on pixel 0."""
-        unit = tuple(AxisRF(1, Fraction(1), Fraction(0)) for _ in range(ndim))
-        return RF(unit, unit, False, channels_first(ndim + 1))
-
-    def whole(self) -> RF:
-        """Every unit sees the whole input (after flatten, linear or global pooling)."""
-        return RF(tuple(WHOLE_AXIS for _ in self.axes), None, self.mixed_jump, self.layout)
-
-    def whole_along(self, spatial: set[int]) -> RF:
-        """The field made whole along the given input spatial axes (a layer mixing them), in both fields."""
-        if not spatial:
-            return self
-        return self.map(lambda i, a: WHOLE_AXIS if i in spatial else a)
-
-    def map(self, step: Any) -> RF:
-        """Apply a per-axis step ``step(axis_index, AxisRF) -> AxisRF`` to both fields."""
-        axes = tuple(a if a.size is None else step(i, a) for i, a in enumerate(self.axes))
-        local = None if self.local is None else tuple(step(i, a) for i, a in enumerate(self.local))
-        return RF(axes, local, self.mixed_jump, self.layout)
-
-    @property
-    def is_whole(self) -> bool:
-        """True when the field covers the whole input on every axis."""
-        return all(a.size is None for a in self.axes)
-
-
-def merge_rf(fields: Sequence[RF]) -> RF:
-    """Largest field over all paths, per axis; flags paths of different jump meeting."""
-    if len(fields) == 1:
-        return fields[0]
-    n = len(fields[0].axes)
-    mixed = any(f.mixed_jump for f in fields)
-
-    def pick(cands: list[AxisRF]) -> AxisRF:
-        nonlocal mixed
-        if any(a.size is None for a in cands):
-            return WHOLE_AXIS
-        best = max(cands, key=lambda a: (a.size, a.jump))
-        if len({a.jump for a in cands}) > 1:
-            mixed = True
-        return best
-
-    axes = tuple(pick([f.axes[i] for f in fields]) for i in range(n))
-    locals_ = [f.local for f in fields if f.local is not None]
-    local = None
-    if locals_:
-        local = tuple(max((loc[i] for loc in locals_), key=_extent) for i in range(n))
-    return RF(axes, local, mixed, fields[0].layout)
-
-
-def _extent(a: AxisRF) -> tuple[float, Fraction]:
-    """Order of fields: the whole input is larger than any finite size."""
-    return (math.inf if a.size is None else a.size, a.jump)
-
 
 # ---------------------------------------------------------------------------------------------
 # saved tensors
@@ -453,11 +329,21 @@ class Layer(BaseModel):
         """Per spatial axis ``(k_eff − 1, stride, padding before)`` for layers that slide a window."""
         return None
 
+    def rf_dilation(self, ins: Sequence[Shape]) -> tuple[int, ...] | None:
+        """Per spatial axis, the distance between the window's taps (None: 1, every position)."""
+        return None
+
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         """Receptive field of the output; a sliding window grows it, element-wise layers keep it."""
         window = self.rf_window(ins)
         if window is not None:
-            return fields[0].map(lambda i, a: a.window(*window[i]))
+            f = fields[0]
+            # the taps between the window's ends matter only to fields that differ between units
+            phased = any(len(a.lo) > 1 for a in f.axes) or any(len(a.lo) > 1 for a in f.local or ())
+            dil = self.rf_dilation(ins) if phased else None
+            if dil is None:
+                return f.map(lambda i, a: a.window(*window[i]))
+            return f.map(lambda i, a: a.window(*window[i], dil[i]))
         return merge_rf(fields)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:

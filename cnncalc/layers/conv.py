@@ -7,8 +7,9 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 - params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``
 - MACs: ``k·C_in/groups·C_out·out_spatial``; transposed ``k·C_out/groups·C_in·in_spatial``
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
-- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed ``j' = j/s`` and
-  ``r' = r + floor(d(k−1)/s)·j`` (the most input positions one output unit depends on)
+- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed, output unit ``t`` reads
+  the input units ``u`` with ``t = u·s − p + i·d``, so ``j' = j/s`` and the field of each unit
+  depends on its phase ``t mod s`` (see :mod:`cnncalc.layers.rf`)
 - saved for backward: the input and the weight. ``padding_mode`` reflect or replicate also
   keeps the padded copy ``C_in·Π(n + 2p)``; circular keeps only the padded copy; ``padding:
   same`` with an odd total padding ``d(k−1)`` on some axis keeps only a zero-padded copy one
@@ -21,7 +22,6 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Sequence
 
 from ..errors import LayerError
@@ -192,6 +192,9 @@ class ConvNd(_Conv):
         before = self.pads()[0]
         return tuple((Sym("d", di) * (Sym("k", ki) - 1), si, pb) for ki, si, di, pb in zip(k, s, d, before))
 
+    def rf_dilation(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        return self.geometry()[2]
+
 
 class ConvTransposeNd(_Conv):
     """Transposed convolution (``torch.nn.ConvTransposeNd``)."""
@@ -237,10 +240,16 @@ class ConvTransposeNd(_Conv):
         p = self.per_axis(self.padding, "padding")
 
         def step(i: int, a: AxisRF) -> AxisRF:
-            k_eff = d[i] * (k[i] - 1) + 1
-            size = None if a.size is None else math.ceil(a.size + ((k_eff - 1) // s[i]) * a.jump)
-            start = a.start + (Fraction(p[i]) - Fraction(k_eff - 1, 2)) / s[i] * a.jump
-            return AxisRF(size, a.jump / s[i], start)
+            ki, si, di, pi = k[i], s[i], d[i], p[i]
+            if si == 1:
+                # stride 1 is a convolution with the kernel flipped and padding d(k−1) − p
+                return a.window(di * (ki - 1), 1, di * (ki - 1) - pi, di)
+
+            def taps(t: int) -> list[int]:
+                # output t = u·s − p + i·d: the input units u whose kernel reaches t
+                return [(t + pi - j * di) // si for j in range(ki) if (t + pi - j * di) % si == 0]
+
+            return a.gather(si, 1, taps, out[1 + i])
 
         return fields[0].map(step)
 

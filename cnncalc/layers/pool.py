@@ -7,8 +7,9 @@ Rules (window = product of kernel sizes):
 - padding must be at most half the kernel, as PyTorch requires
 - FLOPs: max pooling ``window − 1`` comparisons per output element; average pooling ``window``
   (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window
-- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling to size 1 on an axis
-  (global pooling) makes the field the whole input
+- receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling reads, for output
+  ``t``, the input ``[floor(t·n/o), ceil((t+1)·n/o))``, exactly per unit; to size 1 on an axis
+  (global pooling) it makes the field the whole input
 - saved for backward: max pooling keeps its input and the int64 indices of the maxima (one per
   output element), adaptive and global max pooling too; average pooling keeps its input;
   adaptive average pooling to size 1 on every axis (global average pooling) is a mean and
@@ -18,8 +19,6 @@ Rules (window = product of kernel sizes):
 from __future__ import annotations
 
 import math
-
-from fractions import Fraction
 from typing import Annotated, Any, Sequence
 
 from pydantic import PlainValidator, WithJsonSchema
@@ -108,6 +107,9 @@ class _Pool(Layer):
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, p = self.geometry()
         return tuple((Sym("d", di) * (Sym("k", ki) - 1), si, pi) for ki, si, pi, di in zip(k, s, p, self.dil()))
+
+    def rf_dilation(self, ins: Sequence[Shape]) -> tuple[int, ...]:
+        return self.dil()
 
     def describe(self) -> str:
         k, s, p = self.geometry()
@@ -264,7 +266,9 @@ class _Adaptive(Layer):
             n, o = ins[0][1 + i], out[1 + i]
             if o == 1:
                 return WHOLE_AXIS
-            return a.window(adaptive_window_max(n, o) - 1, Fraction(n, o), 0)  # type: ignore[arg-type]
+            # output t reads [floor(t·n/o), ceil((t+1)·n/o)); the windows repeat every o/g units, n/g further
+            g = math.gcd(n, o)
+            return a.gather(o // g, n // g, lambda t: range(t * n // o, -(-(t + 1) * n // o)), o)
 
         return rf.map(step)
 

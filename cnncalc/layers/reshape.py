@@ -6,8 +6,10 @@ padding, upsampling and pixel (un)shuffle.
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
 - receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
   moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); zero padding shifts the
-  centre; upsampling by s divides the jump by s (linear modes widen the field by one jump);
-  pixel shuffle divides the jump by r; pixel unshuffle is an r×r window with stride r
+  units; upsampling by s divides the jump by s and each output unit sees the input pixels
+  PyTorch reads for it (nearest one, linear two, cubic four, one wherever the source falls on a
+  pixel), so the field depends on the unit's phase; pixel shuffle is nearest upsampling by r;
+  pixel unshuffle is an r×r window with stride r
 - storage: flatten, permute and identity return views of their input (no memory, no traffic);
   so does dropout with p = 0; ``inplace: true`` dropout overwrites its input
 - saved for backward: nothing, except dropout (0 < p < 1): a mask of one byte per element
@@ -250,7 +252,8 @@ class ZeroPadNd(Layer):
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
-        return fields[0].map(lambda i, a: AxisRF(a.size, a.jump, a.start - pads[i][0] * a.jump))
+        # output unit u is input unit u − p_before
+        return fields[0].map(lambda i, a: a.shift(-pads[i][0]))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call(f"nn.ZeroPad{self.ndim}d", self.padding)
@@ -317,16 +320,38 @@ class Upsample(Layer):
         return ZERO if taps == 1 else (2 * Sym("taps", taps) - 1) * elements(out)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
-        taps = _TAPS[self.mode]
         scales = self.scales(ins[0])
+        return fields[0].map(lambda i, a: self.axis_field(a, ins[0][1 + i], out[1 + i], scales[i]))
 
-        def step(i: int, a: AxisRF) -> AxisRF:
-            s = scales[i]
-            size = None if a.size is None else math.ceil(a.size + (taps - 1) * a.jump)
-            shift = Fraction(0) if taps == 1 or self.align_corners else (1 / s - 1) / 2
-            return AxisRF(size, a.jump / s, a.start + shift * a.jump)
+    def axis_field(self, a: AxisRF, n_in: int, n_out: int, scale: Fraction) -> AxisRF:
+        """The field along one axis: output unit t reads the input units PyTorch interpolates from."""
+        if self.align_corners and n_out > 1:
+            # x = t·(n_in − 1)/(n_out − 1): the corners meet
+            ratio = Fraction(n_in - 1, n_out - 1)
+        elif self.align_corners:
+            ratio = Fraction(0)
+        else:
+            ratio = 1 / scale
+        p0, s0 = (ratio.denominator, ratio.numerator) if ratio else (1, 0)
+        taps = _TAPS[self.mode]
 
-        return fields[0].map(step)
+        def source(t: int) -> Fraction:
+            if self.mode == "nearest":
+                return math.floor(t * ratio)  # type: ignore[return-value]
+            if self.mode == "nearest-exact":
+                return math.floor((t + Fraction(1, 2)) * ratio)  # type: ignore[return-value]
+            # linear modes: x = (t + ½)/scale − ½, or t·ratio with align_corners
+            return t * ratio if self.align_corners else (t + Fraction(1, 2)) * ratio - Fraction(1, 2)
+
+        def read(t: int) -> tuple[int, ...]:
+            x = source(t)
+            f = math.floor(x)
+            if taps == 1 or x == f:
+                return (f,)  # on a pixel the other taps have weight 0
+            # linear: floor(x) and the next; cubic: one more on each side
+            return tuple(range(f - (taps // 2 - 1), f + taps // 2 + 1))
+
+        return a.gather(p0, s0, read, n_out)
 
     def describe(self) -> str:
         sf = self.scale_factor
@@ -359,7 +384,8 @@ class PixelShuffle(Layer):
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         r = self.upscale_factor
-        return fields[0].map(lambda i, a: AxisRF(a.size, a.jump / r, a.start))
+        # output unit t along H or W is input unit floor(t/r)
+        return fields[0].map(lambda i, a: a.gather(r, 1, lambda t: (t // r,), out[1 + i]))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("nn.PixelShuffle", self.upscale_factor)
