@@ -116,6 +116,8 @@ AnyInt = Annotated[Any, PlainValidator(_int(-(10**9))), WithJsonSchema(_int_sche
 PosN = Annotated[Any, PlainValidator(_ints(1)), WithJsonSchema(_ints_schema(1))]
 #: A non-negative integer or one per spatial axis.
 NonNegN = Annotated[Any, PlainValidator(_ints(0)), WithJsonSchema(_ints_schema(0))]
+#: Any integer or a list of them (negative padding, axes to reduce over).
+AnyIntN = Annotated[Any, PlainValidator(_ints(-(10**9))), WithJsonSchema(_ints_schema(-(10**9)))]
 def _positive_number(v: Any) -> Any:
     if is_expr(v):
         return Expr(v)
