@@ -256,13 +256,25 @@ class RF:
         """The field made whole along the given input spatial axes (a layer mixing them), in both fields."""
         if not spatial:
             return self
-        return self.map(lambda i, a: WHOLE_AXIS if i in spatial else a)
+        return self.map_axes(lambda i, a: WHOLE_AXIS if i in spatial else a)
 
-    def map(self, step: Any) -> RF:
-        """Apply a per-axis step ``step(axis_index, AxisRF) -> AxisRF`` to both fields."""
+    def map_axes(self, step: Any) -> RF:
+        """Apply ``step(input spatial axis, AxisRF) -> AxisRF`` to every axis of both fields."""
         axes = tuple(a if a.size is None else step(i, a) for i, a in enumerate(self.axes))
         local = None if self.local is None else tuple(step(i, a) for i, a in enumerate(self.local))
         return RF(axes, local, self.mixed_jump, self.layout)
+
+    def map(self, step: Any) -> RF:
+        """Apply a spatial layer's per-axis step ``step(k, AxisRF) -> AxisRF`` to both fields.
+
+        ``k`` counts the spatial axes of the tensor (``[C, H, W]``: H is 0, W is 1); it is the
+        input spatial axis itself unless an axis was reduced or selected away (``[C, W]`` after
+        ``select`` along H: W is 0). An input axis the tensor no longer carries keeps its field.
+        """
+        if not self.layout:
+            return self.map_axes(step)
+        at = {a: t - 1 for t, a in enumerate(self.layout) if a is not None}
+        return self.map_axes(lambda i, a: a if i not in at else step(at[i], a))
 
     @property
     def is_whole(self) -> bool:
@@ -480,8 +492,10 @@ class Layer(BaseModel):
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]
-        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
-        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        # axis 0 must hold no spatial axis, and the spatial axes must come in order (axis 1 + i
+        # holds spatial axis i, or a later one once an axis was reduced or selected away)
+        carried = [a for a in first if a is not None]
+        in_order = first[0] is None and carried == sorted(carried)
         if self.spatial and not in_order:
             raise LayerError(
                 f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"

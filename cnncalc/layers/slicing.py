@@ -44,7 +44,7 @@ def _shifted(field: RF, axis: int | None, first: int, step: int = 1) -> RF:
     """The field after keeping every ``step``-th entry from ``first`` along input spatial ``axis``."""
     if axis is None:
         return field
-    return field.map(lambda i, a: a if i != axis else AxisRF(a.size, a.jump * step, a.start + first * a.jump))
+    return field.map_axes(lambda i, a: a if i != axis else AxisRF(a.size, a.jump * step, a.start + first * a.jump))
 
 
 def _per_axis(value: Any, n: int, what: str) -> tuple[int, ...]:
