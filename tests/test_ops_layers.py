@@ -500,3 +500,20 @@ def test_zoo_ops_uses_every_new_type() -> None:
     types = {c.values[0] for c in CASES if c.values[0] not in ("zeropad1d", "zeropad3d")}
     used = {n.layer.type_name for n in build(spec.load("ops.yaml", text=ZOO_OPS)).nodes}
     assert types <= used
+
+
+def test_readme_examples_are_valid_layers() -> None:
+    """Every line of the README's example of crops, slices, reductions and constants is a valid layer."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Crops, slices, reductions and constants", 1)[1]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    items = yaml.safe_load(block)
+    assert len(items) >= 10
+    for item in items:
+        (typ, args), = item.items()
+        lookup(typ).model_validate(args)  # type: ignore[union-attr]

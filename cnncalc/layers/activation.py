@@ -151,11 +151,9 @@ class PRelu(Activation):
         return (*super().saved(ins, out), Saved.weight(self.num_parameters))
 
 
-@register("softmax")
-class Softmax(Layer):
-    """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
+class _Normalised(Layer):
+    """A softmax-like layer along ``dim``: keeps its output for backward, runs in fp32 under autocast."""
 
-    prefix = "softmax"
     autocast = "fp32"
     dim: AnyInt = -1
 
@@ -165,22 +163,29 @@ class Softmax(Layer):
             raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank}-d tensor")
         return ins[0]
 
-    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return Num(5) * elements(out)
-
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.output(out),)
-
-    def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("nn.Softmax", dim=self.dim)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
         return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))
 
 
+@register("softmax")
+class Softmax(_Normalised):
+    """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
+
+    prefix = "softmax"
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(5) * elements(out)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Softmax", dim=self.dim)
+
+
 @register("log_softmax", "logsoftmax")
-class LogSoftmax(Softmax):
+class LogSoftmax(_Normalised):
     """Log of the softmax along ``dim`` (``torch.nn.LogSoftmax``; 0 is the batch, default -1)."""
 
     prefix = "logsoftmax"

@@ -107,28 +107,21 @@ class Crop(Layer):
 
     torch_helpers = (
         '''class Crop(nn.Module):
-    """Crops the spatial axes to size: centred as torchvision's center_crop, or from offset."""
+    """Crops the spatial axes to size, from offset (the first entry kept on each axis)."""
 
-    def __init__(self, size: tuple[int, ...], offset: tuple[int, ...] | None = None) -> None:
+    def __init__(self, size: tuple[int, ...], offset: tuple[int, ...]) -> None:
         super().__init__()
-        self.size, self.offset = size, offset
+        self.index = (slice(None), slice(None), *(slice(o, o + s) for o, s in zip(offset, size)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        index = [slice(None), slice(None)]
-        for i, size in enumerate(self.size):
-            n = x.shape[2 + i]
-            first = int(round((n - size) / 2.0)) if self.offset is None else self.offset[i]
-            index.append(slice(first, first + size))
-        return x[tuple(index)]
+        return x[self.index]
 ''',
     )
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        n = len(ins[0]) - 1
-        sizes = _per_axis(self.size, n, "size")
-        if self.offset is None:
-            return torch_call("Crop", sizes)
-        return torch_call("Crop", sizes, _per_axis(self.offset, n, "offset"))
+        # the offsets cnncalc computed (centred, or as given): the file is written for one input shape
+        windows = self.windows(ins[0])
+        return torch_call("Crop", tuple(s for _, s in windows), tuple(o for o, _ in windows))
 
 
 class _Cut(Layer):
