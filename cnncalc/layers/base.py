@@ -271,9 +271,10 @@ class RF:
         input spatial axis itself unless an axis was reduced or selected away (``[C, W]`` after
         ``select`` along H: W is 0). An input axis the tensor no longer carries keeps its field.
         """
-        if not self.layout:
-            return self.map_axes(step)
-        at = {a: t - 1 for t, a in enumerate(self.layout) if a is not None}
+        layout = self.layout
+        if not layout or (layout[0] is None and layout[1:] == tuple(range(len(self.axes)))):
+            return self.map_axes(step)  # [C, *spatial] with every axis in place: k is the axis
+        at = {a: t - 1 for t, a in enumerate(layout) if a is not None}
         return self.map_axes(lambda i, a: a if i not in at else step(at[i], a))
 
     @property

@@ -171,7 +171,7 @@ class Narrow(_Cut):
         return first, self.length, 1
 
     def describe(self) -> str:
-        return f"dim {self.dim} [{self.start}, +{self.length})"
+        return f"dim {self.dim} start {self.start} length {self.length}"
 
     torch_helpers = (
         '''class Narrow(nn.Module):
