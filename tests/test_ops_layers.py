@@ -517,3 +517,43 @@ def test_readme_examples_are_valid_layers() -> None:
     for item in items:
         (typ, args), = item.items()
         lookup(typ).model_validate(args)  # type: ignore[union-attr]
+
+
+SCHEMA_CASES = [
+    pytest.param({"crop": {"size": [4, 4], "offset": 1}}, True, id="crop with offset"),
+    pytest.param({"crop": {"size": 0}}, False, id="crop to size 0"),
+    pytest.param({"crop": {"size": 2, "offset": -1}}, False, id="crop at a negative offset"),
+    pytest.param({"narrow": {"dim": 1, "start": -2, "length": 1}}, True, id="narrow from the end"),
+    pytest.param({"narrow": {"dim": 1, "start": 0}}, False, id="narrow without length"),
+    pytest.param({"slice": {"dim": 2, "end": -2}}, True, id="slice to -2"),
+    pytest.param({"slice": {"dim": 2, "step": 0}}, False, id="slice step 0"),
+    pytest.param({"select": {"dim": 2, "index": -1}}, True, id="select the last"),
+    pytest.param({"max": {"dim": [1, 2]}}, False, id="max over a list (torch.max takes one dim)"),
+    pytest.param({"amax": {"dim": [1, 2], "keepdim": True}}, True, id="amax over a list"),
+    pytest.param({"mean": {"dim": 1, "keepdim": 1}}, False, id="keepdim not a boolean"),
+    pytest.param({"scale": {"value": 0.5}}, True, id="scale"),
+    pytest.param({"shift": {"value": "one"}}, False, id="shift by a word"),
+    pytest.param({"zeropad2d": {"padding": [-1, 0, 2, -3]}}, True, id="negative zero padding"),
+    pytest.param({"layerscale": {"dim": -1, "init_values": 0.1}}, True, id="layerscale channels-last"),
+]
+
+
+@pytest.mark.parametrize("item, valid", SCHEMA_CASES)
+def test_input_schema_knows_the_new_layers(item: dict[str, Any], valid: bool) -> None:
+    """The published JSON Schema of network files takes and refuses what cnncalc does."""
+    jsonschema = pytest.importorskip("jsonschema")
+    import json
+
+    from pydantic import ValidationError
+
+    result = run("schema", "input")
+    validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
+    doc = {"input": [4, 8, 8], "layers": [item]}
+    assert validator.is_valid(doc) == valid
+    (typ, args), = item.items()
+    try:
+        lookup(typ).model_validate(args)  # type: ignore[union-attr]
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == valid

@@ -50,6 +50,7 @@ from .base import (
     spatial_axes,
     torch_call,
 )
+from .merge import _dim
 
 
 def _affine_flops(affine: bool, out: Shape) -> Term:
@@ -316,11 +317,7 @@ class LayerScale(Layer):
 
     def axis(self, shape: Shape) -> int:
         """The channel axis, as an index into the batch-less shape."""
-        rank = len(shape)
-        d = self.dim + rank + 1 if self.dim < 0 else self.dim
-        if not 1 <= d <= rank:
-            raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank + 1}-d tensor (0 is the batch)")
-        return d - 1
+        return _dim(self.dim, len(shape))
 
     def gamma(self, shape: Shape) -> tuple[int, ...]:
         """The parameter's shape: the channels, then 1 for each later axis (it broadcasts over them)."""

@@ -250,7 +250,8 @@ class ZeroPadNd(Layer):
                  for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
         for a, size in zip(names[1:], sizes):
             if size.value < 1:  # negative padding crops (as F.pad); PyTorch refuses below 0
-                raise LayerError(f"padding {self.padding} leaves {size.value} entries along {a}; "
+                given = list(self.padding) if isinstance(self.padding, tuple) else self.padding
+                raise LayerError(f"padding {given} leaves {size.value} entries along {a}; "
                                  "at least 1 must remain")
         return (Sym("C", ins[0][0]), *sizes)
 
