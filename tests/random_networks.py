@@ -18,6 +18,7 @@ from typing import Any, Callable
 from cnncalc.errors import LayerError
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import Layout, channels_first
+from random_ops import GENERATORS as OPS_GENERATORS
 
 Args = dict[str, Any]
 Shape = tuple[int, ...]
@@ -247,6 +248,7 @@ for _n in (1, 2, 3):
 for _name in ("relu", "relu6", "leakyrelu", "elu", "sigmoid", "tanh", "silu", "hardsigmoid", "hardswish", "gelu",
               "prelu"):
     GENERATORS[_name] = _activation(_name)
+GENERATORS.update(OPS_GENERATORS)  # crop, slices, reductions, constants; zero padding with negative amounts
 
 #: Layer types that take several inputs; the generator wires them itself.
 MERGES = ("add", "multiply", "concat")

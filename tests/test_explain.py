@@ -14,6 +14,7 @@ from cnncalc.graph import build
 from cnncalc.layers import REGISTRY, Layer
 from cnncalc.render_explain import render_markdown, render_text
 from cnncalc.spec import bundled, load
+from test_ops_layers import ZOO_OPS  # crop, slices, reductions, constants
 
 # Every registered layer type appears in one of these (checked below), so the agreement test
 # covers every rule.
@@ -102,7 +103,7 @@ layers:
   - adaptiveavgpool3d: {output_size: 1}
 """
 
-SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D}
+SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D, "zoo_ops": ZOO_OPS}
 
 
 def network(name):

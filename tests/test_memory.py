@@ -15,6 +15,7 @@ from cnncalc.errors import OptionError
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.memory import LIBRARY_WORKSPACE, MemoryModel, fit, parse_size
+from test_ops_layers import SAVED_RULES as OPS_RULES  # the saved rules of the ops family
 
 MiB = 2**20
 STEP = "per step"
@@ -146,7 +147,7 @@ def test_saved_rule(type_name: str, args: dict[str, Any], ins: list[tuple[int, .
 
 
 def test_every_layer_type_has_a_tested_saved_rule() -> None:
-    tested = {p.values[0] for p in RULES}
+    tested = {p.values[0] for p in [*RULES, *OPS_RULES]}
     assert tested == set(REGISTRY)
 
 

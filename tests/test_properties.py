@@ -29,6 +29,7 @@ from cnncalc.layers.base import channels_first  # noqa: E402
 from cnncalc.render import render_csv, render_json  # noqa: E402
 from cnncalc.text import printable  # noqa: E402
 from conftest import assert_totals_add_up, run  # noqa: E402
+from random_ops import STRATEGIES as OPS_STRATEGIES  # noqa: E402
 
 Shape = tuple[int, ...]
 Args = st.SearchStrategy[dict[str, Any]]
@@ -166,6 +167,7 @@ FAMILIES: dict[str, Callable[[Shape], Args]] = {
     "multiply": lambda s: st.just({}),
     "concat": lambda s: st.just({}),
 }
+FAMILIES.update(OPS_STRATEGIES)  # crop, slices, reductions, constants; zero padding with negative amounts
 MERGES = {"add", "multiply", "concat"}
 
 

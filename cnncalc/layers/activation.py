@@ -15,6 +15,9 @@ silu           5     sigmoid, multiply
 hardsigmoid    4     add 3, two comparisons, divide by 6
 hardswish      5     hardsigmoid, multiply
 softmax        5     running max, subtract, exp, sum, divide
+log_softmax    5     running max, subtract, exp, sum, subtract the log of the sum (+ one log per row)
+scale          1     multiply by a constant (``x * value``)
+shift          1     add a constant (``x + value``)
 =============  ====  =====================================================
 
 Saved for backward, as PyTorch's derivative formulas use ``self`` (the input) or ``result``
@@ -25,15 +28,18 @@ of the input taken before it is overwritten:
 ==========================================  ==========  ===================
 type                                        keeps       with inplace: true
 ==========================================  ==========  ===================
-relu, sigmoid, tanh, softmax                output      output (shared)
+relu, sigmoid, tanh, softmax, log_softmax   output      output (shared)
 leakyrelu, elu                              input       output (shared)
 relu6, silu, hardsigmoid, hardswish, gelu   input       a copy of the input
 prelu                                       input       a copy of the input
 ==========================================  ==========  ===================
 
-prelu runs in fp16/bf16 under autocast, softmax in fp32.
+scale and shift keep nothing (the derivative of ``x * value`` is the constant ``value``).
 
-Receptive field: unchanged, except that softmax along a spatial axis makes it whole along it.
+prelu runs in fp16/bf16 under autocast, softmax and log_softmax in fp32.
+
+Receptive field: unchanged, except that softmax and log_softmax along a spatial axis make it
+whole along it.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 from ..errors import LayerError
-from ..formula import Num, Sym, Term, elements
+from ..formula import Div, Num, Sym, Term, elements
 from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes, torch_call
 
 
@@ -145,11 +151,9 @@ class PRelu(Activation):
         return (*super().saved(ins, out), Saved.weight(self.num_parameters))
 
 
-@register("softmax")
-class Softmax(Layer):
-    """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
+class _Normalised(Layer):
+    """A softmax-like layer along ``dim``: keeps its output for backward, runs in fp32 under autocast."""
 
-    prefix = "softmax"
     autocast = "fp32"
     dim: AnyInt = -1
 
@@ -159,14 +163,86 @@ class Softmax(Layer):
             raise LayerError(f"dim {self.dim} is not a non-batch axis of a {rank}-d tensor")
         return ins[0]
 
-    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return Num(5) * elements(out)
-
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.output(out),)
 
-    def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("nn.Softmax", dim=self.dim)
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         axis = self.dim % (len(ins[0]) + 1) - 1  # PyTorch numbering (0 the batch) to a batch-less index
         return fields[0].whole_along(spatial_axes(fields[0].layout, [axis]))
+
+
+@register("softmax")
+class Softmax(_Normalised):
+    """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
+
+    prefix = "softmax"
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return Num(5) * elements(out)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.Softmax", dim=self.dim)
+
+
+@register("log_softmax", "logsoftmax")
+class LogSoftmax(_Normalised):
+    """Log of the softmax along ``dim`` (``torch.nn.LogSoftmax``; 0 is the batch, default -1)."""
+
+    prefix = "logsoftmax"
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # 5 per element, and one log per row of the n entries along dim
+        n = (1, *ins[0])[self.dim]
+        return Num(5) * elements(out) + Div(elements(out), Sym("n", n))
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("nn.LogSoftmax", dim=self.dim)
+
+
+class _Constant(Layer):
+    """An element-wise operation with a constant: one FLOP per element, nothing kept for backward."""
+
+    #: The Python operator applied to the input and the value.
+    operator: ClassVar[str] = ""
+    value: Number
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(out)
+
+    def describe(self) -> str:
+        return f"×{self.value:g}" if self.operator == "*" else f"{self.value:+g}"
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(type(self).__name__, self.value)
+
+
+# the * and + operators, as a model's forward writes them (torch.mul and torch.add would be
+# counted by ptflops, which patches those functions)
+_CONSTANT_HELPER = '''class {cls}(nn.Module):
+    """x {op} value, for a constant value."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x {op} self.value
+'''
+
+
+@register("scale")
+class Scale(_Constant):
+    """Multiplies by a constant ``value`` (``x * value``; ``x / d`` is ``value: 1/d``)."""
+
+    prefix = "scale"
+    operator = "*"
+    torch_helpers = (_CONSTANT_HELPER.format(cls="Scale", op="*"),)
+
+
+@register("shift")
+class Shift(_Constant):
+    """Adds a constant ``value`` (``x + value``; ``x − c`` is ``value: −c``)."""
+
+    prefix = "shift"
+    operator = "+"
+    torch_helpers = (_CONSTANT_HELPER.format(cls="Shift", op="+"),)

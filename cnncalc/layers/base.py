@@ -116,6 +116,8 @@ AnyInt = Annotated[Any, PlainValidator(_int(-(10**9))), WithJsonSchema(_int_sche
 PosN = Annotated[Any, PlainValidator(_ints(1)), WithJsonSchema(_ints_schema(1))]
 #: A non-negative integer or one per spatial axis.
 NonNegN = Annotated[Any, PlainValidator(_ints(0)), WithJsonSchema(_ints_schema(0))]
+#: Any integer or a list of them (negative padding, axes to reduce over).
+AnyIntN = Annotated[Any, PlainValidator(_ints(-(10**9))), WithJsonSchema(_ints_schema(-(10**9)))]
 def _positive_number(v: Any) -> Any:
     if is_expr(v):
         return Expr(v)
@@ -364,8 +366,10 @@ class Layer(BaseModel):
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]
-        # axis 0 must hold no spatial axis, and axis 1 + i spatial axis i (or features only)
-        in_order = first[0] is None and all(a in (None, i) for i, a in enumerate(first[1:]))
+        # axis 0 must hold no spatial axis, and the spatial axes must come in order (axis 1 + i
+        # holds spatial axis i, or a later one once an axis was reduced or selected away)
+        carried = [a for a in first if a is not None]
+        in_order = first[0] is None and carried == sorted(carried)
         if self.spatial and not in_order:
             raise LayerError(
                 f"expects a channels-first input, got one laid out {fmt_layout(first)}; permute it back first"

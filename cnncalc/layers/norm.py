@@ -8,7 +8,8 @@ Rules (C = channels, E = elements of the output):
   the statistics and normalisation (mean: 1 add; variance: subtract, square, add; scale: 1 multiply)
   plus ``2E`` when affine
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
-- layerscale: a learnable per-channel multiplier (ConvNeXt): params ``C``, FLOPs ``E``
+- layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
+  channels-last): params ``C``, FLOPs ``E``
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
   normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
 
@@ -34,6 +35,7 @@ from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
 from .base import (
     RF,
+    AnyInt,
     Flag,
     Layer,
     Number,
@@ -48,6 +50,7 @@ from .base import (
     spatial_axes,
     torch_call,
 )
+from .merge import _dim
 
 
 def _affine_flops(affine: bool, out: Shape) -> Term:
@@ -304,23 +307,43 @@ class LocalResponseNorm(Layer):
 
 @register("layerscale")
 class LayerScale(Layer):
-    """A learnable per-channel multiplier, shape [C, 1, ...] (ConvNeXt's layer_scale)."""
+    """A learnable multiplier per channel along ``dim`` (ConvNeXt's, CaiT's layer scale ``gamma * x``)."""
 
     prefix = "scale"
+    #: The channel axis (0 is the batch): 1 for [C, H, W], -1 for channels-last [H, W, C].
+    dim: AnyInt = 1
+    #: The value every element of gamma starts at (affects no count; kept for the export).
+    init_values: Number = 1e-6
+
+    def axis(self, shape: Shape) -> int:
+        """The channel axis, as an index into the batch-less shape."""
+        return _dim(self.dim, len(shape))
+
+    def gamma(self, shape: Shape) -> tuple[int, ...]:
+        """The parameter's shape: the channels, then 1 for each later axis (it broadcasts over them)."""
+        d = self.axis(shape)
+        return (shape[d],) + (1,) * (len(shape) - 1 - d)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.axis(ins[0])
+        return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return Sym("C", ins[0][0])
+        return Sym("C", ins[0][self.axis(ins[0])])
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # x·γ keeps x (and γ, a parameter)
-        return (Saved.input(ins), Saved.weight(ins[0][0]))
+        return (Saved.input(ins), Saved.weight(ins[0][self.axis(ins[0])]))
+
+    def describe(self) -> str:
+        return "" if self.dim == 1 else f"dim {self.dim}"
 
     torch_helpers = (
         '''class LayerScale(nn.Module):
-    """A learnable per-channel multiplier, of shape [C, 1, ...] (ConvNeXt's layer scale)."""
+    """A learnable multiplier per channel, of shape [C, 1, ...] (ConvNeXt's layer scale) or [C] (channels-last)."""
 
     def __init__(self, shape: tuple[int, ...], init: float = 1e-6) -> None:
         super().__init__()
@@ -332,4 +355,5 @@ class LayerScale(Layer):
     )
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("LayerScale", (ins[0][0],) + (1,) * (len(ins[0]) - 1))
+        init = {} if self.init_values == 1e-6 else {"init": self.init_values}
+        return torch_call("LayerScale", self.gamma(ins[0]), **init)

@@ -2,6 +2,8 @@
 padding, upsampling and pixel (un)shuffle.
 
 - flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
+- zero padding: a negative amount removes entries (PyTorch's ``F.pad`` and ``ZeroPad2d`` allow
+  it), as long as one remains on each axis
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
 - receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
@@ -29,11 +31,11 @@ from ..formula import ZERO, Div, Sym, Term, axis_names, elements, prod
 from .base import (
     RF,
     AnyInt,
+    AnyIntN,
     AxisRF,
     Flag,
     Layer,
     Layout,
-    NonNegN,
     Number,
     Pos,
     PosN,
@@ -225,11 +227,11 @@ class AlphaDropout(Dropout):
 
 
 class ZeroPadNd(Layer):
-    """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back)."""
+    """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back); negative crops."""
 
     prefix = "pad"
     spatial = True
-    padding: NonNegN
+    padding: AnyIntN
 
     def pads(self) -> list[tuple[int, int]]:
         """(before, after) per spatial axis, first axis first."""
@@ -248,6 +250,11 @@ class ZeroPadNd(Layer):
         names = axis_names(len(ins[0]))
         sizes = [Sym(f"{a}_in", n) + Sym("p_before", b) + Sym("p_after", after)
                  for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
+        for a, size in zip(names[1:], sizes):
+            if size.value < 1:  # negative padding crops (as F.pad); PyTorch refuses below 0
+                given = list(self.padding) if isinstance(self.padding, tuple) else self.padding
+                raise LayerError(f"padding {given} leaves {size.value} entries along {a}; "
+                                 "at least 1 must remain")
         return (Sym("C", ins[0][0]), *sizes)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:

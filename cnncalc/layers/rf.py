@@ -320,13 +320,26 @@ class RF:
         """The field made whole along the given input spatial axes (a layer mixing them), in both fields."""
         if not spatial:
             return self
-        return self.map(lambda i, a: WHOLE_AXIS if i in spatial else a)
+        return self.map_axes(lambda i, a: WHOLE_AXIS if i in spatial else a)
 
-    def map(self, step: Any) -> RF:
-        """Apply a per-axis step ``step(axis_index, AxisRF) -> AxisRF`` to both fields."""
+    def map_axes(self, step: Any) -> RF:
+        """Apply ``step(input spatial axis, AxisRF) -> AxisRF`` to every axis of both fields."""
         axes = tuple(a if a.size is None else step(i, a) for i, a in enumerate(self.axes))
         local = None if self.local is None else tuple(step(i, a) for i, a in enumerate(self.local))
         return RF(axes, local, self.mixed_jump, self.layout)
+
+    def map(self, step: Any) -> RF:
+        """Apply a spatial layer's per-axis step ``step(k, AxisRF) -> AxisRF`` to both fields.
+
+        ``k`` counts the spatial axes of the tensor (``[C, H, W]``: H is 0, W is 1); it is the
+        input spatial axis itself unless an axis was reduced or selected away (``[C, W]`` after
+        ``select`` along H: W is 0). An input axis the tensor no longer carries keeps its field.
+        """
+        layout = self.layout
+        if not layout or (layout[0] is None and layout[1:] == tuple(range(len(self.axes)))):
+            return self.map_axes(step)  # [C, *spatial] with every axis in place: k is the axis
+        at = {a: t - 1 for t, a in enumerate(layout) if a is not None}
+        return self.map_axes(lambda i, a: a if i not in at else step(at[i], a))
 
     @property
     def is_whole(self) -> bool:
