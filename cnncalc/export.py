@@ -4,7 +4,8 @@
   the dotted prefixes (``layer1``, ``layer1.0``) become ``nn.ModuleDict`` containers, so
   ``model.named_modules()`` lists the rows of ``cnncalc report`` in the same order.
 - ``forward`` runs the layers in the graph's topological order; a value used once, by the next
-  layer, is called ``x``, any other value is named after its layer.
+  layer, is called ``x``, any other value is named after its layer. It returns the network's
+  output, or the tuple of its outputs when the network names several (``outputs:``).
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
   (``Layer.torch_helpers``: Add, Concat, LayerNorm2d, ...).
 - ``inplace`` is kept only where changing the input in place is safe: no other layer reads it
@@ -112,7 +113,8 @@ def _variables(graph: Graph) -> tuple[dict[int, str], dict[int, list[int]]]:
     for node in graph.nodes:
         for ref in node.inputs:
             users[ref].append(node.index)
-    users[graph.output].append(end)
+    for o in graph.outputs:
+        users[o].append(end)
     names: dict[int, str] = {}
     taken = {"x", "self", "torch", "nn", "inp"}
     for ref in (INPUT, *(n.index for n in graph.nodes)):
@@ -212,7 +214,9 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
     for node in graph.nodes:
         args = ", ".join(names[r] for r in node.inputs)
         body.append(f"{names[node.index]} = {_access(node.name)}({args})  # {fmt_shape(node.out_shape)}")
-    body.append(f"return {names[graph.output]}")
+    returned = [names[o] for o in graph.outputs]
+    several = len(graph.outputs) > 1
+    body.append(f"return {', '.join(returned) if several else returned[0]}")
 
     title = _text(graph.name)
     origin = f" from {_text(source)}" if source else ""
@@ -243,16 +247,23 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
         "        super().__init__()",
         *init,
         "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"    def forward(self, x: torch.Tensor) -> {_returns(graph)}:",
         *("        " + line for line in body),
         "",
         "",
         'if __name__ == "__main__":',
         "    model = Model().eval()",
         "    with torch.no_grad():",
-        "        print(model(torch.zeros(1, *INPUT_SHAPE)).shape)",
+        *(["        for out in model(torch.zeros(1, *INPUT_SHAPE)):", "            print(out.shape)"]
+          if len(graph.outputs) > 1 else ["        print(model(torch.zeros(1, *INPUT_SHAPE)).shape)"]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _returns(graph: Graph) -> str:
+    """The annotation of ``forward``'s result: a tensor, or a tuple of one per output."""
+    n = len(graph.outputs)
+    return f"tuple[{', '.join(['torch.Tensor'] * n)}]" if n > 1 else "torch.Tensor"
 
 
 def export(graph: Graph, target: str, *, source: str | None = None) -> str:
@@ -292,7 +303,7 @@ def check(code: str, graph: Graph) -> str:
                 lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape[1:]))))
     try:
         with torch.no_grad():
-            model(torch.zeros(1, *graph.input_shape))
+            result = model(torch.zeros(1, *graph.input_shape))
     finally:
         for h in handles:
             h.remove()
@@ -311,7 +322,18 @@ def check(code: str, graph: Graph) -> str:
             what = "does not run" if got is None else f"outputs {fmt_shape(got)}"
             problems.append(Problem(f"in PyTorch it {what}, cnncalc infers {fmt_shape(node.out_shape)}",
                                     layer=node.name, layer_type=node.layer.type_name))
+    several = len(graph.outputs) > 1
+    results = tuple(result) if several and isinstance(result, (tuple, list)) else (result,)
+    if len(results) != len(graph.outputs):
+        problems.append(Problem(f"in PyTorch the model returns {len(results)} outputs, cnncalc has "
+                                f"{len(graph.outputs)}"))
+    for name, o, got in zip(graph.output_names, graph.outputs, results):
+        want = graph.input_shape if o == INPUT else graph.nodes[o].out_shape
+        if tuple(got.shape[1:]) != want:
+            problems.append(Problem(f"in PyTorch output '{_text(name)}' is {fmt_shape(tuple(got.shape[1:]))}, "
+                                    f"cnncalc infers {fmt_shape(want)}"))
     if problems:
         raise CheckError(problems)
+    outs = f" and {len(results)} outputs" if several else ""
     return (f"checked with torch {torch.__version__}: {params:,} parameters, {buffers:,} buffer values and "
-            f"{len(graph.nodes)} output shapes agree with cnncalc")
+            f"{len(graph.nodes)} output shapes{outs} agree with cnncalc")

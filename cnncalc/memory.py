@@ -338,10 +338,12 @@ class MemoryModel:
         for node in nodes:
             self.out_bytes[node.index] = numel(node.out_shape) * self.bytes[node.index]
         self.ws_bytes = [w * self.bytes[i] for i, w in enumerate(self.n_workspace)]
-        # layers whose output reaches the network's output take part in backward
+        # layers whose output reaches one of the network's outputs take part in backward
         self.reaches = [False] * len(nodes)
-        if self.graph.output != INPUT:
-            self.reaches[self.graph.output] = True
+        #: the network's outputs other than its input, each once, in order
+        self.outs = tuple(dict.fromkeys(o for o in self.graph.outputs if o != INPUT))
+        for o in self.outs:
+            self.reaches[o] = True
         for node in reversed(nodes):
             if self.reaches[node.index]:
                 for j in node.inputs:
@@ -406,12 +408,14 @@ class MemoryModel:
                 self.n_savers[key] = self.n_savers.get(key, 0) + 1
             for key, size in kept:
                 self.sizes[key] = size
-        # the network's output is kept by the loss (and by the caller) until the end of the step
-        self.output_key = None if self.graph.output == INPUT else ("out", self.root[self.graph.output])
+        # every output of the network is kept by the loss (and by the caller) until the end of the step
+        self.output_keys = frozenset(("out", self.root[o]) for o in self.outs) - {("out", INPUT)}
         self.kept = set(self.n_savers) - {("out", INPUT)}
-        if self.output_key is not None and self.output_key != ("out", INPUT):
-            self.kept.add(self.output_key)
-            self.sizes[self.output_key] = self.out_size(self.graph.output)
+        for o in self.outs:
+            key = ("out", self.root[o])
+            if key in self.output_keys:
+                self.kept.add(key)
+                self.sizes[key] = self.out_size(o)
 
     def _lifetimes(self) -> None:
         """Forward pass: the layer after which each output storage can be freed."""
@@ -437,8 +441,8 @@ class MemoryModel:
                         break
                 r = self.root[j]
                 last[r] = max(last.get(r, end), end)
-        if self.graph.output != INPUT:
-            last[self.root[self.graph.output]] = len(nodes)
+        for o in self.outs:
+            last[self.root[o]] = len(nodes)
         dies: dict[int, list[int]] = {}
         for r, end in last.items():
             if r != INPUT:
@@ -525,7 +529,7 @@ class MemoryModel:
         remaining = dict(self.n_savers)
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
-        rg, kept, output_key = self.rg, self.kept, self.output_key
+        rg, kept, output_keys = self.rg, self.kept, self.output_keys
         out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_params
 
         def hold(j: int, key: Hashable) -> None:
@@ -538,10 +542,11 @@ class MemoryModel:
             if not holders[key]:
                 drop(key)
 
-        if self.graph.output != INPUT and rg[self.graph.output]:
-            o = self.graph.output
-            add(("grad", o), 0, out_bytes[o], o, "activation gradients")
-            hold(o, ("grad", o))
+        # the loss gives every output that requires grad its gradient
+        for o in self.outs:
+            if rg[o]:
+                add(("grad", o), 0, out_bytes[o], o, "activation gradients")
+                hold(o, ("grad", o))
         pb = self.param_bytes
         for node in reversed(nodes):
             i = node.index
@@ -569,7 +574,7 @@ class MemoryModel:
                 drop(("workspace", i))
             for key in self.saved_keys[i]:
                 remaining[key] -= 1
-                if not remaining[key] and key in kept and key != output_key:
+                if not remaining[key] and key in kept and key not in output_keys:
                     drop(key)
             for j, key in incoming:
                 holders.setdefault(key, set()).add(j)
@@ -590,7 +595,7 @@ class MemoryModel:
                 else:
                     pending[j] = key
         for key in list(live.items):
-            if key in kept and key != output_key:
+            if key in kept and key not in output_keys:
                 drop(key)
         for key in list(holders):
             drop(key)

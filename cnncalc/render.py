@@ -475,7 +475,8 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
         ("FLOPs", f"{format_int(t.flops)} ({format_count(t.flops)})"),
         ("Activations", f"{format_int(t.activation_elements)} values, {format_bytes(t.activation_bytes)} per sample; "
                         f"{format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
-        ("Output", fmt_shape(t.output_shape)),
+        ("Output", fmt_shape(t.output_shape)) if len(t.outputs) < 2 else
+        ("Outputs", " · ".join(f"{printable(name)} {fmt_shape(shape)}" for name, shape in t.outputs)),
         ("Receptive field", format_rf_summary(t.receptive_field, t.receptive_field_layer)),
         ("Hotspots", hotspots.summary(report) or "none"),
     ]
@@ -563,12 +564,14 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
 def _summary(lines: list[tuple[str, str]]) -> Any:
     """A two-column grid of (bold label, text)."""
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
     for label, text in lines:
-        summary.add_row(label, text)
+        # the texts quote layer names: as Text, never as markup ("[red]x" is a name, not a style)
+        summary.add_row(label, Text(text))
     return summary
 
 

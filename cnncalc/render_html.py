@@ -300,7 +300,8 @@ def _cards(report: Report) -> str:
             if t.receptive_field
             else "no spatial map",
         ),
-        ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}"),
+        ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}" if len(t.outputs) < 2 else
+         "outputs " + " · ".join(f"{name} {fmt_shape(shape)}" for name, shape in t.outputs)),
     ]
     return "".join(
         f'<div class="card"><div class="k">{k}</div><div class="v">{_t(v)}</div>'

@@ -38,6 +38,7 @@ from .base import (
     PosNumberN,
     Saved,
     Shape,
+    SizeN,
     choice,
     fmt_shape,
     numel,
@@ -268,7 +269,7 @@ class Upsample(Layer):
 
     prefix = "up"
     spatial = True
-    size: PosN | None = None
+    size: SizeN | None = None
     scale_factor: PosNumberN | None = None
     mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
     align_corners: Flag | None = None
