@@ -18,6 +18,9 @@
   component (each instance of a repeated block, in order).
 - An argument written ``like <layer>`` (upsample's ``size``) takes that layer's spatial sizes:
   the layer is a dependency for its shape only, not an input.
+- A ``split`` or ``chunk`` without ``index`` stands for all its pieces: one layer per piece,
+  ``s.0``, ``s.1``, ... (read one as ``from: s.1``); read as ``s`` (or by the next item) it gives
+  every piece, in order.
 
 Problems are collected rather than raised one at a time: an item that fails (a shape that does
 not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
@@ -196,6 +199,8 @@ class _Builder:
         #: inputs (a chain, a repeated block) infer once
         self.inferred: dict[Any, tuple[Shape, Layout]] = {}
         self.groups: dict[str, tuple[str, int]] = {}
+        #: the pieces of each split or chunk that stands for all of them, by full name
+        self.parts: dict[str, list[int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
         self.errors: list[SpecError] = []
@@ -455,7 +460,7 @@ class _Builder:
                 named: dict[str, int] | None = None) -> list[int]:
         """The values a reference reads: one, or every match of a ``*`` pattern."""
         if ref is None:
-            return [outputs[i - 1]]
+            return self.parts.get(prefix + entries[i - 1].name, [outputs[i - 1]])
         if ref == _BAD:
             return [UNKNOWN]
         if ref == "input":
@@ -466,7 +471,7 @@ class _Builder:
         if head not in local or local[head] == i:
             return [UNKNOWN]  # reported when the scope was wired
         if ref == head or outputs[local[head]] == UNKNOWN:
-            return [outputs[local[head]]]
+            return self.parts.get(prefix + ref, [outputs[local[head]]])
         if "*" in ref.split("."):
             found = self.matching(prefix + ref)
             if not found:
@@ -494,6 +499,8 @@ class _Builder:
         for k, ref in enumerate(refs):
             if ref == "input":
                 found = {"input": INPUT}
+            elif ref in self.parts:
+                found = {f"{ref}.{k}": v for k, v in enumerate(self.parts[ref])}
             elif "*" in ref.split("."):
                 rx = _pattern(ref)
                 found = {n: v for n, v in self.names.items() if rx.fullmatch(n)}
@@ -565,6 +572,8 @@ class _Builder:
             out = self.call(e.obj, ins, path, full, env, e.index)
             nested = e.index is None and e.obj.repeat is not None
             kind = f"{e.obj.block} ×{e.obj.repeat}" if nested else e.obj.block
+        elif e.kind in ("split", "chunk") and e.obj.index is None:
+            return self.pieces(e, ins, path, full, env)
         else:
             return self.add_layer(e, ins, path, full, env, likes or {})
         self.groups[full] = (kind, out)
@@ -611,6 +620,23 @@ class _Builder:
                 self.groups[inst[:-1]] = (call.block, current)
         self.stack.pop()
         return current
+
+    def pieces(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+        """A split or chunk standing for all its pieces: one layer per piece, ``full.0``, ``full.1``, ..."""
+        if len(ins) != 1:
+            raise self.fail(path, f"takes 1 input, got {len(ins)}", full, e.kind)
+        layer = self.concrete(e.obj, env, path, full)
+        shape = self.shape_of(ins[0])
+        try:
+            count = len(layer.pieces(shape))
+        except LayerError as ex:
+            raise self.fail(self.args_path(path), f"{ex} (input {fmt_shape(shape)})", full, e.kind, ShapeError) from None
+        parts = [self.add_layer(_Entry(e.kind, layer.model_copy(update={"index": k}), e.item), ins, path,
+                                f"{full}.{k}", env, {}) for k in range(count)]
+        self.groups[full] = (f"{e.kind} ×{count}", parts[-1])
+        self.parts[full] = parts
+        self.names[full] = parts[-1]
+        return parts[-1]
 
     def concrete(self, layer: Layer, env: dict[str, Any], path: tuple[Any, ...], full: str,
                  likes: dict[str, Shape] | None = None) -> Layer:

@@ -161,6 +161,8 @@ FAMILIES: dict[str, Callable[[Shape], Args]] = {
     "channel_shuffle": lambda s: st.fixed_dictionaries({"groups": st.sampled_from(divisors(s[0]))}),
     "chunk": lambda s: st.integers(1, 4).flatmap(lambda c: st.fixed_dictionaries(
         {"chunks": st.just(c), "index": st.integers(0, min(c, s[0]) - 1), "dim": st.just(1)})),
+    "split": lambda s: st.integers(1, s[0]).flatmap(lambda k: st.fixed_dictionaries(
+        {"split_size_or_sections": st.just(k), "index": st.integers(0, -(-s[0] // k) - 1), "dim": st.just(1)})),
     # merges take their second input from an earlier layer: see ``networks``
     "add": lambda s: st.just({}),
     "multiply": lambda s: st.just({}),
