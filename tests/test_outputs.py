@@ -435,3 +435,48 @@ def test_dead_branch_torch_twin_is_the_pruned_one() -> None:
     graph = graph_of(DANGLING)
     for batch in (2, 3):
         assert MemoryModel(graph, optimizer="sgd").estimate(batch).saved == saved(Twin(), (3, 8, 8), batch)
+
+
+def _valid_name(text: str) -> bool:
+    from cnncalc.layers.base import _name
+
+    try:
+        _name(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _hostile_names() -> list[object]:
+    from test_literal_text import HOSTILE
+
+    return [p for p in HOSTILE if _valid_name(p.values[0])]
+
+
+@pytest.mark.parametrize("name", _hostile_names())
+def test_output_and_warning_names_are_shown_literally(name: str, tmp_path: object) -> None:
+    import html
+
+    import yaml
+
+    from cnncalc.text import printable
+
+    dead = f"{name} dead"
+    path = tmp_path / "hostile.yaml"  # type: ignore[operator]
+    path.write_text(yaml.safe_dump({"input": [3, 8, 8], "outputs": [name, "b"], "layers": [
+        {"conv2d": {"out_channels": 4, "kernel_size": 3, "name": name}},
+        {"relu": {"name": "b"}},
+        {"conv2d": {"out_channels": 2, "kernel_size": 1, "from": "input", "name": dead}},
+    ]}), encoding="utf-8")
+    data = json.loads(run("report", str(path), "-f", "json").stdout)
+    assert data["totals"]["outputs"] == [{"name": name, "shape": [4, 6, 6]}, {"name": "b", "shape": [4, 6, 6]}]
+    assert [w["layer"] for w in data["warnings"]] == [dead]
+    table = run("report", str(path))
+    assert table.exit_code == 0
+    assert f"Outputs          {printable(name)} [4, 6, 6] · b [4, 6, 6]" in table.stdout
+    assert f"warning: {path}:" in table.stderr and f"layer '{printable(dead)}' (conv2d)" in table.stderr
+    page = tmp_path / "report.html"  # type: ignore[operator]
+    assert run("report", str(path), "--html", str(page)).exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    assert f"outputs {html.escape(name, quote=True)} [4, 6, 6]" in text
+    assert f"Warning: layer <b>{html.escape(dead, quote=True)}</b> (conv2d)" in text
