@@ -343,9 +343,12 @@ def test_corrupted_files_give_figures_or_located_errors(workdir: Path, case: tup
     assert res.exit_code in (0, 2), (how, res.exit_code, res.stderr)
     event(f"{how}: exit {res.exit_code}")
     if res.exit_code == 0:
-        assert res.stderr == ""
+        # a swap can leave a branch that reaches no output: said at its line, nothing else
+        assert all(line.startswith(f"warning: {path}:") and "reaches no output" in line
+                   for line in res.stderr.splitlines())
         if command[0] == "report" and "json" in command:
             data = json.loads(res.stdout)
+            assert len(data["warnings"]) == len(res.stderr.splitlines())
             assert data["totals"]["params"] == sum(row["params"] for row in data["layers"])
         elif command[0] == "check":
             assert json.loads(res.stdout)["summary"]["passed"] == 1
