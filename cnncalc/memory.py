@@ -10,7 +10,9 @@ Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives betw
   that received it as input returns (a PyTorch module holds its arguments until it returns:
   a block keeps its input alive), whichever is later;
 - in training, the tensors each layer saves (``Layer.saved``) stay until that layer's backward
-  has run, each storage counted once however many layers save it; the loss keeps the output;
+  has run, each storage counted once however many layers save it; the loss keeps every output
+  (``Graph.outputs``) and gives each its gradient; a layer whose result reaches no output saves
+  nothing (PyTorch frees what it saved when ``forward`` returns);
 - the backward pass walks the layers in reverse: each allocates the gradients of its inputs
   (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
   then frees its saved tensors and its output's gradient; a tensor used twice sums its
