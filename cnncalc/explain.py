@@ -145,6 +145,10 @@ class _Explainer:
             "FLOPs": layer.flops_term(ins, out),
         }
         lines = [shape_line]
+        for arg, ref in node.like:
+            # a size read from another layer's output: it follows --input
+            spatial = (self.graph.input_shape if ref == INPUT else self.graph.nodes[ref].out_shape)[1:]
+            lines.append(Line(arg, note=f"like {self.graph.input_name(ref)}: {list(spatial)}, its spatial sizes"))
         lines += [Line(fig, (Eq("", t),)) for fig, t in counts.items() if t.value != 0]
         zero = [fig for fig, t in counts.items() if t.value == 0]
         if zero:

@@ -71,6 +71,8 @@ class Node:
     path: tuple[Any, ...]
     #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
     layout: Layout = ()
+    #: arguments written ``like <layer>``: (argument, the node whose shape gave the sizes)
+    like: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -349,7 +351,7 @@ class _Builder:
                     if len(got) != 1:
                         raise self.fail((*path, e.item), f"like '{r}' matches {len(got)} layers; name one",
                                         prefix + e.name, e.kind)
-                    likes[r] = self.shape_of(got[0])
+                    likes[r] = got[0]
                 outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env, likes)
             except _Unknown:
                 outputs[i] = UNKNOWN
@@ -553,7 +555,7 @@ class _Builder:
         return bool(cond)
 
     def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any],
-               likes: dict[str, Shape] | None = None) -> int:
+               likes: dict[str, int] | None = None) -> int:
         full = prefix + e.name
         if not e.present:
             self.names[full] = ins[0]
@@ -678,13 +680,13 @@ class _Builder:
         return hit
 
     def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any],
-                  likes: dict[str, Shape]) -> int:
+                  likes: dict[str, int]) -> int:
         lo, hi = e.obj.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
-        layer = self.concrete(e.obj, env, path, full, likes)
+        layer = self.concrete(e.obj, env, path, full, {r: self.shape_of(j) for r, j in likes.items()})
         layouts = tuple(self.layout_of(r) for r in ins)
         key = (layer, in_shapes, layouts)
         try:
@@ -708,7 +710,9 @@ class _Builder:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
                             f"can hold (input {got})", full, e.kind, ShapeError)
-        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
+        like = tuple((type(e.obj).model_fields[k].alias or k, likes[v.ref])
+                     for k, v in e.obj.__dict__.items() if isinstance(v, Like))
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout, like)
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index

@@ -207,3 +207,15 @@ def test_explain_and_export_show_the_size_read() -> None:
     assert "size=(7, 9)" in code
     report = analyse(graph)
     assert next(r for r in report.layers if r.name == "resize").label.startswith("→7x9")
+
+
+def test_explain_names_the_layer_a_size_is_like(tmp_path: object) -> None:
+    path = tmp_path / "like.yaml"  # type: ignore[operator]
+    path.write_text(textwrap.dedent(LIKE_LAYER), encoding="utf-8")
+    for shape in ("3x14x11", "3x20x9"):
+        r = run("explain", str(path), "--input", shape, "-l", "resize")
+        assert r.exit_code == 0, r.stderr
+        h, w = shape.split("x")[1:]
+        assert f"size      like fine: [{h}, {w}], its spatial sizes" in r.stdout
+    graph = graph_of(LIKE_LAYER)
+    assert graph.nodes[2].like == (("size", 0),)
