@@ -480,3 +480,62 @@ def test_output_and_warning_names_are_shown_literally(name: str, tmp_path: objec
     text = page.read_text(encoding="utf-8")
     assert f"outputs {html.escape(name, quote=True)} [4, 6, 6]" in text
     assert f"Warning: layer <b>{html.escape(dead, quote=True)}</b> (conv2d)" in text
+
+
+def _random_heads(seed: int) -> str:
+    """A random graph of [4, 8, 8] maps with several outputs: every dangling end, and some others."""
+    import random
+
+    import yaml
+
+    rng = random.Random(seed)
+    layers: list[dict[str, object]] = [{"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": 1, "name": "l0"}}]
+    for k in range(1, rng.randint(4, 14)):
+        earlier = [f"l{j}" for j in range(k)]
+        kind = rng.choice(["conv", "conv", "relu", "sigmoid", "bn", "add", "multiply", "pool", "cat"])
+        src = rng.choice(earlier)
+        if kind == "conv":
+            size = rng.choice([1, 3])
+            item: dict[str, object] = {"conv2d": {"out_channels": 4, "kernel_size": size, "padding": size // 2}}
+        elif kind in ("relu", "sigmoid"):
+            item = {kind: {}}
+        elif kind == "bn":
+            item = {"batchnorm2d": {}}
+        elif kind == "pool":
+            item = {"maxpool2d": {"kernel_size": 3, "stride": 1, "padding": 1}}
+        elif kind == "cat":
+            # two maps concatenated and mixed back to 4 channels
+            layers.append({"concat": {"from": rng.sample(earlier, min(2, k)) * (2 if k == 1 else 1),
+                                      "name": f"c{k}"}})
+            src, item = f"c{k}", {"conv2d": {"out_channels": 4, "kernel_size": 1}}
+        else:
+            pair = [rng.choice(earlier), rng.choice(earlier)]
+            item = {kind: {"from": pair, "name": f"l{k}"}}
+            layers.append(item)
+            continue
+        ((typ, args),) = item.items()
+        args.update({"from": src, "name": f"l{k}"})  # type: ignore[union-attr]
+        layers.append(item)
+    args = [next(iter(x.values())) for x in layers]
+    names = [a["name"] for a in args]  # type: ignore[index]
+    used = {r for a in args for r in ([a["from"]] if isinstance(a.get("from"), str)  # type: ignore[union-attr]
+                                      else a.get("from") or [])}  # type: ignore[union-attr]
+    tips = [n for n in names if n not in used and not n.startswith("c")]
+    extra = [n for n in names if n not in tips and not n.startswith("c") and rng.random() < 0.3]
+    outputs = tips + extra
+    rng.shuffle(outputs)
+    return yaml.safe_dump({"input": [3, 8, 8], "outputs": outputs, "layers": layers}, sort_keys=False)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_multi_output_graphs_keep_what_autograd_keeps(seed: int) -> None:
+    """The exported module, run under saved_tensors_hooks, against cnncalc's saved activations."""
+    from cnncalc import export as exporter
+
+    text = _random_heads(seed)
+    graph = graph_of(text)
+    assert graph.warnings == (), text
+    model = exporter._import(exporter.export(graph, "pytorch")).Model()
+    for batch in (2, 3):
+        assert MemoryModel(graph, optimizer="sgd").estimate(batch).saved == saved(model, graph.input_shape, batch), \
+            text
