@@ -66,7 +66,7 @@ def _group_refs(v: Any) -> Any:
 GroupRefs = Annotated[
     Any,
     PlainValidator(_group_refs),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1},
                               {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1}]}),
 ]
 

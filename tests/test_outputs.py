@@ -539,3 +539,28 @@ def test_random_multi_output_graphs_keep_what_autograd_keeps(seed: int) -> None:
     for batch in (2, 3):
         assert MemoryModel(graph, optimizer="sgd").estimate(batch).saved == saved(model, graph.input_shape, batch), \
             text
+
+
+@pytest.mark.parametrize("outputs, valid", [
+    pytest.param(["head1", "head2"], True, id="a list"),
+    pytest.param("head2", True, id="one name"),
+    pytest.param([], False, id="empty"),
+    pytest.param([3], False, id="not a name"),
+    pytest.param({"a": "head1"}, False, id="a mapping"),
+])
+def test_the_json_schema_says_what_outputs_takes(outputs: object, valid: bool) -> None:
+    import jsonschema
+    import yaml
+
+    from cnncalc.schema import input_schema
+
+    data = yaml.safe_load(textwrap.dedent(TWO_HEADS))
+    data["outputs"] = outputs
+    errors = list(jsonschema.Draft202012Validator(input_schema()).iter_errors(data))
+    assert (errors == []) == valid
+    try:
+        build(spec.load("x.yaml", text=yaml.safe_dump(data)))
+    except SpecError:
+        assert not valid
+    else:
+        assert valid

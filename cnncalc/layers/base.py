@@ -197,7 +197,7 @@ Name = Annotated[Any, PlainValidator(_name), WithJsonSchema({"type": "string"})]
 Refs = Annotated[
     Any,
     PlainValidator(_refs),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}),
 ]
 
 # ---------------------------------------------------------------------------------------------
