@@ -502,7 +502,7 @@ class _Builder:
             if ref == "input":
                 found = {"input": INPUT}
             elif ref in self.parts:
-                found = {f"{ref}.{k}": v for k, v in enumerate(self.parts[ref])}
+                found = {f"{ref}.{n}": v for n, v in enumerate(self.parts[ref])}
             elif "*" in ref.split("."):
                 rx = _pattern(ref)
                 found = {n: v for n, v in self.names.items() if rx.fullmatch(n)}
