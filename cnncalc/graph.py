@@ -632,7 +632,8 @@ class _Builder:
         try:
             count = len(layer.pieces(shape))
         except LayerError as ex:
-            raise self.fail(self.args_path(path), f"{ex} (input {fmt_shape(shape)})", full, e.kind, ShapeError) from None
+            raise self.fail(self.args_path(path), f"{ex} (input {fmt_shape(shape)})", full, e.kind,
+                            ShapeError) from None
         parts = [self.add_layer(_Entry(e.kind, layer.model_copy(update={"index": k}), e.item), ins, path,
                                 f"{full}.{k}", env, {}) for k in range(count)]
         self.groups[full] = (f"{e.kind} ×{count}", parts[-1])
@@ -686,7 +687,8 @@ class _Builder:
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
-        layer = self.concrete(e.obj, env, path, full, {r: self.shape_of(j) for r, j in likes.items()})
+        shapes = {r: self.shape_of(j) for r, j in likes.items()} if likes else None
+        layer = self.concrete(e.obj, env, path, full, shapes)
         layouts = tuple(self.layout_of(r) for r in ins)
         key = (layer, in_shapes, layouts)
         try:
@@ -711,7 +713,7 @@ class _Builder:
             raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
                             f"can hold (input {got})", full, e.kind, ShapeError)
         like = tuple((type(e.obj).model_fields[k].alias or k, likes[v.ref])
-                     for k, v in e.obj.__dict__.items() if isinstance(v, Like))
+                     for k, v in e.obj.__dict__.items() if isinstance(v, Like)) if likes else ()
         node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout, like)
         self.nodes.append(node)
         self.names[full] = node.index
