@@ -288,8 +288,12 @@ def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: st
     from .explain import explain as explain_network  # noqa: PLC0415
     from . import render_explain  # noqa: PLC0415
 
+    from .graph import build  # noqa: PLC0415
+
     shape = parse_shape(input_shape) if input_shape else None
-    found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
+    graph = build(load_network(net), shape)
+    warn(graph.warnings)
+    found = explain_network(graph, dtype=dtype, layers=names)
     render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
     write_output(render(found), output)
 

@@ -334,6 +334,6 @@ def check(code: str, graph: Graph) -> str:
                                     f"cnncalc infers {fmt_shape(want)}"))
     if problems:
         raise CheckError(problems)
-    outs = f" and {len(results)} outputs" if several else ""
+    outs = f", and its {len(results)} outputs," if several else ""
     return (f"checked with torch {torch.__version__}: {params:,} parameters, {buffers:,} buffer values and "
             f"{len(graph.nodes)} output shapes{outs} agree with cnncalc")

@@ -331,6 +331,10 @@ def test_warnings_travel_on_stderr_and_in_json(tmp_path: object) -> None:
             data = json.loads(r.stdout)
             assert [w["layer"] for w in data["warnings"]] == ["probe_act", "spare"]
             assert all(isinstance(w["line"], int) for w in data["warnings"])
+    for command in (("explain",), ("export", "--to", "pytorch"), ("fit", "--memory", "1GiB")):
+        r = run(command[0], str(path), *command[1:])
+        assert r.exit_code == 0
+        assert [line.split(": layer ")[1].split(" ")[0] for line in r.stderr.splitlines()] == ["'probe_act'", "'spare'"]
     clean = run("report", "lenet5", "--format", "json")
     assert json.loads(clean.stdout)["warnings"] == [] and clean.stderr == ""
 
