@@ -107,9 +107,11 @@ def saved_storages(model: nn.Module, x: torch.Tensor, *, amp: torch.dtype | None
     finally:
         for h in handles:
             h.remove()
-    s = out.untyped_storage()
-    if s.data_ptr() not in storages:
-        storages[s.data_ptr()] = (s.nbytes(), out.dtype, "<output>")
+    # a network with several outputs returns a tuple: the loss keeps each of them
+    for o in out if isinstance(out, (tuple, list)) else (out,):
+        s = o.untyped_storage()
+        if s.data_ptr() not in storages:
+            storages[s.data_ptr()] = (s.nbytes(), o.dtype, "<output>")
     return {"storages": storages, "output": out}
 
 

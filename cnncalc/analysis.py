@@ -77,6 +77,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
         memory=MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch),
         groups={name: (kind, graph.input_name(out)) for name, (kind, out) in graph.groups.items()},
         convention=convention,
+        warnings=graph.warnings,
     )
 
 
@@ -96,7 +97,7 @@ def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals
     for r in rows:
         if any(axis is not None and n > 1 for n, axis in zip(r.output_shape, r.rf.layout)):
             last_map = r
-    out_shape = graph.input_shape if graph.output == INPUT else graph.nodes[graph.output].out_shape
+    shapes = [graph.input_shape if o == INPUT else graph.nodes[o].out_shape for o in graph.outputs]
     return Totals(
         params=params,
         buffers=buffers,
@@ -110,7 +111,8 @@ def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals
         activation_bytes=act * size,
         batch=batch,
         activation_bytes_batch=act * size * batch,
-        output_shape=out_shape,
+        output_shape=shapes[0],
+        outputs=tuple(zip(graph.output_names, shapes)),
         receptive_field=last_map.rf if last_map else None,
         receptive_field_layer=last_map.name if last_map else None,
     )

@@ -222,6 +222,12 @@ def load_network(net: str) -> Any:
     return network
 
 
+def warn(problems: Iterable[Problem]) -> None:
+    """Print each warning on stderr as ``warning: file:line:col: layer 'x' (type): message``."""
+    for p in problems:
+        _say(f"warning: {p.format()}")
+
+
 def write_output(text: str | Iterable[str], output: str | None, *, option: str = "--output") -> None:
     """Write to stdout, or atomically to ``output`` (temporary file, then rename).
 
@@ -394,6 +400,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     shape = parse_shape(input_shape) if input_shape else None
     full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
                    optimizer=optimizer, amp=amp, convention=convention)
+    warn(full.warnings)
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
 
@@ -445,6 +452,7 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
         raise OptionError(f"--memory: {e.problems[0].message}") from None
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
+    warn(graph.warnings)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
     if fmt == "json":
         from .report import SCHEMA_VERSION  # noqa: PLC0415
@@ -474,8 +482,12 @@ def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: st
     from .explain import explain as explain_network  # noqa: PLC0415
     from . import render_explain  # noqa: PLC0415
 
+    from .graph import build  # noqa: PLC0415
+
     shape = parse_shape(input_shape) if input_shape else None
-    found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
+    graph = build(load_network(net), shape)
+    warn(graph.warnings)
+    found = explain_network(graph, dtype=dtype, layers=names)
     if fmt == "markdown":
         write_output(render_explain.render_markdown(found), output)
     else:
@@ -540,6 +552,7 @@ def export(net: str, target: str, input_shape: str | None, output: str | None, c
 
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
+    warn(graph.warnings)
     code = exporter.export(graph, target, source="standard input" if net == "-" else net)
     if check:
         click.echo(exporter.check(code, graph), err=True)

@@ -163,7 +163,12 @@ class _Explainer:
             shared = self.shared[key] = (shape_line, shape, counts, figures, memory_line)
         shape_line, shape, counts, figures, memory_line = shared
         memory = memory_line.eqs
-        lines = [shape_line, *figures]
+        lines = [shape_line]
+        for arg, ref in node.like:
+            # a size read from another layer's output: it follows --input
+            spatial = (self.graph.input_shape if ref == INPUT else self.graph.nodes[ref].out_shape)[1:]
+            lines.append(Line(arg, note=f"like {self.graph.input_name(ref)}: {list(spatial)}, its spatial sizes"))
+        lines += figures
         rf_line, rf = self.receptive(node)
         lines.append(rf_line)
         lines.append(memory_line)

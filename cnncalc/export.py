@@ -8,7 +8,8 @@
   has that attribute (``forward``, ``_modules``, ``keys`` in a group) is renamed, with a
   comment, and listed in the file's ``RENAMED``.
 - ``forward`` runs the layers in the graph's topological order; a value used once, by the next
-  layer, is called ``x``, any other value is named after its layer.
+  layer, is called ``x``, any other value is named after its layer. It returns the network's
+  output, or the tuple of its outputs when the network names several (``outputs:``).
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
   (``Layer.torch_helpers``: Add, Concat, LayerNorm2d, ...).
 - ``inplace`` is kept only where changing the input in place is safe: no other layer reads it
@@ -214,7 +215,8 @@ def _variables(graph: Graph) -> tuple[dict[int, str], dict[int, list[int]]]:
     for node in graph.nodes:
         for ref in node.inputs:
             users[ref].append(node.index)
-    users[graph.output].append(end)
+    for o in graph.outputs:
+        users[o].append(end)
     names: dict[int, str] = {}
     taken = set(_FORWARD_NAMES)
     for ref in (INPUT, *(n.index for n in graph.nodes)):
@@ -327,7 +329,9 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
     for node in graph.nodes:
         args = ", ".join(names[r] for r in node.inputs)
         body.append(f"{names[node.index]} = {_access(paths[node.index])}({args})  # {fmt_shape(node.out_shape)}")
-    body.append(f"return {names[graph.output]}")
+    returned = [names[o] for o in graph.outputs]
+    several = len(graph.outputs) > 1
+    body.append(f"return {', '.join(returned) if several else returned[0]}")
 
     title = _text(graph.name)
     origin = f" from {_text(source)}" if source else ""
@@ -368,14 +372,15 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
         "        super().__init__()",
         *init,
         "",
-        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"    def forward(self, x: torch.Tensor) -> {_returns(graph)}:",
         *("        " + line for line in body),
         "",
         "",
         'if __name__ == "__main__":',
         "    model = Model().eval()",
         "    with torch.no_grad():",
-        "        print(model(torch.zeros(1, *INPUT_SHAPE)).shape)",
+        *(["        for out in model(torch.zeros(1, *INPUT_SHAPE)):", "            print(out.shape)"]
+          if len(graph.outputs) > 1 else ["        print(model(torch.zeros(1, *INPUT_SHAPE)).shape)"]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -387,6 +392,12 @@ def _reserver(key: str, top: bool) -> str:
     if not top and key in MODULE_DICT_ATTRIBUTES:
         return f"nn.ModuleDict has an attribute {_quote(key)}"
     return "Python keeps __dunder__ names for itself"
+
+
+def _returns(graph: Graph) -> str:
+    """The annotation of ``forward``'s result: a tensor, or a tuple of one per output."""
+    n = len(graph.outputs)
+    return f"tuple[{', '.join(['torch.Tensor'] * n)}]" if n > 1 else "torch.Tensor"
 
 
 def export(graph: Graph, target: str, *, source: str | None = None) -> str:
@@ -515,9 +526,15 @@ def check(code: str, graph: Graph) -> str:
         if buffers != node.layer.buffers(node.in_shapes):
             problems.append(_located(graph, f"PyTorch counts {buffers:,} buffer values, cnncalc "
                                             f"{node.layer.buffers(node.in_shapes):,}", node))
-    if out is not values.get(graph.output):
-        problems.append(_located(graph, f"the model returns {named([out])}, cnncalc's output is "
-                                        f"{graph.input_name(graph.output)}"))
+    several = len(graph.outputs) > 1
+    results = tuple(out) if several and isinstance(out, (tuple, list)) else (out,)
+    if len(results) != len(graph.outputs):
+        problems.append(_located(graph, f"the model returns {len(results)} outputs, cnncalc has {len(graph.outputs)}"))
+    else:
+        for name, o, got in zip(graph.output_names, graph.outputs, results):
+            if got is not values.get(o):
+                problems.append(_located(graph, f"the model returns {named([got])} as output "
+                                                f"'{printable(name)}', cnncalc's is {graph.input_name(o)}"))
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
     want_params = sum(n.layer.params(n.in_shapes) for n in graph.nodes)
@@ -528,8 +545,9 @@ def check(code: str, graph: Graph) -> str:
         problems.append(_located(graph, f"PyTorch counts {buffers:,} buffer values in all, cnncalc {want_buffers:,}"))
     if problems:
         raise CheckError(capped(problems))
+    outs = f", and its {len(graph.outputs)} outputs," if len(graph.outputs) > 1 else ""
     renamed = sum(1 for n in graph.nodes if paths[n.index] != n.name)
     note = f" ({renamed:,} renamed, see RENAMED)" if renamed else ""
     return (f"checked with torch {torch.__version__}: {params:,} parameters, {buffers:,} buffer values, and the "
-            f"names{note}, inputs and output shapes of {len(graph.nodes):,} layer{'s' if len(graph.nodes) != 1 else ''} agree "
-            "with cnncalc")
+            f"names{note}, inputs and output shapes of {len(graph.nodes):,} layer{'s' if len(graph.nodes) != 1 else ''}{outs} "
+            "agree with cnncalc")

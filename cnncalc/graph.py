@@ -8,7 +8,19 @@
 - A block call expands the block's body once per ``repeat``, with the block's arguments,
   ``index`` (the repeat index) and ``in_channels`` (of the instance's input) bound for
   ``$expressions``. An item whose ``if`` is false is skipped and its name stands for its input.
-- The listed last item of a scope is its output.
+- The listed last item of a scope is its output. A network may name its outputs instead
+  (``outputs: [head1, head2]``); a layer whose result reaches none of them is reported as a
+  warning (its compute is counted, its result is not kept).
+- A block or ``sequential`` may take several named inputs (``inputs: [x, skip]``), given at the
+  call by name (``from: {x: up3, skip: down2}``) or in order (``from: [up3, down2]``); inside,
+  ``from: skip`` reads that input and ``input`` the first.
+- ``from: blocks.*.skip`` reads every layer the pattern matches, ``*`` standing for one name
+  component (each instance of a repeated block, in order).
+- An argument written ``like <layer>`` (upsample's ``size``) takes that layer's spatial sizes:
+  the layer is a dependency for its shape only, not an input.
+- A ``split`` or ``chunk`` without ``index`` stands for all its pieces: one layer per piece,
+  ``s.0``, ``s.1``, ... (read one as ``from: s.1``); read as ``s`` (or by the next item) it gives
+  every piece, in order.
 
 Problems are collected rather than raised one at a time: an item that fails (a shape that does
 not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -28,12 +41,14 @@ from pydantic import ValidationError
 from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, SpecError
 from .expr import ExprError, contains_expr, evaluate, is_expr, substitute
 from .layers import Layer, Shape, fmt_shape
-from .layers.base import MAX_INT, Counts, Layout, channels_first
+from .layers.base import MAX_INT, Counts, Layout, Like, channels_first
 from .spec import Call, Network, Sequential, suggest
 
 INPUT = -1
 #: Stands for the output of an item that failed: items that depend on it are skipped.
 UNKNOWN = -2
+#: A ``from`` that could not be read (reported when wired): the item is skipped.
+_BAD = "\0"
 #: Upper bound on the number of layers after expanding blocks, checked before expanding.
 MAX_LAYERS = 100_000
 #: Upper bound on how deep block calls and sequential groups nest inside one another.
@@ -56,6 +71,8 @@ class Node:
     path: tuple[Any, ...]
     #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
     layout: Layout = ()
+    #: arguments written ``like <layer>``: (argument, the node whose shape gave the sizes)
+    like: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -65,11 +82,24 @@ class Graph:
     name: str
     input_shape: Shape
     nodes: list[Node]
+    #: the first output (the last item when the network names none)
     output: int
     network: Network = field(repr=False)
     #: every group of layers (a sequential, a block instance, a repeated call) by name:
     #: what it is (``sequential``, ``bottleneck``, ``bottleneck ×3``) and its output node
     groups: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: every output the network returns, in order (``outputs:``; else the last item alone)
+    outputs: tuple[int, ...] = ()
+    #: things worth saying that do not stop the analysis (a branch that reaches no output)
+    warnings: tuple[Problem, ...] = ()
+    #: the name of each output as the network lists it (a layer or a group, or ``input``)
+    output_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.outputs:
+            self.outputs = (self.output,)
+        if not self.output_names:
+            self.output_names = tuple(self.input_name(o) for o in self.outputs)
     _counts: list[Counts] | None = field(default=None, init=False, repr=False, compare=False)
 
     def input_name(self, ref: int) -> str:
@@ -129,7 +159,8 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         # as torch.nn.Sequential() with nothing in it: an identity, which has no layer to report
         raise b.fail(("layers",), "every item was skipped ('if' false) or is an empty group or block, so the "
                      "network has no layers", key=True)
-    return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
+    outs, names = b.outputs(out)
+    return Graph(network.name or "network", shape, b.nodes, outs[0], network, b.groups, outs, b.dead(outs), names)
 
 
 class _Unknown(Exception):
@@ -157,6 +188,8 @@ class _Entry:
     name: str = ""
     deps: list[int] = field(default_factory=list)
     present: bool = True
+    #: the layers named by ``like <layer>`` arguments (a dependency for their shape only)
+    likes: list[str] = field(default_factory=list)
 
 
 class _Builder:
@@ -172,6 +205,8 @@ class _Builder:
         #: inputs (a chain, a repeated block) infer once
         self.inferred: dict[Any, tuple[Shape, Layout]] = {}
         self.groups: dict[str, tuple[str, int]] = {}
+        #: the pieces of each split or chunk that stands for all of them, by full name
+        self.parts: dict[str, list[int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
         self.errors: list[SpecError] = []
@@ -256,8 +291,13 @@ class _Builder:
         return channels_first(len(self.input_shape)) if ref == INPUT else self.nodes[ref].layout
 
     def scope(self, items: list[Any], path: tuple[Any, ...], prefix: str, scope_in: int,
-              env: dict[str, Any], naming: str) -> int:
-        """Expand one list of items; return the node that is its output."""
+              env: dict[str, Any], naming: str, named: dict[str, int] | None = None) -> int:
+        """Expand one list of items; return the node that is its output.
+
+        ``named`` maps the names of the scope's inputs (a block's ``inputs:``) to their values;
+        ``scope_in`` is the first of them.
+        """
+        named = named or {}
         entries: list[_Entry] = []
         for pos, item in enumerate(items):
             kind, obj = _unpack(item)
@@ -274,17 +314,25 @@ class _Builder:
         for i, e in enumerate(entries):
             if e.present or e.name not in local:
                 local[e.name] = i
+            if e.name in named:
+                raise self.fail((*path, e.item), f"'{e.name}' names an input of the group already; rename the layer",
+                                prefix + e.name, e.kind)
         refs: list[list[str | None]] = []
         for i, e in enumerate(entries):
+            try:
+                srcs: list[str | None] = self.sources(e, i, path, prefix)
+            except SpecError as err:
+                self.note(err)
+                srcs = [_BAD]
             if e.index:
-                srcs: list[str | None] = [None]
-            else:
-                srcs = list(e.obj.from_) if e.obj.from_ is not None else (["input"] if i == 0 else [None])
+                srcs = [None, *srcs[1:]]  # a repeat instance chains its first input
+            if e.kind not in ("call", "sequential"):
+                e.likes = [v.ref for v in e.obj.__dict__.values() if isinstance(v, Like)]
             refs.append(srcs)
-            for r in srcs:
+            for r in [*srcs, *e.likes]:
                 if r is None:
                     e.deps.append(i - 1)
-                elif r != "input":
+                elif r != "input" and r != _BAD and r not in named:
                     head = r.split(".")[0]
                     if head not in local:
                         hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
@@ -299,8 +347,16 @@ class _Builder:
         for i in self.order(entries, path, prefix):
             e = entries[i]
             try:
-                ins = [self.resolve(r, i, scope_in, outputs, entries, local, prefix, path) for r in refs[i]]
-                outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env)
+                ins = [v for r in refs[i] for v in self.resolve(r, i, scope_in, outputs, entries, local, prefix,
+                                                                 path, named)]
+                likes = {}
+                for r in e.likes:
+                    got = self.resolve(r, i, scope_in, outputs, entries, local, prefix, path, named)
+                    if len(got) != 1:
+                        raise self.fail((*path, e.item), f"like '{r}' matches {len(got)} layers; name one",
+                                        prefix + e.name, e.kind)
+                    likes[r] = got[0]
+                outputs[i] = self.expand(e, ins, (*path, e.item), prefix, env, likes)
             except _Unknown:
                 outputs[i] = UNKNOWN
             except SpecError as err:
@@ -386,22 +442,110 @@ class _Builder:
                             prefix + entries[cur].name, entries[cur].kind)
         return out
 
+    def sources(self, e: _Entry, i: int, path: tuple[Any, ...], prefix: str) -> list[str | None]:
+        """The references an item reads, in the order of its inputs (None: the previous item)."""
+        given = e.obj.from_
+        if given is None:
+            return ["input"] if i == 0 else [None]
+        if not isinstance(given, dict):
+            return list(given)
+        block = self.net.blocks[e.obj.block] if e.kind == "call" else e.obj
+        want = tuple(block.inputs or ("input",))
+        for key in given:
+            if key not in want:
+                what = f"block '{e.obj.block}'" if e.kind == "call" else "the group"
+                raise self.fail((*path, e.item), f"{what} has no input '{key}'{suggest(key, want)}; its inputs are "
+                                f"{', '.join(want)}", prefix + e.name, e.kind)
+        missing = [key for key in want if key not in given]
+        if missing:
+            raise self.fail((*path, e.item), f"input '{missing[0]}' is not given in 'from'", prefix + e.name, e.kind)
+        return [given[key] for key in want]
+
     def resolve(self, ref: str | None, i: int, scope_in: int, outputs: dict[int, int], entries: list[_Entry],
-                local: dict[str, int], prefix: str, path: tuple[Any, ...]) -> int:
+                local: dict[str, int], prefix: str, path: tuple[Any, ...],
+                named: dict[str, int] | None = None) -> list[int]:
+        """The values a reference reads: one, or every match of a ``*`` pattern."""
         if ref is None:
-            return outputs[i - 1]
+            return self.parts.get(prefix + entries[i - 1].name, [outputs[i - 1]])
+        if ref == _BAD:
+            return [UNKNOWN]
         if ref == "input":
-            return scope_in
+            return [scope_in]
+        if named and ref in named:
+            return [named[ref]]
         head = ref.split(".")[0]
         if head not in local or local[head] == i:
-            return UNKNOWN  # reported when the scope was wired
+            return [UNKNOWN]  # reported when the scope was wired
         if ref == head or outputs[local[head]] == UNKNOWN:
-            return outputs[local[head]]
+            return self.parts.get(prefix + ref, [outputs[local[head]]])
+        if "*" in ref.split("."):
+            found = self.matching(prefix + ref)
+            if not found:
+                raise self.fail((*path, entries[i].item), f"'{ref}' matches no layer", prefix + entries[i].name,
+                                entries[i].kind)
+            return found
         full = prefix + ref
         if full not in self.names:
             raise self.fail((*path, entries[i].item), f"takes input from unknown layer '{ref}'",
                             prefix + entries[i].name, entries[i].kind)
-        return self.names[full]
+        return [self.names[full]]
+
+    def matching(self, pattern: str) -> list[int]:
+        """The values of every name that ``pattern`` matches, ``*`` standing for one component, in build order."""
+        rx = _pattern(pattern)
+        return [v for name, v in self.names.items() if rx.fullmatch(name)]
+
+    def outputs(self, last: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        """The network's outputs and their names: those listed under ``outputs:``, or its last item."""
+        refs = self.net.outputs
+        if not refs:
+            return (last,), ()
+        out: dict[str, int] = {}
+        problems = []
+        for k, ref in enumerate(refs):
+            if ref == "input":
+                found = {"input": INPUT}
+            elif ref in self.parts:
+                found = {f"{ref}.{n}": v for n, v in enumerate(self.parts[ref])}
+            elif "*" in ref.split("."):
+                rx = _pattern(ref)
+                found = {n: v for n, v in self.names.items() if rx.fullmatch(n)}
+            else:
+                found = {ref: self.names[ref]} if ref in self.names and not ref.startswith("$") else {}
+            if not found:
+                top = [n for n in self.names if "." not in n and not n.startswith("$")]
+                problems.append(self.fail(("outputs", k), f"outputs: unknown layer '{ref}'{suggest(ref, top)}"))
+            twice = next((n for n in found if n in out), None)
+            if twice is not None:
+                problems.append(self.fail(("outputs", k), f"outputs: '{twice}' is listed twice"))
+            out.update(found)
+        if problems:
+            raise SpecError([p for err in problems for p in err.problems])
+        return tuple(out.values()), tuple(out)
+
+    def dead(self, outputs: tuple[int, ...]) -> tuple[Problem, ...]:
+        """A warning for the last layer of each branch whose result reaches no output."""
+        alive = [False] * len(self.nodes)
+        for o in outputs:
+            if o >= 0:
+                alive[o] = True
+        used_by_dead = [False] * len(self.nodes)
+        for node in reversed(self.nodes):
+            for j in node.inputs:
+                if j >= 0:
+                    if alive[node.index]:
+                        alive[j] = True
+                    else:
+                        used_by_dead[j] = True
+        out = []
+        for node in self.nodes:
+            if not alive[node.index] and not used_by_dead[node.index]:
+                msg = ("reaches no output of the network: its MACs and FLOPs are counted, but its result is not "
+                       "kept (list it under 'outputs:' to keep it)")
+                where = self.src.problem(msg, node.path) if self.src is not None else Problem(msg)
+                out.append(Problem(where.message, where.file, where.line, where.column, node.name,
+                                   node.layer.type_name))
+        return tuple(out)
 
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
         cond = obj.if_
@@ -414,22 +558,30 @@ class _Builder:
                 raise self.fail(path, f"if: {ex}", name, kind) from None
         return bool(cond)
 
-    def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any]) -> int:
+    def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any],
+               likes: dict[str, int] | None = None) -> int:
         full = prefix + e.name
         if not e.present:
             self.names[full] = ins[0]
             return ins[0]
         if e.kind == "sequential":
-            if len(ins) != 1:
-                raise self.fail(path, "a sequential group takes one input", full, e.kind)
-            out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, e.obj.naming)
+            want = e.obj.inputs or ("input",)
+            if len(ins) != len(want):
+                n = len(want)
+                raise self.fail(path, f"a sequential group takes {n} input{'s' if n != 1 else ''}, got {len(ins)}",
+                                full, e.kind)
+            named = dict(zip(want, ins)) if e.obj.inputs else None
+            out = self.scope(e.obj.layers, (*path, "sequential", "layers"), full + ".", ins[0], env, e.obj.naming,
+                             named)
             kind = "sequential"
         elif e.kind == "call":
             out = self.call(e.obj, ins, path, full, env, e.index)
             nested = e.index is None and e.obj.repeat is not None
             kind = f"{e.obj.block} ×{e.obj.repeat}" if nested else e.obj.block
+        elif e.kind in ("split", "chunk") and e.obj.index is None:
+            return self.pieces(e, ins, path, full, env)
         else:
-            return self.add_layer(e, ins, path, full, env)
+            return self.add_layer(e, ins, path, full, env, likes or {})
         self.groups[full] = (kind, out)
         self.names[full] = out
         return out
@@ -443,8 +595,11 @@ class _Builder:
                 hint = suggest(a, block.args)
                 raise self.fail((*path, call.block, a), f"block '{call.block}' has no argument '{a}'{hint}",
                                 full, call.block)
-        if len(ins) != 1:
-            raise self.fail(path, "a block call takes one input", full, call.block)
+        want = block.inputs or ("input",)
+        if len(ins) != len(want):
+            n = len(want)
+            raise self.fail(path, f"block '{call.block}' takes {n} input{'s' if n != 1 else ''} "
+                            f"({', '.join(want)}), got {len(ins)}", full, call.block)
         current = ins[0]
         self.stack.append(call.block)
         nested = index is None and call.repeat is not None
@@ -465,25 +620,55 @@ class _Builder:
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
             inst = f"{full}.{k}." if nested else f"{full}."
+            # a repeat chains the first input through the instances; the others reach every instance
+            named = dict(zip(want, [current, *ins[1:]])) if block.inputs else None
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
-                                 block.naming)
+                                 block.naming, named)
             if nested:
                 self.groups[inst[:-1]] = (call.block, current)
         self.stack.pop()
         return current
 
-    def concrete(self, layer: Layer, env: dict[str, Any], path: tuple[Any, ...], full: str) -> Layer:
-        """The layer with its ``$expressions`` evaluated (validated once per distinct value set)."""
+    def pieces(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+        """A split or chunk standing for all its pieces: one layer per piece, ``full.0``, ``full.1``, ..."""
+        if len(ins) != 1:
+            raise self.fail(path, f"takes 1 input, got {len(ins)}", full, e.kind)
+        layer = self.concrete(e.obj, env, path, full)
+        shape = self.shape_of(ins[0])
+        try:
+            count = len(layer.pieces(shape))
+        except LayerError as ex:
+            raise self.fail(self.args_path(path), f"{ex} (input {fmt_shape(shape)})", full, e.kind,
+                            ShapeError) from None
+        parts = [self.add_layer(_Entry(e.kind, layer.model_copy(update={"index": k}), e.item), ins, path,
+                                f"{full}.{k}", env, {}) for k in range(count)]
+        self.groups[full] = (f"{e.kind} ×{count}", parts[-1])
+        self.parts[full] = parts
+        self.names[full] = parts[-1]
+        return parts[-1]
+
+    def concrete(self, layer: Layer, env: dict[str, Any], path: tuple[Any, ...], full: str,
+                 likes: dict[str, Shape] | None = None) -> Layer:
+        """The layer with its ``$expressions`` evaluated and ``like`` sizes read (validated once per value set)."""
         fields = self.has_expr.get(id(layer))
         if fields is None:
             given = layer.model_fields_set  # defaults are never expressions
-            fields = [k for k in type(layer).model_fields if k in given and contains_expr(getattr(layer, k))]
+            fields = [k for k in type(layer).model_fields
+                      if k in given and (isinstance(getattr(layer, k), Like) or contains_expr(getattr(layer, k)))]
             self.has_expr[id(layer)] = fields
         if not fields:
             return layer
         raw = layer.model_dump(by_alias=True, exclude_unset=True)
         for k in fields:
             alias = type(layer).model_fields[k].alias or k
+            value = getattr(layer, k)
+            if isinstance(value, Like):
+                shape = (likes or {})[value.ref]
+                if len(shape) < 2:
+                    raise self.fail((*self.args_path(path), alias), f"{alias}: like '{value.ref}': its output "
+                                    f"{fmt_shape(shape)} has no spatial axes", full, layer.type_name)
+                raw[alias] = list(shape[1:])  # the spatial sizes, as ``x.shape[2:]`` in PyTorch
+                continue
             try:
                 raw[alias] = substitute(raw[alias], env, whole=True)
             except ExprError as ex:
@@ -502,13 +687,15 @@ class _Builder:
             self.cache[key] = hit
         return hit
 
-    def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any]) -> int:
+    def add_layer(self, e: _Entry, ins: list[int], path: tuple[Any, ...], full: str, env: dict[str, Any],
+                  likes: dict[str, int]) -> int:
         lo, hi = e.obj.arity
         if len(ins) < lo or (hi is not None and len(ins) > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise self.fail(path, f"takes {want} input{'s' if lo != 1 else ''}, got {len(ins)}", full, e.kind)
         in_shapes = tuple(self.shape_of(r) for r in ins)
-        layer = self.concrete(e.obj, env, path, full)
+        shapes = {r: self.shape_of(j) for r, j in likes.items()} if likes else None
+        layer = self.concrete(e.obj, env, path, full, shapes)
         layouts = tuple(self.layout_of(r) for r in ins)
         key = (layer, in_shapes, layouts)
         try:
@@ -532,8 +719,15 @@ class _Builder:
             got = " and ".join(fmt_shape(s) for s in in_shapes)
             raise self.fail(self.args_path(path), f"output has more than 2^63 − 1 elements, more than PyTorch "
                             f"can hold (input {got})", full, e.kind, ShapeError)
-        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout)
+        like = tuple((type(e.obj).model_fields[k].alias or k, likes[v.ref])
+                     for k, v in e.obj.__dict__.items() if isinstance(v, Like)) if likes else ()
+        node = Node(len(self.nodes), full, layer, tuple(ins), in_shapes, out, path, layout, like)
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """A dotted name with ``*`` for any one component (never a hidden ``$`` name) as a regular expression."""
+    return re.compile(r"\.".join("[^.$]+" if part == "*" else re.escape(part) for part in pattern.split(".")))
 

@@ -10,7 +10,9 @@ Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives betw
   that received it as input returns (a PyTorch module holds its arguments until it returns:
   a block keeps its input alive), whichever is later;
 - in training, the tensors each layer saves (``Layer.saved``) stay until that layer's backward
-  has run, each storage counted once however many layers save it; the loss keeps the output;
+  has run, each storage counted once however many layers save it; the loss keeps every output
+  (``Graph.outputs``) and gives each its gradient; a layer whose result reaches no output saves
+  nothing (PyTorch frees what it saved when ``forward`` returns);
 - the backward pass walks the layers in reverse: each allocates the gradients of its inputs
   (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
   then frees its saved tensors and its output's gradient; a tensor used twice sums its
@@ -338,10 +340,12 @@ class MemoryModel:
         for node in nodes:
             self.out_bytes[node.index] = numel(node.out_shape) * self.bytes[node.index]
         self.ws_bytes = [w * self.bytes[i] for i, w in enumerate(self.n_workspace)]
-        # layers whose output reaches the network's output take part in backward
+        # layers whose output reaches one of the network's outputs take part in backward
         self.reaches = [False] * len(nodes)
-        if self.graph.output != INPUT:
-            self.reaches[self.graph.output] = True
+        #: the network's outputs other than its input, each once, in order
+        self.outs = tuple(dict.fromkeys(o for o in self.graph.outputs if o != INPUT))
+        for o in self.outs:
+            self.reaches[o] = True
         for node in reversed(nodes):
             if self.reaches[node.index]:
                 for j in node.inputs:
@@ -406,12 +410,14 @@ class MemoryModel:
                 self.n_savers[key] = self.n_savers.get(key, 0) + 1
             for key, size in kept:
                 self.sizes[key] = size
-        # the network's output is kept by the loss (and by the caller) until the end of the step
-        self.output_key = None if self.graph.output == INPUT else ("out", self.root[self.graph.output])
+        # every output of the network is kept by the loss (and by the caller) until the end of the step
+        self.output_keys = frozenset(("out", self.root[o]) for o in self.outs) - {("out", INPUT)}
         self.kept = set(self.n_savers) - {("out", INPUT)}
-        if self.output_key is not None and self.output_key != ("out", INPUT):
-            self.kept.add(self.output_key)
-            self.sizes[self.output_key] = self.out_size(self.graph.output)
+        for o in self.outs:
+            key = ("out", self.root[o])
+            if key in self.output_keys:
+                self.kept.add(key)
+                self.sizes[key] = self.out_size(o)
 
     def _lifetimes(self) -> None:
         """Forward pass: the layer after which each output storage can be freed."""
@@ -437,8 +443,8 @@ class MemoryModel:
                         break
                 r = self.root[j]
                 last[r] = max(last.get(r, end), end)
-        if self.graph.output != INPUT:
-            last[self.root[self.graph.output]] = len(nodes)
+        for o in self.outs:
+            last[self.root[o]] = len(nodes)
         dies: dict[int, list[int]] = {}
         for r, end in last.items():
             if r != INPUT:
@@ -525,7 +531,7 @@ class MemoryModel:
         remaining = dict(self.n_savers)
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
-        rg, kept, output_key = self.rg, self.kept, self.output_key
+        rg, kept, output_keys = self.rg, self.kept, self.output_keys
         out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_params
 
         def hold(j: int, key: Hashable) -> None:
@@ -538,10 +544,11 @@ class MemoryModel:
             if not holders[key]:
                 drop(key)
 
-        if self.graph.output != INPUT and rg[self.graph.output]:
-            o = self.graph.output
-            add(("grad", o), 0, out_bytes[o], o, "activation gradients")
-            hold(o, ("grad", o))
+        # the loss gives every output that requires grad its gradient
+        for o in self.outs:
+            if rg[o]:
+                add(("grad", o), 0, out_bytes[o], o, "activation gradients")
+                hold(o, ("grad", o))
         pb = self.param_bytes
         for node in reversed(nodes):
             i = node.index
@@ -569,7 +576,7 @@ class MemoryModel:
                 drop(("workspace", i))
             for key in self.saved_keys[i]:
                 remaining[key] -= 1
-                if not remaining[key] and key in kept and key != output_key:
+                if not remaining[key] and key in kept and key not in output_keys:
                     drop(key)
             for j, key in incoming:
                 holders.setdefault(key, set()).add(j)
@@ -590,7 +597,7 @@ class MemoryModel:
                 else:
                     pending[j] = key
         for key in list(live.items):
-            if key in kept and key != output_key:
+            if key in kept and key not in output_keys:
                 drop(key)
         for key in list(holders):
             drop(key)

@@ -500,7 +500,8 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
         ("FLOPs", f"{format_int(t.flops)} ({format_count(t.flops)})"),
         ("Activations", f"{format_int(t.activation_elements)} values, {format_bytes(t.activation_bytes)} per sample; "
                         f"{format_bytes(t.activation_bytes_batch)} at batch {t.batch}"),
-        ("Output", fmt_shape(t.output_shape)),
+        ("Output", fmt_shape(t.output_shape)) if len(t.outputs) < 2 else
+        ("Outputs", " · ".join(f"{printable(name)} {fmt_shape(shape)}" for name, shape in t.outputs)),
         ("Receptive field", format_rf_summary(t.receptive_field, t.receptive_field_layer)),
         ("Hotspots", hotspots.summary(report) or "none"),
     ]

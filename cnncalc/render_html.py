@@ -300,7 +300,8 @@ def _cards(report: Report) -> str:
             if t.receptive_field
             else "no spatial map",
         ),
-        ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}"),
+        ("Layers", str(len(report.layers)), f"output {fmt_shape(t.output_shape)}" if len(t.outputs) < 2 else
+         "outputs " + " · ".join(f"{name} {fmt_shape(shape)}" for name, shape in t.outputs)),
     ]
     return "".join(
         f'<div class="card"><div class="k">{k}</div><div class="v">{_t(v)}</div>'
@@ -412,6 +413,15 @@ def _hotspot_line(report: Report) -> str:
     return f'<div class="hot">Where the cost sits: {items}.</div>'
 
 
+def _warnings(report: Report) -> str:
+    """One line per warning of the analysis (a branch that reaches no output), with its layer and line."""
+    return "".join(
+        f'<div class="hot warning">Warning: layer <b>{_t(w.layer or "")}</b> ({_t(w.layer_type or "")})'
+        f'{f" at line {w.line}" if w.line else ""}: {_t(w.message)}</div>'
+        for w in report.warnings
+    )
+
+
 def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
     """The report as one ``<div>`` with its styles, data and script, to sit in any page beside others.
 
@@ -456,6 +466,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <main>
 <section class="cards">{_cards(report)}</section>
 {_hotspot_line(report)}
+{_warnings(report)}
 <div class="grid">
 <section class="panel graph-panel">
 <h2>Network <small class="graph-count"></small></h2>

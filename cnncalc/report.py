@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .errors import OptionError
+from .errors import OptionError, Problem
 from .layers import RF, AxisRF, Shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,6 +100,8 @@ class Totals:
     output_shape: Shape
     receptive_field: RF | None
     receptive_field_layer: str | None
+    #: every output the network returns, in order: (name, shape); ``output_shape`` is the first's
+    outputs: tuple[tuple[str, Shape], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with raw integers."""
@@ -119,6 +121,7 @@ class Totals:
             "batch": self.batch,
             "activation_bytes_batch": self.activation_bytes_batch,
             "output_shape": list(self.output_shape),
+            "outputs": [{"name": name, "shape": list(shape)} for name, shape in self.outputs],
             "receptive_field": None if self.receptive_field is None else rf_dict(self.receptive_field),
             "receptive_field_layer": self.receptive_field_layer,
         }
@@ -140,6 +143,8 @@ class Report:
     groups: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: The counting convention of the MACs and FLOPs (None: cnncalc's own).
     convention: str | None = None
+    #: what does not stop the analysis but changes its meaning (a branch that reaches no output)
+    warnings: tuple[Problem, ...] = ()
 
     def collapse(self, depth: int) -> Report:
         """The report with every row deeper than ``depth`` name components merged into one row per
@@ -230,6 +235,8 @@ class Report:
             },
             "layers": list(self.layer_dicts()),
             "totals": self.totals.to_dict(),
+            "warnings": [{"message": w.message, "layer": w.layer, "type": w.layer_type, "file": w.file,
+                          "line": w.line, "column": w.column} for w in self.warnings],
         }
         if self.memory is not None:
             out["memory"] = self.memory.to_dict()

@@ -122,6 +122,26 @@ class Layer(_Strict):
     memory: LayerMemory
 
 
+class Output(_Strict):
+    """One output of the network."""
+
+    name: str = Field(description="as listed under 'outputs:' (a layer or group), else the last layer")
+    shape: list[int] = Field(description="without the batch")
+
+
+class Warning_(_Strict):
+    """Something that does not stop the analysis but changes its meaning."""
+
+    model_config = ConfigDict(title="Warning")
+
+    message: str
+    layer: str | None
+    type: str | None = Field(description="the layer's type")
+    file: str | None
+    line: int | None
+    column: int | None
+
+
 class Totals(_Strict):
     """Whole-network figures."""
 
@@ -139,7 +159,8 @@ class Totals(_Strict):
     activation_bytes: int = Field(ge=0, description="per sample")
     batch: int = Field(ge=1)
     activation_bytes_batch: int = Field(ge=0, description="activation_bytes × batch")
-    output_shape: list[int]
+    output_shape: list[int] = Field(description="of the first output")
+    outputs: list[Output] = Field(description="every output the network returns, in order")
     receptive_field: ReceptiveField | None = Field(description="of the last spatial feature map")
     receptive_field_layer: str | None
 
@@ -153,6 +174,7 @@ class ReportOutput(_Strict):
     network: NetworkInfo
     layers: list[Layer]
     totals: Totals
+    warnings: list[Warning_] = Field(description="e.g. a branch whose result reaches no output")
     memory: Memory
 
 

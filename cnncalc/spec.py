@@ -40,7 +40,7 @@ from pydantic_core import CoreSchema, core_schema
 from . import layers as _layers
 from . import units
 from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
-from .layers.base import Expr, Flag, Name, Pos, Refs, _describe, _name
+from .layers.base import Expr, Flag, Name, Pos, Refs, _describe, _name, _refs
 from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read, read_stream
@@ -52,6 +52,52 @@ BUILTIN_ARGS = {
     "index": "the repeat index of the instance",
     "in_channels": "the channels of the instance's input",
 }
+
+
+def _group_refs(v: Any) -> Any:
+    """A group's or block call's ``from``: names as for a layer, or ``{input: layer}`` by input name."""
+    if not isinstance(v, dict):
+        return _refs(v)
+    if not v:
+        raise ValueError("expected a layer name, a list of names, or a mapping of input names to layers")
+    for key, ref in v.items():
+        _name(key)
+        if not isinstance(ref, str) or not ref:
+            raise ValueError(f"input '{key}': expected a layer name, got {_describe(ref)}")
+    return dict(v)
+
+
+#: ``from`` of a block call or a ``sequential``: one name, a list in the order of the inputs,
+#: or a mapping ``{input name: layer}``.
+GroupRefs = Annotated[
+    Any,
+    PlainValidator(_group_refs),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                              {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1}]}),
+]
+
+
+def _input_names(v: Any) -> Any:
+    """Names of a group's inputs: distinct names, none of them ``input``."""
+    if not isinstance(v, list) or not v:
+        raise ValueError("expected a non-empty list of input names")
+    for x in v:
+        _name(x)
+        if x == "input":
+            raise ValueError("'input' names a group's first input already; choose another name")
+    dup = sorted({x for x in v if v.count(x) > 1})
+    if dup:
+        raise ValueError(f"input name '{dup[0]}' is given twice")
+    return tuple(v)
+
+
+#: ``inputs: [x, skip]``: the named inputs of a block or ``sequential`` (the first is ``input`` too).
+InputNames = Annotated[
+    Any,
+    PlainValidator(_input_names),
+    WithJsonSchema({"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True,
+                    "description": "names of the inputs, in the order of a positional 'from' list"}),
+]
 
 
 def suggest(word: str, options: Any) -> str:
@@ -141,7 +187,7 @@ class Call(BaseModel):
 
     block: str
     name: Name | None = None
-    from_: Refs | None = Field(None, alias="from")
+    from_: GroupRefs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
     # a plain number: the size of the expansion is checked before anything is evaluated
     repeat: Annotated[int, Field(strict=True, ge=1)] | None = None
@@ -191,11 +237,12 @@ class Sequential(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: Name | None = None
-    from_: Refs | None = Field(None, alias="from")
+    from_: GroupRefs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
     naming: Literal["type", "index"] = Field(
         "index", description="automatic names of the children: by position (0, 1) or by type (conv1, bn1)"
     )
+    inputs: InputNames | None = Field(None, description="names of the group's inputs (default: one, 'input')")
     layers: list[Item]
 
 
@@ -308,6 +355,7 @@ class BlockDef(BaseModel):
     naming: Literal["type", "index"] = Field(
         "type", description="automatic names of the body's layers: by type (conv1, bn1) or by position (0, 1)"
     )
+    inputs: InputNames | None = Field(None, description="names of the block's inputs (default: one, 'input')")
     layers: list[Item]
 
 
@@ -384,6 +432,9 @@ class Network(BaseModel):
     input: Annotated[list[Size], Field(min_length=1, max_length=4), BeforeValidator(_input_text),
                      WithJsonSchema(_INPUT_SCHEMA)]
     layers: Annotated[list[Item], Field(min_length=1)]
+    outputs: Refs | None = Field(
+        None, description="the layers whose outputs the network returns, in order (default: its last item)"
+    )
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     budgets: Budgets | None = Field(None, description="limits checked by 'cnncalc check'")
 

@@ -208,6 +208,21 @@ def _chunk(rng: random.Random, shape: Shape) -> Args:
     return {"chunks": chunks, "index": rng.randint(0, count - 1), "dim": rng.choice([dim, dim - len(shape) - 1])}
 
 
+def _split(rng: random.Random, shape: Shape) -> Args:
+    """torch.split by one size or by a list of sizes adding up to the axis."""
+    dim = rng.randint(1, len(shape))
+    n = shape[dim - 1]
+    if rng.random() < 0.5 and n > 1:
+        cut = sorted(rng.sample(range(1, n), min(rng.randint(1, 3), n - 1)))
+        sizes: Any = [b - a for a, b in zip([0, *cut], [*cut, n])]
+        count = len(sizes)
+    else:
+        sizes = rng.randint(1, max(1, n))
+        count = -(-n // sizes)
+    return {"split_size_or_sections": sizes, "index": rng.randint(0, count - 1),
+            "dim": rng.choice([dim, dim - len(shape) - 1])}
+
+
 def _feature_dropout(n: int) -> Callable[[random.Random, Shape], Args | None]:
     """Channel dropout: [C, *n spatial axes]."""
     return lambda rng, s: {"p": rng.choice([0.1, 0.5])} if len(s) == n + 1 else None
@@ -233,6 +248,7 @@ GENERATORS: dict[str, Callable[[random.Random, Shape], Args | None]] = {
                                       else None),
     "channel_shuffle": lambda rng, s: {"groups": rng.choice(_divisors(s[0]))},
     "chunk": _chunk,
+    "split": _split,
 }
 for _n in (1, 2, 3):
     GENERATORS[f"conv{_n}d"] = _conv(_n, False)

@@ -32,7 +32,7 @@ def test_report_json() -> None:
     assert res.exit_code == 0
     data = json.loads(res.stdout)
     assert data["schema_version"] == 1
-    assert set(data) == {"schema_version", "network", "layers", "totals", "memory"}
+    assert set(data) == {"schema_version", "network", "layers", "totals", "warnings", "memory"}
     assert data["totals"]["params"] == 431_080
     assert data["totals"]["macs"] == 2_293_000
     assert [row["name"] for row in data["layers"]][:2] == ["conv1", "pool1"]

@@ -53,6 +53,7 @@ layers:
   - multiply: {from: [sum, gap], name: gate}
   - concat: {from: [gate, sum], name: cat}
   - chunk: {chunks: 3, index: 2}
+  - split: {split_size_or_sections: [2, 2], index: 1}
   - channel_shuffle: {groups: 2}
   - zeropad2d: {padding: [1, 0, 2, 1]}
   - upsample: {scale_factor: 2, mode: bilinear}

@@ -153,6 +153,12 @@ CASES = [
     pytest.param("chunk", {"chunks": 2, "index": 1}, [116, 28, 28], [58, 28, 28], 0, 0, 0, 0, id="chunk 2, second"),
     pytest.param("chunk", {"chunks": 3, "index": 2}, [7, 2], [1, 2], 0, 0, 0, 0,
                  id="chunk sizes as torch.chunk (3, 3, 1)"),
+    pytest.param("split", {"split_size_or_sections": 3, "index": 2}, [7, 2], [1, 2], 0, 0, 0, 0,
+                 id="split by size (3, 3, 1)"),
+    pytest.param("split", {"split_size_or_sections": [16, 24, 24], "index": 1}, [64, 5, 5], [24, 5, 5], 0, 0, 0,
+                 0, id="split unequal (MixNet)"),
+    pytest.param("split", {"split_size_or_sections": [2, 3], "index": 0, "dim": -1}, [4, 6, 5], [4, 6, 2], 0, 0,
+                 0, 0, id="split along the last axis"),
     pytest.param("layerscale", None, [96, 56, 56], [96, 56, 56], 96, 0, 0, 96 * 56 * 56, id="layer scale"),
     pytest.param("avgpool3d", {"kernel_size": [1, 2, 2]}, [4, 3, 8, 8], [4, 3, 4, 4], 0, 0, 0, 4 * 4 * 48,
                  id="avgpool3d 1x2x2"),
@@ -272,6 +278,11 @@ def _torch_module(typ: str, args: dict[str, Any], shape: list[int]) -> Any:
             def forward(self, x: Any) -> Any:
                 return x.chunk(a["chunks"], dim=1)[a["index"]]
         return _Chunk()
+    if typ == "split":
+        class _Split(nn.Module):
+            def forward(self, x: Any) -> Any:
+                return x.split(a["split_size_or_sections"], dim=a.get("dim", 1))[a["index"]]
+        return _Split()
     if typ == "layerscale":
         class _Scale(nn.Module):
             def __init__(self) -> None:

@@ -127,6 +127,7 @@ RULES = [
     pytest.param("multiply", {}, [X, X, X], [("input", E), ("input", E), ("input", E), ("act", E)],
                  id="multiply 3: inputs and a·b"),
     pytest.param("chunk", {"chunks": 2, "index": 0}, [X], [], id="chunk"),
+    pytest.param("split", {"split_size_or_sections": [1, 3], "index": 1}, [X], [], id="split"),
     pytest.param("channel_shuffle", {"groups": 2}, [X], [], id="channel_shuffle"),
     pytest.param("flatten", {}, [X], [], id="flatten"),
     pytest.param("permute", {"dims": [0, 2, 3, 1]}, [X], [], id="permute"),
@@ -159,6 +160,7 @@ def test_every_layer_type_has_a_tested_saved_rule() -> None:
     pytest.param("flatten", {}, "view", id="flatten"),
     pytest.param("permute", {"dims": [0, 2, 3, 1]}, "view", id="permute"),
     pytest.param("chunk", {"chunks": 2, "index": 1}, "view", id="chunk"),
+    pytest.param("split", {"split_size_or_sections": 1, "index": 1}, "view", id="split"),
     pytest.param("identity", {}, "view", id="identity"),
     pytest.param("conv2d", {"out_channels": 2, "kernel_size": 1}, "new", id="conv2d"),
 ])

@@ -28,7 +28,8 @@ TABLE = re.findall(
 )
 
 
-@pytest.mark.parametrize("text", EXAMPLES, ids=["residual", "inception", "squeeze-excitation"])
+@pytest.mark.parametrize("text", EXAMPLES, ids=["residual", "inception", "squeeze-excitation", "two outputs",
+                                                "u-net decoder", "like"])
 def test_examples_analyse(text: str) -> None:
     r = cnncalc.analyse(cnncalc.load("example.yaml", text=text))
     assert r.layers

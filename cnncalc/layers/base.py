@@ -144,6 +144,33 @@ PosNumberN = Annotated[
     WithJsonSchema({"anyOf": [*_POSITIVE_NUMBER_SCHEMA["anyOf"],
                               {"type": "array", "minItems": 1, "items": _POSITIVE_NUMBER_SCHEMA}]}),
 ]
+class Like(str):
+    """``like <layer>``: a size taken from that layer's output (its spatial sizes), resolved when wired."""
+
+    @property
+    def ref(self) -> str:
+        """The name of the layer whose output gives the size."""
+        return self[len("like "):].strip()
+
+
+def _sizes(v: Any) -> Any:
+    if isinstance(v, str) and v.startswith("like ") and v[len("like "):].strip():
+        return Like(v)
+    if isinstance(v, str) and not is_expr(v):
+        raise ValueError(f"expected a size, a list of sizes, or 'like <layer>', got {_describe(v)}")
+    return _ints(1)(v)
+
+
+#: A positive size or one per spatial axis (or ``$expr``), or ``like <layer>``: the spatial sizes
+#: of that layer's output, so that the size follows ``--input``.
+SizeN = Annotated[
+    Any,
+    PlainValidator(_sizes),
+    WithJsonSchema({"anyOf": [*_ints_schema(1)["anyOf"],
+                              {"type": "string", "pattern": r"^like \S", "description": "like <layer>: the "
+                               "spatial sizes of that layer's output"}]}),
+]
+
 #: true/false (or ``$expr``).
 Flag = Annotated[Any, PlainValidator(_flag), WithJsonSchema({"anyOf": [{"type": "boolean"}, _EXPR_SCHEMA]})]
 #: A finite number (or ``$expr``).
@@ -172,7 +199,7 @@ Name = Annotated[Any, PlainValidator(_name), WithJsonSchema({"type": "string"})]
 Refs = Annotated[
     Any,
     PlainValidator(_refs),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}),
 ]
 
 # ---------------------------------------------------------------------------------------------

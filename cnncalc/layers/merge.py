@@ -1,25 +1,31 @@
-"""Layers that combine or split tensors: add, concat, multiply, chunk, channel_shuffle.
+"""Layers that combine or split tensors: add, concat, multiply, chunk, split, channel_shuffle.
 
 - add: inputs of equal shape; FLOPs ``(inputs − 1)·E``
 - multiply: inputs broadcast as in PyTorch (squeeze-excitation: [C, H, W]·[C, 1, 1]);
   FLOPs ``(inputs − 1)·E``
 - concat: equal shapes except along ``dim`` (default 1, the channels); 0 FLOPs
 - chunk: piece ``index`` of ``chunks`` along ``dim``, sized as ``torch.chunk``; 0 FLOPs
+- split: piece ``index`` of ``torch.split(x, split_size_or_sections, dim)``: pieces of one size
+  (the last one shorter) or of the listed sizes, which must add up to the axis; 0 FLOPs
+- chunk or split without ``index`` stands for every piece: the graph makes one layer per piece,
+  ``name.0``, ``name.1``, ... (see :mod:`cnncalc.graph`)
 - channel_shuffle: reorders channels in ``groups``; 0 FLOPs
 - receptive field of a merge: the largest over its inputs, per axis
-- saved for backward: add, concat, chunk and channel_shuffle keep nothing; multiply keeps
+- saved for backward: add, concat, chunk, split and channel_shuffle keep nothing; multiply keeps
   every input and, with more than two, each running product but the last (``a·b·c`` keeps
   ``a``, ``b``, ``c`` and ``a·b``). The gradients of an add's or a concat's inputs are views
-  of its output's gradient; chunk's output is a view of its input
+  of its output's gradient; the output of chunk and split is a view of its input
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from pydantic import Field
+
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements, total
-from .base import AnyInt, Layer, NonNeg, Pos, Saved, Shape, fmt_shape, numel, register, torch_call
+from .base import AnyInt, Layer, NonNeg, Pos, PosN, Saved, Shape, fmt_shape, numel, register, torch_call
 
 
 def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
@@ -160,19 +166,17 @@ class Chunk(Layer):
 
     prefix = "chunk"
     chunks: Pos
-    index: NonNeg
+    index: NonNeg | None = Field(None, description="the piece; omitted: every piece, as name.0, name.1, ...")
     dim: AnyInt = 1
 
-    def infer(self, ins: Sequence[Shape]) -> Shape:
-        shape = ins[0]
-        d = _dim(self.dim, len(shape))
-        n = shape[d]
+    def pieces(self, shape: Shape) -> list[int]:
+        """The sizes of the pieces along ``dim``, as ``torch.chunk`` makes them (ceil(n / chunks) each)."""
+        n = shape[_dim(self.dim, len(shape))]
         size = -(-n // self.chunks)
-        count = -(-n // size)
-        if self.index >= count:
-            raise LayerError(f"index {self.index} is past the {count} chunks of size {n}")
-        piece = min(size, n - self.index * size)
-        return (*shape[:d], piece, *shape[d + 1 :])
+        return [min(size, n - start) for start in range(0, n, size)]
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return _piece(self, ins[0], "chunks")
 
     def output_storage(self) -> str:
         return "view"
@@ -201,6 +205,71 @@ class Chunk(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("Chunk", self.chunks, self.index, **self.torch_args("dim"))
+
+
+def _piece(layer: Chunk | Split, shape: Shape, what: str) -> Shape:
+    """The shape of piece ``layer.index`` of ``shape``."""
+    sizes = layer.pieces(shape)
+    if layer.index is None:
+        raise LayerError("stands for every piece: read them as name.0, name.1, ... (give it a name)")
+    if layer.index >= len(sizes):
+        raise LayerError(f"index {layer.index} is past the {len(sizes)} {what} of size {sum(sizes)}")
+    d = _dim(layer.dim, len(shape))
+    return (*shape[:d], sizes[layer.index], *shape[d + 1 :])
+
+
+@register("split")
+class Split(Layer):
+    """Piece ``index`` of ``torch.split(x, split_size_or_sections, dim)`` (MixNet's and Res2Net's unequal splits)."""
+
+    prefix = "split"
+    split_size_or_sections: PosN = Field(description="size of every piece (the last may be shorter), or a list of "
+                                                     "sizes adding up to the axis")
+    index: NonNeg | None = Field(None, description="the piece; omitted: every piece, as name.0, name.1, ...")
+    dim: AnyInt = 1
+
+    def pieces(self, shape: Shape) -> list[int]:
+        """The sizes of the pieces along ``dim``, as ``torch.split`` makes them."""
+        n = shape[_dim(self.dim, len(shape))]
+        sizes = self.split_size_or_sections
+        if isinstance(sizes, tuple):
+            if sum(sizes) != n:
+                raise LayerError(f"split sizes {list(sizes)} add up to {sum(sizes)}, the axis has {n} "
+                                 "(torch.split needs them equal)")
+            return list(sizes)
+        return [min(sizes, n - start) for start in range(0, n, sizes)]
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return _piece(self, ins[0], "pieces")
+
+    def output_storage(self) -> str:
+        return "view"
+
+    def describe(self) -> str:
+        sizes = self.split_size_or_sections
+        return f"{self.index} of {list(sizes) if isinstance(sizes, tuple) else sizes}"
+
+    torch_helpers = (
+        '''class Split(nn.Module):
+    """Piece index of torch.split(x, split_size_or_sections, dim) (0 is the batch)."""
+
+    def __init__(self, split_size_or_sections: int | list[int], index: int, dim: int = 1) -> None:
+        super().__init__()
+        self.sizes, self.index, self.dim = split_size_or_sections, index, dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # narrow, not split()[i]: one view, which a later in-place layer may change
+        n, size = x.shape[self.dim], self.sizes
+        sizes = list(size) if isinstance(size, (list, tuple)) else [min(size, n - s) for s in range(0, n, size)]
+        return x.narrow(self.dim, sum(sizes[: self.index]), sizes[self.index])
+''',
+    )
+    torch_view = True
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        sizes = self.split_size_or_sections
+        return torch_call("Split", list(sizes) if isinstance(sizes, tuple) else sizes, self.index,
+                          **self.torch_args("dim"))
 
 
 @register("channel_shuffle", "channelshuffle")

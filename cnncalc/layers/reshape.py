@@ -42,6 +42,7 @@ from .base import (
     PosNumberN,
     Saved,
     Shape,
+    SizeN,
     choice,
     fmt_shape,
     numel,
@@ -278,7 +279,7 @@ class Upsample(Layer):
 
     prefix = "up"
     spatial = True
-    size: PosN | None = None
+    size: SizeN | None = None
     scale_factor: PosNumberN | None = None
     mode: choice(*_TAPS) = "nearest"  # type: ignore[valid-type]
     align_corners: Flag | None = None
