@@ -553,7 +553,7 @@ def layers() -> None:
     lines = []
     for name, cls in sorted(REGISTRY.items()):
         args = [k if f.is_required() else f"[{k}]" for k, f in cls.model_fields.items()
-                if k not in ("name", "from_", "if_")]
+                if k not in ("name", "from_", "if_", "frozen")]
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         extra = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
         lines.append(f"{name}{extra}: {' '.join(args)}\n    {doc}\n")

@@ -9,6 +9,9 @@
   ``index`` (the repeat index) and ``in_channels`` (of the instance's input) bound for
   ``$expressions``. An item whose ``if`` is false is skipped and its name stands for its input.
 - The listed last item of a scope is its output.
+- ``frozen`` (on a layer, a ``sequential``, a block call or a block definition) freezes the
+  parameters inside, as PyTorch's ``requires_grad_(False)``; the innermost setting wins, and a
+  call's setting wins over its block definition's (the caller runs after the block's constructor).
 
 Problems are collected rather than raised one at a time: an item that fails (a shape that does
 not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
@@ -56,6 +59,8 @@ class Node:
     path: tuple[Any, ...]
     #: which input spatial axis each output axis runs along (see ``layers.base.Layout``)
     layout: Layout = ()
+    #: its parameters are frozen (``requires_grad_(False)``): no gradient, no optimizer state
+    frozen: bool = False
 
 
 @dataclass
@@ -125,6 +130,7 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         if more:
             problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
         raise cls(problems)
+    b.freeze()
     if not b.nodes:
         # as torch.nn.Sequential() with nothing in it: an identity, which has no layer to report
         raise b.fail(("layers",), "every item was skipped ('if' false) or is an empty group or block, so the "
@@ -174,6 +180,8 @@ class _Builder:
         self.groups: dict[str, tuple[str, int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
+        #: the ``frozen`` setting of each group (a sequential, a block instance) that states one
+        self.frozen_at: dict[str, bool] = {}
         self.errors: list[SpecError] = []
 
     # -- errors ---------------------------------------------------------------------------------
@@ -403,6 +411,26 @@ class _Builder:
                             prefix + entries[i].name, entries[i].kind)
         return self.names[full]
 
+    def flag(self, value: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str, key: str) -> bool:
+        """A ``Flag`` argument of a group, its ``$expression`` evaluated."""
+        if is_expr(value):
+            try:
+                value = evaluate(value, env)
+            except ExprError as ex:
+                raise self.fail(path, f"{key}: {ex}", name, kind) from None
+        return bool(value)
+
+    def freeze(self) -> None:
+        """Mark the frozen nodes: a layer's own ``frozen``, else that of its innermost group stating one."""
+        settings = self.frozen_at
+        for node in self.nodes:
+            own = node.layer.frozen
+            if own is None and settings:
+                parts = node.name.split(".")
+                own = next((settings[g] for k in range(len(parts) - 1, 0, -1)
+                            if (g := ".".join(parts[:k])) in settings), None)
+            node.frozen = bool(own)
+
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
         cond = obj.if_
         if cond is None:
@@ -419,6 +447,8 @@ class _Builder:
         if not e.present:
             self.names[full] = ins[0]
             return ins[0]
+        if e.kind in ("sequential", "call") and e.obj.frozen is not None:
+            self.frozen_at[full] = self.flag(e.obj.frozen, env, path, full, e.kind, "frozen")
         if e.kind == "sequential":
             if len(ins) != 1:
                 raise self.fail(path, "a sequential group takes one input", full, e.kind)
@@ -465,6 +495,8 @@ class _Builder:
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
             inst = f"{full}.{k}." if nested else f"{full}."
+            if call.frozen is None and block.frozen is not None:
+                self.frozen_at[inst[:-1]] = block.frozen  # the call's own setting wins (see expand)
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,
                                  block.naming)
             if nested:

@@ -399,6 +399,10 @@ class Layer(BaseModel):
         None, alias="from", description="input layer name(s); the previous layer if omitted"
     )
     if_: Flag | None = Field(None, alias="if", description="when false the layer is skipped (identity)")
+    frozen: Flag | None = Field(
+        None, description="true: its parameters get no gradient (PyTorch's requires_grad_(False)); "
+        "false: trainable inside a frozen group; omitted: as its group"
+    )
 
     # -- rules; every layer overrides what applies to it ---------------------------------------
     # The counts are terms (cnncalc.formula) so that `cnncalc explain` prints the very
