@@ -3,14 +3,15 @@
 Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives between two moments:
 
 - the weights, buffers and optimizer state (SGD 0, momentum 1×, Adam/AdamW 2× the trainable
-  parameters) live throughout, in the parameters' dtype (fp32 under autocast: they are the
+  parameters: a frozen layer's have no gradient and no state) live throughout, in the parameters' dtype (fp32 under autocast: they are the
   master weights); the input batch lives throughout (the caller holds it);
 - in the forward pass a layer's output is allocated when the layer runs (in-place layers and
   views reuse their input's storage) and freed after its last consumer, or when the module
   that received it as input returns (a PyTorch module holds its arguments until it returns:
   a block keeps its input alive), whichever is later;
-- in training, the tensors each layer saves (``Layer.saved``) stay until that layer's backward
-  has run, each storage counted once however many layers save it; the loss keeps the output;
+- in training, the tensors each layer saves (``Layer.saved_when``: what autograd keeps given
+  which of its inputs require grad and whether its parameters are frozen; nothing where nothing
+  does, as below a frozen prefix) stay until that layer's backward has run, each storage counted once however many layers save it; the loss keeps the output;
 - the backward pass walks the layers in reverse: each allocates the gradients of its inputs
   (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
   then frees its saved tensors and its output's gradient; a tensor used twice sums its
@@ -297,6 +298,8 @@ class MemoryModel:
         # each layer's counts, once: the walks below visit every layer several times
         self.counts = graph.counts()
         self.n_params = [c.params for c in self.counts]
+        #: parameters that get a gradient and optimizer state (a frozen layer's get neither)
+        self.n_trainable = [0 if n.frozen else p for n, p in zip(graph.nodes, self.n_params)]
         self.n_buffers = [c.buffers for c in self.counts]
         self.n_workspace = [c.workspace for c in self.counts]
         self._storages()
@@ -331,7 +334,7 @@ class MemoryModel:
                 self.bytes[i] = target
             else:
                 self.bytes[i] = max(ins_bytes)
-            self.rg[i] = self.n_params[i] > 0 or any(self.rg[j] for j in node.inputs)
+            self.rg[i] = self.n_trainable[i] > 0 or any(self.rg[j] for j in node.inputs)
         # per-sample bytes of each layer's output (out_size gives its storage's, that of its root)
         # and of its library workspace
         self.out_bytes: dict[int, int] = {INPUT: numel(self.graph.input_shape) * self.bytes[INPUT]}
@@ -386,7 +389,12 @@ class MemoryModel:
             kept: list[tuple[Hashable, Size]] = []
             own = _NOTHING
             if self.rg[i] and self.reaches[i]:
-                self.saved_specs[i] = self.counts[i].saved
+                needs = tuple(self.rg[j] for j in node.inputs)
+                trainable = self.n_trainable[i] > 0
+                if all(needs) and trainable == (self.n_params[i] > 0):
+                    self.saved_specs[i] = self.counts[i].saved  # everything requires grad: the full rule
+                else:
+                    self.saved_specs[i] = node.layer.saved_when(node.in_shapes, node.out_shape, needs, trainable)
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
@@ -490,6 +498,12 @@ class MemoryModel:
                 yield out
             if ws_bytes[i]:
                 drop(("workspace", i))
+            if low_copies and node.frozen:
+                # autocast caches only the casts of leaves that require grad: a frozen layer's
+                # copies are temporaries of its call, unless saved
+                drop(("bias copy", i))
+                if ("weight copy", i) not in kept_keys:
+                    drop(("weight copy", i))
             for r in self.dies_after.get(i, ()):
                 if ("out", r) not in kept_keys:
                     drop(("out", r))
@@ -514,9 +528,9 @@ class MemoryModel:
 
     def _resident(self, training: bool) -> dict[int, int]:
         """Bytes of each layer's weights and buffers, with its optimizer state when training."""
-        per_param = (1 + (OPTIMIZERS[self.optimizer] if training else 0)) * self.param_bytes
-        return {i: p * per_param + b * self.param_bytes
-                for i, (p, b) in enumerate(zip(self.n_params, self.n_buffers)) if p or b}
+        state = OPTIMIZERS[self.optimizer] * self.param_bytes if training else 0
+        return {i: p * self.param_bytes + t * state + b * self.param_bytes
+                for i, (p, t, b) in enumerate(zip(self.n_params, self.n_trainable, self.n_buffers)) if p or b}
 
     def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
         """The backward pass and the optimizer step, continuing from the end of the forward pass."""
@@ -526,7 +540,7 @@ class MemoryModel:
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
         rg, kept, output_key = self.rg, self.kept, self.output_key
-        out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_params
+        out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_trainable
 
         def hold(j: int, key: Hashable) -> None:
             pending[j] = key
@@ -595,7 +609,7 @@ class MemoryModel:
         for key in list(holders):
             drop(key)
         tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
-        for i, p in enumerate(self.n_params):
+        for i, p in enumerate(self.n_trainable):
             add(("step", i), tmp * p * pb, 0, i, "optimizer temporaries")
         out = moment("optimizer step", None)
         if out is not None:
@@ -680,8 +694,8 @@ class MemoryModel:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise OptionError(f"batch must be a positive integer, got {batch!r}")
         nodes = self.graph.nodes
-        trainable = sum(self.n_params)
-        weights = (trainable + sum(self.n_buffers)) * self.param_bytes
+        trainable = sum(self.n_trainable)
+        weights = (sum(self.n_params) + sum(self.n_buffers)) * self.param_bytes
         inference, _ = self._peak(self.inference_moments, batch)
         training = moment_name = None
         breakdown: dict[str, int] = {}

@@ -468,6 +468,15 @@ class Layer(BaseModel):
         """Tensors autograd keeps for the backward pass: none unless the layer type states its own rule."""
         return ()
 
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        """What autograd keeps when only the inputs flagged in ``needs`` require grad, and the
+        parameters do only if ``trainable`` (false: frozen, or none).
+
+        Nothing when nothing requires grad (PyTorch builds no backward node); otherwise
+        :meth:`saved`, which every type whose formulas keep a tensor for one gradient only narrows.
+        """
+        return self.saved(ins, out) if trainable or any(needs) else ()
+
     def output_storage(self) -> str:
         """``new`` tensor, ``in-place`` (the input's storage, modified) or ``view`` of the input."""
         return "new"

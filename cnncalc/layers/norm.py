@@ -318,6 +318,11 @@ class LayerScale(Layer):
         # x·γ keeps x (and γ, a parameter)
         return (Saved.input(ins), Saved.weight(ins[0][0]))
 
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # x·γ keeps x only for dL/dγ, and γ only for dL/dx
+        x, gamma = self.saved(ins, out)
+        return (*((x,) if trainable else ()), *((gamma,) if needs[0] else ()))
+
     torch_helpers = (
         '''class LayerScale(nn.Module):
     """A learnable per-channel multiplier, of shape [C, 1, ...] (ConvNeXt's layer scale)."""
