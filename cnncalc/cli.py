@@ -654,7 +654,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
               help="Element type for memory figures.")
 @click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
 @click.option("--fail-on", "fail_on", metavar="TOTAL", multiple=True,
-              help="Total watched by --fail-above (repeatable): params, buffers, macs, flops, param_memory, "
+              help="Total watched by --fail-above (repeatable): params, trainable_params, buffers, macs, flops, "
+                   "param_memory, "
                    "activation_memory.  [default: all]")
 @click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
 @convention_option

@@ -281,8 +281,9 @@ def _cards(report: Report) -> str:
     cards = [
         (
             "Params",
-            format_count(t.params + t.buffers),
-            f"{format_int(t.params)} trainable · {format_int(t.buffers)} buffers",
+            format_count(t.params),
+            f"{format_int(t.trainable_params)} trainable · {format_int(t.non_trainable_params)} frozen · "
+            f"{format_int(t.buffers)} buffer values apart",
         ),
         ("MACs", format_count(t.macs), f"{format_int(t.macs)} per sample"),
         ("FLOPs", format_count(t.flops), f"{format_int(t.flops)} per sample"),
@@ -428,7 +429,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
         ),
         (
             "Params per layer",
-            "trainable parameters",
+            "parameters, trainable and frozen",
             bar_chart(rows, lambda r: r.params, format_count, "#7b4bc4", "params"),
         ),
         (
