@@ -7,6 +7,8 @@
   layer, is called ``x``, any other value is named after its layer.
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
   (``Layer.torch_helpers``: Add, Concat, LayerNorm2d, ...).
+- Frozen layers are frozen as PyTorch does it, ``requires_grad_(False)`` at the end of
+  ``__init__``: once per largest group whose parameters are all frozen.
 - ``inplace`` is kept only where changing the input in place is safe: no other layer reads it
   (through views either), it is not the network's input, and no backward pass needs it; else it
   is dropped, with a comment saying why.
@@ -159,6 +161,23 @@ def _inplace_conflict(graph: Graph, node: Node, users: dict[int, list[int]], kep
         ref, mine = source.inputs[0], source.index
 
 
+def frozen_modules(graph: Graph) -> list[str]:
+    """The dotted names to call ``requires_grad_(False)`` on: each largest group (or layer) whose
+    parameters are all frozen and that holds some; ``""`` is the whole model."""
+    holders = [n for n in graph.nodes if n.layer.params(n.in_shapes)]
+    thawed: set[str] = set()  # every prefix of a trainable layer (``""`` included)
+    for n in holders:
+        if not n.frozen:
+            parts = n.name.split(".")
+            thawed.update(".".join(parts[:k]) for k in range(len(parts) + 1))
+    out: dict[str, None] = {}
+    for n in holders:
+        if n.frozen:
+            parts = n.name.split(".")
+            out.setdefault(next(p for k in range(len(parts) + 1) if (p := ".".join(parts[:k])) not in thawed))
+    return list(out)
+
+
 def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
     """Python source of a module ``Model`` computing ``graph``, with cnncalc's layer names."""
     tree = _tree(graph)
@@ -205,6 +224,10 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
                 init.append(f"{pad}{opening}{closing}{note}")
 
     emit(tree.children, 2)
+    frozen = frozen_modules(graph)
+    if frozen:
+        init.append("        # frozen: no gradient, no optimizer state")
+        init += [f"        {'self' if not name else _access(name)}.requires_grad_(False)" for name in frozen]
 
     body: list[str] = []
     if names[INPUT] == "inp":
@@ -217,6 +240,8 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
     title = _text(graph.name)
     origin = f" from {_text(source)}" if source else ""
     params = sum(n.layer.params(n.in_shapes) for n in graph.nodes)
+    trainable = sum(n.layer.params(n.in_shapes) for n in graph.nodes if not n.frozen)
+    counted = f"{params:,} parameters" + (f" ({trainable:,} trainable)" if trainable != params else "")
     lines = [
         f'"""{title}: a PyTorch module written by cnncalc {__version__}{origin}.',
         "",
@@ -237,7 +262,7 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
         lines += [*helper.rstrip("\n").splitlines(), "", ""]
     lines += [
         "class Model(nn.Module):",
-        f'    """{title}: {len(graph.nodes)} layers, {params:,} parameters."""',
+        f'    """{title}: {len(graph.nodes)} layers, {counted}."""',
         "",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -278,7 +303,7 @@ def _import(code: str) -> Any:
 
 
 def check(code: str, graph: Graph) -> str:
-    """Build the exported module with torch; compare parameters, buffers and every output shape."""
+    """Build the exported module with torch; compare parameters (trainable ones too), buffers and every output shape."""
     try:
         import torch  # noqa: PLC0415  (torch is optional: only this check needs it)
     except ImportError:
@@ -301,8 +326,12 @@ def check(code: str, graph: Graph) -> str:
     buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
     want_params = sum(n.layer.params(n.in_shapes) for n in graph.nodes)
     want_buffers = sum(n.layer.buffers(n.in_shapes) for n in graph.nodes)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    want_trainable = sum(n.layer.params(n.in_shapes) for n in graph.nodes if not n.frozen)
     if params != want_params:
         problems.append(Problem(f"PyTorch counts {params:,} parameters, cnncalc {want_params:,}"))
+    if trainable != want_trainable:
+        problems.append(Problem(f"PyTorch counts {trainable:,} trainable parameters, cnncalc {want_trainable:,}"))
     if buffers != want_buffers:
         problems.append(Problem(f"PyTorch counts {buffers:,} buffer values, cnncalc {want_buffers:,}"))
     for node in graph.nodes:
@@ -313,5 +342,6 @@ def check(code: str, graph: Graph) -> str:
                                     layer=node.name, layer_type=node.layer.type_name))
     if problems:
         raise CheckError(problems)
-    return (f"checked with torch {torch.__version__}: {params:,} parameters, {buffers:,} buffer values and "
+    counted = f"{params:,} parameters" + (f" ({trainable:,} trainable)" if trainable != params else "")
+    return (f"checked with torch {torch.__version__}: {counted}, {buffers:,} buffer values and "
             f"{len(graph.nodes)} output shapes agree with cnncalc")

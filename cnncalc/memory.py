@@ -33,9 +33,9 @@ from typing import Any, Hashable, Iterator, NamedTuple
 
 from . import units
 from .errors import OptionError
-from .graph import INPUT, Graph
+from .graph import INPUT, Graph, Node
 from .layers import numel
-from .layers.base import Saved
+from .layers.base import Counts, Saved
 from .report import DTYPE_BYTES
 
 #: Optimizer state per trainable parameter.
@@ -59,6 +59,26 @@ def parse_size(text: str) -> int:
     if value < 1:
         raise OptionError(f"'{text}' is not a positive size")
     return value
+
+
+def requires_grad(graph: Graph) -> dict[int, bool]:
+    """Whether each node's output requires grad: a trainable (not frozen) parameter at or above it.
+
+    The input batch (``INPUT``) does not, so a frozen prefix computes without autograd.
+    """
+    rg = {INPUT: False}
+    for node, c in zip(graph.nodes, graph.counts()):
+        rg[node.index] = (c.params > 0 and not node.frozen) or any(rg[j] for j in node.inputs)
+    return rg
+
+
+def autograd_saves(node: Node, counts: Counts, rg: dict[int, bool]) -> tuple[Saved, ...]:
+    """What autograd keeps for ``node``'s backward, given which outputs require grad (:func:`requires_grad`)."""
+    needs = tuple(rg[j] for j in node.inputs)
+    trainable = counts.params > 0 and not node.frozen
+    if all(needs) and trainable == (counts.params > 0):
+        return counts.saved  # everything requires grad: the layer's full rule
+    return node.layer.saved_when(node.in_shapes, node.out_shape, needs, trainable)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +337,7 @@ class MemoryModel:
         self.bytes: dict[int, int] = {INPUT: 4 if self.amp else self.act}
         self.casts: dict[tuple[int, int], Size] = {}
         self.casts_of: dict[int, list[int]] = {}
-        self.rg: dict[int, bool] = {INPUT: False}
+        self.rg = requires_grad(self.graph)
         for node in nodes:
             layer, i = node.layer, node.index
             storage = layer.output_storage()
@@ -334,7 +354,6 @@ class MemoryModel:
                 self.bytes[i] = target
             else:
                 self.bytes[i] = max(ins_bytes)
-            self.rg[i] = self.n_trainable[i] > 0 or any(self.rg[j] for j in node.inputs)
         # per-sample bytes of each layer's output (out_size gives its storage's, that of its root)
         # and of its library workspace
         self.out_bytes: dict[int, int] = {INPUT: numel(self.graph.input_shape) * self.bytes[INPUT]}
@@ -389,12 +408,7 @@ class MemoryModel:
             kept: list[tuple[Hashable, Size]] = []
             own = _NOTHING
             if self.rg[i] and self.reaches[i]:
-                needs = tuple(self.rg[j] for j in node.inputs)
-                trainable = self.n_trainable[i] > 0
-                if all(needs) and trainable == (self.n_params[i] > 0):
-                    self.saved_specs[i] = self.counts[i].saved  # everything requires grad: the full rule
-                else:
-                    self.saved_specs[i] = node.layer.saved_when(node.in_shapes, node.out_shape, needs, trainable)
+                self.saved_specs[i] = autograd_saves(node, self.counts[i], self.rg)
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
