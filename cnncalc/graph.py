@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from pydantic import ValidationError
@@ -136,6 +136,25 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         raise b.fail(("layers",), "every item was skipped ('if' false) or is an empty group or block, so the "
                      "network has no layers", key=True)
     return Graph(network.name or "network", shape, b.nodes, out, network, b.groups)
+
+
+def freeze(graph: Graph, names: Sequence[str]) -> Graph:
+    """``graph`` with every layer named in ``names``, or inside a group named there, frozen
+    (``model.get_submodule(name).requires_grad_(False)``); the graph given is left as it is."""
+    layers = [n.name for n in graph.nodes]
+    known = {*layers, *graph.groups}
+    for name in names:
+        if name not in known:
+            raise OptionError(f"--freeze: no layer or group named '{name}'{suggest(name, known)}")
+    wanted = set(names)
+    nodes = []
+    for node in graph.nodes:
+        parts = node.name.split(".")
+        inside = any(".".join(parts[:k]) in wanted for k in range(1, len(parts) + 1))
+        nodes.append(replace(node, frozen=True) if inside else node)
+    out = Graph(graph.name, graph.input_shape, nodes, graph.output, graph.network, graph.groups)
+    out._counts = graph._counts  # the counts do not depend on freezing
+    return out
 
 
 class _Unknown(Exception):
