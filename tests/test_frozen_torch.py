@@ -46,10 +46,14 @@ def torch_saved(model: Any, shape: tuple[int, ...], batch: int, amp: Any = None)
 
 
 def freeze_twin(model: Any, graph: Graph) -> Any:
-    """``requires_grad_(False)`` on the twin's module of each frozen layer."""
+    """``requires_grad_(False)`` on the twin's module of each frozen layer that has parameters (or on
+    the parameter of that name: torchvision's ConvNeXt holds its layer scale as a bare parameter)."""
     for node in graph.nodes:
-        if node.frozen:
-            model.get_submodule(node.name).requires_grad_(False)
+        if node.frozen and node.layer.params(node.in_shapes):
+            try:
+                model.get_submodule(node.name).requires_grad_(False)
+            except AttributeError:
+                model.get_parameter(node.name).requires_grad_(False)
     return model
 
 
