@@ -342,6 +342,21 @@ def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def freeze_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--freeze NAME`` (repeatable): freeze a layer or group for a fine-tuning what-if."""
+    return click.option("--freeze", "freeze", metavar="NAME", multiple=True,
+                        help="Freeze this layer or group (and all inside it), as requires_grad_(False); "
+                             "repeatable.")(fn)
+
+
+def built(net: str, shape: Any, freeze: tuple[str, ...]) -> Any:
+    """The graph of NET at ``shape``, with the ``--freeze`` layers and groups frozen."""
+    from .graph import build, freeze as frozen  # noqa: PLC0415
+
+    graph = build(load_network(net), shape)
+    return frozen(graph, freeze) if freeze else graph
+
+
 def resolve_dtype(dtype: str | None, amp: bool) -> str:
     """The dtype to use: as given, else fp16 under --amp and fp32 otherwise."""
     return dtype or ("fp16" if amp else "fp32")
@@ -362,11 +377,12 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
+@freeze_option
 @convention_option
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
-           memory_view: bool, convention: str | None, fmt: str, output: str | None) -> None:
+           memory_view: bool, freeze: tuple[str, ...], convention: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
@@ -374,7 +390,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     from . import hotspots, render  # noqa: PLC0415
 
     shape = parse_shape(input_shape) if input_shape else None
-    full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
+    full = analyse(built(net, shape, freeze), batch=batch, dtype=resolve_dtype(dtype, amp),
                    optimizer=optimizer, amp=amp, convention=convention)
     if html is not None:
         from .render_html import render_html  # noqa: PLC0415
@@ -405,11 +421,12 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
               help="Memory to fit in: 16GiB, 512MiB (powers of 2) or 16G, 500M (powers of 10).")
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @training_options
+@freeze_option
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
-def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str, fmt: str,
-        output: str | None) -> None:
+def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str,
+        freeze: tuple[str, ...], fmt: str, output: str | None) -> None:
     """The largest batch of NET that fits in --memory, for training and for inference.
 
     Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
@@ -417,14 +434,13 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     import json  # noqa: PLC0415
 
     from . import memory, render  # noqa: PLC0415
-    from .graph import build  # noqa: PLC0415
 
     try:
         size = memory.parse_size(budget)
     except OptionError as e:
         raise OptionError(f"--memory: {e.problems[0].message}") from None
     shape = parse_shape(input_shape) if input_shape else None
-    graph = build(load_network(net), shape)
+    graph = built(net, shape, freeze)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
     if fmt == "json":
         from .report import SCHEMA_VERSION  # noqa: PLC0415
