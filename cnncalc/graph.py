@@ -152,7 +152,7 @@ def freeze(graph: Graph, names: Sequence[str]) -> Graph:
         parts = node.name.split(".")
         inside = any(".".join(parts[:k]) in wanted for k in range(1, len(parts) + 1))
         nodes.append(replace(node, frozen=True) if inside else node)
-    out = Graph(graph.name, graph.input_shape, nodes, graph.output, graph.network, graph.groups)
+    out = replace(graph, nodes=nodes)
     out._counts = graph._counts  # the counts do not depend on freezing
     return out
 

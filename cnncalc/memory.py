@@ -3,15 +3,17 @@
 Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives between two moments:
 
 - the weights, buffers and optimizer state (SGD 0, momentum 1×, Adam/AdamW 2× the trainable
-  parameters: a frozen layer's have no gradient and no state) live throughout, in the parameters' dtype (fp32 under autocast: they are the
-  master weights); the input batch lives throughout (the caller holds it);
+  parameters: frozen ones get no gradient and no state) live throughout, in the parameters'
+  dtype (fp32 under autocast: they are the master weights); the input batch lives throughout
+  (the caller holds it);
 - in the forward pass a layer's output is allocated when the layer runs (in-place layers and
   views reuse their input's storage) and freed after its last consumer, or when the module
   that received it as input returns (a PyTorch module holds its arguments until it returns:
   a block keeps its input alive), whichever is later;
 - in training, the tensors each layer saves (``Layer.saved_when``: what autograd keeps given
-  which of its inputs require grad and whether its parameters are frozen; nothing where nothing
-  does, as below a frozen prefix) stay until that layer's backward has run, each storage counted once however many layers save it; the loss keeps the output;
+  which of its inputs require grad and whether its parameters are frozen; nothing where
+  nothing does, as in a frozen prefix) stay until that layer's backward has run, each storage
+  counted once however many layers save it; the loss keeps the output;
 - the backward pass walks the layers in reverse: each allocates the gradients of its inputs
   (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
   then frees its saved tensors and its output's gradient; a tensor used twice sums its
@@ -554,7 +556,7 @@ class MemoryModel:
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
         rg, kept, output_key = self.rg, self.kept, self.output_key
-        out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_trainable
+        out_bytes, ws_bytes, n_trainable = self.out_bytes, self.ws_bytes, self.n_trainable
 
         def hold(j: int, key: Hashable) -> None:
             pending[j] = key
@@ -586,8 +588,8 @@ class MemoryModel:
                     key = ("grad", i, k)
                     add(key, 0, out_bytes[j], i, "activation gradients")  # the size of input k
                     incoming.append((j, key))
-            if n_params[i]:
-                add(("param grad", i), n_params[i] * pb, 0, i, "gradients")
+            if n_trainable[i]:
+                add(("param grad", i), n_trainable[i] * pb, 0, i, "gradients")
             if ws_bytes[i]:
                 add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
             out = moment("backward", i)
