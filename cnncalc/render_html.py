@@ -374,7 +374,7 @@ def _table(report: Report) -> str:
     body = []
     previous: LayerRow | None = None
     for r, s in zip(report.layers, shares):
-        kind = r.type + (f" {r.label}" if r.label else "")
+        kind = r.type + (f" {r.label}" if r.label else "") + (" · frozen" if r.frozen else "")
         rf_v = -1 if r.rf.is_whole or not r.rf.axes else max(a.size or 0 for a in r.rf.axes)
         # the inputs where they are not the row above in network order (add, concat, a branch's start)
         sources = format_inputs(r, previous)

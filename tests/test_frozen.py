@@ -224,6 +224,19 @@ def test_diff_shows_a_freeze_as_a_change_of_trainable_params() -> None:
     validate_output(d.to_dict(), "diff")
 
 
+def test_html_marks_frozen_layers_and_counts_them() -> None:
+    from cnncalc.render_html import render_html  # noqa: PLC0415
+
+    graph = freeze(build(spec.load("lenet5")), ["conv1", "ip2"])
+    page = render_html(analyse(graph))
+    rows = {n.name: page[page.index(f'<td class="name">{n.name}</td>'):] for n in graph.nodes}
+    for node in graph.nodes:
+        row = rows[node.name][: rows[node.name].index("</tr>")]
+        assert ("· frozen" in row) is node.frozen, node.name
+    t = analyse(graph).totals
+    assert f"{t.trainable_params:,} trainable · {t.non_trainable_params:,} frozen" in page
+
+
 def test_explain_says_a_layer_is_frozen() -> None:
     graph = freeze(build(spec.load("lenet5")), ["conv1"])
     first, second = explain(graph)[:2]
