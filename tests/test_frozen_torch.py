@@ -302,3 +302,19 @@ def test_export_check_compares_trainable_counts() -> None:
     # a module that freezes less than cnncalc says is caught
     with pytest.raises(Exception, match="trainable parameters"):
         check(code.replace("self.layer2.requires_grad_(False)", ""), graph)
+
+
+@pytest.mark.parametrize("name", ["class", "a-b", "ünï", "0", "with space", 'quo"te', "back\\slash"])
+def test_export_freezes_groups_whatever_their_name(name: str) -> None:
+    import yaml  # noqa: PLC0415
+
+    data = {"input": [3, 8, 8], "layers": [
+        {"sequential": {"name": name, "frozen": True, "layers": [{"conv2d": {"out_channels": 4, "kernel_size": 3}},
+                                                                  "batchnorm2d"]}},
+        {"conv2d": {"out_channels": 2, "kernel_size": 1, "name": "head"}}]}
+    graph = build(spec.load("names.yaml", text=yaml.safe_dump(data)))
+    code = to_pytorch(graph)
+    check(code, graph)
+    model = _exported(graph)
+    # only the head trains: (1·1·4 + 1)·2
+    assert trainable(model) == analyse(graph).totals.trainable_params == (1 * 1 * 4 + 1) * 2
