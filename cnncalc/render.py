@@ -878,7 +878,8 @@ def _side(d: LayerDiff, get: Callable[[LayerRow], str]) -> str:
 
 
 _TOTAL_KIND = {"param_memory": "bytes", "activation_memory": "bytes"}
-_TOTAL_LABEL = {"params": "params", "trainable_params": "trainable params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
+_TOTAL_LABEL = {"params": "params", "trainable_params": "trainable params", "buffers": "buffers",
+                "macs": "MACs", "flops": "FLOPs",
                 "param_memory": "param memory", "activation_memory": "activation memory"}
 
 
