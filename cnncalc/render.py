@@ -898,7 +898,9 @@ def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
         # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
         pct = d.status == "changed"
         layers.append([
-            d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+            # freezing a layer changes no count but its trainable parameters: the type says so
+            d.name, d.status, _side(d, lambda r: r.type + (" (frozen)" if r.frozen else "")),
+            _side(d, lambda r: fmt_shape(r.output_shape)),
             format_delta(d.change("params"), percent=pct),
             *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
             format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),

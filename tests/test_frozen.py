@@ -222,6 +222,10 @@ def test_diff_shows_a_freeze_as_a_change_of_trainable_params() -> None:
     entry = d.to_dict()["layers"][k]
     assert entry["name"] == old.layers[k].name and entry["delta"]["trainable_params"] == -old.layers[k].params
     validate_output(d.to_dict(), "diff")
+    from cnncalc.render import render_diff_markdown  # noqa: PLC0415
+
+    md = render_diff_markdown(d)
+    assert "conv2d → conv2d (frozen)" in md and "batchnorm2d → batchnorm2d (frozen)" in md
 
 
 def test_html_marks_frozen_layers_and_counts_them() -> None:
