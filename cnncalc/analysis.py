@@ -64,6 +64,8 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
                 output_elements=elements,
                 output_bytes=elements * size,
                 jumps_meet=rf.mixed_jump and not any(f.mixed_jump for f in ins_rf),
+                non_trainable_params=c.params if node.frozen else 0,
+                frozen=node.frozen,
             )
         )
     return Report(
@@ -115,4 +117,5 @@ def _totals(graph: Graph, rows: list[LayerRow], size: int, batch: int) -> Totals
         outputs=tuple(zip(graph.output_names, shapes)),
         receptive_field=last_map.rf if last_map else None,
         receptive_field_layer=last_map.name if last_map else None,
+        non_trainable_params=sum(r.non_trainable_params for r in rows),
     )

@@ -358,6 +358,21 @@ def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def freeze_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--freeze NAME`` (repeatable): freeze a layer or group for a fine-tuning what-if."""
+    return click.option("--freeze", "freeze", metavar="NAME", multiple=True,
+                        help="Freeze this layer or group (and all inside it), as requires_grad_(False); "
+                             "repeatable.")(fn)
+
+
+def built(net: str, shape: Any, freeze: tuple[str, ...]) -> Any:
+    """The graph of NET at ``shape``, with the ``--freeze`` layers and groups frozen."""
+    from .graph import build, freeze as frozen  # noqa: PLC0415
+
+    graph = build(load_network(net), shape)
+    return frozen(graph, freeze) if freeze else graph
+
+
 def resolve_dtype(dtype: str | None, amp: bool) -> str:
     """The dtype to use: as given, else fp16 under --amp and fp32 otherwise."""
     return dtype or ("fp16" if amp else "fp32")
@@ -382,11 +397,13 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
               help="The table's columns, comma-separated, in order: index,name,type,output,params,macs,flops,"
                    "rf,jump,memory,bar (with --memory: index,name,type,output,saved,peak,read,written,intensity). "
                    "Default: all that fit the width.")
+@freeze_option
 @convention_option
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
-           memory_view: bool, columns: str | None, convention: str | None, fmt: str, output: str | None) -> None:
+           memory_view: bool, columns: str | None, freeze: tuple[str, ...], convention: str | None, fmt: str,
+           output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
@@ -398,7 +415,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
         raise OptionError(f"--columns: only the table has columns to choose, not --format {fmt}")
     chosen = None if columns is None else parse_columns(columns, memory=memory_view)
     shape = parse_shape(input_shape) if input_shape else None
-    full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
+    full = analyse(built(net, shape, freeze), batch=batch, dtype=resolve_dtype(dtype, amp),
                    optimizer=optimizer, amp=amp, convention=convention)
     warn(full.warnings)
     if html is not None:
@@ -432,11 +449,12 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
               help="Memory to fit in: 16GiB, 512MiB (powers of 2) or 16G, 500M (powers of 10).")
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @training_options
+@freeze_option
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
-def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str, fmt: str,
-        output: str | None) -> None:
+def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str,
+        freeze: tuple[str, ...], fmt: str, output: str | None) -> None:
     """The largest batch of NET that fits in --memory, for training and for inference.
 
     Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
@@ -444,14 +462,13 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     import json  # noqa: PLC0415
 
     from . import memory, render  # noqa: PLC0415
-    from .graph import build  # noqa: PLC0415
 
     try:
         size = memory.parse_size(budget)
     except OptionError as e:
         raise OptionError(f"--memory: {e.problems[0].message}") from None
     shape = parse_shape(input_shape) if input_shape else None
-    graph = build(load_network(net), shape)
+    graph = built(net, shape, freeze)
     warn(graph.warnings)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
     if fmt == "json":
@@ -588,7 +605,7 @@ def layers() -> None:
     lines = []
     for name, cls in sorted(REGISTRY.items()):
         args = [k if f.is_required() else f"[{k}]" for k, f in cls.model_fields.items()
-                if k not in ("name", "from_", "if_")]
+                if k not in ("name", "from_", "if_", "frozen")]
         doc = (cls.__doc__ or "").strip().splitlines()[0]
         extra = f" (also: {', '.join(aliases[name])})" if name in aliases else ""
         lines.append(f"{name}{extra}: {' '.join(args)}\n    {doc}\n")
@@ -689,7 +706,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
               help="Element type for memory figures.")
 @click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
 @click.option("--fail-on", "fail_on", metavar="TOTAL", multiple=True,
-              help="Total watched by --fail-above (repeatable): params, buffers, macs, flops, param_memory, "
+              help="Total watched by --fail-above (repeatable): params, trainable_params, buffers, macs, flops, "
+                   "param_memory, "
                    "activation_memory.  [default: all]")
 @click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
 @convention_option

@@ -22,10 +22,11 @@ from .spec import suggest
 LayerStatus = Literal["added", "removed", "changed", "unchanged"]
 
 #: Figures compared per layer: the LayerRow attribute of each.
-LAYER_FIGURES = {"params": "params", "buffers": "buffers", "macs": "macs", "flops": "flops",
-                 "memory": "output_bytes"}
+LAYER_FIGURES = {"params": "params", "trainable_params": "trainable_params", "buffers": "buffers",
+                 "macs": "macs", "flops": "flops", "memory": "output_bytes"}
 #: Figures compared in total, and the Totals attribute of each.
-TOTAL_FIGURES = {"params": "params", "buffers": "buffers", "macs": "macs", "flops": "flops",
+TOTAL_FIGURES = {"params": "params", "trainable_params": "trainable_params", "buffers": "buffers",
+                 "macs": "macs", "flops": "flops",
                  "param_memory": "weight_file_bytes", "activation_memory": "activation_bytes_batch"}
 
 

@@ -27,6 +27,7 @@ from .graph import INPUT, Graph, Node, build
 from .layers import RF, Layer, Shape, fmt_shape
 from .layers.base import kernel_term
 from .layers.conv import ConvNd
+from .memory import autograd_saves, requires_grad
 from .report import DTYPE_BYTES, Report
 from .spec import Network, suggest
 
@@ -100,6 +101,7 @@ def _groups(names: list[str]) -> dict[str, list[int]]:
 class _Explainer:
     def __init__(self, graph: Graph, report: Report) -> None:
         self.graph, self.report = graph, report
+        self.rg: dict[int, bool] | None = None  # which outputs require grad, once asked
         self.size = DTYPE_BYTES[report.dtype]
         self.users: dict[int, list[int]] = {}
         for node in graph.nodes:
@@ -169,6 +171,9 @@ class _Explainer:
             spatial = (self.graph.input_shape if ref == INPUT else self.graph.nodes[ref].out_shape)[1:]
             lines.append(Line(arg, note=f"like {self.graph.input_name(ref)}: {list(spatial)}, its spatial sizes"))
         lines += figures
+        if node.frozen:
+            held = "its parameters get" if counts["params"].value else "it has no parameters; any would get"
+            lines.append(Line("frozen", note=f"{held} no gradient and no optimizer state (requires_grad_(False))"))
         rf_line, rf = self.receptive(node)
         lines.append(rf_line)
         lines.append(memory_line)
@@ -176,6 +181,7 @@ class _Explainer:
         values = {
             "output_shape": shape,
             "params": counts["params"].value,
+            "trainable_params": 0 if node.frozen else counts["params"].value,
             "buffers": counts["buffers"].value,
             "macs": counts["MACs"].value,
             "flops": counts["FLOPs"].value,
@@ -248,7 +254,9 @@ class _Explainer:
 
         eqs = [eq(elements(out) * Sym("bytes", self.size), f"output, {self.report.dtype}")]
         ins = node.in_shapes
-        for s in node.layer.saved(ins, out):
+        if self.rg is None:
+            self.rg = requires_grad(self.graph)
+        for s in autograd_saves(node, self.graph.counts()[node.index], self.rg) if self.rg[node.index] else ():
             if s.ref == "weight":
                 continue  # the parameter itself, counted as weights
             shape = ins[s.index] if s.ref == "input" else out if s.ref == "output" else None

@@ -12,6 +12,8 @@
   output, or the tuple of its outputs when the network names several (``outputs:``).
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
   (``Layer.torch_helpers``: Add, Concat, LayerNorm2d, ...).
+- Frozen layers are frozen as PyTorch does it, ``requires_grad_(False)`` at the end of
+  ``__init__``: once per largest group whose parameters are all frozen.
 - ``inplace`` is kept only where changing the input in place is safe: no other layer reads it
   (through views either), it is not the network's input, and no backward pass needs it; else it
   is dropped, with a comment saying why.
@@ -266,6 +268,23 @@ def _inplace_conflict(graph: Graph, node: Node, users: dict[int, list[int]], kep
         ref, mine = source.inputs[0], source.index
 
 
+def frozen_modules(graph: Graph) -> list[str]:
+    """The dotted names to call ``requires_grad_(False)`` on: each largest group (or layer) whose
+    parameters are all frozen and that holds some; ``""`` is the whole model."""
+    holders = [n for n in graph.nodes if n.layer.params(n.in_shapes)]
+    thawed: set[str] = set()  # every prefix of a trainable layer (``""`` included)
+    for n in holders:
+        if not n.frozen:
+            parts = n.name.split(".")
+            thawed.update(".".join(parts[:k]) for k in range(len(parts) + 1))
+    out: dict[str, None] = {}
+    for n in holders:
+        if n.frozen:
+            parts = n.name.split(".")
+            out.setdefault(next(p for k in range(len(parts) + 1) if (p := ".".join(parts[:k])) not in thawed))
+    return list(out)
+
+
 def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
     """Python source of a module ``Model`` computing ``graph``, with cnncalc's layer names."""
     tree = _tree(graph)
@@ -322,6 +341,10 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
                     emit(child, full_path, depth)
 
     emit(tree, "", 2)
+    frozen = frozen_modules(graph)
+    if frozen:
+        init.append("        # frozen: no gradient, no optimizer state")
+        init += [f"        {'self' if not name else _access(name)}.requires_grad_(False)" for name in frozen]
 
     body: list[str] = []
     if names[INPUT] == "inp":
@@ -344,6 +367,8 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
             "the name for itself (RENAMED maps",
             "them back; the comments in Model say why).",
         ]
+    trainable = sum(n.layer.params(n.in_shapes) for n in graph.nodes if not n.frozen)
+    counted = f"{params:,} parameters" + (f" ({trainable:,} trainable)" if trainable != params else "")
     lines = [
         f'"""{title}: a PyTorch module written by cnncalc {__version__}{origin}.',
         "",
@@ -366,7 +391,7 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
         lines += [*helper.rstrip("\n").splitlines(), "", ""]
     lines += [
         "class Model(nn.Module):",
-        f'    """{title}: {len(graph.nodes)} layers, {params:,} parameters."""',
+        f'    """{title}: {len(graph.nodes)} layers, {counted}."""',
         "",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -433,7 +458,7 @@ def check(code: str, graph: Graph) -> str:
     Every layer must be a module under its name (:func:`module_names`), with no module besides
     the layers and their groups; run once, on the outputs of the layers cnncalc wires it to
     (the same tensors), with cnncalc's output shape, parameters and float buffers. The model
-    must return the output of cnncalc's last layer.
+    must return cnncalc's outputs, and as many parameters must train as cnncalc counts trainable.
     """
     try:
         import torch  # noqa: PLC0415  (torch is optional: only this check needs it)
@@ -539,8 +564,12 @@ def check(code: str, graph: Graph) -> str:
     buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
     want_params = sum(n.layer.params(n.in_shapes) for n in graph.nodes)
     want_buffers = sum(n.layer.buffers(n.in_shapes) for n in graph.nodes)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    want_trainable = sum(n.layer.params(n.in_shapes) for n in graph.nodes if not n.frozen)
     if params != want_params:
         problems.append(_located(graph, f"PyTorch counts {params:,} parameters in all, cnncalc {want_params:,}"))
+    if trainable != want_trainable:
+        problems.append(_located(graph, f"PyTorch counts {trainable:,} trainable parameters, cnncalc {want_trainable:,}"))
     if buffers != want_buffers:
         problems.append(_located(graph, f"PyTorch counts {buffers:,} buffer values in all, cnncalc {want_buffers:,}"))
     if problems:
@@ -548,6 +577,7 @@ def check(code: str, graph: Graph) -> str:
     outs = f", and its {len(graph.outputs)} outputs," if len(graph.outputs) > 1 else ""
     renamed = sum(1 for n in graph.nodes if paths[n.index] != n.name)
     note = f" ({renamed:,} renamed, see RENAMED)" if renamed else ""
-    return (f"checked with torch {torch.__version__}: {params:,} parameters, {buffers:,} buffer values, and the "
+    counted = f"{params:,} parameters" + (f" ({trainable:,} trainable)" if trainable != params else "")
+    return (f"checked with torch {torch.__version__}: {counted}, {buffers:,} buffer values, and the "
             f"names{note}, inputs and output shapes of {len(graph.nodes):,} layer{'s' if len(graph.nodes) != 1 else ''}{outs} "
             "agree with cnncalc")

@@ -21,6 +21,9 @@
 - A ``split`` or ``chunk`` without ``index`` stands for all its pieces: one layer per piece,
   ``s.0``, ``s.1``, ... (read one as ``from: s.1``); read as ``s`` (or by the next item) it gives
   every piece, in order.
+- ``frozen`` (on a layer, a ``sequential``, a block call or a block definition) freezes the
+  parameters inside, as PyTorch's ``requires_grad_(False)``; the innermost setting wins, and a
+  call's setting wins over its block definition's (the caller runs after the block's constructor).
 
 Problems are collected rather than raised one at a time: an item that fails (a shape that does
 not fit, an unknown ``from``, a bad block argument) is reported, its output is marked as
@@ -33,7 +36,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from pydantic import ValidationError
@@ -73,6 +76,8 @@ class Node:
     layout: Layout = ()
     #: arguments written ``like <layer>``: (argument, the node whose shape gave the sizes)
     like: tuple[tuple[str, int], ...] = ()
+    #: its parameters are frozen (``requires_grad_(False)``): no gradient, no optimizer state
+    frozen: bool = False
 
 
 @dataclass
@@ -155,12 +160,32 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> Graph:
         if more:
             problems.append(Problem(f"stopped after {len(problems)} problems", file=b.src.name if b.src else None))
         raise cls(problems)
+    b.freeze()
     if not b.nodes:
         # as torch.nn.Sequential() with nothing in it: an identity, which has no layer to report
         raise b.fail(("layers",), "every item was skipped ('if' false) or is an empty group or block, so the "
                      "network has no layers", key=True)
     outs, names = b.outputs(out)
     return Graph(network.name or "network", shape, b.nodes, outs[0], network, b.groups, outs, b.dead(outs), names)
+
+
+def freeze(graph: Graph, names: Sequence[str]) -> Graph:
+    """``graph`` with every layer named in ``names``, or inside a group named there, frozen
+    (``model.get_submodule(name).requires_grad_(False)``); the graph given is left as it is."""
+    layers = [n.name for n in graph.nodes]
+    known = {*layers, *graph.groups}
+    for name in names:
+        if name not in known:
+            raise OptionError(f"--freeze: no layer or group named '{name}'{suggest(name, known)}")
+    wanted = set(names)
+    nodes = []
+    for node in graph.nodes:
+        parts = node.name.split(".")
+        inside = any(".".join(parts[:k]) in wanted for k in range(1, len(parts) + 1))
+        nodes.append(replace(node, frozen=True) if inside else node)
+    out = replace(graph, nodes=nodes)
+    out._counts = graph._counts  # the counts do not depend on freezing
+    return out
 
 
 class _Unknown(Exception):
@@ -209,6 +234,8 @@ class _Builder:
         self.parts: dict[str, list[int]] = {}
         self.stack: list[str] = []
         self.problems: dict[Problem, None] = {}  # in the order found, without repeats
+        #: the ``frozen`` setting of each group (a sequential, a block instance) that states one
+        self.frozen_at: dict[str, bool] = {}
         self.errors: list[SpecError] = []
 
     # -- errors ---------------------------------------------------------------------------------
@@ -547,6 +574,26 @@ class _Builder:
                                    node.layer.type_name))
         return tuple(out)
 
+    def flag(self, value: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str, key: str) -> bool:
+        """A ``Flag`` argument of a group, its ``$expression`` evaluated."""
+        if is_expr(value):
+            try:
+                value = evaluate(value, env)
+            except ExprError as ex:
+                raise self.fail(path, f"{key}: {ex}", name, kind) from None
+        return bool(value)
+
+    def freeze(self) -> None:
+        """Mark the frozen nodes: a layer's own ``frozen``, else that of its innermost group stating one."""
+        settings = self.frozen_at
+        for node in self.nodes:
+            own = node.layer.frozen
+            if own is None and settings:
+                parts = node.name.split(".")
+                own = next((settings[g] for k in range(len(parts) - 1, 0, -1)
+                            if (g := ".".join(parts[:k])) in settings), None)
+            node.frozen = bool(own)
+
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
         cond = obj.if_
         if cond is None:
@@ -564,6 +611,8 @@ class _Builder:
         if not e.present:
             self.names[full] = ins[0]
             return ins[0]
+        if e.kind in ("sequential", "call") and e.obj.frozen is not None:
+            self.frozen_at[full] = self.flag(e.obj.frozen, env, path, full, e.kind, "frozen")
         if e.kind == "sequential":
             want = e.obj.inputs or ("input",)
             if len(ins) != len(want):
@@ -620,6 +669,8 @@ class _Builder:
                 args[a] = v
             body_env = {**args, "index": k, "in_channels": self.shape_of(current)[0]}
             inst = f"{full}.{k}." if nested else f"{full}."
+            if call.frozen is None and block.frozen is not None:
+                self.frozen_at[inst[:-1]] = block.frozen  # the call's own setting wins (see expand)
             # a repeat chains the first input through the instances; the others reach every instance
             named = dict(zip(want, [current, *ins[1:]])) if block.inputs else None
             current = self.scope(block.layers, ("blocks", call.block, "layers"), inst, current, body_env,

@@ -3,16 +3,19 @@
 Every tensor is a storage of ``fixed + per_sample·batch`` bytes that lives between two moments:
 
 - the weights, buffers and optimizer state (SGD 0, momentum 1×, Adam/AdamW 2× the trainable
-  parameters) live throughout, in the parameters' dtype (fp32 under autocast: they are the
-  master weights); the input batch lives throughout (the caller holds it);
+  parameters: frozen ones get no gradient and no state) live throughout, in the parameters'
+  dtype (fp32 under autocast: they are the master weights); the input batch lives throughout
+  (the caller holds it);
 - in the forward pass a layer's output is allocated when the layer runs (in-place layers and
   views reuse their input's storage) and freed after its last consumer, or when the module
   that received it as input returns (a PyTorch module holds its arguments until it returns:
   a block keeps its input alive), whichever is later;
-- in training, the tensors each layer saves (``Layer.saved``) stay until that layer's backward
-  has run, each storage counted once however many layers save it; the loss keeps every output
-  (``Graph.outputs``) and gives each its gradient; a layer whose result reaches no output saves
-  nothing (PyTorch frees what it saved when ``forward`` returns);
+- in training, the tensors each layer saves (``Layer.saved_when``: what autograd keeps given
+  which of its inputs require grad and whether its parameters are frozen; nothing where
+  nothing does, as in a frozen prefix) stay until that layer's backward has run, each storage
+  counted once however many layers save it; the loss keeps every output (``Graph.outputs``) and
+  gives each its gradient; a layer whose result reaches no output saves nothing (PyTorch frees
+  what it saved when ``forward`` returns);
 - the backward pass walks the layers in reverse: each allocates the gradients of its inputs
   (views of the output's gradient for add, concat, flatten, identity) and of its parameters,
   then frees its saved tensors and its output's gradient; a tensor used twice sums its
@@ -34,9 +37,9 @@ from typing import Any, Hashable, Iterator, NamedTuple
 
 from . import units
 from .errors import OptionError
-from .graph import INPUT, Graph
+from .graph import INPUT, Graph, Node
 from .layers import numel
-from .layers.base import Saved
+from .layers.base import Counts, Saved
 from .report import DTYPE_BYTES
 
 #: Optimizer state per trainable parameter.
@@ -60,6 +63,26 @@ def parse_size(text: str) -> int:
     if value < 1:
         raise OptionError(f"'{text}' is not a positive size")
     return value
+
+
+def requires_grad(graph: Graph) -> dict[int, bool]:
+    """Whether each node's output requires grad: a trainable (not frozen) parameter at or above it.
+
+    The input batch (``INPUT``) does not, so a frozen prefix computes without autograd.
+    """
+    rg = {INPUT: False}
+    for node, c in zip(graph.nodes, graph.counts()):
+        rg[node.index] = (c.params > 0 and not node.frozen) or any(rg[j] for j in node.inputs)
+    return rg
+
+
+def autograd_saves(node: Node, counts: Counts, rg: dict[int, bool]) -> tuple[Saved, ...]:
+    """What autograd keeps for ``node``'s backward, given which outputs require grad (:func:`requires_grad`)."""
+    needs = tuple(rg[j] for j in node.inputs)
+    trainable = counts.params > 0 and not node.frozen
+    if all(needs) and trainable == (counts.params > 0):
+        return counts.saved  # everything requires grad: the layer's full rule
+    return node.layer.saved_when(node.in_shapes, node.out_shape, needs, trainable)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +322,8 @@ class MemoryModel:
         # each layer's counts, once: the walks below visit every layer several times
         self.counts = graph.counts()
         self.n_params = [c.params for c in self.counts]
+        #: parameters that get a gradient and optimizer state (a frozen layer's get neither)
+        self.n_trainable = [0 if n.frozen else p for n, p in zip(graph.nodes, self.n_params)]
         self.n_buffers = [c.buffers for c in self.counts]
         self.n_workspace = [c.workspace for c in self.counts]
         self._storages()
@@ -316,7 +341,7 @@ class MemoryModel:
         self.bytes: dict[int, int] = {INPUT: 4 if self.amp else self.act}
         self.casts: dict[tuple[int, int], Size] = {}
         self.casts_of: dict[int, list[int]] = {}
-        self.rg: dict[int, bool] = {INPUT: False}
+        self.rg = requires_grad(self.graph)
         for node in nodes:
             layer, i = node.layer, node.index
             storage = layer.output_storage()
@@ -333,7 +358,6 @@ class MemoryModel:
                 self.bytes[i] = target
             else:
                 self.bytes[i] = max(ins_bytes)
-            self.rg[i] = self.n_params[i] > 0 or any(self.rg[j] for j in node.inputs)
         # per-sample bytes of each layer's output (out_size gives its storage's, that of its root)
         # and of its library workspace
         self.out_bytes: dict[int, int] = {INPUT: numel(self.graph.input_shape) * self.bytes[INPUT]}
@@ -390,7 +414,7 @@ class MemoryModel:
             kept: list[tuple[Hashable, Size]] = []
             own = _NOTHING
             if self.rg[i] and self.reaches[i]:
-                self.saved_specs[i] = self.counts[i].saved
+                self.saved_specs[i] = autograd_saves(node, self.counts[i], self.rg)
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
@@ -496,6 +520,12 @@ class MemoryModel:
                 yield out
             if ws_bytes[i]:
                 drop(("workspace", i))
+            if low_copies and node.frozen:
+                # autocast caches only the casts of leaves that require grad: a frozen layer's
+                # copies are temporaries of its call, unless saved
+                drop(("bias copy", i))
+                if ("weight copy", i) not in kept_keys:
+                    drop(("weight copy", i))
             for r in self.dies_after.get(i, ()):
                 if ("out", r) not in kept_keys:
                     drop(("out", r))
@@ -520,9 +550,9 @@ class MemoryModel:
 
     def _resident(self, training: bool) -> dict[int, int]:
         """Bytes of each layer's weights and buffers, with its optimizer state when training."""
-        per_param = (1 + (OPTIMIZERS[self.optimizer] if training else 0)) * self.param_bytes
-        return {i: p * per_param + b * self.param_bytes
-                for i, (p, b) in enumerate(zip(self.n_params, self.n_buffers)) if p or b}
+        state = OPTIMIZERS[self.optimizer] * self.param_bytes if training else 0
+        return {i: p * self.param_bytes + t * state + b * self.param_bytes
+                for i, (p, t, b) in enumerate(zip(self.n_params, self.n_trainable, self.n_buffers)) if p or b}
 
     def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
         """The backward pass and the optimizer step, continuing from the end of the forward pass."""
@@ -532,7 +562,7 @@ class MemoryModel:
         pending: dict[int, Hashable] = {}
         holders: dict[Hashable, set[int]] = {}
         rg, kept, output_keys = self.rg, self.kept, self.output_keys
-        out_bytes, ws_bytes, n_params = self.out_bytes, self.ws_bytes, self.n_params
+        out_bytes, ws_bytes, n_trainable = self.out_bytes, self.ws_bytes, self.n_trainable
 
         def hold(j: int, key: Hashable) -> None:
             pending[j] = key
@@ -565,8 +595,8 @@ class MemoryModel:
                     key = ("grad", i, k)
                     add(key, 0, out_bytes[j], i, "activation gradients")  # the size of input k
                     incoming.append((j, key))
-            if n_params[i]:
-                add(("param grad", i), n_params[i] * pb, 0, i, "gradients")
+            if n_trainable[i]:
+                add(("param grad", i), n_trainable[i] * pb, 0, i, "gradients")
             if ws_bytes[i]:
                 add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
             out = moment("backward", i)
@@ -602,7 +632,7 @@ class MemoryModel:
         for key in list(holders):
             drop(key)
         tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
-        for i, p in enumerate(self.n_params):
+        for i, p in enumerate(self.n_trainable):
             add(("step", i), tmp * p * pb, 0, i, "optimizer temporaries")
         out = moment("optimizer step", None)
         if out is not None:
@@ -687,8 +717,8 @@ class MemoryModel:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise OptionError(f"batch must be a positive integer, got {batch!r}")
         nodes = self.graph.nodes
-        trainable = sum(self.n_params)
-        weights = (trainable + sum(self.n_buffers)) * self.param_bytes
+        trainable = sum(self.n_trainable)
+        weights = (sum(self.n_params) + sum(self.n_buffers)) * self.param_bytes
         inference, _ = self._peak(self.inference_moments, batch)
         training = moment_name = None
         breakdown: dict[str, int] = {}

@@ -212,7 +212,9 @@ def _layer_json(row: LayerRow, mem: LayerMemory | None, memo: dict[Any, str]) ->
         f'{{{_L3}"index": {row.index:d},{_L3}"name": {encode_basestring_ascii(row.name)},'
         f'{_L3}"type": {encode_basestring_ascii(row.type)},{_L3}"layer_count": {row.count:d},'
         f'{_L3}"inputs": {_json_value(list(row.inputs), _L3)},{_L3}"input_shapes": {shapes},'
-        f'{_L3}"output_shape": {out},{_L3}"params": {row.params:d},{_L3}"buffers": {row.buffers:d},'
+        f'{_L3}"output_shape": {out},{_L3}"params": {row.params:d},'
+        f'{_L3}"trainable_params": {row.trainable_params:d},{_L3}"frozen": {"true" if row.frozen else "false"},'
+        f'{_L3}"buffers": {row.buffers:d},'
         f'{_L3}"macs": {row.macs:d},{_L3}"flops": {row.flops:d},{_L3}"receptive_field": {rf},'
         f'{_L3}"jumps_meet": {"true" if row.jumps_meet else "false"},'
         f'{_L3}"output_elements": {row.output_elements:d},{_L3}"output_bytes": {row.output_bytes:d}'
@@ -281,7 +283,7 @@ def _json_value(v: Any, nl: str) -> str:
 CSV_COLUMNS = [
     "index", "name", "type", "inputs", "input_shape", "output_shape", "params", "buffers",
     "macs", "flops", "rf_size", "rf_jump", "rf_whole", "output_elements", "output_bytes",
-    "rf_local", "jumps_meet", "layer_count",
+    "rf_local", "jumps_meet", "layer_count", "trainable_params", "frozen",
     "batch_output_bytes", "saved_bytes", "training_peak_bytes", "read_bytes", "write_bytes", "flops_per_byte",
 ]
 
@@ -304,6 +306,7 @@ def _csv_row(row: LayerRow) -> list[Any]:
         "" if whole else format_rf(rf), "" if whole else format_jump(rf), "true" if whole else "false",
         row.output_elements, row.output_bytes,
         "" if local_rf(rf) is None else format_rf(local_rf(rf)), "true" if row.jumps_meet else "false", row.count,
+        row.trainable_params, "true" if row.frozen else "false",
     ]
 
 
@@ -483,17 +486,17 @@ def _exact_and_short(n: int) -> str:
 def totals_lines(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs summarising the totals, shared by the table and Markdown."""
     t = report.totals
-    trainable = t.params
     others = {"fp32": "fp32", "fp16": "fp16/bf16", "int8": "int8"}
     weights = " · ".join(
         f"{label} {format_bytes((t.params + t.buffers) * DTYPE_BYTES[name])}"
         for name, label in others.items() if DTYPE_BYTES[name] != DTYPE_BYTES[report.dtype]
     )
     return [
-        # as torchinfo and PyTorch count them: parameters only, every one trainable (no layer is frozen)
-        ("Params", f"{_exact_and_short(t.params)}: {format_int(trainable)} trainable, "
-                   f"{format_int(t.params - trainable)} non-trainable"),
-        ("Buffers", f"{_exact_and_short(t.buffers)}: saved with the weights, not trained"),
+        # as PyTorch and torchinfo count them: parameters only, frozen ones non-trainable
+        ("Params", f"{_exact_and_short(t.params)}: {format_int(t.trainable_params)} trainable, "
+                   f"{format_int(t.non_trainable_params)} non-trainable (frozen)"),
+        ("Buffers", f"{_exact_and_short(t.buffers)}: saved with the weights, not trained (e.g. BatchNorm running "
+                    "statistics)" if t.buffers else "0"),
         ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}"
                     f" · {weights}"),
         ("MACs", f"{format_int(t.macs)} ({format_count(t.macs)})"),
@@ -1248,7 +1251,8 @@ def _side(d: LayerDiff, get: Callable[[LayerRow], str]) -> str:
 
 
 _TOTAL_KIND = {"param_memory": "bytes", "activation_memory": "bytes"}
-_TOTAL_LABEL = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
+_TOTAL_LABEL = {"params": "params", "trainable_params": "trainable params", "buffers": "buffers",
+                "macs": "MACs", "flops": "FLOPs",
                 "param_memory": "param memory", "activation_memory": "activation memory"}
 
 
@@ -1270,7 +1274,9 @@ def _diff_layer_row(d: LayerDiff) -> list[str]:
     # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
     pct = d.status == "changed"
     return [
-        d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+        # freezing a layer changes no count but its trainable parameters: the type says so
+        d.name, d.status, _side(d, lambda r: r.type + (" (frozen)" if r.frozen else "")),
+        _side(d, lambda r: fmt_shape(r.output_shape)),
         format_delta(d.change("params"), percent=pct),
         *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
         format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),

@@ -281,8 +281,9 @@ def _cards(report: Report) -> str:
     cards = [
         (
             "Params",
-            format_count(t.params + t.buffers),
-            f"{format_int(t.params)} trainable · {format_int(t.buffers)} buffers",
+            format_count(t.params),
+            f"{format_int(t.trainable_params)} trainable · {format_int(t.non_trainable_params)} frozen · "
+            f"{format_int(t.buffers)} buffer values apart",
         ),
         ("MACs", format_count(t.macs), f"{format_int(t.macs)} per sample"),
         ("FLOPs", format_count(t.flops), f"{format_int(t.flops)} per sample"),
@@ -374,7 +375,7 @@ def _table(report: Report) -> str:
     body = []
     previous: LayerRow | None = None
     for r, s in zip(report.layers, shares):
-        kind = r.type + (f" {r.label}" if r.label else "")
+        kind = r.type + (f" {r.label}" if r.label else "") + (" · frozen" if r.frozen else "")
         rf_v = -1 if r.rf.is_whole or not r.rf.axes else max(a.size or 0 for a in r.rf.axes)
         # the inputs where they are not the row above in network order (add, concat, a branch's start)
         sources = format_inputs(r, previous)
@@ -438,7 +439,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
         ),
         (
             "Params per layer",
-            "trainable parameters",
+            "parameters, trainable and frozen",
             bar_chart(rows, lambda r: r.params, format_count, "#7b4bc4", "params"),
         ),
         (

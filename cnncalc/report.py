@@ -59,6 +59,15 @@ class LayerRow:
     count: int = 1
     #: paths of different jump meet here (the field shown is the largest)
     jumps_meet: bool = False
+    #: parameters that get no gradient (``requires_grad_(False)``); ``params`` counts them too
+    non_trainable_params: int = 0
+    #: the layer (for a group: every layer in it) is frozen
+    frozen: bool = False
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters that get a gradient, as ``sum(p.numel() for p in parameters() if p.requires_grad)``."""
+        return self.params - self.non_trainable_params
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with raw integers (``render`` writes its JSON text directly: keep both alike)."""
@@ -71,6 +80,8 @@ class LayerRow:
             "input_shapes": [list(s) for s in self.input_shapes],
             "output_shape": list(self.output_shape),
             "params": self.params,
+            "trainable_params": self.trainable_params,
+            "frozen": self.frozen,
             "buffers": self.buffers,
             "macs": self.macs,
             "flops": self.flops,
@@ -102,13 +113,20 @@ class Totals:
     receptive_field_layer: str | None
     #: every output the network returns, in order: (name, shape); ``output_shape`` is the first's
     outputs: tuple[tuple[str, Shape], ...] = ()
+    #: frozen parameters (no gradient); ``params`` counts them too, as ``Module.parameters()`` does
+    non_trainable_params: int = 0
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters that get a gradient and optimizer state."""
+        return self.params - self.non_trainable_params
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with raw integers."""
         return {
             "params": self.params,
-            "trainable_params": self.params,
-            "non_trainable_params": self.buffers,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
             "buffers": self.buffers,
             "macs": self.macs,
             "flops": self.flops,
@@ -195,6 +213,8 @@ class Report:
             output_bytes=sum(r.output_bytes for r in group),
             count=count,
             jumps_meet=any(r.jumps_meet for r in group),
+            non_trainable_params=sum(r.non_trainable_params for r in group),
+            frozen=all(r.frozen for r in group),
         )
 
     def __repr__(self) -> str:

@@ -89,8 +89,8 @@ class Memory(_Strict):
     amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
     optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
     weights_bytes: int = Field(ge=0, description="parameters and buffers")
-    gradients_bytes: int = Field(ge=0)
-    optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters")
+    gradients_bytes: int = Field(ge=0, description="the trainable parameters': frozen ones get none")
+    optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters (frozen ones have none)")
     saved_activations_bytes: int = Field(ge=0, description="what autograd keeps at the end of the forward pass")
     input_bytes: int = Field(ge=0, description="the input batch")
     library_workspace_bytes: int = Field(ge=0, description="CUDA library workspace, included in both peaks")
@@ -111,8 +111,10 @@ class Layer(_Strict):
     inputs: list[str] = Field(description="names of the layers it reads ('input' for the network input)")
     input_shapes: list[list[int]]
     output_shape: list[int]
-    params: int = Field(ge=0, description="trainable parameters")
-    buffers: int = Field(ge=0, description="non-trainable stored values (e.g. BatchNorm running statistics)")
+    params: int = Field(ge=0, description="parameters, trainable and frozen (as Module.parameters())")
+    trainable_params: int = Field(ge=0, description="parameters that get a gradient (not frozen)")
+    frozen: bool = Field(description="the layer (a group: every layer in it) is frozen, requires_grad_(False)")
+    buffers: int = Field(ge=0, description="buffers, not parameters (e.g. BatchNorm running statistics)")
     macs: int = Field(ge=0, description="multiply-accumulates of conv and linear weights")
     flops: int = Field(ge=0, description="floating-point operations")
     receptive_field: ReceptiveField
@@ -145,10 +147,10 @@ class Warning_(_Strict):
 class Totals(_Strict):
     """Whole-network figures."""
 
-    params: int = Field(ge=0)
-    trainable_params: int = Field(ge=0)
-    non_trainable_params: int = Field(ge=0)
-    buffers: int = Field(ge=0)
+    params: int = Field(ge=0, description="parameters, trainable and frozen, as sum(p.numel() for p in parameters())")
+    trainable_params: int = Field(ge=0, description="parameters with requires_grad (torchinfo's 'Trainable params')")
+    non_trainable_params: int = Field(ge=0, description="frozen parameters (torchinfo's 'Non-trainable params')")
+    buffers: int = Field(ge=0, description="buffer values (BatchNorm running statistics), never parameters")
     macs: int = Field(ge=0)
     flops: int = Field(ge=0)
     param_bytes: int = Field(ge=0)
@@ -284,6 +286,7 @@ class DiffTotals(_Strict):
     """Total figures compared."""
 
     params: Change
+    trainable_params: Change
     buffers: Change
     macs: Change
     flops: Change
@@ -300,6 +303,7 @@ class LayerSide(_Strict):
     output_shape: list[int]
     receptive_field: list[int | None] | None
     params: int
+    trainable_params: int
     buffers: int
     macs: int
     flops: int
@@ -310,6 +314,7 @@ class LayerDelta(_Strict):
     """new - old of each per-layer figure (0 on an absent side)."""
 
     params: int
+    trainable_params: int
     buffers: int
     macs: int
     flops: int

@@ -46,7 +46,7 @@ from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
-GRAPH_KEYS = ("name", "from", "if")
+GRAPH_KEYS = ("name", "from", "if", "frozen")
 #: Names every block body has bound, so no block argument may take them.
 BUILTIN_ARGS = {
     "index": "the repeat index of the instance",
@@ -189,6 +189,7 @@ class Call(BaseModel):
     name: Name | None = None
     from_: GroupRefs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
+    frozen: Flag | None = Field(None, description="true: every parameter of the block instance is frozen")
     # a plain number: the size of the expansion is checked before anything is evaluated
     repeat: Annotated[int, Field(strict=True, ge=1)] | None = None
     args: dict[str, Any] = {}
@@ -239,6 +240,7 @@ class Sequential(BaseModel):
     name: Name | None = None
     from_: GroupRefs | None = Field(None, alias="from")
     if_: Flag | None = Field(None, alias="if")
+    frozen: Flag | None = Field(None, description="true: every parameter inside the group is frozen")
     naming: Literal["type", "index"] = Field(
         "index", description="automatic names of the children: by position (0, 1) or by type (conv1, bn1)"
     )
@@ -356,6 +358,7 @@ class BlockDef(BaseModel):
         "type", description="automatic names of the body's layers: by type (conv1, bn1) or by position (0, 1)"
     )
     inputs: InputNames | None = Field(None, description="names of the block's inputs (default: one, 'input')")
+    frozen: bool | None = Field(None, description="true: every call of the block is frozen unless it says otherwise")
     layers: list[Item]
 
 

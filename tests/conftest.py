@@ -60,6 +60,7 @@ def assert_totals_add_up(report: Report) -> None:
     t = report.totals
     assert t.params == sum(r.params for r in report.layers)
     assert t.buffers == sum(r.buffers for r in report.layers)
+    assert t.non_trainable_params == sum(r.non_trainable_params for r in report.layers)
     assert t.macs == sum(r.macs for r in report.layers)
     assert t.flops == sum(r.flops for r in report.layers)
     assert t.activation_elements == sum(r.output_elements for r in report.layers)

@@ -304,6 +304,10 @@ class Layer(BaseModel):
         None, alias="from", description="input layer name(s); the previous layer if omitted"
     )
     if_: Flag | None = Field(None, alias="if", description="when false the layer is skipped (identity)")
+    frozen: Flag | None = Field(
+        None, description="true: its parameters get no gradient (PyTorch's requires_grad_(False)); "
+        "false: trainable inside a frozen group; omitted: as its group"
+    )
 
     # -- rules; every layer overrides what applies to it ---------------------------------------
     # The counts are terms (cnncalc.formula) so that `cnncalc explain` prints the very
@@ -378,6 +382,15 @@ class Layer(BaseModel):
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         """Tensors autograd keeps for the backward pass: none unless the layer type states its own rule."""
         return ()
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        """What autograd keeps when only the inputs flagged in ``needs`` require grad, and the
+        parameters do only if ``trainable`` (false: frozen, or none).
+
+        Nothing when nothing requires grad (PyTorch builds no backward node); otherwise
+        :meth:`saved`, which every type whose formulas keep a tensor for one gradient only narrows.
+        """
+        return self.saved(ins, out) if trainable or any(needs) else ()
 
     def output_storage(self) -> str:
         """``new`` tensor, ``in-place`` (the input's storage, modified) or ``view`` of the input."""

@@ -187,6 +187,14 @@ class ConvNd(_Conv):
             return (Saved("zero-padded copy of the input", c * grown), weight)
         return (keep_input, weight)
 
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # the convolution keeps its (padded) input and weight whichever gradient is needed (one
+        # backward formula for all); reflect/replicate padding keeps the input only for dL/dx
+        kept = super().saved_when(ins, out, needs, trainable)
+        if kept and not needs[0] and self.padding_mode in ("reflect", "replicate"):
+            return kept[1:]  # (padded copy, weight)
+        return kept
+
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
         k, s, d = self.geometry()
         before = self.pads()[0]

@@ -52,6 +52,11 @@ class Linear(Layer):
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), Saved.weight(ins[0][-1] * self.out_features))
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # addmm/matmul keep x for dL/dW = gᵀ·x and W for dL/dx = g·W, each only if that gradient is needed
+        x, w = self.saved(ins, out)
+        return (*((x,) if trainable else ()), *((w,) if needs[0] else ()))
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         shape, layout = ins[0], layouts[0]
         if len(shape) > 1 and layout[-1] is not None and self.in_features is None:

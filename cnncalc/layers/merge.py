@@ -101,6 +101,16 @@ class Multiply(Layer):
         partial = [Saved(f"product of inputs 1–{k}", numel(self.infer(ins[:k]))) for k in range(2, len(ins))]
         return (*(Saved.input(ins, i) for i in range(len(ins))), *partial)
 
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # p_k = p_(k−1)·x_k keeps x_k only for dL/dp_(k−1), and p_(k−1) only for dL/dx_k
+        every = self.saved(ins, out)
+        inputs, partial = every[:len(ins)], every[len(ins):]
+        left = [inputs[0], *partial]  # p_(k−1) of the k-th product, k = 2..n
+        kept: list[Saved] = [inputs[0]] if needs[1] else []
+        kept += [inputs[k] for k in range(1, len(ins)) if any(needs[:k])]
+        kept += [left[k - 1] for k in range(2, len(ins)) if needs[k]]
+        return tuple(kept)
+
     torch_helpers = (
         '''class Multiply(nn.Module):
     """Element-wise product of the inputs, broadcast (squeeze-excitation gating)."""

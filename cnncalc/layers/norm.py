@@ -341,6 +341,11 @@ class LayerScale(Layer):
     def describe(self) -> str:
         return "" if self.dim == 1 else f"dim {self.dim}"
 
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # x·γ keeps x only for dL/dγ, and γ only for dL/dx
+        x, gamma = self.saved(ins, out)
+        return (*((x,) if trainable else ()), *((gamma,) if needs[0] else ()))
+
     torch_helpers = (
         '''class LayerScale(nn.Module):
     """A learnable multiplier per channel, of shape [C, 1, ...] (ConvNeXt's layer scale) or [C] (channels-last)."""
