@@ -68,24 +68,33 @@ class Case:
     outputs: tuple[str, ...] = ()
 
 
+# the constructs still to come, in the syntax of the branches that build them
+OPS = "crop, slice, select, reductions and log_softmax (ops)"
+OUTPUTS = "several outputs: 'outputs: [head13, head26]' (graph)"
+INPUTS = "blocks with several inputs: 'inputs: [x, skip]' (graph)"
+PATTERNS = "a sum over every instance of a repeat: 'from: [blocks.*.skip]' (graph)"
+LIKE = "sizes that follow the input: 'size: like input' (graph)"
+LIKE_CROP = "a crop to the size of another layer: 'crop: {size: like up}' (ops, graph)"
+RF = "exact fields through upsampling and pixel shuffle, per unit (rf)"
+
 #: Inputs on the CPU are as small as the architecture allows, as every test runs on a shared CPU.
 CASES: dict[str, Case] = {
-    "dcgan_generator": Case(needs={"rf": "exact fields through transposed convolutions (rf)"}),
+    "dcgan_generator": Case(needs={"rf": RF}),
     "dcgan_discriminator": Case(),
     "srcnn": Case(),
-    "espcn": Case((1, 24, 24), needs={"rf": "fields through pixel shuffle, of jump 1/3 (rf)"}),
+    "espcn": Case((1, 24, 24), needs={"rf": RF}),
     "c3d": Case((3, 16, 32, 32), probe_units=2),  # no upsampling: every field has period 1
     "m5": Case((1, 8000)),
-    "tcn": Case(),
-    "wavenet": Case((256, 1200)),
-    "unet_valid": Case((1, 188, 188)),
-    "unet_padded": Case((3, 32, 32)),
-    "fcn8s": Case((3, 64, 64)),
-    "deeplabv3_aspp": Case((2048, 12, 12)),
-    "yolov3_tiny": Case((3, 64, 64)),
-    "ghostnet": Case((3, 64, 64)),
+    "tcn": Case(needs={"all": OPS}),
+    "wavenet": Case((256, 1200), needs={"all": PATTERNS}),
+    "unet_valid": Case((1, 188, 188), needs={"all": LIKE_CROP, "rf": RF}),
+    "unet_padded": Case((3, 32, 32), needs={"all": INPUTS, "rf": RF}),
+    "fcn8s": Case((3, 64, 64), needs={"all": LIKE_CROP, "rf": RF}),
+    "deeplabv3_aspp": Case((2048, 12, 12), needs={"all": LIKE}),
+    "yolov3_tiny": Case((3, 64, 64), needs={"all": OUTPUTS}, outputs=("head13", "head26")),
+    "ghostnet": Case((3, 64, 64), needs={"all": OPS}),
     "efficientnet_v2_fused": Case((3, 64, 64)),
-    "pointnet": Case((3, 256)),
+    "pointnet": Case((3, 256), needs={"all": OPS}),
 }
 
 
@@ -201,8 +210,17 @@ def probe_twin(model: Any) -> Any:
     model = model.double().eval()
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.rand(p.shape, generator=gen, dtype=p.dtype) + 0.5)
+        for m in model.modules():
+            for key, p in m.named_parameters(recurse=False):
+                w = torch.rand(p.shape, generator=gen, dtype=p.dtype) + 0.5
+                if key == "weight" and isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)):
+                    # each output a weighted mean of its inputs: with the input in [0, 0.01), values stay
+                    # small through products (WaveNet's gates, SE) and never overflow to inf, whose
+                    # gradient (nan) would be nonzero everywhere
+                    w /= w.sum(dim=tuple(range(1, w.dim())), keepdim=True)
+                elif key == "bias":
+                    w *= 0.01
+                p.copy_(w)
     return model
 
 
@@ -241,7 +259,7 @@ def test_receptive_field_matches_a_gradient_probe(name: str, layers: int = 8) ->
     seen: dict[str, Any] = {}
     handles = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n, m in leaves.items()]
     # one sample per probed unit: ``limit`` units along each axis in turn
-    x = torch.rand(ndim * limit, *shape, dtype=torch.float64, requires_grad=True)
+    x = (0.01 * torch.rand(ndim * limit, *shape, dtype=torch.float64)).requires_grad_()
     try:
         out = model(x)
     finally:
