@@ -63,6 +63,39 @@ def residual(n: int) -> Iterator[str]:
                f"  - add: {{from: [bn{2 * k + 2}, {skip}]}}\n  - relu\n")
 
 
+def repeated_block(n: int, *, bias: bool = True) -> Iterator[str]:
+    """``n`` layers from a 4-layer residual block repeated ``n // 4`` times: a file of about 225 bytes.
+
+    ``bias=False`` is the same network with every convolution's bias dropped: ``diff`` of the two
+    changes every fourth layer.
+    """
+    conv = "{out_channels: 8, kernel_size: 3, padding: 1" + ("" if bias else ", bias: false") + "}"
+    yield (f"input: [8, 16, 16]\nblocks:\n  b:\n    layers:\n      - conv2d: {conv}\n      - batchnorm2d\n"
+           f"      - relu\n      - add: {{from: [relu1, input]}}\nlayers:\n  - b: {{name: stage, repeat: {n // 4}}}\n")
+
+
+def fan_in(n: int) -> Iterator[str]:
+    """One ``concat`` of ``n`` inputs, all the same 1x1 convolution."""
+    yield "input: [1, 4, 4]\nlayers:\n  - conv2d: {name: c, out_channels: 1, kernel_size: 1}\n"
+    yield "  - concat: {from: [" + ", ".join(["c"] * n) + "]}\n"
+
+
+#: Figures of the commands at the documented limits before they were made linear: 2026-12-05,
+#: the same 2-core machine (AMD EPYC, Python 3.11.7), shared with other jobs, one run each;
+#: seconds. The JSON report of the repeated block took 18.3 s in the same series.
+BEFORE = {
+    "explain, repeated block, 100,000 layers": 75.9,
+    "diff, repeated block, 100,000 layers (table, 80 columns)": 161.1,
+    "diff, repeated block, 100,000 layers --format json": 37.4,
+    "sweep lenet5 --batch {1..10000} (table, 80 columns)": 36.6,
+    "sweep lenet5 --batch {1..10000} --format json": 14.9,
+}
+
+#: The scale cases: (name, arguments, the JSON report they are held to). The command must take at
+#: most RATIO times as long as that report: a time of the same order.
+RATIO = 5.0
+
+
 # ---------------------------------------------------------------------------------------------
 # measuring
 
@@ -116,11 +149,16 @@ class Target:
     args: list[str]
     max_wall: float | None = None
     max_rss_mib: float | None = None
+    #: environment variables set for this target only (e.g. ``COLUMNS`` for a table's width)
+    env: dict[str, str] = field(default_factory=dict)
+    #: A target whose time is held to RATIO times this one's (the JSON report of the same network).
+    like: str | None = None
 
 
 def cnncalc_command(pycache: Path) -> tuple[list[str], dict[str, str], str]:
     """How to run cnncalc: the console script if installed, else ``python -m cnncalc``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # COLUMNS would set the width of the tables that are piped: only a target sets it
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "COLUMNS")}
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     script = shutil.which("cnncalc")
     if script:
@@ -148,6 +186,41 @@ def has_torchinfo() -> bool:
     """True when torch and torchinfo import in this interpreter."""
     probe = subprocess.run([sys.executable, "-c", "import torch, torchinfo"], capture_output=True)
     return probe.returncode == 0
+
+
+def scale_targets(tmp: Path) -> list[Target]:
+    """explain, diff and sweep at the documented limits: 100,000 layers, a 400,000-way concat, 10,000 rows."""
+    files = {}
+    for name, lines in (("block", repeated_block(100_000)), ("block_nobias", repeated_block(100_000, bias=False)),
+                        ("fan_in", fan_in(400_000))):
+        files[name] = path = tmp / f"{name}.yaml"
+        path.write_text("".join(lines), encoding="utf-8")
+    block, nobias, wide = (str(files[k]) for k in ("block", "block_nobias", "fan_in"))
+    ref_block = "report, repeated block, 100,000 layers, --format json"
+    ref_fan = "report, concat of 400,000 inputs, --format json"
+    ref_sweep = "report lenet5 --format json"
+    return [
+        Target(ref_block, ["report", block, "--format", "json"]),
+        Target("explain, repeated block, 100,000 layers", ["explain", block], like=ref_block, env={"COLUMNS": "80"}),
+        Target("diff, repeated block, 100,000 layers (table, 80 columns)", ["diff", block, nobias], like=ref_block,
+               env={"COLUMNS": "80"}),
+        Target("diff, repeated block, 100,000 layers --format json", ["diff", block, nobias, "-f", "json"],
+               like=ref_block),
+        Target(ref_fan, ["report", wide, "--format", "json"]),
+        Target("explain, concat of 400,000 inputs", ["explain", wide], like=ref_fan, env={"COLUMNS": "80"}),
+        Target("diff, concat of 400,000 inputs (table, 80 columns)", ["diff", wide, wide, "--all"], like=ref_fan,
+               env={"COLUMNS": "80"}),
+        Target("sweep, concat of 400,000 inputs", ["sweep", wide], like=ref_fan),
+        Target(ref_sweep, ["report", "lenet5", "--format", "json"]),
+        Target("sweep lenet5 --batch {1..10000} (table, 80 columns)", ["sweep", "lenet5", "--batch", "{1..10000}"],
+               env={"COLUMNS": "80"}),
+        Target("sweep lenet5 --batch {1..10000} --format json",
+               ["sweep", "lenet5", "--batch", "{1..10000}", "--format", "json"]),
+        Target("sweep lenet5 --input 1x{28..10027} (10,000 shapes) --format json",
+               ["sweep", "lenet5", "--input", "1x{28..10027}", "--format", "json"]),
+        Target("sweep resnet50 --batch {1..10000} --format json",
+               ["sweep", "resnet50", "--batch", "{1..10000}", "--format", "json"]),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
     ap.add_argument("--skip-large", action="store_true", help="skip the 100,000-layer networks")
     ap.add_argument("--no-torchinfo", action="store_true", help="skip the torchinfo comparison")
+    ap.add_argument("--only", metavar="TEXT,...", help="run only the targets whose name contains one of TEXT")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="cnncalc-bench-"))
@@ -212,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         Target("cnncalc --help", ["--help"], 0.12),
         Target("report resnet50 --format json", ["report", "resnet50", "--format", "json"], 0.25, 60),
         Target("report resnet50 (table)", ["report", "resnet50", "--format", "table", "-o", str(tmp / "t.txt")]),
+        Target("report resnet50 (table, COLUMNS=80)", ["report", "resnet50"], env={"COLUMNS": "80"}),
         Target("report resnet152 --format json", ["report", "resnet152", "--format", "json"]),
         Target("report densenet121 --format json", ["report", "densenet121", "--format", "json"]),
     ]
@@ -220,19 +295,39 @@ def main(argv: list[str] | None = None) -> int:
         limit = (1.0, None) if n == 10_000 else (8.0, 600)
         targets.append(Target(f"{kind} {n:,} layers --format json", ["report", str(path), "--format", "json"], *limit))
         targets.append(Target(f"{kind} {n:,} layers --format csv", ["report", str(path), "--format", "csv"]))
+        # the table, not wrapped (a file has no width), and at 80 columns (names broken at dots)
+        targets.append(Target(f"{kind} {n:,} layers (table)", ["report", str(path), "-o", str(tmp / "t.txt")]))
+        targets.append(Target(f"{kind} {n:,} layers (table, COLUMNS=80)", ["report", str(path)],
+                              env={"COLUMNS": "80"}))
     if bundled("resnet50"):
         targets.append(Target(f"sweep resnet50 --input {SWEEP_RANGE} (100)",
                               ["sweep", "resnet50", "--input", SWEEP_RANGE, "--format", "json"], 2.0))
+    if not args.skip_large:
+        targets += scale_targets(tmp)
+    if args.only:
+        targets = [t for t in targets if any(x in t.name for x in args.only.split(","))]
 
     rows = []
     for t in targets:
         print(f"  running {t.name} ...", file=sys.stderr)
         cmd = base + t.args if t.args else [sys.executable, "-c", "pass"]
-        rows.append((t, run(t.name, cmd, env, args.runs)))
+        rows.append((t, run(t.name, cmd, {**env, **t.env}, args.runs)))
     ok = print_table(rows)
     by_name = {t.name: r for t, r in rows}
 
-    if not args.skip_large:
+    held = [(t, r) for t, r in rows if (t.like in by_name or t.name in BEFORE) and not r.error]
+    if held:
+        print(f"\nat the documented limits: time / the JSON report of the same network (limit {RATIO:g}x), "
+              "and the time before")
+        for t, r in held:
+            ratio = ""
+            if t.like in by_name and not by_name[t.like].error:
+                ratio = f"{r.wall / by_name[t.like].wall:.1f}x"
+                ok &= r.wall / by_name[t.like].wall <= RATIO
+            before = BEFORE.get(t.name)
+            print(f"  {t.name:<60} {ratio:>6}  {r.wall:7.2f} s" + (f" (before: {before:.0f} s)" if before else ""))
+
+    if not args.skip_large and "chain 100,000 layers --format json" in by_name:
         print("\ngrowth, 100,000 / 10,000 layers (median wall; linear is 10x, limit 12x)")
         for kind in ("chain", "residual"):
             for fmt in ("json", "csv"):
@@ -244,7 +339,19 @@ def main(argv: list[str] | None = None) -> int:
                 ok &= ratio <= 12 or fmt != "json"
                 print(f"  {kind:<9} {fmt:<5} {ratio:5.1f}x")
 
-    if not args.no_torchinfo and bundled("resnet50"):
+    # the table of a network must take a time of the same order as its JSON: at most 4x
+    print("\ntable / JSON of the same network (median wall; limit 4x)")
+    for kind in ("chain", "residual"):
+        for n in sizes:
+            json_run = by_name[f"{kind} {n:,} layers --format json"]
+            for table in (f"{kind} {n:,} layers (table)", f"{kind} {n:,} layers (table, COLUMNS=80)"):
+                if json_run.error or by_name[table].error:
+                    continue
+                ratio = by_name[table].wall / json_run.wall
+                ok &= ratio <= 4
+                print(f"  {table:<44} {ratio:5.1f}x")
+
+    if not args.no_torchinfo and "report resnet50 --format json" in by_name:
         if has_torchinfo():
             script = TORCHINFO.format(tests=str(ROOT / "tests"))
             ti = run("torchinfo.summary(resnet50)", [sys.executable, "-c", script], env, args.runs)

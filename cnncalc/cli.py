@@ -312,10 +312,19 @@ def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, 
     return deco if fn is None else deco(fn)
 
 
-def _table_args(output: str | None) -> dict[str, Any]:
-    """Width and colour of a rich table: the terminal's on stdout, 160 columns without colour in a file."""
-    width = shutil.get_terminal_size((120, 24)).columns if output in (None, "-") else 160
-    return {"width": width, "color": _use_color(output)}
+def _text_width(output: str | None) -> int | None:
+    """Width to fit the report table, ``explain``, ``diff`` and ``sweep`` to: ``COLUMNS`` if set, else the terminal's.
+
+    None (no wrapping) for a file, and for a pipe without ``COLUMNS``: a file has no width.
+    """
+    if output not in (None, "-"):
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((120, 24)).columns
 
 
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -362,17 +371,25 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML report to FILE.")
 @click.option("--memory", "memory_view", is_flag=True,
               help="Per-layer memory instead: output, saved for backward, share of the training peak, traffic.")
+@click.option("--columns", metavar="LIST",
+              help="The table's columns, comma-separated, in order: index,name,type,output,params,macs,flops,"
+                   "rf,jump,memory,bar (with --memory: index,name,type,output,saved,peak,read,written,intensity). "
+                   "Default: all that fit the width.")
 @convention_option
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
-           memory_view: bool, convention: str | None, fmt: str, output: str | None) -> None:
+           memory_view: bool, columns: str | None, convention: str | None, fmt: str, output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace  # noqa: PLC0415
 
     from .analysis import analyse  # noqa: PLC0415
+    from .columns import parse_columns  # noqa: PLC0415
     from . import hotspots, render  # noqa: PLC0415
 
+    if columns is not None and fmt != "table":
+        raise OptionError(f"--columns: only the table has columns to choose, not --format {fmt}")
+    chosen = None if columns is None else parse_columns(columns, memory=memory_view)
     shape = parse_shape(input_shape) if input_shape else None
     full = analyse(load_network(net), batch=batch, dtype=resolve_dtype(dtype, amp), input_shape=shape,
                    optimizer=optimizer, amp=amp, convention=convention)
@@ -393,9 +410,11 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     elif fmt == "markdown":
         text = render.render_markdown(full, rows=rows, memory=memory_view)
     elif memory_view:
-        text = render.render_memory_table(full, **_table_args(output), rows=rows)
+        text = render.iter_memory_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
+                                        columns=chosen)
     else:
-        text = render.render_table(full, **_table_args(output), rows=rows, bars=bars or sort or "macs")
+        text = render.iter_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
+                                 bars=bars or sort or "macs", columns=chosen)
     write_output(text, output)
 
 
@@ -456,8 +475,10 @@ def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: st
 
     shape = parse_shape(input_shape) if input_shape else None
     found = explain_network(load_network(net), dtype=dtype, input_shape=shape, layers=names)
-    render = render_explain.render_markdown if fmt == "markdown" else render_explain.render_text
-    write_output(render(found), output)
+    if fmt == "markdown":
+        write_output(render_explain.render_markdown(found), output)
+    else:
+        write_output(render_explain.render_text(found, width=_text_width(output)), output)
 
 
 @cli.command("sweep")
@@ -499,7 +520,7 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     elif fmt == "markdown":
         text = render.render_sweep_markdown(result)
     else:
-        text = render.render_sweep_table(result, **_table_args(output))
+        text = render.render_sweep_table(result, width=_text_width(output), color=_use_color(output))
     write_output(text, output)
 
 
@@ -631,7 +652,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     elif fmt == "junit":
         text = render.render_check_junit(result, path=_relative)
     else:
-        text = render.render_check_table(result, **_table_args(output))
+        text = render.render_check_table(result, width=_text_width(output), color=_use_color(output))
     write_output(text, output)
     for net in result.networks:
         for p in net.problems:
@@ -674,12 +695,14 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
     result = compare(analyse(load_network(old), batch=batch, dtype=dtype, convention=convention),
                      analyse(load_network(new), batch=batch, dtype=dtype, convention=convention))
     gate = None if gate_args is None else result.gate(*gate_args)
+    text: str | Iterable[str]
     if fmt == "json":
-        text = render.render_diff_json(result, gate=gate)
+        text = render.iter_diff_json(result, gate=gate)
     elif fmt == "markdown":
         text = render.render_diff_markdown(result, gate=gate, all_layers=all_layers)
     else:
-        text = render.render_diff_table(result, gate=gate, all_layers=all_layers, **_table_args(output))
+        text = render.iter_diff_table(result, gate=gate, all_layers=all_layers, width=_text_width(output),
+                                      color=_use_color(output))
     write_output(text, output)
     if gate is not None and gate.exceeded:
         click.echo(f"cnncalc diff: {render.format_gate(gate)}", err=True)

@@ -83,6 +83,10 @@ def explain(
 # ---------------------------------------------------------------------------------------------
 
 
+#: A layer's output line, shape, count terms, count lines and memory line.
+_Shared = tuple[Line, Shape, dict[str, Term], list[Line], Line]
+
+
 def _groups(names: list[str]) -> dict[str, list[int]]:
     """Name prefixes (blocks, sequentials) with the indices of their layers, in order."""
     groups: dict[str, list[int]] = {}
@@ -102,6 +106,9 @@ class _Explainer:
             for r in node.inputs:
                 self.users.setdefault(r, []).append(node.index)
         self.groups = _groups([n.name for n in graph.nodes])
+        # the lines that depend only on a layer and its input shapes, shared by equal layers (the
+        # instances of a repeated block): built once, and written once by the renderer
+        self.shared: dict[tuple[int, tuple[Shape, ...], Shape], _Shared] = {}
 
     # -- selection ------------------------------------------------------------------------------
     def run(self, wanted: list[str]) -> list[Explanation]:
@@ -137,23 +144,29 @@ class _Explainer:
     def layer(self, node: Node) -> Explanation:
         layer, ins, out = node.layer, node.in_shapes, node.out_shape
         sources = tuple(f"{self.graph.input_name(r)} {fmt_shape(s)}" for r, s in zip(node.inputs, ins))
-        shape_line, shape = self.output(layer, ins, out)
-        counts = {
-            "params": layer.params_term(ins),
-            "buffers": layer.buffers_term(ins),
-            "MACs": layer.macs_term(ins, out),
-            "FLOPs": layer.flops_term(ins, out),
-        }
-        lines = [shape_line]
-        lines += [Line(fig, (Eq("", t),)) for fig, t in counts.items() if t.value != 0]
-        zero = [fig for fig, t in counts.items() if t.value == 0]
-        if zero:
-            listed = ", ".join(zero[:-1]) + (" or " if len(zero) > 1 else "") + zero[-1]
-            lines.append(Line("", note=f"no {listed}"))
+        key = (id(layer), ins, out)
+        shared = self.shared.get(key)
+        if shared is None:
+            shape_line, shape = self.output(layer, ins, out)
+            counts = {
+                "params": layer.params_term(ins),
+                "buffers": layer.buffers_term(ins),
+                "MACs": layer.macs_term(ins, out),
+                "FLOPs": layer.flops_term(ins, out),
+            }
+            figures = [Line(fig, (Eq("", t),)) for fig, t in counts.items() if t.value != 0]
+            zero = [fig for fig, t in counts.items() if t.value == 0]
+            if zero:
+                listed = ", ".join(zero[:-1]) + (" or " if len(zero) > 1 else "") + zero[-1]
+                figures.append(Line("", note=f"no {listed}"))
+            memory_line = Line("memory", tuple(self.memory(node, out)))
+            shared = self.shared[key] = (shape_line, shape, counts, figures, memory_line)
+        shape_line, shape, counts, figures, memory_line = shared
+        memory = memory_line.eqs
+        lines = [shape_line, *figures]
         rf_line, rf = self.receptive(node)
         lines.append(rf_line)
-        memory = self.memory(node, out)
-        lines.append(Line("memory", tuple(memory)))
+        lines.append(memory_line)
         lines += self.separable(node)
         values = {
             "output_shape": shape,

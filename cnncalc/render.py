@@ -10,15 +10,18 @@ import csv
 import io
 import json
 import math
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from itertools import islice
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from . import hotspots
+from .columns import LAYER, MEMORY, ColumnSet
 from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
-from .errors import Problem
+from .errors import OptionError, Problem
 from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 from .text import csv_cell, markdown, printable, xml_text
@@ -458,17 +461,26 @@ def _markdown_memory(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow]
     return "\n".join(lines) + "\n"
 
 
+def _exact_and_short(n: int) -> str:
+    """``25,557,032 (25.56 M)``; ``520`` alone where the short form says the same."""
+    short = format_count(n)
+    return format_int(n) if short == str(n) else f"{format_int(n)} ({short})"
+
+
 def totals_lines(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs summarising the totals, shared by the table and Markdown."""
     t = report.totals
+    trainable = t.params
     others = {"fp32": "fp32", "fp16": "fp16/bf16", "int8": "int8"}
     weights = " · ".join(
         f"{label} {format_bytes((t.params + t.buffers) * DTYPE_BYTES[name])}"
         for name, label in others.items() if DTYPE_BYTES[name] != DTYPE_BYTES[report.dtype]
     )
     return [
-        ("Params", f"{format_int(t.params + t.buffers)} ({format_count(t.params + t.buffers)}): "
-                   f"{format_int(t.params)} trainable, {format_int(t.buffers)} non-trainable (buffers)"),
+        # as torchinfo and PyTorch count them: parameters only, every one trainable (no layer is frozen)
+        ("Params", f"{_exact_and_short(t.params)}: {format_int(trainable)} trainable, "
+                   f"{format_int(t.params - trainable)} non-trainable"),
+        ("Buffers", f"{_exact_and_short(t.buffers)}: saved with the weights, not trained"),
         ("Weights", f"{format_int(t.weight_file_bytes)} B ({format_bytes(t.weight_file_bytes)}) as {report.dtype}"
                     f" · {weights}"),
         ("MACs", f"{format_int(t.macs)} ({format_count(t.macs)})"),
@@ -483,21 +495,372 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------------
 # the terminal table
+#
+# A table is laid out once for all its rows and then drawn by rich a chunk of rows at a time:
+# one pass measures every column (its natural width, and the widest piece a cell cannot be
+# broken in), :func:`_fit` chooses the columns and their widths for the width at hand, and each
+# chunk of rows is drawn as a rich table with those fixed widths, its inner edges cut, so that
+# the pieces join into one table and memory stays flat however many rows there are.
 
 
 #: Width of the share bars, in characters.
 BAR_WIDTH = 6
+#: Rows drawn by one rich table when a table is streamed.
+CHUNK_ROWS = 400
+
+_HEADERS = {"index": "#", "name": "layer", "type": "type", "output": "output", "params": "params", "macs": "MACs",
+            "flops": "FLOPs", "rf": "RF", "jump": "jump", "memory": "memory", "bar": "%",
+            "saved": "saved", "peak": "at peak", "read": "read", "written": "written", "intensity": "FLOPs/B"}
+#: Where a cell may be broken across lines: a name after its dots; a type (which lists its
+#: inputs' names) after spaces and dots. Every other column is never broken.
+_BREAKS = {"name": re.compile(r"[^.]*\.+|[^.]+"), "type": re.compile(r"[^ .]*[ .]+|[^ .]+")}
+#: Columns whose text is a count: exact (``25,557,032``) when the table fits, else ``25.56 M``.
+_COUNTS = ("params", "macs", "flops")
+
+Cell = Any  # str, or rich.text.Text where a cell carries styles
+
+
+def _cell_width(text: str) -> int:
+    """Terminal cells taken by ``text`` (wide characters take two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # noqa: PLC0415
+
+    return cell_len(text)
+
+
+def _plain(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else cell.plain
+
+
+def break_offsets(text: str, width: int, breaks: re.Pattern[str]) -> list[int]:
+    """Where to cut ``text`` into lines of at most ``width`` cells: after a break character
+    (``breaks`` matches the pieces that end in one), and inside a piece only when the piece
+    alone is wider than ``width`` (it folds). Spaces at the end of a line do not count."""
+    from rich.cells import get_character_cell_size  # noqa: PLC0415
+
+    offsets: list[int] = []
+    used = 0  # cells on the current line, its trailing spaces included
+    for m in breaks.finditer(text):
+        piece = m.group()
+        shown = _cell_width(piece.rstrip(" "))
+        if used and used + shown > width:
+            offsets.append(m.start())
+            used = 0
+        if shown <= width:
+            used += _cell_width(piece)
+            continue
+        for i, ch in enumerate(piece):
+            size = get_character_cell_size(ch)
+            if used and used + size > width and ch != " ":
+                offsets.append(m.start() + i)
+                used = 0
+            used += size
+    return offsets
+
+
+def _cell_lines(cell: Cell, width: int, key: str) -> list[Any]:
+    """The lines of one cell at ``width``: the cell itself when it fits, else broken at dots (or spaces)."""
+    from rich.text import Text  # noqa: PLC0415
+
+    if _cell_width(_plain(cell)) <= width or key not in _BREAKS:
+        return [cell]
+    text = Text(cell) if isinstance(cell, str) else cell
+    lines = text.divide(break_offsets(text.plain, width, _BREAKS[key]))
+    for line in lines:
+        line.rstrip()
+    return list(lines)
+
+
+@dataclass
+class _Measure:
+    """Widths of the columns over every row, at each level of giving way.
+
+    ``natural``: every cell on one line. ``own``: a type without the inputs it lists (they
+    wrap). ``least``: broken at dots and spaces, as wide as the widest piece.
+    """
+
+    natural: dict[str, int]
+    own: dict[str, int]
+    least: dict[str, int]
+
+
+def _measure(keys: Sequence[str], rows: Iterator[tuple[Cell, ...]], head: dict[str, str],
+             foot: dict[str, str], pieces: bool = True) -> _Measure:
+    """The widths of the columns over ``rows``; the widths of broken cells only with ``pieces``."""
+    natural = {k: max(_cell_width(head[k]), _cell_width(foot.get(k, ""))) for k in keys}
+    own, least = dict(natural), dict(natural)
+    widest = [0] * len(keys)
+    breakable = [i for i, k in enumerate(keys) if k in _BREAKS] if pieces else []
+    for cells in rows:
+        for i, cell in enumerate(cells):
+            n = _cell_width(_plain(cell))
+            if n > widest[i]:
+                widest[i] = n
+        for i in breakable:
+            key, cell = keys[i], cells[i]
+            plain = _plain(cell)
+            if not plain:
+                continue
+            # a type's own text ends where its styled list of inputs begins
+            spans = [] if isinstance(cell, str) else cell.spans
+            own[key] = max(own[key], _cell_width(plain[:spans[0].start] if spans else plain))
+            least[key] = max(least[key], *(_cell_width(p.rstrip(" ")) for p in _BREAKS[key].findall(plain)))
+    for k, w in zip(keys, widest):
+        natural[k] = max(natural[k], w)
+        if k not in _BREAKS:
+            own[k] = least[k] = natural[k]
+    return _Measure(natural, own, least)
+
+
+def _overhead(n: int) -> int:
+    """Cells of rich's box and padding around ``n`` columns: ``│ a │ b │`` is 3 per column and 1."""
+    return 3 * n + 1
+
+
+def _fit(shown: list[str], m: _Measure, width: int | None, columns: ColumnSet, chosen: bool,
+         compact: Callable[[], dict[str, int]]) -> tuple[list[str], dict[str, int], bool]:
+    """The columns to show, their widths, and whether counts are abbreviated, for ``width``.
+
+    In order, until the table fits: counts are abbreviated (where that is narrower); a type's
+    list of inputs wraps; the minor columns go (``columns.drop_first``); types and then names
+    break at dots and spaces; further columns go (``drop_later``); names and types fold. The
+    kept columns always stay. Columns the user chose (``chosen``) go only when names cannot
+    stay whole otherwise.
+    """
+    if width is None:
+        return shown, {k: m.natural[k] for k in shown}, False
+    breaking = ["type:own", "type:least", "name:least"]
+    stages = ["compact", *(breaking if chosen else breaking[:1]), *columns.drop_first,
+              *([] if chosen else breaking[1:]), *columns.drop_later, "type:fold", "name:fold"]
+    cols, short, fixed = list(shown), False, m.natural
+    dropped: list[tuple[str, dict[str, dict[str, int]]]] = []
+    level = {k: m.natural for k in ("name", "type")}
+    folded = {k: _cell_width(_HEADERS[k]) for k in _HEADERS}
+
+    def need() -> int:
+        return _overhead(len(cols)) + sum(level[k][k] if k in level else fixed[k] for k in cols)
+
+    for stage in stages:
+        if need() <= width:
+            break
+        if stage == "compact":
+            abbreviated = {**m.natural, **compact()}
+            # ``431.08 K`` is wider than ``431,080``: abbreviate only when it saves room
+            if sum(abbreviated[k] for k in cols) < sum(fixed[k] for k in cols):
+                short, fixed = True, abbreviated
+        elif ":" in stage:
+            key, to = stage.split(":")
+            level[key] = {"own": m.own, "least": m.least, "fold": folded}[to]
+        elif stage in cols and stage not in columns.kept:
+            cols.remove(stage)
+            dropped.append((stage, dict(level)))
+    for key, then in reversed(dropped):
+        # a column dropped early may fit again beside those dropped after it, but not at the cost
+        # of breaking names or types more than they were when it went
+        if then == level and need() + 3 + fixed[key] <= width:
+            cols = [k for k in shown if k in cols or k == key]
+    if short and need() - sum(fixed[k] - m.natural[k] for k in cols if k not in level) <= width:
+        short, fixed = False, m.natural  # exact counts fit beside the columns that stayed
+    flex = [k for k in ("name", "type") if k in cols]
+    widths = {k: level[k][k] if k in flex else fixed[k] for k in cols}
+    spare = width - need()
+    for k in flex:  # room left goes to the name first, then the type, up to their natural widths
+        extra = max(0, min(spare, m.natural[k] - widths[k]))
+        widths[k] += extra
+        spare -= extra
+    return cols, widths, short
+
+
+@dataclass
+class _TableSpec:
+    """What a streamed table shows: its columns, and its cells and footers with counts exact or abbreviated."""
+
+    keys: tuple[str, ...]
+    headers: dict[str, str]
+    footers: Callable[[bool], dict[str, str]]
+    cells: Callable[[bool], Iterator[tuple[Cell, ...]]]
+    justify: dict[str, str]
+
+
+def _console(width: int, color: bool | None) -> Any:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(file=io.StringIO(), width=width, no_color=not color, force_terminal=bool(color),
+                   color_system="standard" if color else None, highlight=False, emoji=False, markup=False)
+
+
+def _captured(console: Any, renderable: Any) -> list[str]:
+    """The lines ``console`` prints for ``renderable``, trailing spaces stripped."""
+    with console.capture() as capture:
+        console.print(renderable)
+    return [line.rstrip() for line in capture.get().splitlines()]
+
+
+def _summary_width(lines: list[tuple[str, str]]) -> int:
+    if not lines:
+        return 0
+    return max(_cell_width(k) for k, _ in lines) + 2 + max(_cell_width(printable(v)) for _, v in lines)
+
+
+def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool | None, columns: ColumnSet,
+                chosen: Sequence[str] | None, summary: list[tuple[str, str]], caption: str | None = None
+                ) -> Iterator[str]:
+    """The title, the table a chunk of rows at a time, and the summary, as text ending in newlines."""
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    keys = spec.keys
+    unknown = [k for k in chosen or () if k not in keys]
+    if unknown or (chosen is not None and "name" not in chosen):
+        raise OptionError(f"columns: {', '.join(map(repr, unknown)) or 'name is missing'}; "
+                          f"the table has: {', '.join(keys)} (name always among them)")
+    # without a width nothing is broken: the pieces of names need no measuring
+    measured = _measure(keys, spec.cells(False), spec.headers, spec.footers(False), pieces=width is not None)
+
+    def compact() -> dict[str, int]:
+        counts = [k for k in keys if k in _COUNTS]
+        found = _measure(keys, spec.cells(True), spec.headers, spec.footers(True), pieces=False).natural
+        return {k: found[k] for k in counts}
+
+    shown = list(chosen) if chosen else list(keys)
+    cols, widths, short = _fit(shown, measured, width, columns, bool(chosen), compact)
+    table_width = _overhead(len(cols)) + sum(widths.values())
+    title_text = Text(printable(title))
+    if width is None:  # no wrapping: as wide as the widest part
+        width = max(table_width, _cell_width(title_text.plain), _summary_width(summary),
+                    _cell_width(caption or ""))
+    console = _console(max(width, table_width), color)
+    yield "\n".join(_captured(console, title_text)) + "\n"
+
+    index = [keys.index(k) for k in cols]
+    footers = spec.footers(short)
+    rows = spec.cells(short)
+    chunk = list(islice(rows, CHUNK_ROWS))
+    first = True
+    while True:
+        after = list(islice(rows, CHUNK_ROWS))
+        last = not after
+        # the cells bring their own padding of one space a side (see _justified): rich's padding
+        # wraps every cell in one more renderable, a third of the time of a long table
+        table = Table(show_header=first, show_footer=last, header_style="bold", footer_style="bold", padding=0)
+        for k in cols:
+            right = spec.justify[k] == "right"
+            head, foot = (_padded(x, widths[k], right) for x in (spec.headers[k], footers.get(k, "")))
+            table.add_column(head, footer=foot, style="dim" if k == "index" else None, width=widths[k] + 2,
+                             no_wrap=True, overflow="fold")
+        if chunk:
+            table.add_row(*_chunk_cells(chunk, index, cols, widths, spec.justify, console))
+        lines = _captured(console, table)
+        # the pieces join into one table: the bottom edge of all but the last, the top of all but the first, go
+        lines = lines[0 if first else 1:None if last else -1]
+        yield "\n".join(lines) + "\n"
+        if last:
+            break
+        chunk, first = after, False
+    tail: list[Any] = []
+    if caption:
+        tail.append(Text(caption))
+    tail.append(_summary(summary))
+    for part in tail:
+        yield "\n".join(_captured(console, part)) + "\n"
+
+
+class _Block:
+    """The lines of one column over a chunk of rows, already cut to the column's width and
+    justified: rich draws them inside its table as they are (measuring and wrapping each line
+    through rich's Text was most of the time of a long table)."""
+
+    def __init__(self, lines: list[list[Any]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        """One line of segments after another."""
+        from rich.segment import Segment  # noqa: PLC0415
+
+        newline = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield newline
+
+
+def _padded(text: str, width: int, right: bool) -> str:
+    """``text`` justified in ``width`` cells, with a space each side."""
+    gap = " " * max(0, width - _cell_width(text))
+    return f" {gap}{text} " if right else f" {text}{gap} "
+
+
+def _justified(line: Cell, width: int, right: bool, console: Any) -> list[Any]:
+    """One line of a cell as segments ``width`` cells wide and a space each side, its styles kept."""
+    from rich.segment import Segment  # noqa: PLC0415
+
+    if isinstance(line, str) or not (line.spans or line.style):
+        return [Segment(_padded(line if isinstance(line, str) else line.plain, width, right))]
+    gap = " " * max(0, width - _cell_width(line.plain))
+    segments = list(line.render(console))
+    return [Segment(" " + gap), *segments, Segment(" ")] if right else [Segment(" "), *segments, Segment(gap + " ")]
+
+
+def _chunk_cells(chunk: list[tuple[Cell, ...]], index: list[int], cols: list[str], widths: dict[str, int],
+                 justify: dict[str, str], console: Any) -> list[_Block]:
+    """One block per column holding every row of the chunk, each row as tall as its tallest cell."""
+    lines: list[list[list[Any]]] = [[] for _ in cols]
+    blank = {k: _justified("", widths[k], False, console) for k in cols}
+    right = {k: justify[k] == "right" for k in cols}
+    bars: dict[int, list[Any]] = {}  # the bar cells are shared objects (see _bar_cell): drawn once each
+    for cells in chunk:
+        row = [_cell_lines(cells[i], widths[k], k) if k in _BREAKS else [cells[i]] for i, k in zip(index, cols)]
+        height = max(len(c) for c in row)
+        for out, k, c in zip(lines, cols, row):
+            w, r = widths[k], right[k]
+            if k == "bar":
+                drawn = bars.get(id(c[0]))
+                if drawn is None:
+                    drawn = bars[id(c[0])] = _justified(c[0], w, r, console)
+                out.append(drawn)
+            else:
+                out.extend(_justified(x, w, r, console) for x in c)
+            if len(c) < height:
+                out.extend([blank[k]] * (height - len(c)))
+    return [_Block(out) for out in lines]
+
+
+def _bar_cell(memo: dict[tuple[str, int], Any], share: float) -> Any:
+    """``13% ▊`` : the share and a bar of :data:`BAR_WIDTH` cells, drawn by rich once per eighth of a cell."""
+    from rich.bar import Bar  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    key = (format_share(share), int(BAR_WIDTH * 8 * share))  # rich's Bar draws in eighths of a cell
+    cell = memo.get(key)
+    if cell is None:
+        drawn = Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23")
+        console = _console(BAR_WIDTH, False)
+        ink = "".join(s.text for s in console.render(drawn, console.options) if s.text != "\n")
+        cell = memo[key] = Text(f"{key[0]:>3} ")
+        cell.append(ink, style=drawn.style)
+    return cell
 
 
 def render_table(report: Report, *, width: int | None = None, color: bool | None = None,
-                 rows: Sequence[LayerRow] | None = None, bars: str = "macs") -> str:
+                 rows: Sequence[LayerRow] | None = None, bars: str = "macs",
+                 columns: Sequence[str] | None = None) -> str:
     """The per-layer rich table with a totals section, as text (ANSI codes only when ``color``).
 
-    ``rows`` (default: every layer) are the rows to list, e.g. the heaviest first
-    (:func:`hotspots.select`); ``bars`` is the metric whose share each row's bar shows.
+    See :func:`iter_table` for the arguments.
     """
-    from rich.bar import Bar  # noqa: PLC0415  (rich is loaded only for tables)
-    from rich.table import Table  # noqa: PLC0415
+    return "".join(iter_table(report, width=width, color=color, rows=rows, bars=bars, columns=columns))
+
+
+def iter_table(report: Report, *, width: int | None = None, color: bool | None = None,
+               rows: Sequence[LayerRow] | None = None, bars: str = "macs",
+               columns: Sequence[str] | None = None) -> Iterator[str]:
+    """:func:`render_table` in pieces, a chunk of rows at a time.
+
+    ``width``: the terminal's columns; the table chooses its columns to fit (``None``: no
+    limit, every column at its full width). ``rows`` (default: every layer) are the rows to
+    list, e.g. the heaviest first (:func:`hotspots.select`); ``bars`` is the metric whose share
+    each row's bar shows; ``columns`` the columns to show (:data:`cnncalc.columns.LAYER`).
+    """
     from rich.text import Text  # noqa: PLC0415
 
     listed = report.layers if rows is None else tuple(rows)
@@ -506,70 +869,53 @@ def render_table(report: Report, *, width: int | None = None, color: bool | None
         title += f" · counted as {report.convention}"
     if len(listed) < len(report.layers):
         title += f" · {len(listed)} of {len(report.layers)} layers"
-    table = Table(
-        title=title,
-        title_justify="left",
-        show_footer=True,
-        header_style="bold",
-        footer_style="bold",
-    )
     t = report.totals
+    memo: dict[tuple[str, int], Any] = {}
 
-    def share_cell(share: float) -> Table:
-        cell = Table.grid(padding=(0, 1))
-        cell.add_column(justify="right", width=3, no_wrap=True)
-        cell.add_column(width=BAR_WIDTH, no_wrap=True)
-        cell.add_row(format_share(share), Bar(1.0, 0.0, share, width=BAR_WIDTH, color="magenta", bgcolor="grey23"))
-        return cell
+    def cells(short: bool) -> Iterator[tuple[Cell, ...]]:
+        count = format_count if short else format_int
+        previous: LayerRow | None = None
+        for r, share in zip(listed, hotspots.shares(report, bars, listed)):
+            # a layer whose input is not the row above names its inputs after its type
+            kind: Cell = printable(r.type + (f" {r.label}" if r.label else ""))
+            source = format_inputs(r, previous)
+            if source:
+                kind = Text(kind)
+                kind.append(f" ← {printable(source)}", style="italic")
+            previous = r
+            yield (str(r.index), printable(r.name), kind, fmt_shape(r.output_shape), count(r.params), count(r.macs),
+                   count(r.flops), format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf),
+                   format_bytes(r.output_bytes), _bar_cell(memo, share))
 
-    def figure_cells(count: Callable[[int], str]) -> list[tuple[str, ...]]:
-        return [(fmt_shape(r.output_shape), count(r.params), count(r.macs), count(r.flops),
-                 format_rf_cell(r.rf, r.jumps_meet), format_jump(r.rf), format_bytes(r.output_bytes)) for r in listed]
+    def footers(short: bool) -> dict[str, str]:
+        count = format_count if short else format_int
+        return {"name": "total", "params": count(t.params), "macs": count(t.macs), "flops": count(t.flops),
+                "memory": format_bytes(t.activation_bytes)}
 
-    count = format_int
-    cells = figure_cells(count)
-    # exact counts with separators when the table fits; else human units (exact in the totals)
-    names = max((len(r.name) for r in listed), default=5)
-    needed = sum(max(len(c[i]) for c in cells) + 3 for i in range(7)) + min(names, 24) + 16 + 13 + 8
-    if cells and needed > (width or 120):
-        count = format_count
-        cells = figure_cells(count)
-    kinds = []
-    for r, prev in _with_previous(listed):
-        # a layer whose input is not the row above names its inputs after its type
-        kind = Text(r.type + (f" {r.label}" if r.label else ""))
-        source = format_inputs(r, prev)
-        if source:
-            kind.append(f" ← {source}", style="italic")
-        kinds.append(kind)
-    figures = [("output", ""), ("params", count(t.params)), ("MACs", count(t.macs)),
-               ("FLOPs", count(t.flops)), ("RF", ""), ("jump", ""), ("memory", format_bytes(t.activation_bytes))]
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("layer", footer="total", overflow="fold")
-    table.add_column("type", overflow="fold")
-    for i, (header, footer) in enumerate(figures):
-        # figures are never cut or wrapped: the name and type columns give way instead
-        widest = max([len(header), len(footer), *(len(c[i]) for c in cells)])
-        table.add_column(header, justify="right", footer=footer, no_wrap=True, min_width=widest)
-    table.add_column(f"% {hotspots.METRICS[bars][0].split()[-1]}", no_wrap=True, min_width=3 + 1 + BAR_WIDTH)
-    for r, kind, figs, share in zip(listed, kinds, cells, hotspots.shares(report, bars, listed)):
-        table.add_row(str(r.index), r.name, kind, *figs, share_cell(share))
-    if any(r.jumps_meet for r in report.layers):
-        table.caption = JUMPS_NOTE
-        table.caption_justify = "left"
-    return _console_text([table, _summary(totals_lines(report) + memory_lines(report))], width=width, color=color)
+    headers = {k: _HEADERS[k] for k in LAYER.names}
+    headers["bar"] = f"% {hotspots.METRICS[bars][0].split()[-1]}"
+    spec = _TableSpec(LAYER.names, headers, footers, cells,
+                      {k: "left" if k in ("name", "type", "bar") else "right" for k in LAYER.names})
+    caption = JUMPS_NOTE if any(r.jumps_meet for r in report.layers) else None
+    yield from _iter_table(spec, title=title, width=width, color=color, columns=LAYER, chosen=columns,
+                           summary=totals_lines(report) + memory_lines(report), caption=caption)
 
 
 def _summary(lines: list[tuple[str, str]]) -> Any:
-    """A two-column grid of (bold label, text)."""
+    """A two-column grid of (bold label, text); the text is shown literally (control characters escaped)."""
     from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
 
     summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
+    summary.add_column(style="bold", no_wrap=True)
     summary.add_column()
     for label, text in lines:
-        summary.add_row(label, text)
+        summary.add_row(Text(label), Text(printable(text)))
     return summary
+
+
+#: The console width that stands for "no width": rich lays a table out at its natural width inside it.
+UNWRAPPED = 100_000
 
 
 def _console_text(renderables: list[Any], *, width: int | None, color: bool | None) -> str:
@@ -587,31 +933,45 @@ def _console_text(renderables: list[Any], *, width: int | None, color: bool | No
 
 
 def render_memory_table(report: Report, *, width: int | None = None, color: bool | None = None,
-                        rows: Sequence[LayerRow] | None = None) -> str:
+                        rows: Sequence[LayerRow] | None = None, columns: Sequence[str] | None = None) -> str:
     """Per-layer memory (output, saved, share of the training peak, traffic) and the peak's breakdown.
 
-    ``rows`` (default: every layer) are the rows to list; the totals stay those of the network.
+    See :func:`iter_memory_table` for the arguments.
     """
-    from rich.table import Table  # noqa: PLC0415
+    return "".join(iter_memory_table(report, width=width, color=color, rows=rows, columns=columns))
+
+
+def iter_memory_table(report: Report, *, width: int | None = None, color: bool | None = None,
+                      rows: Sequence[LayerRow] | None = None, columns: Sequence[str] | None = None) -> Iterator[str]:
+    """:func:`render_memory_table` in pieces; ``width``, ``rows`` and ``columns`` as for :func:`iter_table`
+    (the columns of :data:`cnncalc.columns.MEMORY`). The totals stay those of the network."""
+    from rich.text import Text  # noqa: PLC0415
 
     m = report.memory
     if m is None:  # pragma: no cover  (analyse always estimates memory)
-        return render_table(report, width=width, color=color)
+        yield from iter_table(report, width=width, color=color, rows=rows)
+        return
+    mem = m
     precision = f"{m.dtype} autocast" if m.amp else m.dtype
-    table = Table(
-        title=f"{report.network} · memory · input {fmt_shape(report.input_shape)} · {precision} · batch {m.batch} "
-              f"· {OPTIMIZER_NAMES[m.optimizer]}",
-        title_justify="left", show_footer=True, header_style="bold", footer_style="bold",
-    )
-    footers = {"layer": "total", "at peak": format_bytes(sum(x.peak_bytes for x in m.layers)),
-               "read": format_bytes(sum(x.read_bytes for x in m.layers)),
-               "written": format_bytes(sum(x.write_bytes for x in m.layers))}
-    for h in MEMORY_HEADERS:
-        table.add_column(h, justify="left" if h in ("layer", "type") else "right", footer=footers.get(h, ""),
-                         style="dim" if h == "#" else None)
-    for row in memory_rows(report, m, rows):
-        table.add_row(*row)
-    return _console_text([table, _summary(breakdown_lines(m) + memory_lines(report))], width=width, color=color)
+    title = (f"{report.network} · memory · input {fmt_shape(report.input_shape)} · {precision} · batch {m.batch} "
+             f"· {OPTIMIZER_NAMES[m.optimizer]}")
+    listed = report.layers if rows is None else tuple(rows)
+
+    def cells(short: bool) -> Iterator[tuple[Cell, ...]]:
+        memory = mem.by_name()
+        for r in listed:
+            x = memory[r.name]
+            yield (str(r.index), printable(r.name), printable(r.type + (f" {r.label}" if r.label else "")),
+                   format_bytes(x.output_bytes), format_bytes(x.saved_bytes), format_bytes(x.peak_bytes),
+                   format_bytes(x.read_bytes), format_bytes(x.write_bytes), format_intensity(x.intensity))
+
+    totals = {"name": "total", "peak": format_bytes(sum(x.peak_bytes for x in m.layers)),
+              "read": format_bytes(sum(x.read_bytes for x in m.layers)),
+              "written": format_bytes(sum(x.write_bytes for x in m.layers))}
+    spec = _TableSpec(MEMORY.names, {k: _HEADERS[k] for k in MEMORY.names}, lambda short: totals, cells,
+                      {k: "left" if k in ("name", "type") else "right" for k in MEMORY.names})
+    yield from _iter_table(spec, title=title, width=width, color=color, columns=MEMORY, chosen=columns,
+                           summary=breakdown_lines(m) + memory_lines(report))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -707,8 +1067,10 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
                           format_headroom(o), Text(label, style=style))
     # the located messages whole, never wrapped: editors find a file:line:col at the start of a line
     notes = "".join(line + "\n" for line in format_entry_lines(result))
-    return (_console_text([table], width=width, color=color) + notes
-            + _console_text([format_check_summary(result)], width=width, color=color))
+    # without a width (a file, or a pipe without COLUMNS) nothing wraps: the table takes its natural width
+    room = width or UNWRAPPED
+    return (_console_text([table], width=room, color=color) + notes
+            + _console_text([format_check_summary(result)], width=room, color=color))
 
 
 def render_check_json(result: CheckResult) -> str:
@@ -876,8 +1238,8 @@ _TOTAL_LABEL = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops
                 "param_memory": "param memory", "activation_memory": "activation memory"}
 
 
-def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
-    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+def _diff_totals(diff: Diff) -> list[list[str]]:
+    """The totals rows (figure, old, new, change) as text."""
     totals = []
     for fig, c in diff.totals.items():
         kind = _TOTAL_KIND.get(fig, "count")
@@ -886,20 +1248,38 @@ def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
     old_rf = format_rf_sizes(rf_sizes(diff.old.totals.receptive_field))
     new_rf = format_rf_sizes(rf_sizes(diff.new.totals.receptive_field))
     totals.append(["receptive field", old_rf, new_rf, "0" if old_rf == new_rf else "changed"])
-    layers = []
-    for d in diff.layers:
-        # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
-        pct = d.status == "changed"
-        layers.append([
-            d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
-            format_delta(d.change("params"), percent=pct),
-            *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
-            format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
-        ])
-    return totals, layers
+    return totals
+
+
+def _diff_layer_row(d: LayerDiff) -> list[str]:
+    """One layer's cells, in the order of :data:`_LAYER_HEAD`; names and types as written."""
+    # MACs and FLOPs compact, params exact; a percentage only where the layer is on both sides
+    pct = d.status == "changed"
+    return [
+        d.name, d.status, _side(d, lambda r: r.type), _side(d, lambda r: fmt_shape(r.output_shape)),
+        format_delta(d.change("params"), percent=pct),
+        *(format_delta(d.change(f), exact=False, percent=pct) for f in ("macs", "flops")),
+        format_delta(d.change("memory"), "bytes", percent=pct), _side(d, lambda r: format_rf(r.rf)),
+    ]
+
+
+def _diff_rows(diff: Diff) -> tuple[list[list[str]], list[list[str]]]:
+    """(totals rows, layer rows) as text, shared by the table and Markdown."""
+    return _diff_totals(diff), [_diff_layer_row(d) for d in diff.layers]
 
 
 _LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "memory", "RF"]
+
+
+def _diff_columns() -> list[Any]:
+    """The layer table's columns: names wrap at dots; FLOPs, then memory, RF and type give way first."""
+    from .render_grid import Column  # noqa: PLC0415
+
+    drop = {"FLOPs": 4, "memory": 3, "RF": 2, "type": 1}
+    right = {"params", "MACs", "FLOPs", "memory", "RF"}
+    return [Column(h, "right" if h in right else "left",
+                   "dots" if h == "layer" else "words" if h in ("type", "output") else "never", drop.get(h, 0))
+            for h in _LAYER_HEAD]
 
 
 def _shown(diff: Diff, rows: list[list[str]], all_layers: bool) -> list[list[str]]:
@@ -921,31 +1301,67 @@ def format_gate(gate: Gate) -> str:
 
 def render_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
                       width: int | None = None, color: bool | None = None) -> str:
-    """Totals old/new/change, then the layers that changed (all with ``all_layers``)."""
-    from rich.table import Table  # noqa: PLC0415
+    """Totals old/new/change, then the layers that changed (all with ``all_layers``).
 
-    totals_rows, layer_rows = _diff_rows(diff)
-    totals = Table(title=f"{diff.old.network} → {diff.new.network}", title_justify="left", header_style="bold")
+    ``width`` None: no width (a file, a pipe), every line as long as it needs.
+    """
+    return "".join(iter_diff_table(diff, gate=gate, all_layers=all_layers, width=width, color=color))
+
+
+def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
+                    width: int | None = None, color: bool | None = None) -> Iterator[str]:
+    """:func:`render_diff_table` in pieces: the layer table is laid out in one pass and drawn row by row."""
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    from .render_grid import Grid, layout  # noqa: PLC0415
+
+    # the title on its own line, as wide as the width allows (a table's title wraps at the table's)
+    title = Text(f"{printable(diff.old.network)} → {printable(diff.new.network)}", style="italic")
+    totals = Table(header_style="bold")
     for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right")):
-        totals.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for row in totals_rows:
+        # figures are never cut: the labels wrap, and the change wraps between its two terms
+        totals.add_column(col, justify=justify, no_wrap=col in ("old", "new"))  # type: ignore[arg-type]
+    for row in _diff_totals(diff):
         totals.add_row(*row)
-    layers = Table(header_style="bold")
-    for col in _LAYER_HEAD:
-        layers.add_column(col, justify="right" if col in ("params", "MACs", "FLOPs", "memory", "RF") else "left")
-    for row in _shown(diff, layer_rows, all_layers):
-        layers.add_row(*row)
-    parts: list[Any] = [totals, format_diff_summary(diff)]
-    if layers.row_count:
-        parts.append(layers)
+    # without a width, as wide as the title or the table need
+    room = width or max(len(title) + 1, 200)
+    yield _console_text([title, totals, format_diff_summary(diff)], width=room, color=color)
+    shown = [d for d in diff.layers if all_layers or d.status != "unchanged"]
+    if shown:
+        cells = [_diff_layer_row(d) for d in shown]
+        for row in cells:
+            row[0], row[2] = printable(row[0]), printable(row[2])
+        columns = _diff_columns()
+        grid = Grid(columns, layout(columns, cells, width), color=bool(color))
+        yield "\n".join(grid.head()) + "\n"
+        for row in cells:
+            yield "\n".join(line.rstrip() for line in grid.row(row)) + "\n"
+        yield grid.bottom() + "\n"
     if gate is not None:
-        parts.append(format_gate(gate))
-    return _console_text(parts, width=width, color=color)
+        yield _console_text([format_gate(gate)], width=room, color=color)
 
 
 def render_diff_json(diff: Diff, *, gate: Gate | None = None) -> str:
     """The documented JSON object of ``cnncalc diff``."""
-    return json.dumps(diff.to_dict(gate), indent=2) + "\n"
+    return "".join(iter_diff_json(diff, gate=gate))
+
+
+def iter_diff_json(diff: Diff, *, gate: Gate | None = None) -> Iterator[str]:
+    """:func:`render_diff_json` in pieces, one layer at a time (``json.dumps(..., indent=2)``'s text)."""
+    # the object without its layers, then each layer written as it comes; the summary counts them all
+    text = json_text({**replace(diff, layers=()).to_dict(gate), "summary": diff.summary()})
+    if not diff.layers:
+        yield text + "\n"
+        return
+    # a string in JSON never holds a raw newline, so this is the top-level key and nothing else
+    head, tail = text.split('\n  "layers": []')
+    yield head + '\n  "layers": ['
+    sep = "\n    "
+    for d in diff.layers:
+        yield sep + _json_value(d.to_dict(), "\n    ")
+        sep = ",\n    "
+    yield "\n  ]" + tail + "\n"
 
 
 def _md_table(head: list[str], rows: list[list[str]], right: set[str]) -> list[str]:
@@ -981,16 +1397,24 @@ def _training_peak(row: SweepRow) -> int | None:
 
 
 #: (CSV name, table heading, value of a row, how the table shows it): a new column is one line.
+#: The sum of every layer's output and the training peak are both bytes, and read alike unless
+#: the headings say which is which: the sum is larger than the peak at large batches, as outputs
+#: are freed during the step (the caption under the table says so).
 SWEEP_COLUMNS: list[tuple[str, str, Callable[[SweepRow], Any], Callable[[Any], str]]] = [
     ("input_shape", "input", lambda r: r.input_shape, _x),
     ("batch", "batch", lambda r: r.batch, str),
     ("output_shape", "output", lambda r: r.totals.output_shape, _x),
     ("params", "params", lambda r: r.totals.params, format_count),
-    ("macs", "MACs/sample", lambda r: r.totals.macs, format_count),
-    ("flops", "FLOPs/sample", lambda r: r.totals.flops, format_count),
-    ("activation_bytes_batch", "activations", lambda r: r.totals.activation_bytes_batch, format_bytes),
+    ("macs", "MACs per sample", lambda r: r.totals.macs, format_count),
+    ("flops", "FLOPs per sample", lambda r: r.totals.flops, format_count),
+    ("activation_bytes_batch", "all outputs summed", lambda r: r.totals.activation_bytes_batch, format_bytes),
     ("training_peak_bytes", "training peak", _training_peak, lambda v: "-" if v is None else format_bytes(v)),
 ]
+#: Rank in which the table drops a column to fit its width (0: always kept; the highest goes first).
+_SWEEP_DROP = {"params": 4, "output_shape": 3, "flops": 2, "activation_bytes_batch": 1}
+SWEEP_CAPTION = ("all outputs summed: every layer's output for the whole batch, added up (the report's "
+                 "activations), not what is held at any one time. training peak: the most memory held at once "
+                 "during a training step, weights, gradients and optimizer state included.")
 
 
 def _sweep_title(result: Sweep) -> str:
@@ -1027,12 +1451,15 @@ def render_sweep_markdown(result: Sweep) -> str:
 
 
 def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
-    """The sweep as a rich table, as text (ANSI codes only when ``color``)."""
-    from rich.table import Table  # noqa: PLC0415  (rich is loaded only for tables)
+    """The sweep as a table that fits ``width`` (None: no width), with its title and caption."""
+    from rich.text import Text  # noqa: PLC0415  (rich is loaded only for tables)
 
-    table = Table(title=_sweep_title(result), title_justify="left", header_style="bold")
-    for _, head, _, _ in SWEEP_COLUMNS:
-        table.add_column(head, justify="right")
-    for cells in _sweep_cells(result):
-        table.add_row(*cells)
-    return _console_text([table], width=width, color=color)
+    from .render_grid import Column, render_grid  # noqa: PLC0415
+
+    columns = [Column(head, "right", "never", _SWEEP_DROP.get(name, 0)) for name, head, _, _ in SWEEP_COLUMNS]
+    lines = render_grid(columns, _sweep_cells(result), width, color=bool(color))
+    room = width or len(lines[0])
+    # the network's name as written, never read as markup
+    words = _console_text([Text(printable(_sweep_title(result)))], width=max(room, 40), color=False)
+    caption = _console_text([SWEEP_CAPTION], width=max(room, 40), color=False)
+    return words + "\n".join(lines) + "\n" + caption

@@ -7,6 +7,7 @@ Names and notes quote user text: the text form shows control characters escaped
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from .explain import Eq, Explanation, Line
@@ -40,27 +41,106 @@ def _eq_text(eq: Eq, seen: set[str]) -> str:
     return _chain(eq, seen, tex=False) + (f" {eq.note}" if eq.note else "")
 
 
-def _line_text(line: Line) -> list[str]:
+def _line_text(line: Line, width: int | None = None) -> list[str]:
     seen: set[str] = set()
     eqs = [_eq_text(e, seen) for e in line.eqs]
     tail = [line.note] if line.note else []
     joined = ";  ".join(eqs)
-    if len(joined) <= _ONE_LINE:
+    # equations share a line while it stays short and fits the width
+    room = _ONE_LINE if width is None else min(_ONE_LINE, width - _LABEL - 3)
+    if len(joined) <= room:
         body = [" ".join([joined, *tail]).strip()]
     else:
         body = eqs[:-1] + [" ".join([eqs[-1], *tail])]
     pad = " " * (_LABEL + 3)
-    return [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
+    lines = [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
+    return [w for text in lines for w in wrap(text, width, _LABEL + 5, start=_LABEL + 3)]
 
 
-def render_text(explanations: Sequence[Explanation]) -> str:
-    """Plain text: a heading per layer or block, then one figure per line."""
+#: A line never breaks after these (an operator starts the next line) ...
+_GLUE_AFTER = frozenset("= + − - · × / → ← ( ;".split())
+#: ... nor before a unit, which stays with its number.
+_UNITS = frozenset(("B", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "T"))
+_WORD = re.compile(r"\S+")
+
+
+def wrap(text: str, width: int | None, indent: int, *, start: int = 0) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, continued ``indent`` spaces in.
+
+    A line breaks only at a space between two terms: never inside a number, a shape, or the
+    first ``start`` characters, never right after an operator or before a unit. ``width`` None:
+    one line, as it is.
+    """
+    if width is None or len(text) <= width:
+        return [text]
+    return pack(terms(text, start), width, indent)
+
+
+def terms(text: str, start: int = 0) -> list[str]:
+    """``text`` cut at the spaces where a line may break (see :func:`wrap`)."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    out, first, depth = [], 0, 0
+    for (i0, i1), (j0, j1) in zip(words, words[1:]):
+        word, after = text[i0:i1], text[j0:j1]
+        # a shape [32, 112, 112] is one term
+        depth += word.count("[") - word.count("]")
+        if i1 <= start or depth > 0 or word in _GLUE_AFTER or after.rstrip("),;:.") in _UNITS:
+            continue
+        out.append(text[first:i1])
+        first = j0
+    out.append(text[first:])
+    return out
+
+
+def pack(parts: Sequence[str], width: int, indent: int) -> list[str]:
+    """Terms joined by spaces into lines of at most ``width``, continued ``indent`` spaces in.
+
+    A term longer than a whole line (a long dotted name) is cut after a dot, or where the line
+    ends if it has none.
+    """
+    lines: list[str] = []
+    line = parts[0]
+    pad = " " * min(indent, width // 2)
+    for term in parts[1:]:
+        if len(line) + 1 + len(term) <= width:
+            line += " " + term
+            continue
+        lines.append(line)
+        line = pad + term
+    lines.append(line)
     out: list[str] = []
+    for line in lines:
+        while len(line) > width:  # a single term wider than the line: cut it, after a dot if one fits
+            cut = line.rfind(".", len(pad) + 1, width) + 1 or width
+            out.append(line[:cut])
+            line = pad + line[cut:]
+        out.append(line)
+    return out
+
+
+def _heading(ex: Explanation, width: int | None) -> list[str]:
+    """``name (title) ← input [shape], ...``; a name, and an input with its shape, are one term each."""
+    text = f"{ex.name} ({ex.title})" + (f" ← {', '.join(ex.inputs)}" if ex.inputs else "")
+    if width is None or len(text) <= width:
+        return [text]
+    sources = [f"{s}," for s in ex.inputs[:-1]] + list(ex.inputs[-1:])
+    if sources:
+        sources[0] = "← " + sources[0]
+    return pack([ex.name, *terms(f"({ex.title})"), *sources], width, 4)
+
+
+def render_text(explanations: Sequence[Explanation], *, width: int | None = None) -> str:
+    """Plain text: a heading per layer or block, then one figure per line, fitted to ``width`` (None: no limit)."""
+    out: list[str] = []
+    # layers of a repeated block share their figures' lines (see explain): each is written once
+    memo: dict[int, list[str]] = {}
     for ex in explanations:
-        src = ", ".join(ex.inputs)
-        out.append(f"{ex.name} ({ex.title})" + (f" ← {src}" if src else ""))
+        out.extend(_heading(ex, width))
         for line in ex.lines:
-            out.extend(_line_text(line))
+            text = memo.get(id(line))
+            if text is None:
+                text = memo[id(line)] = _line_text(line, width)
+            out.extend(text)
         out.append("")
     # every piece is made printable, so a newline in a name cannot start a line of its own
     return "\n".join(map(printable, out))

@@ -40,7 +40,7 @@ from pydantic_core import CoreSchema, core_schema
 from . import layers as _layers
 from . import units
 from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
-from .layers.base import Expr, Flag, Name, Pos, Refs, _describe
+from .layers.base import Expr, Flag, Name, Pos, Refs, _describe, _name
 from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES
 from .source import Source, parse, parse_bytes, read, read_stream
@@ -407,6 +407,13 @@ def from_source(src: Source) -> Network:
     more = 0
     for b in sorted(names & set(_known_types())):
         problems.append(src.problem(f"block name '{b}' is already a layer type", ("blocks", b), key=True))
+    for b in sorted(n for n in names if isinstance(n, str)):
+        # a block's name becomes part of its layers' names, so it follows the same rule: a '.' would
+        # add a level to the hierarchy that is not there
+        try:
+            _name(b)
+        except ValueError as e:
+            problems.append(src.problem(f"block name: {e}", ("blocks", b), key=True))
     for b in names:
         args = blocks[b].get("args") if isinstance(blocks[b], dict) else None
         for a in sorted(set(args) & set(BUILTIN_ARGS)) if isinstance(args, dict) else ():

@@ -1,9 +1,9 @@
 """Sweeps: a network's totals and memory over several input shapes and batch sizes. Pure: no I/O.
 
 The description is loaded and validated once. Each input shape gets its own graph (blocks
-expanded and shapes inferred for that input), and each batch size its own analysis of that
-graph, so a row's figures are exactly the ``totals`` and ``memory`` of
-``analyse(network, input_shape=s, batch=b)``.
+expanded and shapes inferred for that input) and one analysis; each further batch size gets its
+own memory estimate of that graph. A row's figures are exactly the ``totals`` and ``memory`` of
+``analyse(network, input_shape=s, batch=b)`` (``tests/test_scale.py`` holds them to it).
 
 On the command line a list is comma-separated, and a number may be a range written as in a
 shell, ``{start..stop}`` or ``{start..stop..step}`` (stop included when a step lands on it):
@@ -21,9 +21,9 @@ from typing import Any, Sequence
 
 from .analysis import analyse
 from .errors import CnnCalcError, OptionError
-from .graph import build
+from .graph import MAX_ELEMENTS, build
 from .layers import Shape, fmt_shape
-from .memory import MemoryEstimate
+from .memory import MemoryEstimate, MemoryModel
 from .report import DTYPE_BYTES, SCHEMA_VERSION, Totals
 from .spec import Network
 
@@ -141,6 +141,9 @@ def sweep(network: Network, inputs: Sequence[Sequence[int]], batches: Sequence[i
     """Analyse ``network`` at every input shape (filled as by :func:`fill_spatial`) and batch size."""
     if len(inputs) * len(batches) > MAX_VALUES:
         raise OptionError(f"{len(inputs):,} inputs × {len(batches):,} batch sizes is more than {MAX_VALUES:,} rows")
+    for b in batches:
+        if b > MAX_ELEMENTS:
+            raise OptionError("batch must be at most 2^63 − 1, as PyTorch's sizes are")
     rows = []
     for given in inputs:
         shape = fill_spatial(given, network.input)
@@ -149,8 +152,19 @@ def sweep(network: Network, inputs: Sequence[Sequence[int]], batches: Sequence[i
         except CnnCalcError as e:
             where = f"at input {fmt_shape(shape)}: "
             raise type(e)([replace(p, message=where + p.message) for p in e.problems]) from None
+        # the counts do not depend on the batch: one analysis per input, and for each further
+        # batch only the memory model's figures (its moments are linear in the batch) and the
+        # batch's activation total, as analyse() computes them
+        if not batches:
+            continue
+        report = analyse(graph, batch=batches[0], dtype=dtype, optimizer=optimizer, amp=amp)
+        model = MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer) if len(batches) > 1 else None
+        t = report.totals
         for b in batches:
-            report = analyse(graph, batch=b, dtype=dtype, optimizer=optimizer, amp=amp)
-            rows.append(SweepRow(shape, b, report.totals, report.memory))
+            if b == report.batch or model is None:
+                rows.append(SweepRow(shape, b, t, report.memory))
+                continue
+            totals = replace(t, batch=b, activation_bytes_batch=t.activation_bytes * b)
+            rows.append(SweepRow(shape, b, totals, model.estimate(b)))
     source = network.source.name if network.source else None
     return Sweep(network.name or "network", source, dtype, optimizer, amp, tuple(rows))

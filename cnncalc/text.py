@@ -3,10 +3,11 @@
 cnncalc shows names, types and messages exactly as the user wrote them. Two kinds of character
 cannot be shown as they are without changing what a reader sees:
 
-* control characters (C0, DEL, C1) and the Unicode bidirectional controls, which a terminal or a
-  text viewer acts on instead of showing (an ESC sequence recolours or moves the cursor, BEL rings,
-  U+202E reverses the text after it). :func:`printable` writes them as Python escapes
-  (``\\x1b``, ``\\u202e``), so they are visible and the rest of the text is untouched;
+* control characters (C0, DEL, C1), the Unicode bidirectional controls and the line and
+  paragraph separators, which a terminal or a text viewer acts on instead of showing (an ESC
+  sequence recolours or moves the cursor, BEL rings, U+202E reverses the text after it, U+2028
+  starts a new line). :func:`printable` writes them as Python escapes (``\\x1b``, ``\\u202e``),
+  so they are visible and the rest of the text is untouched;
 * a CSV cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a
   spreadsheet runs as a formula (CSV injection). :func:`csv_cell` prefixes such a cell with a
   single quote, as OWASP recommends, so the spreadsheet shows it as text.
@@ -16,8 +17,10 @@ from __future__ import annotations
 
 import re
 
-#: C0 controls, DEL, C1 controls, and the bidirectional embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 controls, DEL, C1 controls, the bidirectional embeddings, overrides and isolates, and the
+#: line and paragraph separators (which start a new line in many viewers, so a name would seem to
+#: end early).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:

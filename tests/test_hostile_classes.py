@@ -606,3 +606,28 @@ def test_a_character_yaml_does_not_allow_is_located(tmp_path: Path, loader: str,
     (line,) = refused(run("report", str(net)), net)
     assert location(line) == position(text, char)
     assert f"U+{ord(char):04X}" in line
+
+
+# ---------------------------------------------------------------------------------------------
+# block names follow the rule of layer names: they become part of their layers' names
+
+
+@pytest.mark.parametrize("name", ["a.b", "a/b", "$x", " padded", "trailing ", "bell\x07", "esc\x1b[31m",
+                                  "bidi\u202e", "x" * 201],
+                         ids=["dot", "slash", "dollar", "leading space", "trailing space", "BEL", "ESC", "bidi",
+                              "201 characters"])
+def test_a_block_name_that_no_layer_could_carry_is_refused_at_its_key(tmp_path: Path, name: str) -> None:
+    text = json.dumps({"input": [3, 8, 8], "blocks": {name: {"layers": ["relu"]}}, "layers": [name]}, indent=1)
+    path = write(tmp_path / "net.json", text)
+    errors = refused(run("report", str(path)), path)
+    assert location(errors[0]) == position(text, json.dumps(name))
+    assert "block name" in errors[0]
+
+
+@pytest.mark.parametrize("name", ["[bold]x[red]", "=1+2", "ünïcödé", "with space", "🧠"])
+def test_a_block_name_a_layer_could_carry_is_kept_as_written(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / "net.json", json.dumps({"input": [3, 8, 8], "blocks": {name: {"layers": ["relu"]}},
+                                                   "layers": [name]}))
+    res = run("report", str(path), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    assert [row["name"] for row in json.loads(res.stdout)["layers"]] == [f"{name}1.relu1"]

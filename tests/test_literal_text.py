@@ -110,8 +110,12 @@ def file_name(text: str) -> str:
 
 
 def block_name(text: str) -> str:
-    """``text`` as a block name: a ``.`` would start a level of the names the block gives its layers."""
-    return text.replace(".", "_")
+    """``text`` as a block name, which follows the rule of layer names: no ``.`` (it would start a
+    level of the names the block gives its layers) or ``/``, no leading ``$``, nothing unprintable,
+    no surrounding spaces, at most 200 characters. The rest (markup, formulas, bidi text) stays."""
+    name = "".join(c if c.isprintable() else "_" for c in text.replace(".", "_").replace("/", "_"))
+    name = name.strip()[:200].strip()
+    return "_" + name[1:] if name.startswith("$") else name or "_"
 
 
 def description(name: str, *, layer_name: str | None, wider: bool = False) -> dict[str, Any]:
@@ -235,23 +239,15 @@ def check_markdown(res: Any, twin: Any, case: Case) -> _Elements:
 
 hostile = pytest.mark.parametrize("text", HOSTILE)
 
-# Formats whose renderers other work rewrites: marked, not skipped, so that each run shows them.
-# Non-strict: for some strings they already pass.
-TABLE = pytest.mark.xfail(reason="owned by table work: render_table and render_memory_table pass user text "
-                                 "(title, names, types, summary) to rich as markup and unescaped", strict=False)
-SCALE = pytest.mark.xfail(reason="owned by scale work: render_diff_table and render_sweep_table pass the "
-                                 "network name to rich as markup", strict=False)
 
 
 @hostile
-@pytest.mark.parametrize("view", [pytest.param((), id="layers", marks=TABLE),
-                                  pytest.param(("--memory",), id="memory", marks=TABLE)])
+@pytest.mark.parametrize("view", [(), ("--memory",)], ids=["layers", "memory"])
 def test_report_table(cases: dict[str, Case], text: str, view: tuple[str, ...]) -> None:
     res = cli_run("report", cases[text].path, *view)
     human(res, cases[text])
 
 
-@TABLE
 @hostile
 def test_report_table_narrow_terminal(cases: dict[str, Case], text: str) -> None:
     """At 60 columns long names wrap, but nothing crashes and no control character gets through."""
@@ -430,7 +426,6 @@ def test_check_junit(cases: dict[str, Case], text: str, limit: tuple[str, str], 
 # ---------------------------------------------------------------------------------------------
 # diff, sweep, fit
 
-@SCALE
 @hostile
 def test_diff_table(cases: dict[str, Case], text: str) -> None:
     case = cases[text]
@@ -457,7 +452,7 @@ def test_diff_markdown(cases: dict[str, Case], text: str) -> None:
 
 
 @hostile
-@pytest.mark.parametrize("fmt", [pytest.param("table", marks=SCALE), "json", "csv", "markdown"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "markdown"])
 def test_sweep(cases: dict[str, Case], text: str, fmt: str) -> None:
     case = cases[text]
     args = ("sweep", case.path, "--batch", "1,2", "-f", fmt)

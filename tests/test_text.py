@@ -29,8 +29,10 @@ _MARKS = {"\u200e", "\u200f", "\u061c"}
 
 
 def acts_on_a_terminal(c: str) -> bool:
-    """A control character (general category Cc) or a bidirectional control."""
-    return unicodedata.category(c) == "Cc" or unicodedata.bidirectional(c) in _BIDI or c in _MARKS
+    """A control character (general category Cc), a line or paragraph separator (Zl, Zp), or a
+    bidirectional control."""
+    return (unicodedata.category(c) in ("Cc", "Zl", "Zp") or unicodedata.bidirectional(c) in _BIDI
+            or c in _MARKS)
 
 
 def shown(text: str) -> str:
