@@ -5,9 +5,10 @@ Each ``tests/papers/NAME.yaml`` is a network as its paper and reference code hav
 For each, at the description's input (on PyTorch's meta device, which propagates shapes without
 computing):
 
-- parameters and float buffers, in total;
+- parameters and float buffers, in total and per leaf module;
 - every leaf module's output shape (forward hooks) is the shape of the layer of the same name;
-- MACs of convolutions, transposed convolutions and linear layers (forward hooks);
+- MACs of convolutions, transposed convolutions and linear layers (forward hooks), per module
+  and in total;
 - FLOPs under the ``torch`` convention equal FlopCounterMode's count;
 
 and on the CPU, at a smaller input where the paper's is costly (``CASES``):
@@ -147,7 +148,14 @@ def test_counts_and_shapes_match_pytorch(name: str) -> None:
     assert not missing, f"modules without a layer of the same name: {missing}"
     wrong = {n: (ours[n], s) for n, s in theirs.items() if ours[n] != s}
     assert not wrong
-    assert report.totals.macs == ref.conv_linear_macs(model, shape)
+    rows = {row.name: row for row in report.layers}
+    for module_name, module in model.named_modules():
+        if module_name in theirs:  # a leaf: its own parameters and buffers are the layer's
+            assert rows[module_name].params == sum(p.numel() for p in module.parameters()), module_name
+            assert rows[module_name].buffers == ref.count_float_buffers(module), module_name
+    macs = {n: m for n, m in ref.macs_by_module(model, shape).items() if m}
+    assert {n: rows[n].macs for n in macs} == macs
+    assert report.totals.macs == sum(macs.values())
     assert analyse(graph, convention="torch").totals.flops == torch_flops(model, shape)
 
 
