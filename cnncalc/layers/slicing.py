@@ -33,6 +33,7 @@ from .base import (
     Pos,
     PosN,
     Shape,
+    SizeN,
     fmt_shape,
     register,
     torch_call,
@@ -63,7 +64,7 @@ class Crop(Layer):
     prefix = "crop"
     spatial = True
     torch_view = True
-    size: PosN
+    size: SizeN
     offset: NonNegN | None = None
 
     def windows(self, shape: Shape) -> tuple[tuple[int, int], ...]:
