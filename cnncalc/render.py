@@ -1051,9 +1051,11 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
     from rich.text import Text  # noqa: PLC0415
 
     table = Table(header_style="bold")
+    # nothing is cut with '…' (a path or a figure would lose what tells it apart): a cell wraps at
+    # its spaces, and a word wider than its column folds, every character kept
     for col, justify in (("network", "left"), ("limit", "left"), ("actual", "right"), ("max / min", "right"),
                          ("headroom", "right"), ("status", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for net in result.networks:
         if not net.outcomes:  # an invalid file, or a network without limits: one row, its message below
             label, style = _STATUS[net.status]
