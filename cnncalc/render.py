@@ -725,6 +725,8 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
 
     shown = list(chosen) if chosen else list(keys)
     cols, widths, short = _fit(shown, measured, width, columns, bool(chosen), compact)
+    # a column the user asked for is never left out without a word
+    left_out = [k for k in shown if k not in cols] if chosen else []
     table_width = _overhead(len(cols)) + sum(widths.values())
     title_text = Text(printable(title))
     if width is None:  # no wrapping: as wide as the widest part
@@ -761,6 +763,9 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
     tail: list[Any] = []
     if caption:
         tail.append(Text(caption))
+    if left_out:
+        tail.append(Text(f"Left out to fit {width} columns: {', '.join(left_out)} (a wider terminal shows them, "
+                         "and so does output piped without COLUMNS or written with -o)"))
     tail.append(_summary(summary))
     for part in tail:
         yield "\n".join(_captured(console, part)) + "\n"
