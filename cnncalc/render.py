@@ -1279,13 +1279,15 @@ _LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "
 
 
 def _diff_columns() -> list[Any]:
-    """The layer table's columns: names wrap at dots; FLOPs, then memory, RF and type give way first."""
+    """The layer table's columns: names wrap at dots, shapes only after an arrow; FLOPs, then memory, RF and
+    type give way first."""
     from .render_grid import Column  # noqa: PLC0415
 
     drop = {"FLOPs": 4, "memory": 3, "RF": 2, "type": 1}
     right = {"params", "MACs", "FLOPs", "memory", "RF"}
     return [Column(h, "right" if h in right else "left",
-                   "dots" if h == "layer" else "words" if h in ("type", "output") else "never", drop.get(h, 0))
+                   "dots" if h == "layer" else "words" if h == "type" else "arrows" if h == "output" else "never",
+                   drop.get(h, 0))
             for h in _LAYER_HEAD]
 
 
