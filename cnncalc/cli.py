@@ -685,7 +685,11 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     else:
         text = render.render_check_table(result, width=_text_width(output), color=_use_color(output))
     write_output(text, output)
-    for net in result.networks:
+    # the table lists each invalid file's problems and each note under it: at a terminal that
+    # shows both streams they are read there, and a second copy on stderr is only noise
+    on_screen = fmt == "table" and output in (None, "-") and all(
+        s is not None and s.isatty() for s in (sys.stdout, sys.stderr))
+    for net in result.networks if not on_screen else ():
         for p in net.problems:
             click.echo(f"error: {printable(p.format())}", err=True)
         if net.note:

@@ -742,6 +742,8 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
 
     shown = list(chosen) if chosen else list(keys)
     cols, widths, short = _fit(shown, measured, width, columns, bool(chosen), compact)
+    # a column the user asked for is never left out without a word
+    left_out = [k for k in shown if k not in cols] if chosen else []
     table_width = _overhead(len(cols)) + sum(widths.values())
     title_text = Text(printable(title))
     if width is None:  # no wrapping: as wide as the widest part
@@ -778,6 +780,9 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
     tail: list[Any] = []
     if caption:
         tail.append(Text(caption))
+    if left_out:
+        tail.append(Text(f"Left out to fit {width} columns: {', '.join(left_out)} (a wider terminal shows them, "
+                         "and so does output piped without COLUMNS or written with -o)"))
     tail.append(_summary(summary))
     for part in tail:
         yield "\n".join(_captured(console, part)) + "\n"
@@ -1068,9 +1073,11 @@ def render_check_table(result: CheckResult, *, width: int | None = None, color: 
     from rich.text import Text  # noqa: PLC0415
 
     table = Table(header_style="bold")
+    # nothing is cut with '…' (a path or a figure would lose what tells it apart): a cell wraps at
+    # its spaces, and a word wider than its column folds, every character kept
     for col, justify in (("network", "left"), ("limit", "left"), ("actual", "right"), ("max / min", "right"),
                          ("headroom", "right"), ("status", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for net in result.networks:
         if not net.outcomes:  # an invalid file, or a network without limits: one row, its message below
             label, style = _STATUS[net.status]
@@ -1292,13 +1299,15 @@ _LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "
 
 
 def _diff_columns() -> list[Any]:
-    """The layer table's columns: names wrap at dots; FLOPs, then memory, RF and type give way first."""
+    """The layer table's columns: names wrap at dots, shapes only after an arrow; FLOPs, then memory, RF and
+    type give way first."""
     from .render_grid import Column  # noqa: PLC0415
 
     drop = {"FLOPs": 4, "memory": 3, "RF": 2, "type": 1}
     right = {"params", "MACs", "FLOPs", "memory", "RF"}
     return [Column(h, "right" if h in right else "left",
-                   "dots" if h == "layer" else "words" if h in ("type", "output") else "never", drop.get(h, 0))
+                   "dots" if h == "layer" else "words" if h == "type" else "arrows" if h == "output" else "never",
+                   drop.get(h, 0))
             for h in _LAYER_HEAD]
 
 

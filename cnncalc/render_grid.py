@@ -10,10 +10,12 @@ Layout, for a width (``None``: a file or a pipe without ``COLUMNS``, which has n
 
 - every column at its natural width when that fits (or when there is no width);
 - else the columns of highest ``drop`` rank go first (0: always kept), until the kept columns fit
-  with every name whole and the other text at its narrowest: a number column never wraps, other
-  text wraps at a space, a heading at a space; a name wraps only after a dot, and only once every
+  with every name and every shape whole and the other text at its narrowest: a number column never wraps, a
+  change of shape wraps after its arrow (a shape itself at its spaces), other text wraps at a
+  space, a heading at a space; a name wraps only after a dot, and only once every
   column that may go has gone;
-- the width left over goes to the names first, then to the other columns, up to their natural
+- the width left over goes first to the shapes, so that each stays whole on its line (every row
+  would be taller otherwise), then to the names, then to the other columns, up to their natural
   width. Only when the always-kept columns cannot fit at all does a piece longer than its column
   fold.
 """
@@ -27,7 +29,7 @@ from typing import Iterable, Iterator, Literal, Sequence
 from rich import box
 from rich.cells import cell_len
 
-Wrap = Literal["never", "dots", "words"]
+Wrap = Literal["never", "dots", "words", "arrows"]
 
 #: A table's frame: ``│ `` before the first cell, `` │ `` between cells, `` │`` after the last.
 _EDGE, _GAP = 4, 3
@@ -47,10 +49,15 @@ class Column:
 
 _DOT_PIECES = re.compile(r"[^.]*(?:\.|$)")
 _WORDS = re.compile(r"\S+\s*")
+#: ``[64, 56, 56] → [256, 56, 56]``: a shape whole, a line broken only after an arrow.
+_ARROW_PIECES = re.compile(r"[^→]*→\s*|[^→]+")
 
 
 def pieces(text: str, wrap: Wrap) -> list[str]:
-    """The unbreakable pieces of a cell: after each dot (``dots``), at spaces (``words``), or whole."""
+    """The unbreakable pieces of a cell: after each dot (``dots``), at spaces (``words``), after each
+    arrow (``arrows``), or whole."""
+    if wrap == "arrows":
+        return _ARROW_PIECES.findall(text) or [text]
     if wrap == "dots":
         return [p for p in _DOT_PIECES.findall(text) if p] or [text]
     if wrap == "words":
@@ -74,7 +81,7 @@ def _fold(piece: str, width: int) -> list[str]:
 def wrap_cell(text: str, width: int, wrap: Wrap) -> list[str]:
     """``text`` as lines of at most ``width`` cells, broken only where ``wrap`` allows."""
     # a space where a line breaks is dropped; a name keeps every character it has
-    trim = str.rstrip if wrap == "words" else str
+    trim = str.rstrip if wrap in ("words", "arrows") else str
     lines: list[str] = []
     for paragraph in text.split("\n"):
         if wrap == "never" or cell_len(paragraph) <= width:
@@ -86,8 +93,10 @@ def wrap_cell(text: str, width: int, wrap: Wrap) -> list[str]:
                 lines.append(trim(line))
                 line = ""
             if cell_len(trim(p)) > width:
-                *full, line = _fold(trim(p), width)
+                # a shape too wide for the column breaks at its spaces before it folds
+                *full, line = wrap_cell(trim(p), width, "words") if wrap == "arrows" else _fold(trim(p), width)
                 lines += full
+                line += p[len(trim(p)):]  # the space after the piece still parts it from the next
             else:
                 line += p
         lines.append(trim(line))
@@ -113,21 +122,27 @@ def layout(columns: Sequence[Column], rows: Iterable[Sequence[str]], width: int 
     natural = [_natural(c.head) for c in columns]
     # a heading wraps at its spaces; a cell as its column allows
     least = [_narrowest(c.head, "words") for c in columns]
+    # ``arrows``: as narrow as a shape broken at its spaces, as wide as one whole shape when there is room
+    whole_piece = [0] * len(columns)
     for row in rows:
         for i, text in enumerate(row):
             n = _natural(text)
             if n > natural[i]:
                 natural[i] = n
             c = columns[i]
-            m = n if c.wrap == "never" else _narrowest(text, c.wrap)
+            m = n if c.wrap == "never" else _narrowest(text, "words" if c.wrap == "arrows" else c.wrap)
             if m > least[i]:
                 least[i] = m
+            if c.wrap == "arrows" and (w := _narrowest(text, "arrows")) > whole_piece[i]:
+                whole_piece[i] = w
     if width is None or frame_width(natural) <= width:
         return list(natural)
     kept = list(range(len(columns)))
     # drop the highest ranks first, the rightmost of a rank first, while the rest cannot fit with
     # every name whole: a column goes before a name is wrapped
-    whole = [n if c.wrap == "dots" else a for a, n, c in zip(least, natural, columns)]
+    # (and every shape on one line: a shape broken in every row makes the whole table taller)
+    whole = [n if c.wrap == "dots" else max(a, p) if c.wrap == "arrows" else a
+             for a, n, p, c in zip(least, natural, whole_piece, columns)]
     for i in sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: (-columns[i].drop, -i)):
         if frame_width(whole[k] for k in kept) <= width:
             break
@@ -142,6 +157,11 @@ def layout(columns: Sequence[Column], rows: Iterable[Sequence[str]], width: int 
             spare += cut
             if spare >= 0:
                 break
+    # a shape broken across lines makes every row of the table taller: shapes whole come first
+    for k in (k for k in kept if columns[k].wrap == "arrows"):
+        grow = max(0, min(spare, whole_piece[k] - widths[k]))
+        widths[k] += grow
+        spare -= grow
     for k in sorted(kept, key=lambda k: columns[k].wrap != "dots"):
         if spare <= 0:
             break

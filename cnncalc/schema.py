@@ -9,6 +9,7 @@ cannot drift apart. Counts and bytes are raw integers.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -20,7 +21,7 @@ from .layers import REGISTRY, Layer
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
 from .layers.reshape import ZeroPadNd
-from .spec import Network, _known_types
+from .spec import Network, _fold, _known_types
 from .report import DTYPE_BYTES, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -515,6 +516,19 @@ def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
                     branch["minItems"] = branch["maxItems"] = cls.ndim * (2 if issubclass(cls, ZeroPadNd) else 1)
 
 
+def _spellings(words: Any) -> str:
+    """A pattern for every spelling of ``words`` that cnncalc reads as them: any case, any underscores.
+
+    It mirrors :func:`spec.canonical_type`'s last rule, so that PyTorch's class names (``Conv2d``,
+    ``BatchNorm2d``) are not flagged by an editor while cnncalc reads them. JSON Schema patterns
+    have no case-insensitive flag: each letter is a class of its two cases.
+    """
+    def one(word: str) -> str:
+        return "_*" + "".join((f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c)) + "_*" for c in _fold(word))
+
+    return "^(?:" + "|".join(sorted({one(w) for w in words})) + ")$"
+
+
 def _close(schema: dict[str, Any]) -> None:
     """Close the item union: registered layer types only (bare, ``{type: null}`` only where no argument is
     required), ``sequential`` with its layers, and block calls only in a file that defines blocks."""
@@ -530,6 +544,8 @@ def _close(schema: dict[str, Any]) -> None:
         if required[tag]:  # ``conv2d: null`` has no out_channels: only the arguments
             for k in keys:
                 item["properties"][k] = ref
+        # the exact names for completion; every other spelling cnncalc folds onto them for validation
+        item["patternProperties"] = {_spellings(keys): item["properties"][tag]}
         layer_refs.append({"$ref": f"#/$defs/{cls.__name__}Item"})
     _close_name(defs["Sequential"])
     _close_name(defs["Call"]["additionalProperties"]["anyOf"][0])
@@ -540,14 +556,18 @@ def _close(schema: dict[str, Any]) -> None:
     defs["LayerSequential"] = _retarget(defs["Sequential"], "#/$defs/Item", "#/$defs/LayerItem")
     defs["LayerSequentialItem"] = {**defs["SequentialItem"], "title": "LayerSequentialItem",
                                    "properties": {"sequential": {"$ref": "#/$defs/LayerSequential"}}}
-    bare = {"enum": bare_words, "description": "a layer type that needs no argument (e.g. relu)"}
+    bare = {"anyOf": [{"enum": bare_words}, {"type": "string", "pattern": _spellings(bare_words)}],
+            "description": "a layer type that needs no argument (e.g. relu, or ReLU as PyTorch spells it)"}
     defs["LayerItem"] = {
         "description": "a layer: one of the registered layer types, or a sequential group of them",
         "oneOf": [bare, *layer_refs, {"$ref": "#/$defs/LayerSequentialItem"}],
     }
     # with blocks, an item may also call one: any other name (which blocks exist, cnncalc checks)
-    known = sorted(_known_types())
-    block_name = {"type": "string", "pattern": "^[A-Za-z_]", "not": {"enum": known},
+    # a name that folds onto a type is that type here: one reading per item (a block named exactly
+    # ``Conv2d`` is still called by cnncalc, but an editor reads the name as the type)
+    not_a_type = {"pattern": _spellings(_known_types())}
+    defs["Call"]["propertyNames"] = {"not": not_a_type}
+    block_name = {"type": "string", "pattern": "^[A-Za-z_]", "not": not_a_type,
                   "description": "the name of a block defined under 'blocks:'"}
     defs["Item"] = {
         "description": "a layer, a sequential group, or a call of a block defined under 'blocks:'",
