@@ -511,7 +511,7 @@ def test_readme_examples_are_valid_layers() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Crops, slices, reductions and constants", 1)[1]
-    (block,) = re.findall(r"```yaml\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    (block,) = re.findall(r"```yaml\n(.*?)```", re.split(r"\n#{2,3} ", section, maxsplit=1)[0], re.S)
     items = yaml.safe_load(block)
     assert len(items) >= 10
     for item in items:
