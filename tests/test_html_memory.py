@@ -180,15 +180,15 @@ HOSTILE = [
 
 
 def _hostile(name: str) -> dict[str, Any]:
-    # layer names refuse '/', '.', '$' and control characters; block names and the network's name
-    # are free text
+    # layer and block names refuse '/', '.', '$' and control characters; the network's name is
+    # free text
     layer = name.replace("/", "|").replace(".", ",").replace("$", "S")
     layer = "".join(c if c.isprintable() else "?" for c in layer).strip()
     return {
         "name": name,
         "input": [3, 16, 16],
-        "blocks": {name: {"layers": [{"conv2d": {"out_channels": 4, "kernel_size": 3}}, "relu"]}},
-        "layers": [{name: {"name": layer}}, {"relu": {"name": layer + "x"}}, {"add": {"from": [layer, layer + "x"]}}],
+        "blocks": {layer: {"layers": [{"conv2d": {"out_channels": 4, "kernel_size": 3}}, "relu"]}},
+        "layers": [{layer: {"name": layer}}, {"relu": {"name": layer + "x"}}, {"add": {"from": [layer, layer + "x"]}}],
     }
 
 
@@ -207,7 +207,7 @@ def test_user_text_is_literal(name: str) -> None:
     assert "</" not in payload and "<!--" not in payload
     data = json.loads(payload)
     assert [n["name"] for n in data["nodes"]] == [printable(r.name) for r in report.layers]
-    assert {g["kind"] for g in data["groups"].values()} == {printable(name)}
+    assert {g["kind"] for g in data["groups"].values()} == {printable(block) for block in _hostile(name)["blocks"]}
     # nothing a terminal or a text viewer would act on
     assert not any(c in text for c in "\x1b\x07\u202e")
 
