@@ -125,6 +125,24 @@ def _stdout_error(e: BaseException) -> BaseException:
     return _StdoutError(getattr(e, "strerror", None) or str(e))
 
 
+def _failed_stdout_write(e: BaseException) -> BaseException | None:
+    """The stdout error that ``e`` is, if it was raised by ``click.echo`` writing to stdout (click's
+    own help or version on a full device or a closed pipe); else None."""
+    if not isinstance(e, OSError):
+        return None
+    tb = e.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is click.utils.echo.__code__:
+            stream = frame.f_locals.get("file")
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                if stream is sys.stdout or stream.fileno() == 1:
+                    return _stdout_error(e)
+            return None
+        tb = tb.tb_next
+    return None
+
+
 class _Group(click.Group):
     """Catches everything once, at the edge: a message on stderr and the exit code of :data:`EXIT_CODES`."""
 
@@ -159,7 +177,21 @@ class _Group(click.Group):
             _say(SIGNALS[e.signum])
             ctx.exit(128 + e.signum)
         except Exception as e:  # noqa: BLE001  (anything else is a bug, reported as one)
-            ctx.exit(_internal_error(e, ctx))
+            failed = _failed_stdout_write(e)
+            if isinstance(failed, _StdoutError):
+                _say(f"error: cannot write to standard output: {failed.reason}")
+                ctx.exit(EXIT_INVALID)
+            ctx.exit(EXIT_OK if failed is not None else _internal_error(e, ctx))
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        """Parse the group's options; its help or version to a reader that went away exits 0.
+
+        click's own main would exit 1 on that broken pipe, the code of an exceeded budget.
+        """
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise click.exceptions.Exit(EXIT_OK) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """Run the command; standalone, end with :func:`sys.exit` and a code of :data:`EXIT_CODES`.
@@ -184,8 +216,15 @@ class _Group(click.Group):
             _say(SIGNALS[e.signum])
             code = 128 + e.signum
         except Exception as e:  # noqa: BLE001
-            argv = args[0] if args and args[0] is not None else sys.argv[1:]
-            code = _internal_error(e, None, debug="--debug" in argv)
+            failed = _failed_stdout_write(e)
+            if isinstance(failed, BrokenPipeError):
+                code = EXIT_OK  # the reader went away: not an error of ours
+            elif isinstance(failed, _StdoutError):
+                _say(f"error: cannot write to standard output: {failed.reason}")
+                code = EXIT_INVALID
+            else:
+                argv = args[0] if args and args[0] is not None else sys.argv[1:]
+                code = _internal_error(e, None, debug="--debug" in argv)
         sys.exit(code)
 
 
