@@ -69,3 +69,15 @@ def assert_totals_add_up(report: Report) -> None:
 
 def load_json(text: str) -> Any:
     return json.loads(text)
+
+
+#: A valid command line for each command that reads a network (tests add one thing to it).
+COMMAND_LINES: dict[str, list[str]] = {
+    "report": ["report", "lenet5"],
+    "explain": ["explain", "lenet5"],
+    "fit": ["fit", "lenet5", "--memory", "1GiB"],
+    "sweep": ["sweep", "lenet5"],
+    "export": ["export", "lenet5", "--to", "pytorch"],
+    "check": ["check", "lenet5", "--max-params", "1G"],
+    "diff": ["diff", "lenet5", "lenet5"],
+}

@@ -23,20 +23,12 @@ from cnncalc import cli as cli_module
 from cnncalc import spec
 from cnncalc.cli import EXIT_CODES, EXIT_INTERNAL, EXIT_INVALID, cli
 from cnncalc.errors import SpecError
-from conftest import run
+from conftest import COMMAND_LINES, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: One command line per command that reads a network.
-COMMANDS = {
-    "report": ["report", "lenet5"],
-    "explain": ["explain", "lenet5"],
-    "fit": ["fit", "lenet5", "--memory", "1GiB"],
-    "sweep": ["sweep", "lenet5"],
-    "export": ["export", "lenet5", "--to", "pytorch"],
-    "check": ["check", "lenet5", "--max-params", "1G"],
-    "diff": ["diff", "lenet5", "lenet5"],
-}
+COMMANDS = COMMAND_LINES
 
 #: Exceptions a bug may raise, including ones whose text spans lines or holds control characters.
 BUGS = {

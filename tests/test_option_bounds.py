@@ -21,21 +21,14 @@ from hypothesis import strategies as st
 from cnncalc import spec, units
 from cnncalc.cli import cli
 from cnncalc.units import MAX_VALUE
+from conftest import COMMAND_LINES
 from conftest import run
 
 #: Options whose value is a name or a path, not a number.
 NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on"}
 
 #: A valid command line for each command, to which one bad option value is added.
-BASE: dict[str, list[str]] = {
-    "report": ["report", "lenet5"],
-    "explain": ["explain", "lenet5"],
-    "fit": ["fit", "lenet5", "--memory", "1GiB"],
-    "sweep": ["sweep", "lenet5"],
-    "export": ["export", "lenet5", "--to", "pytorch"],
-    "check": ["check", "lenet5", "--max-params", "1G"],
-    "diff": ["diff", "lenet5", "lenet5"],
-}
+BASE = COMMAND_LINES
 
 #: Values no numeric option may take: beyond 2^63 − 1, not finite, not a number, an exponent
 #: that would take hours to expand, more digits than int() reads, negative.
