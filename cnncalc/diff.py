@@ -155,6 +155,8 @@ class Diff:
                 **{fig: c.to_dict() for fig, c in self.totals.items()},
                 "receptive_field": {"old": rf_sizes(self.old.totals.receptive_field),
                                     "new": rf_sizes(self.new.totals.receptive_field)},
+                "outputs": {side: [{"name": name, "shape": list(shape)} for name, shape in report.totals.outputs]
+                            for side, report in (("old", self.old), ("new", self.new))},
             },
             "summary": self.summary(),
             "layers": [d.to_dict() for d in self.layers],

@@ -1273,6 +1273,12 @@ def _diff_totals(diff: Diff) -> list[list[str]]:
     old_rf = format_rf_sizes(rf_sizes(diff.old.totals.receptive_field))
     new_rf = format_rf_sizes(rf_sizes(diff.new.totals.receptive_field))
     totals.append(["receptive field", old_rf, new_rf, "0" if old_rf == new_rf else "changed"])
+    old_out, new_out = diff.old.totals.outputs, diff.new.totals.outputs
+    if len(old_out) > 1 or len(new_out) > 1 or old_out != new_out:
+        # what the network returns: every output by name and shape (user text, shown as written)
+        def listed(outs: tuple[tuple[str, Any], ...]) -> str:
+            return ", ".join(f"{printable(name)} {fmt_shape(shape)}" for name, shape in outs)
+        totals.append(["outputs", listed(old_out), listed(new_out), "same" if old_out == new_out else "changed"])
     return totals
 
 

@@ -283,6 +283,13 @@ class RFChange(_Strict):
     new: list[int | None] | None
 
 
+class OutputsChange(_Strict):
+    """What each network returns, in order (several with ``outputs:``)."""
+
+    old: list[Output]
+    new: list[Output]
+
+
 class DiffTotals(_Strict):
     """Total figures compared."""
 
@@ -294,6 +301,7 @@ class DiffTotals(_Strict):
     param_memory: Change = Field(description="weight_file_bytes")
     activation_memory: Change = Field(description="activation_bytes_batch")
     receptive_field: RFChange
+    outputs: OutputsChange
 
 
 class LayerSide(_Strict):

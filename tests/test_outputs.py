@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -568,3 +568,23 @@ def test_the_json_schema_says_what_outputs_takes(outputs: object, valid: bool) -
         assert not valid
     else:
         assert valid
+
+
+def test_diff_compares_what_each_network_returns(tmp_path: Any) -> None:
+    """Dropping an output is a change diff reports, by name and shape, in JSON, the table and Markdown."""
+    two = tmp_path / "two.yaml"
+    one = tmp_path / "one.yaml"
+    two.write_text(textwrap.dedent(TWO_HEADS))
+    # head1 still computed (its MACs count) but no longer returned: a warning, and a different output list
+    one.write_text(textwrap.dedent(TWO_HEADS).replace("[head1, head2]", "[head2]"))
+    res = run("diff", str(two), str(one), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    outputs = json.loads(res.stdout)["totals"]["outputs"]
+    assert outputs == {"old": [{"name": "head1", "shape": [6, 8, 8]}, {"name": "head2", "shape": [6, 16, 16]}],
+                       "new": [{"name": "head2", "shape": [6, 16, 16]}]}
+    for fmt in ("table", "markdown"):
+        text = run("diff", str(two), str(one), "-f", fmt).stdout
+        row = next(line for line in text.splitlines() if "outputs" in line)
+        assert "head1 [6, 8, 8]" in row and "changed" in row
+    same = run("diff", str(one), str(one), "-f", "json")
+    assert json.loads(same.stdout)["totals"]["outputs"]["old"] == [{"name": "head2", "shape": [6, 16, 16]}]
