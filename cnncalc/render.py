@@ -1498,3 +1498,21 @@ def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool |
     words = _console_text([Text(printable(_sweep_title(result)))], width=max(room, 40), color=False)
     caption = _console_text([SWEEP_CAPTION], width=max(room, 40), color=False)
     return words + "\n".join(lines) + "\n" + caption
+
+
+class RichReport:
+    """A report drawn on a rich console: the terminal's table at the console's width and colours."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        """The text of :func:`render.render_table`, with its colours read back into rich styles."""
+        from rich.text import Text  # noqa: PLC0415  (rich is loaded only when a rich console asks)
+
+        color = console.color_system is not None and not console.no_color
+        text = render_table(self.report, width=options.max_width, color=color)
+        lines = Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore").split("\n")
+        for line in lines:
+            line.rstrip()  # a styled span (the title) may end in padding that the plain text has not
+        yield Text("\n", no_wrap=True, overflow="ignore").join(lines)

@@ -233,7 +233,9 @@ class Report:
 
     def __rich__(self) -> Any:
         """The table ``cnncalc report`` prints, for ``rich.print`` and rich consoles, at the console's width."""
-        return _RichReport(self)
+        from .render import RichReport  # noqa: PLC0415  (the renderers own rich)
+
+        return RichReport(self)
 
     def _repr_html_(self) -> str:
         """The HTML report as a fragment for a notebook cell (scoped styles and ids: several fit on a page)."""
@@ -273,22 +275,3 @@ class Report:
                 out["memory"] = memory[row.name].to_dict()
             yield out
 
-
-class _RichReport:
-    """A report drawn on a rich console: the terminal's table at the console's width and colours."""
-
-    def __init__(self, report: Report) -> None:
-        self.report = report
-
-    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        """The text of :func:`render.render_table`, with its colours read back into rich styles."""
-        from rich.text import Text  # noqa: PLC0415  (rich is loaded only when a rich console asks)
-
-        from .render import render_table  # noqa: PLC0415
-
-        color = console.color_system is not None and not console.no_color
-        text = render_table(self.report, width=options.max_width, color=color)
-        lines = Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore").split("\n")
-        for line in lines:
-            line.rstrip()  # a styled span (the title) may end in padding that the plain text has not
-        yield Text("\n", no_wrap=True, overflow="ignore").join(lines)
