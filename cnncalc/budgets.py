@@ -205,6 +205,8 @@ class NetworkCheck:
     outcomes: tuple[Outcome, ...]
     problems: tuple[Problem, ...] = ()
     note: str | None = None
+    #: what the network's build warns about (a branch that reaches no output), for stderr
+    warnings: tuple[Problem, ...] = ()
 
     @classmethod
     def invalid(cls, file: str, problems: Sequence[Problem]) -> NetworkCheck:
@@ -546,12 +548,15 @@ def check_network(network: Network, *, flags: Budgets | None = None,
     src = network.source
     file = src.name if src else None
     if not limits:
-        return NetworkCheck(build(network).name, file, network_line(network), settings, (), note=NO_LIMITS)
+        graph = build(network)
+        return NetworkCheck(graph.name, file, network_line(network), settings, (), note=NO_LIMITS,
+                            warnings=tuple(graph.warnings))
     report = analyse(network, batch=settings.batch, dtype=settings.dtype, optimizer=settings.optimizer,
                      convention=convention)
     subject = Subject(network, report, settings)
     outcomes = tuple(evaluate(limit, subject) for limit in limits)
-    return NetworkCheck(report.network, file, network_line(network), settings, outcomes)
+    return NetworkCheck(report.network, file, network_line(network), settings, outcomes,
+                        warnings=tuple(report.warnings))
 
 
 def check(networks: list[Network], *, flags: Budgets | None = None,

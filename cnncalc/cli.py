@@ -715,6 +715,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
         click.echo(f"warning: {unmatched.format()}", err=True)
     # each file on its own: an invalid one is an entry of the result, not the end of the run
     result = budgets.check_files(paths, load_network, flags=limits, budgets_file=table, convention=convention)
+    warn(w for net in result.networks for w in net.warnings)
     if fmt == "json":
         text = render.render_check_json(result)
     elif fmt == "github":

@@ -588,3 +588,16 @@ def test_diff_compares_what_each_network_returns(tmp_path: Any) -> None:
         assert "head1 [6, 8, 8]" in row and "changed" in row
     same = run("diff", str(one), str(one), "-f", "json")
     assert json.loads(same.stdout)["totals"]["outputs"]["old"] == [{"name": "head2", "shape": [6, 16, 16]}]
+
+
+@pytest.mark.parametrize("limits", [("--max-params", "1G"), ()], ids=["with limits", "without limits"])
+def test_check_warns_of_a_branch_that_reaches_no_output(tmp_path: Any, limits: tuple[str, ...]) -> None:
+    """check reads the network as report does: a dead branch is a located warning, never a failure."""
+    net = tmp_path / "net.yaml"
+    net.write_text(textwrap.dedent(TWO_HEADS).replace("[head1, head2]", "[head2]"))
+    res = run("check", str(net), *limits, "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and f"{net}:" in warnings[0] and "head1" in warnings[0]
+    report = run("report", str(net), "-f", "json")
+    assert [w["layer"] for w in json.loads(report.stdout)["warnings"]] == ["head1"]
