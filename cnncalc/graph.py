@@ -574,7 +574,8 @@ class _Builder:
                                    node.layer.type_name))
         return tuple(out)
 
-    def flag(self, value: Any, env: dict[str, Any], path: tuple[Any, ...], name: str, kind: str, key: str) -> bool:
+    def flag(self, value: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str,
+             key: str) -> bool:
         """A ``Flag`` argument of a group, its ``$expression`` evaluated."""
         if is_expr(value):
             try:
@@ -595,15 +596,7 @@ class _Builder:
             node.frozen = bool(own)
 
     def condition(self, obj: Any, env: dict[str, Any], path: tuple[Any, ...], name: str | None, kind: str) -> bool:
-        cond = obj.if_
-        if cond is None:
-            return True
-        if is_expr(cond):
-            try:
-                cond = evaluate(cond, env)
-            except ExprError as ex:
-                raise self.fail(path, f"if: {ex}", name, kind) from None
-        return bool(cond)
+        return obj.if_ is None or self.flag(obj.if_, env, path, name, kind, "if")
 
     def expand(self, e: _Entry, ins: list[int], path: tuple[Any, ...], prefix: str, env: dict[str, Any],
                likes: dict[str, int] | None = None) -> int:

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import settings
 
-from cnncalc import analysis, spec
+from cnncalc import analysis, source, spec
 from cnncalc.cli import cli
 from cnncalc.report import LayerRow, Report
 
@@ -81,3 +81,15 @@ COMMAND_LINES: dict[str, list[str]] = {
     "check": ["check", "lenet5", "--max-params", "1G"],
     "diff": ["diff", "lenet5", "lenet5"],
 }
+
+
+@pytest.fixture(params=["C", "Python"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with PyYAML's C loader (when built with libyaml) and with its pure-Python one."""
+    if request.param == "C":
+        if not hasattr(yaml, "CSafeLoader"):
+            pytest.skip("PyYAML is built without libyaml")
+        monkeypatch.setattr(source, "_Loader", yaml.CSafeLoader)
+    else:
+        monkeypatch.setattr(source, "_Loader", yaml.SafeLoader)
+    return str(request.param)

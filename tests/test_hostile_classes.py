@@ -26,18 +26,6 @@ from conftest import run
 LOCATED = re.compile(r"\{f\}:(\d+):(\d+): ")
 
 
-@pytest.fixture(params=["C", "Python"])
-def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with PyYAML's C loader (when built with libyaml) and with its pure-Python one."""
-    if request.param == "C":
-        if not hasattr(yaml, "CSafeLoader"):
-            pytest.skip("PyYAML is built without libyaml")
-        monkeypatch.setattr(source, "_Loader", yaml.CSafeLoader)
-    else:
-        monkeypatch.setattr(source, "_Loader", yaml.SafeLoader)
-    return str(request.param)
-
-
 def write(path: Path, content: str | bytes) -> Path:
     """``content`` written to ``path`` (as UTF-8 when text)."""
     if isinstance(content, bytes):

@@ -41,18 +41,6 @@ def errors(res: Any, path: Path) -> list[str]:
     return [line.removeprefix("error: ") for line in lines]
 
 
-@pytest.fixture(params=["C", "Python"])
-def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with PyYAML's C loader (when built with libyaml) and with its pure-Python one."""
-    if request.param == "C":
-        if not hasattr(yaml, "CSafeLoader"):
-            pytest.skip("PyYAML is built without libyaml")
-        monkeypatch.setattr(source, "_Loader", yaml.CSafeLoader)
-    else:
-        monkeypatch.setattr(source, "_Loader", yaml.SafeLoader)
-    return str(request.param)
-
-
 # ---------------------------------------------------------------------------------------------
 # files that are not a description at all
 
