@@ -33,8 +33,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -122,7 +123,7 @@ def saved_bytes(model: nn.Module, x: torch.Tensor, *, amp: torch.dtype | None = 
 
 def build(name: str, cuda_dropout_on_cpu: bool = True) -> tuple[nn.Module, tuple[int, ...]]:
     """A reference model by name (``tests/torch_reference.py``) and its input shape."""
-    import torch_reference  # noqa: PLC0415
+    import torch_reference
 
     builder, shape = torch_reference.BUILDERS[name]
     model = builder()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import OptionError
 from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
@@ -21,7 +21,7 @@ def analyse(network: Network | Graph, *, batch: int = 1, dtype: str = "fp32",
     """
     counting = None
     if convention is not None:
-        from .conventions import lookup  # noqa: PLC0415
+        from .conventions import lookup
 
         counting = lookup(convention)
     if dtype not in DTYPE_BYTES:

@@ -42,7 +42,7 @@ def is_text(source: str) -> bool:
 
 def load(source: Any, *, text: str | None = None) -> Network:
     """A network from a mapping, YAML/JSON text, a path, a bundled name or a loaded network (see the module)."""
-    from . import spec  # noqa: PLC0415
+    from . import spec
 
     if text is not None:  # the older form load(name, text=...): ``source`` names the text in messages
         return spec.load(str(source), text=text)
@@ -72,8 +72,8 @@ def analyse(source: Any, *, input_shape: Sequence[int] | str | None = None, batc
     ``input_shape`` overrides the input (``(3, 224, 224)`` or ``"3x224x224"``); ``dtype``
     defaults to fp32, or fp16 with ``amp``; ``depth`` collapses groups as ``--depth`` does.
     """
-    from .analysis import analyse as _analyse  # noqa: PLC0415
-    from .graph import Graph  # noqa: PLC0415
+    from .analysis import analyse as _analyse
+    from .graph import Graph
 
     shape = _shape(input_shape)
     network: Network | Graph = source if isinstance(source, Graph) else load(source)
@@ -86,7 +86,7 @@ def analyse(source: Any, *, input_shape: Sequence[int] | str | None = None, batc
 
 def _shape(value: Sequence[int] | str | None) -> tuple[int, ...] | None:
     """An input shape given to the API, checked as ``--input`` is."""
-    from .spec import shape_from_text  # noqa: PLC0415
+    from .spec import shape_from_text
 
     if value is None:
         return None

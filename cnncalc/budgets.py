@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
@@ -462,10 +462,7 @@ def _walk(root: Path, folder: Path, parts: list[str]) -> Iterator[Path]:
             if _is_dir(entry, follow=False):  # never through a link: no loops, no escape
                 yield from _walk(root, folder / entry.name, parts)
         return
-    if _MAGIC.search(part):
-        names = [e.name for e in _entries(folder) if fnmatchcase(e.name, part)]
-    else:
-        names = [part]
+    names = [e.name for e in _entries(folder) if fnmatchcase(e.name, part)] if _MAGIC.search(part) else [part]
     for name in names:
         child = folder / name
         if not rest:

@@ -17,8 +17,9 @@ import signal
 import stat
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import click
 
@@ -91,7 +92,7 @@ def _debug_requested(ctx: click.Context | None) -> bool:
 def _internal_error(e: BaseException, ctx: click.Context | None, *, debug: bool = False) -> int:
     """Report an exception that is not a :class:`CnnCalcError`: a bug, in one line (and, asked, its traceback)."""
     if debug or _debug_requested(ctx):
-        import traceback  # noqa: PLC0415
+        import traceback
 
         _say_lines("".join(traceback.format_exception(e)))
     what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
@@ -102,10 +103,8 @@ def _internal_error(e: BaseException, ctx: click.Context | None, *, debug: bool 
 
 def _say_lines(text: str) -> None:
     """Text as it is on stderr (a traceback), if stderr can take it."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         click.echo(text, err=True, nl=False)
-    except (OSError, ValueError):
-        pass
 
 
 def _flush_stdout() -> None:
@@ -176,7 +175,7 @@ class _Group(click.Group):
         except _Signalled as e:
             _say(SIGNALS[e.signum])
             ctx.exit(128 + e.signum)
-        except Exception as e:  # noqa: BLE001  (anything else is a bug, reported as one)
+        except Exception as e:
             failed = _failed_stdout_write(e)
             if isinstance(failed, _StdoutError):
                 _say(f"error: cannot write to standard output: {failed.reason}")
@@ -215,7 +214,7 @@ class _Group(click.Group):
         except _Signalled as e:
             _say(SIGNALS[e.signum])
             code = 128 + e.signum
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             failed = _failed_stdout_write(e)
             if isinstance(failed, BrokenPipeError):
                 code = EXIT_OK  # the reader went away: not an error of ours
@@ -245,7 +244,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 def load_network(net: str) -> Any:
     """A path, a bundled name, or ``-`` for standard input."""
-    from . import spec  # noqa: PLC0415
+    from . import spec
 
     if net == "-":
         if sys.stdin is None:
@@ -406,7 +405,8 @@ def freeze_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def built(net: str, shape: Any, freeze: tuple[str, ...]) -> Any:
     """The graph of NET at ``shape``, with the ``--freeze`` layers and groups frozen."""
-    from .graph import build, freeze as frozen  # noqa: PLC0415
+    from .graph import build
+    from .graph import freeze as frozen
 
     graph = build(load_network(net), shape)
     return frozen(graph, freeze) if freeze else graph
@@ -444,11 +444,11 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
            memory_view: bool, columns: str | None, freeze: tuple[str, ...], convention: str | None, fmt: str,
            output: str | None) -> None:
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
-    from dataclasses import replace  # noqa: PLC0415
+    from dataclasses import replace
 
-    from .analysis import analyse  # noqa: PLC0415
-    from .columns import parse_columns  # noqa: PLC0415
-    from . import hotspots, render  # noqa: PLC0415
+    from . import hotspots, render
+    from .analysis import analyse
+    from .columns import parse_columns
 
     if columns is not None and fmt != "table":
         raise OptionError(f"--columns: only the table has columns to choose, not --format {fmt}")
@@ -458,7 +458,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
                    optimizer=optimizer, amp=amp, convention=convention)
     warn(full.warnings)
     if html is not None:
-        from .render_html import render_html  # noqa: PLC0415
+        from .render_html import render_html
 
         write_output(render_html(full), html, option="--html")
     if depth is not None:
@@ -498,9 +498,9 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
 
     Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
     """
-    import json  # noqa: PLC0415
+    import json
 
-    from . import memory, render  # noqa: PLC0415
+    from . import memory, render
 
     try:
         size = memory.parse_size(budget)
@@ -511,7 +511,7 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     warn(graph.warnings)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
     if fmt == "json":
-        from .report import SCHEMA_VERSION  # noqa: PLC0415
+        from .report import SCHEMA_VERSION
 
         text = json.dumps({"schema_version": SCHEMA_VERSION, "network": graph.name,
                            "input_shape": list(graph.input_shape), **result.to_dict()}, indent=2) + "\n"
@@ -535,10 +535,9 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
 def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: str, fmt: str,
             output: str | None) -> None:
     """Every figure of every layer of NET with its formula, the numbers substituted and the result."""
-    from .explain import explain as explain_network  # noqa: PLC0415
-    from . import render_explain  # noqa: PLC0415
-
-    from .graph import build  # noqa: PLC0415
+    from . import render_explain
+    from .explain import explain as explain_network
+    from .graph import build
 
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
@@ -567,8 +566,8 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     Shapes may also follow NET, so that a shell's own brace expansion works unquoted:
     ``cnncalc sweep resnet50 3x{224..512..32}``.
     """
-    from . import render  # noqa: PLC0415
-    from .sweep import expand, parse_batches, sweep  # noqa: PLC0415
+    from . import render
+    from .sweep import expand, parse_batches, sweep
 
     for text in more:
         if "x" not in text and "{" not in text:
@@ -603,8 +602,8 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
                    "output shape with cnncalc's (needs torch).")
 def export(net: str, target: str, input_shape: str | None, output: str | None, check: bool) -> None:
     """Write NET as a runnable torch.nn.Module whose module names are cnncalc's layer names."""
-    from . import export as exporter  # noqa: PLC0415
-    from .graph import build  # noqa: PLC0415
+    from . import export as exporter
+    from .graph import build
 
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
@@ -618,7 +617,7 @@ def export(net: str, target: str, input_shape: str | None, output: str | None, c
 @cli.command()
 def networks() -> None:
     """List the bundled networks."""
-    from . import spec  # noqa: PLC0415
+    from . import spec
 
     found = spec.bundled()
     width = max((len(n) for n in found), default=0)
@@ -636,7 +635,7 @@ def networks() -> None:
 @cli.command()
 def layers() -> None:
     """List the layer types and their arguments."""
-    from .layers import ALIASES, REGISTRY  # noqa: PLC0415
+    from .layers import ALIASES, REGISTRY
 
     aliases: dict[str, list[str]] = {}
     for alias, name in ALIASES.items():
@@ -653,7 +652,7 @@ def layers() -> None:
 
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
-    from .limits import METRICS, OPTIMIZERS  # noqa: PLC0415  (a light table)
+    from .limits import METRICS, OPTIMIZERS
 
     fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None,
                       help="Optimizer the training-memory limit assumes.  [default: adam]")(fn)
@@ -694,7 +693,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     section, which wins over the budgets file. Counts take K, M, G (powers of 10); sizes take
     KiB, MiB, GiB (powers of 2).
     """
-    from . import budgets, render  # noqa: PLC0415
+    from . import budgets, render
 
     try:
         limits = budgets.parse_flags(flags)
@@ -762,8 +761,8 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
 
     OLD or NEW may be - for standard input, e.g. git show main:net.yaml | cnncalc diff - net.yaml
     """
-    from . import analyse, render  # noqa: PLC0415
-    from .diff import compare, parse_gate  # noqa: PLC0415
+    from . import analyse, render
+    from .diff import compare, parse_gate
 
     if old == "-" and new == "-":
         raise click.UsageError("only one of OLD and NEW can be standard input")
@@ -794,9 +793,9 @@ def schema(which: str, command: str | None, output: str | None) -> None:
 
     With COMMAND, only the output of that command.
     """
-    import json  # noqa: PLC0415
+    import json
 
-    from . import schema as schemas  # noqa: PLC0415
+    from . import schema as schemas
 
     if which == "input" and command is not None:
         raise click.UsageError("COMMAND is only for 'schema output'")

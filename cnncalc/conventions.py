@@ -12,8 +12,9 @@ FLOPs = 2·MACs. ``torch`` (FlopCounterMode) counts FLOPs, so there MACs = FLOPs
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
 from .errors import OptionError
 from .layers import Layer, Shape, numel

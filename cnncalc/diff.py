@@ -9,8 +9,8 @@ layers where they stood in the old one.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Literal
 
 from . import units

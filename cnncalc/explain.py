@@ -16,9 +16,9 @@ evaluates, so an explanation cannot disagree with the report. On top of the laye
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
 
 from .analysis import analyse, receptive_field
 from .errors import OptionError
@@ -235,7 +235,7 @@ class _Explainer:
             note = "(the largest field over the inputs"
             note += "; their jumps differ, the larger field's is kept)" if rf.mixed_jump else ")"
             return Line("RF", tuple(_same_axes(eqs)), note=note), rf
-        from .render import format_jump, format_rf  # noqa: PLC0415  (pure formatting)
+        from .render import format_jump, format_rf
 
         before, after = fields[0], rf
         if before == after or (len(fields) == 1 and before.axes == after.axes):
@@ -246,7 +246,7 @@ class _Explainer:
 
     def memory(self, node: Node, out: Shape) -> list[Eq]:
         """The memory line: the output tensor, then each tensor the layer saves for backward."""
-        from .render import format_bytes  # noqa: PLC0415  (pure formatting)
+        from .render import format_bytes
 
         def eq(term: Term, what: str) -> Eq:
             readable = format_bytes(term.value)
@@ -331,7 +331,7 @@ class _Explainer:
     # -- blocks ---------------------------------------------------------------------------------
     def block(self, name: str) -> Explanation:
         """A block's summary: its shapes, its figures summed, how its receptive field grew."""
-        from .render import format_jump, format_rf  # noqa: PLC0415  (pure formatting)
+        from .render import format_jump, format_rf
 
         members = self.groups[name]
         inside = set(members)

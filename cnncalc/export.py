@@ -27,9 +27,10 @@ import json
 import keyword
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import __version__
 from .errors import CnnCalcError, OptionError, Problem, SpecError, capped
@@ -39,31 +40,16 @@ from .text import printable
 
 #: Public attributes of ``nn.Module`` (torch 2.13): a layer of the model cannot take these names.
 MODULE_ATTRIBUTES = frozenset(
-    """T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
-    double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter
-    get_submodule half ipu load_state_dict modules mtia named_buffers named_children
-    named_modules named_parameters parameters register_backward_hook register_buffer
-    register_forward_hook register_forward_pre_hook register_full_backward_hook
-    register_full_backward_pre_hook register_load_state_dict_post_hook
-    register_load_state_dict_pre_hook register_module register_parameter
-    register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
-    set_submodule share_memory state_dict to to_empty train training type xpu zero_grad""".split()
+    ["T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"]
 )
 
 #: Private attributes of ``nn.Module`` and ``nn.ModuleDict`` (torch 2.13): reserved like the public ones.
 MODULE_INTERNALS = frozenset(
-    """_apply _backward_hooks _backward_pre_hooks _buffers _call_impl _compiled_call_impl
-    _forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
-    _forward_pre_hooks_with_kwargs _get_backward_hooks _get_backward_pre_hooks _get_name
-    _is_full_backward_hook _load_from_state_dict _load_state_dict_post_hooks
-    _load_state_dict_pre_hooks _maybe_warn_non_full_backward_hook _modules _named_members
-    _non_persistent_buffers_set _parameters _register_load_state_dict_pre_hook
-    _register_state_dict_hook _replicate_for_data_parallel _save_to_state_dict _slow_forward
-    _state_dict_hooks _state_dict_pre_hooks _version _wrapped_call_impl""".split()
+    ["_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers", "_call_impl", "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called", "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook", "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks", "_maybe_warn_non_full_backward_hook", "_modules", "_named_members", "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook", "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict", "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version", "_wrapped_call_impl"]
 )
 
 #: What ``nn.ModuleDict`` adds (torch 2.13): a layer inside a group cannot take these names either.
-MODULE_DICT_ATTRIBUTES = frozenset("clear items keys pop update values".split())
+MODULE_DICT_ATTRIBUTES = frozenset(["clear", "items", "keys", "pop", "update", "values"])
 
 TARGETS = ("pytorch",)
 
@@ -434,8 +420,8 @@ def export(graph: Graph, target: str, *, source: str | None = None) -> str:
 
 def _import(code: str) -> Any:
     """Import the written file as a module, as a user would."""
-    import importlib.util  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
+    import importlib.util
+    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cnncalc_export.py"
@@ -461,13 +447,13 @@ def check(code: str, graph: Graph) -> str:
     must return cnncalc's outputs, and as many parameters must train as cnncalc counts trainable.
     """
     try:
-        import torch  # noqa: PLC0415  (torch is optional: only this check needs it)
+        import torch
     except ImportError:
         raise OptionError("--check needs PyTorch: pip install 'cnncalc[torch]'") from None
     paths = module_names(graph)
     try:
         model = _import(code).Model().eval()
-    except Exception as e:  # noqa: BLE001  (whatever the written file raises is the finding)
+    except Exception as e:
         raise CheckError([_located(graph, f"the exported module cannot be built: {_error(e)}")]) from None
     found = dict(model.named_modules())
     problems: list[Problem] = []
@@ -510,7 +496,7 @@ def check(code: str, graph: Graph) -> str:
     try:
         with torch.no_grad():
             out = model(x)
-    except Exception as e:  # noqa: BLE001  (the module does not run: say at which layer)
+    except Exception as e:
         running = [i for i in entered if i not in outputs]
         waiting = [n.index for n in graph.nodes if n.index not in outputs]
         at = running[-1] if running else waiting[0] if waiting else None

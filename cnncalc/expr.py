@@ -11,7 +11,8 @@ import functools
 import math
 import operator
 import warnings
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 MAX_LENGTH = 200
 MAX_MAGNITUDE = 10**30

@@ -17,8 +17,9 @@ Values are exact: ``int`` or :class:`fractions.Fraction` (a receptive field's ju
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import Callable, Iterable, Union
+from typing import Union
 
 Value = Union[int, Fraction]
 

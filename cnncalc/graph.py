@@ -36,8 +36,9 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -45,7 +46,7 @@ from .errors import MAX_PROBLEMS, LayerError, OptionError, Problem, ShapeError, 
 from .expr import ExprError, contains_expr, evaluate, is_expr, substitute
 from .layers import Layer, Shape, fmt_shape
 from .layers.base import MAX_INT, Counts, Layout, Like, channels_first
-from .spec import Call, Network, Sequential, suggest
+from .spec import Call, Network, suggest
 
 INPUT = -1
 #: Stands for the output of an item that failed: items that depend on it are skipped.

@@ -9,8 +9,8 @@ wrapped in one ``features`` block still says which part of it is heavy. Pure: no
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .errors import OptionError
 from .report import LayerRow, Report

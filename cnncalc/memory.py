@@ -32,8 +32,9 @@ Each moment's total is linear in the batch, so the largest batch that fits is ex
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Hashable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from . import units
 from .errors import OptionError

@@ -11,17 +11,18 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import islice
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import hotspots
 from .columns import LAYER, MEMORY, ColumnSet
-from .layers import RF, AxisRF, fmt_shape
 from .diff import rf_sizes
 from .errors import OptionError, Problem
+from .layers import RF, AxisRF, fmt_shape
 from .memory import Fit, LayerMemory, MemoryEstimate
 from .report import DTYPE_BYTES, LayerRow, Report
 from .text import csv_cell, markdown, printable, xml_text
@@ -354,7 +355,6 @@ def render_markdown(report: Report, rows: Sequence[LayerRow] | None = None, *, m
     """
     if memory and report.memory is not None:
         return _markdown_memory(report, report.memory, rows)
-    t = report.totals
     lines = [
         f"### {_md_escape(report.network)}",
         "",
@@ -541,7 +541,7 @@ def _cell_width(text: str) -> int:
     """Terminal cells taken by ``text`` (wide characters take two)."""
     if text.isascii():
         return len(text)
-    from rich.cells import cell_len  # noqa: PLC0415
+    from rich.cells import cell_len
 
     return cell_len(text)
 
@@ -554,7 +554,7 @@ def break_offsets(text: str, width: int, breaks: re.Pattern[str]) -> list[int]:
     """Where to cut ``text`` into lines of at most ``width`` cells: after a break character
     (``breaks`` matches the pieces that end in one), and inside a piece only when the piece
     alone is wider than ``width`` (it folds). Spaces at the end of a line do not count."""
-    from rich.cells import get_character_cell_size  # noqa: PLC0415
+    from rich.cells import get_character_cell_size
 
     offsets: list[int] = []
     used = 0  # cells on the current line, its trailing spaces included
@@ -578,7 +578,7 @@ def break_offsets(text: str, width: int, breaks: re.Pattern[str]) -> list[int]:
 
 def _cell_lines(cell: Cell, width: int, key: str) -> list[Any]:
     """The lines of one cell at ``width``: the cell itself when it fits, else broken at dots (or spaces)."""
-    from rich.text import Text  # noqa: PLC0415
+    from rich.text import Text
 
     if _cell_width(_plain(cell)) <= width or key not in _BREAKS:
         return [cell]
@@ -652,7 +652,7 @@ def _fit(shown: list[str], m: _Measure, width: int | None, columns: ColumnSet, c
               *([] if chosen else breaking[1:]), *columns.drop_later, "type:fold", "name:fold"]
     cols, short, fixed = list(shown), False, m.natural
     dropped: list[tuple[str, dict[str, dict[str, int]]]] = []
-    level = {k: m.natural for k in ("name", "type")}
+    level = dict.fromkeys(("name", "type"), m.natural)
     folded = {k: _cell_width(_HEADERS[k]) for k in _HEADERS}
 
     def need() -> int:
@@ -701,7 +701,7 @@ class _TableSpec:
 
 
 def _console(width: int, color: bool | None) -> Any:
-    from rich.console import Console  # noqa: PLC0415
+    from rich.console import Console
 
     return Console(file=io.StringIO(), width=width, no_color=not color, force_terminal=bool(color),
                    color_system="standard" if color else None, highlight=False, emoji=False, markup=False)
@@ -724,8 +724,8 @@ def _iter_table(spec: _TableSpec, *, title: str, width: int | None, color: bool 
                 chosen: Sequence[str] | None, summary: list[tuple[str, str]], caption: str | None = None
                 ) -> Iterator[str]:
     """The title, the table a chunk of rows at a time, and the summary, as text ending in newlines."""
-    from rich.table import Table  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+    from rich.table import Table
+    from rich.text import Text
 
     keys = spec.keys
     unknown = [k for k in chosen or () if k not in keys]
@@ -798,7 +798,7 @@ class _Block:
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         """One line of segments after another."""
-        from rich.segment import Segment  # noqa: PLC0415
+        from rich.segment import Segment
 
         newline = Segment.line()
         for line in self.lines:
@@ -814,7 +814,7 @@ def _padded(text: str, width: int, right: bool) -> str:
 
 def _justified(line: Cell, width: int, right: bool, console: Any) -> list[Any]:
     """One line of a cell as segments ``width`` cells wide and a space each side, its styles kept."""
-    from rich.segment import Segment  # noqa: PLC0415
+    from rich.segment import Segment
 
     if isinstance(line, str) or not (line.spans or line.style):
         return [Segment(_padded(line if isinstance(line, str) else line.plain, width, right))]
@@ -849,8 +849,8 @@ def _chunk_cells(chunk: list[tuple[Cell, ...]], index: list[int], cols: list[str
 
 def _bar_cell(memo: dict[tuple[str, int], Any], share: float) -> Any:
     """``13% ▊`` : the share and a bar of :data:`BAR_WIDTH` cells, drawn by rich once per eighth of a cell."""
-    from rich.bar import Bar  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+    from rich.bar import Bar
+    from rich.text import Text
 
     key = (format_share(share), int(BAR_WIDTH * 8 * share))  # rich's Bar draws in eighths of a cell
     cell = memo.get(key)
@@ -883,7 +883,7 @@ def iter_table(report: Report, *, width: int | None = None, color: bool | None =
     list, e.g. the heaviest first (:func:`hotspots.select`); ``bars`` is the metric whose share
     each row's bar shows; ``columns`` the columns to show (:data:`cnncalc.columns.LAYER`).
     """
-    from rich.text import Text  # noqa: PLC0415
+    from rich.text import Text
 
     listed = report.layers if rows is None else tuple(rows)
     title = f"{report.network} · input {fmt_shape(report.input_shape)} · {report.dtype} · batch {report.batch}"
@@ -925,8 +925,8 @@ def iter_table(report: Report, *, width: int | None = None, color: bool | None =
 
 def _summary(lines: list[tuple[str, str]]) -> Any:
     """A two-column grid of (bold label, text); the text is shown literally (control characters escaped)."""
-    from rich.table import Table  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+    from rich.table import Table
+    from rich.text import Text
 
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold", no_wrap=True)
@@ -942,7 +942,7 @@ UNWRAPPED = 100_000
 
 def _console_text(renderables: list[Any], *, width: int | None, color: bool | None) -> str:
     """Print rich renderables to a string at ``width`` (ANSI codes only when ``color``), lines stripped."""
-    from rich.console import Console  # noqa: PLC0415
+    from rich.console import Console
 
     console = Console(
         file=io.StringIO(), width=width or 120, no_color=not color, force_terminal=bool(color),
@@ -967,7 +967,6 @@ def iter_memory_table(report: Report, *, width: int | None = None, color: bool |
                       rows: Sequence[LayerRow] | None = None, columns: Sequence[str] | None = None) -> Iterator[str]:
     """:func:`render_memory_table` in pieces; ``width``, ``rows`` and ``columns`` as for :func:`iter_table`
     (the columns of :data:`cnncalc.columns.MEMORY`). The totals stay those of the network."""
-    from rich.text import Text  # noqa: PLC0415
 
     m = report.memory
     if m is None:  # pragma: no cover  (analyse always estimates memory)
@@ -1069,8 +1068,8 @@ _STATUS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "error": ("E
 def render_check_table(result: CheckResult, *, width: int | None = None, color: bool | None = None) -> str:
     """One row per network and limit: limit, actual, headroom, pass/fail; one row per invalid file or
     network without limits, their messages below; then a summary line."""
-    from rich.table import Table  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+    from rich.table import Table
+    from rich.text import Text
 
     table = Table(header_style="bold")
     # nothing is cut with '…' (a path or a figure would lose what tells it apart): a cell wraps at
@@ -1171,7 +1170,7 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
     """JUnit XML: a testsuite per network, a testcase per limit, ``failure`` when not met, ``error`` when
     unchecked; an invalid file is a suite with one ``error`` testcase, a network without limits a
     suite with one ``skipped`` testcase."""
-    import xml.etree.ElementTree as ET  # noqa: PLC0415
+    import xml.etree.ElementTree as ET
 
     def counts(outcomes: list[Outcome], errors: int = 0, skipped: int = 0) -> dict[str, str]:
         return {"tests": str(len(outcomes) + errors + skipped),
@@ -1185,14 +1184,15 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
                       **counts([o for _, o in result.outcomes], len(result.invalid), len(result.skipped)))
     for net in result.networks:
         file = None if net.file is None else xml_text(path(net.file))
+        suite_name = xml_text(net.name)
         invalid, skipped = bool(net.problems), net.status == "skip"
-        suite = ET.SubElement(root, "testsuite", name=xml_text(net.name),
+        suite = ET.SubElement(root, "testsuite", name=suite_name,
                               **counts(list(net.outcomes), int(invalid), int(skipped)))
         if file is not None:
             suite.set("file", file)
         if invalid or skipped:
             case = ET.SubElement(suite, "testcase", name="invalid file" if invalid else "no limits",
-                                 classname=file or net.name, time="0")
+                                 classname=file or suite_name, time="0")
             if file is not None:
                 case.set("file", file)
                 case.set("line", str(net.line))
@@ -1204,7 +1204,7 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
         for o in net.outcomes:
             m = o.limit.metric
             case = ET.SubElement(suite, "testcase", name=f"{m.limit} {format_limit(o.limit)}",
-                                 classname=file or name, time="0")
+                                 classname=file or suite_name, time="0")
             _, line = annotation_site(net, o)
             if file is not None:
                 case.set("file", file)
@@ -1231,10 +1231,7 @@ def format_delta(change: Change, kind: str = "count", *, exact: bool = True, per
     if d == 0:
         return "0"
     sign = "+" if d > 0 else "-"
-    if kind == "bytes":
-        text = sign + format_bytes(abs(d))
-    else:
-        text = f"{d:+,}" if exact else sign + format_count(abs(d))
+    text = sign + format_bytes(abs(d)) if kind == "bytes" else f"{d:+,}" if exact else sign + format_count(abs(d))
     pct = change.percent
     if not percent:
         return text
@@ -1307,7 +1304,7 @@ _LAYER_HEAD = ["layer", "change", "type", "output", "params", "MACs", "FLOPs", "
 def _diff_columns() -> list[Any]:
     """The layer table's columns: names wrap at dots, shapes only after an arrow; FLOPs, then memory, RF and
     type give way first."""
-    from .render_grid import Column  # noqa: PLC0415
+    from .render_grid import Column
 
     drop = {"FLOPs": 4, "memory": 3, "RF": 2, "type": 1}
     right = {"params", "MACs", "FLOPs", "memory", "RF"}
@@ -1346,10 +1343,10 @@ def render_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool 
 def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = False,
                     width: int | None = None, color: bool | None = None) -> Iterator[str]:
     """:func:`render_diff_table` in pieces: the layer table is laid out in one pass and drawn row by row."""
-    from rich.table import Table  # noqa: PLC0415
-    from rich.text import Text  # noqa: PLC0415
+    from rich.table import Table
+    from rich.text import Text
 
-    from .render_grid import Grid, layout  # noqa: PLC0415
+    from .render_grid import Grid, layout
 
     # the title on its own line, as wide as the width allows (a table's title wraps at the table's)
     title = Text(f"{printable(diff.old.network)} → {printable(diff.new.network)}", style="italic")
@@ -1487,9 +1484,9 @@ def render_sweep_markdown(result: Sweep) -> str:
 
 def render_sweep_table(result: Sweep, *, width: int | None = None, color: bool | None = None) -> str:
     """The sweep as a table that fits ``width`` (None: no width), with its title and caption."""
-    from rich.text import Text  # noqa: PLC0415  (rich is loaded only for tables)
+    from rich.text import Text
 
-    from .render_grid import Column, render_grid  # noqa: PLC0415
+    from .render_grid import Column, render_grid
 
     columns = [Column(head, "right", "never", _SWEEP_DROP.get(name, 0)) for name, head, _, _ in SWEEP_COLUMNS]
     lines = render_grid(columns, _sweep_cells(result), width, color=bool(color))
@@ -1508,7 +1505,7 @@ class RichReport:
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         """The text of :func:`render.render_table`, with its colours read back into rich styles."""
-        from rich.text import Text  # noqa: PLC0415  (rich is loaded only when a rich console asks)
+        from rich.text import Text
 
         color = console.color_system is not None and not console.no_color
         text = render_table(self.report, width=options.max_width, color=color)

@@ -8,7 +8,7 @@ Names and notes quote user text: the text form shows control characters escaped
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from .explain import Eq, Explanation, Line
 from .formula import format_value, tex_value
@@ -48,17 +48,14 @@ def _line_text(line: Line, width: int | None = None) -> list[str]:
     joined = ";  ".join(eqs)
     # equations share a line while it stays short and fits the width
     room = _ONE_LINE if width is None else min(_ONE_LINE, width - _LABEL - 3)
-    if len(joined) <= room:
-        body = [" ".join([joined, *tail]).strip()]
-    else:
-        body = eqs[:-1] + [" ".join([eqs[-1], *tail])]
+    body = [" ".join([joined, *tail]).strip()] if len(joined) <= room else eqs[:-1] + [" ".join([eqs[-1], *tail])]
     pad = " " * (_LABEL + 3)
     lines = [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
     return [w for text in lines for w in wrap(text, width, _LABEL + 5, start=_LABEL + 3)]
 
 
 #: A line never breaks after these (an operator starts the next line) ...
-_GLUE_AFTER = frozenset("= + − - · × / → ← ( ;".split())
+_GLUE_AFTER = frozenset(["=", "+", "−", "-", "·", "×", "/", "→", "←", "(", ";"])
 #: ... nor before a unit, which stays with its number.
 _UNITS = frozenset(("B", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "T"))
 _WORD = re.compile(r"\S+")

@@ -23,8 +23,9 @@ Layout, for a width (``None``: a file or a pipe without ``COLUMNS``, which has n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import Literal
 
 from rich import box
 from rich.cells import cell_len

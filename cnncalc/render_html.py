@@ -17,8 +17,8 @@ import html
 import json
 import math
 import uuid
+from collections.abc import Callable, Sequence
 from importlib import resources
-from typing import Callable, Sequence
 
 from . import __version__, hotspots
 from .layers import fmt_shape

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import OptionError, Problem
 from .layers import RF, AxisRF, Shape
@@ -219,7 +220,7 @@ class Report:
 
     def __repr__(self) -> str:
         """One line: the network, the input and the headline totals (the rows are in ``layers``)."""
-        from .render import format_count  # noqa: PLC0415
+        from .render import format_count
 
         t = self.totals
         return (f"<Report {self.network!r} input {list(self.input_shape)} {self.dtype} batch {self.batch}: "
@@ -227,19 +228,19 @@ class Report:
 
     def __str__(self) -> str:
         """The table ``cnncalc report`` prints, 120 columns wide, without colour."""
-        from .render import render_table  # noqa: PLC0415
+        from .render import render_table
 
         return render_table(self, width=120, color=False)
 
     def __rich__(self) -> Any:
         """The table ``cnncalc report`` prints, for ``rich.print`` and rich consoles, at the console's width."""
-        from .render import RichReport  # noqa: PLC0415  (the renderers own rich)
+        from .render import RichReport
 
         return RichReport(self)
 
     def _repr_html_(self) -> str:
         """The HTML report as a fragment for a notebook cell (scoped styles and ids: several fit on a page)."""
-        from .render_html import render_html_fragment  # noqa: PLC0415
+        from .render_html import render_html_fragment
 
         return render_html_fragment(self)
 

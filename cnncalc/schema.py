@@ -10,19 +10,20 @@ cannot drift apart. Counts and bytes are raw integers.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Literal, Union
+from collections.abc import Iterator
+from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .budgets import NetworkStatus, Status
 from .conventions import CONVENTIONS
-from .limits import METRICS, OPTIMIZERS
 from .layers import REGISTRY, Layer
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
 from .layers.reshape import ZeroPadNd
-from .spec import Network, _fold, _known_types
+from .limits import METRICS, OPTIMIZERS
 from .report import DTYPE_BYTES, SCHEMA_VERSION
+from .spec import Network, _fold, _known_types
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: ``schema_version`` of every JSON output; bumped on any incompatible change.

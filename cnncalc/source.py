@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import math
+import os
 import re
 import stat
 from collections.abc import Iterator
@@ -145,9 +145,8 @@ def _child(node: yaml.Node, step: Any, *, key: bool = False) -> yaml.Node | None
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == step:
                 return k if key else v
-    elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-        if 0 <= step < len(node.value):
-            return node.value[step]
+    elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        return node.value[step]
     return None
 
 
@@ -504,7 +503,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 return float(value)  # inf for one too large: refused where a size is read
             if isinstance(_CONSTANTS.get(value), float):
                 return _CONSTANTS[value]
-        elif tag == _BOOL_TAG or tag == _NULL_TAG:
+        elif tag in (_BOOL_TAG, _NULL_TAG):
             out = _CONSTANTS.get(value, value)
             if out is not value and (out is None) == (tag == _NULL_TAG) and not isinstance(out, float):
                 return out
@@ -767,7 +766,7 @@ def _read_json(text: str, name: str) -> tuple[Any, list[Problem]]:
         total += 1
         if total > MAX_NODES:
             raise _too_many(name, *_line_col(text, pos))
-        if kind == _OPEN_MAP or kind == _OPEN_SEQ:
+        if kind in (_OPEN_MAP, _OPEN_SEQ):
             stack.append(_JSONOpen({} if kind == _OPEN_MAP else []))
             if len(stack) > MAX_DEPTH:
                 raise _too_deep(name, *_line_col(text, pos))
@@ -823,7 +822,7 @@ def _json_nodes(text: str) -> yaml.Node | None:
             line_start = text.rfind("\n", last, pos) + 1
         last = pos
         mark = yaml.Mark("", pos, line, pos - line_start, None, None)
-        if kind == _OPEN_MAP or kind == _OPEN_SEQ:
+        if kind in (_OPEN_MAP, _OPEN_SEQ):
             node: yaml.Node = (yaml.MappingNode(_MAP, [], mark, mark) if kind == _OPEN_MAP
                                else yaml.SequenceNode(_SEQ, [], mark, mark))
             stack.append((node, [None]))

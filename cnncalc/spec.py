@@ -254,7 +254,7 @@ def _written_form(type_name: str) -> Any:
     def extra(schema: dict[str, Any]) -> None:
         value = {"anyOf": [schema["properties"].pop(type_name), {"type": "null"}]}
         keys = [type_name, *sorted(a for a, name in _layers.ALIASES.items() if name == type_name)]
-        schema["properties"] = {k: value for k in keys}
+        schema["properties"] = dict.fromkeys(keys, value)
         schema.pop("required", None)
         schema.update(minProperties=1, maxProperties=1)
 
@@ -281,7 +281,9 @@ def _item_union() -> TypeAdapter[Any]:
     """Every item type as one tagged union; built only for the JSON Schema."""
     members = [Annotated[_item_model(tag), Tag(tag)] for tag in [*_layers.REGISTRY, "sequential", "call"]]
     return TypeAdapter(
-        Annotated[Union[tuple(members)], Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+        # a Union built at run time: `X | Y` has no form for a tuple of members
+        Annotated[Union[tuple(members)],  # noqa: UP007
+                  Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
     )
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 from .analysis import analyse
 from .errors import CnnCalcError, OptionError

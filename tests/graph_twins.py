@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
-
-import torch
-from torch import nn
+from typing import Any
 
 import peers
+import torch
 import torch_reference
+from torch import nn
+
 from cnncalc import export as exporter
 from cnncalc import spec
 from cnncalc.analysis import analyse

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
-
 import torch_reference as ref
 
 

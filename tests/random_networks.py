@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from random_ops import GENERATORS as OPS_GENERATORS
 
 from cnncalc.errors import LayerError
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import Layout, channels_first
-from random_ops import GENERATORS as OPS_GENERATORS
 
 Args = dict[str, Any]
 Shape = tuple[int, ...]

@@ -9,7 +9,8 @@ may give arguments that do not fit it (the caller checks with the layer's own ``
 from __future__ import annotations
 
 import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 

@@ -323,6 +323,6 @@ def test_the_readmes_python_example_runs(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "net.yaml").write_text("input: [3, 8, 8]\nlayers: [relu]\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102
+    exec(compile(code, "README.md", "exec"), scope)
     assert scope["report"].input_shape == (3, 64, 64)
     assert capsys.readouterr().out == str(scope["report"]) + "\n"

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run
 
 from cnncalc import cli as cli_module
-from conftest import run
 
 OLD = "the previous report\n"
 

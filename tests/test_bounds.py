@@ -11,14 +11,14 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import yaml
+from test_hostile_input import BILLION_LAUGHS
 
 from cnncalc import source
-from test_hostile_input import BILLION_LAUGHS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnncalc import budgets, spec
 from cnncalc.budgets import glob_inside, load_budgets
 from cnncalc.errors import SpecError
-from conftest import run
 
 LENET = spec.bundled()["lenet5"].read_text()
 

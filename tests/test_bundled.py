@@ -5,9 +5,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from conftest import assert_totals_add_up
 
 from cnncalc import analyse, load
-from conftest import assert_totals_add_up
 
 MiB = 2**20
 

@@ -69,7 +69,7 @@ def test_limit_past_the_figure_fails(limit: str, actual: int) -> None:
     assert row["headroom_percent"] == pytest.approx(-100 / bound)
 
 
-@pytest.mark.parametrize("limit", [m for m in METRICS])
+@pytest.mark.parametrize("limit", list(METRICS))
 def test_bad_unit_is_a_usage_error(limit: str) -> None:
     r = run("check", "lenet5", flag(limit), "12Q")
     assert r.exit_code == 2

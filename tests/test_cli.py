@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import run
 
 from cnncalc.cli import cli
-from conftest import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 from click.testing import CliRunner
+from test_ops_layers import ZOO_OPS  # crop, slices, reductions, constants
 
 from cnncalc.analysis import analyse
 from cnncalc.cli import cli
@@ -14,7 +15,6 @@ from cnncalc.graph import build
 from cnncalc.layers import REGISTRY, Layer
 from cnncalc.render_explain import render_markdown, render_text
 from cnncalc.spec import bundled, load
-from test_ops_layers import ZOO_OPS  # crop, slices, reductions, constants
 
 # Every registered layer type appears in one of these (checked below), so the agreement test
 # covers every rule.

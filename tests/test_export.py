@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from random_networks import GENERATORS, MERGES, PLACED, infer
 
 from cnncalc import spec
 from cnncalc.cli import cli
 from cnncalc.export import to_pytorch
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY
-from random_networks import GENERATORS, MERGES, PLACED, infer
 
 ROOT = Path(__file__).resolve().parent.parent
 

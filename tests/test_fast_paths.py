@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from conftest import run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from cnncalc import analysis, graph, layers, render, spec
 from cnncalc.errors import SpecError
 from cnncalc.formula import Sym
 from cnncalc.layers.base import AxisRF
-from conftest import run
 
 # ---------------------------------------------------------------------------------------------
 # JSON: json_text is json.dumps(value, indent=2), character for character
@@ -163,9 +163,8 @@ def test_a_layer_that_cannot_be_hashed_is_counted_alone() -> None:
 @pytest.mark.parametrize("seed", range(40))
 def test_random_network_json_is_json_dumps_of_to_dict(seed: int) -> None:
     # every layer type in random arrangements: branches, merges, permuted layouts, whole fields
-    import yaml  # noqa: PLC0415
-
-    from random_networks import random_network  # noqa: PLC0415
+    import yaml
+    from random_networks import random_network
 
     text = yaml.safe_dump(random_network(seed), sort_keys=False)
     report = analysis.analyse(spec.load(f"random{seed}.yaml", text=text), batch=3)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,6 @@ from cnncalc.graph import Graph, build, freeze
 from cnncalc.memory import MemoryModel, fit
 from cnncalc.render import render_csv, render_json, render_markdown, render_table
 from cnncalc.schema import input_schema, validate_output
-from conftest import run
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -222,14 +222,14 @@ def test_diff_shows_a_freeze_as_a_change_of_trainable_params() -> None:
     entry = d.to_dict()["layers"][k]
     assert entry["name"] == old.layers[k].name and entry["delta"]["trainable_params"] == -old.layers[k].params
     validate_output(d.to_dict(), "diff")
-    from cnncalc.render import render_diff_markdown  # noqa: PLC0415
+    from cnncalc.render import render_diff_markdown
 
     md = render_diff_markdown(d)
     assert "conv2d → conv2d (frozen)" in md and "batchnorm2d → batchnorm2d (frozen)" in md
 
 
 def test_html_marks_frozen_layers_and_counts_them() -> None:
-    from cnncalc.render_html import render_html  # noqa: PLC0415
+    from cnncalc.render_html import render_html
 
     graph = freeze(build(spec.load("lenet5")), ["conv1", "ip2"])
     page = render_html(analyse(graph))

@@ -306,7 +306,7 @@ def test_export_check_compares_trainable_counts() -> None:
 
 @pytest.mark.parametrize("name", ["class", "a-b", "ünï", "0", "with space", 'quo"te', "back\\slash"])
 def test_export_freezes_groups_whatever_their_name(name: str) -> None:
-    import yaml  # noqa: PLC0415
+    import yaml
 
     data = {"input": [3, 8, 8], "layers": [
         {"sequential": {"name": name, "frozen": True, "layers": [{"conv2d": {"out_channels": 4, "kernel_size": 3}},

@@ -29,21 +29,20 @@ import os
 import re
 import signal
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fuzz_strategies import ORIGINALS, SEEDS, Mutant, byte_mutants, hostile_mutants, structure_mutants, token_mutants
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from rich.errors import MarkupError
 
 from cnncalc.cli import cli
 from cnncalc.text import printable
-from fuzz_strategies import (ORIGINALS, SEEDS, Mutant, byte_mutants, hostile_mutants, structure_mutants,
-                             token_mutants)
 
 MODE = os.environ.get("CNNCALC_FUZZ", "short")
 if MODE not in ("short", "long"):
@@ -219,8 +218,8 @@ def violation(mutant: Mutant, command: Command, workdir: Path) -> Violation | No
 def _markup_names(net: Path, command: Command) -> list[str]:
     """The names in ``net`` that rich could read as markup (``[bold]x``) and that the text output of
     ``command`` shows in full: the network's in a title, the layers' in report's rows and explain."""
-    from cnncalc import spec  # noqa: PLC0415
-    from cnncalc.graph import build  # noqa: PLC0415
+    from cnncalc import spec
+    from cnncalc.graph import build
 
     verb = command.args[0]
     network = spec.load(str(net))

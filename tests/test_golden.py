@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 
 from cnncalc import analyse, load
 from cnncalc.render import render_csv, render_json, render_table
-from conftest import GOLDEN  # noqa: E402
 
 
 def _stable_json(name: str) -> str:

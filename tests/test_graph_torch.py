@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

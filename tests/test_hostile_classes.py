@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import run
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cnncalc import source, spec
 from cnncalc.errors import CnnCalcError
-from conftest import run
 
 LOCATED = re.compile(r"\{f\}:(\d+):(\d+): ")
 
@@ -423,8 +423,8 @@ def test_json_strings_reach_every_format(tmp_path: Path, name: str, fmt: str) ->
 @pytest.mark.parametrize("where", ["value", "key"])
 def test_half_a_surrogate_pair_is_refused(tmp_path: Path, escape: str, where: str) -> None:
     s = f'"a{escape}b"'
-    text = ('{"input": [3, 8, 8], "layers": ["relu"], "description": %s}' % s if where == "value"
-            else '{"input": [3, 8, 8], "layers": ["relu"], %s: 1}' % s)
+    text = (f'{{"input": [3, 8, 8], "layers": ["relu"], "description": {s}}}' if where == "value"
+            else f'{{"input": [3, 8, 8], "layers": ["relu"], {s}: 1}}')
     net = write(tmp_path / "net.json", text)
     lines = refused(run("report", str(net)), net)
     assert any(location(line) == position(text, s) and "surrogate" in line for line in lines), lines

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import run
 
 from cnncalc import analysis, graph, source, spec
 from cnncalc.errors import ShapeError, SourceError, SpecError
-from conftest import run
 
 LENET = (Path(__file__).resolve().parent.parent / "networks" / "lenet5.yaml").read_text()
 

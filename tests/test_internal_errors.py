@@ -17,13 +17,13 @@ from typing import Any
 
 import click
 import pytest
+from conftest import COMMAND_LINES, run
 
 import cnncalc
 from cnncalc import cli as cli_module
 from cnncalc import spec
 from cnncalc.cli import EXIT_CODES, EXIT_INTERNAL, EXIT_INVALID, cli
 from cnncalc.errors import SpecError
-from conftest import COMMAND_LINES, run
 
 ROOT = Path(__file__).resolve().parent.parent
 

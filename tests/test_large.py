@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run
 
 from cnncalc import analysis, source, spec
 from cnncalc.errors import ShapeError
-from conftest import run
 
 BLOCKS = 300  # 2,100 layers
 

@@ -10,7 +10,6 @@ import math
 from typing import Any
 
 import pytest
-
 from conftest import analyse_text, network_text, probe
 
 # (type, args, input shape, output shape, params, buffers, MACs, FLOPs)

@@ -16,6 +16,8 @@ import yaml
 torch = pytest.importorskip("torch")
 
 import torch.nn.functional as F  # noqa: E402
+from conftest import run  # noqa: E402
+from graph_twins import agree, graph_of  # noqa: E402
 from torch import nn  # noqa: E402
 
 from cnncalc import spec  # noqa: E402
@@ -23,8 +25,6 @@ from cnncalc.analysis import analyse  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.graph import build  # noqa: E402
 from cnncalc.schema import input_schema  # noqa: E402
-from conftest import run  # noqa: E402
-from graph_twins import agree, graph_of  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -30,12 +30,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
+from test_text import OWASP_FORMULA_STARTS as FORMULA
+from test_text import acts_on_a_terminal, shown
 
 from cnncalc import analysis, spec
 from cnncalc.cli import cli
 from cnncalc.errors import CnnCalcError
-from test_text import OWASP_FORMULA_STARTS as FORMULA
-from test_text import acts_on_a_terminal, shown
 
 HOSTILE = [
     pytest.param("[bold]x[/]", id="markup"),

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_ops_layers import SAVED_RULES as OPS_RULES  # the saved rules of the ops family
 
 from cnncalc import spec
 from cnncalc.errors import OptionError
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.memory import LIBRARY_WORKSPACE, MemoryModel, fit, parse_size
-from test_ops_layers import SAVED_RULES as OPS_RULES  # the saved rules of the ops family
 
 MiB = 2**20
 STEP = "per step"
@@ -216,7 +216,7 @@ def test_a_residual_block_keeps_its_input_alive() -> None:
 
 def test_a_module_holds_its_input_until_it_returns() -> None:
     # a sequential receives the stem's output and holds it while its three layers run
-    block = "sequential: {name: block, layers: [%s, %s, %s]}" % (conv(2), conv(2), conv(16))
+    block = f"sequential: {{name: block, layers: [{conv(2)}, {conv(2)}, {conv(16)}]}}"
     assert inference(net(conv(4), block)) == (1 + 4 + 2 + 16) * P * 4 * 3
     assert inference(net(conv(4), conv(2), conv(2), conv(16))) == (1 + 2 + 16) * P * 4 * 3
 

@@ -9,8 +9,8 @@ such as BatchNorm's statistics, are told apart from per-sample ones).
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -135,7 +135,7 @@ def test_layer_saves_what_autograd_saves(layer: str, module: nn.Module, batch: i
 def test_layernorm2d_and_linear_on_the_last_axis() -> None:
     text = ("name: case\ninput: [4, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n"
             "  - layernorm2d\n  - linear: {out_features: 5, in_features: 8}\n")
-    import torch_reference  # noqa: PLC0415
+    import torch_reference
 
     model = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), torch_reference.LayerNorm2d(4, eps=1e-6), nn.Linear(8, 5))
     for batch in (2, 3):
@@ -213,7 +213,7 @@ def test_graph_saves_what_autograd_saves(text: str, make: Callable[[], nn.Module
 
 def _zoo() -> list[str]:
     """Bundled networks that have a plain-torch twin in tests/torch_reference.py."""
-    import torch_reference  # noqa: PLC0415
+    import torch_reference
 
     return [n for n in torch_reference.BUILDERS if n in spec.bundled()]
 

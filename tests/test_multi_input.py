@@ -14,14 +14,14 @@ import yaml
 
 torch = pytest.importorskip("torch")
 
+from conftest import run  # noqa: E402
+from graph_twins import agree, graph_of, warnings_of  # noqa: E402
 from torch import nn  # noqa: E402
 
 from cnncalc import spec  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.graph import build  # noqa: E402
 from cnncalc.schema import input_schema  # noqa: E402
-from conftest import run  # noqa: E402
-from graph_twins import agree, graph_of, warnings_of  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -88,7 +88,7 @@ UNET = """
 def test_unet_decoder_stages_agree_with_torch() -> None:
     graph = agree(UNET, UNet())
     names = [n.name for n in graph.nodes]
-    assert ["up2.up", "up2.cat1", "up2.conv", "up2.bn", "up2.relu"] == names[5:10]
+    assert names[5:10] == ["up2.up", "up2.cat1", "up2.conv", "up2.bn", "up2.relu"]
     cat = graph.nodes[names.index("up1.cat1")]
     assert [graph.input_name(j) for j in cat.inputs] == ["up1.up", "down1"]
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from conftest import network_text, probe, run
 
 from cnncalc import analyse, spec
 from cnncalc.errors import CnnCalcError
 from cnncalc.export import to_pytorch
 from cnncalc.graph import build
 from cnncalc.layers import lookup
-from conftest import network_text, probe, run
 
 Shape = tuple[int, ...]
 

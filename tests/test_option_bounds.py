@@ -15,14 +15,13 @@ from typing import Any
 
 import click
 import pytest
+from conftest import COMMAND_LINES, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnncalc import spec, units
 from cnncalc.cli import cli
 from cnncalc.units import MAX_VALUE
-from conftest import COMMAND_LINES
-from conftest import run
 
 #: Options whose value is a name or a path, not a number.
 NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on"}

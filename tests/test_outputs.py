@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import run  # noqa: E402
+from graph_twins import agree, graph_of, saved, warnings_of  # noqa: E402
 from torch import nn  # noqa: E402
 
 from cnncalc import spec  # noqa: E402
@@ -21,8 +24,6 @@ from cnncalc.analysis import analyse  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.graph import INPUT, build  # noqa: E402
 from cnncalc.memory import MemoryModel  # noqa: E402
-from conftest import run  # noqa: E402
-from graph_twins import agree, graph_of, saved, warnings_of  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -15,13 +15,14 @@ thop 0.1.1.post2209072238.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from random_networks import GENERATORS
 
 from cnncalc import analyse, spec
 from cnncalc.conventions import CONVENTIONS
-from random_networks import GENERATORS
 
 torch = pytest.importorskip("torch")
 

@@ -12,15 +12,18 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
 
 hypothesis = pytest.importorskip("hypothesis")
+from conftest import assert_totals_add_up, run  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from random_ops import STRATEGIES as OPS_STRATEGIES  # noqa: E402
 
 from cnncalc import analysis, spec  # noqa: E402
 from cnncalc.errors import LayerError  # noqa: E402
@@ -28,8 +31,6 @@ from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.layers.base import channels_first  # noqa: E402
 from cnncalc.render import render_csv, render_json  # noqa: E402
 from cnncalc.text import printable  # noqa: E402
-from conftest import assert_totals_add_up, run  # noqa: E402
-from random_ops import STRATEGIES as OPS_STRATEGIES  # noqa: E402
 
 Shape = tuple[int, ...]
 Args = st.SearchStrategy[dict[str, Any]]

@@ -7,7 +7,8 @@ counted it, but the PyTorch module could not be built or run.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -45,7 +45,7 @@ def test_in_readme(name: str) -> None:
 def test_json_round_trip(name: str) -> None:
     cls = REGISTRY[name]
     required = {k: f for k, f in cls.model_fields.items() if f.is_required()}
-    sample = {k: 2 for k in required}
+    sample = dict.fromkeys(required, 2)
     if name == "chunk":
         sample["index"] = 1
     if name == "permute":

@@ -219,7 +219,7 @@ def probe(net: Net, names: list[str] | None = None, limit: int = 128) -> dict[st
 
 
 def _probe(net: Net, names: list[str] | None, limit: int) -> dict[str, bool]:
-    import torch  # noqa: PLC0415  (only where torch is installed: see probe)
+    import torch
 
     graph = graph_of(net)
     report = analyse(graph)
@@ -513,9 +513,9 @@ def test_random_2d_network_fields_are_exact(seed: int) -> None:
 
 
 def _cli(*args: str) -> Any:
-    from click.testing import CliRunner  # noqa: PLC0415
+    from click.testing import CliRunner
 
-    from cnncalc.cli import cli  # noqa: PLC0415
+    from cnncalc.cli import cli
 
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
@@ -528,7 +528,7 @@ def unet_file(tmp_path: Any) -> str:
 
 
 def test_json_gives_both_and_the_headline_is_the_largest(unet_file: str) -> None:
-    import json  # noqa: PLC0415
+    import json
 
     result = _cli("report", unet_file, "--format", "json")
     assert result.exit_code == 0
@@ -556,7 +556,7 @@ def test_check_holds_the_headline_to_a_minimum(unet_file: str, limit: str, code:
 
 
 def test_diff_compares_the_headline(tmp_path: Any, unet_file: str) -> None:
-    import json  # noqa: PLC0415
+    import json
 
     other = unet(384)
     other["layers"].append({"conv1d": {"out_channels": 2, "kernel_size": 3, "padding": 1, "name": "extra"}})

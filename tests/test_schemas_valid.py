@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
+from random_networks import random_network
 
 from cnncalc import spec
 from cnncalc.cli import JSON_COMMANDS, cli
@@ -30,7 +31,6 @@ from cnncalc.graph import build
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import MAX_INT
 from cnncalc.schema import OUTPUTS, validate_output
-from random_networks import random_network
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -313,7 +313,7 @@ def int_arguments(doc: dict[str, Any]) -> list[tuple[int, str, str, int]]:
 def axis_arguments(doc: dict[str, Any]) -> list[tuple[int, str, str, int]]:
     """Per-axis arguments of 1d/2d/3d layers, with the number of values they take."""
     found = []
-    for i, t, a in top_layers(doc):
+    for i, t, _a in top_layers(doc):
         n = REGISTRY[t].ndim
         for k in ("kernel_size", "stride", "dilation", "output_size"):
             if n and k in REGISTRY[t].model_fields:

@@ -12,7 +12,6 @@ import os
 import subprocess
 
 import pytest
-
 from test_shell import CNNCALC, ENV, TIMEOUT, cnncalc, no_traceback
 
 #: Every way click prints on its own: the group's and each kind of command's help, and the version.

@@ -12,13 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from graph_twins import agree, graph_of  # noqa: E402
 from torch import nn  # noqa: E402
 
 from cnncalc import spec  # noqa: E402
 from cnncalc.errors import SpecError  # noqa: E402
 from cnncalc.graph import build  # noqa: E402
 from cnncalc.layers import lookup  # noqa: E402
-from graph_twins import agree, graph_of  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -187,8 +187,8 @@ def test_a_run_leaves_almost_no_cyclic_garbage(tmp_path: Path, args: tuple[str, 
 def test_block_instances_are_validated_once_per_distinct_arguments(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     # a layer whose arguments are $expressions is validated when a block instance binds them:
     # once per distinct set of values, not once per instance (ResNet-152 has 50 bottlenecks)
-    from cnncalc.graph import build  # noqa: PLC0415
-    from cnncalc.layers import Layer  # noqa: PLC0415
+    from cnncalc.graph import build
+    from cnncalc.layers import Layer
 
     made: list[tuple[Any, str]] = []
     validate = Layer.model_validate.__func__  # type: ignore[attr-defined]

@@ -7,10 +7,10 @@ import io
 import json
 
 import pytest
+from conftest import run
 
 from cnncalc.errors import OptionError
 from cnncalc.sweep import expand, fill_spatial, parse_batches
-from conftest import run
 
 
 @pytest.mark.parametrize(

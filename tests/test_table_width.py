@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import analyse_text, network_text
 from rich.cells import cell_len
+from zoo_table import ZOO
 
 import cnncalc
 from cnncalc import render, spec
@@ -22,8 +24,6 @@ from cnncalc.columns import LAYER, MEMORY, parse_columns
 from cnncalc.errors import OptionError
 from cnncalc.report import Report
 from cnncalc.text import printable
-from conftest import analyse_text, network_text
-from zoo_table import ZOO
 
 WIDTHS = (80, 100, 120, 200)
 BUNDLED = sorted(spec.bundled())

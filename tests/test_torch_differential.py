@@ -23,17 +23,16 @@ from typing import Any
 
 import pytest
 import yaml
+from random_networks import GENERATORS, random_network
 
 from cnncalc import analyse, spec
 from cnncalc.export import to_pytorch
 from cnncalc.graph import Graph, build
 from cnncalc.layers import REGISTRY
-from random_networks import GENERATORS, random_network
 
 torch = pytest.importorskip("torch")
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
 import torch_reference as ref  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 pytestmark = pytest.mark.torch
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -78,9 +78,9 @@ def conv_linear_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     return sum(macs_by_module(model, input_shape).values())
 
 
-def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, int]:
+def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     """Leaf module name -> its conv / conv-transpose / linear MACs (formulas above), batch 1."""
-    macs: Dict[str, int] = {}
+    macs: dict[str, int] = {}
 
     def add(name, n):
         macs[name] = macs.get(name, 0) + n
@@ -104,13 +104,13 @@ def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, in
     return macs
 
 
-def output_shapes(model: nn.Module, input_shape: Sequence[int]) -> Dict[str, Tuple[int, ...]]:
+def output_shapes(model: nn.Module, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
     """Leaf module name -> output shape without the batch dimension.
 
     A module called several times (e.g. ResNet's shared ``relu``) keeps the
     shape of its last call.
     """
-    shapes: Dict[str, Tuple[int, ...]] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
 
     def hook_for(name, _module):
         def hook(m, inp, out):
@@ -137,7 +137,7 @@ def count_float_buffers(model: nn.Module) -> int:
 # --------------------------------------------------------------------------
 
 
-def _make_divisible(v: float, divisor: int, min_value: Optional[int] = None) -> int:
+def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
     """torchvision's channel rounding: nearest multiple of ``divisor``, never
     going down by more than 10%."""
     min_value = divisor if min_value is None else min_value
@@ -155,15 +155,15 @@ class ConvNormAct(nn.Sequential):
     when there is no norm layer (unless ``bias`` is given).
     """
 
-    def __init__(self, cin: int, cout: int, k: int = 3, s: int = 1, *, p: Optional[int] = None,
+    def __init__(self, cin: int, cout: int, k: int = 3, s: int = 1, *, p: int | None = None,
                  groups: int = 1, dilation: int = 1,
-                 norm: Optional[Callable[[int], nn.Module]] = nn.BatchNorm2d,
-                 act: Optional[Callable[..., nn.Module]] = nn.ReLU, bias: Optional[bool] = None):
+                 norm: Callable[[int], nn.Module] | None = nn.BatchNorm2d,
+                 act: Callable[..., nn.Module] | None = nn.ReLU, bias: bool | None = None):
         if p is None:
             p = (k - 1) // 2 * dilation
         if bias is None:
             bias = norm is None
-        layers: List[nn.Module] = [nn.Conv2d(cin, cout, k, s, p, dilation=dilation, groups=groups, bias=bias)]
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, s, p, dilation=dilation, groups=groups, bias=bias)]
         if norm is not None:
             layers.append(norm(cout))
         if act is not None:
@@ -214,7 +214,7 @@ class Permute(nn.Module):
         return x.permute(*self.dims)
 
 
-def _bn_relu_conv(cin, cout, k=3, s=1, p=0, groups=1) -> List[nn.Module]:
+def _bn_relu_conv(cin, cout, k=3, s=1, p=0, groups=1) -> list[nn.Module]:
     """conv (no bias) + BatchNorm + ReLU as a flat list of modules."""
     return [nn.Conv2d(cin, cout, k, s, p, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
@@ -285,7 +285,7 @@ def mobilenet_v1() -> nn.Module:
     """MobileNet v1 (3x224x224).  ``features.0`` = conv3x3/s2 + BN + ReLU;
     ``features.1..13`` = [dw 3x3 conv, BN, ReLU, pw 1x1 conv, BN, ReLU]
     (convs without bias); then avgpool, flatten, fc 1024->1000."""
-    blocks: List[nn.Module] = [nn.Sequential(*_bn_relu_conv(3, 32, 3, 2, 1))]
+    blocks: list[nn.Module] = [nn.Sequential(*_bn_relu_conv(3, 32, 3, 2, 1))]
     cin = 32
     for cout, s in _MOBILENET_V1:
         blocks.append(nn.Sequential(*_bn_relu_conv(cin, cin, 3, s, 1, groups=cin), *_bn_relu_conv(cin, cout, 1)))
@@ -308,7 +308,7 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         # (out, kernel, stride, padding, maxpool after)
         cin = 3
         for cout, k, s, p, pool in [(64, 11, 4, 2, True), (192, 5, 1, 2, True), (384, 3, 1, 1, False),
@@ -343,7 +343,7 @@ class VGG(nn.Module):
 
     def __init__(self, cfg: str, batch_norm: bool = False, num_classes: int = 1000):
         super().__init__()
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         cin = 3
         for v in _VGG_CFG[cfg]:
             if v == "M":
@@ -480,7 +480,7 @@ class SqueezeNet(nn.Module):
     def __init__(self, version: str, num_classes: int = 1000):
         super().__init__()
         (c0, k0), cfg = _SQUEEZENET[version]
-        layers: List[nn.Module] = [nn.Conv2d(3, c0, k0, stride=2), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [nn.Conv2d(3, c0, k0, stride=2), nn.ReLU(inplace=True)]
         for item in cfg:
             layers.append(nn.MaxPool2d(3, 2, ceil_mode=True) if item == "M" else Fire(*item))
         self.features = nn.Sequential(*layers)
@@ -776,7 +776,7 @@ class InvertedResidualV2(nn.Module):
         super().__init__()
         hidden = int(round(cin * t))
         self.use_res_connect = stride == 1 and cin == cout
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         if t != 1:
             layers.append(ConvNormAct(cin, hidden, 1, act=nn.ReLU6))
         layers += [ConvNormAct(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6),
@@ -795,7 +795,7 @@ _MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6,
 class MobileNetV2(nn.Module):
     def __init__(self, num_classes: int = 1000):
         super().__init__()
-        layers: List[nn.Module] = [ConvNormAct(3, 32, 3, 2, act=nn.ReLU6)]
+        layers: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act=nn.ReLU6)]
         cin = 32
         for t, c, n, s in _MOBILENET_V2:
             for i in range(n):
@@ -819,7 +819,7 @@ class InvertedResidualV3(nn.Module):
         self.use_res_connect = stride == 1 and cin == cout
         act = nn.Hardswish if hs else nn.ReLU
         norm = _bn_v3
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         if exp != cin:
             layers.append(ConvNormAct(cin, exp, 1, norm=norm, act=act))
         layers.append(ConvNormAct(exp, exp, k, stride, groups=exp, norm=norm, act=act))
@@ -862,7 +862,7 @@ class MobileNetV3(nn.Module):
     def __init__(self, arch: str, num_classes: int = 1000):
         super().__init__()
         setting, last_channel = _MOBILENET_V3[arch]
-        layers: List[nn.Module] = [ConvNormAct(3, setting[0][0], 3, 2, norm=_bn_v3, act=nn.Hardswish)]
+        layers: list[nn.Module] = [ConvNormAct(3, setting[0][0], 3, 2, norm=_bn_v3, act=nn.Hardswish)]
         layers += [InvertedResidualV3(*cfg) for cfg in setting]
         last_in = setting[-1][3]
         layers.append(ConvNormAct(last_in, 6 * last_in, 1, norm=_bn_v3, act=nn.Hardswish))
@@ -965,7 +965,7 @@ class MNASNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
-        layers: List[nn.Module] = [
+        layers: list[nn.Module] = [
             *_bn_relu_conv(3, 32, 3, 2, 1),
             *_bn_relu_conv(32, 32, 3, 1, 1, groups=32),
             nn.Conv2d(32, 16, 1, bias=False), nn.BatchNorm2d(16),
@@ -997,7 +997,7 @@ class MBConv(nn.Module):
         super().__init__()
         self.use_res_connect = stride == 1 and cin == cout
         exp = _make_divisible(cin * expand, 8)
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         if exp != cin:
             layers.append(ConvNormAct(cin, exp, 1, act=nn.SiLU))
         layers.append(ConvNormAct(exp, exp, k, stride, groups=exp, act=nn.SiLU))
@@ -1019,7 +1019,7 @@ _EFFICIENTNET_B0 = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40
 class EfficientNetB0(nn.Module):
     def __init__(self, num_classes: int = 1000, stochastic_depth_prob: float = 0.2):
         super().__init__()
-        layers: List[nn.Module] = [ConvNormAct(3, 32, 3, 2, act=nn.SiLU)]
+        layers: list[nn.Module] = [ConvNormAct(3, 32, 3, 2, act=nn.SiLU)]
         total = sum(c[-1] for c in _EFFICIENTNET_B0)
         idx = 0
         for t, k, s, cin, cout, n in _EFFICIENTNET_B0:
@@ -1137,7 +1137,7 @@ class ConvNeXtTiny(nn.Module):
     def __init__(self, num_classes: int = 1000, stochastic_depth_prob: float = 0.1, layer_scale: float = 1e-6):
         super().__init__()
         norm = lambda c: LayerNorm2d(c, eps=1e-6)  # noqa: E731
-        layers: List[nn.Module] = [ConvNormAct(3, 96, 4, 4, p=0, norm=norm, act=None, bias=True)]
+        layers: list[nn.Module] = [ConvNormAct(3, 96, 4, 4, p=0, norm=norm, act=None, bias=True)]
         total = sum(n for _, n in _CONVNEXT_TINY)
         idx = 0
         for i, (c, n) in enumerate(_CONVNEXT_TINY):
@@ -1162,7 +1162,7 @@ class ConvNeXtTiny(nn.Module):
 
 _IMG = (3, 224, 224)
 
-BUILDERS: Dict[str, Tuple[Callable[[], nn.Module], Tuple[int, ...]]] = {
+BUILDERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     # sequential classics
     "lenet5": (lenet5, (1, 28, 28)),
     "tiny_cnn": (tiny_cnn, (3, 32, 32)),
@@ -1198,13 +1198,13 @@ BUILDERS: Dict[str, Tuple[Callable[[], nn.Module], Tuple[int, ...]]] = {
 
 
 #: extra (network, input shape) pairs reported by ``__main__`` (same builder, other input)
-EXTRA_INPUTS: List[Tuple[str, Tuple[int, ...]]] = [
+EXTRA_INPUTS: list[tuple[str, tuple[int, ...]]] = [
     ("resnet50", (3, 320, 320)),
     ("resnet50", (3, 512, 512)),
 ]
 
 
-def _report(name: str, build: Callable[[], nn.Module], shape: Tuple[int, ...], label: str) -> None:
+def _report(name: str, build: Callable[[], nn.Module], shape: tuple[int, ...], label: str) -> None:
     model = build().eval()
     with torch.no_grad():
         out = model(torch.zeros(1, *shape))

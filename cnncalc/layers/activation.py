@@ -44,7 +44,8 @@ whole along it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from ..errors import LayerError
 from ..formula import Div, Num, Sym, Term, elements

@@ -22,7 +22,7 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import LayerError
 from ..formula import Floor, Note, Sym, Term, axis_names, elements

@@ -13,11 +13,24 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, prod
-from .base import RF, Flag, Layer, Layout, Pos, Saved, Shape, fmt_shape, matmul_flops, register, spatial_axes, torch_call
+from .base import (
+    RF,
+    Flag,
+    Layer,
+    Layout,
+    Pos,
+    Saved,
+    Shape,
+    fmt_shape,
+    matmul_flops,
+    register,
+    spatial_axes,
+    torch_call,
+)
 
 
 @register("linear")

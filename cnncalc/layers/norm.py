@@ -29,7 +29,7 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod

@@ -19,7 +19,8 @@ Rules (window = product of kernel sizes):
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Sequence
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from pydantic import PlainValidator, WithJsonSchema
 
@@ -34,14 +35,15 @@ from .base import (
     NonNegN,
     Pos,
     PosN,
+    Saved,
     Shape,
     fmt_axes,
     kernel_term,
+    numel,
     register,
     register_nd,
     torch_call,
 )
-from .base import Saved, numel
 from .base import _int as _positive
 
 

@@ -17,7 +17,8 @@ values); ``amax``, ``amin``, ``mean`` and ``sum`` take one axis or a list.
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from collections.abc import Sequence
+from typing import ClassVar
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements

@@ -23,8 +23,9 @@ padding, upsampling and pixel (un)shuffle.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar
 
 from ..errors import LayerError
 from ..formula import ZERO, Div, Sym, Term, axis_names, elements, prod
@@ -38,7 +39,6 @@ from .base import (
     Layout,
     Number,
     Pos,
-    PosN,
     PosNumberN,
     Saved,
     Shape,

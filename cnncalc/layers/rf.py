@@ -24,9 +24,10 @@ pooling, by their ratio; past :data:`MAX_PERIOD` the layer's own output units ar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..formula import Ceil, Sym, Term, lift
 

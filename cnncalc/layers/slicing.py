@@ -18,20 +18,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names
 from .base import (
     RF,
     AnyInt,
-    AxisRF,
     Layer,
     Layout,
     NonNegN,
     Pos,
-    PosN,
     Shape,
     SizeN,
     fmt_shape,

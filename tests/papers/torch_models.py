@@ -10,7 +10,7 @@ make them the identity, and every builder takes the input shape without the batc
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
