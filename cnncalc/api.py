@@ -74,6 +74,9 @@ def analyse(source: Any, *, input_shape: Sequence[int] | str | None = None, batc
     """
     from .analysis import analyse as _analyse
     from .graph import Graph
+    from .render.display import install
+
+    install()  # the report prints as the terminal's table, and shows in rich and Jupyter
 
     shape = _shape(input_shape)
     network: Network | Graph = source if isinstance(source, Graph) else load(source)

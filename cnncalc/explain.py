@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from .analysis import analyse, receptive_field
 from .errors import OptionError
+from .formatting import format_bytes, format_jump, format_rf
 from .formula import Div, Max, Num, Sym, Term, axis_names, elements, total
 from .graph import INPUT, Graph, Node, build
 from .layers import RF, Layer, Shape, fmt_shape
@@ -235,8 +236,6 @@ class _Explainer:
             note = "(the largest field over the inputs"
             note += "; their jumps differ, the larger field's is kept)" if rf.mixed_jump else ")"
             return Line("RF", tuple(_same_axes(eqs)), note=note), rf
-        from .render import format_jump, format_rf
-
         before, after = fields[0], rf
         if before == after or (len(fields) == 1 and before.axes == after.axes):
             return Line("RF", note=f"unchanged: {format_rf(after)} (jump {format_jump(after)})"), rf
@@ -246,8 +245,6 @@ class _Explainer:
 
     def memory(self, node: Node, out: Shape) -> list[Eq]:
         """The memory line: the output tensor, then each tensor the layer saves for backward."""
-        from .render import format_bytes
-
         def eq(term: Term, what: str) -> Eq:
             readable = format_bytes(term.value)
             return Eq("", term, "B", ("" if readable.endswith(" B") else f"({readable}) ") + what)
@@ -331,8 +328,6 @@ class _Explainer:
     # -- blocks ---------------------------------------------------------------------------------
     def block(self, name: str) -> Explanation:
         """A block's summary: its shapes, its figures summed, how its receptive field grew."""
-        from .render import format_jump, format_rf
-
         members = self.groups[name]
         inside = set(members)
         rows = [self.report.layers[i] for i in members]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .errors import OptionError, Problem
+from .formatting import format_count
 from .layers import RF, AxisRF, Shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,26 +72,39 @@ class LayerRow:
         return self.params - self.non_trainable_params
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with raw integers (``render`` writes its JSON text directly: keep both alike)."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "type": self.type,
-            "layer_count": self.count,
-            "inputs": list(self.inputs),
-            "input_shapes": [list(s) for s in self.input_shapes],
-            "output_shape": list(self.output_shape),
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "frozen": self.frozen,
-            "buffers": self.buffers,
-            "macs": self.macs,
-            "flops": self.flops,
-            "receptive_field": rf_dict(self.rf),
-            "jumps_meet": self.jumps_meet,
-            "output_elements": self.output_elements,
-            "output_bytes": self.output_bytes,
-        }
+        """Plain JSON-ready dict with raw integers: the entries of :data:`LAYER_FIELDS`, in order."""
+        return {key: getattr(self, attr) if convert is None else convert(getattr(self, attr))
+                for key, attr, convert in LAYER_FIELDS}
+
+
+def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
+    return [list(s) for s in shapes]
+
+
+#: A layer's entry in the JSON report, in order: (key, attribute of :class:`LayerRow`, conversion
+#: of the attribute's value to JSON data, or None when it is a JSON scalar already).
+#: :meth:`LayerRow.to_dict` and the JSON writer (:mod:`cnncalc.render.json`) both read this table,
+#: so a key added here is in both; the conversions take hashable values, which lets the writer
+#: encode each distinct value once.
+LAYER_FIELDS: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
+    ("index", "index", None),
+    ("name", "name", None),
+    ("type", "type", None),
+    ("layer_count", "count", None),
+    ("inputs", "inputs", list),
+    ("input_shapes", "input_shapes", _shapes),
+    ("output_shape", "output_shape", list),
+    ("params", "params", None),
+    ("trainable_params", "trainable_params", None),
+    ("frozen", "frozen", None),
+    ("buffers", "buffers", None),
+    ("macs", "macs", None),
+    ("flops", "flops", None),
+    ("receptive_field", "rf", rf_dict),
+    ("jumps_meet", "jumps_meet", None),
+    ("output_elements", "output_elements", None),
+    ("output_bytes", "output_bytes", None),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,29 +234,22 @@ class Report:
 
     def __repr__(self) -> str:
         """One line: the network, the input and the headline totals (the rows are in ``layers``)."""
-        from .render import format_count
-
         t = self.totals
         return (f"<Report {self.network!r} input {list(self.input_shape)} {self.dtype} batch {self.batch}: "
                 f"{len(self.layers)} layers, {format_count(t.params)} params, {format_count(t.macs)} MACs>")
 
     def __str__(self) -> str:
-        """The table ``cnncalc report`` prints, 120 columns wide, without colour."""
-        from .render import render_table
-
-        return render_table(self, width=120, color=False)
+        """The table ``cnncalc report`` prints, 120 columns wide, without colour (its ``repr`` until
+        the renderers are loaded: :func:`cnncalc.analyse` loads them)."""
+        return repr(self) if _display is None else _display.text(self)
 
     def __rich__(self) -> Any:
         """The table ``cnncalc report`` prints, for ``rich.print`` and rich consoles, at the console's width."""
-        from .render import RichReport
+        return str(self) if _display is None else _display.rich(self)
 
-        return RichReport(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The HTML report as a fragment for a notebook cell (scoped styles and ids: several fit on a page)."""
-        from .render_html import render_html_fragment
-
-        return render_html_fragment(self)
+        return None if _display is None else _display.html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
@@ -276,3 +283,22 @@ class Report:
                 out["memory"] = memory[row.name].to_dict()
             yield out
 
+
+@dataclass(frozen=True)
+class Display:
+    """How a report draws itself for ``str()``, rich consoles and notebooks (Jupyter's ``_repr_html_``)."""
+
+    text: Callable[[Report], str]
+    rich: Callable[[Report], Any]
+    html: Callable[[Report], str]
+
+
+#: Set by the renderers (:mod:`cnncalc.render.display`): the core asks this hook and never
+#: imports them, so that ``cnncalc.report`` loads neither rich nor the HTML page.
+_display: Display | None = None
+
+
+def set_display(display: Display) -> None:
+    """Make ``display`` the way every :class:`Report` shows itself."""
+    global _display
+    _display = display

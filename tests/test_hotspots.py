@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cnncalc import hotspots
 from cnncalc.analysis import analyse
 from cnncalc.cli import cli
-from cnncalc.render import render_table
+from cnncalc.render.report import render_table
 from cnncalc.spec import load
 
 

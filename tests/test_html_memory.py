@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import cli
-from cnncalc.render_html import COLUMNS, GRAPH_NODES, graph_groups, initial_depth, render_html, render_html_fragment
+from cnncalc.render.html import COLUMNS, GRAPH_NODES, graph_groups, initial_depth, render_html, render_html_fragment
 from cnncalc.text import printable
 
 

@@ -10,7 +10,7 @@ from zoo_table import report
 
 import cnncalc
 from cnncalc import spec
-from cnncalc.render import format_rf, local_rf
+from cnncalc.formatting import format_rf, local_rf
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

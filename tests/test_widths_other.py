@@ -18,7 +18,7 @@ import cnncalc
 from cnncalc import diff as diffs
 from cnncalc.cli import cli, parse_shape
 from cnncalc.explain import explain
-from cnncalc.render_explain import render_text
+from cnncalc.render.explain import render_text
 from cnncalc.sweep import expand, fill_spatial
 from cnncalc.text import printable
 

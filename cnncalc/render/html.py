@@ -20,21 +20,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from importlib import resources
 
-from . import __version__, hotspots
-from .layers import fmt_shape
-from .render import (
-    breakdown_lines,
-    format_answer,
-    format_bytes,
-    format_count,
-    format_inputs,
-    format_int,
-    format_jump,
-    format_rf,
-    memory_lines,
-)
-from .report import LayerRow, Report
-from .text import printable
+from .. import hotspots
+from ..formatting import format_bytes, format_count, format_int, format_jump, format_rf
+from ..layers import fmt_shape
+from ..report import LayerRow, Report
+from ..text import printable
+from ..version import __version__
+from .report import breakdown_lines, format_answer, format_inputs, memory_lines
 
 #: The graph opens showing every layer up to this many; a larger network opens collapsed to the
 #: deepest ``--depth`` that keeps at most this many nodes (DenseNet-121: its 58 dense layers).

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .explain import Eq, Explanation, Line
-from .formula import format_value, tex_value
-from .text import markdown, markdown_code, printable
+from ..explain import Eq, Explanation, Line
+from ..formula import format_value, tex_value
+from ..text import markdown, markdown_code, printable
 
 #: Width of the figure column in text.
 _LABEL = 9
