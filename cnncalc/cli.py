@@ -17,7 +17,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +76,8 @@ class _StdoutError(Exception):
 
 def _say(line: str) -> None:
     """One line on stderr, made printable; nothing if stderr is closed or unwritable."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stderr closed or full: the exit code still tells
         click.echo(printable(line), err=True)
-    except (OSError, ValueError):  # stderr closed or full: the exit code still tells
-        pass
 
 
 def _debug_requested(ctx: click.Context | None) -> bool:
@@ -135,7 +133,7 @@ def _failed_stdout_write(e: BaseException) -> BaseException | None:
         if frame.f_code is click.utils.echo.__code__:
             stream = frame.f_locals.get("file")
             with contextlib.suppress(AttributeError, OSError, ValueError):
-                if stream is sys.stdout or stream.fileno() == 1:
+                if stream is sys.stdout or (stream is not None and stream.fileno() == 1):
                     return _stdout_error(e)
             return None
         tb = tb.tb_next
@@ -192,15 +190,16 @@ class _Group(click.Group):
         except BrokenPipeError:
             raise click.exceptions.Exit(EXIT_OK) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
         """Run the command; standalone, end with :func:`sys.exit` and a code of :data:`EXIT_CODES`.
 
         click's own usage errors exit 2; Ctrl-C while click parses exits 130, not click's 1.
         """
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
         except click.ClickException as e:
             # one line, like every error of cnncalc's (click's own form is a usage block and a line)
@@ -222,7 +221,7 @@ class _Group(click.Group):
                 _say(f"error: cannot write to standard output: {failed.reason}")
                 code = EXIT_INVALID
             else:
-                argv = args[0] if args and args[0] is not None else sys.argv[1:]
+                argv = args if args is not None else sys.argv[1:]
                 code = _internal_error(e, None, debug="--debug" in argv)
         sys.exit(code)
 
@@ -387,10 +386,15 @@ def dtype_option(default: str | None = "fp32", help: str = "Element type for mem
 
 
 def optimizer_option(default: str | None = "adam",
-                     help: str = "Optimizer whose state training keeps (none: inference only).") -> Decorator:
-    """The shared ``--optimizer`` option, one of :data:`OPTIMIZERS` (``None``: a default the help names)."""
-    return click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=default,
+                     help: str = "Optimizer whose state training keeps (none: inference only).",
+                     choices: tuple[str, ...] = OPTIMIZERS) -> Decorator:
+    """The shared ``--optimizer`` option, one of ``choices`` (``None``: a default the help names)."""
+    return click.option("--optimizer", type=click.Choice(choices), default=default,
                         show_default=default is not None, help=help)
+
+
+#: The size of a terminal that does not say its own (columns, lines).
+_FALLBACK_TERMINAL = (120, 24)
 
 
 def _text_width(output: str | None) -> int | None:
@@ -405,7 +409,7 @@ def _text_width(output: str | None) -> int | None:
         return int(columns)
     if sys.stdout is None or not sys.stdout.isatty():  # closed (`>&-`), or a pipe or file
         return None
-    return shutil.get_terminal_size((120, 24)).columns
+    return shutil.get_terminal_size(_FALLBACK_TERMINAL).columns
 
 
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -674,9 +678,9 @@ def layers() -> None:
 
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
-    from .limits import METRICS
+    from .limits import METRICS, OPTIMIZERS
 
-    fn = optimizer_option(None, "Optimizer the training-memory limit assumes.  [default: adam]")(fn)
+    fn = optimizer_option(None, "Optimizer the training-memory limit assumes.  [default: adam]", OPTIMIZERS)(fn)
     fn = dtype_option(None, "Element type the memory limits assume.  [default: fp32]")(fn)
     fn = batch_option(None, "Batch size the memory limits assume.  [default: 1]")(fn)
     metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
@@ -729,8 +733,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
         if fmt == "github":  # invalid input is annotated too, at its line
             click.echo(out.render_problems_github(e.problems, path=_relative), nl=False)
         raise
-    for entry in table.unmatched() if table else ():
-        unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
+    for entry in table.unmatched() if table is not None else ():
+        unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name if table else None, line=entry.line)
         click.echo(f"warning: {unmatched.format()}", err=True)
     # each file on its own: an invalid one is an entry of the result, not the end of the run
     result = budgets.check_files(paths, load_network, flags=limits, budgets_file=table, convention=convention)

@@ -29,14 +29,48 @@ def axis_dict(a: AxisRF) -> dict[str, Any]:
     return {"size": a.size, "size_min": a.size_min, "size_max": a.size, "jump": _num(a.jump), "start": _num(a.start)}
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One entry of an object's JSON form: its key, the attribute it reads, and how the value becomes JSON data.
+
+    ``convert`` turns the value into JSON data (None: it is a JSON scalar already); ``fields``
+    instead writes the value as an object of its own (null when the value is None).
+    """
+
+    key: str
+    attr: str
+    convert: Callable[[Any], Any] | None = None
+    fields: tuple[Field, ...] | None = None
+
+
+def json_data(obj: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """``obj`` as JSON data: one entry per field, in order."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        value = getattr(obj, f.attr)
+        if f.fields is not None:
+            out[f.key] = None if value is None else json_data(value, f.fields)
+        else:
+            out[f.key] = value if f.convert is None else f.convert(value)
+    return out
+
+
+def _axes(axes: tuple[AxisRF, ...] | None) -> list[dict[str, Any]] | None:
+    return None if axes is None else [axis_dict(a) for a in axes]
+
+
+#: A receptive field's JSON object: over all paths, through spatial paths only, and whether jumps were mixed.
+RF_FIELDS = (
+    Field("whole_input", "is_whole"),
+    Field("axes", "axes", _axes),
+    Field("local", "local", _axes),
+    Field("mixed_jump", "mixed_jump"),
+)
+
+
 def rf_dict(rf: RF) -> dict[str, Any]:
-    """Receptive field over all paths, through spatial paths only, and whether jumps were mixed."""
-    return {
-        "whole_input": rf.is_whole,
-        "axes": [axis_dict(a) for a in rf.axes],
-        "local": None if rf.local is None else [axis_dict(a) for a in rf.local],
-        "mixed_jump": rf.mixed_jump,
-    }
+    """Receptive field over all paths, through spatial paths only, and whether jumps were mixed (:data:`RF_FIELDS`)."""
+    return json_data(rf, RF_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,37 +107,33 @@ class LayerRow:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with raw integers: the entries of :data:`LAYER_FIELDS`, in order."""
-        return {key: getattr(self, attr) if convert is None else convert(getattr(self, attr))
-                for key, attr, convert in LAYER_FIELDS}
+        return json_data(self, LAYER_FIELDS)
 
 
 def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
     return [list(s) for s in shapes]
 
 
-#: A layer's entry in the JSON report, in order: (key, attribute of :class:`LayerRow`, conversion
-#: of the attribute's value to JSON data, or None when it is a JSON scalar already).
-#: :meth:`LayerRow.to_dict` and the JSON writer (:mod:`cnncalc.render.json`) both read this table,
-#: so a key added here is in both; the conversions take hashable values, which lets the writer
-#: encode each distinct value once.
-LAYER_FIELDS: tuple[tuple[str, str, Callable[[Any], Any] | None], ...] = (
-    ("index", "index", None),
-    ("name", "name", None),
-    ("type", "type", None),
-    ("layer_count", "count", None),
-    ("inputs", "inputs", list),
-    ("input_shapes", "input_shapes", _shapes),
-    ("output_shape", "output_shape", list),
-    ("params", "params", None),
-    ("trainable_params", "trainable_params", None),
-    ("frozen", "frozen", None),
-    ("buffers", "buffers", None),
-    ("macs", "macs", None),
-    ("flops", "flops", None),
-    ("receptive_field", "rf", rf_dict),
-    ("jumps_meet", "jumps_meet", None),
-    ("output_elements", "output_elements", None),
-    ("output_bytes", "output_bytes", None),
+#: A layer's entry in the JSON report, in order. :meth:`LayerRow.to_dict` and the JSON writer
+#: (:mod:`cnncalc.render.json`) both read this table, so a key added here is in both.
+LAYER_FIELDS = (
+    Field("index", "index"),
+    Field("name", "name"),
+    Field("type", "type"),
+    Field("layer_count", "count"),
+    Field("inputs", "inputs", list),
+    Field("input_shapes", "input_shapes", _shapes),
+    Field("output_shape", "output_shape", list),
+    Field("params", "params"),
+    Field("trainable_params", "trainable_params"),
+    Field("frozen", "frozen"),
+    Field("buffers", "buffers"),
+    Field("macs", "macs"),
+    Field("flops", "flops"),
+    Field("receptive_field", "rf", fields=RF_FIELDS),
+    Field("jumps_meet", "jumps_meet"),
+    Field("output_elements", "output_elements"),
+    Field("output_bytes", "output_bytes"),
 )
 
 
@@ -253,7 +283,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
-        out = {
+        out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "network": {
                 "name": self.network,

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc import analysis, api, spec
-from cnncalc.render.json import render_json
-from cnncalc.render.report import render_table
 from cnncalc.cli import cli
 from cnncalc.errors import CnnCalcError, OptionError, SourceError, SpecError
+from cnncalc.render.json import render_json
+from cnncalc.render.report import render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cnncalc import analysis, graph, layers, spec
-from cnncalc.render.json import json_text, render_json
+from cnncalc import report as report_module
 from cnncalc.errors import SpecError
 from cnncalc.formula import Sym
 from cnncalc.layers.base import AxisRF
+from cnncalc.render.json import json_text, render_json
 
 # ---------------------------------------------------------------------------------------------
 # JSON: json_text is json.dumps(value, indent=2), character for character
@@ -54,6 +55,23 @@ def test_json_text_refuses_what_json_refuses() -> None:
 def test_report_json_is_json_dumps_of_to_dict(name: str) -> None:
     # every bundled network, so that every layer type's row goes through the layer writer
     report = analysis.analyse(spec.load(name), batch=4, dtype="fp16")
+    assert render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param(report_module.Field("label", "label"), id="a scalar"),
+        pytest.param(report_module.Field("kernel", "input_shapes", lambda s: [list(x)[:1] for x in s]), id="converted"),
+        pytest.param(report_module.Field("field_again", "rf", fields=report_module.RF_FIELDS), id="a nested object"),
+    ],
+)
+def test_a_field_added_to_the_table_is_in_to_dict_and_the_json(monkeypatch: pytest.MonkeyPatch,
+                                                              extra: report_module.Field) -> None:
+    # one table defines a layer's entry: the writer has no list of keys of its own to fall behind
+    monkeypatch.setattr(report_module, "LAYER_FIELDS", (*report_module.LAYER_FIELDS, extra))
+    report = analysis.analyse(spec.load("resnet18"))
+    assert all(extra.key in d for d in report.to_dict()["layers"])
     assert render_json(report) == json.dumps(report.to_dict(), indent=2) + "\n"
 
 

@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.render.diff import render_diff_json
 from cnncalc.analysis import analyse
 from cnncalc.diff import LayerDiff, compare, matching_blocks
 from cnncalc.explain import _Explainer, explain
 from cnncalc.graph import build
+from cnncalc.render.diff import render_diff_json
 from cnncalc.render.explain import render_text
 from cnncalc.render.grid import Column, Grid, layout, wrap_cell
 from cnncalc.sweep import fill_spatial, sweep

@@ -1,4 +1,5 @@
-"""Startup and run: each command imports only what it uses, layer validators are built on first use, and a run leaves no cyclic garbage.
+"""Startup and run: each command imports only what it uses, layer validators are built on first use, and a run
+leaves no cyclic garbage.
 
 Every case runs in a fresh interpreter, as a user's command does: an import that slipped to the
 top of a module shows up here, not as a slower ``cnncalc --help`` months later.

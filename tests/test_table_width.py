@@ -19,11 +19,11 @@ from zoo_table import ZOO
 
 import cnncalc
 from cnncalc import spec
-from cnncalc.render import report as render_report
-from cnncalc.render import table
 from cnncalc.cli import cli
 from cnncalc.columns import LAYER, MEMORY, parse_columns
 from cnncalc.errors import OptionError
+from cnncalc.render import report as render_report
+from cnncalc.render import table
 from cnncalc.report import Report
 from cnncalc.text import printable
 

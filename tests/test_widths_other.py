@@ -234,6 +234,7 @@ def test_check_piped_without_columns_does_not_wrap(tmp_path: Path) -> None:
     """Without COLUMNS a pipe has no width: every row is one line, however long the name."""
     net = tmp_path / "net.yaml"
     name = "a very long network name " * 8
-    net.write_text(f"name: {name.strip()}\ninput: [1, 28, 28]\nlayers: [{{conv2d: {{out_channels: 6, kernel_size: 5}}}}]\n")
+    net.write_text(f"name: {name.strip()}\ninput: [1, 28, 28]\n"
+                   "layers: [{conv2d: {out_channels: 6, kernel_size: 5}}]\n")
     out = run("check", str(net), "--max-params", "10M", columns=None)
     assert any(name.strip() in line for line in out.splitlines())

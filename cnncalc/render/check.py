@@ -69,7 +69,7 @@ def format_check_summary(result: CheckResult) -> str:
 
 def format_entry_lines(result: CheckResult) -> list[str]:
     """One located line per problem of an invalid file and per note: ``net.yaml:3:5: layer 'x' (conv2d): ...``."""
-    lines = []
+    lines: list[str] = []
     for net in result.networks:
         lines.extend(printable(p.format()) for p in net.problems)
         if net.note:
@@ -197,14 +197,14 @@ def render_check_junit(result: CheckResult, *, path: Callable[[str], str] = str)
 
     # user text through xml_text: ElementTree writes a control character as it is, which no XML
     # 1.0 parser accepts, and a CI's test view shows these strings to a person
-    root = ET.Element("testsuites", name="cnncalc check",
-                      **counts([o for _, o in result.outcomes], len(result.invalid), len(result.skipped)))
+    root = ET.Element("testsuites", {"name": "cnncalc check", **counts([o for _, o in result.outcomes],
+                                                                        len(result.invalid), len(result.skipped))})
     for net in result.networks:
         file = None if net.file is None else xml_text(path(net.file))
         suite_name = xml_text(net.name)
         invalid, skipped = bool(net.problems), net.status == "skip"
-        suite = ET.SubElement(root, "testsuite", name=suite_name,
-                              **counts(list(net.outcomes), int(invalid), int(skipped)))
+        suite = ET.SubElement(root, "testsuite",
+                              {"name": suite_name, **counts(list(net.outcomes), int(invalid), int(skipped))})
         if file is not None:
             suite.set("file", file)
         if invalid or skipped:

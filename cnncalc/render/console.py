@@ -32,6 +32,8 @@ Cell = Any
 HEAVY_HEAD = box.HEAVY_HEAD
 #: The console width that stands for "no width": rich lays a table out at its natural width inside it.
 UNWRAPPED = 100_000
+#: Spaces between a summary's labels and their texts.
+SUMMARY_GAP = 2
 #: A cell's padding: one space each side of its text.
 CELL_PADDING = 2
 #: Width of a console that was given none (rich's own default is the terminal's, which a file has not).
@@ -88,7 +90,7 @@ def captured(console: Console, renderable: Any) -> list[str]:
 
 def summary(lines: list[tuple[str, str]]) -> Any:
     """A two-column grid of (bold label, text); the text is shown literally (control characters escaped)."""
-    grid = Table.grid(padding=(0, 2))
+    grid = Table.grid(padding=(0, SUMMARY_GAP))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     for label, text in lines:
@@ -195,8 +197,9 @@ def draw_chunk(console: Console, chunk: list[tuple[Cell, ...]], *, index: list[i
     """The lines of one chunk of a streamed table: headings on the ``first``, footers on the ``last``.
 
     ``cols`` at ``widths`` (the cell, without padding); ``index`` says which cell of a row each
-    column shows; ``split`` cuts a cell of a ``breakable`` column into the lines of its column; the column ``dim`` is dimmed,
-    and the cells of the column ``shared`` are objects shared between rows, drawn once each. The
+    column shows; ``split`` cuts a cell of a ``breakable`` column into the lines of its column; the
+    column ``dim`` is dimmed, and the cells of the column ``shared`` are objects shared between
+    rows, drawn once each. The
     pieces join into one table: the bottom edge of all but the last, the top of all but the first, go.
     """
     # the cells bring their own padding of one space a side (see padded): rich's padding wraps

@@ -47,7 +47,7 @@ def _t(text: str) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("cnncalc").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("cnncalc").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def fold_groups(report: Report) -> list[list[int]]:
@@ -61,16 +61,10 @@ def fold_groups(report: Report) -> list[list[int]]:
     groups: list[list[int]] = []
     head_of: dict[int, list[int]] = {}
     for r in report.layers:
-        src = names.get(r.inputs[0]) if len(r.inputs) == 1 else None
-        foldable = (
-            src is not None
-            and consumers.get(src) == 1
-            and r.macs == 0
-            and r.input_shapes[0] == r.output_shape
-            and src in head_of
-        )
-        if foldable:
-            group = head_of[src]  # type: ignore[index]
+        source = names.get(r.inputs[0]) if len(r.inputs) == 1 else None
+        if (source is not None and consumers.get(source) == 1 and r.macs == 0
+                and r.input_shapes[0] == r.output_shape and source in head_of):
+            group = head_of[source]
             group.append(r.index)
         else:
             group = [r.index]
@@ -257,7 +251,8 @@ def rf_chart(report: Report) -> str:
         )
         parts.append(f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55:.1f}" text-anchor="end">whole input</text>')
         parts.append(
-            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {_t(rows[whole].name)}</text>'
+            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">'
+            f"from {_t(rows[whole].name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -282,7 +277,8 @@ def _cards(report: Report) -> str:
         ("Weights", format_bytes(t.weight_file_bytes), f"as {report.dtype}"),
     ]
     if m is not None and m.training_peak is not None:
-        cards.append(("Training", format_bytes(m.training_peak), f"peak at batch {m.batch}, during {m.training_moment}"))
+        cards.append(("Training", format_bytes(m.training_peak),
+                      f"peak at batch {m.batch}, during {m.training_moment}"))
     if m is not None:
         cards.append(("Inference", format_bytes(m.inference_peak), f"peak at batch {m.batch}"))
     cards += [
@@ -326,7 +322,8 @@ def _membar(kind: str, parts: Sequence[tuple[str, int]], total: int) -> str:
         if b
     )
     keys = "".join(
-        f'<span class="part" data-kind="{_t(k)}" data-bytes="{b}"><i style="background:{MEMORY_COLOURS.get(k, "#9aa3b8")}">'
+        f'<span class="part" data-kind="{_t(k)}" data-bytes="{b}">'
+        f'<i style="background:{MEMORY_COLOURS.get(k, "#9aa3b8")}">'
         f"</i>{_t(k)}: <b>{format_bytes(b)}</b></span>"
         for k, b in parts
     )
@@ -383,7 +380,8 @@ def _table(report: Report) -> str:
             f'<td class="n" data-v="{rf_v}">{format_rf(r.rf)}</td><td class="n">{format_jump(r.rf)}</td>'
             f'<td class="n" data-v="{r.output_bytes}">{format_bytes(r.output_bytes)}</td>'
             f'<td class="n" data-v="{saved}">{format_bytes(saved)}</td>'
-            f'<td class="n" data-v="{s:.6f}">{s:.1%}<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
+            f'<td class="n" data-v="{s:.6f}">{s:.1%}'
+            f'<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
         )
     t = report.totals
     saved_total = report.memory.saved if report.memory is not None else 0
@@ -393,7 +391,8 @@ def _table(report: Report) -> str:
         f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">{format_bytes(saved_total)}</td>'
         f'<td class="n">100%</td></tr>'
     )
-    return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table>'
+    return (f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            f"<tfoot>{foot}</tfoot></table>")
 
 
 def _hotspot_line(report: Report) -> str:
@@ -413,6 +412,11 @@ def _warnings(report: Report) -> str:
         f'{f" at line {w.line}" if w.line else ""}: {_t(w.message)}</div>'
         for w in report.warnings
     )
+
+
+#: The graph's zoom buttons, on the toolbar's first line.
+_ZOOM_BUTTONS = ('<button class="zoom-out" title="zoom out">−</button>'
+                 '<button class="zoom-in" title="zoom in">+</button>')
 
 
 def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
@@ -463,7 +467,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <div class="grid">
 <section class="panel graph-panel">
 <h2>Network <small class="graph-count"></small></h2>
-<div class="toolbar"><button class="zoom-out" title="zoom out">−</button><button class="zoom-in" title="zoom in">+</button>
+<div class="toolbar">{_ZOOM_BUTTONS}
 <button class="zoom-fit" title="fit the width">fit</button>
 <label class="depth-choice" title="one node per group of this many name components, like --depth">depth
 <select class="depth"></select></label>

@@ -9,13 +9,14 @@ building the dict, each distinct value of a converted field encoded once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
+from operator import attrgetter
 from typing import Any
 
-from ..memory import LayerMemory
-from ..report import LAYER_FIELDS, LayerRow, Report
+from .. import report as results
+from ..report import Field, Report
 
 
 def render_json(report: Report) -> str:
@@ -32,43 +33,63 @@ def iter_json(report: Report) -> Iterator[str]:
     # a string in JSON never holds a raw newline, so this is the top-level key and nothing else
     head, tail = text.split('\n  "layers": []')
     yield head + '\n  "layers": ['
-    sep = "\n    "
+    sep = _L2
     memory = None if report.memory is None else report.memory.by_name()
-    memos: list[dict[Any, str]] = [{} for _ in LAYER_FIELDS]
+    # a layer sits two levels deep: its entry ends at level 2
+    write = _compile(results.LAYER_FIELDS, _L2)
     for row in report.layers:
-        yield sep + _layer_json(row, None if memory is None else memory[row.name], memos)
-        sep = ",\n    "
+        # as Report.layer_dicts: the row's fields, then its memory
+        more = "" if memory is None else f',{_L3}"memory": {_json_value(memory[row.name].to_dict(), _L3)}'
+        yield sep + write(row, more)
+        sep = "," + _L2
     yield "\n  ]" + tail + "\n"
 
 
-#: A layer sits two levels deep in the report: its keys start lines at level 3.
-_L3 = "\n" + "  " * 3
-#: Each field's key as it starts its line in a layer's entry.
-_PREFIXES = tuple(_L3 + encode_basestring_ascii(key) + ": " for key, _, _ in LAYER_FIELDS)
-_FIELDS = tuple(zip(_PREFIXES, LAYER_FIELDS))
+_L2, _L3 = "\n" + "  " * 2, "\n" + "  " * 3
+#: Fields whose values are remembered by identity, not by value: hashing a tuple of axes hashes
+#: their fractions, which costs more than the text saved, and rows that share a field share it.
+_BY_IDENTITY = frozenset({"axes", "local"})
 
 
-def _layer_json(row: LayerRow, mem: LayerMemory | None, memos: list[dict[Any, str]]) -> str:
-    """``json_text`` of the layer's entry in ``Report.to_dict()`` (``Report.layer_dicts``: the row's
-    fields, then its ``memory``) at level 2, from the row itself.
+def _compile(fields: tuple[Field, ...], nl: str) -> Callable[..., str]:
+    """A function writing ``json_text(json_data(obj, fields))`` for an object whose closing brace
+    starts the line ``nl``, from the object itself, without building the dict; ``write(obj, more)``
+    adds the entries ``more`` (``,`` and each on its line) after the fields.
 
-    Shapes and fields repeat from layer to layer: a converted field's text is kept in ``memos``
-    (one dict per field) by the value it was converted from, and written once per distinct value.
+    The function is generated from ``fields``, as :mod:`dataclasses` generates ``__init__``: one
+    statement per field and no loop, which is what made the hand-written writer it replaces fast.
+    Shapes, names and fields repeat from layer to layer: a converted value's text is remembered
+    (by the value, or by the object for :data:`_BY_IDENTITY`; the report holds its values while
+    it is written, so an id stays that object's) and written once per distinct value. Each call
+    compiles afresh, with empty memos.
     """
-    parts = []
-    for (prefix, (_, attr, convert)), memo in zip(_FIELDS, memos):
-        value = getattr(row, attr)
-        if convert is None:
-            encode = _SCALARS.get(type(value))
-            parts.append(prefix + (encode(value) if encode is not None else _json_value(value, _L3)))
-            continue
-        text = memo.get(value)
-        if text is None:
-            text = memo[value] = _json_value(convert(value), _L3)
-        parts.append(prefix + text)
-    if mem is not None:
-        parts.append(f'{_L3}"memory": {_json_value(mem.to_dict(), _L3)}')
-    return "{" + ",".join(parts) + "\n    }"
+    inner = nl + "  "
+    env: dict[str, Any] = {"E": _SCALARS, "G": lambda v: _json_value(v, inner), "J": _json_value, "inner": inner,
+                           "close": nl + "}"}
+    body, parts = [], []
+    for i, f in enumerate(fields):
+        env[f"P{i}"] = inner + encode_basestring_ascii(f.key) + ": "
+        if f.fields is not None:
+            env[f"W{i}"] = _compile(f.fields, inner)
+            body.append(f"t{i} = 'null' if v{i} is None else W{i}(v{i})")
+        elif f.convert is None:
+            # a scalar by its exact type (in C), anything else as json_text
+            body.append(f"t{i} = (E.get(type(v{i})) or G)(v{i})")
+        else:
+            env[f"C{i}"], env[f"M{i}"] = f.convert, {}
+            key = f"id(v{i})" if f.key in _BY_IDENTITY else f"v{i}"
+            body += [f"t{i} = M{i}.get({key})", f"if t{i} is None:", f"    t{i} = M{i}[{key}] = J(C{i}(v{i}), inner)"]
+        parts.append(f"{{P{i}}}{{t{i}}}")
+    if not fields:
+        raise ValueError("an object's JSON form needs at least one field")
+    # attrgetter of several names returns a tuple of them, fetched in C
+    env["get"] = attrgetter(*(f.attr for f in fields))
+    fetch = "".join(f"v{i}, " for i in range(len(fields))) + "= get(obj)" if len(fields) > 1 else "v0 = get(obj)"
+    # one f-string builds the text in one step
+    result = "return f'{{" + ",".join(parts) + "{more}{close}'"
+    exec("\n    ".join(["def write(obj, more=''):", fetch, *body, result]), env)
+    write: Callable[..., str] = env["write"]
+    return write
 
 
 def json_text(value: Any, level: int = 0) -> str:

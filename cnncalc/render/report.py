@@ -67,6 +67,7 @@ def _csv_memory(mem: LayerMemory | None) -> list[Any]:
 def _csv_row(row: LayerRow) -> list[Any]:
     rf = row.rf
     whole = rf.is_whole or not rf.axes
+    local = local_rf(rf)
     # user text goes through csv_cell (a spreadsheet would run "=..." as a formula); numbers stay numbers
     return [
         row.index, csv_cell(row.name), csv_cell(row.type), csv_cell(";".join(row.inputs)),
@@ -74,7 +75,7 @@ def _csv_row(row: LayerRow) -> list[Any]:
         row.params, row.buffers, row.macs, row.flops,
         "" if whole else format_rf(rf), "" if whole else format_jump(rf), "true" if whole else "false",
         row.output_elements, row.output_bytes,
-        "" if local_rf(rf) is None else format_rf(local_rf(rf)), "true" if row.jumps_meet else "false", row.count,
+        "" if local is None else format_rf(local), "true" if row.jumps_meet else "false", row.count,
         row.trainable_params, "true" if row.frozen else "false",
     ]
 
@@ -165,7 +166,8 @@ def memory_lines(report: Report) -> list[tuple[str, str]]:
         lines += [("Memory", f"{format_answer(m)} (peak during {m.training_moment})"),
                   ("Training keeps", " · ".join(parts))]
     lines += [("Inference", f"batch {m.batch} needs ≈ {format_bytes(m.inference_peak)}: weights "
-                            f"{format_bytes(m.weights)}, activations {format_bytes(m.inference_activations)} at their peak"),
+                            f"{format_bytes(m.weights)}, activations {format_bytes(m.inference_activations)} "
+                            "at their peak"),
               ("Both include", f"the input batch ({format_bytes(m.input)}) and {format_bytes(m.overhead)} of CUDA "
                                "library workspace")]
     return lines
@@ -174,7 +176,7 @@ def memory_lines(report: Report) -> list[tuple[str, str]]:
 def memory_rows(report: Report, m: MemoryEstimate, rows: Sequence[LayerRow] | None = None) -> list[tuple[str, ...]]:
     """Per-layer memory cells of ``rows`` (default every layer), in the order of :data:`MEMORY_HEADERS`."""
     memory = m.by_name()
-    cells = []
+    cells: list[tuple[str, ...]] = []
     for r in report.layers if rows is None else rows:
         x = memory[r.name]
         cells.append((str(r.index), r.name, r.type + (f" {r.label}" if r.label else ""), format_bytes(x.output_bytes),

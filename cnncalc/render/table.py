@@ -188,9 +188,10 @@ class TableSpec:
 
 
 def _summary_width(lines: list[tuple[str, str]]) -> int:
+    """Width of the summary under a table (:func:`cnncalc.render.console.summary`)."""
     if not lines:
         return 0
-    return max(cell_width(k) for k, _ in lines) + 2 + max(cell_width(printable(v)) for _, v in lines)
+    return max(cell_width(k) for k, _ in lines) + term.SUMMARY_GAP + max(cell_width(printable(v)) for _, v in lines)
 
 
 def stream(spec: TableSpec, *, title: str, width: int | None, color: bool | None, columns: ColumnSet,
