@@ -5,6 +5,12 @@ exceeded; 2 invalid input or usage (one message per problem on stderr, never a t
 70 a bug in cnncalc; 128 + the signal when interrupted. Everything that can go wrong at the edge
 is caught once, by :class:`_Group`: cnncalc's own errors, click's usage errors, a closed or full
 standard output, a signal, and any other exception, which is a bug and says so in one line.
+
+A command is a click function with the shared options (:func:`input_option`,
+:func:`output_options`, :func:`batch_option`, :func:`dtype_option`, :func:`training_options`,
+:func:`convention_option` ...), one call into the core, a table from each ``--format`` to its
+renderer in :mod:`cnncalc.render` (imported inside the command, so that ``--help`` stays fast),
+and :func:`write_output`.
 """
 
 from __future__ import annotations

@@ -126,3 +126,25 @@ def test_importing_a_renderer_loads_no_rich(name: str) -> None:
             "print(json.dumps(sorted(m for m in sys.modules if m == 'rich' or m.startswith('rich.'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(done.stdout) == []
+
+
+_HOOK = """
+import cnncalc.analysis, cnncalc.spec, json, sys
+report = cnncalc.analysis.analyse(cnncalc.spec.load("lenet5"))
+before = [str(report) == repr(report), report._repr_html_() is None, "rich" in sys.modules]
+from cnncalc.render.display import install
+from cnncalc.render.html import render_html_fragment
+from cnncalc.render.report import render_table
+install()
+after = [str(report) == render_table(report, width=120, color=False),
+         report._repr_html_().split('id="')[0] == render_html_fragment(report).split('id="')[0]]
+print(json.dumps([before, after]))
+"""
+
+
+def test_a_report_shows_itself_through_the_hook_the_renderers_install() -> None:
+    # the core draws nothing itself: until the hook is installed a report shows its repr, then the table
+    done = subprocess.run([sys.executable, "-c", _HOOK], capture_output=True, text=True, cwd=ROOT, check=True)
+    before, after = json.loads(done.stdout)
+    assert before == [True, True, False]
+    assert after == [True, True]

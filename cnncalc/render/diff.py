@@ -147,7 +147,8 @@ def iter_diff_table(diff: Diff, *, gate: Gate | None = None, all_layers: bool = 
     # figures are never cut: the labels wrap, and the change wraps between its two terms
     totals = table([(col, {"justify": justify, "no_wrap": col in ("old", "new")})
                     for col, justify in (("total", "left"), ("old", "right"), ("new", "right"), ("change", "right"))],
-                   _diff_totals(diff))
+                   # styled: an output's name is shown as written, never read as rich markup
+                   ([styled(cell) for cell in row] for row in _diff_totals(diff)))
     # without a width, as wide as the title or the table need
     room = width or max(len(title) + 1, _NO_WIDTH)
     yield console_text([styled(title, "italic"), totals, format_diff_summary(diff)], width=room, color=color)
