@@ -27,10 +27,11 @@ BAR_WIDTH = 6
 CHUNK_ROWS = 400
 #: Cells a column adds to the width of a table besides its text: the rule on its left and a
 #: space of padding each side (``│ a ``).
-COLUMN_FRAME = 3
+COLUMN_FRAME = 1 + term.CELL_PADDING
 #: The rule that closes a table on its right.
 RIGHT_EDGE = 1
 
+#: The heading of each column of the layer and memory tables.
 HEADERS = {"index": "#", "name": "layer", "type": "type", "output": "output", "params": "params", "macs": "MACs",
            "flops": "FLOPs", "rf": "RF", "jump": "jump", "memory": "memory", "bar": "%",
            "saved": "saved", "peak": "at peak", "read": "read", "written": "written", "intensity": "FLOPs/B"}
@@ -186,7 +187,6 @@ class TableSpec:
     shared: str | None = None
 
 
-
 def _summary_width(lines: list[tuple[str, str]]) -> int:
     """Width of the summary under a table (:func:`cnncalc.render.console.summary`)."""
     if not lines:
@@ -242,8 +242,8 @@ def stream(spec: TableSpec, *, title: str, width: int | None, color: bool | None
     if caption:
         tail.append(term.styled(caption))
     if left_out:
-        tail.append(term.styled(f"Left out to fit {width} columns: {', '.join(left_out)} (a wider terminal shows them, "
-                         "and so does output piped without COLUMNS or written with -o)"))
+        tail.append(term.styled(f"Left out to fit {width} columns: {', '.join(left_out)} (a wider terminal shows "
+                                "them, and so does output piped without COLUMNS or written with -o)"))
     tail.append(term.summary(summary))
     for part in tail:
         yield "\n".join(term.captured(console, part)) + "\n"
