@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import box
 from rich.bar import Bar
@@ -22,9 +22,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ..text import printable
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..report import Report
 
 #: A cell of a table: a ``str``, or a styled text (:func:`styled`) where a cell carries styles.
 Cell = Any
@@ -215,18 +212,17 @@ def draw_chunk(console: Console, chunk: list[tuple[Cell, ...]], *, index: list[i
     return lines[0 if first else 1:None if last else -1]
 
 
-class RichReport:
-    """A report drawn on a rich console: the terminal's table at the console's width and colours."""
+class Drawn:
+    """Text drawn for a width and a choice of colour, shown on a rich console at the console's width
+    and colours: ``draw(width, color)`` gives the text, ANSI codes and all (a report's table)."""
 
-    def __init__(self, report: Report) -> None:
-        self.report = report
+    def __init__(self, draw: Callable[[int, bool], str]) -> None:
+        self.draw = draw
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """The text of :func:`cnncalc.render.report.render_table`, with its colours read back into rich styles."""
-        from .report import render_table
-
+        """The drawn text, its colours read back into rich styles."""
         color = console.color_system is not None and not console.no_color
-        text = render_table(self.report, width=options.max_width, color=color)
+        text = self.draw(options.max_width, color)
         lines = Text.from_ansi(text.rstrip("\n"), no_wrap=True, overflow="ignore").split("\n")
         for line in lines:
             line.rstrip()  # a styled span (the title) may end in padding that the plain text has not

@@ -24,9 +24,10 @@ def text(report: Report) -> str:
 
 def rich(report: Report) -> Any:
     """A renderable that draws the table at a rich console's width and colours."""
-    from .console import RichReport
+    from .console import Drawn
+    from .report import render_table
 
-    return RichReport(report)
+    return Drawn(lambda width, color: render_table(report, width=width, color=color))
 
 
 def html(report: Report) -> str:
