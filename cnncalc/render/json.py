@@ -56,40 +56,50 @@ def _compile(fields: tuple[Field, ...], nl: str) -> Callable[..., str]:
     starts the line ``nl``, from the object itself, without building the dict; ``write(obj, more)``
     adds the entries ``more`` (``,`` and each on its line) after the fields.
 
-    The function is generated from ``fields``, as :mod:`dataclasses` generates ``__init__``: one
-    statement per field and no loop, which is what made the hand-written writer it replaces fast.
-    Shapes, names and fields repeat from layer to layer: a converted value's text is remembered
-    (by the value, or by the object for :data:`_BY_IDENTITY`; the report holds its values while
-    it is written, so an id stays that object's) and written once per distinct value. Each call
-    compiles afresh, with empty memos.
+    Each field gets its encoder once, and one format string holds the keys: a row is its values
+    fetched together, encoded, and formatted in one step. Shapes, names and fields repeat from
+    layer to layer: a converted value's text is remembered (by the value, or by the object for
+    :data:`_BY_IDENTITY`; the report holds its values while it is written, so an id stays that
+    object's) and written once per distinct value. Each call starts with empty memos.
     """
-    inner = nl + "  "
-    env: dict[str, Any] = {"E": _SCALARS, "G": lambda v: _json_value(v, inner), "J": _json_value, "inner": inner,
-                           "close": nl + "}"}
-    body, parts = [], []
-    for i, f in enumerate(fields):
-        env[f"P{i}"] = inner + encode_basestring_ascii(f.key) + ": "
-        if f.fields is not None:
-            env[f"W{i}"] = _compile(f.fields, inner)
-            body.append(f"t{i} = 'null' if v{i} is None else W{i}(v{i})")
-        elif f.convert is None:
-            # a scalar by its exact type (in C), anything else as json_text
-            body.append(f"t{i} = (E.get(type(v{i})) or G)(v{i})")
-        else:
-            env[f"C{i}"], env[f"M{i}"] = f.convert, {}
-            key = f"id(v{i})" if f.key in _BY_IDENTITY else f"v{i}"
-            body += [f"t{i} = M{i}.get({key})", f"if t{i} is None:", f"    t{i} = M{i}[{key}] = J(C{i}(v{i}), inner)"]
-        parts.append(f"{{P{i}}}{{t{i}}}")
     if not fields:
         raise ValueError("an object's JSON form needs at least one field")
+    inner = nl + "  "
+    encoders = [_encoder(f, inner) for f in fields]
     # attrgetter of several names returns a tuple of them, fetched in C
-    env["get"] = attrgetter(*(f.attr for f in fields))
-    fetch = "".join(f"v{i}, " for i in range(len(fields))) + "= get(obj)" if len(fields) > 1 else "v0 = get(obj)"
-    # one f-string builds the text in one step
-    result = "return f'{{" + ",".join(parts) + "{more}{close}'"
-    exec("\n    ".join(["def write(obj, more=''):", fetch, *body, result]), env)
-    write: Callable[..., str] = env["write"]
+    get = attrgetter(*(f.attr for f in fields)) if len(fields) > 1 else lambda obj: (getattr(obj, fields[0].attr),)
+    keys = [(inner + encode_basestring_ascii(f.key) + ": ").replace("{", "{{").replace("}", "}}") for f in fields]
+    fill = ("{{" + ",".join(key + "{}" for key in keys) + "{}" + nl + "}}").format
+
+    def write(obj: Any, more: str = "") -> str:
+        return fill(*[encode(value) for encode, value in zip(encoders, get(obj))], more)
+
     return write
+
+
+def _encoder(field: Field, nl: str) -> Callable[[Any], str]:
+    """How one field's value is written, its nested lines starting with ``nl`` plus two spaces."""
+    if field.fields is not None:
+        nested = _compile(field.fields, nl)
+        return lambda value: "null" if value is None else nested(value)
+    convert = field.convert
+    if convert is None:
+        def scalar(value: Any) -> str:
+            # a scalar by its exact type, anything else as json_text
+            encode = _SCALARS.get(type(value))
+            return encode(value) if encode is not None else _json_value(value, nl)
+        return scalar
+    memo: dict[Any, str] = {}
+    by_identity = field.key in _BY_IDENTITY
+
+    def converted(value: Any) -> str:
+        key = id(value) if by_identity else value
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _json_value(convert(value), nl)
+        return text
+
+    return converted
 
 
 def json_text(value: Any, level: int = 0) -> str:
