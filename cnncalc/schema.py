@@ -15,14 +15,13 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .budgets import NetworkStatus, Status
-from .conventions import CONVENTIONS
+from .constants import ConventionName, Dtype, Optimizer, TrainingOptimizer
 from .layers import REGISTRY, Layer
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
 from .layers.reshape import ZeroPadNd
-from .limits import METRICS, OPTIMIZERS
-from .report import DTYPE_BYTES, SCHEMA_VERSION
+from .limits import LIMITS
+from .report import SCHEMA_VERSION, NetworkStatus, Status
 from .spec import Network, _fold, _known_types
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -63,10 +62,10 @@ class NetworkInfo(_Strict):
     name: str
     source: str | None = Field(description="the file read; null for text or standard input")
     input_shape: list[int] = Field(description="(C, *spatial), without the batch")
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     dtype_bytes: int
     batch: int
-    convention: Literal[tuple(CONVENTIONS)] | None = Field(  # type: ignore[valid-type]
+    convention: ConventionName | None = Field(
         None, description="the tool whose MACs and FLOPs --convention reproduces; absent: cnncalc's own")
 
 
@@ -87,9 +86,9 @@ class Memory(_Strict):
     """Training and inference memory: cnncalc's model of what PyTorch keeps."""
 
     batch: int = Field(ge=1)
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     weights_bytes: int = Field(ge=0, description="parameters and buffers")
     gradients_bytes: int = Field(ge=0, description="the trainable parameters': frozen ones get none")
     optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters (frozen ones have none)")
@@ -198,7 +197,7 @@ class LimitSource(_Strict):
 class LimitResult(_Strict):
     """One limit, checked."""
 
-    limit: Literal[tuple(METRICS)]  # type: ignore[valid-type]
+    limit: Literal[tuple(LIMITS)]  # type: ignore[valid-type]
     figure: str = Field(description="the figure bounded")
     bound: Literal["max", "min"]
     unit: Literal["count", "bytes", "pixels"]
@@ -230,8 +229,8 @@ class NetworkResult(_Strict):
     name: str | None = Field(description="the network's name; null for a file that could not be read or analysed")
     file: str | None
     batch: int | None = Field(description="what the memory limits assume; null for an invalid file")
-    dtype: Literal[tuple(DTYPE_BYTES)] | None  # type: ignore[valid-type]
-    optimizer: Literal[OPTIMIZERS] | None  # type: ignore[valid-type]
+    dtype: Dtype | None
+    optimizer: TrainingOptimizer | None
     status: NetworkStatus = Field(
         description="error (invalid file, or a limit not checked), fail (a limit not met), pass, or skip (no limits)")
     limits: list[LimitResult]
@@ -381,9 +380,9 @@ class SweepNetwork(_Strict):
 
     name: str
     source: str | None = Field(description="the file read; null for text or standard input")
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     dtype_bytes: int
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     amp: bool
 
 
@@ -419,9 +418,9 @@ class FitOutput(_Strict):
     network: str
     input_shape: list[int] = Field(description="(C, *spatial), without the batch")
     budget_bytes: int = Field(ge=0)
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     amp: bool
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     training_batch: int | None = Field(ge=0, description="largest batch that trains; 0: not even one sample; "
                                                           "null: no training (optimizer none, or int8)")
     training_bytes: int | None = Field(ge=0, description="training peak at that batch; null when none trains")

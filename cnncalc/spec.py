@@ -39,10 +39,10 @@ from pydantic_core import CoreSchema, core_schema
 
 from . import layers as _layers
 from . import units
+from .constants import Dtype, TrainingOptimizer
 from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
 from .layers.base import Expr, Flag, Name, Pos, Refs, _describe, _name, _refs
-from .limits import METRICS, OPTIMIZERS
-from .report import DTYPE_BYTES
+from .limits import LIMITS
 from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
@@ -377,12 +377,12 @@ Budgets = create_model(  # type: ignore[call-overload]
     "Budgets",
     __config__=ConfigDict(extra="forbid", frozen=True),
     __doc__="Limits a network must stay within (``cnncalc check``), and the batch/dtype they assume.",
-    **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in METRICS.values()},
+    **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in LIMITS.values()},
     batch=(Annotated[int, Field(strict=True, ge=1)] | None,
            Field(None, description="batch size the memory limits assume (default 1)")),
-    dtype=(Literal[tuple(DTYPE_BYTES)] | None,
+    dtype=(Dtype | None,
            Field(None, description="element type the memory limits assume (default fp32)")),
-    optimizer=(Literal[OPTIMIZERS] | None,
+    optimizer=(TrainingOptimizer | None,
                Field(None, description="optimizer the training-memory limit assumes (default adam)")),
 )
 
