@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import assert_memory_adds_up
 from test_ops_layers import SAVED_RULES as OPS_RULES  # the saved rules of the ops family
 
 from cnncalc import spec
@@ -193,7 +194,7 @@ def net(*layers: str) -> Any:
 
 def conv(c: int, extra: str = "") -> str:
     """A 1x1 convolution (no workspace) to ``c`` channels."""
-    return "conv2d: {out_channels: %d, kernel_size: 1%s}" % (c, extra)
+    return f"conv2d: {{out_channels: {c}, kernel_size: 1{extra}}}"
 
 
 def inference(graph: Any, batch: int = 3) -> int:
@@ -278,11 +279,8 @@ def test_optimizer_state(optimizer: str, copies: int) -> None:
 @pytest.mark.parametrize("name", ["tiny_cnn", "resnet50", "mobilenet_v2", "densenet121", "vgg16"])
 def test_rows_and_breakdown_add_up_to_the_peak(name: str) -> None:
     e = MemoryModel(build(spec.load(name)), optimizer="adam").estimate(8)
-    assert e.training_peak is not None
-    assert sum(b for _, b in e.training_breakdown) == e.training_peak
-    rows = sum(x.peak_bytes for x in e.layers)
-    batch_input = dict(e.training_breakdown).get("input batch", 0)
-    assert rows + batch_input + LIBRARY_WORKSPACE == e.training_peak
+    assert e.training_peak is not None and e.overhead == LIBRARY_WORKSPACE
+    assert_memory_adds_up(e)
 
 
 def test_no_training_in_int8_or_without_optimizer() -> None:
