@@ -316,6 +316,11 @@ class _Plan:
                 self.settings[key] = value
 
 
+def _entry_source(file: str, entry: Entry) -> Callable[[str], LimitSource]:
+    """Where each limit of a budgets file's entry was set: the file and the limit's line."""
+    return lambda key: LimitSource("budgets", file, entry.lines.get(key))
+
+
 def plan(network: Network, *, flags: Budgets | None = None,
          budgets_file: BudgetsFile | None = None) -> tuple[list[Limit], Settings]:
     """The limits of ``network`` and its settings, merged from the three sources."""
@@ -323,7 +328,7 @@ def plan(network: Network, *, flags: Budgets | None = None,
     src = network.source
     if budgets_file is not None and src is not None:
         for entry in budgets_file.matching(Path(src.name)):
-            p.add(entry.budgets, lambda key, e=entry: LimitSource("budgets", budgets_file.name, e.lines.get(key)))
+            p.add(entry.budgets, _entry_source(budgets_file.name, entry))
     if network.budgets is not None:
         p.add(network.budgets, lambda key: LimitSource(
             "network", src.name if src else None, src.locate(("budgets", key))[0] if src else None))

@@ -32,14 +32,12 @@ Each moment's total is linear in the batch, so the largest batch that fits is ex
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
 from .constants import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATE, OPTIMIZERS, TRAINING_DTYPES
 from .errors import OptionError
 from .graph import INPUT, Graph, Node
 from .layers import numel
 from .layers.base import Counts, Saved
-from .memory_walk import KINDS, NOTHING, Moment, Size, StepWalk
+from .memory_walk import KINDS, NOTHING, Key, Moment, Size, StepWalk
 from .report import Fit, LayerMemory, MemoryEstimate
 
 #: CUDA library workspace (cuBLAS and the like) a PyTorch process holds (measured: PyTorch 2.11, H100).
@@ -146,7 +144,7 @@ class MemoryModel(StepWalk):
         """Per-sample bytes of the storage of node ``i``'s output (``INPUT``: the batch)."""
         return Size(0, self.out_bytes[self.root[i]])
 
-    def _resolve(self, i: int, k: int, s: Saved) -> tuple[Hashable, Size] | None:
+    def _resolve(self, i: int, k: int, s: Saved) -> tuple[Key, Size] | None:
         """The storage a saved tensor lives in: shared (input, output, weight copy) or its own."""
         node = self.graph.nodes[i]
         if s.ref == "input":
@@ -166,18 +164,18 @@ class MemoryModel(StepWalk):
 
     def _saved(self) -> None:
         """Every layer's saved tensors, resolved to storages; each storage knows its savers."""
-        self.saved_by: dict[int, tuple[tuple[Hashable, Size], ...]] = {}
+        self.saved_by: dict[int, tuple[tuple[Key, Size], ...]] = {}
         # per storage that layers save: the first layer to save it, and how many do
-        self.first_saver: dict[Hashable, int] = {}
-        self.n_savers: dict[Hashable, int] = {}
-        self.sizes: dict[Hashable, Size] = {}
+        self.first_saver: dict[Key, int] = {}
+        self.n_savers: dict[Key, int] = {}
+        self.sizes: dict[Key, Size] = {}
         self.saved_specs: dict[int, tuple[Saved, ...]] = {}
-        self.saved_keys: dict[int, tuple[Hashable, ...]] = {}
+        self.saved_keys: dict[int, tuple[Key, ...]] = {}
         #: what each layer's own saved tensors take (its row's ``saved_bytes``)
         self.layer_saved: list[Size] = []
         for node in self.graph.nodes:
             i = node.index
-            kept: list[tuple[Hashable, Size]] = []
+            kept: list[tuple[Key, Size]] = []
             own = NOTHING
             if self.requires_grad[i] and self.reaches[i]:
                 self.saved_specs[i] = autograd_saves(node, self.counts[i], self.requires_grad)

@@ -9,7 +9,7 @@ allocation point; :mod:`cnncalc.memory`'s docstring states the rules the walks f
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -39,6 +39,9 @@ class Size:
         return Size(self.fixed + other.fixed, self.per_sample + other.per_sample)
 
 
+#: A storage: what it is and the layer (and input) it belongs to, e.g. ``("out", 3)``, ``("cast", 3, 1)``.
+Key = tuple[str | int, ...]
+
 #: No bytes.
 NOTHING = Size()
 
@@ -57,7 +60,7 @@ class Item(NamedTuple):
 
 
 #: The tensors alive at one moment, by storage key.
-Snapshot = dict[Hashable, Item]
+Snapshot = dict[Key, Item]
 
 
 class LiveSet:
@@ -74,14 +77,14 @@ class LiveSet:
         self.fixed = 0
         self.per_sample = 0
 
-    def add(self, key: Hashable, fixed: int, per_sample: int, owner: int, kind: str) -> None:
+    def add(self, key: Key, fixed: int, per_sample: int, owner: int, kind: str) -> None:
         """Allocate ``key`` (nothing if it is empty or already live)."""
         if (fixed or per_sample) and key not in self.items:
             self.items[key] = Item(fixed, per_sample, owner, kind)
             self.fixed += fixed
             self.per_sample += per_sample
 
-    def drop(self, key: Hashable) -> None:
+    def drop(self, key: Key) -> None:
         """Free ``key`` (nothing if it is not live)."""
         item = self.items.pop(key, None)
         if item is not None:
@@ -127,14 +130,14 @@ class StepWalk:
     #: the network's outputs other than its input, each once, in order
     outs: tuple[int, ...]
     #: each layer's saved tensors as (storage key, size); per storage, its first saver and how many save it
-    saved_by: dict[int, tuple[tuple[Hashable, Size], ...]]
-    first_saver: dict[Hashable, int]
-    n_savers: dict[Hashable, int]
-    sizes: dict[Hashable, Size]
-    saved_keys: dict[int, tuple[Hashable, ...]]
+    saved_by: dict[int, tuple[tuple[Key, Size], ...]]
+    first_saver: dict[Key, int]
+    n_savers: dict[Key, int]
+    sizes: dict[Key, Size]
+    saved_keys: dict[int, tuple[Key, ...]]
     #: storages kept for backward (saved, or an output the loss holds), and the outputs' own
-    kept: set[Hashable]
-    output_keys: frozenset[Hashable]
+    kept: set[Key]
+    output_keys: frozenset[Key]
     #: forward pass: the output storages freed after each layer
     dies_after: dict[int, tuple[int, ...]]
     #: what is live when backward starts: (its moment's index, items, fixed, per_sample)
@@ -143,7 +146,7 @@ class StepWalk:
     def _moments(self, *, training: bool) -> list[Moment]:
         """Every moment of a step, in order; a training walk records what is live at the end of forward."""
         live = LiveSet()
-        moments = []
+        moments: list[Moment] = []
         for m in self._walk(live, training=training):
             if m.phase == "end of forward":
                 self._end_of_forward = (len(moments), dict(live.items), live.fixed, live.per_sample)
@@ -173,7 +176,7 @@ class StepWalk:
         for node in nodes:
             i = node.index
             if root[i] == i:
-                key = ("out", i)
+                key: Key = ("out", i)
                 if key in kept_keys:
                     add(key, 0, out_bytes[i], first_saver.get(key, i), "saved activations")
                 else:
@@ -224,12 +227,12 @@ class StepWalk:
         nodes = self.graph.nodes
         add, drop = live.add, live.drop
         remaining = dict(self.n_savers)
-        pending: dict[int, Hashable] = {}
-        holders: dict[Hashable, set[int]] = {}
+        pending: dict[int, Key] = {}
+        holders: dict[Key, set[int]] = {}
         requires_grad, kept, output_keys = self.requires_grad, self.kept, self.output_keys
         out_bytes, ws_bytes, n_trainable = self.out_bytes, self.ws_bytes, self.n_trainable
 
-        def hold(j: int, key: Hashable) -> None:
+        def hold(j: int, key: Key) -> None:
             pending[j] = key
             holders.setdefault(key, set()).add(j)
 
@@ -249,7 +252,7 @@ class StepWalk:
             i = node.index
             if i not in pending:
                 continue
-            incoming: list[tuple[int, Hashable]] = []
+            incoming: list[tuple[int, Key]] = []
             views = node.layer.backward_views()
             for k, j in enumerate(node.inputs):
                 if not requires_grad[j]:
@@ -257,9 +260,9 @@ class StepWalk:
                 if views:
                     incoming.append((j, pending[i]))
                 else:
-                    key = ("grad", i, k)
-                    add(key, 0, out_bytes[j], i, "activation gradients")  # the size of input k
-                    incoming.append((j, key))
+                    grad: Key = ("grad", i, k)
+                    add(grad, 0, out_bytes[j], i, "activation gradients")  # the size of input k
+                    incoming.append((j, grad))
             if n_trainable[i]:
                 add(("param grad", i), n_trainable[i] * pb, 0, i, "gradients")
             if ws_bytes[i]:
@@ -277,7 +280,7 @@ class StepWalk:
             for j, key in incoming:
                 if j in pending and pending[j] != key:
                     # two gradients for one tensor: their sum is a new tensor
-                    total = ("grad sum", i, j)
+                    total: Key = ("grad sum", i, j)
                     add(total, 0, out_bytes[j], i, "activation gradients")
                     yield live.moment("backward", i)
                     release(j)

@@ -255,7 +255,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
-        out = {
+        out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "network": {
                 "name": self.network,

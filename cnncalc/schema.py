@@ -16,7 +16,8 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from .constants import ConventionName, Dtype, Optimizer, TrainingOptimizer
-from .layers import REGISTRY, Layer
+from .layers import REGISTRY
+from .layers import Layer as LayerModel
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
 from .layers.reshape import ZeroPadNd
@@ -40,7 +41,8 @@ class _Strict(BaseModel):
 class AxisField(_Strict):
     """Receptive field along one input axis."""
 
-    size: int | None = Field(description="pixels of the input seen, the largest over the output units; null: the whole input")
+    size: int | None = Field(
+        description="pixels of the input seen, the largest over the output units; null: the whole input")
     size_min: int | None = Field(description="the smallest field over the output units; null: the whole input")
     size_max: int | None = Field(description="the largest field over the output units, the same as size")
     jump: int | float = Field(description="input pixels between neighbouring units (effective stride)")
@@ -430,7 +432,9 @@ class FitOutput(_Strict):
 
 OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput,
                                      "sweep": SweepOutput, "fit": FitOutput}
-_ANY_OUTPUT = TypeAdapter(Union[tuple(OUTPUTS.values())])  # type: ignore[arg-type]
+# a Union built at run time, so a value to type checkers: `X | Y` has no form for a tuple of members
+_OUTPUT_UNION: Any = Union[tuple(OUTPUTS.values())]  # noqa: UP007
+_ANY_OUTPUT: TypeAdapter[Any] = TypeAdapter(_OUTPUT_UNION)
 
 
 def output_schema(command: str | None = None) -> dict[str, Any]:
@@ -506,7 +510,7 @@ def _close_name(schema: dict[str, Any]) -> None:
             node["pattern"] = NAME_PATTERN
 
 
-def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
+def _close_layer(schema: dict[str, Any], cls: type[LayerModel]) -> None:
     """A layer type's arguments as cnncalc validates them."""
     _close_name(schema)
     for key, prop in schema.get("properties", {}).items():
