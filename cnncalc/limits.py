@@ -11,6 +11,9 @@ from typing import Literal
 
 from .units import Kind
 
+#: Whether a limit is a maximum or a minimum.
+Bound = Literal["max", "min"]
+
 
 @dataclass(frozen=True)
 class LimitKind:
@@ -18,7 +21,7 @@ class LimitKind:
 
     limit: str
     figure: str
-    bound: Literal["max", "min"]
+    bound: Bound
     kind: Kind
     help: str
 

@@ -21,9 +21,10 @@ from .layers import Layer as LayerModel
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
 from .layers.reshape import ZeroPadNd
-from .limits import LIMITS
-from .report import SCHEMA_VERSION, NetworkStatus, Status
+from .limits import LIMITS, Bound
+from .report import SCHEMA_VERSION, LayerStatus, NetworkStatus, Origin, Status
 from .spec import Network, _fold, _known_types
+from .units import Kind
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: ``schema_version`` of every JSON output; bumped on any incompatible change.
@@ -190,7 +191,7 @@ class ReportOutput(_Strict):
 class LimitSource(_Strict):
     """Where a limit was set."""
 
-    origin: Literal["flag", "network", "budgets"] = Field(
+    origin: Origin = Field(
         description="a command-line flag, the network file's budgets: section, or a budgets file")
     file: str | None
     line: int | None
@@ -201,8 +202,8 @@ class LimitResult(_Strict):
 
     limit: Literal[tuple(LIMITS)]  # type: ignore[valid-type]
     figure: str = Field(description="the figure bounded")
-    bound: Literal["max", "min"]
-    unit: Literal["count", "bytes", "pixels"]
+    bound: Bound
+    unit: Kind
     value: int = Field(ge=0, description="the limit, exactly")
     text: str = Field(description="the limit as written, e.g. 5M")
     source: LimitSource
@@ -336,7 +337,7 @@ class LayerChange(_Strict):
     """One layer, matched by name."""
 
     name: str
-    status: Literal["added", "removed", "changed", "unchanged"]
+    status: LayerStatus
     old: LayerSide | None
     new: LayerSide | None
     delta: LayerDelta
