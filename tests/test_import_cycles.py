@@ -55,7 +55,7 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             else:
                 module = node.module or ""
             for alias in node.names:
-                # `from . import units` loads the module cnncalc.units; `from .report import Report` loads cnncalc.report
+                # `from . import units` loads cnncalc.units; `from .report import Report` loads cnncalc.report
                 sub = f"{module}.{alias.name}"
                 targets.add(sub if sub in known else module)
     return {t for t in targets if t in known and t != name and not name.startswith(t + ".")}
@@ -107,8 +107,8 @@ def test_the_graph_is_read_from_every_kind_of_import(tmp_path: Path) -> None:
     assert find_cycle({"x": {"y"}, "y": set()}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="report.py's display methods (__repr__, __str__, __rich__, _repr_html_) import the renderers "
-                                       "until they move out of it (issue 17); then remove this marker")
+@pytest.mark.xfail(strict=True, reason="report.py's display methods (__repr__, __str__, __rich__, _repr_html_) "
+                                       "import the renderers until they move out of it (issue 17); then remove this")
 def test_no_import_cycle_inside_cnncalc() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or ())
