@@ -355,8 +355,13 @@ def test_corrupted_files_give_figures_or_located_errors(workdir: Path, case: tup
             assert data["totals"]["params"] == sum(row["params"] for row in data["layers"])
         elif command[0] == "check":
             assert json.loads(res.stdout)["summary"]["passed"] == 1
-        else:
-            assert res.stdout.strip()
+        elif command[0] == "report":  # CSV at depth 1: one full row per top-level name
+            rows = list(csv.DictReader(io.StringIO(res.stdout)))
+            assert rows and all(None not in row and None not in row.values() for row in rows)
+            assert len({row["name"] for row in rows}) == len(rows)
+            assert not any("." in row["name"] for row in rows)
+        else:  # explain: each layer's output is worked out
+            assert "\n  output " in res.stdout
     else:
         lines = res.stderr.splitlines()
         assert lines and all(line.startswith(f"error: {path}") for line in lines), (how, res.stderr)
