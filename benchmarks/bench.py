@@ -49,6 +49,18 @@ def chain(n: int) -> Iterator[str]:
         yield pattern[i % 3]
 
 
+def distinct(n: int) -> Iterator[str]:
+    """The chain of :func:`chain` with every layer different: each convolution has one more channel.
+
+    Equal layers on equal inputs share their counts, so this is the cost of a network whose
+    layers are all distinct; against :func:`chain` it is the time per distinct layer.
+    """
+    yield "name: distinct\ninput: [16, 32, 32]\nlayers:\n"
+    for i in range(n):
+        yield (f"  - conv2d: {{out_channels: {16 + i // 3}, kernel_size: 3, padding: 1}}\n", "  - batchnorm2d\n",
+               "  - relu\n")[i % 3]
+
+
 def residual(n: int) -> Iterator[str]:
     """``n`` layers or a few fewer: basic residual blocks of 7 layers, an ``add`` every 7th layer.
 
@@ -272,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [10_000] if args.skip_large else [10_000, 100_000]
     generated: dict[tuple[str, int], Path] = {}
-    for kind, make in (("chain", chain), ("residual", residual)):
-        for n in sizes:
+    for kind, make in (("chain", chain), ("residual", residual), ("distinct", distinct)):
+        for n in sizes if kind != "distinct" else [10_000]:
             path = tmp / f"{kind}{n}.yaml"
             with open(path, "w", encoding="utf-8") as f:
                 # written line by line: this process stays small, and a child's peak RSS (which
@@ -292,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     targets = [t for t in targets if len(t.args) < 2 or t.args[0] != "report" or bundled(t.args[1])]
     for (kind, n), path in generated.items():
+        if kind == "distinct":
+            targets.append(Target(f"{kind} {n:,} layers --format json", ["report", str(path), "--format", "json"]))
+            continue
         limit = (1.0, None) if n == 10_000 else (8.0, 600)
         targets.append(Target(f"{kind} {n:,} layers --format json", ["report", str(path), "--format", "json"], *limit))
         targets.append(Target(f"{kind} {n:,} layers --format csv", ["report", str(path), "--format", "csv"]))
@@ -338,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = large.wall / small.wall
                 ok &= ratio <= 12 or fmt != "json"
                 print(f"  {kind:<9} {fmt:<5} {ratio:5.1f}x")
+
+    chain_json, distinct_json = by_name.get("chain 10,000 layers --format json"), by_name.get(
+        "distinct 10,000 layers --format json")
+    if chain_json and distinct_json and not chain_json.error and not distinct_json.error:
+        extra = (distinct_json.wall - chain_json.wall) / 10_000 * 1e6
+        print(f"\ndistinct layers: {extra:.0f} µs more per layer than the repeated chain "
+              f"({distinct_json.wall:.2f} s against {chain_json.wall:.2f} s for 10,000 layers, --format json)")
 
     # the table of a network must take a time of the same order as its JSON: at most 4x
     print("\ntable / JSON of the same network (median wall; limit 4x)")

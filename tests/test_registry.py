@@ -29,16 +29,17 @@ def test_tested(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_in_readme(name: str) -> None:
-    readme = (ROOT / "README.md").read_text()
-    family = {"conv": "conv", "convtranspose": "transposed conv", "maxpool": "max pooling",
-              "avgpool": "average pooling", "adaptiveavgpool": "adaptive pooling",
-              "adaptivemaxpool": "adaptive pooling", "batchnorm": "batchnorm", "instancenorm": "instancenorm",
-              "zeropad": "padding", "globalavgpool": "global", "globalmaxpool": "global",
-              "localresponsenorm": "local response norm", "pixelshuffle": "pixel shuffle",
-              "pixelunshuffle": "pixel shuffle"}
-    stem = re.sub(r"[123]d$", "", name)
-    assert family.get(stem, stem) in readme, f"README's counting rules do not mention {name}"
+def test_in_docs(name: str) -> None:
+    from docs_pages import page, section, table
+
+    # exactly the type's name, as a code span: `relu` is not satisfied by `relu6`
+    rules = section(page("counting.md"), "## The rules of each layer family")
+    family = section(rules, "### " + REGISTRY[name].__module__.rsplit(".", 1)[1])
+    listed = re.search(r"^Types: (.*)\. Source: ", family, re.M)
+    assert listed and f"`{name}`" in re.findall(r"`[^`]+`", listed.group(1)), \
+        f"the counting rules of its family do not list {name}"
+    assert name in [row[0].strip("`") for row in table(page("format.md"), "type")], \
+        f"the format page's table of layer types does not list {name}"
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
