@@ -48,7 +48,7 @@ def _rst_table(lines: list[str]) -> list[str]:
     def cells(line: str) -> list[str]:
         # the last column runs to the end of the line, as in reStructuredText
         out = []
-        for i, (start, end) in enumerate(spans):
+        for i, (start, _end) in enumerate(spans):
             stop = len(line) if i == len(spans) - 1 else spans[i + 1][0]
             out.append(line[start:stop].strip())
         return out
@@ -77,7 +77,8 @@ def rst_to_markdown(text: str) -> str:
             j = i + 1
             while j < len(lines) and lines[j].strip():
                 j += 1
-            out.extend(["", *_rst_table(lines[i:j]), ""])
+            # Markdown needs a blank line before a table; the blank line after it is the source's
+            out.extend(([""] if out and out[-1].strip() else []) + _rst_table(lines[i:j]))
             i = j
             continue
         out.append(lines[i])

@@ -53,9 +53,30 @@ def section(text: str, heading: str) -> str:
     return text[start.start() : end.start() if end else len(text)]
 
 
+def fences(text: str) -> list[tuple[str, str]]:
+    """Every fenced code block, in order: (its language, or "" when it names none; its text).
+
+    A fence may be indented (inside a list item); the indent is taken off the block's lines.
+    """
+    out = []
+    opened: tuple[str, str, list[str]] | None = None  # indent, language, lines
+    for line in text.splitlines():
+        m = re.match(r"^( *)```(\S*)\s*$", line)
+        if opened is None:
+            if m:
+                opened = (m.group(1), m.group(2), [])
+        elif m and m.group(2) == "" and len(m.group(1)) <= len(opened[0]):
+            out.append((opened[1], "".join(s.removeprefix(opened[0]) + "\n" for s in opened[2])))
+            opened = None
+        else:
+            opened[2].append(line)
+    assert opened is None, "a code block is not closed"
+    return out
+
+
 def blocks(text: str, lang: str) -> list[str]:
     """The fenced code blocks of one language, in order."""
-    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.M | re.S)
+    return [body for language, body in fences(text) if language == lang]
 
 
 def table(text: str, first_column: str) -> list[list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import pytest
 from docs_pages import page, section, table
 from zoo_table import report
