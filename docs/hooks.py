@@ -150,10 +150,9 @@ def conventions() -> str:
     for name, conv in CONVENTIONS.items():
         totals = cnncalc.analyse("resnet50", convention=name).totals
         total = totals.flops if conv.unit == "flops" else totals.macs
-        rule = (conv.rule.__doc__ or "").strip().splitlines()[0]
-        rows.append([f"`{name}`", conv.tool, f"`{conv.mirrors}`", rst_to_markdown(rule),
-                     "FLOPs" if conv.unit == "flops" else "MACs", f"{total:,}"])
-    return _table(["convention", "tool", "mirrors", "rule", "counts", "ResNet-50 at 224"], rows, "     r")
+        rows.append([f"`{name}`", conv.tool, f"`{conv.mirrors}`", "FLOPs" if conv.unit == "flops" else "MACs",
+                     f"{total:,}"])
+    return _table(["convention", "tool", "mirrors", "counts", "ResNet-50 at 224"], rows, "    r")
 
 
 def exit_codes() -> str:
