@@ -508,7 +508,7 @@ def test_readme_examples_are_valid_layers() -> None:
     import yaml
     from docs_pages import blocks, page, section
 
-    (block,) = blocks(section(page("format.md"), "### Crops, slices, reductions and constants"), "yaml")
+    (block,) = blocks(section(page("format.md"), "## Crops, slices, reductions and constants"), "yaml")
     items = yaml.safe_load(block)
     assert len(items) >= 10
     for item in items:
