@@ -29,20 +29,6 @@ def test_tested(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_in_docs(name: str) -> None:
-    from docs_pages import page, section, table
-
-    # exactly the type's name, as a code span: `relu` is not satisfied by `relu6`
-    rules = section(page("counting.md"), "## The rules of each layer family")
-    family = section(rules, "### " + REGISTRY[name].__module__.rsplit(".", 1)[1])
-    listed = re.search(r"^Types: (.*)\. Source: ", family, re.M)
-    assert listed and f"`{name}`" in re.findall(r"`[^`]+`", listed.group(1)), \
-        f"the counting rules of its family do not list {name}"
-    assert name in [row[0].strip("`") for row in table(page("format.md"), "type")], \
-        f"the format page's table of layer types does not list {name}"
-
-
-@pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_json_round_trip(name: str) -> None:
     cls = REGISTRY[name]
     required = {k: f for k, f in cls.model_fields.items() if f.is_required()}
