@@ -189,6 +189,14 @@ def networks() -> str:
     return _table(["name", "network", "input", "params", "MACs", "RF of the last spatial map"], rows, "   rr")
 
 
+def import_mapping() -> str:
+    """The table of PyTorch modules and ops that ``cnncalc import`` maps, and to which layer types."""
+    import importlib
+
+    # cnncalc.importer is imported only when a page asks for its table (it is the import's own part)
+    return str(importlib.import_module("cnncalc.importer").mapping_markdown())
+
+
 #: Marker name → the function that writes its Markdown.
 TABLES: dict[str, Callable[[], str]] = {
     "layer-types": layer_types,
@@ -196,6 +204,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "conventions": conventions,
     "exit-codes": exit_codes,
     "networks": networks,
+    "import-mapping": import_mapping,
 }
 
 

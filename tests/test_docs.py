@@ -211,9 +211,9 @@ def test_every_table_marker_is_expanded() -> None:
     hooks = __import__("docs_pages").hooks()
     for name in NAMES:
         assert not hooks.MARKER.search(page(name)), name
-    # and each generated table is used by some page
+    # and each table of the core is on some page (the import's mapping table is on its own page)
     used = {m for name in NAMES for m in hooks.MARKER.findall(source(name))}
-    assert used == set(hooks.TABLES)
+    assert {"layer-types", "layer-rules", "conventions", "exit-codes", "networks"} <= used <= set(hooks.TABLES)
 
 
 def test_an_unknown_marker_fails() -> None:
