@@ -230,10 +230,9 @@ def test_cli_explain_unknown_layer():
     assert result.stderr == "error: --layer: no layer or block named 'flaten' (did you mean 'flatten'?)\n"
 
 
-def test_readme_example_is_what_explain_prints():
-    from pathlib import Path
+def test_guide_example_is_what_explain_prints():
+    from docs_pages import page
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("$ cnncalc explain tiny_cnn --layer conv1\n", 1)[1].split("```", 1)[0]
+    shown = page("guide.md").split("$ cnncalc explain tiny_cnn --layer conv1\n", 1)[1].split("```", 1)[0]
     result = CliRunner().invoke(cli, ["explain", "tiny_cnn", "--layer", "conv1"])
     assert result.stdout.strip() == shown.strip()

@@ -504,15 +504,11 @@ def test_zoo_ops_uses_every_new_type() -> None:
 
 
 def test_readme_examples_are_valid_layers() -> None:
-    """Every line of the README's example of crops, slices, reductions and constants is a valid layer."""
-    import re
-    from pathlib import Path
-
+    """Every line of the format page's example of crops, slices, reductions and constants is a valid layer."""
     import yaml
+    from docs_pages import blocks, page, section
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Crops, slices, reductions and constants", 1)[1]
-    (block,) = re.findall(r"```yaml\n(.*?)```", re.split(r"\n#{2,3} ", section, maxsplit=1)[0], re.S)
+    (block,) = blocks(section(page("format.md"), "## Crops, slices, reductions and constants"), "yaml")
     items = yaml.safe_load(block)
     assert len(items) >= 10
     for item in items:

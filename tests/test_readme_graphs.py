@@ -1,31 +1,21 @@
-"""The README's graph examples run, and its table of bundled networks is what cnncalc reports."""
+"""The graph examples of the format page run, and the networks page's table is what cnncalc reports."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from docs_pages import page, section, table
 from zoo_table import report
 
 import cnncalc
 from cnncalc import spec
 from cnncalc.render import format_rf, local_rf
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-
-
-def _section(heading: str) -> str:
-    start = README.index(heading)
-    end = README.find("\n## ", start + len(heading))
-    return README[start : end if end >= 0 else len(README)]
-
-
-SECTION = _section("## Graphs, blocks and the model zoo")
+SECTION = section(page("format.md"), "## Graphs, blocks and the model zoo")
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", SECTION, re.S)
-TABLE = re.findall(
-    r"^\| `(\w+)` \| [^|]+ \| (\S+) \| ([\d,]+) \| ([\d,]+) \| ([^|]+) \|$", _section("## Bundled networks"), re.M
-)
+# name, input, params, MACs, RF: the table the site shows, generated when it is built
+TABLE = [(row[0].strip("`"), *row[2:]) for row in table(page("networks.md"), "name")]
 
 
 #: Each example's outputs (name, shape) and parameters, worked out by hand: a convolution has
