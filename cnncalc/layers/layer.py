@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import LayerError
 from ..formula import ZERO, Note, Sym, Term, elements, prod
 from .args import Flag, Name, Refs
+from .peers import Peers, Undecided
 from .records import Counts, Saved
 from .rf import RF, Layout, merge_rf
 from .shapes import Shape, fmt_layout, fmt_shape
@@ -161,6 +162,18 @@ class Layer(BaseModel):
     def describe(self) -> str:
         """Short human summary of the arguments (for tables)."""
         return ""
+
+    # -- what other tools count (``cnncalc report --convention``) --------------------------------
+    #: The count of each peer tool (:class:`cnncalc.layers.peers.Peers`); None: never decided.
+    peers: ClassVar[Peers | None] = None
+
+    def peer_count(self, tool: str, ins: Sequence[Shape], out: Shape) -> int:
+        """What the peer ``tool`` counts for this layer; :class:`Undecided` if the type never said."""
+        if self.peers is None:
+            raise Undecided(f"convention '{tool}' has not decided layer type '{self.type_name}': give "
+                            f"{type(self).__name__} its peers (see docs/adding-a-layer.md)")
+        rule = getattr(self.peers, tool)
+        return int(rule(self, ins, out))
 
     # -- PyTorch export (``cnncalc export --to pytorch``) ----------------------------------------
     #: Source of helper ``nn.Module`` classes the exported file needs for this layer type.

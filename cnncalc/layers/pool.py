@@ -14,6 +14,10 @@ Rules (window = product of kernel sizes):
   output element), adaptive and global max pooling too; average pooling keeps its input;
   adaptive average pooling to size 1 on every axis (global average pooling) is a mean and
   keeps nothing but shapes, to any other size it keeps its input
+- peer tools (see cnncalc.layers.peers; E output, I input elements): fvcore counts only 2-d
+  adaptive and global average pooling, ``I`` (``aten::adaptive_avg_pool2d``); thop counts
+  average pooling ``E`` and adaptive or global average pooling ``(Π in/out + 1)·E`` in float64,
+  truncated; ptflops counts every pooling ``2I`` (module hook and patched function); torchinfo 0
 """
 
 from __future__ import annotations
@@ -45,6 +49,26 @@ from .base import (
     torch_call,
 )
 from .base import _int as _positive
+from .peers import Peers, nothing, per_input, per_output
+
+
+def _fvcore_adaptive_avg(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """aten::adaptive_avg_pool2d: one per input element; no handler for 1-d and 3-d."""
+    return numel(ins[0]) if len(ins[0]) == 3 else 0
+
+
+def _thop_adaptive_avg(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """thop's count_adap_avgpool: (Π in/out + 1)·E, in float64, truncated."""
+    kernel = 1.0
+    for i, o in zip(ins[0][1:], out[1:]):
+        kernel *= i / o
+    return int((kernel + 1) * numel(out))
+
+
+#: exported as nn.AdaptiveAvgPoolNd
+_ADAPTIVE_AVG = Peers(fvcore=_fvcore_adaptive_avg, thop=_thop_adaptive_avg, ptflops=per_input(2), torchinfo=nothing)
+#: max pooling: only ptflops counts it, its module hook and F.*max_pool*d: the input elements each
+_MAX = Peers(fvcore=nothing, thop=nothing, ptflops=per_input(2), torchinfo=nothing)
 
 
 def pool_axis(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: str = "n") -> Term:
@@ -126,6 +150,8 @@ class _Pool(Layer):
 class MaxPoolNd(_Pool):
     """Max pooling (``torch.nn.MaxPoolNd``)."""
 
+    peers = _MAX
+
     dilation: PosN = 1
     return_indices: Flag = False
 
@@ -147,6 +173,8 @@ class MaxPoolNd(_Pool):
 
 class AvgPoolNd(_Pool):
     """Average pooling (``torch.nn.AvgPoolNd``)."""
+
+    peers = Peers(fvcore=nothing, thop=per_output(1), ptflops=per_input(2), torchinfo=nothing)
 
     count_include_pad: Flag = True
     divisor_override: Pos | None = None
@@ -286,6 +314,8 @@ class _Adaptive(Layer):
 class AdaptiveAvgPoolNd(_Adaptive):
     """Adaptive average pooling (``torch.nn.AdaptiveAvgPoolNd``); FLOPs = Σ window sizes."""
 
+    peers = _ADAPTIVE_AVG
+
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Note(self.window_total(ins, out), "window sizes summed")
 
@@ -296,6 +326,8 @@ class AdaptiveAvgPoolNd(_Adaptive):
 
 class AdaptiveMaxPoolNd(_Adaptive):
     """Adaptive max pooling (``torch.nn.AdaptiveMaxPoolNd``); FLOPs = Σ (window − 1)."""
+
+    peers = _MAX
 
     return_indices: Flag = False
 
@@ -312,6 +344,7 @@ class GlobalAvgPool(Layer):
     """Global average pooling over all spatial axes, keeping them as size 1 (``AdaptiveAvgPool(1)``)."""
 
     prefix = "pool"
+    peers = _ADAPTIVE_AVG
     spatial = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -333,6 +366,8 @@ class GlobalAvgPool(Layer):
 @register("globalmaxpool")
 class GlobalMaxPool(GlobalAvgPool):
     """Global max pooling over all spatial axes (``AdaptiveMaxPool(1)``); FLOPs = in − out."""
+
+    peers = _MAX
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(ins[0], "in") - elements(out, "out")
