@@ -1,4 +1,4 @@
-"""Fully connected layers.
+"""Fully connected layers: linear.
 
 - applies to the last axis, as PyTorch does; when that axis is spatial (a ``[C, H, W]`` map)
   ``in_features`` must be given, otherwise a missing ``flatten`` would go unnoticed. On a

@@ -1,4 +1,5 @@
-"""Normalisation: batchnorm, layernorm, groupnorm, instancenorm, local response norm, layer scale.
+"""Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
+localresponsenorm (local response norm) and layerscale.
 
 Rules (C = channels, E = elements of the output):
 

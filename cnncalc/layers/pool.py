@@ -1,4 +1,5 @@
-"""Pooling: max/avg (1d/2d/3d), adaptive max/avg (1d/2d/3d) and global pooling.
+"""Pooling: maxpool1d/2d/3d, avgpool1d/2d/3d, adaptiveavgpool1d/2d/3d, adaptivemaxpool1d/2d/3d,
+and global pooling, globalavgpool and globalmaxpool.
 
 Rules (window = product of kernel sizes):
 

@@ -1,5 +1,6 @@
-"""Layers that move or copy values without learning: flatten, permute, identity, dropout, zero
-padding, upsampling and pixel (un)shuffle.
+"""Layers that move or copy values without learning: flatten, permute, identity, dropout
+(dropout1d/2d/3d, alphadropout), zero padding (zeropad1d/2d/3d), upsampling (upsample) and pixel
+shuffle (pixelshuffle, pixelunshuffle).
 
 - flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
 - zero padding: a negative amount removes entries (PyTorch's ``F.pad`` and ``ZeroPad2d`` allow
