@@ -5,6 +5,7 @@ FLOPs per output element, counting exp, erf and tanh as one operation each:
 =============  ====  =====================================================
 relu           1     one comparison
 relu6          2     two comparisons (clamp to [0, 6])
+hardtanh       2     two comparisons (clamp to [min_val, max_val])
 leakyrelu      2     comparison, multiply
 prelu          2     comparison, multiply (params: num_parameters, 1 or C)
 elu            4     comparison, exp, subtract, multiply
@@ -30,7 +31,8 @@ type                                        keeps       with inplace: true
 ==========================================  ==========  ===================
 relu, sigmoid, tanh, softmax, log_softmax   output      output (shared)
 leakyrelu, elu                              input       output (shared)
-relu6, silu, hardsigmoid, hardswish, gelu   input       a copy of the input
+relu6, hardtanh, silu, hardsigmoid,         input       a copy of the input
+hardswish, gelu
 prelu                                       input       a copy of the input
 ==========================================  ==========  ===================
 
@@ -130,6 +132,25 @@ _activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="out
 _activation("silu", 5, "SiLU / swish: x·sigmoid(x).", torch="SiLU", ptflops=1)
 _activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.", torch="Hardsigmoid", ptflops=0)
 _activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.", torch="Hardswish", ptflops=0)
+
+
+@register("hardtanh")
+class Hardtanh(Activation):
+    """Hard tanh (``torch.nn.Hardtanh``): x clamped to [min_val, max_val]; relu6 is hardtanh(0, 6)."""
+
+    prefix = "hardtanh"
+    cost = 2  # two comparisons
+    # no tool counts it: ptflops hooks nn.ReLU6, a subclass, but not nn.Hardtanh, and patches no F.hardtanh
+    peers = UNCOUNTED
+    torch_class = "Hardtanh"
+    torch_fields = ("min_val", "max_val", "inplace")
+    min_val: Number = -1.0
+    max_val: Number = 1.0
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if not self.max_val > self.min_val:
+            raise LayerError(f"max_val {self.max_val:g} must be greater than min_val {self.min_val:g} (as PyTorch)")
+        return ins[0]
 
 
 @register("gelu")

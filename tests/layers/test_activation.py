@@ -12,14 +12,21 @@ import random
 from typing import Any
 
 import pytest
+from conftest import network_text
 from hypothesis import strategies as st
 
+from cnncalc import spec
+from cnncalc.errors import ShapeError
+from cnncalc.graph import build
 from layers.kit import PE, STEP, Args, E, Generator, Lambda, Shape, Strategy, X, dim, generated, nn
 
 #: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
 CASES = [
     pytest.param("relu", None, [16, 8, 8], [16, 8, 8], 0, 0, 0, 1024, id="relu"),
     pytest.param("relu6", None, [16, 8, 8], [16, 8, 8], 0, 0, 0, 2 * 1024, id="relu6"),
+    pytest.param("hardtanh", None, [10], [10], 0, 0, 0, 2 * 10, id="hardtanh: two comparisons"),
+    pytest.param("hardtanh", {"min_val": -2.0, "max_val": 3.0, "inplace": True}, [16, 8, 8], [16, 8, 8], 0, 0, 0,
+                 2 * 1024, id="hardtanh [-2, 3] inplace"),
     pytest.param("leakyrelu", {"negative_slope": 0.2}, [4, 4], [4, 4], 0, 0, 0, 2 * 16, id="leakyrelu"),
     pytest.param("prelu", None, [16, 8, 8], [16, 8, 8], 1, 0, 0, 2 * 1024, id="prelu shared slope"),
     pytest.param("prelu", {"num_parameters": 16}, [16, 8, 8], [16, 8, 8], 16, 0, 0, 2 * 1024,
@@ -47,6 +54,9 @@ SAVED = [
     pytest.param("relu", {"inplace": True}, [X], [("output", E)], id="relu inplace: shared output"),
     pytest.param("relu6", {}, [X], [("input", E)], id="relu6"),
     pytest.param("relu6", {"inplace": True}, [X], [("act", E)], id="relu6 inplace: a copy"),
+    pytest.param("hardtanh", {}, [X], [("input", E)], id="hardtanh"),
+    pytest.param("hardtanh", {"min_val": 0.0, "max_val": 6.0, "inplace": True}, [X], [("act", E)],
+                 id="hardtanh inplace: a copy"),
     pytest.param("leakyrelu", {}, [X], [("input", E)], id="leakyrelu"),
     pytest.param("leakyrelu", {"inplace": True}, [X], [("output", E)], id="leakyrelu inplace"),
     pytest.param("elu", {"inplace": True}, [X], [("output", E)], id="elu inplace"),
@@ -71,6 +81,9 @@ AUTOGRAD = [
     pytest.param("relu: {inplace: true}", lambda nn: nn.ReLU(inplace=True), id="relu inplace"),
     pytest.param("relu6", lambda nn: nn.ReLU6(), id="relu6"),
     pytest.param("relu6: {inplace: true}", lambda nn: nn.ReLU6(inplace=True), id="relu6 inplace"),
+    pytest.param("hardtanh", lambda nn: nn.Hardtanh(), id="hardtanh"),
+    pytest.param("hardtanh: {min_val: -2.0, max_val: 3.0, inplace: true}",
+                 lambda nn: nn.Hardtanh(-2.0, 3.0, inplace=True), id="hardtanh inplace"),
     pytest.param("leakyrelu: {inplace: true}", lambda nn: nn.LeakyReLU(inplace=True), id="leakyrelu inplace"),
     pytest.param("elu", lambda nn: nn.ELU(), id="elu"),
     pytest.param("elu: {inplace: true}", lambda nn: nn.ELU(inplace=True), id="elu inplace"),
@@ -97,6 +110,7 @@ PEER_CASES = [
     pytest.param("ptflops", "relu", {}, (8, 6, 6), 2 * PE, id="ptflops relu: module hook and F.relu"),
     pytest.param("ptflops", "leakyrelu", {}, (8, 6, 6), PE, id="ptflops leaky relu: module hook only"),
     pytest.param("ptflops", "silu", {}, (8, 6, 6), PE, id="ptflops silu: F.silu only"),
+    pytest.param("ptflops", "hardtanh", {}, (8, 6, 6), 0, id="ptflops hardtanh: nn.ReLU6's hook is not its own, 0"),
     pytest.param("ptflops", "sigmoid", {}, (8, 6, 6), 0, id="ptflops sigmoid: 0"),
 ]
 
@@ -114,7 +128,8 @@ def _log_softmax(a: Args, s: Shape) -> Any:
 
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
-    "relu": _nn("ReLU"), "relu6": _nn("ReLU6"), "leakyrelu": _nn("LeakyReLU"), "prelu": _nn("PReLU"),
+    "relu": _nn("ReLU"), "relu6": _nn("ReLU6"), "hardtanh": _nn("Hardtanh"), "leakyrelu": _nn("LeakyReLU"),
+    "prelu": _nn("PReLU"),
     "elu": _nn("ELU"), "gelu": _nn("GELU"), "silu": _nn("SiLU"), "sigmoid": _nn("Sigmoid"), "tanh": _nn("Tanh"),
     "hardswish": _nn("Hardswish"), "hardsigmoid": _nn("Hardsigmoid"), "softmax": _nn("Softmax"),
     "log_softmax": _log_softmax,
@@ -134,6 +149,8 @@ def _activation(name: str) -> Generator:
             args["alpha"] = rng.choice([1.0, 0.5])
         if name == "gelu":
             args["approximate"] = rng.choice(["none", "tanh"])
+        if name == "hardtanh":
+            args["min_val"], args["max_val"] = rng.choice([(-1.0, 1.0), (0.0, 6.0), (-2.5, 0.5)])
         if name == "prelu" and rng.random() < 0.5:
             args["num_parameters"] = shape[0]
         return args
@@ -148,7 +165,7 @@ def _softmax(rng: random.Random, shape: Shape) -> Args:
 
 #: Random arguments for the seeded random networks (tests/random_networks.py).
 GENERATORS: dict[str, Generator] = {
-    **{name: _activation(name) for name in ("relu", "relu6", "leakyrelu", "elu", "sigmoid", "tanh", "silu",
+    **{name: _activation(name) for name in ("relu", "relu6", "hardtanh", "leakyrelu", "elu", "sigmoid", "tanh", "silu",
                                               "hardsigmoid", "hardswish", "gelu", "prelu")},
     "softmax": _softmax,
     "log_softmax": lambda rng, s: {"dim": dim(rng, s)},
@@ -165,6 +182,7 @@ def _optional(**extra: st.SearchStrategy[Any]) -> Strategy:
 STRATEGIES: dict[str, Strategy] = {
     "relu": _optional(), "relu6": _optional(), "sigmoid": _optional(), "tanh": _optional(),
     "silu": _optional(), "hardsigmoid": _optional(), "hardswish": _optional(),
+    "hardtanh": _optional(min_val=st.floats(-3, 0), max_val=st.floats(0.5, 3)),
     "leakyrelu": _optional(negative_slope=st.floats(0, 0.5)),
     "elu": _optional(alpha=st.floats(0.1, 2)),
     "gelu": _optional(approximate=st.sampled_from(["none", "tanh"])),
@@ -172,3 +190,13 @@ STRATEGIES: dict[str, Strategy] = {
     "softmax": lambda s: st.fixed_dictionaries({"dim": st.sampled_from([*range(1, len(s) + 1), -1])}),
     **{name: generated(GENERATORS[name], {}) for name in ("log_softmax", "scale", "shift")},
 }
+
+
+@pytest.mark.parametrize("bounds", [(2.0, 1.0), (1.0, 1.0)], ids=["max below min", "max equal to min"])
+def test_hardtanh_wants_max_above_min(bounds: tuple[float, float]) -> None:
+    low, high = bounds
+    with pytest.raises(ShapeError, match=f"max_val {high:g} must be greater than min_val {low:g}"):
+        build(spec.load("bad.yaml", text=network_text([4], [{"hardtanh": {"min_val": low, "max_val": high}}])))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(AssertionError, match="must be greater than min_val"):
+        torch.nn.Hardtanh(low, high)
