@@ -11,8 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import network_text
 from hypothesis import strategies as st
 
+from cnncalc import analyse, spec
+from cnncalc.errors import ShapeError
+from cnncalc.graph import build
 from layers.kit import PE, Args, E, Generator, Shape, Strategy, X, axes, nn, per_axis, spatial
 
 #: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
@@ -39,6 +43,19 @@ CASES = [
                  [8, 35, 35], [8, 35, 35], 0, 0, 0, 9 * 8 * 35 * 35, id="avgpool 3 s1 p1 (Inception)"),
     pytest.param("avgpool1d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, [1, 8],
                  [1, 4], 0, 0, 0, 3 * 4, id="avgpool1d ceil"),
+    # lppool: x^p per input element, window (window − 1 adds and the 1/p-th power) per output
+    pytest.param("lppool2d", {"norm_type": 2, "kernel_size": 2}, [8, 6, 6], [8, 3, 3], 0, 0, 0,
+                 8 * 36 + 4 * 8 * 9, id="lppool2d p2 k2 (stride = kernel)"),
+    # p = 1 or even: PyTorch's 1/p-th power of a negative mean (an odd or fractional p) is NaN
+    pytest.param("lppool2d", {"norm_type": 4, "kernel_size": [2, 3], "stride": [2, 1]}, [3, 6, 7],
+                 # (6 − 2)/2 + 1 = 3, (7 − 3)/1 + 1 = 5
+                 [3, 3, 5], 0, 0, 0, 3 * 42 + 6 * 3 * 15, id="lppool2d 2x3 s2x1"),
+    pytest.param("lppool2d", {"norm_type": 2, "kernel_size": 3, "ceil_mode": True}, [1, 2, 2], [1, 1, 1], 0, 0, 0,
+                 4 + 9 * 1, id="lppool2d ceil_mode: a window larger than the input"),
+    pytest.param("lppool1d", {"norm_type": 1, "kernel_size": 3, "stride": 2}, [4, 9],
+                 [4, (9 - 3) // 2 + 1], 0, 0, 0, 36 + 3 * 16, id="lppool1d p1 k3 s2"),
+    pytest.param("lppool3d", {"norm_type": 2.0, "kernel_size": 2}, [2, 4, 4, 4], [2, 2, 2, 2], 0, 0, 0,
+                 128 + 8 * 16, id="lppool3d p2.0 k2"),
     pytest.param("adaptiveavgpool2d", {"output_size": 1}, [2048, 7, 7],
                  [2048, 1, 1], 0, 0, 0, 2048 * 49, id="adaptive avg to 1 (global)"),
     pytest.param("adaptiveavgpool2d", {"output_size": [6, 6]}, [256, 13, 13],
@@ -72,6 +89,13 @@ SAVED = [
     pytest.param("avgpool1d", {"kernel_size": 2}, [(4, 10)], [("input", 40)], id="avgpool1d"),
     pytest.param("avgpool2d", {"kernel_size": 2}, [X], [("input", E)], id="avgpool2d"),
     pytest.param("avgpool3d", {"kernel_size": 2}, [(4, 4, 4, 4)], [("input", 256)], id="avgpool3d"),
+    # lppool: the input and x^p, then a, sign(a), relu(|a|) and the scaled base, one per output each
+    pytest.param("lppool2d", {"norm_type": 2, "kernel_size": 2}, [X],
+                 [("input", E), ("act", E), *[("act", 4 * 3 * 3)] * 4], id="lppool2d: input, powers, 4 per output"),
+    pytest.param("lppool1d", {"norm_type": 2, "kernel_size": 3, "stride": 1}, [(4, 10)],
+                 [("input", 40), ("act", 40), *[("act", 4 * 8)] * 4], id="lppool1d"),
+    pytest.param("lppool3d", {"norm_type": 2, "kernel_size": 2}, [(4, 4, 4, 4)],
+                 [("input", 256), ("act", 256), *[("act", 4 * 8)] * 4], id="lppool3d"),
     pytest.param("adaptiveavgpool1d", {"output_size": 1}, [(4, 10)], [], id="adaptiveavgpool1d to 1: shapes"),
     pytest.param("adaptiveavgpool2d", {"output_size": 1}, [X], [], id="adaptiveavgpool2d to 1: shapes"),
     pytest.param("adaptiveavgpool2d", {"output_size": 3}, [X], [("input", E)], id="adaptiveavgpool2d to 3"),
@@ -93,6 +117,9 @@ AUTOGRAD = [
     pytest.param("maxpool2d: {kernel_size: 3, stride: 2, padding: 1}",
                  lambda nn: nn.MaxPool2d(3, 2, 1), id="maxpool2d"),
     pytest.param("avgpool2d: {kernel_size: 2}", lambda nn: nn.AvgPool2d(2), id="avgpool2d"),
+    pytest.param("lppool2d: {norm_type: 2, kernel_size: 2}", lambda nn: nn.LPPool2d(2, 2), id="lppool2d"),
+    pytest.param("lppool2d: {norm_type: 3, kernel_size: 3, stride: 1}", lambda nn: nn.LPPool2d(3, 3, stride=1),
+                 id="lppool2d p3 overlapping"),
     pytest.param("adaptiveavgpool2d: {output_size: 1}", lambda nn: nn.AdaptiveAvgPool2d(1), id="adaptive avg to 1"),
     pytest.param("adaptiveavgpool2d: {output_size: 3}", lambda nn: nn.AdaptiveAvgPool2d(3), id="adaptive avg to 3"),
     pytest.param("adaptivemaxpool2d: {output_size: 3}", lambda nn: nn.AdaptiveMaxPool2d(3), id="adaptive max to 3"),
@@ -114,6 +141,11 @@ PEER_CASES = [
                  id="thop adaptive avg pooling: (Π in/out + 1)·outputs"),
     pytest.param("ptflops", "maxpool2d", {"kernel_size": 2}, (8, 6, 6), 2 * PE,
                  id="ptflops max pooling: input elements, twice"),
+    pytest.param("ptflops", "lppool2d", {"norm_type": 2, "kernel_size": 2}, (8, 6, 6), PE + 2 * 8 * 3 * 3,
+                 id="ptflops lppool: F.avg_pool2d on the input, F.relu and Tensor.mul on the output"),
+    pytest.param("thop", "lppool2d", {"norm_type": 2, "kernel_size": 2}, (8, 6, 6), 0, id="thop lppool: no hook, 0"),
+    pytest.param("fvcore", "lppool2d", {"norm_type": 2, "kernel_size": 2}, (8, 6, 6), 0,
+                 id="fvcore lppool: pow, avg_pool2d, sign, abs, relu, mul: none handled, 0"),
 ]
 
 
@@ -150,7 +182,8 @@ def _global(kind: str) -> Any:
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
     **{f"{stem}{n}d": _module(kind, n) for n in (1, 2, 3)
-       for stem, kind in (("maxpool", "MaxPool"), ("avgpool", "AvgPool"), ("adaptiveavgpool", "AdaptiveAvgPool"),
+       for stem, kind in (("maxpool", "MaxPool"), ("avgpool", "AvgPool"), ("lppool", "LPPool"),
+                          ("adaptiveavgpool", "AdaptiveAvgPool"),
                           ("adaptivemaxpool", "AdaptiveMaxPool"))},
     "globalavgpool": _global("Avg"),
     "globalmaxpool": _global("Max"),
@@ -176,6 +209,20 @@ def _pool(n: int, kind: str) -> Generator:
     return gen
 
 
+def _lppool(n: int) -> Generator:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not spatial(shape, n):
+            return None
+        # p = 1 or even: PyTorch's 1/p-th power of a negative mean (an odd or fractional p) is NaN
+        args: Args = {"norm_type": rng.choice([1, 2, 2.0, 4]), "kernel_size": axes(rng, n, 1, min(3, *shape[1:])),
+                      "ceil_mode": rng.random() < 0.3}
+        if rng.random() < 0.5:
+            args["stride"] = axes(rng, n, 1, 3)
+        return args
+
+    return gen
+
+
 def _adaptive(n: int) -> Generator:
     def gen(rng: random.Random, shape: Shape) -> Args | None:
         if not spatial(shape, n):
@@ -191,6 +238,7 @@ def _adaptive(n: int) -> Generator:
 GENERATORS: dict[str, Generator] = {
     **{f"maxpool{n}d": _pool(n, "max") for n in (1, 2, 3)},
     **{f"avgpool{n}d": _pool(n, "avg") for n in (1, 2, 3)},
+    **{f"lppool{n}d": _lppool(n) for n in (1, 2, 3)},
     **{f"adaptiveavgpool{n}d": _adaptive(n) for n in (1, 2, 3)},
     **{f"adaptivemaxpool{n}d": _adaptive(n) for n in (1, 2, 3)},
     "globalavgpool": lambda rng, s: {} if len(s) > 1 else None,
@@ -218,6 +266,9 @@ def _strategy(shape: Shape, ndim: int, kind: str) -> st.SearchStrategy[Args]:
 STRATEGIES: dict[str, Strategy] = {
     "maxpool": lambda s: _strategy(s, len(s) - 1, "max"),
     "avgpool": lambda s: _strategy(s, len(s) - 1, "avg"),
+    "lppool": lambda s: st.fixed_dictionaries(
+        {"norm_type": st.sampled_from([1, 2, 3, 1.5]), "kernel_size": per_axis(len(s) - 1, st.integers(1, 3))},
+        optional={"stride": per_axis(len(s) - 1, st.integers(1, 3)), "ceil_mode": st.booleans()}),
     "adaptiveavgpool": lambda s: st.fixed_dictionaries(
         {"output_size": st.one_of(st.integers(1, 4), st.lists(st.one_of(st.none(), st.integers(1, 4)),
                                                               min_size=len(s) - 1, max_size=len(s) - 1))}),
@@ -229,3 +280,28 @@ STRATEGIES: dict[str, Strategy] = {
 
 #: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
 FITS: dict[str, Any] = {"globalavgpool": lambda s: len(s) >= 2, "globalmaxpool": lambda s: len(s) >= 2}
+
+
+def test_lppool_refuses_norm_type_0() -> None:
+    """PyTorch divides by the norm type for the 1/p-th power."""
+    with pytest.raises(ShapeError, match="norm_type 0"):
+        build(spec.load("bad.yaml", text=network_text([2, 4, 4], [{"lppool2d": {"norm_type": 0, "kernel_size": 2}}])))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ZeroDivisionError):
+        torch.nn.LPPool2d(0, 2)(torch.rand(1, 2, 4, 4))
+
+
+@pytest.mark.torch
+def test_lppool_receptive_field_is_what_the_gradient_reaches() -> None:
+    """Two stacked lppool1d (k3 s2, then k2 s2): r = 3 + (2 − 1)·2 = 5 input positions, jump 4."""
+    torch = pytest.importorskip("torch")
+    items = [{"lppool1d": {"norm_type": 2, "kernel_size": 3, "stride": 2}},
+             {"lppool1d": {"norm_type": 2, "kernel_size": 2, "stride": 2}}]
+    field = analyse(spec.load("rf.yaml", text=network_text([1, 33], items))).layers[-1].rf.axes[0]
+    assert (field.size, field.jump) == (5, 4)
+    model = torch.nn.Sequential(torch.nn.LPPool1d(2, 3, stride=2), torch.nn.LPPool1d(2, 2, stride=2))
+    for unit in range(3):
+        x = (torch.rand(1, 1, 33, dtype=torch.float64) + 0.5).requires_grad_()
+        model(x)[0, 0, unit].backward()
+        reached = torch.nonzero(x.grad[0, 0]).flatten().tolist()
+        assert reached == list(range(4 * unit, 4 * unit + 5))
