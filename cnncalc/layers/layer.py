@@ -40,6 +40,8 @@ class Layer(BaseModel):
     autocast: ClassVar[str] = "same"
     #: True for layers that read axis 0 as channels and the rest as spatial axes ([C, H, W]).
     spatial: ClassVar[bool] = False
+    #: Values an argument given per spatial axis takes for each axis (2 for padding before and after).
+    values_per_axis: ClassVar[int] = 1
 
     name: Name | None = Field(None, description="layer name; automatic if omitted")
     from_: Refs | None = Field(

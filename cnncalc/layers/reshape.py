@@ -243,6 +243,7 @@ class ZeroPadNd(Layer):
 
     prefix = "pad"
     peers = UNCOUNTED
+    values_per_axis = 2  # padding: (before, after) per axis, last axis first, as F.pad
     spatial = True
     padding: AnyIntN
 
