@@ -72,17 +72,13 @@ def mapping_set(name: str) -> set[str]:
 
 
 def names(name: str) -> set[str]:
-    """The canonical type names a table covers (a list table's rows start with the type, or its YAML)."""
-    rows = getattr_all(name)
-    if isinstance(rows, dict):
-        return {_canonical(k) for k in rows}
-    return {_canonical(row.values[1] if name == "PEER_CASES" else row.values[0]) for row in rows}
-
-
-def getattr_all(name: str) -> Any:
-    """A table of every family, a dict or a list as the families define it."""
-    kinds = {type(getattr(module(f), name)) for f in families() if hasattr(module(f), name)}
-    return mapping(name) if kinds == {dict} else table(name)
+    """The type names a table covers: a dict's keys, or the type each row starts with (PEER_CASES: its second)."""
+    covered: set[str] = set()
+    for f in families():
+        rows = getattr(module(f), name, ())
+        keys = rows if isinstance(rows, dict) else [r.values[1 if name == "PEER_CASES" else 0] for r in rows]
+        covered |= {_canonical(k) for k in keys}
+    return covered
 
 
 def _canonical(key: str) -> str:
