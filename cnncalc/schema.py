@@ -20,7 +20,6 @@ from .layers import REGISTRY
 from .layers import Layer as LayerModel
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
-from .layers.reshape import ZeroPadNd
 from .limits import LIMITS, Bound
 from .report import SCHEMA_VERSION, LayerStatus, NetworkStatus, Origin, Status
 from .spec import Network, _fold, _known_types
@@ -526,7 +525,7 @@ def _close_layer(schema: dict[str, Any], cls: type[LayerModel]) -> None:
             for branch in node.get("anyOf", ()):
                 if cls.ndim is not None and _is_number_array(branch):
                     # one value per spatial axis of a 1d/2d/3d layer; zero padding: two (before, after)
-                    branch["minItems"] = branch["maxItems"] = cls.ndim * (2 if issubclass(cls, ZeroPadNd) else 1)
+                    branch["minItems"] = branch["maxItems"] = cls.ndim * cls.values_per_axis
 
 
 def _spellings(words: Any) -> str:
