@@ -30,16 +30,12 @@ from typing import Any
 import click
 
 from . import __version__
+from .constants import CONVENTIONS, DEFAULT_OPTIMIZER, DTYPES, METRICS, OPTIMIZERS, TRAINING_OPTIMIZERS
 from .errors import CnnCalcError, OptionError, Problem, SourceError
 from .text import printable
-from .units import MAX_VALUE
+from .units import MAX_VALUE, parse_size
 
 FORMATS = ("table", "json", "csv", "markdown")
-METRICS = ("macs", "params", "memory")
-DTYPES = ("fp32", "fp16", "bf16", "int8")
-OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
-#: The names of cnncalc.conventions.CONVENTIONS (listed here so that --help does not load the core).
-CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
 #: The commands whose JSON output has a schema: the keys of cnncalc.schema.OUTPUTS.
 JSON_COMMANDS = ("report", "check", "diff", "sweep", "fit")
 
@@ -391,7 +387,7 @@ def dtype_option(default: str | None = "fp32", help: str = "Element type for mem
                         help=help)
 
 
-def optimizer_option(default: str | None = "adam",
+def optimizer_option(default: str | None = DEFAULT_OPTIMIZER,
                      help: str = "Optimizer whose state training keeps (none: inference only).",
                      choices: tuple[str, ...] = OPTIMIZERS) -> Decorator:
     """The shared ``--optimizer`` option, one of ``choices`` (``None``: a default the help names)."""
@@ -542,9 +538,9 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     from .render import report as out
 
     try:
-        size = memory.parse_size(budget)
-    except OptionError as e:
-        raise OptionError(f"--memory: {e.problems[0].message}") from None
+        size = parse_size(budget)
+    except ValueError as e:
+        raise OptionError(f"--memory: {e}") from None
     shape = parse_shape(input_shape) if input_shape else None
     graph = built(net, shape, freeze)
     warn(graph.warnings)
@@ -684,13 +680,14 @@ def layers() -> None:
 
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
-    from .limits import METRICS, OPTIMIZERS
+    from .limits import LIMITS
 
-    fn = optimizer_option(None, "Optimizer the training-memory limit assumes.  [default: adam]", OPTIMIZERS)(fn)
+    fn = optimizer_option(None, "Optimizer the training-memory limit assumes.  [default: adam]",
+                          TRAINING_OPTIMIZERS)(fn)
     fn = dtype_option(None, "Element type the memory limits assume.  [default: fp32]")(fn)
     fn = batch_option(None, "Batch size the memory limits assume.  [default: 1]")(fn)
     metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
-    for m in reversed(METRICS.values()):
+    for m in reversed(LIMITS.values()):
         fn = click.option("--" + m.limit.replace("_", "-"), m.limit, metavar=metavars[m.kind], help=m.help)(fn)
     return fn
 
