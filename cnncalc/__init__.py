@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .version import __version__
+from .constants import VERSION as __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import analyse, load

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 
 from .. import hotspots
+from ..constants import VERSION
 from ..formatting import format_bytes, format_count, format_int, format_jump, format_rf
 from ..layers import fmt_shape
 from ..report import LayerRow, Report
 from ..text import printable
-from ..version import __version__
 from .report import breakdown_lines, format_answer, format_inputs, memory_lines
 
 #: The graph opens showing every layer up to this many; a larger network opens collapsed to the
@@ -459,7 +459,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
     return f"""<div class="cnncalc-report" id="{html.escape(uid)}">
 <style>{_asset("report.css")}</style>
 <div class="js-errors"></div>
-<header><div class="brand">cnncalc {__version__}</div><h1>{title}</h1><div class="sub">{sub}</div></header>
+<header><div class="brand">cnncalc {VERSION}</div><h1>{title}</h1><div class="sub">{sub}</div></header>
 <main>
 <section class="cards">{_cards(report)}</section>
 {_hotspot_line(report)}
@@ -481,7 +481,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <section class="panel table-wrap"><h2>Layers <small>click a column to sort, a row to find it in the graph</small></h2>
 <div class="scroll">{_table(report)}</div></section>
 </main>
-<footer>Made by cnncalc {__version__}. Graph layout by dagre (MIT licence).</footer>
+<footer>Made by cnncalc {VERSION}. Graph layout by dagre (MIT licence).</footer>
 <script type="application/json" class="cnncalc-data">{_json_for_script(_payload(report))}</script>
 <script>if (typeof dagre === "undefined") {{
 {_asset("dagre.min.js")}
@@ -499,7 +499,7 @@ def render_html(report: Report) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="cnncalc {__version__}">
+<meta name="generator" content="cnncalc {VERSION}">
 <title>{title} · cnncalc report</title>
 <style>body {{ margin: 0; background: #f5f6fa; }}</style>
 </head>
