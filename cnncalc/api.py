@@ -36,7 +36,7 @@ TEXT_NAME = "<string>"
 
 
 def is_text(source: str) -> bool:
-    """Whether a string is read as YAML/JSON text (it has a line break, starts with ``{`` or is blank) rather than a path."""
+    """Whether a string is read as YAML/JSON text (it has a line break, starts with ``{`` or is blank), not a path."""
     return "\n" in source or "\r" in source or source.lstrip().startswith("{") or not source.strip()
 
 
@@ -74,6 +74,9 @@ def analyse(source: Any, *, input_shape: Sequence[int] | str | None = None, batc
     """
     from .analysis import analyse as _analyse
     from .graph import Graph
+    from .render.display import install
+
+    install()  # the report prints as the terminal's table, and shows in rich and Jupyter
 
     shape = _shape(input_shape)
     network: Network | Graph = source if isinstance(source, Graph) else load(source)
@@ -91,13 +94,13 @@ def _shape(value: Sequence[int] | str | None) -> tuple[int, ...] | None:
     if value is None:
         return None
     if isinstance(value, str):
-        sizes = shape_from_text(value)
-        if sizes is None:
+        parsed = shape_from_text(value)
+        if parsed is None:
             raise OptionError(f"input_shape: '{value}' is not a shape like 3x224x224")
-        value = sizes
+        value = parsed
     if isinstance(value, (bytes, Mapping)) or not isinstance(value, Sequence):
         raise OptionError(f"input_shape: expected sizes like (3, 224, 224) or '3x224x224', got {value!r}")
-    sizes = list(value)
+    sizes: list[Any] = list(value)
     if not 1 <= len(sizes) <= 4 or not all(_is_int(d) and d >= 1 for d in sizes):
         raise OptionError(f"input_shape: {value!r} must have 1 to 4 positive integer sizes, like (3, 224, 224)")
     return tuple(int(d) for d in sizes)

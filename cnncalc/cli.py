@@ -5,6 +5,12 @@ exceeded; 2 invalid input or usage (one message per problem on stderr, never a t
 70 a bug in cnncalc; 128 + the signal when interrupted. Everything that can go wrong at the edge
 is caught once, by :class:`_Group`: cnncalc's own errors, click's usage errors, a closed or full
 standard output, a signal, and any other exception, which is a bug and says so in one line.
+
+A command is a click function with the shared options (:func:`input_option`,
+:func:`output_options`, :func:`batch_option`, :func:`dtype_option`, :func:`training_options`,
+:func:`convention_option` ...), one call into the core, a table from each ``--format`` to its
+renderer in :mod:`cnncalc.render` (imported inside the command, so that ``--help`` stays fast),
+and :func:`write_output`.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +78,8 @@ class _StdoutError(Exception):
 
 def _say(line: str) -> None:
     """One line on stderr, made printable; nothing if stderr is closed or unwritable."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stderr closed or full: the exit code still tells
         click.echo(printable(line), err=True)
-    except (OSError, ValueError):  # stderr closed or full: the exit code still tells
-        pass
 
 
 def _debug_requested(ctx: click.Context | None) -> bool:
@@ -131,7 +135,7 @@ def _failed_stdout_write(e: BaseException) -> BaseException | None:
         if frame.f_code is click.utils.echo.__code__:
             stream = frame.f_locals.get("file")
             with contextlib.suppress(AttributeError, OSError, ValueError):
-                if stream is sys.stdout or stream.fileno() == 1:
+                if stream is sys.stdout or (stream is not None and stream.fileno() == 1):
                     return _stdout_error(e)
             return None
         tb = tb.tb_next
@@ -188,15 +192,16 @@ class _Group(click.Group):
         except BrokenPipeError:
             raise click.exceptions.Exit(EXIT_OK) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
         """Run the command; standalone, end with :func:`sys.exit` and a code of :data:`EXIT_CODES`.
 
         click's own usage errors exit 2; Ctrl-C while click parses exits 130, not click's 1.
         """
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
         except click.ClickException as e:
             # one line, like every error of cnncalc's (click's own form is a usage block and a line)
@@ -218,7 +223,7 @@ class _Group(click.Group):
                 _say(f"error: cannot write to standard output: {failed.reason}")
                 code = EXIT_INVALID
             else:
-                argv = args[0] if args and args[0] is not None else sys.argv[1:]
+                argv = args if args is not None else sys.argv[1:]
                 code = _internal_error(e, None, debug="--debug" in argv)
         sys.exit(code)
 
@@ -267,7 +272,7 @@ def write_output(text: str | Iterable[str], output: str | None, *, option: str =
 
     A special file such as ``/dev/null`` or a pipe is written directly: it cannot be replaced.
     The new file gets the old file's permissions, or the usual ones under the umask. ``text``
-    may come in pieces (from :func:`render.iter_json`), written as they come.
+    may come in pieces (from :func:`cnncalc.render.json.iter_json`), written as they come.
     """
     pieces = [text] if isinstance(text, str) else text
     if output is None or output == "-":
@@ -341,16 +346,57 @@ def _use_color(output: str | None) -> bool:
 _SIZE = click.IntRange(min=1, max=MAX_VALUE)
 
 
-def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, ...] = FORMATS) -> Any:
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def output_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--output/-o FILE`` option: written atomically (:func:`write_output`)."""
+    return click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")(fn)
+
+
+def format_option(formats: tuple[str, ...], help: str = "Output format.") -> Decorator:
+    """The shared ``--format/-f`` option (into ``fmt``); the first of ``formats`` is the default."""
+    return click.option("--format", "-f", "fmt", type=click.Choice(formats), default=formats[0], show_default=True,
+                        help=help)
+
+
+def output_options(fn: Callable[..., Any] | None = None, *, formats: tuple[str, ...] = FORMATS,
+                   help: str = "Output format.") -> Any:
     """The shared ``--format`` and ``--output`` options (``@output_options(formats=...)`` to choose formats)."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn = click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")(fn)
-        fn = click.option("--format", "-f", "fmt", type=click.Choice(formats), default=formats[0],
-                          show_default=True, help="Output format.")(fn)
-        return fn
+        return format_option(formats, help)(output_option(fn))
 
     return deco if fn is None else deco(fn)
+
+
+def input_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared ``--input CxHxW`` option (into ``input_shape``): the network's input, overridden."""
+    return click.option("--input", "input_shape", metavar="CxHxW",
+                        help="Override the input shape, e.g. 3x224x224.")(fn)
+
+
+def batch_option(default: int | None = 1, help: str = "Batch size.") -> Decorator:
+    """The shared ``--batch/-b N`` option (``None``: a default the help names)."""
+    return click.option("--batch", "-b", type=_SIZE, default=default, show_default=default is not None, help=help)
+
+
+def dtype_option(default: str | None = "fp32", help: str = "Element type for memory figures.") -> Decorator:
+    """The shared ``--dtype`` option, one of :data:`DTYPES` (``None``: a default the help names)."""
+    return click.option("--dtype", type=click.Choice(DTYPES), default=default, show_default=default is not None,
+                        help=help)
+
+
+def optimizer_option(default: str | None = DEFAULT_OPTIMIZER,
+                     help: str = "Optimizer whose state training keeps (none: inference only).",
+                     choices: tuple[str, ...] = OPTIMIZERS) -> Decorator:
+    """The shared ``--optimizer`` option, one of ``choices`` (``None``: a default the help names)."""
+    return click.option("--optimizer", type=click.Choice(choices), default=default,
+                        show_default=default is not None, help=help)
+
+
+#: The size of a terminal that does not say its own (columns, lines).
+_FALLBACK_TERMINAL = (120, 24)
 
 
 def _text_width(output: str | None) -> int | None:
@@ -365,7 +411,7 @@ def _text_width(output: str | None) -> int | None:
         return int(columns)
     if sys.stdout is None or not sys.stdout.isatty():  # closed (`>&-`), or a pipe or file
         return None
-    return shutil.get_terminal_size((120, 24)).columns
+    return shutil.get_terminal_size(_FALLBACK_TERMINAL).columns
 
 
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -383,13 +429,10 @@ def cli(debug: bool) -> None:
 
 def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The shared ``--dtype``, ``--amp`` and ``--optimizer`` options of the memory figures."""
-    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULT_OPTIMIZER, show_default=True,
-                      help="Optimizer whose state training keeps (none: inference only).")(fn)
+    fn = optimizer_option()(fn)
     fn = click.option("--amp", is_flag=True,
                       help="Mixed precision (torch.autocast): fp32 weights, fp16/bf16 activations.")(fn)
-    fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
-                      help="Element type for memory figures.  [default: fp32; fp16 with --amp]")(fn)
-    return fn
+    return dtype_option(None, "Element type for memory figures.  [default: fp32; fp16 with --amp]")(fn)
 
 
 def freeze_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -415,8 +458,8 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
 
 @cli.command()
 @click.argument("net")
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
-@click.option("--batch", "-b", type=_SIZE, default=1, show_default=True, help="Batch size.")
+@input_option
+@batch_option()
 @training_options
 @click.option("--depth", type=_SIZE, metavar="N",
               help="One row per group at N name components (layer3.2 at 2) with the group's totals; "
@@ -442,9 +485,11 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     """Per-layer and total figures for NET (a file, a bundled network name, or - for stdin)."""
     from dataclasses import replace
 
-    from . import hotspots, render
+    from . import hotspots
     from .analysis import analyse
     from .columns import parse_columns
+    from .render import json as json_out
+    from .render import report as out
 
     if columns is not None and fmt != "table":
         raise OptionError(f"--columns: only the table has columns to choose, not --format {fmt}")
@@ -454,7 +499,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
                    optimizer=optimizer, amp=amp, convention=convention)
     warn(full.warnings)
     if html is not None:
-        from .render_html import render_html
+        from .render.html import render_html
 
         write_output(render_html(full), html, option="--html")
     if depth is not None:
@@ -462,41 +507,35 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
     rows = hotspots.select(full, sort, top)
     # --sort and --top choose the listed rows in every format; the totals stay those of the network
     result = replace(full, layers=rows)
-    text: str | Iterable[str]
-    if fmt == "json":
-        text = render.iter_json(result)
-    elif fmt == "csv":
-        text = render.render_csv(result)
-    elif fmt == "markdown":
-        text = render.render_markdown(full, rows=rows, memory=memory_view)
-    elif memory_view:
-        text = render.iter_memory_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
-                                        columns=chosen)
-    else:
-        text = render.iter_table(full, width=_text_width(output), color=_use_color(output), rows=rows,
-                                 bars=bars or sort or "macs", columns=chosen)
-    write_output(text, output)
+    width, color = _text_width(output), _use_color(output)
+    renderers: dict[str, Callable[[], str | Iterable[str]]] = {
+        "table": lambda: (out.iter_memory_table(full, width=width, color=color, rows=rows, columns=chosen)
+                          if memory_view else
+                          out.iter_table(full, width=width, color=color, rows=rows, bars=bars or sort or "macs",
+                                         columns=chosen)),
+        "json": lambda: json_out.iter_json(result),
+        "csv": lambda: out.render_csv(result),
+        "markdown": lambda: out.render_markdown(full, rows=rows, memory=memory_view),
+    }
+    write_output(renderers[fmt](), output)
 
 
 @cli.command()
 @click.argument("net")
 @click.option("--memory", "budget", required=True, metavar="SIZE",
               help="Memory to fit in: 16GiB, 512MiB (powers of 2) or 16G, 500M (powers of 10).")
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
+@input_option
 @training_options
 @freeze_option
-@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
-              help="Output format.")
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@output_options(formats=("table", "json"))
 def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: bool, optimizer: str,
         freeze: tuple[str, ...], fmt: str, output: str | None) -> None:
     """The largest batch of NET that fits in --memory, for training and for inference.
 
     Exits with 1 when not even one sample fits (training, or inference with --optimizer none).
     """
-    import json
-
-    from . import memory, render
+    from . import memory
+    from .render import report as out
 
     try:
         size = parse_size(budget)
@@ -506,14 +545,11 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     graph = built(net, shape, freeze)
     warn(graph.warnings)
     result = memory.fit(graph, size, dtype=resolve_dtype(dtype, amp), amp=amp, optimizer=optimizer)
-    if fmt == "json":
-        from .report import SCHEMA_VERSION
-
-        text = json.dumps({"schema_version": SCHEMA_VERSION, "network": graph.name,
-                           "input_shape": list(graph.input_shape), **result.to_dict()}, indent=2) + "\n"
-    else:
-        text = render.render_fit(graph.name, graph.input_shape, result)
-    write_output(text, output)
+    renderers: dict[str, Callable[[], str]] = {
+        "table": lambda: out.render_fit(graph.name, graph.input_shape, result),
+        "json": lambda: out.render_fit_json(graph.name, graph.input_shape, result),
+    }
+    write_output(renderers[fmt](), output)
     if (result.training_batch if result.training_batch is not None else result.inference_batch) == 0:
         click.get_current_context().exit(1)
 
@@ -522,27 +558,25 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
 @click.argument("net")
 @click.option("--layer", "-l", "names", multiple=True, metavar="NAME",
               help="Explain only this layer, or this block (a name prefix such as layer1.0); repeatable.")
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
-              help="Element type for memory figures.")
-@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown")), default="text", show_default=True,
-              help="Plain text, or Markdown with LaTeX math.")
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@input_option
+@dtype_option()
+@output_options(formats=("text", "markdown"), help="Plain text, or Markdown with LaTeX math.")
 def explain(net: str, names: tuple[str, ...], input_shape: str | None, dtype: str, fmt: str,
             output: str | None) -> None:
     """Every figure of every layer of NET with its formula, the numbers substituted and the result."""
-    from . import render_explain
     from .explain import explain as explain_network
     from .graph import build
+    from .render import explain as out
 
     shape = parse_shape(input_shape) if input_shape else None
     graph = build(load_network(net), shape)
     warn(graph.warnings)
     found = explain_network(graph, dtype=dtype, layers=names)
-    if fmt == "markdown":
-        write_output(render_explain.render_markdown(found), output)
-    else:
-        write_output(render_explain.render_text(found, width=_text_width(output)), output)
+    renderers: dict[str, Callable[[], str]] = {
+        "text": lambda: out.render_text(found, width=_text_width(output)),
+        "markdown": lambda: out.render_markdown(found),
+    }
+    write_output(renderers[fmt](), output)
 
 
 @cli.command("sweep")
@@ -562,7 +596,7 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     Shapes may also follow NET, so that a shell's own brace expansion works unquoted:
     ``cnncalc sweep resnet50 3x{224..512..32}``.
     """
-    from . import render
+    from .render import sweep as out
     from .sweep import expand, parse_batches, sweep
 
     for text in more:
@@ -577,22 +611,20 @@ def sweep_command(net: str, more: tuple[str, ...], inputs: str | None, batches: 
     network = load_network(net)
     result = sweep(network, shapes or [tuple(network.input)], sizes, dtype=resolve_dtype(dtype, amp),
                    optimizer=optimizer, amp=amp)
-    if fmt == "json":
-        text = render.render_sweep_json(result)
-    elif fmt == "csv":
-        text = render.render_sweep_csv(result)
-    elif fmt == "markdown":
-        text = render.render_sweep_markdown(result)
-    else:
-        text = render.render_sweep_table(result, width=_text_width(output), color=_use_color(output))
-    write_output(text, output)
+    renderers: dict[str, Callable[[], str]] = {
+        "table": lambda: out.render_sweep_table(result, width=_text_width(output), color=_use_color(output)),
+        "json": lambda: out.render_sweep_json(result),
+        "csv": lambda: out.render_sweep_csv(result),
+        "markdown": lambda: out.render_sweep_markdown(result),
+    }
+    write_output(renderers[fmt](), output)
 
 
 @cli.command()
 @click.argument("net")
 @click.option("--to", "target", type=click.Choice(["pytorch"]), required=True, help="The framework to write for.")
-@click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@input_option
+@output_option
 @click.option("--check", is_flag=True,
               help="Build the module with PyTorch and compare its parameters, buffers and every layer's "
                    "output shape with cnncalc's (needs torch).")
@@ -650,12 +682,10 @@ def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
     from .limits import LIMITS
 
-    fn = click.option("--optimizer", type=click.Choice(TRAINING_OPTIMIZERS), default=None,
-                      help="Optimizer the training-memory limit assumes.  [default: adam]")(fn)
-    fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
-                      help="Element type the memory limits assume.  [default: fp32]")(fn)
-    fn = click.option("--batch", "-b", type=_SIZE, default=None,
-                      help="Batch size the memory limits assume.  [default: 1]")(fn)
+    fn = optimizer_option(None, "Optimizer the training-memory limit assumes.  [default: adam]",
+                          TRAINING_OPTIMIZERS)(fn)
+    fn = dtype_option(None, "Element type the memory limits assume.  [default: fp32]")(fn)
+    fn = batch_option(None, "Batch size the memory limits assume.  [default: 1]")(fn)
     metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
     for m in reversed(LIMITS.values()):
         fn = click.option("--" + m.limit.replace("_", "-"), m.limit, metavar=metavars[m.kind], help=m.help)(fn)
@@ -689,7 +719,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
     section, which wins over the budgets file. Counts take K, M, G (powers of 10); sizes take
     KiB, MiB, GiB (powers of 2).
     """
-    from . import budgets, render
+    from . import budgets
+    from .render import check as out
 
     try:
         limits = budgets.parse_flags(flags)
@@ -703,23 +734,21 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
                 raise OptionError([Problem("no pattern matches a network file", file=table.name)])
     except CnnCalcError as e:
         if fmt == "github":  # invalid input is annotated too, at its line
-            click.echo(render.render_problems_github(e.problems, path=_relative), nl=False)
+            click.echo(out.render_problems_github(e.problems, path=_relative), nl=False)
         raise
-    for entry in table.unmatched() if table else ():
-        unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name, line=entry.line)
+    for entry in table.unmatched() if table is not None else ():
+        unmatched = Problem(f"'{entry.pattern}' matches no file", file=table.name if table else None, line=entry.line)
         click.echo(f"warning: {unmatched.format()}", err=True)
     # each file on its own: an invalid one is an entry of the result, not the end of the run
     result = budgets.check_files(paths, load_network, flags=limits, budgets_file=table, convention=convention)
     warn(w for net in result.networks for w in net.warnings)
-    if fmt == "json":
-        text = render.render_check_json(result)
-    elif fmt == "github":
-        text = render.render_check_github(result, path=_relative)
-    elif fmt == "junit":
-        text = render.render_check_junit(result, path=_relative)
-    else:
-        text = render.render_check_table(result, width=_text_width(output), color=_use_color(output))
-    write_output(text, output)
+    renderers: dict[str, Callable[[], str]] = {
+        "table": lambda: out.render_check_table(result, width=_text_width(output), color=_use_color(output)),
+        "json": lambda: out.render_check_json(result),
+        "github": lambda: out.render_check_github(result, path=_relative),
+        "junit": lambda: out.render_check_junit(result, path=_relative),
+    }
+    write_output(renderers[fmt](), output)
     # the table lists each invalid file's problems and each note under it: at a terminal that
     # shows both streams they are read there, and a second copy on stderr is only noise
     on_screen = fmt == "table" and output in (None, "-") and all(
@@ -731,8 +760,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
             click.echo(f"note: {printable(Problem(net.note, file=net.file).format())}", err=True)
         for o in net.outcomes:
             if o.status == "error":
-                file, line = render.annotation_site(net, o)
-                click.echo(f"error: {Problem(render.format_outcome(net, o), file=file, line=line).format()}",
+                file, line = out.annotation_site(net, o)
+                click.echo(f"error: {Problem(out.format_outcome(net, o), file=file, line=line).format()}",
                            err=True)
     click.get_current_context().exit(result.exit_code)
 
@@ -740,9 +769,8 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
 @cli.command()
 @click.argument("old")
 @click.argument("new")
-@click.option("--batch", "-b", type=_SIZE, default=1, show_default=True, help="Batch size.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True,
-              help="Element type for memory figures.")
+@batch_option()
+@dtype_option()
 @click.option("--fail-above", metavar="PCT", help="Exit 1 when a total grows by more than PCT percent, e.g. 5%.")
 @click.option("--fail-on", "fail_on", metavar="TOTAL", multiple=True,
               help="Total watched by --fail-above (repeatable): params, trainable_params, buffers, macs, flops, "
@@ -757,8 +785,9 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
 
     OLD or NEW may be - for standard input, e.g. git show main:net.yaml | cnncalc diff - net.yaml
     """
-    from . import analyse, render
+    from . import analyse
     from .diff import compare, parse_gate
+    from .render import diff as out
 
     if old == "-" and new == "-":
         raise click.UsageError("only one of OLD and NEW can be standard input")
@@ -766,24 +795,22 @@ def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fai
     result = compare(analyse(load_network(old), batch=batch, dtype=dtype, convention=convention),
                      analyse(load_network(new), batch=batch, dtype=dtype, convention=convention))
     gate = None if gate_args is None else result.gate(*gate_args)
-    text: str | Iterable[str]
-    if fmt == "json":
-        text = render.iter_diff_json(result, gate=gate)
-    elif fmt == "markdown":
-        text = render.render_diff_markdown(result, gate=gate, all_layers=all_layers)
-    else:
-        text = render.iter_diff_table(result, gate=gate, all_layers=all_layers, width=_text_width(output),
-                                      color=_use_color(output))
-    write_output(text, output)
+    renderers: dict[str, Callable[[], str | Iterable[str]]] = {
+        "table": lambda: out.iter_diff_table(result, gate=gate, all_layers=all_layers, width=_text_width(output),
+                                             color=_use_color(output)),
+        "json": lambda: out.iter_diff_json(result, gate=gate),
+        "markdown": lambda: out.render_diff_markdown(result, gate=gate, all_layers=all_layers),
+    }
+    write_output(renderers[fmt](), output)
     if gate is not None and gate.exceeded:
-        click.echo(f"cnncalc diff: {render.format_gate(gate)}", err=True)
+        click.echo(f"cnncalc diff: {out.format_gate(gate)}", err=True)
         click.get_current_context().exit(1)
 
 
 @cli.command()
 @click.argument("which", type=click.Choice(["input", "output"]))
 @click.argument("command", required=False, type=click.Choice(JSON_COMMANDS))
-@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@output_option
 def schema(which: str, command: str | None, output: str | None) -> None:
     """Print a JSON Schema: of network files (input) or of the JSON output of report, check, diff, sweep and fit.
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+#: The version of cnncalc (the package's ``__version__``), here so that the renderers read it
+#: without importing the package, which loads the API lazily.
+VERSION = "0.1.0"
+
 #: The batch size of every figure when none is given.
 DEFAULT_BATCH = 1
 

@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from .analysis import analyse, receptive_field
 from .errors import OptionError
+from .formatting import format_bytes, format_jump, format_rf
 from .formula import Div, Max, Num, Sym, Term, axis_names, elements, total
 from .graph import INPUT, Graph, Node, build
 from .layers import RF, Layer, Shape, fmt_shape
@@ -178,7 +179,7 @@ class _Explainer:
         lines.append(rf_line)
         lines.append(memory_line)
         lines += self.separable(node)
-        values = {
+        values: dict[str, object] = {
             "output_shape": shape,
             "params": counts["params"].value,
             "trainable_params": 0 if node.frozen else counts["params"].value,
@@ -212,8 +213,8 @@ class _Explainer:
         fields = [self.rf_of(r) for r in node.inputs]
         rf = receptive_field(node, fields)
         if rf.is_whole or not rf.axes:
-            before = fields[0].is_whole or not fields[0].axes
-            return Line("RF", note="the whole input" + ("" if before else " (every position is mixed)")), rf
+            was_whole = fields[0].is_whole or not fields[0].axes
+            return Line("RF", note="the whole input" + ("" if was_whole else " (every position is mixed)")), rf
         window = layer.rf_window(ins)
         if window is not None:
             eqs: list[Eq] = []
@@ -235,8 +236,6 @@ class _Explainer:
             note = "(the largest field over the inputs"
             note += "; their jumps differ, the larger field's is kept)" if rf.mixed_jump else ")"
             return Line("RF", tuple(_same_axes(eqs)), note=note), rf
-        from .render import format_jump, format_rf
-
         before, after = fields[0], rf
         if before == after or (len(fields) == 1 and before.axes == after.axes):
             return Line("RF", note=f"unchanged: {format_rf(after)} (jump {format_jump(after)})"), rf
@@ -246,10 +245,8 @@ class _Explainer:
 
     def memory(self, node: Node, out: Shape) -> list[Eq]:
         """The memory line: the output tensor, then each tensor the layer saves for backward."""
-        from .render import format_bytes
-
         def eq(term: Term, what: str) -> Eq:
-            readable = format_bytes(term.value)
+            readable = format_bytes(int(term.value))  # a count of bytes: whole
             return Eq("", term, "B", ("" if readable.endswith(" B") else f"({readable}) ") + what)
 
         eqs = [eq(elements(out) * Sym("bytes", self.size), f"output, {self.report.dtype}")]
@@ -266,8 +263,8 @@ class _Explainer:
                 # a new tensor: name its size after a shape it matches, when it does
                 shape = next((x for x in (out, *ins) if math.prod(x) == s.elements), None)
             count = Num(s.elements) if shape is None else elements(shape)
-            size = {"act": Sym("bytes", self.size), "weights": Sym("bytes", self.size)}.get(s.dtype)
-            size = size or Num({"fp32": 4, "int64": 8, "bool": 1}[s.dtype])
+            size: Term = (Sym("bytes", self.size) if s.dtype in ("act", "weights")
+                          else Num({"fp32": 4, "int64": 8, "bool": 1}[s.dtype]))
             what = f"saved: {s.what}" + ("" if s.dtype in ("act", "weights") else f", {s.dtype}")
             eqs.append(eq(count * size, what + ("" if s.per_sample else ", per step")))
         return eqs
@@ -333,15 +330,14 @@ class _Explainer:
     # -- blocks ---------------------------------------------------------------------------------
     def block(self, name: str) -> Explanation:
         """A block's summary: its shapes, its figures summed, how its receptive field grew."""
-        from .render import format_jump, format_rf
-
         members = self.groups[name]
         inside = set(members)
         rows = [self.report.layers[i] for i in members]
         entries = sorted({r for i in members for r in self.graph.nodes[i].inputs if r not in inside})
         last = self.graph.nodes[members[-1]]
         sources = tuple(
-            f"{self.graph.input_name(r)} {fmt_shape(self.graph.nodes[r].out_shape if r != INPUT else self.graph.input_shape)}"
+            f"{self.graph.input_name(r)} "
+            + fmt_shape(self.graph.nodes[r].out_shape if r != INPUT else self.graph.input_shape)
             for r in entries
         )
         lines = [Line("output", note=f"{last.name} → {fmt_shape(last.out_shape)}")]
@@ -366,7 +362,7 @@ class _Explainer:
             if merges:
                 note += f"; paths meet at {', '.join(merges)}"
             lines.append(Line("RF", note=note))
-        values = {key: t.value for key, t in sums.items()}
+        values: dict[str, object] = {key: t.value for key, t in sums.items()}
         return Explanation(name, "block", f"block of {len(members)} layers", sources, tuple(lines), values)
 
 

@@ -13,7 +13,7 @@ beyond summing and comparing what the computations produced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
@@ -22,6 +22,7 @@ from typing import Any, Literal
 from . import units
 from .constants import DEFAULT_BATCH, DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES
 from .errors import OptionError, Problem
+from .formatting import format_count
 from .layers import RF, AxisRF, Shape
 from .limits import LimitKind
 
@@ -37,14 +38,48 @@ def axis_dict(a: AxisRF) -> dict[str, Any]:
     return {"size": a.size, "size_min": a.size_min, "size_max": a.size, "jump": _num(a.jump), "start": _num(a.start)}
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One entry of an object's JSON form: its key, the attribute it reads, and how the value becomes JSON data.
+
+    ``convert`` turns the value into JSON data (None: it is a JSON scalar already); ``fields``
+    instead writes the value as an object of its own (null when the value is None).
+    """
+
+    key: str
+    attr: str
+    convert: Callable[[Any], Any] | None = None
+    fields: tuple[Field, ...] | None = None
+
+
+def json_data(obj: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """``obj`` as JSON data: one entry per field, in order."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        value = getattr(obj, f.attr)
+        if f.fields is not None:
+            out[f.key] = None if value is None else json_data(value, f.fields)
+        else:
+            out[f.key] = value if f.convert is None else f.convert(value)
+    return out
+
+
+def _axes(axes: tuple[AxisRF, ...] | None) -> list[dict[str, Any]] | None:
+    return None if axes is None else [axis_dict(a) for a in axes]
+
+
+#: A receptive field's JSON object: over all paths, through spatial paths only, and whether jumps were mixed.
+RF_FIELDS = (
+    Field("whole_input", "is_whole"),
+    Field("axes", "axes", _axes),
+    Field("local", "local", _axes),
+    Field("mixed_jump", "mixed_jump"),
+)
+
+
 def rf_dict(rf: RF) -> dict[str, Any]:
-    """Receptive field over all paths, through spatial paths only, and whether jumps were mixed."""
-    return {
-        "whole_input": rf.is_whole,
-        "axes": [axis_dict(a) for a in rf.axes],
-        "local": None if rf.local is None else [axis_dict(a) for a in rf.local],
-        "mixed_jump": rf.mixed_jump,
-    }
+    """Receptive field over all paths, through spatial paths only, and whether jumps were mixed (:data:`RF_FIELDS`)."""
+    return json_data(rf, RF_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,26 +115,35 @@ class LayerRow:
         return self.params - self.non_trainable_params
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with raw integers (``render`` writes its JSON text directly: keep both alike)."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "type": self.type,
-            "layer_count": self.count,
-            "inputs": list(self.inputs),
-            "input_shapes": [list(s) for s in self.input_shapes],
-            "output_shape": list(self.output_shape),
-            "params": self.params,
-            "trainable_params": self.trainable_params,
-            "frozen": self.frozen,
-            "buffers": self.buffers,
-            "macs": self.macs,
-            "flops": self.flops,
-            "receptive_field": rf_dict(self.rf),
-            "jumps_meet": self.jumps_meet,
-            "output_elements": self.output_elements,
-            "output_bytes": self.output_bytes,
-        }
+        """Plain JSON-ready dict with raw integers: the entries of :data:`LAYER_FIELDS`, in order."""
+        return json_data(self, LAYER_FIELDS)
+
+
+def _shapes(shapes: tuple[Shape, ...]) -> list[list[int]]:
+    return [list(s) for s in shapes]
+
+
+#: A layer's entry in the JSON report, in order. :meth:`LayerRow.to_dict` and the JSON writer
+#: (:mod:`cnncalc.render.json`) both read this table, so a key added here is in both.
+LAYER_FIELDS = (
+    Field("index", "index"),
+    Field("name", "name"),
+    Field("type", "type"),
+    Field("layer_count", "count"),
+    Field("inputs", "inputs", list),
+    Field("input_shapes", "input_shapes", _shapes),
+    Field("output_shape", "output_shape", list),
+    Field("params", "params"),
+    Field("trainable_params", "trainable_params"),
+    Field("frozen", "frozen"),
+    Field("buffers", "buffers"),
+    Field("macs", "macs"),
+    Field("flops", "flops"),
+    Field("receptive_field", "rf", fields=RF_FIELDS),
+    Field("jumps_meet", "jumps_meet"),
+    Field("output_elements", "output_elements"),
+    Field("output_bytes", "output_bytes"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,29 +273,22 @@ class Report:
 
     def __repr__(self) -> str:
         """One line: the network, the input and the headline totals (the rows are in ``layers``)."""
-        from .render import format_count
-
         t = self.totals
         return (f"<Report {self.network!r} input {list(self.input_shape)} {self.dtype} batch {self.batch}: "
                 f"{len(self.layers)} layers, {format_count(t.params)} params, {format_count(t.macs)} MACs>")
 
     def __str__(self) -> str:
-        """The table ``cnncalc report`` prints, 120 columns wide, without colour."""
-        from .render import render_table
-
-        return render_table(self, width=120, color=False)
+        """The table ``cnncalc report`` prints, 120 columns wide, without colour (its ``repr`` until
+        the renderers are loaded: :func:`cnncalc.analyse` loads them)."""
+        return repr(self) if _display is None else _display.text(self)
 
     def __rich__(self) -> Any:
         """The table ``cnncalc report`` prints, for ``rich.print`` and rich consoles, at the console's width."""
-        from .render import RichReport
+        return str(self) if _display is None else _display.rich(self)
 
-        return RichReport(self)
-
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """The HTML report as a fragment for a notebook cell (scoped styles and ids: several fit on a page)."""
-        from .render_html import render_html_fragment
-
-        return render_html_fragment(self)
+        return None if _display is None else _display.html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (``schema_version``, ``network``, ``layers``, ``totals``, ``memory``)."""
@@ -798,3 +835,23 @@ class Sweep:
             },
             "rows": [row.to_dict() for row in self.rows],
         }
+
+
+@dataclass(frozen=True)
+class Display:
+    """How a report draws itself for ``str()``, rich consoles and notebooks (Jupyter's ``_repr_html_``)."""
+
+    text: Callable[[Report], str]
+    rich: Callable[[Report], Any]
+    html: Callable[[Report], str]
+
+
+#: Set by the renderers (:mod:`cnncalc.render.display`): the core asks this hook and never
+#: imports them, so that ``cnncalc.report`` loads neither rich nor the HTML page.
+_display: Display | None = None
+
+
+def set_display(display: Display) -> None:
+    """Make ``display`` the way every :class:`Report` shows itself."""
+    global _display
+    _display = display

@@ -16,9 +16,11 @@ import yaml
 from click.testing import CliRunner
 
 import cnncalc
-from cnncalc import analysis, api, render, spec
+from cnncalc import analysis, api, spec
 from cnncalc.cli import cli
 from cnncalc.errors import CnnCalcError, OptionError, SourceError, SpecError
+from cnncalc.render.json import render_json
+from cnncalc.render.report import render_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -212,7 +214,7 @@ OPTION_SETS = [
 def test_keyword_options_mean_what_the_flags_mean(kwargs: dict[str, Any], args: list[str]) -> None:
     cli_json = CliRunner().invoke(cli, ["report", "lenet5", "-f", "json", *args], catch_exceptions=False)
     assert cli_json.exit_code == 0, cli_json.output
-    assert json.loads(cli_json.stdout) == json.loads(render.render_json(cnncalc.analyse("lenet5", **kwargs)))
+    assert json.loads(cli_json.stdout) == json.loads(render_json(cnncalc.analyse("lenet5", **kwargs)))
 
 
 BAD_OPTIONS = [
@@ -263,13 +265,13 @@ def test_rich_shows_the_terminal_table_at_the_console_width(width: int, name: st
     report = cnncalc.analyse(name)
     plain = Console(file=io.StringIO(), width=width, color_system=None)
     plain.print(report)
-    assert plain.file.getvalue() == render.render_table(report, width=width, color=False)
+    assert plain.file.getvalue() == render_table(report, width=width, color=False)
     coloured = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="standard")
     coloured.print(report)
     out = coloured.file.getvalue()
     assert "\x1b[" in out
     # the same text once the colours are taken off
-    assert re.sub(r"\x1b\[[0-9;]*m", "", out) == render.render_table(report, width=width, color=False)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", out) == render_table(report, width=width, color=False)
 
 
 # control characters are left out: how the table shows them is render_table's to decide, and rich
@@ -282,7 +284,7 @@ def test_rich_does_not_read_user_text_as_markup(name: str) -> None:
     report = cnncalc.analyse({"name": name, "input": [3, 8, 8], "layers": [{"relu": {"name": "[red]x[b]"}}]})
     console = Console(file=io.StringIO(), width=160, color_system=None)
     console.print(report)
-    assert console.file.getvalue() == render.render_table(report, width=160, color=False)
+    assert console.file.getvalue() == render_table(report, width=160, color=False)
 
 
 _FRESH = """
@@ -301,10 +303,10 @@ print(json.dumps([after_import, after_analyse, after_str, sorted(sys.modules)]))
 def test_import_stays_light_and_each_view_loads_only_what_it_needs() -> None:
     done = subprocess.run([sys.executable, "-c", _FRESH], capture_output=True, text=True, cwd=ROOT, check=True)
     after_import, after_analyse, after_str, after_html = (set(m) for m in json.loads(done.stdout))
-    assert not {"pydantic", "yaml", "rich", "cnncalc.spec", "cnncalc.render_html"} & after_import
-    assert not {"rich", "cnncalc.render_html"} & after_analyse
-    assert "rich" in after_str and "cnncalc.render_html" not in after_str
-    assert "cnncalc.render_html" in after_html
+    assert not {"pydantic", "yaml", "rich", "cnncalc.spec", "cnncalc.render.html"} & after_import
+    assert not {"rich", "cnncalc.render.html"} & after_analyse
+    assert "rich" in after_str and "cnncalc.render.html" not in after_str
+    assert "cnncalc.render.html" in after_html
 
 
 def test_the_public_names_are_exported() -> None:

@@ -351,7 +351,7 @@ def test_github_is_quiet_when_all_pass() -> None:
 
 
 def test_github_escapes() -> None:
-    from cnncalc.render import github_command
+    from cnncalc.render.check import github_command
 
     line = github_command("error", "50%\nmore", file="a,b:c.yaml", line=3, title="t: x")
     assert line == "::error file=a%2Cb%3Ac.yaml,line=3,title=t%3A x::50%25%0Amore"

@@ -143,3 +143,17 @@ def test_bad_gate_options(args: list[str], message: str) -> None:
 def test_both_stdin_is_a_usage_error() -> None:
     r = run("diff", "-", "-")
     assert r.exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_output_names_are_shown_as_written_in_the_totals(tmp_path: Path, fmt: str) -> None:
+    # a layer name may hold rich's brackets: "[red]y" is a name, not a colour
+    for name, (channels, out) in {"a": (4, "[red]y"), "b": (8, "[bold]z")}.items():
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {{out_channels: {channels}, kernel_size: 3}}\n"
+            f"  - relu: {{name: '{out}'}}\n")
+    result = run("diff", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-f", fmt)
+    assert result.exit_code == 0
+    outputs = next(line for line in result.stdout.splitlines() if "outputs" in line)
+    assert "[red]y [4, 6, 6]" in outputs.replace("\\", "")
+    assert "[bold]z [8, 6, 6]" in outputs.replace("\\", "")

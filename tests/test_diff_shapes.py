@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cnncalc.cli import cli
-from cnncalc.render_grid import Column, layout, wrap_cell
+from cnncalc.render.grid import Column, layout, wrap_cell
 
 PAIRS = [("resnet18", "resnet50"), ("densenet121", "resnet50"), ("mobilenet_v2", "mobilenet_v3_large"),
          ("vgg16", "vgg16_bn")]

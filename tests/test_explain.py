@@ -15,7 +15,7 @@ from cnncalc.cli import cli
 from cnncalc.explain import explain
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY, Layer
-from cnncalc.render_explain import render_markdown, render_text
+from cnncalc.render.explain import render_markdown, render_text
 from cnncalc.spec import bundled, load
 
 # Integration: many layer types chained; every type is explained on its own in the cases of its

@@ -25,7 +25,8 @@ from cnncalc.errors import CnnCalcError
 from cnncalc.explain import explain
 from cnncalc.graph import Graph, build, freeze
 from cnncalc.memory import MemoryModel, fit
-from cnncalc.render import render_csv, render_json, render_markdown, render_table
+from cnncalc.render.json import render_json
+from cnncalc.render.report import render_csv, render_markdown, render_table
 from cnncalc.schema import input_schema, validate_output
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -222,14 +223,14 @@ def test_diff_shows_a_freeze_as_a_change_of_trainable_params() -> None:
     entry = d.to_dict()["layers"][k]
     assert entry["name"] == old.layers[k].name and entry["delta"]["trainable_params"] == -old.layers[k].params
     validate_output(d.to_dict(), "diff")
-    from cnncalc.render import render_diff_markdown
+    from cnncalc.render.diff import render_diff_markdown
 
     md = render_diff_markdown(d)
     assert "conv2d → conv2d (frozen)" in md and "batchnorm2d → batchnorm2d (frozen)" in md
 
 
 def test_html_marks_frozen_layers_and_counts_them() -> None:
-    from cnncalc.render_html import render_html
+    from cnncalc.render.html import render_html
 
     graph = freeze(build(spec.load("lenet5")), ["conv1", "ip2"])
     page = render_html(analyse(graph))

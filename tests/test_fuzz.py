@@ -152,7 +152,7 @@ class Violation:
 
 
 def _where(e: BaseException) -> str:
-    """The innermost frame of cnncalc in ``e``'s traceback: ``render.py:render_table``."""
+    """The innermost frame of cnncalc in ``e``'s traceback: ``report.py:render_table``."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if "/cnncalc/" in f.filename]
     frame = frames[-1] if frames else traceback.extract_tb(e.__traceback__)[-1]
     return f"{Path(frame.filename).name}:{frame.name}"
@@ -284,7 +284,7 @@ def test_the_contract_can_fail(workdir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert violation(mutant, Command(("report", "{net}")), workdir) is None
     assert violation(mutant, Command(("check", "{net}", "--max-params", "1")), workdir) is not None  # exit 1
 
-    from cnncalc import render
+    from cnncalc.render import report as render
 
     def boom(*args: Any, **kw: Any) -> str:
         raise ZeroDivisionError("boom")

@@ -12,7 +12,8 @@ import pytest
 from conftest import GOLDEN
 
 from cnncalc import analyse, load
-from cnncalc.render import render_csv, render_json, render_table
+from cnncalc.render.json import render_json
+from cnncalc.render.report import render_csv, render_table
 
 
 def _stable_json(name: str) -> str:

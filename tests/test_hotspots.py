@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cnncalc import hotspots
 from cnncalc.analysis import analyse
 from cnncalc.cli import cli
-from cnncalc.render import render_table
+from cnncalc.render.report import render_table
 from cnncalc.spec import load
 
 
@@ -81,6 +81,7 @@ def test_cli_bad_top():
 
 
 def test_core_modules_stay_pure():
-    code = "import sys, cnncalc.explain, cnncalc.hotspots, cnncalc.formula; print('rich' in sys.modules, 'click' in sys.modules)"
+    code = ("import sys, cnncalc.explain, cnncalc.hotspots, cnncalc.formula; "
+            "print('rich' in sys.modules, 'click' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cnncalc.analysis import analyse
 from cnncalc.cli import cli
-from cnncalc.render_html import fold_groups, initial_depth, render_html
+from cnncalc.render.html import fold_groups, initial_depth, render_html
 from cnncalc.spec import load
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import cli
-from cnncalc.render_html import COLUMNS, GRAPH_NODES, graph_groups, initial_depth, render_html, render_html_fragment
+from cnncalc.render.html import COLUMNS, GRAPH_NODES, graph_groups, initial_depth, render_html, render_html_fragment
 from cnncalc.text import printable
 
 
@@ -263,9 +263,12 @@ _DRIVER = """
     var fold = root.querySelector("input.fold");
     if (fold.checked) { fold.checked = false; fold.dispatchEvent(new Event("change")); }
     var select = root.querySelector("select.depth");
-    Array.prototype.forEach.call(select.options, function (o) { choose(select, o.value); r.depths[o.value] = count(root); });
+    Array.prototype.forEach.call(select.options, function (o) {
+      choose(select, o.value); r.depths[o.value] = count(root);
+    });
     choose(select, "all");
-    r.names = Array.prototype.map.call(root.querySelectorAll(".graph .node .t-name"), function (t) { return t.textContent; });
+    r.names = Array.prototype.map.call(root.querySelectorAll(".graph .node .t-name"),
+                                       function (t) { return t.textContent; });
     choose(select, "1");
     var group = root.querySelector(".graph .node.group");
     if (group) {
@@ -288,8 +291,9 @@ _DRIVER = """
 </script>
 """
 
-_OUTSIDE = """<header><h1 id="outside-h1">notebook</h1></header><main id="outside-main">
-<table class="layers"><tr><th id="outside-th">a</th></tr></table><div class="card graph" id="outside-card">c</div></main>"""
+_OUTSIDE = ('<header><h1 id="outside-h1">notebook</h1></header><main id="outside-main">\n'
+            '<table class="layers"><tr><th id="outside-th">a</th></tr></table>'
+            '<div class="card graph" id="outside-card">c</div></main>')
 
 
 def _browse(tmp_path: Path, body: str) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
 
 
@@ -107,8 +105,6 @@ def test_the_graph_is_read_from_every_kind_of_import(tmp_path: Path) -> None:
     assert find_cycle({"x": {"y"}, "y": set()}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="report.py's display methods (__repr__, __str__, __rich__, _repr_html_) "
-                                       "import the renderers until they move out of it (issue 17); then remove this")
 def test_no_import_cycle_inside_cnncalc() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or ())

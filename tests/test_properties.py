@@ -29,7 +29,8 @@ from cnncalc import analysis, spec  # noqa: E402
 from cnncalc.errors import LayerError  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
 from cnncalc.layers.base import channels_first  # noqa: E402
-from cnncalc.render import render_csv, render_json  # noqa: E402
+from cnncalc.render.json import render_json  # noqa: E402
+from cnncalc.render.report import render_csv  # noqa: E402
 from cnncalc.text import printable  # noqa: E402
 
 Shape = tuple[int, ...]

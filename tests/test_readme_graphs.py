@@ -10,7 +10,7 @@ from zoo_table import report
 
 import cnncalc
 from cnncalc import spec
-from cnncalc.render import format_rf, local_rf
+from cnncalc.formatting import format_rf, local_rf
 
 SECTION = section(page("format.md"), "## Graphs, blocks and the model zoo")
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", SECTION, re.S)

@@ -18,13 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc import render
 from cnncalc.analysis import analyse
 from cnncalc.diff import LayerDiff, compare, matching_blocks
 from cnncalc.explain import _Explainer, explain
 from cnncalc.graph import build
-from cnncalc.render_explain import render_text
-from cnncalc.render_grid import Column, Grid, layout, wrap_cell
+from cnncalc.render.diff import render_diff_json
+from cnncalc.render.explain import render_text
+from cnncalc.render.grid import Column, Grid, layout, wrap_cell
 from cnncalc.sweep import fill_spatial, sweep
 
 # -- matching layers by name ------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_streamed_diff_json_is_json_dumps(old: str, new: str) -> None:
     d = compare(analyse(cnncalc.load(old)), analyse(cnncalc.load(new)))
     gate = d.gate(__import__("fractions").Fraction(5))
     for g in (None, gate):
-        text = render.render_diff_json(d, gate=g)
+        text = render_diff_json(d, gate=g)
         assert text == json.dumps(d.to_dict(g), indent=2) + "\n"
         assert json.loads(text)["summary"] == d.summary()
 

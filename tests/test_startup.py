@@ -1,4 +1,5 @@
-"""Startup and run: each command imports only what it uses, layer validators are built on first use, and a run leaves no cyclic garbage.
+"""Startup and run: each command imports only what it uses, layer validators are built on first use, and a run
+leaves no cyclic garbage.
 
 Every case runs in a fresh interpreter, as a user's command does: an import that slipped to the
 top of a module shows up here, not as a slower ``cnncalc --help`` months later.
@@ -47,8 +48,8 @@ def modules_after(tmp_path: Path, *args: str) -> set[str]:
     [
         pytest.param(("--help",), {"pydantic", "rich", "yaml", "cnncalc.spec"}, id="--help"),
         pytest.param(("--version",), {"pydantic", "rich", "yaml", "cnncalc.spec"}, id="--version"),
-        pytest.param(("report", "lenet5", "-f", "json"), {"rich", "cnncalc.render_html"}, id="report json"),
-        pytest.param(("report", "lenet5", "-f", "csv"), {"rich", "cnncalc.render_html"}, id="report csv"),
+        pytest.param(("report", "lenet5", "-f", "json"), {"rich", "cnncalc.render.html"}, id="report json"),
+        pytest.param(("report", "lenet5", "-f", "csv"), {"rich", "cnncalc.render.html"}, id="report csv"),
         pytest.param(("check", "lenet5", "--max-params", "1G", "-f", "json"), {"rich"}, id="check json"),
         pytest.param(("sweep", "lenet5", "--input", "1x{28..32..4}", "-f", "csv"), {"rich"}, id="sweep csv"),
         pytest.param(("schema", "input"), {"rich"}, id="schema"),

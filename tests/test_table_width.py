@@ -18,10 +18,12 @@ from rich.cells import cell_len
 from zoo_table import ZOO
 
 import cnncalc
-from cnncalc import render, spec
+from cnncalc import spec
 from cnncalc.cli import cli
 from cnncalc.columns import LAYER, MEMORY, parse_columns
 from cnncalc.errors import OptionError
+from cnncalc.render import report as render_report
+from cnncalc.render import table
 from cnncalc.report import Report
 from cnncalc.text import printable
 
@@ -90,14 +92,14 @@ def check_table(text: str, report: Report, width: int, kept: list[str], *, memor
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_networks_fit_every_width(name: str, width: int) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    text = render.render_table(report, width=width, color=False)
+    text = render_report.render_table(report, width=width, color=False)
     check_table(text, report, width, ["layer", "output", "params", "MACs"])
 
 
 def test_the_layer_name_comes_before_the_minor_columns() -> None:
     # LeNet-5's names are short: the table keeps every name on one line at 80 columns
     report = cnncalc.analyse(cnncalc.load("lenet5"))
-    text = render.render_table(report, width=80, color=False)
+    text = render_report.render_table(report, width=80, color=False)
     _, rows = parse(text)
     assert all(len(row) == 1 for row in rows)
     headings, _ = parse(text)
@@ -109,7 +111,7 @@ def test_the_layer_name_comes_before_the_minor_columns() -> None:
 @pytest.mark.parametrize("name", ["resnet50", "densenet121", "inception_v3"])
 def test_more_width_never_shows_fewer_columns(name: str) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    shown = [len(parse(render.render_table(report, width=w))[0]) for w in (60, 80, 100, 120, 160, 200, 260)]
+    shown = [len(parse(render_report.render_table(report, width=w))[0]) for w in (60, 80, 100, 120, 160, 200, 260)]
     assert shown == sorted(shown)
     assert shown[-1] == len(LAYER.names)  # at its full width, every column
 
@@ -153,9 +155,9 @@ def long_named_network(seed: int) -> Report:
 def test_random_long_names_fit_every_width(seed: int, width: int) -> None:
     report = long_named_network(seed)
     assert max(len(r.name) for r in report.layers) > 12
-    text = render.render_table(report, width=width, color=False)
+    text = render_report.render_table(report, width=width, color=False)
     check_table(text, report, width, ["layer", "output", "params", "MACs"])
-    memory = render.render_memory_table(report, width=width, color=False)
+    memory = render_report.render_memory_table(report, width=width, color=False)
     check_table(memory, report, width, ["layer", "output", "saved", "at peak"], memory=True)
 
 
@@ -163,7 +165,7 @@ def test_a_name_wider_than_any_column_folds_and_stays_whole() -> None:
     piece = "x" * 70  # no dot to break at, wider than an 80-column table leaves for it
     report = analyse_text(network_text([3, 8, 8], [{"sequential": {"name": piece, "layers": [
         {"conv2d": {"out_channels": 4, "kernel_size": 1, "name": piece}}, {"relu": {"name": "r"}}]}}]))
-    text = render.render_table(report, width=80)
+    text = render_report.render_table(report, width=80)
     for line in text.splitlines():
         assert cell_len(line) <= 80
     assert names_of(text)[0] == [r.name for r in report.layers]
@@ -177,7 +179,7 @@ def test_a_name_wider_than_any_column_folds_and_stays_whole() -> None:
 @pytest.mark.parametrize("name", ["resnet50", "densenet121", "efficientnet_b0", "googlenet"])
 def test_collapsed_groups_at_80(name: str, depth: int) -> None:
     report = cnncalc.analyse(cnncalc.load(name)).collapse(depth)
-    text = render.render_table(report, width=80, color=False)
+    text = render_report.render_table(report, width=80, color=False)
     check_table(text, report, 80, ["layer", "output", "params", "MACs"])
 
 
@@ -185,7 +187,7 @@ def test_collapsed_groups_at_80(name: str, depth: int) -> None:
 @pytest.mark.parametrize("name", ["lenet5", "resnet50", "densenet121", "mobilenet_v3_large", "inception_v3"])
 def test_memory_view_fits(name: str, width: int) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    text = render.render_memory_table(report, width=width, color=False)
+    text = render_report.render_memory_table(report, width=width, color=False)
     check_table(text, report, width, ["layer", "output", "saved", "at peak"], memory=True)
 
 
@@ -196,7 +198,7 @@ def test_memory_view_fits(name: str, width: int) -> None:
 @pytest.mark.parametrize("name", ["lenet5", "resnet50", "densenet121"])
 def test_no_width_means_no_wrapping(name: str) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    text = render.render_table(report, width=None, color=False)
+    text = render_report.render_table(report, width=None, color=False)
     headings, rows = parse(text)
     assert headings == [LAYER_HEADERS.get(k, "% MACs") for k in LAYER.names]
     assert all(len(row) == 1 for row in rows)
@@ -213,18 +215,18 @@ def test_no_width_means_no_wrapping(name: str) -> None:
 @pytest.mark.parametrize("width", [None, 80, 120])
 def test_chunks_join_into_one_table(monkeypatch: pytest.MonkeyPatch, chunk: int, width: int | None) -> None:
     report = cnncalc.analyse(cnncalc.load("resnet18"))
-    whole = render.render_table(report, width=width, color=False)
-    whole_memory = render.render_memory_table(report, width=width, color=False)
-    monkeypatch.setattr(render, "CHUNK_ROWS", chunk)
-    assert render.render_table(report, width=width, color=False) == whole
-    assert render.render_memory_table(report, width=width, color=False) == whole_memory
-    pieces = list(render.iter_table(report, width=width))
+    whole = render_report.render_table(report, width=width, color=False)
+    whole_memory = render_report.render_memory_table(report, width=width, color=False)
+    monkeypatch.setattr(table, "CHUNK_ROWS", chunk)
+    assert render_report.render_table(report, width=width, color=False) == whole
+    assert render_report.render_memory_table(report, width=width, color=False) == whole_memory
+    pieces = list(render_report.iter_table(report, width=width))
     assert len(pieces) >= len(report.layers) // chunk  # streamed, not drawn at once
 
 
 def test_every_row_is_drawn_between_one_header_and_one_footer() -> None:
     report = cnncalc.analyse(cnncalc.load("resnet50"))
-    text = render.render_table(report, width=None)
+    text = render_report.render_table(report, width=None)
     lines = text.splitlines()
     assert sum(line.startswith("┏") for line in lines) == 1
     assert sum(line.startswith("└") for line in lines) == 1
@@ -285,13 +287,13 @@ def test_parse_columns() -> None:
 def test_the_api_refuses_unknown_columns(columns: tuple[str, ...]) -> None:
     report = cnncalc.analyse(cnncalc.load("lenet5"))
     with pytest.raises(OptionError):
-        render.render_table(report, columns=columns)
+        render_report.render_table(report, columns=columns)
 
 
 def test_chosen_columns_stay_while_names_can_break() -> None:
     report = cnncalc.analyse(cnncalc.load("resnet50"))
     chosen = ("name", "output", "params", "macs", "flops", "memory")
-    text = render.render_table(report, width=80, columns=chosen)
+    text = render_report.render_table(report, width=80, columns=chosen)
     headings = check_table(text, report, 80, ["layer"])
     assert headings == ["layer", "output", "params", "MACs", "FLOPs", "memory"]
 
@@ -324,7 +326,7 @@ def test_a_file_has_no_width(tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.stdout == ""
     text = out.read_text(encoding="utf-8")
     report = cnncalc.analyse(cnncalc.load("resnet50"))
-    assert text == render.render_table(report, width=None, color=False)
+    assert text == render_report.render_table(report, width=None, color=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,10 +346,10 @@ def hostile(network: str, layer: str) -> Report:
 
 
 def _renders(report: Report, width: int | None, color: bool) -> list[str]:
-    return [render.render_table(report, width=width, color=color),
-            render.render_table(report, width=width, color=color, columns=("name", "type", "output")),
-            render.render_table(report.collapse(1), width=width, color=color),
-            render.render_memory_table(report, width=width, color=color)]
+    return [render_report.render_table(report, width=width, color=color),
+            render_report.render_table(report, width=width, color=color, columns=("name", "type", "output")),
+            render_report.render_table(report.collapse(1), width=width, color=color),
+            render_report.render_memory_table(report, width=width, color=color)]
 
 
 @pytest.mark.parametrize("color", [False, True])
@@ -385,7 +387,7 @@ def summary_value(text: str, label: str) -> int:
 @pytest.mark.parametrize("name, params", [(name, params) for name, _, params, *_ in ZOO])
 def test_params_line_is_pytorchs_parameter_count(name: str, params: int) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    text = render.render_table(report, width=None)
+    text = render_report.render_table(report, width=None)
     assert summary_value(text, "Params") == params  # sum(p.numel() for p in model.parameters())
     assert summary_value(text, "Buffers") == report.totals.buffers == sum(r.buffers for r in report.layers)
     headings, _ = parse(text)
@@ -397,6 +399,6 @@ def test_params_line_is_pytorchs_parameter_count(name: str, params: int) -> None
 @pytest.mark.parametrize("name", ["lenet5", "resnet50", "mobilenet_v2"])
 def test_markdown_totals_agree(name: str) -> None:
     report = cnncalc.analyse(cnncalc.load(name))
-    md = render.render_markdown(report)
+    md = render_report.render_markdown(report)
     assert f"- **Params**: {report.totals.params:,}" in md
     assert f"- **Buffers**: {report.totals.buffers:,}" in md

@@ -18,7 +18,7 @@ import cnncalc
 from cnncalc import diff as diffs
 from cnncalc.cli import cli, parse_shape
 from cnncalc.explain import explain
-from cnncalc.render_explain import render_text
+from cnncalc.render.explain import render_text
 from cnncalc.sweep import expand, fill_spatial
 from cnncalc.text import printable
 
@@ -234,6 +234,7 @@ def test_check_piped_without_columns_does_not_wrap(tmp_path: Path) -> None:
     """Without COLUMNS a pipe has no width: every row is one line, however long the name."""
     net = tmp_path / "net.yaml"
     name = "a very long network name " * 8
-    net.write_text(f"name: {name.strip()}\ninput: [1, 28, 28]\nlayers: [{{conv2d: {{out_channels: 6, kernel_size: 5}}}}]\n")
+    net.write_text(f"name: {name.strip()}\ninput: [1, 28, 28]\n"
+                   "layers: [{conv2d: {out_channels: 6, kernel_size: 5}}]\n")
     out = run("check", str(net), "--max-params", "10M", columns=None)
     assert any(name.strip() in line for line in out.splitlines())

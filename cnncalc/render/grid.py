@@ -27,8 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rich import box
-from rich.cells import cell_len
+from .console import CELL_PADDING, HEAVY_HEAD, cell_width
 
 Wrap = Literal["never", "dots", "words", "arrows"]
 
@@ -72,7 +71,7 @@ def _fold(piece: str, width: int) -> list[str]:
     """A piece longer than ``width`` cut into lines of at most ``width`` cells (the last resort)."""
     out, line = [], ""
     for ch in piece:
-        if line and cell_len(line + ch) > width:
+        if line and cell_width(line + ch) > width:
             out.append(line)
             line = ""
         line += ch
@@ -85,15 +84,15 @@ def wrap_cell(text: str, width: int, wrap: Wrap) -> list[str]:
     trim = str.rstrip if wrap in ("words", "arrows") else str
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        if wrap == "never" or cell_len(paragraph) <= width:
+        if wrap == "never" or cell_width(paragraph) <= width:
             lines.append(paragraph)
             continue
         line = ""
         for p in pieces(paragraph, wrap):
-            if line and cell_len(trim(line + p)) > width:
+            if line and cell_width(trim(line + p)) > width:
                 lines.append(trim(line))
                 line = ""
-            if cell_len(trim(p)) > width:
+            if cell_width(trim(p)) > width:
                 # a shape too wide for the column breaks at its spaces before it folds
                 *full, line = wrap_cell(trim(p), width, "words") if wrap == "arrows" else _fold(trim(p), width)
                 lines += full
@@ -105,11 +104,11 @@ def wrap_cell(text: str, width: int, wrap: Wrap) -> list[str]:
 
 
 def _narrowest(text: str, wrap: Wrap) -> int:
-    return max((cell_len(p.rstrip()) for line in text.split("\n") for p in pieces(line, wrap)), default=0)
+    return max((cell_width(p.rstrip()) for line in text.split("\n") for p in pieces(line, wrap)), default=0)
 
 
 def _natural(text: str) -> int:
-    return max((cell_len(line) for line in text.split("\n")), default=0)
+    return max((cell_width(line) for line in text.split("\n")), default=0)
 
 
 def frame_width(widths: Iterable[int]) -> int:
@@ -173,7 +172,7 @@ def layout(columns: Sequence[Column], rows: Iterable[Sequence[str]], width: int 
 
 
 def _pad(text: str, width: int, justify: str) -> str:
-    fill = " " * (width - cell_len(text))
+    fill = " " * (width - cell_width(text))
     return fill + text if justify == "right" else text + fill
 
 
@@ -186,8 +185,8 @@ class Grid:
         self.columns = [c for c, _ in kept]
         self.widths = [w for _, w in kept]
         self.color = color
-        self.box = box.HEAVY_HEAD
-        self.padded = [w + 2 for w in self.widths]
+        self.box = HEAVY_HEAD
+        self.padded = [w + CELL_PADDING for w in self.widths]
 
     @property
     def width(self) -> int:

@@ -20,21 +20,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from importlib import resources
 
-from . import __version__, hotspots
-from .layers import fmt_shape
-from .render import (
-    breakdown_lines,
-    format_answer,
-    format_bytes,
-    format_count,
-    format_inputs,
-    format_int,
-    format_jump,
-    format_rf,
-    memory_lines,
-)
-from .report import LayerRow, Report
-from .text import printable
+from .. import hotspots
+from ..constants import VERSION
+from ..formatting import format_bytes, format_count, format_int, format_jump, format_rf
+from ..layers import fmt_shape
+from ..report import LayerRow, Report
+from ..text import printable
+from .report import breakdown_lines, format_answer, format_inputs, memory_lines
 
 #: The graph opens showing every layer up to this many; a larger network opens collapsed to the
 #: deepest ``--depth`` that keeps at most this many nodes (DenseNet-121: its 58 dense layers).
@@ -55,7 +47,7 @@ def _t(text: str) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("cnncalc").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("cnncalc").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def fold_groups(report: Report) -> list[list[int]]:
@@ -69,16 +61,10 @@ def fold_groups(report: Report) -> list[list[int]]:
     groups: list[list[int]] = []
     head_of: dict[int, list[int]] = {}
     for r in report.layers:
-        src = names.get(r.inputs[0]) if len(r.inputs) == 1 else None
-        foldable = (
-            src is not None
-            and consumers.get(src) == 1
-            and r.macs == 0
-            and r.input_shapes[0] == r.output_shape
-            and src in head_of
-        )
-        if foldable:
-            group = head_of[src]  # type: ignore[index]
+        source = names.get(r.inputs[0]) if len(r.inputs) == 1 else None
+        if (source is not None and consumers.get(source) == 1 and r.macs == 0
+                and r.input_shapes[0] == r.output_shape and source in head_of):
+            group = head_of[source]
             group.append(r.index)
         else:
             group = [r.index]
@@ -265,7 +251,8 @@ def rf_chart(report: Report) -> str:
         )
         parts.append(f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55:.1f}" text-anchor="end">whole input</text>')
         parts.append(
-            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">from {_t(rows[whole].name)}</text>'
+            f'<text x="{x - 4:.1f}" y="{(_H - _B) * 0.55 + 12:.1f}" text-anchor="end">'
+            f"from {_t(rows[whole].name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -290,7 +277,8 @@ def _cards(report: Report) -> str:
         ("Weights", format_bytes(t.weight_file_bytes), f"as {report.dtype}"),
     ]
     if m is not None and m.training_peak is not None:
-        cards.append(("Training", format_bytes(m.training_peak), f"peak at batch {m.batch}, during {m.training_moment}"))
+        cards.append(("Training", format_bytes(m.training_peak),
+                      f"peak at batch {m.batch}, during {m.training_moment}"))
     if m is not None:
         cards.append(("Inference", format_bytes(m.inference_peak), f"peak at batch {m.batch}"))
     cards += [
@@ -334,7 +322,8 @@ def _membar(kind: str, parts: Sequence[tuple[str, int]], total: int) -> str:
         if b
     )
     keys = "".join(
-        f'<span class="part" data-kind="{_t(k)}" data-bytes="{b}"><i style="background:{MEMORY_COLOURS.get(k, "#9aa3b8")}">'
+        f'<span class="part" data-kind="{_t(k)}" data-bytes="{b}">'
+        f'<i style="background:{MEMORY_COLOURS.get(k, "#9aa3b8")}">'
         f"</i>{_t(k)}: <b>{format_bytes(b)}</b></span>"
         for k, b in parts
     )
@@ -391,7 +380,8 @@ def _table(report: Report) -> str:
             f'<td class="n" data-v="{rf_v}">{format_rf(r.rf)}</td><td class="n">{format_jump(r.rf)}</td>'
             f'<td class="n" data-v="{r.output_bytes}">{format_bytes(r.output_bytes)}</td>'
             f'<td class="n" data-v="{saved}">{format_bytes(saved)}</td>'
-            f'<td class="n" data-v="{s:.6f}">{s:.1%}<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
+            f'<td class="n" data-v="{s:.6f}">{s:.1%}'
+            f'<span class="share"><b style="width:{s * 100:.2f}%"></b></span></td></tr>'
         )
     t = report.totals
     saved_total = report.memory.saved if report.memory is not None else 0
@@ -401,7 +391,8 @@ def _table(report: Report) -> str:
         f'<td class="n">{format_bytes(t.activation_bytes)}</td><td class="n">{format_bytes(saved_total)}</td>'
         f'<td class="n">100%</td></tr>'
     )
-    return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody><tfoot>{foot}</tfoot></table>'
+    return (f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            f"<tfoot>{foot}</tfoot></table>")
 
 
 def _hotspot_line(report: Report) -> str:
@@ -421,6 +412,11 @@ def _warnings(report: Report) -> str:
         f'{f" at line {w.line}" if w.line else ""}: {_t(w.message)}</div>'
         for w in report.warnings
     )
+
+
+#: The graph's zoom buttons, on the toolbar's first line.
+_ZOOM_BUTTONS = ('<button class="zoom-out" title="zoom out">−</button>'
+                 '<button class="zoom-in" title="zoom in">+</button>')
 
 
 def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
@@ -463,7 +459,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
     return f"""<div class="cnncalc-report" id="{html.escape(uid)}">
 <style>{_asset("report.css")}</style>
 <div class="js-errors"></div>
-<header><div class="brand">cnncalc {__version__}</div><h1>{title}</h1><div class="sub">{sub}</div></header>
+<header><div class="brand">cnncalc {VERSION}</div><h1>{title}</h1><div class="sub">{sub}</div></header>
 <main>
 <section class="cards">{_cards(report)}</section>
 {_hotspot_line(report)}
@@ -471,7 +467,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <div class="grid">
 <section class="panel graph-panel">
 <h2>Network <small class="graph-count"></small></h2>
-<div class="toolbar"><button class="zoom-out" title="zoom out">−</button><button class="zoom-in" title="zoom in">+</button>
+<div class="toolbar">{_ZOOM_BUTTONS}
 <button class="zoom-fit" title="fit the width">fit</button>
 <label class="depth-choice" title="one node per group of this many name components, like --depth">depth
 <select class="depth"></select></label>
@@ -485,7 +481,7 @@ def render_html_fragment(report: Report, *, uid: str | None = None) -> str:
 <section class="panel table-wrap"><h2>Layers <small>click a column to sort, a row to find it in the graph</small></h2>
 <div class="scroll">{_table(report)}</div></section>
 </main>
-<footer>Made by cnncalc {__version__}. Graph layout by dagre (MIT licence).</footer>
+<footer>Made by cnncalc {VERSION}. Graph layout by dagre (MIT licence).</footer>
 <script type="application/json" class="cnncalc-data">{_json_for_script(_payload(report))}</script>
 <script>if (typeof dagre === "undefined") {{
 {_asset("dagre.min.js")}
@@ -503,7 +499,7 @@ def render_html(report: Report) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="cnncalc {__version__}">
+<meta name="generator" content="cnncalc {VERSION}">
 <title>{title} · cnncalc report</title>
 <style>body {{ margin: 0; background: #f5f6fa; }}</style>
 </head>

@@ -10,14 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .explain import Eq, Explanation, Line
-from .formula import format_value, tex_value
-from .text import markdown, markdown_code, printable
+from ..explain import Eq, Explanation, Line
+from ..formula import format_value, tex_value
+from ..text import markdown, markdown_code, printable
 
 #: Width of the figure column in text.
 _LABEL = 9
 #: Equations of one figure share a line while it stays this short.
 _ONE_LINE = 110
+#: Where a figure's text starts: two spaces, the figure column, a space.
+_TEXT_AT = 2 + _LABEL + 1
+#: Where a figure's text goes on when a line of it wraps: two spaces further in.
+_WRAPPED_AT = _TEXT_AT + 2
+#: Where a layer's heading goes on when it wraps.
+_HEADING_AT = 4
 
 
 def _chain(eq: Eq, seen: set[str], tex: bool) -> str:
@@ -47,11 +53,11 @@ def _line_text(line: Line, width: int | None = None) -> list[str]:
     tail = [line.note] if line.note else []
     joined = ";  ".join(eqs)
     # equations share a line while it stays short and fits the width
-    room = _ONE_LINE if width is None else min(_ONE_LINE, width - _LABEL - 3)
+    room = _ONE_LINE if width is None else min(_ONE_LINE, width - _TEXT_AT)
     body = [" ".join([joined, *tail]).strip()] if len(joined) <= room else eqs[:-1] + [" ".join([eqs[-1], *tail])]
-    pad = " " * (_LABEL + 3)
+    pad = " " * _TEXT_AT
     lines = [f"  {line.figure:<{_LABEL}} {body[0]}".rstrip()] + [f"{pad}{b}" for b in body[1:]]
-    return [w for text in lines for w in wrap(text, width, _LABEL + 5, start=_LABEL + 3)]
+    return [w for text in lines for w in wrap(text, width, _WRAPPED_AT, start=_TEXT_AT)]
 
 
 #: A line never breaks after these (an operator starts the next line) ...
@@ -123,7 +129,7 @@ def _heading(ex: Explanation, width: int | None) -> list[str]:
     sources = [f"{s}," for s in ex.inputs[:-1]] + list(ex.inputs[-1:])
     if sources:
         sources[0] = "← " + sources[0]
-    return pack([ex.name, *terms(f"({ex.title})"), *sources], width, 4)
+    return pack([ex.name, *terms(f"({ex.title})"), *sources], width, _HEADING_AT)
 
 
 def render_text(explanations: Sequence[Explanation], *, width: int | None = None) -> str:
