@@ -76,7 +76,9 @@ def test_escaping_globs_are_located_errors(project: Path, pattern: str) -> None:
 
 
 @pytest.mark.parametrize("pattern", ESCAPES)
-def test_escaping_globs_exit_2_on_the_command_line(project: Path, pattern: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_escaping_globs_exit_2_on_the_command_line(
+    project: Path, pattern: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(project)
     budgets_file(project / "ci", pattern)
     res = run("check", "--budgets", "ci/budgets.yaml")

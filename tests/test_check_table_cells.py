@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from cnncalc.cli import cli
 
 WIDTHS = (80, 100, 120, 200)
-NET = "name: a_network_whose_name_has_no_spaces_and_runs_long\ninput: [3, 32, 32]\nlayers: [{conv2d: {out_channels: 8, kernel_size: 3}}, relu]\n"
+NET = ("name: a_network_whose_name_has_no_spaces_and_runs_long\ninput: [3, 32, 32]\n"
+       "layers: [{conv2d: {out_channels: 8, kernel_size: 3}}, relu]\n")
 
 
 def columns_of(table_lines: list[str]) -> list[str]:

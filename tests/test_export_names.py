@@ -253,7 +253,8 @@ BASE = yaml.safe_dump({"input": [2, 3, 3], "layers": [
 ]}, sort_keys=False)
 
 TAMPERED = [
-    pytest.param(lambda c: c.replace("self.b = ", "self.bb = ").replace("self.b(", "self.bb("), "b", id="module renamed"),
+    pytest.param(lambda c: c.replace("self.b = ", "self.bb = ").replace("self.b(", "self.bb("), "b",
+                 id="module renamed"),
     pytest.param(lambda c: c.replace("self.b = ", "self.a = ").replace("self.b(", "self.a("), "b",
                  id="two layers folded into one module"),
     pytest.param(lambda c: c.replace("self.s(a, x)", "self.s(x, a)"), "s", id="inputs swapped"),
@@ -267,7 +268,8 @@ TAMPERED = [
     pytest.param(lambda c: c.replace("return x", "return a"), None, id="wrong output"),
     pytest.param(lambda c: c.replace("x = self.g.c(x)", "x = self.g.c(x[:, :1])"), "g.c", id="fails to run"),
     pytest.param(lambda c: c.replace("class Model", "class Model("), None, id="syntax error"),
-    pytest.param(lambda c: c.replace("super().__init__()", "super().__init__()\n        self.add_module('forward', nn.ReLU())"),
+    pytest.param(lambda c: c.replace("super().__init__()",
+                                     "super().__init__()\n        self.add_module('forward', nn.ReLU())"),
                  None, id="Model() fails"),
 ]
 

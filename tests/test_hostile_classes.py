@@ -458,7 +458,7 @@ def test_json_duplicate_keys_and_limits_are_those_of_yaml(tmp_path: Path) -> Non
     text = '{\n "input": [3, 8, 8],\n "layers": [{"relu": {"name": "a", "name": "b"}}],\n "input": [1]\n}'
     net = write(tmp_path / "net.json", text)
     assert refused(run("report", str(net)), net) == [
-        "{f}:%d:%d: duplicate key 'name' (first given on line 3)" % position(text, '"name"', 1),
+        "{f}:" + ":".join(map(str, position(text, '"name"', 1))) + ": duplicate key 'name' (first given on line 3)",
         "{f}:4:2: duplicate key 'input' (first given on line 2)",
     ]
     deep = '{"input": [3, 8, 8], "layers": ["relu"], "x": ' + "[" * 300 + "]" * 300 + "}"

@@ -46,7 +46,8 @@ def test_an_error_deep_in_a_large_file_names_its_line() -> None:
     with pytest.raises(ShapeError) as e:
         analysis.analyse(spec.load("big.yaml", text=residual(BLOCKS, bad=bad)))
     line = 2 + 7 * bad + 6  # the add of block `bad`: its inputs now have 17 and 16 channels
-    assert e.value.format() == f"big.yaml:{line}:10: layer 'b{bad}add' (add): shapes differ: [17, 16, 16] vs [16, 16, 16]"
+    assert e.value.format() == (f"big.yaml:{line}:10: layer 'b{bad}add' (add): "
+                                "shapes differ: [17, 16, 16] vs [16, 16, 16]")
 
 
 def test_validation_errors_are_located_in_large_files_too() -> None:

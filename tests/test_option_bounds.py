@@ -108,7 +108,8 @@ QUANTITIES = [(c, o) for c, o in OPTIONS if o.startswith(("--max-", "--min-")) o
 INTEGERS = [(c, o) for c, o in OPTIONS if o in ("--batch", "--depth", "--top") and c != "sweep"]
 
 
-@pytest.mark.parametrize(("command", "option"), QUANTITIES + INTEGERS, ids=[f"{c} {o}" for c, o in QUANTITIES + INTEGERS])
+@pytest.mark.parametrize(("command", "option"), QUANTITIES + INTEGERS,
+                         ids=[f"{c} {o}" for c, o in QUANTITIES + INTEGERS])
 def test_the_bound_is_exactly_2_63_minus_1(command: str, option: str) -> None:
     # the largest accepted value reaches the command; one more is refused while parsing
     over = run(*_with(command, option, str(MAX_VALUE + 1)))

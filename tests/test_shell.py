@@ -171,7 +171,8 @@ def test_unencodable_names_are_escaped(hostile: Path, fmt: str, env: dict[str, s
         assert any(s in out or s in p.stdout.decode("latin-1") for s in shown), (name, out[:2000])
 
 
-@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"}], ids=["ascii", "latin-1"])
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"}],
+                         ids=["ascii", "latin-1"])
 def test_unencodable_file_name_in_an_error(tmp_path: Path, env: dict[str, str]) -> None:
     p = cnncalc("report", str(tmp_path / "网络😀.yaml"), env=env)
     assert p.returncode == 2

@@ -195,4 +195,5 @@ def test_a_number_after_net_is_not_a_shape() -> None:
     # bash turns `--batch {1..4}` into `--batch 1 2 3 4`
     res = run("sweep", "lenet5", "--batch", "1", "2", "3")
     assert res.exit_code == 2
-    assert res.stderr == "error: '2' is not a shape like 3x224x224 (to sweep batch sizes, quote the range: --batch '{1..8}')\n"
+    assert res.stderr == ("error: '2' is not a shape like 3x224x224 "
+                          "(to sweep batch sizes, quote the range: --batch '{1..8}')\n")

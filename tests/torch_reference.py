@@ -1079,7 +1079,8 @@ class RegNetY400MF(nn.Module):
         cin = stem_width
         for i, (w, d) in enumerate(_REGNET_Y_400MF, start=1):
             blocks = nn.Sequential(OrderedDict(
-                (f"block{i}-{j}", ResBottleneckBlock(cin if j == 0 else w, w, 2 if j == 0 else 1, group_width, se_ratio))
+                (f"block{i}-{j}",
+                 ResBottleneckBlock(cin if j == 0 else w, w, 2 if j == 0 else 1, group_width, se_ratio))
                 for j in range(d)))
             stages.append((f"block{i}", blocks))
             cin = w

@@ -663,7 +663,8 @@ class FusedMBConv(nn.Module):
         mid = cin * expand
         if mid != cin:
             self.block = nn.Sequential(
-                nn.Sequential(nn.Conv2d(cin, mid, k, stride, (k - 1) // 2, bias=False), nn.BatchNorm2d(mid), nn.SiLU(True)),
+                nn.Sequential(nn.Conv2d(cin, mid, k, stride, (k - 1) // 2, bias=False), nn.BatchNorm2d(mid),
+                              nn.SiLU(True)),
                 nn.Sequential(nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)))
         else:
             self.block = nn.Sequential(
