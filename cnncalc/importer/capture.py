@@ -79,6 +79,8 @@ class Capture:
     params: dict[str, Param] = field(default_factory=dict)
     buffers: dict[str, Param] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
+    #: each module by path, for the rules that read a module's attributes
+    modules: dict[str, Any] = field(default_factory=dict)
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
@@ -136,12 +138,40 @@ def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
         # fake CPU tensors: shapes and dtypes only, no memory; meta ones trip some decompositions
         fake = model.to_empty(device="cpu")
         x = torch.empty(1, *input_shape)
+    # a leaf module that returns its input (nn.Identity, drop path in eval) computes no op; an
+    # alias makes its call a node of its own, so that it keeps its row
+    _VERSIONS.clear()
+    leaves = [m for m in fake.modules() if not any(True for _ in m.children())]
+    hooks = [m.register_forward_pre_hook(_note_version) for m in leaves]
+    hooks += [m.register_forward_hook(_mark_identity) for m in leaves]
     try:
         exported = torch.export.export(fake, (x,), strict=False)
     except Exception as err:  # export could not trace the model: say why, in one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise refuse(f"torch.export could not capture the model: {type(err).__name__}: {first}") from None
-    return _from_export(exported, input_shape, classes)
+    finally:
+        for h in hooks:
+            h.remove()
+    cap = _from_export(exported, input_shape, classes)
+    cap.modules = dict(fake.named_modules())
+    return cap
+
+
+_VERSIONS: list[int | None] = []
+
+
+def _note_version(module: Any, inputs: Any) -> None:
+    # an in-place op (relu_) returns its input too, but bumps its version counter
+    _VERSIONS.append(getattr(inputs[0], "_version", None) if inputs else None)
+
+
+def _mark_identity(module: Any, inputs: Any, output: Any) -> Any:
+    import torch
+
+    version = _VERSIONS.pop() if _VERSIONS else None
+    if inputs and output is inputs[0] and version is not None and output._version == version:
+        return torch.ops.aten.alias.default(output)
+    return None
 
 
 def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .capture import Capture, Frame, Node, Ref
-from .mapping import Alias, Context, Mapped, Piece, Unmappable, map_node
+from .mapping import PATTERNS, Alias, Context, Mapped, Piece, Unmappable, map_node
 from .refusal import refuse
 
 #: A tensor of the description: ``input``, a row's output, or piece ``k`` of a split row.
@@ -87,9 +87,19 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
             raise _fail(user, f"reads '{ref.node}', which cnncalc cannot describe")
         return v
 
+    fused, skip = _fuse(cap, ctx)
+    per_call: dict[tuple[Frame, ...], int] = {}
     for n in cap.nodes:
+        per_call[n.scope] = per_call.get(n.scope, 0) + 1
+    for n in cap.nodes:
+        if n.name in skip:
+            continue  # read by the pattern that ends at a later op; read by anything else, it is refused
+        if n.op == "aten.alias" and per_call[n.scope] > 1 and isinstance(n.args[0], Ref):
+            # the mark of a module returning its input after an op of its own (dropout in place, in eval)
+            values[n.name] = value(n.args[0], n)
+            continue
         try:
-            res = map_node(n, ctx)
+            res = fused[n.name] if n.name in fused else map_node(n, ctx)
         except Unmappable as err:
             raise _fail(n, str(err)) from None
         if isinstance(res, Alias):
@@ -149,6 +159,55 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
         g.children.append(row)
         g.index[name] = row
     return root, out, mapped
+
+
+def _refs(v: Any) -> list[str]:
+    if isinstance(v, Ref):
+        return [v.node]
+    if isinstance(v, (list, tuple)):
+        return [r for x in v for r in _refs(x)]
+    if isinstance(v, dict):
+        return [r for x in v.values() for r in _refs(x)]
+    return []
+
+
+def _fuse(cap: Capture, ctx: Context) -> tuple[dict[str, Mapped], set[str]]:
+    """Runs of ops that a pattern makes one layer: the layer by the run's last op, and the ops it absorbs."""
+    readers: dict[str, int] = {}
+    for n in cap.nodes:
+        for r in _refs((n.args, n.kwargs)):
+            readers[r] = readers.get(r, 0) + 1
+    for o in cap.outputs:
+        for r in _refs(o):
+            readers[r] = readers.get(r, 0) + 1
+    runs: list[list[Node]] = []
+    by_frame: dict[tuple[Frame, ...], list[Node]] = {}
+    for n in cap.nodes:
+        by_frame.setdefault(n.scope, []).append(n)
+    runs += [ns for scope, ns in by_frame.items() if scope]
+    nodes = cap.nodes
+    for size in (4, 3):
+        runs += [nodes[i:i + size] for i in range(len(nodes) - size + 1)
+                 if all(m.scope == nodes[i].scope for m in nodes[i:i + size])]
+    fused: dict[str, Mapped] = {}
+    skip: set[str] = set()
+    for run in runs:
+        if any(n.name in skip or n.name in fused for n in run):
+            continue
+        # the ops inside the run are read only inside it
+        if any(readers.get(n.name, 0) != 1 for n in run[:-1]) and len(run) <= 4:
+            continue
+        module = cap.modules.get(run[0].scope[-1].path) if run[0].scope else None
+        for pat in PATTERNS:
+            try:
+                got = pat.fn(run, module, ctx)
+            except Unmappable:
+                got = None
+            if got is not None:
+                fused[run[-1].name] = got
+                skip.update(n.name for n in run[:-1])
+                break
+    return fused, skip
 
 
 def _frame_at(scope: Sequence[Frame], comps: Sequence[str]) -> Frame | None:

@@ -665,9 +665,15 @@ def _transpose(node: Node, ctx: Context) -> Result:
     return Mapped(node, "permute", {"dims": dims}, [x])
 
 
-@rule("aten.detach", "aten.alias", "aten.clone", "aten.contiguous", torch="x.detach(), x.contiguous() on a "
-      "contiguous tensor", layer="(vanishes)", when="only where the output is its input; a copy is refused")
-def _alias(node: Node, ctx: Context) -> Result:
+@rule("aten.alias", torch="nn.Identity, drop path in eval: a leaf module that returns its input", layer="identity",
+      when="the importer marks each call of such a module with an alias, so that it keeps its row")
+def _identity(node: Node, ctx: Context) -> Result:
+    return Mapped(node, "identity", {}, [tensor(node)])
+
+
+@rule("aten.detach", "aten.clone", "aten.contiguous", torch="x.detach()", layer="(vanishes)",
+      when="detach returns its input; a copy (clone, contiguous) is refused outside the patterns below")
+def _detach(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     if node.op in ("aten.clone", "aten.contiguous"):
         raise Unmappable("copies a tensor (cnncalc has no copy layer: the copy would go uncounted)")
@@ -756,6 +762,93 @@ def _pixel_unshuffle(node: Node, ctx: Context) -> Result:
                   [tensor(node)])
 
 
+# ---------------------------------------------------------------------------------------------
+# patterns: several ops that together are one cnncalc layer
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A run of ops that is one cnncalc layer: a module computed by several ops, or a known idiom."""
+
+    torch: str
+    layer: str
+    when: str
+    #: (the ops of one module call, the module or None, context) → the layer, or None if it does not match
+    fn: Callable[[list[Node], Any, Context], Mapped | None]
+
+
+PATTERNS: list[Pattern] = []
+
+
+def pattern(torch: str, layer: str, when: str = "") -> Callable[[Any], Any]:
+    """Register a :class:`Pattern`."""
+
+    def deco(fn: Any) -> Any:
+        PATTERNS.append(Pattern(torch, layer, when, fn))
+        return fn
+
+    return deco
+
+
+def _ops(nodes: list[Node]) -> list[str]:
+    return [n.op for n in nodes]
+
+
+def _chain(nodes: list[Node]) -> bool:
+    """Each op reads the one before it (the first reads from outside)."""
+    return all(isinstance(n.args[0], Ref) and n.args[0].node == p.name for p, n in zip(nodes, nodes[1:]))
+
+
+@pattern("nn.LocalResponseNorm (F.local_response_norm's ops)", "localresponsenorm",
+         "the whole module call, with its size, alpha, beta and k")
+def _lrn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or type(module).__name__ != "LocalResponseNorm" or not nodes:
+        return None
+    args: dict[str, Any] = {"size": int(module.size)}
+    for k, default in (("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)):
+        if float(getattr(module, k)) != default:
+            args[k] = float(getattr(module, k))
+    first = nodes[0]
+    return Mapped(nodes[-1], "localresponsenorm", args, [tensor(first)])
+
+
+@pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "
+         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine with a bias, or not affine at all")
+def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.permute", "aten.layer_norm", "aten.permute"] or not _chain(nodes):
+        return None
+    p1, ln, p2 = nodes
+    x = tensor(p1)
+    rank = len(ctx.shape(x))
+    if rank != 4 or list(arg(p1, 1, "dims")) != [0, 2, 3, 1] or list(arg(p2, 1, "dims")) != [0, 3, 1, 2]:
+        return None
+    if [int(s) for s in arg(ln, 1, "normalized_shape")] != [ctx.shape(x)[1]]:
+        return None
+    w, b = param(ln, 2, "weight"), param(ln, 3, "bias")
+    if (w is None) != (b is None):
+        return None
+    args: dict[str, Any] = {} if w is not None else {"elementwise_affine": False}
+    eps = float(arg(ln, 4, "eps", 1e-5))
+    if eps != 1e-5:
+        args["eps"] = eps
+    return Mapped(p2, "layernorm2d", args, [x], [p for p in (w, b) if p is not None])
+
+
+@pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",
+         "channel_shuffle", "the four ops in a row, each read only by the next")
+def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.view", "aten.transpose", "aten.contiguous", "aten.view"] or not _chain(nodes):
+        return None
+    v1, t, _, v2 = nodes
+    x = tensor(v1)
+    src, mid = ctx.shape(x), v1.out
+    if len(src) != 4 or len(mid) != 5 or v2.out != src or mid[0] != src[0] or mid[3:] != src[2:]:
+        return None
+    if mid[1] * mid[2] != src[1] or sorted([int(arg(t, 1, "dim0")), int(arg(t, 2, "dim1"))]) != [1, 2]:
+        return None
+    return Mapped(v2, "channel_shuffle", {"groups": mid[1]}, [x])
+
+
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
 REFUSED = {
     "aten.matmul": "a product of two activations (attention) has no cnncalc layer",
@@ -783,6 +876,9 @@ def mapping_markdown() -> str:
     for r in TABLE:
         ops = ", ".join(f"`{o}`" for o in r.ops)
         rows.append(f"| {r.torch} | {ops} | `{r.layer}` | {r.when or '—'} |")
+    rows += ["", "Several ops that together are one layer:", "",
+             "| PyTorch | cnncalc layer | conditions |", "|---|---|---|"]
+    rows += [f"| {p.torch} | `{p.layer}` | {p.when or '—'} |" for p in PATTERNS]
     rows += ["", "Refused with a reason of their own:", ""]
     rows += [f"- `{op}`: {why}" for op, why in REFUSED.items()]
     rows.append("- any other op: no cnncalc layer computes it")
