@@ -61,6 +61,8 @@ class Node:
     scope: tuple[Frame, ...]
     file: str | None = None
     line: int | None = None
+    #: the output is a contiguous tensor
+    contiguous: bool = True
 
     @property
     def op(self) -> str:
@@ -224,8 +226,10 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             target = getattr(node.target, "__name__", str(node.target))
             if hasattr(node.target, "_schema") or str(node.target).startswith("aten."):
                 target = str(node.target)
+            val = node.meta.get("val")
+            contiguous = bool(val.is_contiguous()) if hasattr(val, "is_contiguous") else True
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
-                              _shape(node.meta.get("val")), _scope(node.meta), file, line))
+                              _shape(val), _scope(node.meta), file, line, contiguous))
         elif node.op == "output":
             outs = node.args[0]
             outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))

@@ -74,7 +74,7 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
     shapes: dict[str, Any] = {"input": (1, *cap.input_shape)}
     for n in cap.nodes:
         shapes[n.name] = n.out
-    ctx = Context(shapes)
+    ctx = Context(shapes, {n.name: n.contiguous for n in cap.nodes})
     values: dict[str, Value] = {"input": INPUT}
     pieces: dict[tuple[str, int], Value] = {}
     mapped: list[Mapped] = []

@@ -84,8 +84,10 @@ def rule(*ops: str, torch: str, layer: str, when: str = "") -> Callable[[RuleFn]
 class Context:
     """What a rule may ask about the graph: the shape of a tensor."""
 
-    def __init__(self, shapes: dict[str, Any]) -> None:
+    def __init__(self, shapes: dict[str, Any], contiguous: dict[str, bool] | None = None) -> None:
         self.shapes = shapes
+        #: whether each tensor is contiguous (a view of it keeps its storage)
+        self.contiguous = contiguous or {}
 
     def shape(self, ref: Any) -> Shape:
         """The shape (batch first) of a tensor reference."""
@@ -605,6 +607,8 @@ def _flatten(node: Node, ctx: Context) -> Result:
         return Alias(x)
     if s == 0:
         raise Unmappable("flattens the batch axis into the others")
+    if not ctx.contiguous.get(x.node, True):
+        raise Unmappable("flattens a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
     args: dict[str, Any] = {}
     if s != 1:
         args["start_dim"] = s
@@ -623,23 +627,35 @@ def _flatten_of(src: Shape, dst: Shape) -> tuple[int, int] | None:
     return None
 
 
-@rule("aten.view", "aten.reshape", "aten._unsafe_view", torch="x.view, x.reshape",
-      layer="flatten (or nothing)", when="a view to the same shape vanishes; merging neighbouring axes is a "
-      "flatten; any other reshape is refused (the format has no general reshape)")
+@rule("aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze",
+      torch="x.view, x.reshape, x.unsqueeze, x.squeeze", layer="flatten, reshape (or nothing)",
+      when="a view to the same shape vanishes; a view merging neighbouring axes is a flatten; any other shape "
+      "is a reshape; the batch stays first; reshaping a non-contiguous tensor (a copy) is refused")
 def _view(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     src, dst = ctx.shape(x), node.out
     if src == dst:
         return Alias(x)
-    span = _flatten_of(src, dst)
+    if not dst or dst[0] != src[0]:
+        raise Unmappable("reshapes across the batch axis, which cnncalc describes per sample")
+    if not ctx.contiguous.get(x.node, True):
+        raise Unmappable("reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
+    # squeeze and unsqueeze are reshapes; a view that merges neighbouring axes is written as flatten
+    span = None if node.op in ("aten.squeeze", "aten.unsqueeze") else _flatten_of(src, dst)
     if span is None:
-        raise Unmappable(f"reshapes {list(src[1:])} to {list(dst[1:])}; cnncalc has no general reshape")
+        return Mapped(node, "reshape", {"shape": list(dst[1:])}, [x])
     args: dict[str, Any] = {}
     if span[0] != 1:
         args["start_dim"] = span[0]
     if span[1] != len(src) - 1:
         args["end_dim"] = span[1]
     return Mapped(node, "flatten", args, [x])
+
+
+@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op", layer="(vanishes)",
+      when="only where what reads it broadcasts to the same shape (ECA's gate); the row shapes are checked")
+def _expand(node: Node, ctx: Context) -> Result:
+    return Alias(tensor(node))
 
 
 @rule("aten.permute", torch="x.permute, torchvision's Permute", layer="permute", when="the batch stays first")
@@ -671,13 +687,22 @@ def _identity(node: Node, ctx: Context) -> Result:
     return Mapped(node, "identity", {}, [tensor(node)])
 
 
-@rule("aten.detach", "aten.clone", "aten.contiguous", torch="x.detach()", layer="(vanishes)",
-      when="detach returns its input; a copy (clone, contiguous) is refused outside the patterns below")
+@rule("aten.detach", "aten.clone", torch="x.detach()", layer="(vanishes)",
+      when="detach returns its input; a copy (clone) is refused")
 def _detach(node: Node, ctx: Context) -> Result:
     x = tensor(node)
-    if node.op in ("aten.clone", "aten.contiguous"):
+    if node.op == "aten.clone":
         raise Unmappable("copies a tensor (cnncalc has no copy layer: the copy would go uncounted)")
     return Alias(x)
+
+
+@rule("aten.contiguous", torch="x.contiguous()", layer="contiguous (or nothing)",
+      when="a copy of a non-contiguous tensor (after a permute or transpose); on a contiguous one it vanishes")
+def _contiguous(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    if ctx.contiguous.get(x.node, True):
+        return Alias(x)
+    return Mapped(node, "contiguous", {}, [x])
 
 
 @rule("aten.dropout", "aten.dropout_", "aten.feature_dropout", "aten.feature_dropout_", "aten.alpha_dropout",
@@ -856,9 +881,6 @@ REFUSED = {
     "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
     "aten.mish": "Mish has no cnncalc layer",
     "aten.softplus": "Softplus has no cnncalc layer",
-    "aten.unsqueeze": "adding an axis has no cnncalc layer (the format has no general reshape)",
-    "aten.squeeze": "removing an axis has no cnncalc layer (the format has no general reshape)",
-    "aten.expand": "expanding a tensor has no cnncalc layer",
 }
 
 
