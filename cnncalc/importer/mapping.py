@@ -32,6 +32,8 @@ class Mapped:
     args: dict[str, Any]
     inputs: list[Ref]
     params: list[Param] = field(default_factory=list)
+    #: made by a pattern from several ops
+    fused: bool = False
 
 
 @dataclass(frozen=True)
