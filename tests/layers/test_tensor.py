@@ -162,7 +162,7 @@ def test_explain_and_schema_know_the_family() -> None:
     result = runner.invoke(cli, ["explain", "-", "--layer", "reshape1"], input=ZOO_TENSOR)
     assert result.exit_code == 0, result.output
     assert "reshape" in result.stdout
-    schema = runner.invoke(cli, ["schema"])
+    schema = runner.invoke(cli, ["schema", "input"])
     assert '"reshape"' in schema.stdout and '"contiguous"' in schema.stdout
 
 
