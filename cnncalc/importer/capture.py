@@ -219,7 +219,10 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
         if name not in params and name not in buffers:
             p = Param(name, _shape(tensor), name in sig.buffers)
             (buffers if p.buffer else params)[name] = p
-    user_inputs = [n.name for n in graph.nodes if n.op == "placeholder" and n.name not in bound]
+    constants = {name for name, spec in kinds.items()
+                 if getattr(getattr(spec, "kind", None), "name", "") in ("CONSTANT_TENSOR", "CUSTOM_OBJ", "TOKEN")}
+    user_inputs = [n.name for n in graph.nodes
+                   if n.op == "placeholder" and n.name not in bound and n.name not in constants]
     if len(user_inputs) != 1:
         raise refuse(f"the model takes {len(user_inputs)} tensor inputs; cnncalc describes models with one input")
 
@@ -229,6 +232,8 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
         if isinstance(a, torch.fx.Node):
             if a.name in bound:
                 return bound[a.name]
+            if a.name in constants:
+                return Ref(f"constant {a.name}")
             if a.op == "placeholder":
                 return Ref("input")
             if a.op == "get_attr":

@@ -485,10 +485,14 @@ def _sub(node: Node, ctx: Context) -> Result:
 def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:
     shape = ctx.shape(x)
     c = g.numel
-    # gamma of shape [C, 1, ..., 1] along the channels (dim 1), or [C] along the last axis
-    if len(g.shape) >= 1 and g.shape[0] == c and len(g.shape) == len(shape) - 1 and shape[1] == c:
+    # gamma of shape [C, 1, ..., 1] along the channels (dim 1), or [C] along the last axis; leading
+    # 1s (a view such as gamma.reshape(1, -1, 1, 1)) broadcast over the batch
+    gs = tuple(g.shape)
+    while len(gs) > 1 and gs[0] == 1 and len(gs) >= len(shape):
+        gs = gs[1:]
+    if len(gs) == len(shape) - 1 and gs[0] == c and shape[1] == c:
         return Mapped(node, "layerscale", {"dim": 1}, [x], [g])
-    if g.shape == (c,) and shape[-1] == c:
+    if gs[-1:] == (c,) and all(s == 1 for s in gs[:-1]) and shape[-1] == c:
         return Mapped(node, "layerscale", {"dim": -1}, [x], [g])
     raise Unmappable(f"multiplies by a parameter of shape {list(g.shape)}: only one value per channel "
                      "(layer scale) has a cnncalc layer")
