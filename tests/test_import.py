@@ -210,3 +210,9 @@ def test_the_mapping_table_is_rendered_from_the_rules() -> None:
         assert all(f"`{op}`" in table for op in rule.ops)
     for pattern in PATTERNS:
         assert pattern.torch in table
+
+
+def test_the_docs_hold_the_table_the_code_renders() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
+    marker = "tests/test_import.py checks that this copy is the same -->\n\n"
+    assert doc.split(marker, 1)[1] == mapping_markdown()

@@ -715,8 +715,8 @@ def _contiguous(node: Node, ctx: Context) -> Result:
 @rule("aten.dropout", "aten.dropout_", "aten.feature_dropout", "aten.feature_dropout_", "aten.alpha_dropout",
       "aten.alpha_dropout_", torch="nn.Dropout, nn.Dropout1d/2d/3d, nn.AlphaDropout, F.dropout",
       layer="dropout, dropout1d/2d/3d, alphadropout",
-      when="identity in eval; cnncalc's dropout counts the training mask, as for every bundled network. "
-      "Drop path in eval returns its input: it vanishes")
+      when="identity in eval; cnncalc's dropout counts the training mask, as for every bundled network "
+      "(drop path in eval returns its input: an identity row)")
 def _dropout(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     p = float(arg(node, 1, "p", 0.5))
