@@ -8,9 +8,10 @@ The Python API::
     print(report)                                                  # the terminal's table
 
 ``cnncalc.from_torch(module, (3, 224, 224))`` returns the description of a PyTorch model as YAML
-text (see :mod:`cnncalc.importer`; needs torch). ``analyse`` and ``load`` take a mapping, YAML or JSON text (a string that has a line break,
-starts with ``{`` or is blank), a path or a bundled network name (any other string), and raise
-:class:`CnnCalcError` with located problems on bad input; see :mod:`cnncalc.api`.
+text (see :mod:`cnncalc.importer`; needs torch). ``analyse`` and ``load`` take a mapping, YAML or
+JSON text (a string that has a line break, starts with ``{`` or is blank), a path or a bundled
+network name (any other string), and raise :class:`CnnCalcError` with located problems on bad
+input; see :mod:`cnncalc.api`.
 """
 
 from __future__ import annotations

@@ -76,10 +76,8 @@ class _StdoutError(Exception):
 
 def _say(line: str) -> None:
     """One line on stderr, made printable; nothing if stderr is closed or unwritable."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stderr closed or full: the exit code still tells
         click.echo(printable(line), err=True)
-    except (OSError, ValueError):  # stderr closed or full: the exit code still tells
-        pass
 
 
 def _debug_requested(ctx: click.Context | None) -> bool:

@@ -70,7 +70,7 @@ def _to_meta(module: Any) -> Any:
 
 
 def import_source(source: str, input_shape: Sequence[int] | str, kwargs: Mapping[str, Any] | None = None) -> str:
-    """``cnncalc import SOURCE``: build ``SOURCE(**kwargs)`` on the meta device and describe it (runs the user's code)."""
+    """``cnncalc import SOURCE``: build ``SOURCE(**kwargs)`` on the meta device and describe it (runs user code)."""
     _torch()
     from .source import build
 

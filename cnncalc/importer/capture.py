@@ -210,7 +210,7 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
         spec = kinds.get(node.name)
         kind = getattr(spec, "kind", None)
         kind_name = getattr(kind, "name", "")
-        if kind_name in ("PARAMETER", "BUFFER"):
+        if spec is not None and kind_name in ("PARAMETER", "BUFFER"):
             p = Param(spec.target, _shape(node.meta.get("val")), kind_name == "BUFFER")
             (buffers if p.buffer else params)[p.fqn] = p
             bound[node.name] = p

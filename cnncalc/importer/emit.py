@@ -142,15 +142,15 @@ def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
             values[n.name] = (n.name, None)
     outs: list[Value] = []
     for o in cap.outputs:
-        v = values.get(o.node) if isinstance(o, Ref) else None
-        if v is None:
+        got = values.get(o.node) if isinstance(o, Ref) else None
+        if got is None:
             raise refuse(f"the model returns {type(o).__name__ if not isinstance(o, Ref) else o.node}, "
                          "which is not a tensor computed from the input")
-        if v == INPUT:
+        if got == INPUT:
             raise refuse("the model returns its input: cnncalc's outputs are layers")
-        if v in outs:
+        if got in outs:
             raise refuse("the model returns one tensor twice: cnncalc lists each output once")
-        outs.append(v)
+        outs.append(got)
     if not outs:
         raise refuse("the model returns no tensor")
     root = Group("", ())
@@ -465,8 +465,8 @@ class _Writer:
                     head["from"] = src[0] if len(src) == 1 else src
                 comment = f"  # {c.cls}" if c.cls else ""
                 self.lines.append(f"{indent}- sequential:{comment}")
-                for k, v in head.items():
-                    self.lines.append(f"{indent}    {k}: {_scalar(v)}")
+                for key, val in head.items():
+                    self.lines.append(f"{indent}    {key}: {_scalar(val)}")
                 self.lines.append(f"{indent}    layers:")
                 self.write(c, inner, indent + "      ")
             prev = self.last(c)

@@ -532,7 +532,7 @@ def _div(node: Node, ctx: Context) -> Result:
 @rule("aten.cat", "aten.concat", torch="torch.cat", layer="concat")
 def _cat(node: Node, ctx: Context) -> Result:
     xs = arg(node, 0, "tensors")
-    refs = [x for x in xs]
+    refs = list(xs)
     for r in refs:
         if not isinstance(r, Ref) or r.node.startswith("constant "):
             raise Unmappable("concatenates a tensor that is not computed from the input")
@@ -659,7 +659,8 @@ def _view(node: Node, ctx: Context) -> Result:
     return Mapped(node, "flatten", args, [x])
 
 
-@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op", layer="(vanishes)",
+@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op",
+      layer="(vanishes)",
       when="only where what reads it broadcasts to the same shape (ECA's gate); the row shapes are checked")
 def _expand(node: Node, ctx: Context) -> Result:
     return Alias(tensor(node))

@@ -34,7 +34,7 @@ def _failed(what: str, source: str, err: BaseException) -> ImportRefused:
 
 
 def resolve(source: str) -> Any:
-    """The object ``SOURCE`` names: ``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` (imports, so runs, the module)."""
+    """The object ``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` names (importing, so running, the module)."""
     where, sep, attr = source.rpartition(":")
     if not sep or not where or not attr:
         raise refuse("expected MODULE:CALLABLE or path/to/file.py:CALLABLE (e.g. torchvision.models:resnet50)",
