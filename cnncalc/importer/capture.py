@@ -196,6 +196,19 @@ def _mark_identity(module: Any, inputs: Any, output: Any) -> Any:
     return None
 
 
+#: Ops that compute nothing worth a row of their own when nothing reads them.
+_QUIET = ("getitem", "aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze",
+          "aten.expand", "aten.expand_as", "aten.detach", "aten.sym_size", "aten.lift_fresh_copy")
+
+
+def _computes(node: Any) -> bool:
+    """Whether a dead node still counts: an aten op other than the views and lookups of :data:`_QUIET`."""
+    if node.op != "call_function":
+        return False
+    target = getattr(node.target, "__name__", "") if not str(node.target).startswith("aten.") else str(node.target)
+    return str(target).startswith("aten.") and ".".join(str(target).split(".")[:2]) not in _QUIET
+
+
 def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:
     sig = exported.graph_signature
     params: dict[str, Param] = {}
@@ -203,7 +216,9 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     bound: dict[str, Param] = {}
     kinds = {spec.arg.name: spec for spec in sig.input_specs}
     graph = exported.graph
-    graph.eliminate_dead_code()
+    # an op whose result nothing reads still runs in eager PyTorch (its hooks fire, FlopCounterMode
+    # counts it): it stays, as a layer that reaches no output; getitem, views and the like go
+    graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _computes(n))
     for node in graph.nodes:
         if node.op != "placeholder":
             continue
