@@ -298,6 +298,9 @@ def load_network(net: str) -> Any:
 
     if is_torch_source(net):
         return _import_network(net)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and "cnncalc.kwargs" in ctx.meta:
+        raise OptionError(f"--kwargs is for a NET given as MODULE:CALLABLE, not '{net}'")
     if net == "-":
         if sys.stdin is None:
             raise SourceError([Problem("standard input is closed", file="<stdin>")])

@@ -146,3 +146,7 @@ def test_diff_and_fit_take_module_callable(model_file: Path) -> None:
     assert diff.exit_code == 0, diff.output
     fit = invoke("fit", f"{model_file}:make", "--input", "3x8x8", "--memory", "16GiB")
     assert fit.exit_code == 0, fit.output
+
+
+def test_kwargs_with_a_description_file_is_an_error() -> None:
+    one_error_line(invoke("report", "resnet18", "--kwargs", "{}"), "--kwargs is for a NET given as MODULE:CALLABLE")
