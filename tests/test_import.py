@@ -84,15 +84,12 @@ def test_params_buffers_and_every_leaf_call(make: Callable[[], nn.Module]) -> No
     assert report.totals.params == sum(p.numel() for p in model.parameters())
     # cnncalc's buffers are the running statistics (num_batches_tracked is not counted)
     assert report.totals.buffers == sum(b.numel() for b in model.buffers() if b.is_floating_point())
-    graph = build(spec.load("imported.yaml", text=text))
-    # a leaf module computing one op is a row; one computing several (SpaceToDepth) is a group of
-    # rows named <path>.<op>, whose output is the module's
-    shapes = {n.name: n.out_shape for n in graph.nodes}
-    shapes |= {name: graph.nodes[out].out_shape for name, (_, out) in graph.groups.items()}
+    # a leaf module is the row giving its output, even one computing several ops (SpaceToDepth)
+    rows = {r.name: tuple(r.output_shape) for r in report.layers}
     calls = leaf_calls(model, SHAPE)
     assert calls, "the model has leaf modules"
     for name, shape in calls.items():
-        assert shapes.get(name) == shape, name
+        assert rows.get(name) == shape, name
 
 
 @pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
@@ -163,6 +160,7 @@ def test_the_description_reads_as_the_module_tree() -> None:
     text = imported(models.Mixed)
     assert "- sequential:  # import_models.ConvNeXtBlock" in text
     assert "- identity: {name: drop_path}" in text  # drop path in eval: the input itself
+    assert "- flatten: {name: s2d, end_dim: 3}" in imported(models.Gates)  # the op giving SpaceToDepth's output
     assert "- layernorm2d: {name: norm}" in text  # permute, layer_norm, permute in one module
     assert "channel_shuffle: {name: channel_shuffle, groups: 2}" in text  # the view/transpose idiom
 

@@ -159,11 +159,19 @@ def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
     for m in mapped:
         own.setdefault(tuple(_components(m.node.scope)), []).append(m)
     holders = {p[:k] for p in own for k in range(len(p))}
+
+    def childless(m: Mapped) -> bool:
+        module = cap.modules.get(m.node.scope[-1].path) if m.node.scope else None
+        return module is not None and not any(True for _ in module.children())
+
     for m in mapped:
         comps = tuple(_components(m.node.scope))
         group_path = comps
         leaf = bool(comps) and len(own[comps]) == 1 and comps not in holders
-        if leaf:
+        # a module without submodules that computes several ops (Conv2dSame: pad, then conv) is the
+        # row giving its output, named by its path, after rows <name>_<op> for the ops before it
+        several = bool(comps) and not leaf and comps not in holders and childless(m)
+        if leaf or several:
             group_path = comps[:-1]
         g = root
         for k, c in enumerate(group_path):
@@ -176,7 +184,10 @@ def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
                 g.children.append(child)
                 g.index[c] = child
             g = child
-        name = comps[-1] if leaf else _op_name(m)
+        if several:
+            name = comps[-1] if m is own[comps][-1] else f"{comps[-1]}_{_op_name(m)}"
+        else:
+            name = comps[-1] if leaf else _op_name(m)
         base, k = name, 0
         while name in g.index:
             k += 1
