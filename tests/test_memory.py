@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from layers.test_tensor import SAVED_RULES as TENSOR_RULES  # the saved rules of the tensor family
 from test_ops_layers import SAVED_RULES as OPS_RULES  # the saved rules of the ops family
 
 from cnncalc import spec
@@ -148,7 +149,7 @@ def test_saved_rule(type_name: str, args: dict[str, Any], ins: list[tuple[int, .
 
 
 def test_every_layer_type_has_a_tested_saved_rule() -> None:
-    tested = {p.values[0] for p in [*RULES, *OPS_RULES]}
+    tested = {p.values[0] for p in [*RULES, *OPS_RULES, *TENSOR_RULES]}
     assert tested == set(REGISTRY)
 
 
@@ -192,7 +193,7 @@ def net(*layers: str) -> Any:
 
 def conv(c: int, extra: str = "") -> str:
     """A 1x1 convolution (no workspace) to ``c`` channels."""
-    return "conv2d: {out_channels: %d, kernel_size: 1%s}" % (c, extra)
+    return f"conv2d: {{out_channels: {c}, kernel_size: 1{extra}}}"
 
 
 def inference(graph: Any, batch: int = 3) -> int:

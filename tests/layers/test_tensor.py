@@ -65,6 +65,20 @@ def test_reshape_refuses(shape: list[int], message: str) -> None:
         REGISTRY["reshape"].model_validate({"shape": shape}).infer([(16,)])
 
 
+#: Saved for backward, as tests/test_memory.py checks every type's: (type, args, inputs, saved).
+#: Neither keeps anything: a view's gradient is a view of the output's, a copy's is the same values.
+SAVED_RULES = [
+    pytest.param("reshape", {"shape": [2, -1]}, [(4, 6, 6)], [], id="reshape: nothing"),
+    pytest.param("contiguous", {}, [(4, 6, 6)], [], id="contiguous: nothing"),
+]
+
+
+@pytest.mark.parametrize(("kind", "args", "ins", "saved"), SAVED_RULES)
+def test_saved_rule(kind: str, args: Args, ins: list[Shape], saved: list[Any]) -> None:
+    layer = REGISTRY[kind].model_validate(args)
+    assert list(layer.saved(ins, layer.infer(ins))) == saved
+
+
 def test_reshape_is_a_view_and_contiguous_a_new_tensor() -> None:
     assert REGISTRY["reshape"].model_validate({"shape": [4]}).output_storage() == "view"
     assert REGISTRY["contiguous"].model_validate({}).output_storage() == "new"
