@@ -154,6 +154,27 @@ class Res2Block(nn.Module):
         return torch.cat(out, 1)
 
 
+class Res2Bottleneck(nn.Module):
+    """timm's Res2Net block: two lists (convs, bns) whose items run interleaved, with the shared ReLU."""
+
+    def __init__(self, c: int = 32, scale: int = 4) -> None:
+        super().__init__()
+        w = c // scale
+        self.convs = nn.ModuleList(nn.Conv2d(w, w, 3, padding=1, bias=False) for _ in range(scale - 1))
+        self.bns = nn.ModuleList(nn.BatchNorm2d(w) for _ in range(scale - 1))
+        self.relu = nn.ReLU(inplace=True)
+        self.width = w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spx = torch.split(x, self.width, 1)
+        spo = []
+        sp = spx[0]
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            sp = self.relu(bn(conv(sp if i == 0 else sp + spx[i])))
+            spo.append(sp)
+        return torch.cat([*spo, spx[-1]], 1)
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """torchvision's ShuffleNetV2 channel shuffle."""
     b, c, h, w = x.size()

@@ -233,3 +233,16 @@ def test_an_op_whose_result_nothing_reads_is_still_counted() -> None:
     assert report.totals.flops == counter.get_total_flops()
     assert [w.layer for w in report.warnings] == ["aux"]  # it reaches no output, and cnncalc says so
     assert report.totals.outputs[0][0] == "pool"
+
+
+def test_lists_interleaved_with_modules_are_dissolved_and_still_exact() -> None:
+    # convs[i] and bns[i] alternate, with the shared ReLU between: no group can hold either list
+    # (it would be wired as one unit), so their items are named convs_0, bns_0, ... in the caller
+    make = lambda: nn.Sequential(nn.Conv2d(3, 32, 1), models.Res2Bottleneck())  # noqa: E731
+    text = imported(make)
+    names = [r.name for r in cnncalc.analyse(text).layers]
+    assert names[5:10] == ["1.convs_0", "1.bns_0", "1.relu", "1.add", "1.convs_1"]
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        real(make)(torch.randn(1, *SHAPE))
+    assert cnncalc.analyse(text, convention="torch").totals.flops == counter.get_total_flops()
+    assert cnncalc.analyse(text).totals.params == sum(p.numel() for p in real(make).parameters())

@@ -35,6 +35,8 @@ class Row:
     name: str
     inputs: list[Value]
     path: tuple[str, ...] = ()
+    #: an op the module computes itself (not a module's row): it may move into a list it interleaves
+    functional: bool = False
 
 
 @dataclass
@@ -193,7 +195,7 @@ def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
             k += 1
             name = f"{base}_{k}"
         ins = [values[r.node] for r in m.inputs]
-        row = Row(m, name, ins)
+        row = Row(m, name, ins, functional=not (leaf or several))
         g.children.append(row)
         g.index[name] = row
     order = {n.name: i for i, n in enumerate(cap.nodes)}
@@ -217,9 +219,10 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
     """Wire each container that is never called itself (an nn.ModuleList) as one unit.
 
     A group is wired as one unit, so one whose items interleave with ops of its caller that they
-    read (Res2Net's convs and adds) would make a cycle. Those ops move into the group, which
-    keeps the modules' rows named by their paths; where a called module sits between them, the
-    container is dissolved instead: its items move up, named ``convs_0`` for ``convs.0``.
+    read (Res2Net's convs and adds) would make a cycle. Where only the caller's own functional ops
+    run between its items, those ops move into the group, which keeps the modules' rows named by
+    their paths; otherwise (a module, or another list, runs in between) the container is
+    dissolved: its items move up, named ``convs_0`` for ``convs.0``.
     """
     changed = True
     while changed:
@@ -233,8 +236,10 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
             if not any(v != INPUT and v[0] not in inside and order.get(v[0], -1) > first
                        for r in rows for v in r.inputs):
                 continue
-            between = [x for x in g.children if x is not c and first < _span(x, order)[0] < last]
-            if all(isinstance(x, Row) for x in between):
+            # every other item with an op between the group's first and last
+            between = [x for x in g.children if x is not c
+                       and any(first < order[r.mapped.node.name] < last for r in _rows_of(x))]
+            if between and all(isinstance(x, Row) and x.functional for x in between):
                 for x in between:
                     g.children.remove(x)
                     del g.index[x.name]
@@ -246,11 +251,13 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
                     c.index[x.name] = x
                 c.children.sort(key=lambda x: _span(x, order)[0])
                 changed = True
-                continue
+                break
             at = g.children.index(c)
             moved = []
             for x in c.children:
                 x.name = f"{c.name}_{x.name}"
+                if isinstance(x, Row):
+                    x.functional = False  # a module's row now, renamed: it stays where it is
                 moved.append(x)
             g.children[at:at + 1] = moved
             del g.index[c.name]
@@ -259,6 +266,7 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
                     raise refuse(f"'{x.name}' names two rows of '{'.'.join(g.path)}'")
                 g.index[x.name] = x
             changed = True
+            break
     # items run in the order of their first op
     g.children.sort(key=lambda x: _span(x, order)[0])
     for c in g.children:
