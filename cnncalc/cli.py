@@ -244,8 +244,12 @@ def is_torch_source(net: str) -> bool:
     """``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` (and no file of that name): a model to import."""
     import re
 
-    return (not Path(net).exists()
-            and re.fullmatch(r"(?:[\w.]+|[^:]+\.py):[A-Za-z_][\w.]*", net) is not None)
+    if re.fullmatch(r"(?:[\w.]+|[^:]+\.py):[A-Za-z_][\w.]*", net) is None:
+        return False
+    try:
+        return not Path(net).exists()
+    except OSError:  # a name the system cannot even look up (too long) is no file either
+        return True
 
 
 def _kwargs(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -263,6 +267,13 @@ def _kwargs(ctx: click.Context, param: click.Parameter, value: str | None) -> No
     ctx.meta["cnncalc.kwargs"] = kwargs
 
 
+def _import_shape(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--input`` of a command that has no other: checked now, kept for :func:`load_network`."""
+    if value is not None:
+        parse_shape(value)
+        ctx.meta["cnncalc.input"] = value
+
+
 def import_options(fn: Callable[..., Any] | None = None, *, shape: bool = False) -> Any:
     """``--kwargs`` (and ``--input`` where the command has none) for NET given as ``MODULE:CALLABLE``."""
 
@@ -271,8 +282,7 @@ def import_options(fn: Callable[..., Any] | None = None, *, shape: bool = False)
                           help="Keyword arguments (a JSON object) for a NET given as MODULE:CALLABLE, which is "
                                "imported on the fly: this needs torch, runs the module's code and takes seconds.")(fn)
         if shape:
-            fn = click.option("--input", "import_shape", metavar="CxHxW", expose_value=False,
-                              callback=lambda ctx, p, v: ctx.meta.__setitem__("cnncalc.input", v),
+            fn = click.option("--input", "import_shape", metavar="CxHxW", expose_value=False, callback=_import_shape,
                               help="Input shape (no batch) of a NET given as MODULE:CALLABLE.")(fn)
         return fn
 

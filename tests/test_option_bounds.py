@@ -24,10 +24,10 @@ from cnncalc.cli import cli
 from cnncalc.units import MAX_VALUE
 
 #: Options whose value is a name or a path, not a number.
-NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on"}
+NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on", "--kwargs"}
 
 #: A valid command line for each command, to which one bad option value is added.
-BASE = COMMAND_LINES
+BASE = {**COMMAND_LINES, "import": ["import", "torch.nn:Identity", "--input", "3x8x8"]}
 
 #: Values no numeric option may take: beyond 2^63 − 1, not finite, not a number, an exponent
 #: that would take hours to expand, more digits than int() reads, negative.
@@ -108,7 +108,8 @@ QUANTITIES = [(c, o) for c, o in OPTIONS if o.startswith(("--max-", "--min-")) o
 INTEGERS = [(c, o) for c, o in OPTIONS if o in ("--batch", "--depth", "--top") and c != "sweep"]
 
 
-@pytest.mark.parametrize(("command", "option"), QUANTITIES + INTEGERS, ids=[f"{c} {o}" for c, o in QUANTITIES + INTEGERS])
+@pytest.mark.parametrize(("command", "option"), QUANTITIES + INTEGERS,
+                         ids=[f"{c} {o}" for c, o in QUANTITIES + INTEGERS])
 def test_the_bound_is_exactly_2_63_minus_1(command: str, option: str) -> None:
     # the largest accepted value reaches the command; one more is refused while parsing
     over = run(*_with(command, option, str(MAX_VALUE + 1)))
