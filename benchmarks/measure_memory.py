@@ -14,7 +14,7 @@ Two measurements, on the plain-torch reference models of ``tests/torch_reference
     the CPU run calls ``torch.native_dropout`` as CUDA does, so both devices save the same.
 
 ``table`` (CUDA only)
-    Reproduces the reference table of the README: fp32, ``model.train()``, loss
+    Reproduces the reference table of docs/memory.md: fp32, ``model.train()``, loss
     ``out.pow(2).mean()``, cuDNN benchmark off, figures taken at the second optimizer step:
     *saved* is ``memory_allocated()`` after the forward pass minus before it, *peak* is
     ``max_memory_allocated()`` over forward + backward + ``optimizer.step()`` (weights,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .constants import DTYPE_BYTES
 from .errors import OptionError
 from .graph import INPUT, MAX_ELEMENTS, Graph, Node, build
 from .layers import RF, numel
 from .memory import MemoryModel
-from .report import DTYPE_BYTES, LayerRow, Report, Totals
+from .report import LayerRow, Report, Totals
 from .spec import Network
 
 

@@ -28,19 +28,17 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from . import units
 from .analysis import analyse
 from .errors import CnnCalcError, OptionError, Problem, SpecError
 from .graph import build
-from .limits import METRICS, Metric
-from .report import SCHEMA_VERSION, Report
+from .limits import LIMITS
+from .report import CheckResult, Limit, LimitSource, NetworkCheck, Outcome, Report, Settings
 from .source import read
 from .spec import Budgets, Network, problems
 
@@ -48,28 +46,8 @@ from .spec import Budgets, Network, problems
 NO_LIMITS = ("no limits to check: give limits such as --max-params 5M, a 'budgets:' section in the file, "
              "or --budgets FILE")
 
-Status = Literal["pass", "fail", "error"]
-#: A network's verdict: its limits' worst status, or ``skip`` when it has no limit to check.
-NetworkStatus = Literal["pass", "fail", "error", "skip"]
-Origin = Literal["flag", "network", "budgets"]
-
-#: What the memory limits assume when no source says otherwise.
-DEFAULT_BATCH = 1
-DEFAULT_DTYPE = "fp32"
-DEFAULT_OPTIMIZER = "adam"
-
-
 class Unmeasurable(Exception):
     """A figure a limit needs cannot be measured for this network (the limit is an error)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a network is analysed at for its memory limits."""
-
-    batch: int = DEFAULT_BATCH
-    dtype: str = DEFAULT_DTYPE
-    optimizer: str = DEFAULT_OPTIMIZER
 
 
 @dataclass(frozen=True)
@@ -102,7 +80,7 @@ def _train_memory(s: Subject) -> int:
     return peak
 
 
-#: How each kind of limit measures its figure (keys: :data:`limits.METRICS`).
+#: How each kind of limit measures its figure (keys: :data:`limits.LIMITS`).
 MEASURES: dict[str, Callable[[Subject], int | None]] = {
     "max_params": lambda s: s.report.totals.params,
     "max_macs": lambda s: s.report.totals.macs,
@@ -116,62 +94,6 @@ MEASURES: dict[str, Callable[[Subject], int | None]] = {
 }
 
 
-@dataclass(frozen=True)
-class LimitSource:
-    """Where a limit was set: a flag, the network file or a budgets file (with its line)."""
-
-    origin: Origin
-    file: str | None = None
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class Limit:
-    """One limit to check: its kind, its value and where it was set."""
-
-    metric: Metric
-    value: units.Quantity
-    source: LimitSource
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A limit checked: the measured figure (None: unbounded, the whole input) and the verdict."""
-
-    limit: Limit
-    actual: int | None
-    status: Status
-    message: str | None = None
-
-    @property
-    def headroom(self) -> Fraction | None:
-        """Share of the limit left, in percent: (limit − actual)/limit·100 for a maximum,
-        (actual − limit)/limit·100 for a minimum; negative when exceeded; None when undefined."""
-        limit = self.limit.value.value
-        if self.actual is None or limit == 0:
-            return None
-        spare = limit - self.actual if self.limit.metric.bound == "max" else self.actual - limit
-        return Fraction(spare * 100, limit)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with raw integers."""
-        m, headroom = self.limit.metric, self.headroom
-        return {
-            "limit": m.limit,
-            "figure": m.figure,
-            "bound": m.bound,
-            "unit": m.kind,
-            "value": self.limit.value.value,
-            "text": self.limit.value.text,
-            "source": {"origin": self.limit.source.origin, "file": self.limit.source.file,
-                       "line": self.limit.source.line},
-            "actual": self.actual,
-            "headroom_percent": None if headroom is None else float(headroom),
-            "status": self.status,
-            "message": self.message,
-        }
-
-
 def evaluate(limit: Limit, subject: Subject) -> Outcome:
     """Measure the figure a limit bounds and compare it."""
     try:
@@ -183,121 +105,6 @@ def evaluate(limit: Limit, subject: Subject) -> Outcome:
     bound = limit.value.value
     holds = actual <= bound if limit.metric.bound == "max" else actual >= bound
     return Outcome(limit, actual, "pass" if holds else "fail")
-
-
-def _status(statuses: Sequence[str]) -> Status:
-    return "error" if "error" in statuses else "fail" if "fail" in statuses else "pass"
-
-
-@dataclass(frozen=True)
-class NetworkCheck:
-    """One file checked: every limit of its network, or the problems that kept it from being checked.
-
-    ``problems`` is non-empty for a file that could not be read, validated or analysed (its
-    ``name`` is then the file as given, and ``settings`` None); ``note`` says why a network
-    without limits was not checked.
-    """
-
-    name: str
-    file: str | None
-    line: int
-    settings: Settings | None
-    outcomes: tuple[Outcome, ...]
-    problems: tuple[Problem, ...] = ()
-    note: str | None = None
-    #: what the network's build warns about (a branch that reaches no output), for stderr
-    warnings: tuple[Problem, ...] = ()
-
-    @classmethod
-    def invalid(cls, file: str, problems: Sequence[Problem]) -> NetworkCheck:
-        """The entry of a file that could not be checked, with its located problems."""
-        first = next((p for p in problems if p.line is not None), None)
-        return cls(file, file, first.line if first and first.line else 1, None, (), tuple(problems))
-
-    @property
-    def status(self) -> NetworkStatus:
-        """``error`` if the file is invalid or a limit could not be checked, else ``fail`` if a limit is
-        not met, else ``pass``; ``skip`` when there is no limit to check."""
-        if self.problems:
-            return "error"
-        if not self.outcomes:
-            return "skip"
-        return _status([o.status for o in self.outcomes])
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        s = self.settings
-        return {
-            "name": None if self.problems else self.name,
-            "file": self.file,
-            "batch": None if s is None else s.batch,
-            "dtype": None if s is None else s.dtype,
-            "optimizer": None if s is None else s.optimizer,
-            "status": self.status,
-            "limits": [o.to_dict() for o in self.outcomes],
-            "problems": [{"message": p.message, "file": p.file, "line": p.line, "column": p.column,
-                          "layer": p.layer, "layer_type": p.layer_type, "text": p.format()}
-                         for p in self.problems],
-            "note": self.note,
-        }
-
-
-#: Exit code of each status; 2 wins over 1, which wins over 0.
-EXIT_CODES: dict[NetworkStatus, int] = {"skip": 0, "pass": 0, "fail": 1, "error": 2}
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The check of all files; ``exit_code`` is 2 (one invalid or unchecked), else 1 (one not met), else 0."""
-
-    networks: tuple[NetworkCheck, ...]
-
-    @property
-    def outcomes(self) -> list[tuple[NetworkCheck, Outcome]]:
-        """(network, outcome) for every limit, in order."""
-        return [(n, o) for n in self.networks for o in n.outcomes]
-
-    @property
-    def invalid(self) -> list[NetworkCheck]:
-        """The entries of files that could not be checked."""
-        return [n for n in self.networks if n.problems]
-
-    @property
-    def skipped(self) -> list[NetworkCheck]:
-        """The networks that have no limit to check."""
-        return [n for n in self.networks if n.status == "skip"]
-
-    @property
-    def status(self) -> NetworkStatus:
-        """The worst status of any entry (``error`` > ``fail`` > ``pass``); ``skip`` when nothing was checked."""
-        checked = [n.status for n in self.networks if n.status != "skip"]
-        return _status(checked) if checked else "skip"
-
-    @property
-    def exit_code(self) -> int:
-        """2 when a file is invalid or a limit cannot be checked, else 1 when a limit is not met, else 0."""
-        return EXIT_CODES[self.status]
-
-    def count(self, status: Status) -> int:
-        """Number of limits with ``status``."""
-        return sum(1 for _, o in self.outcomes if o.status == status)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object of ``cnncalc check``."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "status": self.status,
-            "summary": {
-                "networks": len(self.networks),
-                "limits": len(self.outcomes),
-                "passed": self.count("pass"),
-                "failed": self.count("fail"),
-                "errors": self.count("error"),
-                "invalid": len(self.invalid),
-                "skipped": len(self.skipped),
-            },
-            "networks": [n.to_dict() for n in self.networks],
-        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,10 +310,15 @@ class _Plan:
     def add(self, budgets: Budgets, source: Callable[[str], LimitSource]) -> None:
         for key in budgets.model_fields_set:
             value = getattr(budgets, key)
-            if key in METRICS:
-                self.limits[key] = Limit(METRICS[key], value, source(key))
+            if key in LIMITS:
+                self.limits[key] = Limit(LIMITS[key], value, source(key))
             else:
                 self.settings[key] = value
+
+
+def _entry_source(file: str, entry: Entry) -> Callable[[str], LimitSource]:
+    """Where each limit of a budgets file's entry was set: the file and the limit's line."""
+    return lambda key: LimitSource("budgets", file, entry.lines.get(key))
 
 
 def plan(network: Network, *, flags: Budgets | None = None,
@@ -516,13 +328,13 @@ def plan(network: Network, *, flags: Budgets | None = None,
     src = network.source
     if budgets_file is not None and src is not None:
         for entry in budgets_file.matching(Path(src.name)):
-            p.add(entry.budgets, lambda key, e=entry: LimitSource("budgets", budgets_file.name, e.lines.get(key)))
+            p.add(entry.budgets, _entry_source(budgets_file.name, entry))
     if network.budgets is not None:
         p.add(network.budgets, lambda key: LimitSource(
             "network", src.name if src else None, src.locate(("budgets", key))[0] if src else None))
     if flags is not None:
         p.add(flags, lambda key: LimitSource("flag"))
-    limits = [p.limits[k] for k in METRICS if k in p.limits]
+    limits = [p.limits[k] for k in LIMITS if k in p.limits]
     return limits, Settings(**p.settings)
 
 

@@ -24,16 +24,12 @@ from typing import Any
 import click
 
 from . import __version__
+from .constants import CONVENTIONS, DEFAULT_OPTIMIZER, DTYPES, METRICS, OPTIMIZERS, TRAINING_OPTIMIZERS
 from .errors import CnnCalcError, OptionError, Problem, SourceError
 from .text import printable
-from .units import MAX_VALUE
+from .units import MAX_VALUE, parse_size
 
 FORMATS = ("table", "json", "csv", "markdown")
-METRICS = ("macs", "params", "memory")
-DTYPES = ("fp32", "fp16", "bf16", "int8")
-OPTIMIZERS = ("none", "sgd", "momentum", "adam", "adamw")
-#: The names of cnncalc.conventions.CONVENTIONS (listed here so that --help does not load the core).
-CONVENTIONS = ("torchvision", "fvcore", "thop", "ptflops", "torchinfo", "torch")
 #: The commands whose JSON output has a schema: the keys of cnncalc.schema.OUTPUTS.
 JSON_COMMANDS = ("report", "check", "diff", "sweep", "fit")
 
@@ -452,7 +448,7 @@ def cli(debug: bool) -> None:
 
 def training_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The shared ``--dtype``, ``--amp`` and ``--optimizer`` options of the memory figures."""
-    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam", show_default=True,
+    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULT_OPTIMIZER, show_default=True,
                       help="Optimizer whose state training keeps (none: inference only).")(fn)
     fn = click.option("--amp", is_flag=True,
                       help="Mixed precision (torch.autocast): fp32 weights, fp16/bf16 activations.")(fn)
@@ -570,9 +566,9 @@ def fit(net: str, budget: str, input_shape: str | None, dtype: str | None, amp: 
     from . import memory, render
 
     try:
-        size = memory.parse_size(budget)
-    except OptionError as e:
-        raise OptionError(f"--memory: {e.problems[0].message}") from None
+        size = parse_size(budget)
+    except ValueError as e:
+        raise OptionError(f"--memory: {e}") from None
     shape = parse_shape(input_shape) if input_shape else None
     graph = built(net, shape, freeze)
     warn(graph.warnings)
@@ -741,16 +737,16 @@ def layers() -> None:
 
 def _limit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """One ``--max-...``/``--min-...`` option per kind of limit, and what the memory limits assume."""
-    from .limits import METRICS, OPTIMIZERS
+    from .limits import LIMITS
 
-    fn = click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None,
+    fn = click.option("--optimizer", type=click.Choice(TRAINING_OPTIMIZERS), default=None,
                       help="Optimizer the training-memory limit assumes.  [default: adam]")(fn)
     fn = click.option("--dtype", type=click.Choice(DTYPES), default=None,
                       help="Element type the memory limits assume.  [default: fp32]")(fn)
     fn = click.option("--batch", "-b", type=_SIZE, default=None,
                       help="Batch size the memory limits assume.  [default: 1]")(fn)
     metavars = {"count": "N", "bytes": "SIZE", "pixels": "PIXELS"}
-    for m in reversed(METRICS.values()):
+    for m in reversed(LIMITS.values()):
         fn = click.option("--" + m.limit.replace("_", "-"), m.limit, metavar=metavars[m.kind], help=m.help)(fn)
     return fn
 

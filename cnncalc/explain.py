@@ -101,7 +101,7 @@ def _groups(names: list[str]) -> dict[str, list[int]]:
 class _Explainer:
     def __init__(self, graph: Graph, report: Report) -> None:
         self.graph, self.report = graph, report
-        self.rg: dict[int, bool] | None = None  # which outputs require grad, once asked
+        self.requires_grad: dict[int, bool] | None = None  # which outputs require grad, once asked
         self.size = DTYPE_BYTES[report.dtype]
         self.users: dict[int, list[int]] = {}
         for node in graph.nodes:
@@ -254,9 +254,11 @@ class _Explainer:
 
         eqs = [eq(elements(out) * Sym("bytes", self.size), f"output, {self.report.dtype}")]
         ins = node.in_shapes
-        if self.rg is None:
-            self.rg = requires_grad(self.graph)
-        for s in autograd_saves(node, self.graph.counts()[node.index], self.rg) if self.rg[node.index] else ():
+        if self.requires_grad is None:
+            self.requires_grad = requires_grad(self.graph)
+        grads = self.requires_grad
+        saved = autograd_saves(node, self.graph.counts()[node.index], grads) if grads[node.index] else ()
+        for s in saved:
             if s.ref == "weight":
                 continue  # the parameter itself, counted as weights
             shape = ins[s.index] if s.ref == "input" else out if s.ref == "output" else None

@@ -40,12 +40,31 @@ from .text import printable
 
 #: Public attributes of ``nn.Module`` (torch 2.13): a layer of the model cannot take these names.
 MODULE_ATTRIBUTES = frozenset(
-    ["T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"]
+    [
+        "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children", "compile",
+        "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward", "get_buffer",
+        "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict", "modules", "mtia",
+        "named_buffers", "named_children", "named_modules", "named_parameters", "parameters",
+        "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+        "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_post_hook",
+        "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory",
+        "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"
+    ]
 )
 
 #: Private attributes of ``nn.Module`` and ``nn.ModuleDict`` (torch 2.13): reserved like the public ones.
 MODULE_INTERNALS = frozenset(
-    ["_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers", "_call_impl", "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called", "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook", "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks", "_maybe_warn_non_full_backward_hook", "_modules", "_named_members", "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook", "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict", "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version", "_wrapped_call_impl"]
+    [
+        "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers", "_call_impl", "_compiled_call_impl",
+        "_forward_hooks", "_forward_hooks_always_called", "_forward_hooks_with_kwargs", "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs", "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name",
+        "_is_full_backward_hook", "_load_from_state_dict", "_load_state_dict_post_hooks",
+        "_load_state_dict_pre_hooks", "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+        "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict", "_slow_forward",
+        "_state_dict_hooks", "_state_dict_pre_hooks", "_version", "_wrapped_call_impl"
+    ]
 )
 
 #: What ``nn.ModuleDict`` adds (torch 2.13): a layer inside a group cannot take these names either.
@@ -109,11 +128,11 @@ def _text(text: str) -> str:
 
 def _located(graph: Graph, message: str, node: Node | None = None) -> Problem:
     """A problem at ``node``'s line, or at the top of the description."""
-    layer = {} if node is None else {"layer": node.name, "layer_type": node.layer.type_name}
+    name, typ = (None, None) if node is None else (node.name, node.layer.type_name)
     src = graph.network.source
     if src is None:
-        return Problem(message, **layer)
-    return src.problem(message, () if node is None else node.path, **layer)
+        return Problem(message, layer=name, layer_type=typ)
+    return src.problem(message, () if node is None else node.path, layer=name, layer_type=typ)
 
 
 def _fail(graph: Graph, node: Node, message: str) -> SpecError:
@@ -555,7 +574,8 @@ def check(code: str, graph: Graph) -> str:
     if params != want_params:
         problems.append(_located(graph, f"PyTorch counts {params:,} parameters in all, cnncalc {want_params:,}"))
     if trainable != want_trainable:
-        problems.append(_located(graph, f"PyTorch counts {trainable:,} trainable parameters, cnncalc {want_trainable:,}"))
+        problems.append(_located(graph, f"PyTorch counts {trainable:,} trainable parameters, "
+                                        f"cnncalc {want_trainable:,}"))
     if buffers != want_buffers:
         problems.append(_located(graph, f"PyTorch counts {buffers:,} buffer values in all, cnncalc {want_buffers:,}"))
     if problems:
@@ -564,6 +584,6 @@ def check(code: str, graph: Graph) -> str:
     renamed = sum(1 for n in graph.nodes if paths[n.index] != n.name)
     note = f" ({renamed:,} renamed, see RENAMED)" if renamed else ""
     counted = f"{params:,} parameters" + (f" ({trainable:,} trainable)" if trainable != params else "")
+    layers = f"{len(graph.nodes):,} layer{'s' if len(graph.nodes) != 1 else ''}"
     return (f"checked with torch {torch.__version__}: {counted}, {buffers:,} buffer values, and the "
-            f"names{note}, inputs and output shapes of {len(graph.nodes):,} layer{'s' if len(graph.nodes) != 1 else ''}{outs} "
-            "agree with cnncalc")
+            f"names{note}, inputs and output shapes of {layers}{outs} agree with cnncalc")

@@ -19,9 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import Union
 
-Value = Union[int, Fraction]
+Value = int | Fraction
 
 # precedence: a child binds less tightly than its parent → parentheses
 _SUM, _PROD, _ATOM = 1, 2, 3
@@ -167,6 +166,7 @@ class Sum(Term):
 
     __slots__ = ("terms",)
     prec = _SUM
+    terms: tuple[tuple[int, Term], ...]
 
     def __init__(self, terms: Iterable[tuple[int, Term]]) -> None:
         flat: list[tuple[int, Term]] = []
@@ -207,6 +207,7 @@ class Prod(Term):
 
     __slots__ = ("factors",)
     prec = _PROD
+    factors: tuple[Term, ...]
 
     def __init__(self, factors: Iterable[Term]) -> None:
         flat: list[Term] = []
@@ -317,7 +318,7 @@ class Note(Term):
     def __init__(self, arg: Term, note: str) -> None:
         self.arg, self.note = arg, note
         self.value = arg.value
-        self.prec = arg.prec  # type: ignore[misc]  (binds as its term does)
+        self.prec = arg.prec  # binds as its term does
 
     def text(self, numbers: bool = True) -> str:
         return f"{self.arg.text(numbers)} ({self.note})"

@@ -38,7 +38,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
@@ -47,6 +47,15 @@ from .expr import ExprError, contains_expr, evaluate, is_expr, substitute
 from .layers import Layer, Shape, fmt_shape
 from .layers.base import MAX_INT, Counts, Layout, Like, channels_first
 from .spec import Call, Network, suggest
+
+
+@runtime_checkable
+class _Divisible(Protocol):
+    """A layer that can stand for all its pieces (split, chunk): one layer per piece."""
+
+    def pieces(self, shape: Shape) -> list[int]:
+        """The size of each piece along the divided axis."""
+
 
 INPUT = -1
 #: Stands for the output of an item that failed: items that depend on it are skipped.
@@ -218,6 +227,48 @@ class _Entry:
     likes: list[str] = field(default_factory=list)
 
 
+class _SizeCheck:
+    """Counts the layers and the nesting a description expands to, without expanding it."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self.builder = builder
+        self.memo: dict[str, tuple[int, int]] = {}  # block → (layers, nesting depth of its body)
+        self.active: list[str] = []  # the blocks being counted, outermost first
+
+    def items(self, items: list[Any], path: tuple[Any, ...], depth: int) -> tuple[int, int]:
+        """(layers, nesting depth) of a list of items at nesting ``depth``."""
+        total, deepest = 0, 0
+        for i, item in enumerate(items):
+            kind, obj = _unpack(item)
+            if kind == "sequential":
+                n, d = self.items(obj.layers, (*path, i, "sequential", "layers"), depth + 1)
+                d += 1
+            elif kind == "call":
+                n, d = self.block(obj.block, (*path, i), depth + 1)
+                n, d = (obj.repeat or 1) * n, d + 1
+            else:
+                n, d = 1, 0
+            total, deepest = total + n, max(deepest, d)
+            if total > MAX_LAYERS:
+                raise self.builder.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers, the limit")
+            if depth + d > MAX_NESTING:
+                raise self.builder.fail((*path, i), f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
+        return total, deepest
+
+    def block(self, name: str, path: tuple[Any, ...], depth: int) -> tuple[int, int]:
+        """(layers, nesting depth) of the body of block ``name``, counted once."""
+        if name in self.active:
+            cycle = " → ".join([*self.active[self.active.index(name):], name])
+            raise self.builder.fail(path, f"block '{name}' calls itself: {cycle}")
+        if depth > MAX_NESTING:
+            raise self.builder.fail(path, f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
+        if name not in self.memo:
+            self.active.append(name)
+            self.memo[name] = self.items(self.builder.net.blocks[name].layers, ("blocks", name, "layers"), depth)
+            self.active.pop()
+        return self.memo[name]
+
+
 class _Builder:
     def __init__(self, network: Network, input_shape: Shape) -> None:
         self.net = network
@@ -270,44 +321,7 @@ class _Builder:
     # -- size check before any expansion ---------------------------------------------------------
     def check_size(self) -> None:
         """Reject recursive blocks, too deep nesting and too many layers, before expanding anything."""
-        memo: dict[str, tuple[int, int]] = {}  # block → (layers, nesting depth of its body)
-        active: list[str] = []
-
-        def count(items: list[Any], path: tuple[Any, ...], depth: int) -> tuple[int, int]:
-            total, deepest = 0, 0
-            for i, item in enumerate(items):
-                kind, obj = _unpack(item)
-                if kind == "sequential":
-                    n, d = count(obj.layers, (*path, i, "sequential", "layers"), depth + 1)
-                    d += 1
-                elif kind == "call":
-                    n, d = block(obj.block, (*path, i), depth + 1)
-                    n, d = (obj.repeat or 1) * n, d + 1
-                else:
-                    n, d = 1, 0
-                total, deepest = total + n, max(deepest, d)
-                if total > MAX_LAYERS:
-                    raise self.fail((*path, i), f"expands to more than {MAX_LAYERS:,} layers, the limit")
-                if depth + d > MAX_NESTING:
-                    raise self.fail((*path, i), f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
-            return total, deepest
-
-        def block(name: str, path: tuple[Any, ...], depth: int) -> tuple[int, int]:
-            if name in active:
-                cycle = " → ".join([*active[active.index(name):], name])
-                raise self.fail(path, f"block '{name}' calls itself: {cycle}")
-            if depth > MAX_NESTING:
-                raise self.fail(path, f"blocks and groups nest more than {MAX_NESTING} deep, the limit")
-            if name not in memo:
-                active.append(name)
-                memo[name] = count(self.net.blocks[name].layers, ("blocks", name, "layers"), depth)
-                active.pop()
-            return memo[name]
-
-        count(self.net.layers, ("layers",), 0)
-        # the two closures refer to each other (and to the builder): without this the builder and
-        # its caches would wait for the cyclic garbage collector, which a command does not run
-        count = block = None  # type: ignore[assignment]
+        _SizeCheck(self).items(self.net.layers, ("layers",), 0)
 
     # -- expansion -------------------------------------------------------------------------------
     def shape_of(self, ref: int) -> Shape:
@@ -679,6 +693,8 @@ class _Builder:
         if len(ins) != 1:
             raise self.fail(path, f"takes 1 input, got {len(ins)}", full, e.kind)
         layer = self.concrete(e.obj, env, path, full)
+        if not isinstance(layer, _Divisible):  # pragma: no cover  (the caller sends split and chunk only)
+            raise TypeError(f"a {e.kind} layer has no pieces")
         shape = self.shape_of(ins[0])
         try:
             count = len(layer.pieces(shape))
@@ -742,8 +758,9 @@ class _Builder:
         shapes = {r: self.shape_of(j) for r, j in likes.items()} if likes else None
         layer = self.concrete(e.obj, env, path, full, shapes)
         layouts = tuple(self.layout_of(r) for r in ins)
-        key = (layer, in_shapes, layouts)
+        key: tuple[Layer, tuple[Shape, ...], tuple[Layout, ...]] | None = (layer, in_shapes, layouts)
         try:
+            hit: tuple[Shape, Layout] | None
             try:
                 hit = self.inferred.get(key)
             except TypeError:  # an argument holding a list (upsample's scale_factor): not shared

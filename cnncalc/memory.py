@@ -32,38 +32,18 @@ Each moment's total is linear in the batch, so the largest batch that fits is ex
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
-
-from . import units
+from .constants import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATE, OPTIMIZERS, TRAINING_DTYPES
 from .errors import OptionError
 from .graph import INPUT, Graph, Node
 from .layers import numel
 from .layers.base import Counts, Saved
-from .report import DTYPE_BYTES
+from .memory_walk import KINDS, NOTHING, Key, Moment, Size, StepWalk
+from .report import Fit, LayerMemory, MemoryEstimate
 
-#: Optimizer state per trainable parameter.
-OPTIMIZERS: dict[str, int] = {"none": 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-#: Temporaries of ``optimizer.step()`` per trainable parameter: foreach Adam builds √v for all of them.
-STEP_TEMPORARIES: dict[str, int] = {"adam": 1, "adamw": 1}
 #: CUDA library workspace (cuBLAS and the like) a PyTorch process holds (measured: PyTorch 2.11, H100).
 LIBRARY_WORKSPACE = 65 * 2**20
 #: Bytes of the fixed-type tensors a layer saves.
 _FIXED_BYTES = {"fp32": 4, "int64": 8, "bool": 1}
-#: dtypes that can train (int8 is inference only).
-TRAINING_DTYPES = ("fp32", "fp16", "bf16")
-
-
-def parse_size(text: str) -> int:
-    """A positive memory size: ``16GiB`` = 16·2³⁰ bytes, ``16G`` = ``16GB`` = 16·10⁹ (see ``units``)."""
-    try:
-        value = units.parse(text, "bytes").value
-    except ValueError as e:
-        raise OptionError(str(e)) from None
-    if value < 1:
-        raise OptionError(f"'{text}' is not a positive size")
-    return value
 
 
 def requires_grad(graph: Graph) -> dict[int, bool]:
@@ -71,243 +51,26 @@ def requires_grad(graph: Graph) -> dict[int, bool]:
 
     The input batch (``INPUT``) does not, so a frozen prefix computes without autograd.
     """
-    rg = {INPUT: False}
+    needs_grad = {INPUT: False}
     for node, c in zip(graph.nodes, graph.counts()):
-        rg[node.index] = (c.params > 0 and not node.frozen) or any(rg[j] for j in node.inputs)
-    return rg
+        needs_grad[node.index] = (c.params > 0 and not node.frozen) or any(needs_grad[j] for j in node.inputs)
+    return needs_grad
 
 
-def autograd_saves(node: Node, counts: Counts, rg: dict[int, bool]) -> tuple[Saved, ...]:
+def autograd_saves(node: Node, counts: Counts, needs_grad: dict[int, bool]) -> tuple[Saved, ...]:
     """What autograd keeps for ``node``'s backward, given which outputs require grad (:func:`requires_grad`)."""
-    needs = tuple(rg[j] for j in node.inputs)
+    needs = tuple(needs_grad[j] for j in node.inputs)
     trainable = counts.params > 0 and not node.frozen
     if all(needs) and trainable == (counts.params > 0):
         return counts.saved  # everything requires grad: the layer's full rule
     return node.layer.saved_when(node.in_shapes, node.out_shape, needs, trainable)
 
 
-# ---------------------------------------------------------------------------------------------
-# sizes and live sets
-
-
-@dataclass(frozen=True, slots=True)
-class Size:
-    """Bytes as ``fixed + per_sample·batch``."""
-
-    fixed: int = 0
-    per_sample: int = 0
-
-    def at(self, batch: int) -> int:
-        """Bytes at a batch size."""
-        return self.fixed + self.per_sample * batch
-
-    def __add__(self, other: Size) -> Size:
-        return Size(self.fixed + other.fixed, self.per_sample + other.per_sample)
-
-
-#: What a live tensor is, for the breakdown of a peak.
-KINDS = ("weights", "gradients", "optimizer state", "optimizer temporaries", "input batch",
-         "saved activations", "activations", "autocast copies", "activation gradients", "convolution workspace")
-
-
-_NOTHING = Size()
-
-
-class _Item(NamedTuple):
-    """A live tensor: ``fixed + per_sample·batch`` bytes, the layer it is charged to, and what it is."""
-
-    fixed: int
-    per_sample: int
-    owner: int
-    kind: str
-
-    def at(self, batch: int) -> int:
-        """Bytes at a batch size."""
-        return self.fixed + self.per_sample * batch
-
-
-def _moments(live: _Live, capture: frozenset[int] | None, start: int) -> Any:
-    """The ``moment(phase, node)`` function of a walk: the next moment's totals, or with
-    ``capture`` its index and live items when it is one of those (None otherwise)."""
-    count = start
-
-    def moment(phase: str, node: int | None) -> Any:
-        nonlocal count
-        count += 1
-        if capture is None:
-            return Moment(phase, node, live.fixed, live.per_sample)
-        return (count - 1, dict(live.items)) if count - 1 in capture else None
-
-    return moment
-
-
-class _Live:
-    """The tensors alive at one moment, with their running total.
-
-    Sizes are passed as two ints rather than a :class:`Size`: a step adds and drops a few
-    tensors per layer, hundreds of thousands on a large network.
-    """
-
-    __slots__ = ("items", "fixed", "per_sample")
-
-    def __init__(self) -> None:
-        self.items: dict[Hashable, _Item] = {}
-        self.fixed = 0
-        self.per_sample = 0
-
-    def add(self, key: Hashable, fixed: int, per_sample: int, owner: int, kind: str) -> None:
-        if (fixed or per_sample) and key not in self.items:
-            self.items[key] = _Item(fixed, per_sample, owner, kind)
-            self.fixed += fixed
-            self.per_sample += per_sample
-
-    def drop(self, key: Hashable) -> None:
-        item = self.items.pop(key, None)
-        if item is not None:
-            self.fixed -= item.fixed
-            self.per_sample -= item.per_sample
-
-
-class Moment(NamedTuple):
-    """A point of the step: ``phase`` (forward, end of forward, backward, optimizer step), layer, live bytes."""
-
-    phase: str
-    node: int | None
-    fixed: int
-    per_sample: int
-
-
-# ---------------------------------------------------------------------------------------------
-# results
-
-
-#: The per-layer figures a group of layers adds up.
-_SUMMED = ("output_bytes", "saved_bytes", "peak_bytes", "read_bytes", "write_bytes", "flops")
-
-
-@dataclass(frozen=True, slots=True)
-class LayerMemory:
-    """Memory figures of one layer at the estimate's batch size."""
-
-    index: int
-    name: str
-    output_bytes: int
-    saved_bytes: int
-    peak_bytes: int
-    read_bytes: int
-    write_bytes: int
-    flops: int
-
-    @property
-    def intensity(self) -> float | None:
-        """Arithmetic intensity: FLOPs per byte read or written (None when no bytes move)."""
-        moved = self.read_bytes + self.write_bytes
-        return self.flops / moved if moved else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return {
-            "output_bytes": self.output_bytes,
-            "saved_bytes": self.saved_bytes,
-            "training_peak_bytes": self.peak_bytes,
-            "read_bytes": self.read_bytes,
-            "write_bytes": self.write_bytes,
-            "arithmetic_intensity": self.intensity,
-        }
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Training and inference memory of a network at one batch size, dtype and optimizer."""
-
-    batch: int
-    dtype: str
-    amp: bool
-    optimizer: str
-    layers: tuple[LayerMemory, ...]
-    weights: int
-    gradients: int
-    optimizer_state: int
-    saved: int
-    input: int
-    overhead: int
-    inference_activations: int
-    inference_peak: int
-    training_peak: int | None
-    training_moment: str | None
-    training_breakdown: tuple[tuple[str, int], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of the totals (the per-layer figures go with the layer rows)."""
-        return {
-            "batch": self.batch,
-            "dtype": self.dtype,
-            "amp": self.amp,
-            "optimizer": self.optimizer,
-            "weights_bytes": self.weights,
-            "gradients_bytes": self.gradients,
-            "optimizer_state_bytes": self.optimizer_state,
-            "saved_activations_bytes": self.saved,
-            "input_bytes": self.input,
-            "library_workspace_bytes": self.overhead,
-            "inference_activations_bytes": self.inference_activations,
-            "inference_peak_bytes": self.inference_peak,
-            "training_peak_bytes": self.training_peak,
-            "training_peak_at": self.training_moment,
-            "training_peak_breakdown": dict(self.training_breakdown),
-        }
-
-    def by_name(self) -> dict[str, LayerMemory]:
-        """The per-layer figures by layer (or group) name."""
-        return {row.name: row for row in self.layers}
-
-    def grouped(self, shown: dict[str, str]) -> MemoryEstimate:
-        """One row per group of layers (``shown``: layer name → its group's name), with the group's sums."""
-        groups: dict[str, list[LayerMemory]] = {}
-        for row in self.layers:
-            groups.setdefault(shown.get(row.name, row.name), []).append(row)
-        rows = tuple(
-            LayerMemory(g[0].index, key, *(sum(getattr(r, f) for r in g) for f in _SUMMED))
-            for key, g in groups.items()
-        )
-        return replace(self, layers=rows)
-
-
-@dataclass(frozen=True)
-class Fit:
-    """The largest batch that fits in a memory budget, for training and for inference."""
-
-    budget: int
-    dtype: str
-    amp: bool
-    optimizer: str
-    training_batch: int | None
-    training_bytes: int | None
-    inference_batch: int
-    inference_bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (batch 0: not even one sample fits; null: no training)."""
-        return {
-            "budget_bytes": self.budget,
-            "dtype": self.dtype,
-            "amp": self.amp,
-            "optimizer": self.optimizer,
-            "training_batch": self.training_batch,
-            "training_bytes": self.training_bytes,
-            "inference_batch": self.inference_batch,
-            "inference_bytes": self.inference_bytes,
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# the model
-
-
-class MemoryModel:
+class MemoryModel(StepWalk):
     """Everything batch-independent about a network's memory: storages, lifetimes, moments."""
 
-    def __init__(self, graph: Graph, *, dtype: str = "fp32", amp: bool = False, optimizer: str = "adam") -> None:
+    def __init__(self, graph: Graph, *, dtype: str = DEFAULT_DTYPE, amp: bool = False,
+                 optimizer: str = DEFAULT_OPTIMIZER) -> None:
         if dtype not in DTYPE_BYTES:
             raise OptionError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPE_BYTES)})")
         if optimizer not in OPTIMIZERS:
@@ -330,8 +93,8 @@ class MemoryModel:
         self._storages()
         self._saved()
         self._lifetimes()
-        self.inference_moments = list(self._walk(training=False))
-        self.training_moments = list(self._walk(training=True)) if self.trains else []
+        self.inference_moments = self._moments(training=False)
+        self.training_moments = self._moments(training=True) if self.trains else []
 
     # -- storages ---------------------------------------------------------------------------------
     def _storages(self) -> None:
@@ -342,7 +105,7 @@ class MemoryModel:
         self.bytes: dict[int, int] = {INPUT: 4 if self.amp else self.act}
         self.casts: dict[tuple[int, int], Size] = {}
         self.casts_of: dict[int, list[int]] = {}
-        self.rg = requires_grad(self.graph)
+        self.requires_grad = requires_grad(self.graph)
         for node in nodes:
             layer, i = node.layer, node.index
             storage = layer.output_storage()
@@ -352,7 +115,7 @@ class MemoryModel:
                 self.bytes[i] = ins_bytes[0]
             elif self.amp and layer.autocast != "same":
                 target = self.act if layer.autocast == "low" else 4
-                for k, (j, b) in enumerate(zip(node.inputs, ins_bytes)):
+                for k, b in enumerate(ins_bytes):
                     if b != target:
                         self.casts[i, k] = Size(0, numel(node.in_shapes[k]) * target)
                         self.casts_of.setdefault(i, []).append(k)
@@ -381,7 +144,7 @@ class MemoryModel:
         """Per-sample bytes of the storage of node ``i``'s output (``INPUT``: the batch)."""
         return Size(0, self.out_bytes[self.root[i]])
 
-    def _resolve(self, i: int, k: int, s: Saved) -> tuple[Hashable, Size] | None:
+    def _resolve(self, i: int, k: int, s: Saved) -> tuple[Key, Size] | None:
         """The storage a saved tensor lives in: shared (input, output, weight copy) or its own."""
         node = self.graph.nodes[i]
         if s.ref == "input":
@@ -401,21 +164,21 @@ class MemoryModel:
 
     def _saved(self) -> None:
         """Every layer's saved tensors, resolved to storages; each storage knows its savers."""
-        self.saved_by: dict[int, tuple[tuple[Hashable, Size], ...]] = {}
+        self.saved_by: dict[int, tuple[tuple[Key, Size], ...]] = {}
         # per storage that layers save: the first layer to save it, and how many do
-        self.first_saver: dict[Hashable, int] = {}
-        self.n_savers: dict[Hashable, int] = {}
-        self.sizes: dict[Hashable, Size] = {}
+        self.first_saver: dict[Key, int] = {}
+        self.n_savers: dict[Key, int] = {}
+        self.sizes: dict[Key, Size] = {}
         self.saved_specs: dict[int, tuple[Saved, ...]] = {}
-        self.saved_keys: dict[int, tuple[Hashable, ...]] = {}
+        self.saved_keys: dict[int, tuple[Key, ...]] = {}
         #: what each layer's own saved tensors take (its row's ``saved_bytes``)
         self.layer_saved: list[Size] = []
         for node in self.graph.nodes:
             i = node.index
-            kept: list[tuple[Hashable, Size]] = []
-            own = _NOTHING
-            if self.rg[i] and self.reaches[i]:
-                self.saved_specs[i] = autograd_saves(node, self.counts[i], self.rg)
+            kept: list[tuple[Key, Size]] = []
+            own = NOTHING
+            if self.requires_grad[i] and self.reaches[i]:
+                self.saved_specs[i] = autograd_saves(node, self.counts[i], self.requires_grad)
                 for k, s in enumerate(self.saved_specs[i]):
                     hit = self._resolve(i, k, s)
                     if hit is not None:
@@ -476,169 +239,6 @@ class MemoryModel:
                 dies.setdefault(end, []).append(r)
         self.dies_after = {end: tuple(rs) for end, rs in dies.items()}
 
-    # -- the walk ---------------------------------------------------------------------------------
-    def _walk(self, *, training: bool, capture: frozenset[int] | None = None) -> Iterator[Any]:
-        """Yield each moment of a step (or, with ``capture``, ``(k, live items)`` at each moment k in it)."""
-        nodes = self.graph.nodes
-        live = _Live()
-        add, drop = live.add, live.drop
-        moment = _moments(live, capture, 0)
-
-        # the weights and the optimizer state live throughout: counted in the totals from the
-        # start, they are not live items (see _resident for their share of a snapshot)
-        live.fixed = sum(self._resident(training).values())
-        add(("out", INPUT), 0, self.out_bytes[INPUT], INPUT, "input batch")
-
-        first_saver = self.first_saver
-        kept_keys = self.kept if training else frozenset()
-        root, out_bytes, ws_bytes, casts_of = self.root, self.out_bytes, self.ws_bytes, self.casts_of
-        low_copies = self.amp
-        for node in nodes:
-            i = node.index
-            if root[i] == i:
-                key = ("out", i)
-                if key in kept_keys:
-                    add(key, 0, out_bytes[i], first_saver.get(key, i), "saved activations")
-                else:
-                    add(key, 0, out_bytes[i], i, "activations")
-            for k in casts_of.get(i, ()):
-                c = self.casts[i, k]
-                add(("cast", i, k), c.fixed, c.per_sample, i,
-                    "saved activations" if ("cast", i, k) in kept_keys else "activations")
-            if training:
-                for key, size in self.saved_by[i]:
-                    add(key, size.fixed, size.per_sample, first_saver[key], "saved activations")
-            if low_copies and node.layer.autocast == "low":
-                # the autocast cache holds fp16/bf16 copies of all the layer's parameters
-                p = self.n_params[i]
-                w = self.sizes.get(("weight copy", i), Size()).fixed
-                add(("weight copy", i), w, 0, i, "autocast copies")
-                add(("bias copy", i), p * self.act - w, 0, i, "autocast copies")
-            if ws_bytes[i]:
-                add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
-            out = moment("forward", i)
-            if out is not None:
-                yield out
-            if ws_bytes[i]:
-                drop(("workspace", i))
-            if low_copies and node.frozen:
-                # autocast caches only the casts of leaves that require grad: a frozen layer's
-                # copies are temporaries of its call, unless saved
-                drop(("bias copy", i))
-                if ("weight copy", i) not in kept_keys:
-                    drop(("weight copy", i))
-            for r in self.dies_after.get(i, ()):
-                if ("out", r) not in kept_keys:
-                    drop(("out", r))
-            for k in casts_of.get(i, ()):
-                if ("cast", i, k) not in kept_keys:
-                    drop(("cast", i, k))
-        if not training:
-            return
-        # leaving autocast clears its cache: only the copies that layers saved stay
-        if low_copies:
-            for node in nodes:
-                drop(("bias copy", node.index))
-                if ("weight copy", node.index) not in self.kept:
-                    drop(("weight copy", node.index))
-        out = moment("end of forward", None)
-        if capture is None:
-            # what is live when backward starts: a snapshot of a later moment walks on from here
-            self._end_of_forward = (len(nodes), dict(live.items), live.fixed, live.per_sample)
-        if out is not None:
-            yield out
-        yield from self._backward(live, moment)
-
-    def _resident(self, training: bool) -> dict[int, int]:
-        """Bytes of each layer's weights and buffers, with its optimizer state when training."""
-        state = OPTIMIZERS[self.optimizer] * self.param_bytes if training else 0
-        return {i: p * self.param_bytes + t * state + b * self.param_bytes
-                for i, (p, t, b) in enumerate(zip(self.n_params, self.n_trainable, self.n_buffers)) if p or b}
-
-    def _backward(self, live: _Live, moment: Any) -> Iterator[Any]:
-        """The backward pass and the optimizer step, continuing from the end of the forward pass."""
-        nodes = self.graph.nodes
-        add, drop = live.add, live.drop
-        remaining = dict(self.n_savers)
-        pending: dict[int, Hashable] = {}
-        holders: dict[Hashable, set[int]] = {}
-        rg, kept, output_keys = self.rg, self.kept, self.output_keys
-        out_bytes, ws_bytes, n_trainable = self.out_bytes, self.ws_bytes, self.n_trainable
-
-        def hold(j: int, key: Hashable) -> None:
-            pending[j] = key
-            holders.setdefault(key, set()).add(j)
-
-        def release(j: int) -> None:
-            key = pending.pop(j)
-            holders[key].discard(j)
-            if not holders[key]:
-                drop(key)
-
-        # the loss gives every output that requires grad its gradient
-        for o in self.outs:
-            if rg[o]:
-                add(("grad", o), 0, out_bytes[o], o, "activation gradients")
-                hold(o, ("grad", o))
-        pb = self.param_bytes
-        for node in reversed(nodes):
-            i = node.index
-            if i not in pending:
-                continue
-            incoming: list[tuple[int, Hashable]] = []
-            views = node.layer.backward_views()
-            for k, j in enumerate(node.inputs):
-                if not rg[j]:
-                    continue
-                if views:
-                    incoming.append((j, pending[i]))
-                else:
-                    key = ("grad", i, k)
-                    add(key, 0, out_bytes[j], i, "activation gradients")  # the size of input k
-                    incoming.append((j, key))
-            if n_trainable[i]:
-                add(("param grad", i), n_trainable[i] * pb, 0, i, "gradients")
-            if ws_bytes[i]:
-                add(("workspace", i), 0, ws_bytes[i], i, "convolution workspace")
-            out = moment("backward", i)
-            if out is not None:
-                yield out
-            if ws_bytes[i]:
-                drop(("workspace", i))
-            for key in self.saved_keys[i]:
-                remaining[key] -= 1
-                if not remaining[key] and key in kept and key not in output_keys:
-                    drop(key)
-            for j, key in incoming:
-                holders.setdefault(key, set()).add(j)
-            release(i)
-            for j, key in incoming:
-                if j in pending and pending[j] != key:
-                    # two gradients for one tensor: their sum is a new tensor
-                    total = ("grad sum", i, j)
-                    add(total, 0, out_bytes[j], i, "activation gradients")
-                    out = moment("backward", i)
-                    if out is not None:
-                        yield out
-                    release(j)
-                    holders[key].discard(j)
-                    if not holders[key]:
-                        drop(key)
-                    hold(j, total)
-                else:
-                    pending[j] = key
-        for key in list(live.items):
-            if key in kept and key not in output_keys:
-                drop(key)
-        for key in list(holders):
-            drop(key)
-        tmp = STEP_TEMPORARIES.get(self.optimizer, 0)
-        for i, p in enumerate(self.n_trainable):
-            add(("step", i), tmp * p * pb, 0, i, "optimizer temporaries")
-        out = moment("optimizer step", None)
-        if out is not None:
-            yield out
-
     # -- figures at a batch size -------------------------------------------------------------------
     @staticmethod
     def _peak(moments: list[Moment], batch: int) -> tuple[int, int]:
@@ -673,28 +273,6 @@ class MemoryModel:
                 n = (room - m.fixed) // m.per_sample
                 best = n if best is None else min(best, n)
         return max(best or 0, 0)
-
-    def _snapshots(self, moments: frozenset[int]) -> dict[int, dict[Hashable, _Item]]:
-        """The live items at each of the training ``moments``, from one walk that stops at the last.
-
-        Moments from the end of the forward pass on walk on from what was live there.
-        """
-        end, items, fixed, per_sample = self._end_of_forward
-        found: dict[int, dict[Hashable, _Item]] = {}
-        if min(moments) >= end:
-            live = _Live()
-            live.items, live.fixed, live.per_sample = dict(items), fixed, per_sample
-            if end in moments:
-                found[end] = items
-            walk = self._backward(live, _moments(live, moments, end + 1))
-        else:
-            walk = self._walk(training=True, capture=moments)
-        if len(found) < len(moments):
-            for x in walk:  # with capture, a walk yields only the moments asked for
-                found[x[0]] = x[1]
-                if len(found) == len(moments):
-                    break
-        return found
 
     def _layer_figures(self, batch: int, contributions: dict[int, int]) -> tuple[LayerMemory, ...]:
         rows = []
@@ -734,8 +312,8 @@ class MemoryModel:
             snapshot = snapshots[at]
             if weights:
                 breakdown["weights"] = weights
-            if trainable and OPTIMIZERS[self.optimizer]:
-                breakdown["optimizer state"] = OPTIMIZERS[self.optimizer] * trainable * self.param_bytes
+            if trainable and OPTIMIZER_STATE[self.optimizer]:
+                breakdown["optimizer state"] = OPTIMIZER_STATE[self.optimizer] * trainable * self.param_bytes
             contributions = self._resident(training=True)
             for item in snapshot.values():
                 b = item.at(batch)
@@ -755,7 +333,7 @@ class MemoryModel:
             layers=self._layer_figures(batch, contributions),
             weights=weights,
             gradients=trainable * self.param_bytes if self.trains else 0,
-            optimizer_state=OPTIMIZERS[self.optimizer] * trainable * self.param_bytes if self.trains else 0,
+            optimizer_state=OPTIMIZER_STATE[self.optimizer] * trainable * self.param_bytes if self.trains else 0,
             saved=saved,
             input=self.out_size(INPUT).at(batch),
             overhead=LIBRARY_WORKSPACE,
@@ -767,13 +345,14 @@ class MemoryModel:
         )
 
 
-def estimate(graph: Graph, *, batch: int = 1, dtype: str = "fp32", amp: bool = False,
-             optimizer: str = "adam") -> MemoryEstimate:
+def estimate(graph: Graph, *, batch: int = 1, dtype: str = DEFAULT_DTYPE, amp: bool = False,
+             optimizer: str = DEFAULT_OPTIMIZER) -> MemoryEstimate:
     """Training and inference memory of a built graph."""
     return MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer).estimate(batch)
 
 
-def fit(graph: Graph, budget: int, *, dtype: str = "fp32", amp: bool = False, optimizer: str = "adam") -> Fit:
+def fit(graph: Graph, budget: int, *, dtype: str = DEFAULT_DTYPE, amp: bool = False,
+        optimizer: str = DEFAULT_OPTIMIZER) -> Fit:
     """The largest batch that fits in ``budget`` bytes for training and for inference."""
     model = MemoryModel(graph, dtype=dtype, amp=amp, optimizer=optimizer)
     train = model.largest_batch(budget, training=True) if model.trains else None

@@ -15,15 +15,15 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .budgets import NetworkStatus, Status
-from .conventions import CONVENTIONS
-from .layers import REGISTRY, Layer
+from .constants import ConventionName, Dtype, Optimizer, TrainingOptimizer
+from .layers import REGISTRY
+from .layers import Layer as LayerModel
 from .layers.base import _EXPR_SCHEMA as EXPR_SCHEMA
 from .layers.base import MAX_INT
-from .layers.reshape import ZeroPadNd
-from .limits import METRICS, OPTIMIZERS
-from .report import DTYPE_BYTES, SCHEMA_VERSION
+from .limits import LIMITS, Bound
+from .report import SCHEMA_VERSION, LayerStatus, NetworkStatus, Origin, Status
 from .spec import Network, _fold, _known_types
+from .units import Kind
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: ``schema_version`` of every JSON output; bumped on any incompatible change.
@@ -41,7 +41,8 @@ class _Strict(BaseModel):
 class AxisField(_Strict):
     """Receptive field along one input axis."""
 
-    size: int | None = Field(description="pixels of the input seen, the largest over the output units; null: the whole input")
+    size: int | None = Field(
+        description="pixels of the input seen, the largest over the output units; null: the whole input")
     size_min: int | None = Field(description="the smallest field over the output units; null: the whole input")
     size_max: int | None = Field(description="the largest field over the output units, the same as size")
     jump: int | float = Field(description="input pixels between neighbouring units (effective stride)")
@@ -63,10 +64,10 @@ class NetworkInfo(_Strict):
     name: str
     source: str | None = Field(description="the file read; null for text or standard input")
     input_shape: list[int] = Field(description="(C, *spatial), without the batch")
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     dtype_bytes: int
     batch: int
-    convention: Literal[tuple(CONVENTIONS)] | None = Field(  # type: ignore[valid-type]
+    convention: ConventionName | None = Field(
         None, description="the tool whose MACs and FLOPs --convention reproduces; absent: cnncalc's own")
 
 
@@ -87,9 +88,9 @@ class Memory(_Strict):
     """Training and inference memory: cnncalc's model of what PyTorch keeps."""
 
     batch: int = Field(ge=1)
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     amp: bool = Field(description="mixed precision (torch.autocast): fp32 weights, 16-bit activations")
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     weights_bytes: int = Field(ge=0, description="parameters and buffers")
     gradients_bytes: int = Field(ge=0, description="the trainable parameters': frozen ones get none")
     optimizer_state_bytes: int = Field(ge=0, description="0, 1x or 2x the trainable parameters (frozen ones have none)")
@@ -189,7 +190,7 @@ class ReportOutput(_Strict):
 class LimitSource(_Strict):
     """Where a limit was set."""
 
-    origin: Literal["flag", "network", "budgets"] = Field(
+    origin: Origin = Field(
         description="a command-line flag, the network file's budgets: section, or a budgets file")
     file: str | None
     line: int | None
@@ -198,10 +199,10 @@ class LimitSource(_Strict):
 class LimitResult(_Strict):
     """One limit, checked."""
 
-    limit: Literal[tuple(METRICS)]  # type: ignore[valid-type]
+    limit: Literal[tuple(LIMITS)]  # type: ignore[valid-type]
     figure: str = Field(description="the figure bounded")
-    bound: Literal["max", "min"]
-    unit: Literal["count", "bytes", "pixels"]
+    bound: Bound
+    unit: Kind
     value: int = Field(ge=0, description="the limit, exactly")
     text: str = Field(description="the limit as written, e.g. 5M")
     source: LimitSource
@@ -230,8 +231,8 @@ class NetworkResult(_Strict):
     name: str | None = Field(description="the network's name; null for a file that could not be read or analysed")
     file: str | None
     batch: int | None = Field(description="what the memory limits assume; null for an invalid file")
-    dtype: Literal[tuple(DTYPE_BYTES)] | None  # type: ignore[valid-type]
-    optimizer: Literal[OPTIMIZERS] | None  # type: ignore[valid-type]
+    dtype: Dtype | None
+    optimizer: TrainingOptimizer | None
     status: NetworkStatus = Field(
         description="error (invalid file, or a limit not checked), fail (a limit not met), pass, or skip (no limits)")
     limits: list[LimitResult]
@@ -335,7 +336,7 @@ class LayerChange(_Strict):
     """One layer, matched by name."""
 
     name: str
-    status: Literal["added", "removed", "changed", "unchanged"]
+    status: LayerStatus
     old: LayerSide | None
     new: LayerSide | None
     delta: LayerDelta
@@ -381,9 +382,9 @@ class SweepNetwork(_Strict):
 
     name: str
     source: str | None = Field(description="the file read; null for text or standard input")
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     dtype_bytes: int
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     amp: bool
 
 
@@ -419,9 +420,9 @@ class FitOutput(_Strict):
     network: str
     input_shape: list[int] = Field(description="(C, *spatial), without the batch")
     budget_bytes: int = Field(ge=0)
-    dtype: Literal[tuple(DTYPE_BYTES)]  # type: ignore[valid-type]
+    dtype: Dtype
     amp: bool
-    optimizer: Literal[("none", *OPTIMIZERS)]  # type: ignore[valid-type]
+    optimizer: Optimizer
     training_batch: int | None = Field(ge=0, description="largest batch that trains; 0: not even one sample; "
                                                           "null: no training (optimizer none, or int8)")
     training_bytes: int | None = Field(ge=0, description="training peak at that batch; null when none trains")
@@ -431,7 +432,9 @@ class FitOutput(_Strict):
 
 OUTPUTS: dict[str, type[_Strict]] = {"report": ReportOutput, "check": CheckOutput, "diff": DiffOutput,
                                      "sweep": SweepOutput, "fit": FitOutput}
-_ANY_OUTPUT = TypeAdapter(Union[tuple(OUTPUTS.values())])  # type: ignore[arg-type]
+# a Union built at run time, so a value to type checkers: `X | Y` has no form for a tuple of members
+_OUTPUT_UNION: Any = Union[tuple(OUTPUTS.values())]  # noqa: UP007
+_ANY_OUTPUT: TypeAdapter[Any] = TypeAdapter(_OUTPUT_UNION)
 
 
 def output_schema(command: str | None = None) -> dict[str, Any]:
@@ -507,7 +510,7 @@ def _close_name(schema: dict[str, Any]) -> None:
             node["pattern"] = NAME_PATTERN
 
 
-def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
+def _close_layer(schema: dict[str, Any], cls: type[LayerModel]) -> None:
     """A layer type's arguments as cnncalc validates them."""
     _close_name(schema)
     for key, prop in schema.get("properties", {}).items():
@@ -522,7 +525,7 @@ def _close_layer(schema: dict[str, Any], cls: type[Layer]) -> None:
             for branch in node.get("anyOf", ()):
                 if cls.ndim is not None and _is_number_array(branch):
                     # one value per spatial axis of a 1d/2d/3d layer; zero padding: two (before, after)
-                    branch["minItems"] = branch["maxItems"] = cls.ndim * (2 if issubclass(cls, ZeroPadNd) else 1)
+                    branch["minItems"] = branch["maxItems"] = cls.ndim * cls.values_per_axis
 
 
 def _spellings(words: Any) -> str:

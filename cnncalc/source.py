@@ -25,12 +25,12 @@ import math
 import os
 import re
 import stat
+from _json import scanstring  # json.decoder's reader of a string, from after its opening quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import yaml
 
@@ -240,7 +240,7 @@ def parse(text: str, name: str = "<string>", *, collect: bool = False) -> Source
     src = None
     if name.lower().endswith(".json"):
         src = _parse_json(text, name)
-    elif text.startswith("{", _JSON_WS.match(text).end()):
+    elif text.startswith("{", _skip_ws(text)):
         src = _parse_json(text, name, fallback=True)
     if src is None:
         src = _parse_yaml(text, name)
@@ -379,20 +379,34 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and (a == b or a != a and b != b)  # NaN is NaN
 
 
+class _Where(Protocol):
+    """A position in the text as both of PyYAML's parsers mark one: 0-based line and column."""
+
+    line: int
+    column: int
+
+
+def _start(event: yaml.Event) -> _Where:
+    """Where ``event`` starts (both parsers mark every event)."""
+    mark = event.start_mark
+    assert mark is not None, f"PyYAML gave a {type(event).__name__} without a mark"
+    return mark
+
+
 class _Open:
     """A sequence or mapping whose end event has not come yet."""
 
     __slots__ = ("anchor", "data", "first", "height", "key", "mark", "nodes", "start", "tag")
 
-    def __init__(self, event: yaml.Event, data: Any, start: int) -> None:
+    def __init__(self, event: yaml.CollectionStartEvent, data: Any, start: int) -> None:
         self.anchor = event.anchor
         self.nodes = self.height = 1  # expanded nodes and height so far
         self.data = data
         self.start = start  # problems found before it
-        self.mark = event.start_mark
+        self.mark = _start(event)
         self.tag = event.tag
         self.key: Any = _KEY if isinstance(data, dict) else None
-        self.first: dict[str, yaml.Mark] = {}  # a mapping's keys so far, at their first occurrence
+        self.first: dict[str, _Where] = {}  # a mapping's keys so far, at their first occurrence
 
 
 def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool]:
@@ -414,7 +428,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
     """
     loader = _Loader(text)
     # anchor → (expanded nodes, height, data, problems, start mark, text if a scalar, tag)
-    anchors: dict[str, tuple[int, int, Any, list[Problem], yaml.Mark, str | None, str | None]] = {}
+    anchors: dict[str, tuple[int, int, Any, list[Problem], _Where, str | None, str | None]] = {}
     in_document: set[str] = set()  # anchors of this document, from their start, as the composer counts them
     stack: list[_Open] = []
     keys: dict[str, str] = {}  # one string for each key text, as json.loads shares them: layers repeat keys
@@ -425,16 +439,16 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
     refused = aliased = False
 
     def fail(event: yaml.Event, message: str) -> SpecError:
-        m = event.start_mark
+        m = _start(event)
         return SpecError([Problem(message, file=name, line=m.line + 1, column=m.column + 1)])
 
-    def note(mark: yaml.Mark, message: str) -> None:
+    def note(mark: _Where, message: str) -> None:
         problems.append(Problem(message, file=name, line=mark.line + 1, column=mark.column + 1))
 
     def number(n: int, event: yaml.ScalarEvent) -> Any:
         """``n``, or its text with a problem if it is too large to be shown."""
         if n.bit_length() > _MAX_INT_BITS:
-            note(event.start_mark, f"number with more than {_MAX_INT_BITS:,} bits is too large")
+            note(_start(event), f"number with more than {_MAX_INT_BITS:,} bits is too large")
             return event.value
         return n
 
@@ -446,7 +460,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 try:
                     out: Any = int(value)
                 except ValueError:  # Python refuses to read integers of more than 4300 digits
-                    note(event.start_mark, f"number with {len(value.lstrip('+-')):,} digits is too large")
+                    note(_start(event), f"number with {len(value.lstrip('+-')):,} digits is too large")
                     return value
             elif _FLOAT.fullmatch(value):
                 out = float(value)
@@ -471,7 +485,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
         old: Any = value
         if tag != _STR:
             try:
-                old = loader.construct_object(yaml.ScalarNode(tag, value, event.start_mark, event.end_mark))
+                old = loader.construct_object(yaml.ScalarNode(tag, value))  # marks: its errors are not shown
             except (ValueError, yaml.YAMLError):
                 return  # refused by YAML 1.1: nothing was ever read differently
         elif _EXP_NUMBER.fullmatch(value):
@@ -479,14 +493,14 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
         if isinstance(old, int) and old.bit_length() > _MAX_INT_BITS:
             return  # too large to show (a 20,000-digit '0b1...'); read as a string, as YAML 1.2 has it
         if isinstance(old, (str, int, float, bool, type(None))) and not _same(old, out):
-            m = event.start_mark
+            m = _start(event)
             warnings.append(Problem(
                 f"'{value}' is read as {_describe(out)} (YAML 1.2), not as {_describe(old)} (YAML 1.1): write "
                 f"{_written(out)} or {_written(old)} to say which", file=name, line=m.line + 1, column=m.column + 1))
 
     def tagged(event: yaml.ScalarEvent, tag: str) -> Any:
         """A scalar with an explicit tag: one of the core schema's, read by its rules."""
-        value, mark = event.value, event.start_mark
+        value, mark = event.value, _start(event)
         if tag == _STR:
             return value
         if tag == _INT_TAG:
@@ -520,7 +534,7 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 return plain(event)
             value = event.value
             if event.style == '"' and _SURROGATE.search(value):
-                note(event.start_mark, "a '\\u' escape of half a UTF-16 surrogate pair is not a character: write "
+                note(_start(event), "a '\\u' escape of half a UTF-16 surrogate pair is not a character: write "
                                        "the character itself, or '\\U' and its 8 hex digits")
             return value
         return event.value if tag == "!" else tagged(event, tag)
@@ -533,9 +547,9 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 nodes, height = 1, 0
                 total += 1
                 if total > MAX_NODES:
-                    m = event.start_mark
+                    m = _start(event)
                     raise _too_many(name, m.line + 1, m.column + 1)
-                anchor, mark, value, tag = event.anchor, event.start_mark, event.value, event.tag
+                anchor, mark, value, tag = event.anchor, _start(event), event.value, event.tag
                 start = len(problems)
                 if anchor is None and stack and stack[-1].key is _KEY:
                     data = None  # a key is read as its text
@@ -554,14 +568,14 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                 is_map = kind is yaml.MappingStartEvent
                 stack.append(_Open(event, {} if is_map else [], len(problems)))
                 if len(stack) > MAX_DEPTH:
-                    m = event.start_mark
+                    m = _start(event)
                     raise _too_deep(name, m.line + 1, m.column + 1)
                 if event.anchor is not None:
                     refused = refused or event.anchor in in_document
                     in_document.add(event.anchor)
                 if event.tag not in (None, "!", _MAP if is_map else _SEQ):
                     what = "mapping" if is_map else "list"
-                    note(event.start_mark, f"unsupported tag '{short_tag(event.tag)}' on a {what}: {_PLAIN_DATA}")
+                    note(_start(event), f"unsupported tag '{short_tag(event.tag)}' on a {what}: {_PLAIN_DATA}")
                 continue
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 done = stack.pop()
@@ -577,11 +591,11 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
                     raise fail(event, f"alias '*{anchor}' refers to no anchor defined before it")
                 nodes, height, data, again, mark, value, tag = anchors[anchor]
                 if len(stack) + height > MAX_DEPTH:
-                    m = event.start_mark
+                    m = _start(event)
                     raise _too_deep(name, m.line + 1, m.column + 1, aliases=True)
                 total += nodes
                 if total > MAX_NODES:
-                    m = event.start_mark
+                    m = _start(event)
                     raise _too_many(name, m.line + 1, m.column + 1)
                 start = len(problems)
                 problems += again
@@ -636,6 +650,14 @@ def _read(text: str, name: str) -> tuple[Any, list[Problem], list[Problem], bool
 # JSON, by its grammar (RFC 8259)
 
 _JSON_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_ws(text: str, pos: int = 0) -> int:
+    """The position after the JSON whitespace that starts at ``pos``."""
+    m = _JSON_WS.match(text, pos)
+    return pos if m is None else m.end()  # never None: the pattern matches nothing at all too
+
+
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _JSON_LITERALS = (("true", True), ("false", False), ("null", None))
 # the tokens of JSON text, as (kind, position, value)
@@ -655,9 +677,9 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
 
     A string is decoded by the ``json`` module's own scanner; a number is given as its text.
     """
-    ws, number = _JSON_WS.match, _JSON_NUMBER.match
+    skip, number = _skip_ws, _JSON_NUMBER.match
     closers: list[str] = []  # the closing bracket of each open array or object
-    pos = ws(text).end()
+    pos = skip(text)
     want = "value"  # or "value or ]" just after '[', "key", "key or }" just after '{', "after" a value
     try:
         while True:
@@ -675,13 +697,13 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
                     yield _CLOSE, start, None
                 else:
                     raise _JSONSyntax(pos)
-                pos = ws(text, pos + 1).end()
+                pos = skip(text, pos + 1)
                 continue
             if want in ("key", "key or }"):
                 if c == '"':
                     key, pos = scanstring(text, pos + 1, True)
                     yield _KEY_TOKEN, start, key
-                    pos = ws(text, pos).end()
+                    pos = skip(text, pos)
                     if text[pos : pos + 1] != ":":
                         raise _JSONSyntax(pos)
                     want = "value"
@@ -691,7 +713,7 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
                     want = "after"
                 else:
                     raise _JSONSyntax(pos)
-                pos = ws(text, pos + 1).end()
+                pos = skip(text, pos + 1)
                 continue
             # a value
             may_close, want = want == "value or ]", "after"
@@ -714,14 +736,14 @@ def _json_tokens(text: str) -> Iterator[tuple[int, int, Any]]:
                 yield _NUMBER, start, m
                 pos = m.end()
             else:
-                for word, value in _JSON_LITERALS:
+                for word, literal in _JSON_LITERALS:
                     if text.startswith(word, pos):
-                        yield _LITERAL, start, value
+                        yield _LITERAL, start, literal
                         pos += len(word)
                         break
                 else:
                     raise _JSONSyntax(pos)
-            pos = ws(text, pos).end()
+            pos = skip(text, pos)
     except json.JSONDecodeError as e:  # from scanstring: an unterminated string, a bad escape
         raise _JSONSyntax(e.pos) from None
 
@@ -821,7 +843,7 @@ def _json_nodes(text: str) -> yaml.Node | None:
             line += breaks
             line_start = text.rfind("\n", last, pos) + 1
         last = pos
-        mark = yaml.Mark("", pos, line, pos - line_start, None, None)
+        mark = yaml.Mark("", pos, line, pos - line_start, None, 0)  # no buffer, so no snippet
         if kind in (_OPEN_MAP, _OPEN_SEQ):
             node: yaml.Node = (yaml.MappingNode(_MAP, [], mark, mark) if kind == _OPEN_MAP
                                else yaml.SequenceNode(_SEQ, [], mark, mark))

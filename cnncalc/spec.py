@@ -13,7 +13,7 @@ import functools
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -35,14 +35,14 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
 from . import layers as _layers
 from . import units
+from .constants import Dtype, TrainingOptimizer
 from .errors import MAX_PROBLEMS, Problem, SourceError, SpecError, capped
 from .layers.base import Expr, Flag, Name, Pos, Refs, _describe, _name, _refs
-from .limits import METRICS, OPTIMIZERS
-from .report import DTYPE_BYTES
+from .limits import LIMITS
 from .source import Source, parse, parse_bytes, read, read_stream
 
 RESERVED = {"sequential"}
@@ -153,7 +153,7 @@ def suggest_type(word: str, options: Any, spatial: int | None) -> str:
 
 
 def _normalise(v: Any, blocks: Any = ()) -> Any:
-    """``relu`` → ``{relu: {}}``; ``{relu: null}`` → ``{relu: {}}``; aliases and PyTorch class names → canonical names."""
+    """``relu`` and ``{relu: null}`` → ``{relu: {}}``; aliases and PyTorch class names → canonical names."""
     if isinstance(v, str):
         v = {v: {}}
     if not isinstance(v, dict):
@@ -268,7 +268,7 @@ def _item_model(tag: str) -> type[BaseModel]:
         return Call
     cls = Sequential if tag == "sequential" else _layers.REGISTRY[tag]
     cls.model_rebuild()  # builds a deferred layer model once, for itself and for its wrapper
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(  # type: ignore[call-overload]
         f"{cls.__name__}Item",
         __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=_written_form(tag)),
         __doc__=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
@@ -280,11 +280,10 @@ def _item_model(tag: str) -> type[BaseModel]:
 def _item_union() -> TypeAdapter[Any]:
     """Every item type as one tagged union; built only for the JSON Schema."""
     members = [Annotated[_item_model(tag), Tag(tag)] for tag in [*_layers.REGISTRY, "sequential", "call"]]
-    return TypeAdapter(
-        # a Union built at run time: `X | Y` has no form for a tuple of members
-        Annotated[Union[tuple(members)],  # noqa: UP007
-                  Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
-    )
+    # a Union built at run time, so a value to type checkers: `X | Y` has no form for a tuple of members
+    union: Any = Annotated[Union[tuple(members)],  # noqa: UP007
+                           Discriminator(_tag), BeforeValidator(_normalise), _BareItemSchema()]
+    return TypeAdapter(union)
 
 
 class _BareItemSchema:
@@ -373,18 +372,30 @@ def _quantity(kind: units.Kind, description: str) -> Any:
     return Annotated[Any, PlainValidator(lambda v: units.parse(v, kind)), WithJsonSchema(schema)]
 
 
-Budgets = create_model(  # type: ignore[call-overload]
-    "Budgets",
-    __config__=ConfigDict(extra="forbid", frozen=True),
-    __doc__="Limits a network must stay within (``cnncalc check``), and the batch/dtype they assume.",
-    **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in METRICS.values()},
-    batch=(Annotated[int, Field(strict=True, ge=1)] | None,
-           Field(None, description="batch size the memory limits assume (default 1)")),
-    dtype=(Literal[tuple(DTYPE_BYTES)] | None,
-           Field(None, description="element type the memory limits assume (default fp32)")),
-    optimizer=(Literal[OPTIMIZERS] | None,
-               Field(None, description="optimizer the training-memory limit assumes (default adam)")),
-)
+if TYPE_CHECKING:  # pragma: no cover
+
+    class Budgets(BaseModel):
+        """What a type checker sees of the model below: one field per limit of :data:`limits.LIMITS`."""
+
+        batch: int | None
+        dtype: Dtype | None
+        optimizer: TrainingOptimizer | None
+
+        def __getattr__(self, limit: str) -> units.Quantity | None: ...
+
+else:
+    Budgets = create_model(
+        "Budgets",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __doc__="Limits a network must stay within (``cnncalc check``), and the batch/dtype they assume.",
+        **{m.limit: (_quantity(m.kind, m.help) | None, None) for m in LIMITS.values()},
+        batch=(Annotated[int, Field(strict=True, ge=1)] | None,
+               Field(None, description="batch size the memory limits assume (default 1)")),
+        dtype=(Dtype | None,
+               Field(None, description="element type the memory limits assume (default fp32)")),
+        optimizer=(TrainingOptimizer | None,
+                   Field(None, description="optimizer the training-memory limit assumes (default adam)")),
+    )
 
 
 def _literal(v: Any) -> Any:
@@ -457,8 +468,9 @@ def from_source(src: Source) -> Network:
     if not isinstance(data, dict):
         what = _describe(data)
         raise SpecError([*src.problems, src.problem(f"expected a mapping with 'input' and 'layers', got {what}")])
-    blocks = data.get("blocks")
-    names = set(blocks) if isinstance(blocks, dict) else set()
+    raw_blocks = data.get("blocks")
+    blocks: dict[Any, Any] = raw_blocks if isinstance(raw_blocks, dict) else {}
+    names = set(blocks)
     problems = list(src.problems)
     more = 0
     for b in sorted(names & set(_known_types())):
@@ -586,7 +598,7 @@ def item_identity(item: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _message(err: dict[str, Any], field: str | None) -> str:
+def _message(err: ErrorDetails, field: str | None) -> str:
     typ = err["type"]
     ctx = err.get("ctx") or {}
     if typ == "extra_forbidden" and field is not None:
@@ -643,9 +655,9 @@ def _located(src: Source, e: ValidationError, limit: int | None = None) -> tuple
             name, typ = item_identity(_get(src.data, item_path))
             index = item_path[-1]
             own = field not in (*GRAPH_KEYS, "repeat")
-            if field is not None and (field == typ or (len(path) == len(item_path) and own)):
-                if err["type"] not in ("extra_forbidden", "missing"):
-                    field = None
+            if (field is not None and (field == typ or (len(path) == len(item_path) and own))
+                    and err["type"] not in ("extra_forbidden", "missing")):
+                field = None
             if typ is not None and field == typ:
                 field = None
         msg = _message(err, field)

@@ -17,15 +17,15 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from .analysis import analyse
 from .errors import CnnCalcError, OptionError
 from .graph import MAX_ELEMENTS, build
 from .layers import Shape, fmt_shape
-from .memory import MemoryEstimate, MemoryModel
-from .report import DTYPE_BYTES, SCHEMA_VERSION, Totals
+from .memory import MemoryModel
+from .report import Sweep, SweepRow
 from .spec import Network
 
 #: Most values one option may expand to (and most rows of a sweep).
@@ -89,52 +89,6 @@ def fill_spatial(shape: Sequence[int], like: Sequence[Any]) -> Shape:
     if 2 <= len(shape) < len(like):
         shape += (shape[-1],) * (len(like) - len(shape))
     return shape
-
-
-@dataclass(frozen=True)
-class SweepRow:
-    """The totals and memory of the network at one input shape and batch size."""
-
-    input_shape: Shape
-    batch: int
-    totals: Totals
-    memory: MemoryEstimate | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The input shape, the batch, and the report's ``totals`` and ``memory`` objects."""
-        return {
-            "input_shape": list(self.input_shape),
-            "batch": self.batch,
-            "totals": self.totals.to_dict(),
-            "memory": None if self.memory is None else self.memory.to_dict(),
-        }
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A network's totals for every combination of input shape and batch size, input-major."""
-
-    network: str
-    source: str | None
-    dtype: str
-    optimizer: str
-    amp: bool
-    rows: tuple[SweepRow, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The documented JSON object (``schema_version``, ``network``, ``rows``)."""
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "network": {
-                "name": self.network,
-                "source": self.source,
-                "dtype": self.dtype,
-                "dtype_bytes": DTYPE_BYTES[self.dtype],
-                "optimizer": self.optimizer,
-                "amp": self.amp,
-            },
-            "rows": [row.to_dict() for row in self.rows],
-        }
 
 
 def sweep(network: Network, inputs: Sequence[Sequence[int]], batches: Sequence[int], *,

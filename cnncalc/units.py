@@ -145,3 +145,11 @@ def parse_percent(text: str) -> Fraction:
     if value > MAX_VALUE:
         raise ValueError(_too_large(text))
     return value
+
+
+def parse_size(text: str) -> int:
+    """A positive memory size: ``16GiB`` = 16·2³⁰ bytes, ``16G`` = ``16GB`` = 16·10⁹; ``ValueError`` otherwise."""
+    value = parse(text, "bytes").value
+    if value < 1:
+        raise ValueError(f"'{text}' is not a positive size")
+    return value

@@ -1,9 +1,13 @@
-"""Shared fixtures: running the CLI in-process, one-layer probes, golden-file regeneration."""
+"""Shared fixtures: running the CLI in-process, one-layer probes, golden-file regeneration, and the
+check that every report the suite produces adds up."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,9 @@ from hypothesis import settings
 
 from cnncalc import analysis, source, spec
 from cnncalc.cli import cli
-from cnncalc.report import LayerRow, Report
+from cnncalc.constants import DTYPE_BYTES
+from cnncalc.memory import MemoryModel
+from cnncalc.report import LayerRow, MemoryEstimate, Report
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -56,15 +62,79 @@ def probe(layer_type: str, args: dict[str, Any] | None, input_shape: list[int]) 
 
 
 def assert_totals_add_up(report: Report) -> None:
-    """The totals equal the sum of the rows."""
-    t = report.totals
-    assert t.params == sum(r.params for r in report.layers)
-    assert t.buffers == sum(r.buffers for r in report.layers)
-    assert t.non_trainable_params == sum(r.non_trainable_params for r in report.layers)
-    assert t.macs == sum(r.macs for r in report.layers)
-    assert t.flops == sum(r.flops for r in report.layers)
-    assert t.activation_elements == sum(r.output_elements for r in report.layers)
-    assert t.activation_bytes == sum(r.output_bytes for r in report.layers)
+    """The per-row figures add up to the totals, and the memory rows to the memory totals.
+
+    One definition, run by :func:`every_report_adds_up` on every analysis the suite produces.
+    """
+    t, rows = report.totals, report.layers
+    assert t.params == sum(r.params for r in rows)
+    assert t.buffers == sum(r.buffers for r in rows)
+    assert t.non_trainable_params == sum(r.non_trainable_params for r in rows)
+    assert t.macs == sum(r.macs for r in rows)
+    assert t.flops == sum(r.flops for r in rows)
+    assert t.activation_elements == sum(r.output_elements for r in rows)
+    assert t.activation_bytes == sum(r.output_bytes for r in rows)
+    # bytes at the report's dtype: weights as stored, every output at the batch
+    size = DTYPE_BYTES[report.dtype]
+    assert (t.param_bytes, t.buffer_bytes) == (t.params * size, t.buffers * size)
+    assert t.weight_file_bytes == t.param_bytes + t.buffer_bytes
+    assert t.activation_bytes_batch == t.activation_bytes * t.batch
+    if report.memory is not None:
+        m = report.memory
+        assert [r.name for r in m.layers] == [r.name for r in rows]
+        # autocast keeps fp32 master weights
+        assert m.weights == (t.params + t.buffers) * (4 if m.amp else size)
+        if not m.amp:  # under autocast a layer's output may be fp32 while the report's dtype is 16-bit
+            assert sum(r.output_bytes for r in m.layers) == t.activation_bytes_batch
+        assert_memory_adds_up(m)
+
+
+def assert_memory_adds_up(m: MemoryEstimate) -> None:
+    """The training peak is the sum of its breakdown, and of the layers' shares, the input batch and the workspace."""
+    if m.training_peak is None:
+        assert m.training_breakdown == ()
+        return
+    breakdown = dict(m.training_breakdown)
+    assert sum(breakdown.values()) == m.training_peak
+    assert sum(r.peak_bytes for r in m.layers) + breakdown.get("input batch", 0) + m.overhead == m.training_peak
+
+
+@pytest.fixture(autouse=True)
+def every_report_adds_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Check, after every test, that each analysis, collapse and memory estimate it produced adds up.
+
+    ``analyse`` is wrapped wherever a module holds it (``from cnncalc.analysis import analyse``),
+    so that reports made by the CLI, the API and the tests alike are checked, as torchinfo checks
+    every summary its tests print.
+    """
+    reports: list[Report] = []
+    estimates: list[MemoryEstimate] = []
+    real_analyse, real_collapse, real_estimate = analysis.analyse, Report.collapse, MemoryModel.estimate
+
+    @functools.wraps(real_analyse)
+    def analyse(*args: Any, **kwargs: Any) -> Report:
+        reports.append(real_analyse(*args, **kwargs))
+        return reports[-1]
+
+    def collapse(self: Report, depth: int) -> Report:
+        reports.append(real_collapse(self, depth))
+        return reports[-1]
+
+    def estimate(self: MemoryModel, batch: int) -> MemoryEstimate:
+        estimates.append(real_estimate(self, batch))
+        return estimates[-1]
+
+    for module in list(sys.modules.values()):
+        # vars(), not getattr(): a module's __getattr__ may import things
+        if module is not None and vars(module).get("analyse") is real_analyse:
+            monkeypatch.setattr(module, "analyse", analyse)
+    monkeypatch.setattr(Report, "collapse", collapse)
+    monkeypatch.setattr(MemoryModel, "estimate", estimate)
+    yield
+    for report in reports:
+        assert_totals_add_up(report)
+    for e in estimates:
+        assert_memory_adds_up(e)
 
 
 def load_json(text: str) -> Any:

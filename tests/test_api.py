@@ -315,14 +315,14 @@ def test_the_public_names_are_exported() -> None:
         cnncalc.no_such_thing  # noqa: B018
 
 
-def test_the_readmes_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_the_api_pages_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Python and notebooks", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    from docs_pages import blocks, page
+
+    code = blocks(page("api.md"), "python")[0]
     (tmp_path / "net.yaml").write_text("input: [3, 8, 8]\nlayers: [relu]\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "docs/api.md", "exec"), scope)
     assert scope["report"].input_shape == (3, 64, 64)
     assert capsys.readouterr().out == str(scope["report"]) + "\n"

@@ -19,7 +19,7 @@ import cnncalc
 from cnncalc import budgets, spec
 from cnncalc.cli import cli
 from cnncalc.graph import build
-from cnncalc.limits import METRICS
+from cnncalc.limits import LIMITS
 from cnncalc.memory import MemoryModel
 
 PARAMS = (20 * 25 + 20) + (50 * 20 * 25 + 50) + (800 * 500 + 500) + (500 * 10 + 10)
@@ -61,7 +61,7 @@ def test_limit_at_the_figure_holds(limit: str, actual: int) -> None:
 
 @pytest.mark.parametrize("limit, actual", FIGURES)
 def test_limit_past_the_figure_fails(limit: str, actual: int) -> None:
-    bound = actual - 1 if METRICS[limit].bound == "max" else actual + 1
+    bound = actual - 1 if LIMITS[limit].bound == "max" else actual + 1
     r = run("check", "lenet5", flag(limit), str(bound), "-f", "json")
     assert r.exit_code == 1, r.output
     (row,) = json.loads(r.stdout)["networks"][0]["limits"]
@@ -69,7 +69,7 @@ def test_limit_past_the_figure_fails(limit: str, actual: int) -> None:
     assert row["headroom_percent"] == pytest.approx(-100 / bound)
 
 
-@pytest.mark.parametrize("limit", list(METRICS))
+@pytest.mark.parametrize("limit", list(LIMITS))
 def test_bad_unit_is_a_usage_error(limit: str) -> None:
     r = run("check", "lenet5", flag(limit), "12Q")
     assert r.exit_code == 2
@@ -93,7 +93,7 @@ def test_train_memory_is_never_silently_passed() -> None:
 
 def test_train_memory_is_the_memory_models_peak() -> None:
     """Every limit kind has a measure; training memory is the peak of the memory model."""
-    assert set(budgets.MEASURES) == set(METRICS) == set(spec.Budgets.model_fields) - {"batch", "dtype", "optimizer"}
+    assert set(budgets.MEASURES) == set(LIMITS) == set(spec.Budgets.model_fields) - {"batch", "dtype", "optimizer"}
     net = spec.load("lenet5")
     settings = budgets.Settings(batch=8, optimizer="momentum")
     subject = budgets.Subject(net, cnncalc.analyse(net, batch=8, optimizer="momentum"), settings)

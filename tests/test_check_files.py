@@ -334,10 +334,11 @@ def test_hook_on_a_repository_passes(tmp_path: Path) -> None:
 
 
 def readme_pre_commit_configs() -> list[dict[str, object]]:
-    """The ``.pre-commit-config.yaml`` examples of the README's pre-commit recipe."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The ``.pre-commit-config.yaml`` examples of the pre-commit recipe on the budgets page."""
+    from docs_pages import page
+
+    text = page("budgets.md")
     recipe = text[text.index("**pre-commit**"):]
-    recipe = recipe[: recipe.index("\n## ")]
     blocks = re.findall(r"```yaml\n(.*?)```", recipe, flags=re.S)
     return [yaml.safe_load(b) for b in blocks]
 

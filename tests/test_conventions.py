@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import layers
 import pytest
 from click.testing import CliRunner
 
@@ -64,89 +65,7 @@ def one(kind: str, args: dict[str, Any], shape: tuple[int, ...], convention: str
     return analyse(spec.load("one.yaml", text=text), convention=convention).totals.macs
 
 
-E = 8 * 6 * 6  # elements of an [8, 6, 6] map
-
-RULES = [
-    # torchvision: conv and linear multiply-accumulates, no bias
-    pytest.param("torchvision", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, (8, 6, 6),
-                 4 * 6 * 6 * 8 * 9, id="torchvision conv: out·C_in·k"),
-    pytest.param("torchvision", "batchnorm2d", {}, (8, 6, 6), 0, id="torchvision batchnorm: 0"),
-    # fvcore: the handlers of the traced aten ops
-    pytest.param("fvcore", "batchnorm2d", {}, (8, 6, 6), 2 * E, id="fvcore batchnorm (inference): 2E"),
-    pytest.param("fvcore", "batchnorm2d", {"affine": False}, (8, 6, 6), E, id="fvcore batchnorm no affine: E"),
-    pytest.param("fvcore", "batchnorm2d", {"track_running_stats": False}, (8, 6, 6), 5 * E,
-                 id="fvcore batchnorm, batch statistics: 5E"),
-    pytest.param("fvcore", "groupnorm", {"num_groups": 2}, (8, 6, 6), 5 * E, id="fvcore groupnorm: 5E"),
-    pytest.param("fvcore", "layernorm", {"elementwise_affine": False}, (8, 6, 6), 4 * E,
-                 id="fvcore layernorm no affine: 4E"),
-    pytest.param("fvcore", "instancenorm2d", {}, (8, 6, 6), 4 * E, id="fvcore instance norm: 4E"),
-    pytest.param("fvcore", "adaptiveavgpool2d", {"output_size": 1}, (8, 6, 6), E,
-                 id="fvcore adaptive_avg_pool2d: input elements"),
-    pytest.param("fvcore", "globalavgpool", {}, (8, 6, 6), E, id="fvcore global average pooling: input elements"),
-    pytest.param("fvcore", "globalmaxpool", {}, (8, 6, 6), 0, id="fvcore global max pooling: 0"),
-    pytest.param("fvcore", "adaptiveavgpool1d", {"output_size": 1}, (8, 6), 0, id="fvcore adaptive_avg_pool1d: 0"),
-    pytest.param("fvcore", "upsample", {"scale_factor": 2, "mode": "bilinear"}, (8, 6, 6), 4 * 4 * E,
-                 id="fvcore upsample_bilinear2d: 4 per output"),
-    pytest.param("fvcore", "upsample", {"scale_factor": 2}, (8, 6, 6), 4 * E, id="fvcore upsample_nearest2d: 1"),
-    pytest.param("fvcore", "upsample", {"scale_factor": 2}, (8, 6), 0, id="fvcore upsample_nearest1d: 0"),
-    pytest.param("fvcore", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"}, (8, 6, 6), 0,
-                 id="fvcore conv with padding same: _convolution_mode, 0"),
-    pytest.param("fvcore", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same",
-                                      "padding_mode": "reflect"}, (8, 6, 6), 4 * 6 * 6 * 8 * 9,
-                 id="fvcore conv with padding same, reflect: padded first, counted"),
-    pytest.param("fvcore", "maxpool2d", {"kernel_size": 2}, (8, 6, 6), 0, id="fvcore max pooling: 0"),
-    pytest.param("fvcore", "relu", {}, (8, 6, 6), 0, id="fvcore relu: 0"),
-    # thop: hooks by exact module type
-    pytest.param("thop", "batchnorm2d", {}, (8, 6, 6), 4 * E, id="thop batchnorm: 2E doubled when affine"),
-    pytest.param("thop", "instancenorm2d", {}, (8, 6, 6), 2 * E, id="thop instance norm no affine: 2E"),
-    pytest.param("thop", "layernorm", {}, (8, 6, 6), 4 * E, id="thop layernorm: 4E"),
-    pytest.param("thop", "layernorm2d", {}, (8, 6, 6), 0, id="thop LayerNorm2d, a subclass: 0"),
-    pytest.param("thop", "groupnorm", {"num_groups": 2}, (8, 6, 6), 0, id="thop groupnorm: 0"),
-    pytest.param("thop", "prelu", {}, (8, 6, 6), E, id="thop prelu: E"),
-    pytest.param("thop", "softmax", {"dim": 1}, (8, 6, 6), 36 * (3 * 8 - 1),
-                 id="thop softmax: rows·(3n − 1)"),
-    pytest.param("thop", "avgpool2d", {"kernel_size": 2}, (8, 6, 6), 8 * 3 * 3, id="thop avg pooling: outputs"),
-    pytest.param("thop", "adaptiveavgpool2d", {"output_size": 4}, (8, 6, 6), int((1.5 * 1.5 + 1) * 8 * 16),
-                 id="thop adaptive avg pooling: (Π in/out + 1)·outputs"),
-    pytest.param("thop", "upsample", {"scale_factor": 2, "mode": "bilinear"}, (8, 6, 6), 11 * 4 * E,
-                 id="thop bilinear: 11 per output"),
-    pytest.param("thop", "upsample", {"scale_factor": 2, "mode": "trilinear"}, (8, 6, 6, 6), 0,
-                 id="thop trilinear: not among its modes, 0"),
-    pytest.param("thop", "convtranspose2d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "groups": 2},
-                 (8, 6, 6), 4 * 13 * 13 * (8 // 2) * 9, id="thop transposed conv: outputs·C_in/groups·k"),
-    pytest.param("thop", "relu", {}, (8, 6, 6), 0, id="thop relu: 0"),
-    # ptflops: module hooks plus patched torch.nn.functional calls
-    pytest.param("ptflops", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, (8, 6, 6),
-                 4 * 6 * 6 * 8 * 9 + 4 * 6 * 6, id="ptflops conv: MACs + bias per output"),
-    pytest.param("ptflops", "linear", {"out_features": 5}, (8,), 8 * 5 + 5, id="ptflops linear: MACs + bias"),
-    pytest.param("ptflops", "relu", {}, (8, 6, 6), 2 * E, id="ptflops relu: module hook and F.relu"),
-    pytest.param("ptflops", "leakyrelu", {}, (8, 6, 6), E, id="ptflops leaky relu: module hook only"),
-    pytest.param("ptflops", "silu", {}, (8, 6, 6), E, id="ptflops silu: F.silu only"),
-    pytest.param("ptflops", "sigmoid", {}, (8, 6, 6), 0, id="ptflops sigmoid: 0"),
-    pytest.param("ptflops", "maxpool2d", {"kernel_size": 2}, (8, 6, 6), 2 * E,
-                 id="ptflops max pooling: input elements, twice"),
-    pytest.param("ptflops", "batchnorm2d", {}, (8, 6, 6), 2 * E, id="ptflops batchnorm affine: 2E"),
-    pytest.param("ptflops", "layernorm", {}, (8, 6, 6), E, id="ptflops layernorm: E"),
-    pytest.param("ptflops", "localresponsenorm", {"size": 3}, (8, 6, 6), 3 * E + (8 + 3 - 1) * 36,
-                 id="ptflops lrn: two muls, an add, avg pooling over padded channels"),
-    pytest.param("ptflops", "upsample", {"scale_factor": 2}, (8, 6, 6), 2 * 4 * E,
-                 id="ptflops upsample: module hook and F.interpolate"),
-    pytest.param("ptflops", "upsample", {"scale_factor": [1.5, 1.5]}, (8, 4, 4), 8 * 6 * 6 + 8 * 16 * 2,
-                 id="ptflops upsample by a list: input·int(Π factors)"),
-    # torchinfo: weight and bias parameters
-    pytest.param("torchinfo", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, (8, 6, 6),
-                 (4 * 8 * 9 + 4) * 36, id="torchinfo conv: params·output positions"),
-    pytest.param("torchinfo", "convtranspose2d", {"out_channels": 4, "kernel_size": 3, "stride": 2}, (8, 6, 6),
-                 (8 * 4 * 9 + 4) * 13 * 13, id="torchinfo transposed conv: params·output positions"),
-    pytest.param("torchinfo", "linear", {"out_features": 5, "in_features": 8}, (3, 8), 8 * 5 + 5,
-                 id="torchinfo linear on [3, 8]: params, once"),
-    pytest.param("torchinfo", "batchnorm2d", {}, (8, 6, 6), 2 * 8, id="torchinfo batchnorm: params"),
-    pytest.param("torchinfo", "layerscale", {}, (8, 6, 6), 0, id="torchinfo layer scale (gamma): 0"),
-    # torch: FlopCounterMode, in MACs
-    pytest.param("torch", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, (8, 6, 6),
-                 4 * 6 * 6 * 8 * 9, id="torch conv: MACs = FLOPs / 2"),
-    pytest.param("torch", "batchnorm2d", {}, (8, 6, 6), 0, id="torch batchnorm: 0"),
-]
+RULES = layers.table("PEER_CASES")  # every family's cases (tests/layers)
 
 
 @pytest.mark.parametrize(("convention", "kind", "args", "shape", "macs"), RULES)

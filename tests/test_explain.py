@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import layers
 import pytest
 from click.testing import CliRunner
-from layers.test_tensor import ZOO_TENSOR  # reshape, contiguous
+from conftest import network_text
 from test_ops_layers import ZOO_OPS  # crop, slices, reductions, constants
 
 from cnncalc.analysis import analyse
@@ -17,8 +18,8 @@ from cnncalc.layers import REGISTRY, Layer
 from cnncalc.render_explain import render_markdown, render_text
 from cnncalc.spec import bundled, load
 
-# Every registered layer type appears in one of these (checked below), so the agreement test
-# covers every rule.
+# Integration: many layer types chained; every type is explained on its own in the cases of its
+# family (tests/layers), so the agreement test covers every rule.
 ZOO_2D = """
 name: every 2-d layer
 input: [8, 16, 16]
@@ -105,7 +106,7 @@ layers:
   - adaptiveavgpool3d: {output_size: 1}
 """
 
-SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D, "zoo_ops": ZOO_OPS, "zoo_tensor": ZOO_TENSOR}
+SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D, "zoo_ops": ZOO_OPS}
 
 
 def network(name):
@@ -113,9 +114,10 @@ def network(name):
     return load(f"{name}.yaml", text=SYNTHETIC[name]) if name in SYNTHETIC else load(name)
 
 
-def test_synthetic_networks_cover_every_layer_type():
+def test_every_layer_type_is_explained():
+    """Each type is in a synthetic network or in its family's cases, whose explanations are checked below."""
     used = {n.layer.type_name for text in SYNTHETIC.values() for n in build(load("x.yaml", text=text)).nodes}
-    assert set(REGISTRY) - used == set()
+    assert set(REGISTRY) - used - layers.names("CASES") - layers.names("MERGE_CASES") == set()
 
 
 def test_no_layer_counts_outside_its_terms():
@@ -127,7 +129,16 @@ def test_no_layer_counts_outside_its_terms():
 
 @pytest.mark.parametrize("name", sorted([*bundled(), *SYNTHETIC]))
 def test_every_number_agrees_with_report(name):
-    net = network(name)
+    agrees(network(name))
+
+
+@pytest.mark.parametrize("typ, args, shape, out, params, buffers, macs, flops", layers.table("CASES"))
+def test_every_case_agrees_with_report(typ, args, shape, out, params, buffers, macs, flops):
+    agrees(load("case.yaml", text=network_text(shape, [{typ: args} if args is not None else typ])))
+
+
+def agrees(net):
+    """explain's figures are report's, and its printed arithmetic gives them."""
     report = analyse(net)
     everything = explain(net)
     found = [e for e in everything if e.kind == "layer"]
@@ -231,10 +242,9 @@ def test_cli_explain_unknown_layer():
     assert result.stderr == "error: --layer: no layer or block named 'flaten' (did you mean 'flatten'?)\n"
 
 
-def test_readme_example_is_what_explain_prints():
-    from pathlib import Path
+def test_guide_example_is_what_explain_prints():
+    from docs_pages import page
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("$ cnncalc explain tiny_cnn --layer conv1\n", 1)[1].split("```", 1)[0]
+    shown = page("guide.md").split("$ cnncalc explain tiny_cnn --layer conv1\n", 1)[1].split("```", 1)[0]
     result = CliRunner().invoke(cli, ["explain", "tiny_cnn", "--layer", "conv1"])
     assert result.stdout.strip() == shown.strip()

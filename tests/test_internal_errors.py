@@ -1,4 +1,4 @@
-"""A bug ends cleanly: one line naming the version, exit code 70; and every exit code is the README's.
+"""A bug ends cleanly: one line naming the version, exit code 70; and every exit code is the documented one.
 
 An internal error is any exception that is not a ``CnnCalcError``. It is planted here by
 replacing a core function that every command calls, for each command and for a class of
@@ -185,30 +185,33 @@ def test_debug_in_a_real_process() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the README's table of exit codes is the code's
+# the docs' table of exit codes is the code's
 
 
-def readme_exit_codes() -> dict[int, str]:
-    """The rows of the table under '### Exit codes' in the README: code → meaning."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Exit codes", 1)[1]
-    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", section.split("\n\n", 2)[1], flags=re.M)
-    return {int(code): meaning for code, meaning in rows}
+def documented_exit_codes() -> dict[int, str]:
+    """The rows of the table under '## Exit codes' on the errors page, as the site shows it: code → meaning."""
+    from docs_pages import page, section, table
+
+    return {int(code): meaning for code, meaning in table(section(page("errors.md"), "## Exit codes"), "code")}
 
 
-def test_readme_table_lists_every_exit_code() -> None:
-    table = readme_exit_codes()
-    assert set(table) == set(EXIT_CODES)
-    assert {0, 1, 2, 70, 130} <= set(table)
+def test_docs_table_lists_every_exit_code() -> None:
+    assert documented_exit_codes() == EXIT_CODES
+    assert {0, 1, 2, 70, 130} <= set(EXIT_CODES)
 
 
-def test_readme_table_agrees_on_the_signals() -> None:
-    # 128 + n for each signal the code handles, named in the table by its signal
-    for code, meaning in readme_exit_codes().items():
+def test_docs_explain_every_exit_code() -> None:
+    from docs_pages import page, section
+
+    # each code, and each signal the code handles by its name, is explained below the table
+    text = section(page("errors.md"), "## Exit codes")
+    for code, meaning in EXIT_CODES.items():
         if code > 128:
-            name = EXIT_CODES[code].split("(")[1].rstrip(")")
-            assert name in meaning, (code, meaning)
-            assert "left as it was" in meaning
+            name = meaning.split("(")[1].rstrip(")")
+            assert re.search(rf"\b{code} {name}\b", text), (code, name)
+        else:
+            assert f"- **{code}**:" in text, code
+    assert "left as it was" in text
 
 
 def test_codes_are_distinct_from_each_other() -> None:

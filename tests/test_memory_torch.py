@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import layers
 import pytest
+from conftest import network_text
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -52,84 +55,30 @@ def conv_then(module: nn.Module, c: int = 4) -> nn.Module:
     return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), module)
 
 
-class LayerScale(nn.Module):
-    """x·γ with a learnable γ of shape [C, 1, 1] (ConvNeXt)."""
-
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.gamma = nn.Parameter(torch.ones(c, 1, 1))
-
-    def forward(self, x: object) -> object:
-        return x * self.gamma
-
-
-SINGLE = [
-    pytest.param("conv2d: {out_channels: 6, kernel_size: 3}", nn.Conv2d(4, 6, 3), id="conv2d"),
-    pytest.param("conv2d: {out_channels: 6, kernel_size: 3, padding: 1, padding_mode: reflect}",
-                 nn.Conv2d(4, 6, 3, padding=1, padding_mode="reflect"), id="conv2d reflect"),
-    pytest.param("conv2d: {out_channels: 6, kernel_size: 3, padding: 1, padding_mode: circular}",
-                 nn.Conv2d(4, 6, 3, padding=1, padding_mode="circular"), id="conv2d circular"),
-    pytest.param("conv2d: {out_channels: 6, kernel_size: 4, padding: same}", nn.Conv2d(4, 6, 4, padding="same"),
-                 id="conv2d same even kernel"),
-    pytest.param("conv2d: {out_channels: 4, kernel_size: 3, groups: 4}", nn.Conv2d(4, 4, 3, groups=4),
-                 id="depthwise"),
-    pytest.param("convtranspose2d: {out_channels: 6, kernel_size: 2, stride: 2}",
-                 nn.ConvTranspose2d(4, 6, 2, 2), id="convtranspose2d"),
-    pytest.param("batchnorm2d", nn.BatchNorm2d(4), id="batchnorm2d"),
-    pytest.param("batchnorm2d: {affine: false, track_running_stats: false}",
-                 nn.BatchNorm2d(4, affine=False, track_running_stats=False), id="batchnorm2d plain"),
-    pytest.param("instancenorm2d", nn.InstanceNorm2d(4), id="instancenorm2d"),
-    pytest.param("instancenorm2d: {affine: true, track_running_stats: true}",
-                 nn.InstanceNorm2d(4, affine=True, track_running_stats=True), id="instancenorm2d affine tracked"),
-    pytest.param("layernorm", nn.LayerNorm(8), id="layernorm last axis"),
-    pytest.param("layernorm: {normalized_shape: [8, 8]}", nn.LayerNorm([8, 8]), id="layernorm 2 axes"),
-    pytest.param("groupnorm: {num_groups: 2}", nn.GroupNorm(2, 4), id="groupnorm"),
-    pytest.param("lrn: {size: 3}", nn.LocalResponseNorm(3), id="local response norm"),
-    pytest.param("relu", nn.ReLU(), id="relu"),
-    pytest.param("relu: {inplace: true}", nn.ReLU(inplace=True), id="relu inplace"),
-    pytest.param("relu6", nn.ReLU6(), id="relu6"),
-    pytest.param("relu6: {inplace: true}", nn.ReLU6(inplace=True), id="relu6 inplace"),
-    pytest.param("leakyrelu: {inplace: true}", nn.LeakyReLU(inplace=True), id="leakyrelu inplace"),
-    pytest.param("elu", nn.ELU(), id="elu"),
-    pytest.param("elu: {inplace: true}", nn.ELU(inplace=True), id="elu inplace"),
-    pytest.param("sigmoid", nn.Sigmoid(), id="sigmoid"),
-    pytest.param("tanh", nn.Tanh(), id="tanh"),
-    pytest.param("silu", nn.SiLU(), id="silu"),
-    pytest.param("silu: {inplace: true}", nn.SiLU(inplace=True), id="silu inplace"),
-    pytest.param("hardsigmoid: {inplace: true}", nn.Hardsigmoid(inplace=True), id="hardsigmoid inplace"),
-    pytest.param("hardswish", nn.Hardswish(), id="hardswish"),
-    pytest.param("hardswish: {inplace: true}", nn.Hardswish(inplace=True), id="hardswish inplace"),
-    pytest.param("gelu: {approximate: tanh}", nn.GELU("tanh"), id="gelu"),
-    pytest.param("prelu: {num_parameters: 4}", nn.PReLU(4), id="prelu"),
-    pytest.param("softmax: {dim: 1}", nn.Softmax(1), id="softmax"),
-    pytest.param("maxpool2d: {kernel_size: 3, stride: 2, padding: 1}", nn.MaxPool2d(3, 2, 1), id="maxpool2d"),
-    pytest.param("avgpool2d: {kernel_size: 2}", nn.AvgPool2d(2), id="avgpool2d"),
-    pytest.param("adaptiveavgpool2d: {output_size: 1}", nn.AdaptiveAvgPool2d(1), id="adaptive avg to 1"),
-    pytest.param("adaptiveavgpool2d: {output_size: 3}", nn.AdaptiveAvgPool2d(3), id="adaptive avg to 3"),
-    pytest.param("adaptivemaxpool2d: {output_size: 3}", nn.AdaptiveMaxPool2d(3), id="adaptive max to 3"),
-    pytest.param("globalavgpool", nn.AdaptiveAvgPool2d(1), id="global avg pool"),
-    pytest.param("globalmaxpool", nn.AdaptiveMaxPool2d(1), id="global max pool"),
-    pytest.param("dropout: {p: 0.3}", nn.Dropout(0.3), id="dropout"),
-    pytest.param("dropout: {p: 0.3, inplace: true}", nn.Dropout(0.3, inplace=True), id="dropout inplace"),
-    pytest.param("dropout: {p: 0.0}", nn.Dropout(0.0), id="dropout p 0"),
-    pytest.param("dropout2d: {p: 0.3}", nn.Dropout2d(0.3), id="dropout2d"),
-    pytest.param("alphadropout: {p: 0.3}", nn.AlphaDropout(0.3), id="alphadropout"),
-    pytest.param("zeropad2d: {padding: 1}", nn.ZeroPad2d(1), id="zeropad2d"),
-    pytest.param("upsample: {scale_factor: 2, mode: bilinear}", nn.Upsample(scale_factor=2, mode="bilinear"),
-                 id="upsample bilinear"),
-    pytest.param("pixelshuffle: {upscale_factor: 2}", nn.PixelShuffle(2), id="pixelshuffle"),
-    pytest.param("pixelunshuffle: {downscale_factor: 2}", nn.PixelUnshuffle(2), id="pixelunshuffle"),
-    pytest.param("channel_shuffle: {groups: 2}", nn.ChannelShuffle(2), id="channel_shuffle"),
-    pytest.param("identity", nn.Identity(), id="identity"),
-    pytest.param("flatten", nn.Flatten(), id="flatten"),
-    pytest.param("layerscale", LayerScale(4), id="layerscale"),
-]
+SINGLE = layers.table("AUTOGRAD")  # every family's cases (tests/layers)
 
 
 @pytest.mark.parametrize("layer, module", SINGLE)
 @pytest.mark.parametrize("batch", [2, 3])
-def test_layer_saves_what_autograd_saves(layer: str, module: nn.Module, batch: int) -> None:
-    assert cnncalc_saved(after_conv(layer), batch) == torch_saved(conv_then(module), (4, 8, 8), batch)
+def test_layer_saves_what_autograd_saves(layer: str, module: Callable[[Any], nn.Module], batch: int) -> None:
+    assert cnncalc_saved(after_conv(layer), batch) == torch_saved(conv_then(module(nn)), (4, 8, 8), batch)
+
+
+@pytest.mark.parametrize("typ, args, shape, out, params, buffers, macs, flops", layers.table("CASES"))
+@pytest.mark.parametrize("batch", [2, 3])
+def test_every_case_saves_what_autograd_saves(typ: str, args: Any, shape: list[int], out: list[int], params: int,
+                                             buffers: int, macs: int, flops: int, batch: int) -> None:
+    """Each arithmetic case after a conv (or linear) that makes its input need gradients, against its twin."""
+    if len(shape) > 4:
+        pytest.skip("no convolution of this rank")
+    a = dict(args or {})
+    conv = getattr(nn, f"Conv{len(shape) - 1}d" if len(shape) > 1 else "Linear")
+    first = conv(shape[0], shape[0], 3, padding=1) if len(shape) > 1 else conv(shape[0], shape[0])
+    text = network_text(shape, [{f"conv{len(shape) - 1}d": {"out_channels": shape[0], "kernel_size": 3,
+                                                            "padding": 1}} if len(shape) > 1 else
+                                 {"linear": {"out_features": shape[0]}}, {typ: a}])
+    model = nn.Sequential(first, layers.mapping("TWINS")[typ](a, tuple(shape)))
+    assert cnncalc_saved(text, batch) == torch_saved(model, tuple(shape), batch)
 
 
 def test_layernorm2d_and_linear_on_the_last_axis() -> None:

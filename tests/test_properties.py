@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import layers
 import pytest
 import yaml
 
@@ -23,8 +24,6 @@ hypothesis = pytest.importorskip("hypothesis")
 from conftest import assert_totals_add_up, run  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from layers.test_tensor import STRATEGIES as TENSOR_STRATEGIES  # noqa: E402
-from random_ops import STRATEGIES as OPS_STRATEGIES  # noqa: E402
 
 from cnncalc import analysis, spec  # noqa: E402
 from cnncalc.errors import LayerError  # noqa: E402
@@ -40,140 +39,12 @@ Args = st.SearchStrategy[dict[str, Any]]
 # arguments for each layer family, given the shape that reaches the layer
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def per_axis(n: int, values: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
-    """One value for all axes, or a list of one per axis."""
-    return st.one_of(values, st.lists(values, min_size=n, max_size=n))
-
-
-def _conv(shape: Shape, ndim: int, transposed: bool) -> Args:
-    @st.composite
-    def draw(d: Callable[..., Any]) -> dict[str, Any]:
-        groups = d(st.sampled_from(divisors(shape[0])))
-        stride = d(st.integers(1, 3) if transposed else per_axis(ndim, st.integers(1, 3)))
-        dilation = d(st.integers(1, 2) if transposed else per_axis(ndim, st.integers(1, 2)))
-        args: dict[str, Any] = {
-            "out_channels": groups * d(st.integers(1, 4)),
-            "kernel_size": d(per_axis(ndim, st.integers(1, 4))),
-            "stride": stride, "dilation": dilation, "groups": groups, "bias": d(st.booleans()),
-        }
-        if transposed:
-            args["padding"] = d(st.integers(0, 1))
-            args["output_padding"] = d(st.integers(0, max(stride, dilation) - 1))
-        else:
-            pads = [st.integers(0, 2), st.just("valid")]
-            if stride == 1 or stride == [1] * ndim:
-                pads.append(st.just("same"))
-            args["padding"] = d(st.one_of(*pads))
-            args["padding_mode"] = d(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
-        if d(st.booleans()):
-            args["in_channels"] = shape[0]
-        return args
-
-    return draw()
-
-
-def _pool(shape: Shape, ndim: int, kind: str) -> Args:
-    @st.composite
-    def draw(d: Callable[..., Any]) -> dict[str, Any]:
-        k = d(st.integers(1, 3))
-        args: dict[str, Any] = {"kernel_size": k, "padding": d(st.integers(0, k // 2)), "ceil_mode": d(st.booleans())}
-        if d(st.booleans()):
-            args["stride"] = d(per_axis(ndim, st.integers(1, 3)))
-        if kind == "max":
-            args["dilation"] = d(st.integers(1, 2))
-        else:
-            args["count_include_pad"] = d(st.booleans())
-        return args
-
-    return draw()
-
-
-def _upsample(shape: Shape) -> Args:
-    n = len(shape) - 1
-    modes = ["nearest", "nearest-exact", *{1: ["linear"], 2: ["bilinear", "bicubic"], 3: ["trilinear"]}.get(n, [])]
-    return st.fixed_dictionaries(
-        {"mode": st.sampled_from(modes)},
-        optional={"align_corners": st.booleans()},
-    ).flatmap(lambda a: st.one_of(
-        st.builds(lambda s: {**a, "scale_factor": s}, st.one_of(st.integers(1, 3), st.sampled_from([0.5, 1.5]))),
-        st.builds(lambda s: {**a, "size": s}, per_axis(n, st.integers(1, 12))),
-    )).map(lambda a: a if a["mode"] in ("linear", "bilinear", "bicubic", "trilinear") else
-           {k: v for k, v in a.items() if k != "align_corners"})
-
-
-def _norm_features(shape: Shape) -> Args:
-    return st.fixed_dictionaries({}, optional={
-        "affine": st.booleans(), "track_running_stats": st.booleans(), "num_features": st.just(shape[0]),
-        "eps": st.floats(1e-6, 1e-3), "momentum": st.one_of(st.none(), st.floats(0.01, 0.5)),
-    })
-
-
-def _activation(**extra: st.SearchStrategy[Any]) -> Callable[[Shape], Args]:
-    return lambda shape: st.fixed_dictionaries({}, optional={"inplace": st.booleans(), **extra})
-
-
-FAMILIES: dict[str, Callable[[Shape], Args]] = {
-    "conv": lambda s: _conv(s, len(s) - 1, False),
-    "convtranspose": lambda s: _conv(s, len(s) - 1, True),
-    "maxpool": lambda s: _pool(s, len(s) - 1, "max"),
-    "avgpool": lambda s: _pool(s, len(s) - 1, "avg"),
-    "adaptiveavgpool": lambda s: st.fixed_dictionaries(
-        {"output_size": st.one_of(st.integers(1, 4), st.lists(st.one_of(st.none(), st.integers(1, 4)),
-                                                              min_size=len(s) - 1, max_size=len(s) - 1))}),
-    "adaptivemaxpool": lambda s: st.fixed_dictionaries(
-        {"output_size": st.integers(1, 4)}, optional={"return_indices": st.booleans()}),
-    "globalavgpool": lambda s: st.just({}),
-    "globalmaxpool": lambda s: st.just({}),
-    "batchnorm": _norm_features,
-    "instancenorm": _norm_features,
-    "layernorm": lambda s: st.fixed_dictionaries({}, optional={
-        "normalized_shape": st.integers(0, len(s) - 1).map(lambda k: list(s[k:])),
-        "elementwise_affine": st.booleans(), "bias": st.booleans()}),
-    "layernorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans()}),
-    "groupnorm": lambda s: st.fixed_dictionaries({"num_groups": st.sampled_from(divisors(s[0]))},
-                                                 optional={"affine": st.booleans(), "num_channels": st.just(s[0])}),
-    "localresponsenorm": lambda s: st.fixed_dictionaries({"size": st.integers(1, 5)}),
-    "layerscale": lambda s: st.just({}),
-    "relu": _activation(), "relu6": _activation(), "sigmoid": _activation(), "tanh": _activation(),
-    "silu": _activation(), "hardsigmoid": _activation(), "hardswish": _activation(),
-    "leakyrelu": _activation(negative_slope=st.floats(0, 0.5)),
-    "elu": _activation(alpha=st.floats(0.1, 2)),
-    "gelu": _activation(approximate=st.sampled_from(["none", "tanh"])),
-    "prelu": lambda s: st.fixed_dictionaries({}, optional={"num_parameters": st.sampled_from(sorted({1, s[0]}))}),
-    "softmax": lambda s: st.fixed_dictionaries({"dim": st.sampled_from([*range(1, len(s) + 1), -1])}),
-    "dropout": lambda s: st.fixed_dictionaries({}, optional={"p": st.floats(0, 1), "inplace": st.booleans()}),
-    "alphadropout": lambda s: FAMILIES["dropout"](s),
-    "flatten": lambda s: st.sampled_from([{}, {"start_dim": 1, "end_dim": -1}, {"start_dim": len(s)}]),
-    "identity": lambda s: st.just({}),
-    "permute": lambda s: st.permutations(range(1, len(s) + 1)).map(lambda order: {"dims": [0, *order]}),
-    "linear": lambda s: st.fixed_dictionaries(
-        {"out_features": st.integers(1, 32)},
-        optional={"bias": st.booleans()},
-    ).map(lambda a: {**a, "in_features": s[-1]} if len(s) > 1 else a),
-    "zeropad": lambda s: st.fixed_dictionaries({"padding": st.one_of(
-        st.integers(0, 2), st.lists(st.integers(0, 2), min_size=2 * (len(s) - 1), max_size=2 * (len(s) - 1)))}),
-    "upsample": _upsample,
-    "pixelshuffle": lambda s: st.fixed_dictionaries(
-        {"upscale_factor": st.sampled_from([r for r in range(1, 4) if s[0] % (r * r) == 0])}),
-    "pixelunshuffle": lambda s: st.fixed_dictionaries(
-        {"downscale_factor": st.sampled_from([r for r in range(1, 4) if all(n % r == 0 for n in s[1:])])}),
-    "channel_shuffle": lambda s: st.fixed_dictionaries({"groups": st.sampled_from(divisors(s[0]))}),
-    "chunk": lambda s: st.integers(1, 4).flatmap(lambda c: st.fixed_dictionaries(
-        {"chunks": st.just(c), "index": st.integers(0, min(c, s[0]) - 1), "dim": st.just(1)})),
-    "split": lambda s: st.integers(1, s[0]).flatmap(lambda k: st.fixed_dictionaries(
-        {"split_size_or_sections": st.just(k), "index": st.integers(0, -(-s[0] // k) - 1), "dim": st.just(1)})),
-    # merges take their second input from an earlier layer: see ``networks``
-    "add": lambda s: st.just({}),
-    "multiply": lambda s: st.just({}),
-    "concat": lambda s: st.just({}),
-}
-FAMILIES.update(OPS_STRATEGIES)  # crop, slices, reductions, constants; zero padding with negative amounts
-FAMILIES.update(TENSOR_STRATEGIES)  # reshape, contiguous
-MERGES = {"add", "multiply", "concat"}
+#: Hypothesis strategies of arguments, by layer type or family stem: every family's (tests/layers).
+FAMILIES: dict[str, Callable[[Shape], Args]] = layers.mapping("STRATEGIES")
+#: The ranks a type takes where its ``ndim`` does not say.
+FITS: dict[str, Callable[[Shape], bool]] = layers.mapping("FITS")
+#: Layer types with several inputs: ``networks`` wires their second input.
+MERGES = {t for t in layers.mapping_set("WIRED") if REGISTRY[t].arity[1] != 1}
 
 
 def family(type_name: str) -> str:
@@ -188,16 +59,10 @@ def test_every_layer_type_has_a_strategy() -> None:
 
 def fits(type_name: str, shape: Shape) -> bool:
     """Whether a layer type can take a tensor of this rank."""
+    if type_name in FITS:
+        return bool(FITS[type_name](shape))
     ndim = REGISTRY[type_name].ndim
-    if type_name in ("batchnorm1d", "instancenorm1d"):
-        return len(shape) in (1, 2)
-    if ndim is not None:
-        return len(shape) == ndim + 1
-    if type_name in ("pixelshuffle", "pixelunshuffle"):
-        return len(shape) == 3
-    if type_name in ("upsample", "globalavgpool", "globalmaxpool", "groupnorm", "localresponsenorm", "zeropad"):
-        return len(shape) >= 2
-    return True
+    return ndim is None or len(shape) == ndim + 1
 
 
 @st.composite
@@ -357,8 +222,13 @@ def test_corrupted_files_give_figures_or_located_errors(workdir: Path, case: tup
             assert data["totals"]["params"] == sum(row["params"] for row in data["layers"])
         elif command[0] == "check":
             assert json.loads(res.stdout)["summary"]["passed"] == 1
-        else:
-            assert res.stdout.strip()
+        elif command[0] == "report":  # CSV at depth 1: one full row per top-level name
+            rows = list(csv.DictReader(io.StringIO(res.stdout)))
+            assert rows and all(None not in row and None not in row.values() for row in rows)
+            assert len({row["name"] for row in rows}) == len(rows)
+            assert not any("." in row["name"] for row in rows)
+        else:  # explain: each layer's output is worked out
+            assert "\n  output " in res.stdout
     else:
         lines = res.stderr.splitlines()
         assert lines and all(line.startswith(f"error: {path}") for line in lines), (how, res.stderr)

@@ -1,7 +1,9 @@
 """What PyTorch refuses, cnncalc refuses; what PyTorch runs, cnncalc accepts.
 
-Each refusal here is a mismatch the differential tests found: cnncalc accepted the layer and
-counted it, but the PyTorch module could not be built or run.
+Each refusal in TORCH_REFUSES is a mismatch the differential tests found: cnncalc accepted the
+layer and counted it, but the PyTorch module could not be built or run. REFUSED adds the empty
+or batch-cutting results that PyTorch computes and cnncalc refuses on purpose. The cases live
+with their family (tests/layers).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import layers
 import pytest
+from conftest import network_text
 
-from cnncalc import spec
-from cnncalc.errors import ShapeError
+from cnncalc import analyse, spec
+from cnncalc.errors import CnnCalcError, ShapeError
 from cnncalc.graph import build
 
 
@@ -27,52 +31,9 @@ def _nn() -> Any:
     return torch.nn
 
 
-REFUSED = [
-    pytest.param("convtranspose2d", {"out_channels": 2, "kernel_size": 3, "padding_mode": "reflect"}, (2, 5, 5),
-                 lambda nn: nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect"),
-                 "padding_mode must be 'zeros'", id="transposed conv: zeros padding only"),
-    pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 2, "padding_mode": "reflect"}, (1, 2),
-                 lambda nn: nn.Conv1d(1, 1, 1, padding=2, padding_mode="reflect"),
-                 "smaller than the input size 2", id="reflect padding 2 on a size of 2"),
-    pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 3, "padding_mode": "circular"}, (1, 2),
-                 lambda nn: nn.Conv1d(1, 1, 1, padding=3, padding_mode="circular"),
-                 "at most the input size 2", id="circular padding 3 on a size of 2"),
-    pytest.param("conv2d", {"out_channels": 1, "kernel_size": 5, "padding": "same", "padding_mode": "reflect"},
-                 (1, 2, 8), lambda nn: nn.Conv2d(1, 1, 5, padding="same", padding_mode="reflect"),
-                 "smaller than the input size 2", id="reflect 'same' padding wider than the input"),
-    pytest.param("channel_shuffle", {"groups": 2}, (4,), lambda nn: nn.ChannelShuffle(2),
-                 "expects a [C, *spatial] input", id="channel shuffle of a vector"),
-    pytest.param("instancenorm2d", {}, (3, 1, 1), lambda nn: nn.InstanceNorm2d(3),
-                 "single position", id="instance norm over one position"),
-    pytest.param("instancenorm1d", {}, (3,), lambda nn: nn.InstanceNorm1d(3, affine=True),
-                 "expects a [C, L] input", id="instance norm of a vector"),
-    pytest.param("avgpool1d", {"kernel_size": 2, "divisor_override": 2}, (1, 4),
-                 lambda nn: nn.AvgPool1d(2, divisor_override=2), "no divisor_override", id="avgpool1d divisor"),
-    pytest.param("avgpool3d", {"kernel_size": 3, "padding": 1}, (1, 2, 4, 4), lambda nn: nn.AvgPool3d(3, padding=1),
-                 "larger than the input 2", id="avgpool3d kernel 3 on 2, padded to 4"),
-    pytest.param("adaptiveavgpool1d", {"output_size": [None]}, (1, 4), lambda nn: nn.AdaptiveAvgPool1d((None,)),
-                 "not accepted in 1-d", id="adaptive pooling 1d keeping the size"),
-    pytest.param("upsample", {"scale_factor": 2, "align_corners": False}, (1, 4, 4),
-                 lambda nn: nn.Upsample(scale_factor=2, align_corners=False),
-                 "only for the interpolating modes", id="nearest upsampling with align_corners"),
-]
+REFUSED = layers.table("TORCH_REFUSES")  # every family's cases (tests/layers)
 
-ACCEPTED = [
-    pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 1, "padding_mode": "reflect"}, (1, 2),
-                 lambda nn: nn.Conv1d(1, 1, 1, padding=1, padding_mode="reflect"), (1, 4), id="reflect 1 on 2"),
-    pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 2, "padding_mode": "circular"}, (1, 2),
-                 lambda nn: nn.Conv1d(1, 1, 1, padding=2, padding_mode="circular"), (1, 6), id="circular 2 on 2"),
-    pytest.param("instancenorm2d", {"track_running_stats": True}, (3, 1, 1),
-                 lambda nn: nn.InstanceNorm2d(3, track_running_stats=True), (3, 1, 1),
-                 id="instance norm over one position with running statistics"),
-    pytest.param("avgpool2d", {"kernel_size": 3, "padding": 1}, (1, 2, 2), lambda nn: nn.AvgPool2d(3, padding=1),
-                 (1, 1, 1), id="avgpool2d kernel 3 on 2, padded to 4"),
-    pytest.param("adaptiveavgpool2d", {"output_size": [None, 2]}, (1, 4, 6),
-                 lambda nn: nn.AdaptiveAvgPool2d((None, 2)), (1, 4, 2), id="adaptive pooling 2d keeping one size"),
-    pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear", "align_corners": True}, (1, 3, 3),
-                 lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True), (1, 6, 6),
-                 id="bilinear upsampling with align_corners"),
-]
+ACCEPTED = layers.table("TORCH_ACCEPTS")
 
 
 @pytest.mark.parametrize(("kind", "args", "shape", "module", "message"), REFUSED)
@@ -108,3 +69,27 @@ def test_pytorch_accepts_too(kind: str, args: dict[str, Any], shape: tuple[int, 
     import torch
 
     assert tuple(module(nn).eval()(torch.zeros(1, *shape)).shape[1:]) == out
+
+
+CUTS = layers.table("REFUSED")
+TWINS = layers.mapping("TWINS")
+
+
+@pytest.mark.parametrize("typ, args, shape, torch_refuses, words", CUTS)
+def test_refused(typ: str, args: dict[str, Any], shape: list[int], torch_refuses: bool, words: str) -> None:
+    with pytest.raises(CnnCalcError, match=r"(?s)" + words.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)")):
+        analyse(spec.load("bad.yaml", text=network_text(shape, [{typ: {**args, "name": "x"}}])))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("typ, args, shape, torch_refuses, words", CUTS)
+def test_refused_by_torch_too(typ: str, args: dict[str, Any], shape: list[int], torch_refuses: bool,
+                              words: str) -> None:
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(1, *shape)
+    if torch_refuses:
+        with pytest.raises((RuntimeError, IndexError, ValueError)):
+            TWINS[typ](args, tuple(shape))(x)
+    else:  # PyTorch gives an empty or shorter tensor, or cuts the batch: cnncalc refuses on purpose
+        TWINS[typ](args, tuple(shape))(x)

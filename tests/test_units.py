@@ -105,3 +105,30 @@ def test_schema_pattern_agrees_with_parser(kind: units.Kind, text: str) -> None:
         if matches:
             assert "not a whole" in str(e)
     assert matches or not parsed
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("16GiB", 16 * 2**30, id="GiB"),
+    pytest.param("512 MiB", 512 * 2**20, id="MiB with a space"),
+    pytest.param("1.5GiB", 3 * 2**29, id="decimal GiB"),
+    pytest.param("0.5KiB", 512, id="decimal KiB"),
+    pytest.param("16G", 16 * 10**9, id="G"),
+    pytest.param("16GB", 16 * 10**9, id="GB"),
+    pytest.param("500M", 500 * 10**6, id="M"),
+    pytest.param("16kB", 16 * 10**3, id="kB"),
+    pytest.param("2TiB", 2 * 2**40, id="TiB"),
+    pytest.param("1000", 1000, id="bytes"),
+])
+def test_parse_size(text: str, expected: int) -> None:
+    assert units.parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param("16gib", "did you mean 'GiB'", id="units are case-sensitive"),
+    pytest.param("0.3KiB", "307.2, not a whole number of bytes", id="not whole bytes"),
+    pytest.param("0", "positive", id="zero"),
+    pytest.param("lots", "not a size", id="words"),
+])
+def test_parse_size_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        units.parse_size(text)

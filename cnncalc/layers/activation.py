@@ -5,6 +5,7 @@ FLOPs per output element, counting exp, erf and tanh as one operation each:
 =============  ====  =====================================================
 relu           1     one comparison
 relu6          2     two comparisons (clamp to [0, 6])
+hardtanh       2     two comparisons (clamp to [min_val, max_val])
 leakyrelu      2     comparison, multiply
 prelu          2     comparison, multiply (params: num_parameters, 1 or C)
 elu            4     comparison, exp, subtract, multiply
@@ -30,11 +31,17 @@ type                                        keeps       with inplace: true
 ==========================================  ==========  ===================
 relu, sigmoid, tanh, softmax, log_softmax   output      output (shared)
 leakyrelu, elu                              input       output (shared)
-relu6, silu, hardsigmoid, hardswish, gelu   input       a copy of the input
+relu6, hardtanh, silu, hardsigmoid,         input       a copy of the input
+hardswish, gelu
 prelu                                       input       a copy of the input
 ==========================================  ==========  ===================
 
 scale and shift keep nothing (the derivative of ``x * value`` is the constant ``value``).
+
+Peer tools (see cnncalc.layers.peers): fvcore counts none of them; thop counts prelu (one per
+element) and softmax (per row of n: n exps, n − 1 adds, n divides); ptflops counts per element
+relu, prelu, elu and gelu twice (module hook and patched function), leakyrelu, relu6 and silu
+once, softmax once, the others not; torchinfo counts prelu's weight.
 
 prelu runs in fp16/bf16 under autocast, softmax and log_softmax in fp32.
 
@@ -50,6 +57,7 @@ from typing import Any, ClassVar
 from ..errors import LayerError
 from ..formula import Div, Num, Sym, Term, elements
 from .base import RF, AnyInt, Flag, Layer, Number, Pos, Saved, Shape, choice, numel, register, spatial_axes, torch_call
+from .peers import UNCOUNTED, Peers, nothing, params, per_output
 
 
 class Activation(Layer):
@@ -85,12 +93,20 @@ class Activation(Layer):
             return super().torch_module(ins)
         return torch_call(f"nn.{self.torch_class}", **self.torch_args(*self.torch_fields))
 
-def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *, keeps: str = "input",
-                keeps_inplace: str = "copy", torch: str = "", inplace: bool = True, **fields: Any) -> None:
-    """Register a simple activation: ``cost`` FLOPs per element, what it keeps for backward, and
-    ``torch.nn.<torch>`` in PyTorch (``inplace``: whether that module takes an ``inplace`` flag)."""
+
+def _ptflops(per_element: int) -> Peers:
+    """An activation only ptflops counts: ``per_element`` (module hook and/or patched function)."""
+    return Peers(fvcore=nothing, thop=nothing, ptflops=per_output(per_element), torchinfo=nothing)
+
+
+def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *, ptflops: int,
+                keeps: str = "input", keeps_inplace: str = "copy", torch: str = "", inplace: bool = True,
+                **fields: Any) -> None:
+    """Register a simple activation: ``cost`` FLOPs per element, what ptflops counts per element
+    (the other tools count none), what it keeps for backward, and ``torch.nn.<torch>`` in
+    PyTorch (``inplace``: whether that module takes an ``inplace`` flag)."""
     ns: dict[str, Any] = {"cost": cost, "__doc__": doc, "prefix": name, "__module__": __name__,
-                          "keeps": keeps, "keeps_inplace": keeps_inplace,
+                          "keeps": keeps, "keeps_inplace": keeps_inplace, "peers": _ptflops(ptflops),
                           "torch_class": torch, "torch_fields": (*fields, *(("inplace",) if inplace else ()))}
     annotations: dict[str, Any] = {}
     for field, (typ, default) in fields.items():
@@ -100,19 +116,41 @@ def _activation(name: str, cost: int, doc: str, aliases: tuple[str, ...] = (), *
     register(name, *aliases)(type(name.capitalize(), (Activation,), ns))
 
 
-_activation("relu", 1, "Rectified linear unit, max(0, x).", keeps="output", keeps_inplace="output", torch="ReLU")
-_activation("relu6", 2, "ReLU clamped to [0, 6].", torch="ReLU6")
+_activation("relu", 1, "Rectified linear unit, max(0, x).", keeps="output", keeps_inplace="output", torch="ReLU",
+            ptflops=2)
+_activation("relu6", 2, "ReLU clamped to [0, 6].", torch="ReLU6", ptflops=1)
 _activation(
     "leakyrelu", 2, "Leaky ReLU: x if x > 0 else negative_slope·x.", ("leaky_relu",), keeps_inplace="output",
-    torch="LeakyReLU", negative_slope=(Number, 0.01),
+    torch="LeakyReLU", ptflops=1, negative_slope=(Number, 0.01),
 )
-_activation("elu", 4, "Exponential linear unit.", keeps_inplace="output", torch="ELU", alpha=(Number, 1.0))
+_activation("elu", 4, "Exponential linear unit.", keeps_inplace="output", torch="ELU", ptflops=2,
+            alpha=(Number, 1.0))
 _activation("sigmoid", 4, "Logistic sigmoid 1/(1 + e^−x).", keeps="output", keeps_inplace="output",
-            torch="Sigmoid", inplace=False)
-_activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="output", torch="Tanh", inplace=False)
-_activation("silu", 5, "SiLU / swish: x·sigmoid(x).", torch="SiLU")
-_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.", torch="Hardsigmoid")
-_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.", torch="Hardswish")
+            torch="Sigmoid", inplace=False, ptflops=0)
+_activation("tanh", 1, "Hyperbolic tangent.", keeps="output", keeps_inplace="output", torch="Tanh", inplace=False,
+            ptflops=0)
+_activation("silu", 5, "SiLU / swish: x·sigmoid(x).", torch="SiLU", ptflops=1)
+_activation("hardsigmoid", 4, "Hard sigmoid: relu6(x + 3)/6.", torch="Hardsigmoid", ptflops=0)
+_activation("hardswish", 5, "Hard swish: x·relu6(x + 3)/6.", torch="Hardswish", ptflops=0)
+
+
+@register("hardtanh")
+class Hardtanh(Activation):
+    """Hard tanh (``torch.nn.Hardtanh``): x clamped to [min_val, max_val]; relu6 is hardtanh(0, 6)."""
+
+    prefix = "hardtanh"
+    cost = 2  # two comparisons
+    # no tool counts it: ptflops hooks nn.ReLU6, a subclass, but not nn.Hardtanh, and patches no F.hardtanh
+    peers = UNCOUNTED
+    torch_class = "Hardtanh"
+    torch_fields = ("min_val", "max_val", "inplace")
+    min_val: Number = -1.0
+    max_val: Number = 1.0
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        if not self.max_val > self.min_val:
+            raise LayerError(f"max_val {self.max_val:g} must be greater than min_val {self.min_val:g} (as PyTorch)")
+        return ins[0]
 
 
 @register("gelu")
@@ -120,6 +158,7 @@ class Gelu(Activation):
     """Gaussian error linear unit: x·Φ(x) (exact), or its tanh approximation."""
 
     prefix = "gelu"
+    peers = _ptflops(2)
     torch_class = "GELU"
     torch_fields = ("approximate",)
     approximate: choice("none", "tanh") = "none"  # type: ignore[valid-type]
@@ -133,6 +172,8 @@ class PRelu(Activation):
     """Parametric ReLU: one learnable slope, or one per channel (``num_parameters``)."""
 
     prefix = "prelu"
+    # thop's count_prelu: one per element; ptflops: module hook and F.prelu; torchinfo: its weight
+    peers = Peers(fvcore=nothing, thop=per_output(1), ptflops=per_output(2), torchinfo=params)
     autocast = "low"
     cost = 2
     torch_class = "PReLU"
@@ -177,6 +218,14 @@ class Softmax(_Normalised):
     """Softmax along ``dim`` (PyTorch numbering: 0 is the batch, 1 the channels; default -1)."""
 
     prefix = "softmax"
+    # thop: n exps, n − 1 adds and n divides per row of n; ptflops (F.softmax): one per element
+    peers = Peers(fvcore=nothing, thop=lambda layer, ins, out: layer.thop_count(ins, out), ptflops=per_output(1),
+                  torchinfo=nothing)
+
+    def thop_count(self, ins: Sequence[Shape], out: Shape) -> int:
+        """thop's softmax hook: rows · (3n − 1) for the n entries along ``dim``."""
+        n = (1, *ins[0])[self.dim]
+        return numel(out) // n * (3 * n - 1)
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Num(5) * elements(out)
@@ -190,6 +239,7 @@ class LogSoftmax(_Normalised):
     """Log of the softmax along ``dim`` (``torch.nn.LogSoftmax``; 0 is the batch, default -1)."""
 
     prefix = "logsoftmax"
+    peers = UNCOUNTED
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # 5 per element, and one log per row of the n entries along dim
@@ -205,6 +255,8 @@ class _Constant(Layer):
 
     #: The Python operator applied to the input and the value.
     operator: ClassVar[str] = ""
+    # the * and + operators: no module hook, no patched function, no counted aten op
+    peers = UNCOUNTED
     value: Number
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:

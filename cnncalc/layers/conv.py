@@ -17,6 +17,10 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 - workspace: a dense (``groups`` 1) convolution with a kernel larger than 1 takes a transient
   workspace of its input plus its output, forward and backward (cuDNN's tensor-core kernels
   work on channels-last copies); 1x1 and grouped convolutions take none
+- peer tools (see cnncalc.layers.peers): the MACs, except that fvcore counts 0 for ``padding``
+  same or valid with zeros (traced as ``aten::_convolution_mode``, which it does not handle),
+  thop counts a transposed one as output elements · C_in/groups · k, ptflops adds one per output
+  element for the bias, and torchinfo counts the parameters once per output position
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from .base import (
     register_nd,
     torch_call,
 )
+from .peers import Peers, weights, weights_and_bias
 
 
 class _Conv(Layer):
@@ -127,8 +132,25 @@ class _Conv(Layer):
         return torch_call(f"nn.{kind}{self.ndim}d", ins[0][0], self.out_channels, self.kernel_size, **args)
 
 
+def _per_position(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """torchinfo: 'Conv' in the class name, so parameters · output positions."""
+    return layer.params(ins) * math.prod(out[1:])
+
+
+def _fvcore_conv(layer: ConvNd, ins: Sequence[Shape], out: Shape) -> int:
+    """The MACs of ``aten::_convolution``; 'same' or 'valid' padding traces as ``_convolution_mode``: 0."""
+    return 0 if isinstance(layer.padding, str) and layer.padding_mode == "zeros" else layer.macs(ins, out)
+
+
+def _thop_transposed(layer: ConvTransposeNd, ins: Sequence[Shape], out: Shape) -> int:
+    """thop's calculate_conv2d_flops: output elements · C_in/groups · kernel, for transposed ones too."""
+    return numel(out) * (ins[0][0] // layer.groups) * math.prod(layer.geometry()[0])
+
+
 class ConvNd(_Conv):
     """Convolution (``torch.nn.ConvNd``)."""
+
+    peers = Peers(fvcore=_fvcore_conv, thop=weights, ptflops=weights_and_bias, torchinfo=_per_position)
 
     def pads(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Padding before and after, per axis (``same`` puts the odd pixel after, as PyTorch)."""
@@ -179,7 +201,8 @@ class ConvNd(_Conv):
         if self.padding_mode != "zeros":
             # F.pad(mode) makes a padded copy C·Π(n + before + after) and the conv keeps it;
             # reflect and replicate padding keep the input for their own backward as well
-            padded = Saved("padded copy of the input", c * math.prod(n + b + a for n, b, a in zip(spatial, before, after)))
+            padded_size = c * math.prod(n + b + a for n, b, a in zip(spatial, before, after))
+            padded = Saved("padded copy of the input", padded_size)
             return (padded, weight) if self.padding_mode == "circular" else (keep_input, padded, weight)
         if self.padding == "same" and any((b + a) % 2 for b, a in zip(before, after)):
             # an odd total padding is applied as one extra zero on the far side, to a copy
@@ -208,6 +231,7 @@ class ConvTransposeNd(_Conv):
     """Transposed convolution (``torch.nn.ConvTransposeNd``)."""
 
     prefix = "deconv"
+    peers = Peers(fvcore=weights, thop=_thop_transposed, ptflops=weights_and_bias, torchinfo=_per_position)
     output_padding: NonNegN = 0
 
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:

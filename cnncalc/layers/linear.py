@@ -1,4 +1,4 @@
-"""Fully connected layers.
+"""Fully connected layers: linear.
 
 - applies to the last axis, as PyTorch does; when that axis is spatial (a ``[C, H, W]`` map)
   ``in_features`` must be given, otherwise a missing ``flatten`` would go unnoticed. On a
@@ -9,6 +9,8 @@
 - receptive field: the whole input along the spatial axis the layer mixes, if its last axis is
   one; unchanged when it mixes channels
 - saved for backward: the input and the weight; under autocast it runs in fp16/bf16
+- peer tools (see cnncalc.layers.peers): the MACs; ptflops adds one per output element for the
+  bias; torchinfo counts the parameters once, whatever the number of rows
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .base import (
     spatial_axes,
     torch_call,
 )
+from .peers import Peers, params, weights, weights_and_bias
 
 
 @register("linear")
@@ -38,6 +41,7 @@ class Linear(Layer):
     """Fully connected layer (``torch.nn.Linear``); in_features is inferred."""
 
     prefix = "fc"
+    peers = Peers(fvcore=weights, thop=weights, ptflops=weights_and_bias, torchinfo=params)
     autocast = "low"
 
     out_features: Pos

@@ -26,6 +26,7 @@ from pydantic import Field
 from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements, total
 from .base import AnyInt, Layer, NonNeg, Pos, PosN, Saved, Shape, fmt_shape, numel, register, torch_call
+from .peers import UNCOUNTED
 
 
 def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
@@ -46,6 +47,7 @@ class Add(Layer):
     """Element-wise sum of inputs of equal shape (residual connections)."""
 
     prefix = "add"
+    peers = UNCOUNTED
     arity = (2, None)
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -81,6 +83,7 @@ class Multiply(Layer):
     """Element-wise product with PyTorch broadcasting (squeeze-excitation gating)."""
 
     prefix = "mul"
+    peers = UNCOUNTED
     arity = (2, None)
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -132,6 +135,7 @@ class Concat(Layer):
     """Concatenation along ``dim`` (default 1: the channels)."""
 
     prefix = "cat"
+    peers = UNCOUNTED
     arity = (1, None)
     dim: AnyInt = 1
 
@@ -175,6 +179,7 @@ class Chunk(Layer):
     """Piece ``index`` of ``torch.chunk(x, chunks, dim)`` (ShuffleNet's channel split)."""
 
     prefix = "chunk"
+    peers = UNCOUNTED
     chunks: Pos
     index: NonNeg | None = Field(None, description="the piece; omitted: every piece, as name.0, name.1, ...")
     dim: AnyInt = 1
@@ -233,6 +238,7 @@ class Split(Layer):
     """Piece ``index`` of ``torch.split(x, split_size_or_sections, dim)`` (MixNet's and Res2Net's unequal splits)."""
 
     prefix = "split"
+    peers = UNCOUNTED
     split_size_or_sections: PosN = Field(description="size of every piece (the last may be shorter), or a list of "
                                                      "sizes adding up to the axis")
     index: NonNeg | None = Field(None, description="the piece; omitted: every piece, as name.0, name.1, ...")
@@ -287,6 +293,7 @@ class ChannelShuffle(Layer):
     """Reorders channels across ``groups`` (``torch.nn.ChannelShuffle``)."""
 
     prefix = "shuffle"
+    peers = UNCOUNTED
     spatial = True
     groups: Pos
 

@@ -1,4 +1,5 @@
-"""Normalisation: batchnorm, layernorm, groupnorm, instancenorm, local response norm, layer scale.
+"""Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
+localresponsenorm (local response norm) and layerscale.
 
 Rules (C = channels, E = elements of the output):
 
@@ -25,6 +26,18 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 - local response norm (composed of PyTorch ops): the input, the zero-padded squares
   ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
 - layerscale: the input
+
+Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
+
+- fvcore: batchnorm ``2|1E`` with running statistics, ``5|4E`` without; instancenorm, groupnorm,
+  layernorm and layernorm2d ``5|4E``; local response norm and layerscale 0
+- thop: batchnorm, instancenorm and layernorm ``4|2E``; layernorm2d (a subclass of
+  ``nn.LayerNorm``: no hook of its own), groupnorm, local response norm and layerscale 0
+- ptflops, on the input's elements I: batchnorm, instancenorm and groupnorm ``2|1·I``;
+  layernorm ``I`` (``nn.LayerNorm`` has no ``affine``); local response norm ``3E`` (two
+  multiplies and an add) plus ``(C + size − 1)·positions`` (average pooling of the padded
+  squares); layernorm2d and layerscale 0
+- torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
 """
 
 from __future__ import annotations
@@ -51,6 +64,29 @@ from .base import (
     torch_call,
 )
 from .merge import _dim
+from .peers import PeerRule, Peers, nothing, params, per_input
+
+
+def _affine(times: int, without: int, field: str = "affine", per: str = "output") -> PeerRule:
+    """``times`` per element when the layer is affine (``field``), else ``without`` (of the output or input)."""
+
+    def rule(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+        return (times if getattr(layer, field) else without) * numel(out if per == "output" else ins[0])
+
+    return rule
+
+
+def _fvcore_batchnorm(layer: BatchNormNd, ins: Sequence[Shape], out: Shape) -> int:
+    """batchnorm_flop_jit: inference with running statistics, else counted as training (norm_flop_counter)."""
+    if layer.track_running_stats:
+        return (2 if layer.affine else 1) * numel(out)
+    return (5 if layer.affine else 4) * numel(out)
+
+
+def _ptflops_lrn(layer: LocalResponseNorm, ins: Sequence[Shape], out: Shape) -> int:
+    """F.local_response_norm: the patched Tensor.mul twice and Tensor.add once (E each), and
+    F.avg_pool2d/3d on the squares padded along the channels, (C + size − 1)·positions."""
+    return 3 * numel(out) + (ins[0][0] + layer.size - 1) * numel(ins[0][1:])
 
 
 def _affine_flops(affine: bool, out: Shape) -> Term:
@@ -67,6 +103,8 @@ class BatchNormNd(Layer):
     """Batch normalisation (``torch.nn.BatchNormNd``); num_features is inferred."""
 
     prefix = "bn"
+    peers = Peers(fvcore=_fvcore_batchnorm, thop=_affine(4, 2), ptflops=_affine(2, 1, per="input"),
+                  torchinfo=params)
     spatial = True
 
     num_features: Pos | None = None
@@ -113,6 +151,8 @@ class InstanceNormNd(BatchNormNd):
     """Instance normalisation (``torch.nn.InstanceNormNd``): not affine, no running stats by default."""
 
     prefix = "in"
+    # nn.InstanceNorm has the batchnorm hooks of thop and ptflops; fvcore's norm_flop_counter(1)
+    peers = Peers(fvcore=_affine(5, 4), thop=_affine(4, 2), ptflops=_affine(2, 1, per="input"), torchinfo=params)
     affine: Flag = False
     track_running_stats: Flag = False
 
@@ -145,6 +185,8 @@ class LayerNorm(Layer):
     """Layer normalisation over the trailing ``normalized_shape`` (default: the last axis)."""
 
     prefix = "ln"
+    peers = Peers(fvcore=_affine(5, 4, "elementwise_affine"), thop=_affine(4, 2, "elementwise_affine"),
+                  ptflops=per_input(1), torchinfo=params)
     autocast = "fp32"
 
     normalized_shape: PosN | None = None
@@ -194,6 +236,8 @@ class LayerNorm2d(Layer):
     """Layer normalisation over channels at every position of a [C, H, W] map (torchvision's LayerNorm2d)."""
 
     prefix = "ln"
+    # exported as a subclass of nn.LayerNorm: thop and ptflops hook the exact class only
+    peers = Peers(fvcore=_affine(5, 4, "elementwise_affine"), thop=nothing, ptflops=nothing, torchinfo=params)
     ndim = 2
     autocast = "fp32"
     spatial = True
@@ -235,6 +279,7 @@ class GroupNorm(Layer):
     """Group normalisation (``torch.nn.GroupNorm``); num_channels is inferred."""
 
     prefix = "gn"
+    peers = Peers(fvcore=_affine(5, 4), thop=nothing, ptflops=_affine(2, 1, per="input"), torchinfo=params)
     autocast = "fp32"
     spatial = True
 
@@ -271,6 +316,7 @@ class LocalResponseNorm(Layer):
     """Local response normalisation across channels (``torch.nn.LocalResponseNorm``, AlexNet)."""
 
     prefix = "lrn"
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=_ptflops_lrn, torchinfo=nothing)
     autocast = "fp32"
     spatial = True
 
@@ -310,6 +356,8 @@ class LayerScale(Layer):
     """A learnable multiplier per channel along ``dim`` (ConvNeXt's, CaiT's layer scale ``gamma * x``)."""
 
     prefix = "scale"
+    # its parameter is called gamma, which torchinfo does not count
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=nothing)
     #: The channel axis (0 is the batch): 1 for [C, H, W], -1 for channels-last [H, W, C].
     dim: AnyInt = 1
     #: The value every element of gamma starts at (affects no count; kept for the export).

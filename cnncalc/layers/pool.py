@@ -1,4 +1,5 @@
-"""Pooling: max/avg (1d/2d/3d), adaptive max/avg (1d/2d/3d) and global pooling.
+"""Pooling: maxpool1d/2d/3d, avgpool1d/2d/3d, lppool1d/2d/3d, adaptiveavgpool1d/2d/3d,
+adaptivemaxpool1d/2d/3d, and global pooling, globalavgpool and globalmaxpool.
 
 Rules (window = product of kernel sizes):
 
@@ -6,14 +7,24 @@ Rules (window = product of kernel sizes):
   minus one when ceil_mode makes the last window start past the input and left padding
 - padding must be at most half the kernel, as PyTorch requires
 - FLOPs: max pooling ``window − 1`` comparisons per output element; average pooling ``window``
-  (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window
+  (``window − 1`` adds and one divide); adaptive pooling counts each output's actual window;
+  power-average pooling (lppool, ``(Σ x^p)^(1/p)`` over each window, no padding) one ``x^p`` per
+  input element and ``window`` per output element (``window − 1`` adds and the ``1/p``-th power)
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; adaptive pooling reads, for output
   ``t``, the input ``[floor(t·n/o), ceil((t+1)·n/o))``, exactly per unit; to size 1 on an axis
   (global pooling) it makes the field the whole input
 - saved for backward: max pooling keeps its input and the int64 indices of the maxima (one per
   output element), adaptive and global max pooling too; average pooling keeps its input;
   adaptive average pooling to size 1 on every axis (global average pooling) is a mean and
-  keeps nothing but shapes, to any other size it keeps its input
+  keeps nothing but shapes, to any other size it keeps its input; lppool (PyTorch's
+  ``(sign(a)·relu(|a|))·k`` ``^(1/p)`` of ``a = avg_pool(x^p)``) keeps its input, the powers
+  ``x^p`` and four tensors of the output's size: ``a``, ``sign(a)``, ``relu(|a|)`` and the
+  scaled base of the root
+- peer tools (see cnncalc.layers.peers; E output, I input elements): fvcore counts only 2-d
+  adaptive and global average pooling, ``I`` (``aten::adaptive_avg_pool2d``); thop counts
+  average pooling ``E`` and adaptive or global average pooling ``(Π in/out + 1)·E`` in float64,
+  truncated; ptflops counts every pooling ``2I`` (module hook and patched function), lppool
+  ``I + 2E`` (the patched F.avg_pool, F.relu and Tensor.mul it calls; no module hook); torchinfo 0
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from .base import (
     Flag,
     Layer,
     NonNegN,
+    Number,
     Pos,
     PosN,
     Saved,
@@ -45,6 +57,26 @@ from .base import (
     torch_call,
 )
 from .base import _int as _positive
+from .peers import Peers, nothing, per_input, per_output
+
+
+def _fvcore_adaptive_avg(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """aten::adaptive_avg_pool2d: one per input element; no handler for 1-d and 3-d."""
+    return numel(ins[0]) if len(ins[0]) == 3 else 0
+
+
+def _thop_adaptive_avg(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """thop's count_adap_avgpool: (Π in/out + 1)·E, in float64, truncated."""
+    kernel = 1.0
+    for i, o in zip(ins[0][1:], out[1:]):
+        kernel *= i / o
+    return int((kernel + 1) * numel(out))
+
+
+#: exported as nn.AdaptiveAvgPoolNd
+_ADAPTIVE_AVG = Peers(fvcore=_fvcore_adaptive_avg, thop=_thop_adaptive_avg, ptflops=per_input(2), torchinfo=nothing)
+#: max pooling: only ptflops counts it, its module hook and F.*max_pool*d: the input elements each
+_MAX = Peers(fvcore=nothing, thop=nothing, ptflops=per_input(2), torchinfo=nothing)
 
 
 def pool_axis(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: str = "n") -> Term:
@@ -126,6 +158,8 @@ class _Pool(Layer):
 class MaxPoolNd(_Pool):
     """Max pooling (``torch.nn.MaxPoolNd``)."""
 
+    peers = _MAX
+
     dilation: PosN = 1
     return_indices: Flag = False
 
@@ -147,6 +181,8 @@ class MaxPoolNd(_Pool):
 
 class AvgPoolNd(_Pool):
     """Average pooling (``torch.nn.AvgPoolNd``)."""
+
+    peers = Peers(fvcore=nothing, thop=per_output(1), ptflops=per_input(2), torchinfo=nothing)
 
     count_include_pad: Flag = True
     divisor_override: Pos | None = None
@@ -174,6 +210,67 @@ class AvgPoolNd(_Pool):
     def torch_module(self, ins: Sequence[Shape]) -> str:
         args = self.torch_args("stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
         return torch_call(f"nn.AvgPool{self.ndim}d", self.kernel_size, **args)
+
+
+def _ptflops_lppool(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """F.lp_poolNd calls the patched F.avg_poolNd (input elements), F.relu and Tensor.mul (E each)."""
+    return numel(ins[0]) + 2 * numel(out)
+
+
+class LPPoolNd(Layer):
+    """Power-average pooling (``torch.nn.LPPoolNd``): ``(Σ x^p)^(1/p)`` over each window, p = ``norm_type``."""
+
+    prefix = "pool"
+    spatial = True
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=_ptflops_lppool, torchinfo=nothing)
+
+    norm_type: Number
+    kernel_size: PosN
+    stride: PosN | None = None
+    ceil_mode: Flag = False
+
+    def geometry(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Kernel and stride (defaults to the kernel) per axis."""
+        k = self.per_axis(self.kernel_size, "kernel_size")
+        return k, k if self.stride is None else self.per_axis(self.stride, "stride")
+
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        self.expect_rank(ins[0])
+        if self.norm_type == 0:
+            raise LayerError("norm_type 0 has no 1/p-th power (PyTorch divides by it)")
+        k, s = self.geometry()
+        out: list[Term] = [Sym("C", ins[0][0])]
+        for name, n, ki, si in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s):
+            # avg_pool of x^p with no padding; in ceil_mode a window may run past the input
+            o = pool_axis(n, ki, si, 0, 1, bool(self.ceil_mode), name)
+            if o.value < 1:
+                raise LayerError(f"kernel_size {fmt_axes(k)} is larger than the input "
+                                 f"{'x'.join(map(str, ins[0][1:]))}")
+            out.append(o)
+        return tuple(out)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # x^p per input element; per output, window − 1 adds and the 1/p-th power
+        return elements(ins[0], "in") + kernel_term(self.geometry()[0]) * elements(out, "out")
+
+    def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:
+        k, s = self.geometry()
+        return tuple((Sym("k", ki) - 1, si, 0) for ki, si in zip(k, s))
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # pow keeps its base (x, then the scaled magnitudes), avg pooling its input x^p, abs its
+        # input a, and sign(a)·relu(|a|) both factors (relu's result among them)
+        e = numel(out)
+        return (Saved.input(ins), Saved("p-th powers", numel(ins[0])), Saved("window means", e),
+                Saved("signs", e), Saved("rectified means", e), Saved("scaled means", e))
+
+    def describe(self) -> str:
+        k, s = self.geometry()
+        return f"p{self.norm_type:g} k{fmt_axes(k)} s{fmt_axes(s)}" + (" ceil" if self.ceil_mode else "")
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        args = self.torch_args("stride", "ceil_mode")
+        return torch_call(f"nn.LPPool{self.ndim}d", self.norm_type, self.kernel_size, **args)
 
 
 def adaptive_windows(n: int, o: int) -> list[int]:
@@ -286,6 +383,8 @@ class _Adaptive(Layer):
 class AdaptiveAvgPoolNd(_Adaptive):
     """Adaptive average pooling (``torch.nn.AdaptiveAvgPoolNd``); FLOPs = Σ window sizes."""
 
+    peers = _ADAPTIVE_AVG
+
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return Note(self.window_total(ins, out), "window sizes summed")
 
@@ -296,6 +395,8 @@ class AdaptiveAvgPoolNd(_Adaptive):
 
 class AdaptiveMaxPoolNd(_Adaptive):
     """Adaptive max pooling (``torch.nn.AdaptiveMaxPoolNd``); FLOPs = Σ (window − 1)."""
+
+    peers = _MAX
 
     return_indices: Flag = False
 
@@ -312,6 +413,7 @@ class GlobalAvgPool(Layer):
     """Global average pooling over all spatial axes, keeping them as size 1 (``AdaptiveAvgPool(1)``)."""
 
     prefix = "pool"
+    peers = _ADAPTIVE_AVG
     spatial = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -334,6 +436,8 @@ class GlobalAvgPool(Layer):
 class GlobalMaxPool(GlobalAvgPool):
     """Global max pooling over all spatial axes (``AdaptiveMaxPool(1)``); FLOPs = in − out."""
 
+    peers = _MAX
+
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(ins[0], "in") - elements(out, "out")
 
@@ -344,6 +448,7 @@ class GlobalMaxPool(GlobalAvgPool):
 for _base, _stem in (
     (MaxPoolNd, "maxpool"),
     (AvgPoolNd, "avgpool"),
+    (LPPoolNd, "lppool"),
     (AdaptiveAvgPoolNd, "adaptiveavgpool"),
     (AdaptiveMaxPoolNd, "adaptivemaxpool"),
 ):

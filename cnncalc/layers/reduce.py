@@ -24,12 +24,15 @@ from ..errors import LayerError
 from ..formula import Sym, Term, axis_names, elements
 from .base import RF, AnyInt, AnyIntN, Flag, Layer, Layout, Saved, Shape, numel, register, spatial_axes, torch_call
 from .merge import _dim
+from .peers import UNCOUNTED
 
 
 class Reduction(Layer):
     """Reduces the input over the axes ``dim`` (0 is the batch), keeping them as size 1 with ``keepdim``."""
 
     prefix = "reduce"
+    # tensor methods in the exported forward: no module hook, no counted op
+    peers = UNCOUNTED
     #: The PyTorch function: ``torch.<function>(x, dim, keepdim)``.
     function: ClassVar[str] = ""
     dim: AnyIntN

@@ -1,5 +1,6 @@
-"""Layers that move or copy values without learning: flatten, permute, identity, dropout, zero
-padding, upsampling and pixel (un)shuffle.
+"""Layers that move or copy values without learning: flatten, permute, identity, dropout
+(dropout1d/2d/3d, alphadropout), zero padding (zeropad1d/2d/3d), upsampling (upsample) and pixel
+shuffle (pixelshuffle, pixelunshuffle).
 
 - flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
 - zero padding: a negative amount removes entries (PyTorch's ``F.pad`` and ``ZeroPad2d`` allow
@@ -18,6 +19,11 @@ padding, upsampling and pixel (un)shuffle.
   (CUDA's fused kernel); in place, a mask in the activation dtype; dropout1d/2d/3d (feature
   dropout) one mask value per sample and channel, in the activation dtype; alphadropout one
   mask value per element, in the activation dtype
+- peer tools (see cnncalc.layers.peers): none counts any of them but upsample, which fvcore
+  counts as 1 (nearest) or 4 (bilinear) per output element in 2-d only (``aten::upsample_*2d``),
+  thop as 1, 5, 11 or 259 per output element (nearest, linear, bilinear, bicubic; 0 for
+  trilinear and nearest-exact), and ptflops as E (module hook) plus F.interpolate's input
+  elements · int(Π scale_factor) when the factors are a list, else E again
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from .base import (
     spatial_axes,
     torch_call,
 )
+from .peers import UNCOUNTED, Peers, nothing
 
 
 @register("flatten")
@@ -58,6 +65,7 @@ class Flatten(Layer):
     """Flatten axes ``start_dim``..``end_dim`` (PyTorch numbering: 0 is the batch)."""
 
     prefix = "flatten"
+    peers = UNCOUNTED
     torch_view = True
     start_dim: AnyInt = 1
     end_dim: AnyInt = -1
@@ -104,6 +112,7 @@ class Permute(Layer):
     """Reorder the axes (``torch.permute``, torchvision's ``Permute``); ``dims`` count the batch as 0."""
 
     prefix = "permute"
+    peers = UNCOUNTED
     dims: tuple[AnyInt, ...]
 
     def order(self, shape: Shape) -> tuple[int, ...]:
@@ -154,6 +163,7 @@ class Identity(Layer):
     """Passes its input through unchanged."""
 
     prefix = "identity"
+    peers = UNCOUNTED
     torch_view = True
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
@@ -171,6 +181,7 @@ class Dropout(Layer):
     """Dropout: identity at inference (FLOPs 0)."""
 
     prefix = "dropout"
+    peers = UNCOUNTED
     #: The PyTorch module class of this dropout variant.
     torch_class: ClassVar[str] = "nn.Dropout"
     torch_view = True  # at inference
@@ -231,6 +242,8 @@ class ZeroPadNd(Layer):
     """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back); negative crops."""
 
     prefix = "pad"
+    peers = UNCOUNTED
+    values_per_axis = 2  # padding: (before, after) per axis, last axis first, as F.pad
     spatial = True
     padding: AnyIntN
 
@@ -273,11 +286,31 @@ _TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinea
 _MODE_NDIM = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
+def _fvcore_upsample(layer: Upsample, ins: Sequence[Shape], out: Shape) -> int:
+    """upsample_nearest2d and upsample_bilinear2d: 1 and 4 per output element; no other handler."""
+    return {"nearest": 1, "bilinear": 4}.get(layer.mode, 0) * numel(out) if len(out) == 3 else 0
+
+
+def _thop_upsample(layer: Upsample, ins: Sequence[Shape], out: Shape) -> int:
+    """calculate_upsample; trilinear and nearest-exact are not among its modes: 0."""
+    return {"nearest": 1, "linear": 5, "bilinear": 11, "bicubic": 259}.get(layer.mode, 0) * numel(out)
+
+
+def _ptflops_upsample(layer: Upsample, ins: Sequence[Shape], out: Shape) -> int:
+    """upsample_flops_counter_hook: E; F.interpolate: input elements · Π scale_factor (an
+    integer when the factors are one per axis: a tuple in PyTorch), or C·Π size = E."""
+    factors = layer.scale_factor
+    if isinstance(factors, tuple):
+        return numel(out) + numel(ins[0]) * int(math.prod(float(f) for f in factors))
+    return 2 * numel(out)
+
+
 @register("upsample")
 class Upsample(Layer):
     """Upsampling by ``scale_factor`` or to ``size`` (``torch.nn.Upsample``)."""
 
     prefix = "up"
+    peers = Peers(fvcore=_fvcore_upsample, thop=_thop_upsample, ptflops=_ptflops_upsample, torchinfo=nothing)
     spatial = True
     size: SizeN | None = None
     scale_factor: PosNumberN | None = None
@@ -295,6 +328,7 @@ class Upsample(Layer):
             if len(size) != n:
                 raise LayerError(f"size has {len(size)} values, expected {n}")
             return tuple(Fraction(o, i) for o, i in zip(size, shape[1:]))
+        assert sf is not None  # exactly one of size and scale_factor: checked above
         factors = sf if isinstance(sf, tuple) else (sf,) * n  # positive finite numbers (validated)
         if len(factors) != n:
             raise LayerError(f"scale_factor has {len(factors)} values, expected {n}")
@@ -378,6 +412,7 @@ class PixelShuffle(Layer):
     """[C·r², H, W] → [C, H·r, W·r] (``torch.nn.PixelShuffle``)."""
 
     prefix = "shuffle"
+    peers = UNCOUNTED
     spatial = True
     upscale_factor: Pos
 
@@ -404,6 +439,7 @@ class PixelUnshuffle(Layer):
     """[C, H·r, W·r] → [C·r², H, W] (``torch.nn.PixelUnshuffle``)."""
 
     prefix = "unshuffle"
+    peers = UNCOUNTED
     spatial = True
     downscale_factor: Pos
 

@@ -124,7 +124,9 @@ class AxisRF:
     # steps
 
     def gather(self, p0: int, s0: int, taps: Callable[[int], Iterable[int]], units: int | None = None) -> AxisRF:
-        """The field after a layer whose output unit ``u`` reads input units ``taps(u)``, ``taps(u + p0) = taps(u) + s0``.
+        """The field after a layer whose output unit ``u`` reads input units ``taps(u)``.
+
+        The taps repeat: ``taps(u + p0) = taps(u) + s0``.
 
         ``units``, the layer's output size, bounds the work where uneven ratios chained make the
         period longer than :data:`MAX_PERIOD`: then the fields of those units are followed
@@ -164,7 +166,7 @@ class AxisRF:
         if Fraction(advance, period) != jump:
             # the units followed one by one: their own sizes, the true jump
             sizes = [0 if a is None else b - a + 1 for a, b in zip(lo, hi)]  # type: ignore[operator]
-            b0 = next(((a, b) for a, b in zip(lo, hi) if a is not None), (0, 0))
+            b0: tuple[int, int] = next(((a, b) for a, b in zip(lo, hi) if a is not None and b is not None), (0, 0))
             return AxisRF(max(sizes), jump, Fraction(b0[0] + b0[1], 2), min(sizes), tuple(lo), tuple(hi), advance)
         return AxisRF.phases(lo, hi, advance)
 
@@ -199,6 +201,7 @@ class AxisRF:
         jump = j * (stride if isinstance(stride, Term) else Sym("s", stride))
         if self.size is not None and len(self.lo) > 1:
             exact = self.window(span, stride, 0, dilation).size
+            assert exact is not None  # a bounded field stays bounded through a window
             # no closed form: the largest of the units' fields, each min lo … max hi of its taps
             return Sym("r_max", exact), jump
         size = Sym("r_in", self.size or 0) + lift(span) * j
@@ -227,7 +230,9 @@ WHOLE_AXIS = AxisRF(None, Fraction(1), Fraction(0))
 UNIT_AXIS = AxisRF(1, Fraction(1), Fraction(0))
 
 
-def _reduce(lo: tuple[Bound, ...], hi: tuple[Bound, ...], advance: int) -> tuple[tuple[Bound, ...], tuple[Bound, ...], int]:
+def _reduce(
+    lo: tuple[Bound, ...], hi: tuple[Bound, ...], advance: int
+) -> tuple[tuple[Bound, ...], tuple[Bound, ...], int]:
     """The smallest period describing the same fields, so that equal fields compare equal."""
     p = len(lo)
     if p == 1:
@@ -262,12 +267,12 @@ def merge_axes(cands: Sequence[AxisRF]) -> tuple[AxisRF, bool]:
     q = first.advance
     if all(len(a.lo) == 1 and a.advance == q and a.lo[0] is not None for a in cands):
         # one phase each, the same jump (the common case: a residual add): int arithmetic
-        lo = min(a.lo[0] for a in cands)  # type: ignore[type-var]
-        hi = max(a.hi[0] for a in cands)  # type: ignore[type-var]
-        if lo == first.lo[0] and hi == first.hi[0]:
+        low = min(a.lo[0] for a in cands)  # type: ignore[type-var]
+        high = max(a.hi[0] for a in cands)  # type: ignore[type-var]
+        if low == first.lo[0] and high == first.hi[0]:
             return first, False
-        size = hi - lo + 1  # type: ignore[operator]
-        return AxisRF(size, first.jump, Fraction(lo + hi, 2), size, (lo,), (hi,), q), False  # type: ignore[operator]
+        size = high - low + 1  # type: ignore[operator]
+        return AxisRF(size, first.jump, Fraction(low + high, 2), size, (low,), (high,), q), False  # type: ignore[operator]
     if len({a.jump for a in cands}) > 1:
         return max(cands, key=lambda a: (a.size, a.jump)), True
     period = math.lcm(*(len(a.lo) for a in cands))
@@ -292,7 +297,7 @@ def channels_first(rank: int) -> Layout:
 
 def spatial_axes(layout: Layout, axes: Sequence[int]) -> set[int]:
     """The input spatial axes carried by the tensor ``axes`` (indices into a batch-less shape)."""
-    return {layout[a] for a in axes if layout[a] is not None}
+    return {axis for axis in (layout[a] for a in axes) if axis is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from .base import (
     torch_call,
 )
 from .merge import _dim
+from .peers import UNCOUNTED
 
 
 def _shifted(field: RF, axis: int | None, first: int, step: int = 1) -> RF:
@@ -61,6 +62,7 @@ class Crop(Layer):
     """Crops the spatial axes to ``size``: centred (torchvision's ``center_crop``) or from ``offset``."""
 
     prefix = "crop"
+    peers = UNCOUNTED
     spatial = True
     torch_view = True
     size: SizeN
@@ -126,6 +128,8 @@ class Crop(Layer):
 
 class _Cut(Layer):
     """A view of part of the input along one axis ``dim`` (0 is the batch)."""
+
+    peers = UNCOUNTED
 
     torch_view = True
     dim: AnyInt

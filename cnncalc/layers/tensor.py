@@ -2,6 +2,7 @@
 
 - contiguous: ``x.contiguous()`` on a permuted tensor copies it into a new one: 0 FLOPs, no
   parameters, nothing saved; its output is new memory (the gradient passes through unchanged)
+- peer tools: none counts either (no hook, no handled op, no parameter)
 - reshape: ``x.view(x.shape[0], *shape)``: the same elements in a new shape (one size may be
   -1, inferred); 0 FLOPs, no parameters, a view of its input (no memory, nothing saved)
 - receptive field: trailing axes that keep their size keep their field and their spatial axis
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from ..errors import LayerError
 from .base import RF, AnyInt, Layer, Layout, Shape, fmt_shape, numel, register, spatial_axes, torch_call
+from .peers import UNCOUNTED
 
 
 @register("reshape", "view")
@@ -24,6 +26,7 @@ class Reshape(Layer):
 
     prefix = "reshape"
     torch_view = True
+    peers = UNCOUNTED
     shape: tuple[AnyInt, ...]
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
@@ -95,6 +98,7 @@ class Contiguous(Layer):
     """``x.contiguous()`` after a ``permute``: the same values copied into a new tensor laid out in order."""
 
     prefix = "contiguous"
+    peers = UNCOUNTED
 
     def output_storage(self) -> str:
         return "new"

@@ -26,6 +26,7 @@ from cnncalc.errors import LayerError
 from cnncalc.graph import build
 from cnncalc.layers import REGISTRY
 from cnncalc.memory import MemoryModel
+from layers.kit import Lambda
 
 Shape = tuple[int, ...]
 Args = dict[str, Any]
@@ -34,7 +35,7 @@ Args = dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 # arithmetic: (type, args, input, output); both types have no params, buffers, MACs or FLOPs
 
-CASES = [
+SHAPE_CASES = [
     pytest.param("reshape", {"shape": [2, 8, 5, 5]}, [16, 5, 5], [2, 8, 5, 5], id="split the channels (radix)"),
     pytest.param("reshape", {"shape": [16, -1]}, [16, 5, 5], [16, 25], id="-1 inferred: 400 / 16"),
     pytest.param("reshape", {"shape": [16, 1, 1]}, [16], [16, 1, 1], id="SE: [C] back to [C, 1, 1]"),
@@ -43,7 +44,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "args", "shape", "out"), CASES)
+@pytest.mark.parametrize(("kind", "args", "shape", "out"), SHAPE_CASES)
 def test_shape_and_zero_counts(kind: str, args: Args, shape: list[int], out: list[int]) -> None:
     layer = REGISTRY[kind].model_validate(args)
     got = layer.infer([tuple(shape)])
@@ -67,13 +68,13 @@ def test_reshape_refuses(shape: list[int], message: str) -> None:
 
 #: Saved for backward, as tests/test_memory.py checks every type's: (type, args, inputs, saved).
 #: Neither keeps anything: a view's gradient is a view of the output's, a copy's is the same values.
-SAVED_RULES = [
+SAVED = [
     pytest.param("reshape", {"shape": [2, -1]}, [(4, 6, 6)], [], id="reshape: nothing"),
     pytest.param("contiguous", {}, [(4, 6, 6)], [], id="contiguous: nothing"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "args", "ins", "saved"), SAVED_RULES)
+@pytest.mark.parametrize(("kind", "args", "ins", "saved"), SAVED)
 def test_saved_rule(kind: str, args: Args, ins: list[Shape], saved: list[Any]) -> None:
     layer = REGISTRY[kind].model_validate(args)
     assert list(layer.saved(ins, layer.infer(ins))) == saved
@@ -196,6 +197,26 @@ def _reshape(rng: random.Random, shape: Shape) -> Args | None:
         return {"shape": [-1, *shape[1:]]}
     return {"shape": [-1]}
 
+
+#: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as the registry-wide tests read them
+CASES = [
+    pytest.param("reshape", {"shape": [2, 8, 5, 5]}, [16, 5, 5], [2, 8, 5, 5], 0, 0, 0, 0, id="reshape radix"),
+    pytest.param("contiguous", None, [5, 7, 3], [5, 7, 3], 0, 0, 0, 0, id="contiguous"),
+]
+
+#: The layers run under autograd's saved_tensors_hooks (a YAML item, its torch module).
+AUTOGRAD = [
+    pytest.param("reshape: {shape: [2, -1, 6, 6]}", lambda nn: Lambda(lambda x: x.view(x.shape[0], 2, -1, 6, 6)),
+                 id="reshape"),
+    pytest.param("contiguous", lambda nn: Lambda(lambda x: x.contiguous()), id="contiguous"),
+]
+
+
+#: type -> (args, input shape) -> the torch module computing the layer.
+TWINS: dict[str, Any] = {
+    "reshape": lambda a, s: Lambda(lambda x: x.view(x.shape[0], *a["shape"])),
+    "contiguous": lambda a, s: Lambda(lambda x: x.contiguous()),
+}
 
 #: Random arguments for a shape (None: none fits), as tests/random_networks.py draws them.
 GENERATORS: dict[str, Callable[[random.Random, Shape], Args | None]] = {

@@ -1,0 +1,260 @@
+"""The norm family (cnncalc/layers/norm.py): normalisation layers and layer scale.
+
+The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
+from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+from conftest import network_text
+from hypothesis import strategies as st
+
+from cnncalc import analyse, spec
+from cnncalc.errors import CnnCalcError
+from layers.kit import PE, STEP, Args, E, Generator, Lambda, Shape, Strategy, X, dim, divisors, generated, nn, spatial
+
+#: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
+CASES = [
+    pytest.param("batchnorm2d", None, [64, 56, 56], [64, 56, 56], 2 * 64, 2 * 64, 0, 2 * 64 * 56 * 56,
+                 id="batchnorm2d"),
+    pytest.param("batchnorm1d", None, [500], [500], 2 * 500, 2 * 500, 0, 2 * 500, id="batchnorm1d on [N]"),
+    pytest.param("batchnorm2d", {"affine": False, "track_running_stats": False}, [4, 3, 3], [4, 3, 3],
+                 0, 0, 0, 5 * 36, id="batchnorm without affine or running stats"),
+    pytest.param("batchnorm3d", None, [8, 2, 4, 4], [8, 2, 4, 4], 16, 16, 0, 2 * 8 * 32, id="batchnorm3d"),
+    pytest.param("instancenorm2d", None, [8, 4, 4], [8, 4, 4], 0, 0, 0, 5 * 128, id="instancenorm2d"),
+    pytest.param("instancenorm2d", {"affine": True}, [8, 4, 4], [8, 4, 4], 16, 0, 0, 7 * 128,
+                 id="instancenorm2d affine"),
+    pytest.param("layernorm", {"normalized_shape": [8, 4, 4]}, [8, 4, 4], [8, 4, 4], 2 * 128, 0, 0, 7 * 128,
+                 id="layernorm over [C,H,W]"),
+    pytest.param("layernorm", None, [7, 7, 96], [7, 7, 96], 2 * 96, 0, 0, 7 * 7 * 7 * 96,
+                 id="layernorm over the last axis"),
+    pytest.param("groupnorm", {"num_groups": 32}, [256, 14, 14], [256, 14, 14], 2 * 256, 0, 0, 7 * 256 * 196,
+                 id="groupnorm 32 groups"),
+    pytest.param("localresponsenorm", {"size": 5}, [96, 55, 55], [96, 55, 55], 0, 0, 0, (5 + 4) * 96 * 55 * 55,
+                 id="local response norm (AlexNet)"),
+    pytest.param("layerscale", None, [96, 56, 56], [96, 56, 56], 96, 0, 0, 96 * 56 * 56, id="layer scale"),
+    pytest.param("instancenorm1d", None, [4, 10], [4, 10], 0, 0, 0, 5 * 40, id="instancenorm1d"),
+    pytest.param("instancenorm3d", {"affine": True}, [2, 2, 3, 3], [2, 2, 3, 3], 4, 0, 0, 7 * 36,
+                 id="instancenorm3d affine"),
+    pytest.param("layernorm2d", None, [96, 56, 56], [96, 56, 56], 2 * 96, 0, 0, 7 * 96 * 56 * 56,
+                 id="layernorm2d over channels (ConvNeXt)"),
+    pytest.param("layerscale", {"dim": -1, "init_values": 1e-5}, [7, 7, 96], [7, 7, 96], 96, 0, 0, 49 * 96,
+                 id="layer scale channels-last (CaiT, timm LayerScale)"),
+    pytest.param("layerscale", {"dim": 1}, [8, 5], [8, 5], 8, 0, 0, 40, id="layer scale channels-first 1d"),
+]
+
+
+#: (type, args, input shapes, saved as (tensor or dtype, elements[, per step]))
+SAVED = [
+    pytest.param("batchnorm1d", {}, [(4, 10)], [("input", 40), ("fp32", 2 * 4, STEP)], id="batchnorm1d"),
+    pytest.param("batchnorm2d", {}, [X], [("input", E), ("fp32", 2 * 4, STEP)], id="batchnorm2d: 2C per step"),
+    pytest.param("batchnorm3d", {}, [(4, 2, 2, 2)], [("input", 32), ("fp32", 2 * 4, STEP)], id="batchnorm3d"),
+    pytest.param("instancenorm1d", {}, [(4, 10)], [("input", 40), ("fp32", 2 * 4)], id="instancenorm1d"),
+    pytest.param("instancenorm2d", {"affine": True, "track_running_stats": True}, [X],
+                 [("input", E), ("fp32", 2 * 4), ("weights", 4), ("weights", 2 * 4)],
+                 id="instancenorm2d affine, tracked: per sample"),
+    pytest.param("instancenorm3d", {}, [(4, 2, 2, 2)], [("input", 32), ("fp32", 2 * 4)], id="instancenorm3d"),
+    pytest.param("layernorm", {}, [X], [("input", E), ("fp32", 2 * 4 * 6)], id="layernorm: 2 per row"),
+    pytest.param("layernorm", {"normalized_shape": [6, 6]}, [X], [("input", E), ("fp32", 2 * 4)],
+                 id="layernorm over 2 axes"),
+    pytest.param("layernorm2d", {}, [X], [("input", E), ("fp32", 2 * 6 * 6)], id="layernorm2d: 2 per position"),
+    pytest.param("groupnorm", {"num_groups": 2}, [X], [("input", E), ("fp32", 2 * 2)], id="groupnorm: 2 per group"),
+    pytest.param("localresponsenorm", {"size": 3}, [X],
+                 [("input", E), ("act", (4 + 3 - 1) * 36), ("act", E), ("act", E)], id="local response norm"),
+    pytest.param("layerscale", {}, [X], [("input", E), ("weight", 4, STEP)], id="layerscale"),
+]
+
+
+#: (layer after a 3x3 conv on [4, 8, 8], its torch twin from ``nn``): what autograd saves, to the byte
+AUTOGRAD = [
+    pytest.param("batchnorm2d", lambda nn: nn.BatchNorm2d(4), id="batchnorm2d"),
+    pytest.param("batchnorm2d: {affine: false, track_running_stats: false}",
+                 lambda nn: nn.BatchNorm2d(4, affine=False, track_running_stats=False), id="batchnorm2d plain"),
+    pytest.param("instancenorm2d", lambda nn: nn.InstanceNorm2d(4), id="instancenorm2d"),
+    pytest.param("instancenorm2d: {affine: true, track_running_stats: true}",
+                 lambda nn: nn.InstanceNorm2d(4, affine=True, track_running_stats=True),
+                 id="instancenorm2d affine tracked"),
+    pytest.param("layernorm", lambda nn: nn.LayerNorm(8), id="layernorm last axis"),
+    pytest.param("layernorm: {normalized_shape: [8, 8]}", lambda nn: nn.LayerNorm([8, 8]), id="layernorm 2 axes"),
+    pytest.param("groupnorm: {num_groups: 2}", lambda nn: nn.GroupNorm(2, 4), id="groupnorm"),
+    pytest.param("lrn: {size: 3}", lambda nn: nn.LocalResponseNorm(3), id="local response norm"),
+    pytest.param("layerscale", lambda nn: _layerscale({}, (4, 8, 8)), id="layerscale"),
+]
+
+
+#: (convention, type, args, input shape, MACs): what each peer tool counts, from its source
+PEER_CASES = [
+    pytest.param("torchvision", "batchnorm2d", {}, (8, 6, 6), 0, id="torchvision batchnorm: 0"),
+    pytest.param("fvcore", "batchnorm2d", {}, (8, 6, 6), 2 * PE, id="fvcore batchnorm (inference): 2E"),
+    pytest.param("fvcore", "batchnorm2d", {"affine": False}, (8, 6, 6), PE, id="fvcore batchnorm no affine: PE"),
+    pytest.param("fvcore", "batchnorm2d", {"track_running_stats": False}, (8, 6, 6), 5 * PE,
+                 id="fvcore batchnorm, batch statistics: 5E"),
+    pytest.param("fvcore", "groupnorm", {"num_groups": 2}, (8, 6, 6), 5 * PE, id="fvcore groupnorm: 5E"),
+    pytest.param("fvcore", "layernorm", {"elementwise_affine": False}, (8, 6, 6), 4 * PE,
+                 id="fvcore layernorm no affine: 4E"),
+    pytest.param("fvcore", "instancenorm2d", {}, (8, 6, 6), 4 * PE, id="fvcore instance norm: 4E"),
+    pytest.param("thop", "batchnorm2d", {}, (8, 6, 6), 4 * PE, id="thop batchnorm: 2E doubled when affine"),
+    pytest.param("thop", "instancenorm2d", {}, (8, 6, 6), 2 * PE, id="thop instance norm no affine: 2E"),
+    pytest.param("thop", "layernorm", {}, (8, 6, 6), 4 * PE, id="thop layernorm: 4E"),
+    pytest.param("thop", "layernorm2d", {}, (8, 6, 6), 0, id="thop LayerNorm2d, a subclass: 0"),
+    pytest.param("thop", "groupnorm", {"num_groups": 2}, (8, 6, 6), 0, id="thop groupnorm: 0"),
+    pytest.param("ptflops", "batchnorm2d", {}, (8, 6, 6), 2 * PE, id="ptflops batchnorm affine: 2E"),
+    pytest.param("ptflops", "layernorm", {}, (8, 6, 6), PE, id="ptflops layernorm: PE"),
+    pytest.param("ptflops", "localresponsenorm", {"size": 3}, (8, 6, 6), 3 * PE + (8 + 3 - 1) * 36,
+                 id="ptflops lrn: two muls, an add, avg pooling over padded channels"),
+    pytest.param("torchinfo", "batchnorm2d", {}, (8, 6, 6), 2 * 8, id="torchinfo batchnorm: params"),
+    pytest.param("torchinfo", "layerscale", {}, (8, 6, 6), 0, id="torchinfo layer scale (gamma): 0"),
+    pytest.param("torch", "batchnorm2d", {}, (8, 6, 6), 0, id="torch batchnorm: 0"),
+]
+
+
+#: (type, args, shape, the torch module from ``nn``, message): refused by both
+TORCH_REFUSES = [
+    pytest.param("instancenorm2d", {}, (3, 1, 1), lambda nn: nn.InstanceNorm2d(3),
+                 "single position", id="instance norm over one position"),
+    pytest.param("instancenorm1d", {}, (3,), lambda nn: nn.InstanceNorm1d(3, affine=True),
+                 "expects a [C, L] input", id="instance norm of a vector"),
+]
+
+
+#: (type, args, shape, the torch module from ``nn``, output shape): accepted by both
+TORCH_ACCEPTS = [
+    pytest.param("instancenorm2d", {"track_running_stats": True}, (3, 1, 1),
+                 lambda nn: nn.InstanceNorm2d(3, track_running_stats=True), (3, 1, 1),
+                 id="instance norm over one position with running statistics"),
+]
+
+
+
+
+def _features(kind: str, n: int) -> Any:
+    """``nn.<kind><n>d(C, **args)``."""
+    return lambda a, s: getattr(nn(), f"{kind}{n}d")(s[0], **a)
+
+
+def _layernorm(args: Args, shape: Shape) -> Any:
+    a = dict(args)
+    a.setdefault("normalized_shape", shape[-1])
+    return nn().LayerNorm(**a)
+
+
+def _layernorm2d(args: Args, shape: Shape) -> Any:
+    """LayerNorm over the channels of a [C, H, W] map (ConvNeXt's LayerNorm2d, eps 1e-6)."""
+
+    class LayerNorm2d(nn().LayerNorm):  # type: ignore[misc]
+        def forward(self, x: Any) -> Any:
+            return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+    return LayerNorm2d(shape[0], **{"eps": 1e-6, **args})
+
+
+def _groupnorm(args: Args, shape: Shape) -> Any:
+    a = dict(args)
+    a.pop("num_channels", None)
+    return nn().GroupNorm(a.pop("num_groups"), shape[0], **a)
+
+
+def _layerscale(args: Args, shape: Shape) -> Any:
+    """timm's LayerScale (channels-last): gamma of [C]; channels-first: gamma.view(C, 1, ...)."""
+    import torch
+
+    d = args.get("dim", 1) % (len(shape) + 1)
+    gamma = torch.rand(shape[d - 1], *([1] * (len(shape) - d)))
+    return Lambda(lambda x, g: x * g, gamma)
+
+
+#: The torch module computing each type, built from its arguments and input shape.
+TWINS: dict[str, Any] = {
+    **{f"batchnorm{n}d": _features("BatchNorm", n) for n in (1, 2, 3)},
+    **{f"instancenorm{n}d": _features("InstanceNorm", n) for n in (1, 2, 3)},
+    "layernorm": _layernorm,
+    "layernorm2d": _layernorm2d,
+    "groupnorm": _groupnorm,
+    "localresponsenorm": lambda a, s: nn().LocalResponseNorm(**a),
+    "layerscale": _layerscale,
+}
+
+
+def _norm(n: int, instance: bool) -> Generator:
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if not (spatial(shape, n) or (n == 1 and not instance and len(shape) == 1)):
+            return None
+        positions = math.prod(shape[1:])
+        args: Args = {"affine": rng.random() < 0.7, "eps": rng.choice([1e-5, 1e-3])}
+        if rng.random() < 0.3:
+            args["momentum"] = rng.choice([None, 0.01])
+        # batch statistics over one value per channel: PyTorch refuses at batch 1 (any batch works)
+        if positions > 1:
+            args["track_running_stats"] = rng.random() < 0.5
+        return args
+
+    return gen
+
+
+def _layernorm_args(rng: random.Random, shape: Shape) -> Args:
+    args: Args = {"elementwise_affine": rng.random() < 0.7, "bias": rng.random() < 0.7}
+    k = rng.randint(0, len(shape))
+    if k:
+        args["normalized_shape"] = list(shape[len(shape) - k:])
+    return args
+
+
+def _groupnorm_args(rng: random.Random, shape: Shape) -> Args | None:
+    if len(shape) < 2:
+        return None
+    # a group of one value: PyTorch refuses at batch 1 ("more than 1 value per channel"), any batch works
+    groups = [g for g in divisors(shape[0]) if shape[0] // g * math.prod(shape[1:]) > 1]
+    return {"num_groups": rng.choice(groups), "affine": rng.random() < 0.7} if groups else None
+
+
+#: Random arguments for the seeded random networks (tests/random_networks.py).
+GENERATORS: dict[str, Generator] = {
+    **{f"batchnorm{n}d": _norm(n, False) for n in (1, 2, 3)},
+    **{f"instancenorm{n}d": _norm(n, True) for n in (1, 2, 3)},
+    "layernorm": _layernorm_args,
+    "layernorm2d": lambda rng, s: {"elementwise_affine": rng.random() < 0.7} if len(s) == 3 else None,
+    "groupnorm": _groupnorm_args,
+    "localresponsenorm": lambda rng, s: {"size": rng.randint(1, 5)} if len(s) > 1 else None,
+    "layerscale": lambda rng, s: {"dim": dim(rng, s), "init_values": rng.choice([1e-6, 0.1, 1.0])},
+}
+
+
+def _norm_features(shape: Shape) -> st.SearchStrategy[Args]:
+    return st.fixed_dictionaries({}, optional={
+        "affine": st.booleans(), "track_running_stats": st.booleans(), "num_features": st.just(shape[0]),
+        "eps": st.floats(1e-6, 1e-3), "momentum": st.one_of(st.none(), st.floats(0.01, 0.5)),
+    })
+
+
+#: Hypothesis strategies for the property tests (tests/test_properties.py), by type or family stem.
+STRATEGIES: dict[str, Strategy] = {
+    "batchnorm": _norm_features,
+    "instancenorm": _norm_features,
+    "layernorm": lambda s: st.fixed_dictionaries({}, optional={
+        "normalized_shape": st.integers(0, len(s) - 1).map(lambda k: list(s[k:])),
+        "elementwise_affine": st.booleans(), "bias": st.booleans()}),
+    "layernorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans()}),
+    "groupnorm": lambda s: st.fixed_dictionaries({"num_groups": st.sampled_from(divisors(s[0]))},
+                                                 optional={"affine": st.booleans(), "num_channels": st.just(s[0])}),
+    "localresponsenorm": lambda s: st.fixed_dictionaries({"size": st.integers(1, 5)}),
+    "layerscale": generated(GENERATORS["layerscale"], {}),
+}
+
+#: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
+FITS: dict[str, Any] = {
+    "batchnorm1d": lambda s: len(s) in (1, 2),
+    "instancenorm1d": lambda s: len(s) in (1, 2),
+    "groupnorm": lambda s: len(s) >= 2,
+    "localresponsenorm": lambda s: len(s) >= 2,
+}
+
+
+def test_layerscale_refuses_an_axis_out_of_range() -> None:
+    """timm's LayerScale cannot take it either (its gamma would not broadcast); the twin needs the axis."""
+    with pytest.raises(CnnCalcError, match="not a non-batch axis"):
+        analyse(spec.load("bad.yaml", text=network_text([2, 5, 6], [{"layerscale": {"dim": 4, "name": "x"}}])))

@@ -1,0 +1,252 @@
+"""The reshape family, cnncalc/layers/reshape.py.
+
+Flatten, permute, identity, dropout, zero padding, upsampling and pixel (un)shuffle.
+
+The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
+from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from layers.kit import PE, Args, E, Generator, Lambda, Shape, Strategy, X, nn, per_axis
+
+#: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
+CASES = [
+    pytest.param("dropout", {"p": 0.5}, [4096], [4096], 0, 0, 0, 0, id="dropout"),
+    pytest.param("dropout2d", None, [8, 4, 4], [8, 4, 4], 0, 0, 0, 0, id="dropout2d"),
+    pytest.param("dropout1d", None, [8, 4], [8, 4], 0, 0, 0, 0, id="dropout1d"),
+    pytest.param("dropout3d", None, [8, 2, 2, 2], [8, 2, 2, 2], 0, 0, 0, 0, id="dropout3d"),
+    pytest.param("alphadropout", None, [4096], [4096], 0, 0, 0, 0, id="alphadropout"),
+    pytest.param("permute", {"dims": [0, 2, 3, 1]}, [8, 4, 5], [4, 5, 8], 0, 0, 0, 0, id="permute to channels-last"),
+    pytest.param("flatten", None, [50, 4, 4], [800], 0, 0, 0, 0, id="flatten"),
+    pytest.param("flatten", {"start_dim": 2}, [8, 4, 5], [8, 20], 0, 0, 0, 0, id="flatten spatial axes only"),
+    pytest.param("identity", None, [3, 4, 4], [3, 4, 4], 0, 0, 0, 0, id="identity"),
+    pytest.param("zeropad2d", {"padding": 1}, [3, 4, 4], [3, 6, 6], 0, 0, 0, 0, id="zeropad2d 1"),
+    pytest.param("zeropad2d", {"padding": [1, 2, 0, 3]}, [3, 4, 4], [3, 7, 7], 0, 0, 0, 0,
+                 id="zeropad2d (left, right, top, bottom)"),
+    pytest.param("zeropad1d", {"padding": [2, 0]}, [3, 4], [3, 6], 0, 0, 0, 0, id="zeropad1d"),
+    pytest.param("upsample", {"scale_factor": 2}, [8, 7, 7], [8, 14, 14], 0, 0, 0, 0, id="upsample nearest x2"),
+    pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear", "align_corners": False}, [8, 7, 7],
+                 [8, 14, 14], 0, 0, 0, (2 * 4 - 1) * 8 * 196, id="upsample bilinear x2"),
+    pytest.param("upsample", {"size": [10, 20], "mode": "bicubic"}, [2, 5, 5],
+                 [2, 10, 20], 0, 0, 0, (2 * 16 - 1) * 400, id="upsample bicubic to size"),
+    pytest.param("upsample", {"scale_factor": 1.5, "mode": "linear"}, [2, 8],
+                 [2, 12], 0, 0, 0, (2 * 2 - 1) * 24, id="upsample linear 1d x1.5"),
+    pytest.param("upsample", {"scale_factor": 2, "mode": "trilinear"}, [1, 2, 2, 2],
+                 [1, 4, 4, 4], 0, 0, 0, (2 * 8 - 1) * 64, id="upsample trilinear"),
+    pytest.param("pixelshuffle", {"upscale_factor": 3}, [18, 4, 4], [2, 12, 12], 0, 0, 0, 0, id="pixel shuffle r3"),
+    pytest.param("pixelunshuffle", {"downscale_factor": 2}, [2, 8, 8], [8, 4, 4], 0, 0, 0, 0,
+                 id="pixel unshuffle r2"),
+    pytest.param("zeropad3d", {"padding": 1}, [1, 2, 3, 4], [1, 4, 5, 6], 0, 0, 0, 0, id="zeropad3d"),
+    pytest.param("permute", {"dims": [0, 2, 3, 1]}, [96, 7, 5], [7, 5, 96], 0, 0, 0, 0, id="permute to channels-last"),
+    pytest.param("zeropad2d", {"padding": [-1, -2, 0, -3]}, [3, 8, 8], [3, 8 - 3, 8 - 3], 0, 0, 0, 0,
+                 id="negative zero padding crops"),
+    pytest.param("zeropad1d", {"padding": [2, -3]}, [2, 6], [2, 6 + 2 - 3], 0, 0, 0, 0,
+                 id="zeropad1d pad before, crop after"),
+    pytest.param("zeropad3d", {"padding": -1}, [1, 3, 4, 5], [1, 1, 2, 3], 0, 0, 0, 0, id="zeropad3d -1"),
+]
+
+
+#: (type, args, input shapes, saved as (tensor or dtype, elements[, per step]))
+SAVED = [
+    pytest.param("dropout", {"p": 0.5}, [X], [("bool", E)], id="dropout: 1 byte per element"),
+    pytest.param("dropout", {"p": 0.5, "inplace": True}, [X], [("act", E)], id="dropout inplace: act mask"),
+    pytest.param("dropout", {"p": 0.0}, [X], [], id="dropout p=0: nothing"),
+    pytest.param("dropout1d", {}, [(4, 10)], [("act", 4)], id="dropout1d: per channel"),
+    pytest.param("dropout2d", {}, [X], [("act", 4)], id="dropout2d: per channel"),
+    pytest.param("dropout3d", {}, [(4, 2, 2, 2)], [("act", 4)], id="dropout3d: per channel"),
+    pytest.param("alphadropout", {}, [X], [("act", E)], id="alphadropout"),
+    pytest.param("flatten", {}, [X], [], id="flatten"),
+    pytest.param("permute", {"dims": [0, 2, 3, 1]}, [X], [], id="permute"),
+    pytest.param("identity", {}, [X], [], id="identity"),
+    pytest.param("zeropad1d", {"padding": 1}, [(4, 10)], [], id="zeropad1d"),
+    pytest.param("zeropad2d", {"padding": 1}, [X], [], id="zeropad2d"),
+    pytest.param("zeropad3d", {"padding": 1}, [(4, 2, 2, 2)], [], id="zeropad3d"),
+    pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear"}, [X], [], id="upsample: shapes"),
+    pytest.param("pixelshuffle", {"upscale_factor": 2}, [X], [], id="pixelshuffle"),
+    pytest.param("pixelunshuffle", {"downscale_factor": 2}, [X], [], id="pixelunshuffle"),
+]
+
+
+#: (layer after a 3x3 conv on [4, 8, 8], its torch twin from ``nn``): what autograd saves, to the byte
+AUTOGRAD = [
+    pytest.param("dropout: {p: 0.3}", lambda nn: nn.Dropout(0.3), id="dropout"),
+    pytest.param("dropout: {p: 0.3, inplace: true}", lambda nn: nn.Dropout(0.3, inplace=True), id="dropout inplace"),
+    pytest.param("dropout: {p: 0.0}", lambda nn: nn.Dropout(0.0), id="dropout p 0"),
+    pytest.param("dropout2d: {p: 0.3}", lambda nn: nn.Dropout2d(0.3), id="dropout2d"),
+    pytest.param("alphadropout: {p: 0.3}", lambda nn: nn.AlphaDropout(0.3), id="alphadropout"),
+    pytest.param("zeropad2d: {padding: 1}", lambda nn: nn.ZeroPad2d(1), id="zeropad2d"),
+    pytest.param("upsample: {scale_factor: 2, mode: bilinear}", lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"),
+                 id="upsample bilinear"),
+    pytest.param("pixelshuffle: {upscale_factor: 2}", lambda nn: nn.PixelShuffle(2), id="pixelshuffle"),
+    pytest.param("pixelunshuffle: {downscale_factor: 2}", lambda nn: nn.PixelUnshuffle(2), id="pixelunshuffle"),
+    pytest.param("identity", lambda nn: nn.Identity(), id="identity"),
+    pytest.param("flatten", lambda nn: nn.Flatten(), id="flatten"),
+]
+
+
+#: (convention, type, args, input shape, MACs): what each peer tool counts, from its source
+PEER_CASES = [
+    pytest.param("fvcore", "upsample", {"scale_factor": 2, "mode": "bilinear"}, (8, 6, 6), 4 * 4 * PE,
+                 id="fvcore upsample_bilinear2d: 4 per output"),
+    pytest.param("fvcore", "upsample", {"scale_factor": 2}, (8, 6, 6), 4 * PE, id="fvcore upsample_nearest2d: 1"),
+    pytest.param("fvcore", "upsample", {"scale_factor": 2}, (8, 6), 0, id="fvcore upsample_nearest1d: 0"),
+    pytest.param("thop", "upsample", {"scale_factor": 2, "mode": "bilinear"}, (8, 6, 6), 11 * 4 * PE,
+                 id="thop bilinear: 11 per output"),
+    pytest.param("thop", "upsample", {"scale_factor": 2, "mode": "trilinear"}, (8, 6, 6, 6), 0,
+                 id="thop trilinear: not among its modes, 0"),
+    pytest.param("ptflops", "upsample", {"scale_factor": 2}, (8, 6, 6), 2 * 4 * PE,
+                 id="ptflops upsample: module hook and F.interpolate"),
+    pytest.param("ptflops", "upsample", {"scale_factor": [1.5, 1.5]}, (8, 4, 4), 8 * 6 * 6 + 8 * 16 * 2,
+                 id="ptflops upsample by a list: input·int(Π factors)"),
+]
+
+
+#: (type, args, shape, the torch module from ``nn``, message): refused by both
+TORCH_REFUSES = [
+    pytest.param("upsample", {"scale_factor": 2, "align_corners": False}, (1, 4, 4),
+                 lambda nn: nn.Upsample(scale_factor=2, align_corners=False),
+                 "only for the interpolating modes", id="nearest upsampling with align_corners"),
+]
+
+
+#: (type, args, shape, the torch module from ``nn``, output shape): accepted by both
+TORCH_ACCEPTS = [
+    pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear", "align_corners": True}, (1, 3, 3),
+                 lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True), (1, 6, 6),
+                 id="bilinear upsampling with align_corners"),
+]
+
+
+#: (type, args, shape, whether PyTorch refuses too, words of cnncalc's message)
+REFUSED = [
+    pytest.param("zeropad1d", {"padding": [-3, -3]}, [2, 6], False, "leaves 0 entries", id="negative padding to 0"),
+    pytest.param("zeropad2d", {"padding": [-4, -3, 0, 0]}, [2, 5, 6], True, "leaves -1 entries",
+                 id="negative padding past the input"),
+]
+
+
+def _nn(cls: str) -> Any:
+    """``nn.<cls>(**args)``."""
+    return lambda a, s: getattr(nn(), cls)(**a)
+
+
+def _zeropad(n: int) -> Any:
+    """``nn.ZeroPad<n>d(padding)``, a list of amounts as a tuple."""
+    return lambda a, s: getattr(nn(), f"ZeroPad{n}d")(tuple(a["padding"]) if isinstance(a["padding"], list)
+                                                     else a["padding"])
+
+
+#: The torch module computing each type, built from its arguments and input shape.
+TWINS: dict[str, Any] = {
+    "flatten": _nn("Flatten"), "identity": _nn("Identity"), "dropout": _nn("Dropout"),
+    "alphadropout": _nn("AlphaDropout"), "upsample": _nn("Upsample"), "pixelshuffle": _nn("PixelShuffle"),
+    "pixelunshuffle": _nn("PixelUnshuffle"),
+    "permute": lambda a, s: Lambda(lambda x: x.permute(*a["dims"])),
+    **{f"dropout{n}d": _nn(f"Dropout{n}d") for n in (1, 2, 3)},
+    **{f"zeropad{n}d": _zeropad(n) for n in (1, 2, 3)},
+}
+
+
+def _flatten(rng: random.Random, shape: Shape) -> Args | None:
+    rank = len(shape) + 1
+    start = rng.randint(1, rank - 1)
+    return {"start_dim": start, "end_dim": rng.choice([-1, rng.randint(start, rank - 1)])}
+
+
+def _upsample(rng: random.Random, shape: Shape) -> Args | None:
+    n = len(shape) - 1
+    if n < 1:
+        return None
+    modes = ["nearest", "nearest-exact", {1: "linear", 2: rng.choice(["bilinear", "bicubic"]), 3: "trilinear"}[n]]
+    args: Args = {"mode": rng.choice(modes)}
+    if rng.random() < 0.3:
+        args["size"] = [s + rng.randint(0, 3) for s in shape[1:]]
+    elif rng.random() < 0.5:
+        args["scale_factor"] = [rng.choice([1, 2]) for _ in range(n)]
+    else:
+        args["scale_factor"] = rng.choice([2, 2.0, 0.5])
+    if rng.random() < 0.4:
+        args["align_corners"] = rng.random() < 0.5
+    return args
+
+
+def _feature_dropout(n: int) -> Generator:
+    """Channel dropout: [C, *n spatial axes]."""
+    return lambda rng, s: {"p": rng.choice([0.1, 0.5])} if len(s) == n + 1 else None
+
+
+def _zeropad_args(n: int) -> Generator:
+    """Zero padding with amounts from −2 (a crop) to 2."""
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if len(shape) != n + 1:
+            return None
+        if rng.random() < 0.3:
+            return {"padding": rng.randint(-1, 2)}
+        return {"padding": [rng.randint(-2, 2) for _ in range(2 * n)]}
+
+    return gen
+
+
+#: Random arguments for the seeded random networks (tests/random_networks.py).
+GENERATORS: dict[str, Generator] = {
+    "flatten": _flatten,
+    "identity": lambda rng, s: {},
+    "dropout": lambda rng, s: {"p": rng.choice([0.1, 0.5])},
+    "alphadropout": lambda rng, s: {"p": rng.choice([0.1, 0.5])},
+    "upsample": _upsample,
+    "pixelshuffle": lambda rng, s: ({"upscale_factor": 2} if len(s) == 3 and s[0] % 4 == 0 else None),
+    "pixelunshuffle": lambda rng, s: ({"downscale_factor": 2} if len(s) == 3 and s[1] % 2 == 0 == s[2] % 2
+                                      else None),
+    **{f"dropout{n}d": _feature_dropout(n) for n in (1, 2, 3)},
+    **{f"zeropad{n}d": _zeropad_args(n) for n in (1, 2, 3)},
+}
+#: The random networks place permute themselves, around layers that work on channels-last tensors.
+WIRED = {"permute"}
+
+
+def _upsample_strategy(shape: Shape) -> st.SearchStrategy[Args]:
+    n = len(shape) - 1
+    modes = ["nearest", "nearest-exact", *{1: ["linear"], 2: ["bilinear", "bicubic"], 3: ["trilinear"]}.get(n, [])]
+    return st.fixed_dictionaries(
+        {"mode": st.sampled_from(modes)},
+        optional={"align_corners": st.booleans()},
+    ).flatmap(lambda a: st.one_of(
+        st.builds(lambda s: {**a, "scale_factor": s}, st.one_of(st.integers(1, 3), st.sampled_from([0.5, 1.5]))),
+        st.builds(lambda s: {**a, "size": s}, per_axis(n, st.integers(1, 12))),
+    )).map(lambda a: a if a["mode"] in ("linear", "bilinear", "bicubic", "trilinear") else
+           {k: v for k, v in a.items() if k != "align_corners"})
+
+
+def _dropout(shape: Shape) -> st.SearchStrategy[Args]:
+    return st.fixed_dictionaries({}, optional={"p": st.floats(0, 1), "inplace": st.booleans()})
+
+
+#: Hypothesis strategies for the property tests (tests/test_properties.py), by type or family stem.
+STRATEGIES: dict[str, Strategy] = {
+    "dropout": _dropout,
+    "alphadropout": _dropout,
+    "flatten": lambda s: st.sampled_from([{}, {"start_dim": 1, "end_dim": -1}, {"start_dim": len(s)}]),
+    "identity": lambda s: st.just({}),
+    "permute": lambda s: st.permutations(range(1, len(s) + 1)).map(lambda order: {"dims": [0, *order]}),
+    "zeropad": lambda shape: st.integers(0, 2**32 - 1).map(
+        lambda seed: _zeropad_args(len(shape) - 1)(random.Random(seed), shape) or {"padding": 0}),
+    "upsample": _upsample_strategy,
+    "pixelshuffle": lambda s: st.fixed_dictionaries(
+        {"upscale_factor": st.sampled_from([r for r in range(1, 4) if s[0] % (r * r) == 0])}),
+    "pixelunshuffle": lambda s: st.fixed_dictionaries(
+        {"downscale_factor": st.sampled_from([r for r in range(1, 4) if all(n % r == 0 for n in s[1:])])}),
+}
+
+#: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
+FITS: dict[str, Any] = {
+    "pixelshuffle": lambda s: len(s) == 3,
+    "pixelunshuffle": lambda s: len(s) == 3,
+    "upsample": lambda s: len(s) >= 2,
+}
