@@ -206,7 +206,7 @@ CASES = [
 
 #: The layers run under autograd's saved_tensors_hooks (a YAML item, its torch module).
 AUTOGRAD = [
-    pytest.param("reshape: {shape: [2, -1, 6, 6]}", lambda nn: Lambda(lambda x: x.view(x.shape[0], 2, -1, 6, 6)),
+    pytest.param("reshape: {shape: [2, -1, 8, 8]}", lambda nn: Lambda(lambda x: x.view(x.shape[0], 2, -1, 8, 8)),
                  id="reshape"),
     pytest.param("contiguous", lambda nn: Lambda(lambda x: x.contiguous()), id="contiguous"),
 ]
