@@ -24,10 +24,10 @@ from cnncalc.cli import cli
 from cnncalc.units import MAX_VALUE
 
 #: Options whose value is a name or a path, not a number.
-NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on"}
+NOT_NUMBERS = {"--output", "--html", "--budgets", "--layer", "--fail-on", "--kwargs"}
 
 #: A valid command line for each command, to which one bad option value is added.
-BASE = COMMAND_LINES
+BASE = {**COMMAND_LINES, "import": ["import", "torch.nn:Identity", "--input", "3x8x8"]}
 
 #: Values no numeric option may take: beyond 2^63 − 1, not finite, not a number, an exponent
 #: that would take hours to expand, more digits than int() reads, negative.

@@ -306,8 +306,16 @@ def top_layers(doc: dict[str, Any]) -> list[tuple[int, str, dict[str, Any]]]:
 
 
 def int_arguments(doc: dict[str, Any]) -> list[tuple[int, str, str, int]]:
+    """Arguments holding an int where only ints are valid (not a number that happens to be whole: scale_factor 2)."""
     return [(i, t, k, v) for i, t, a in top_layers(doc) for k, v in a.items()
-            if isinstance(v, int) and not isinstance(v, bool)]
+            if isinstance(v, int) and not isinstance(v, bool) and not _takes_fractions(t, k)]
+
+
+def _takes_fractions(type_name: str, arg: str) -> bool:
+    cls = REGISTRY.get(type_name)
+    field = cls.model_fields.get(arg) if cls is not None else None
+    schema = json.dumps(cls.model_json_schema().get("properties", {}).get(arg, {})) if field else ""
+    return '"number"' in schema
 
 
 def axis_arguments(doc: dict[str, Any]) -> list[tuple[int, str, str, int]]:

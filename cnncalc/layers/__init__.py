@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activation, conv, linear, merge, norm, pool, reduce, reshape, slicing  # noqa: F401  (registration)
+from . import activation, conv, linear, merge, norm, pool, reduce, reshape, slicing, tensor  # noqa: F401  (registration)
 from .layer import Layer
 from .registry import ALIASES, REGISTRY, lookup
 from .rf import RF, AxisRF
