@@ -1,0 +1,203 @@
+"""Capture a model's graph with ``torch.export`` (non-strict) into plain records the mapping reads.
+
+The model's parameters and buffers are moved to fake CPU tensors (no memory is allocated) before
+exporting, because some decompositions (group norm, PReLU) create CPU tensors that do not mix
+with meta ones. A model ``torch.export`` cannot capture is refused with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .refusal import refuse
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A tensor computed by the graph: ``input`` or the name of the node that produced it."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter or buffer of the model, by its fully qualified name."""
+
+    fqn: str
+    shape: tuple[int, ...]
+    buffer: bool = False
+
+    @property
+    def numel(self) -> int:
+        """Number of elements."""
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One module on the call stack of a node: its path in ``named_modules()`` and its class."""
+
+    path: str
+    cls: str
+    #: 0 for the module's first call, k for its (k+1)-th call
+    call: int = 0
+
+
+@dataclass
+class Node:
+    """One op of the captured graph, with its arguments resolved to refs, params and constants."""
+
+    name: str
+    target: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    #: output shape (with the batch), or a tuple of them for ops that return several tensors
+    out: Any
+    scope: tuple[Frame, ...]
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def op(self) -> str:
+        """``aten.conv2d`` for ``aten.conv2d.default``; the bare name for Python functions."""
+        parts = self.target.split(".")
+        return ".".join(parts[:2]) if parts[0] == "aten" else self.target
+
+
+@dataclass
+class Capture:
+    """What the mapping needs: the ops in execution order, the outputs and every parameter and buffer."""
+
+    input_shape: tuple[int, ...]
+    nodes: list[Node]
+    outputs: list[Any]
+    params: dict[str, Param] = field(default_factory=dict)
+    buffers: dict[str, Param] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _location(trace: str | None) -> tuple[str | None, int | None]:
+    """The innermost frame of a node's stack trace outside torch itself: the user's source line."""
+    if not trace:
+        return None, None
+    found: tuple[str | None, int | None] = (None, None)
+    for file, line in _FRAME.findall(trace):
+        norm = file.replace("\\", "/")
+        if "/torch/" in norm or "/cnncalc/" in norm:
+            continue
+        found = (file, int(line))
+    return found
+
+
+def _shape(val: Any) -> Any:
+    if isinstance(val, (list, tuple)):
+        return tuple(_shape(v) for v in val)
+    shape = getattr(val, "shape", None)
+    return None if shape is None else tuple(int(s) for s in shape)
+
+
+def _scope(meta: dict[str, Any]) -> tuple[Frame, ...]:
+    frames = []
+    for key, (path, cls) in (meta.get("nn_module_stack") or {}).items():
+        if not path:
+            continue  # the root module
+        call = int(key.rpartition("@")[2]) if "@" in key else 0
+        name = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
+        frames.append(Frame(_fqn(path), name, call))
+    return tuple(frames)
+
+
+_ITEM = re.compile(r"\[(?:'([^']*)'|(\d+))\]")
+
+
+def _fqn(path: str) -> str:
+    """``layer1.0.conv1`` from a path as export writes it (``L['self'].layer1[0]`` in older versions)."""
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    path = _ITEM.sub(lambda m: "." + (m.group(1) if m.group(1) is not None else m.group(2)), path)
+    return path.lstrip(".")
+
+
+def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
+    """The graph of ``model`` on a batch of 1 of ``input_shape``, captured by ``torch.export`` (non-strict)."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    classes = {name: f"{type(m).__module__}.{type(m).__qualname__}" for name, m in model.named_modules()}
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    with mode:
+        # fake CPU tensors: shapes and dtypes only, no memory; meta ones trip some decompositions
+        fake = model.to_empty(device="cpu")
+        x = torch.empty(1, *input_shape)
+    try:
+        exported = torch.export.export(fake, (x,), strict=False)
+    except Exception as err:  # export could not trace the model: say why, in one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise refuse(f"torch.export could not capture the model: {type(err).__name__}: {first}") from None
+    return _from_export(exported, input_shape, classes)
+
+
+def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:
+    sig = exported.graph_signature
+    params: dict[str, Param] = {}
+    buffers: dict[str, Param] = {}
+    bound: dict[str, Param] = {}
+    kinds = {spec.arg.name: spec for spec in sig.input_specs}
+    graph = exported.graph
+    graph.eliminate_dead_code()
+    for node in graph.nodes:
+        if node.op != "placeholder":
+            continue
+        spec = kinds.get(node.name)
+        kind = getattr(spec, "kind", None)
+        kind_name = getattr(kind, "name", "")
+        if kind_name in ("PARAMETER", "BUFFER"):
+            p = Param(spec.target, _shape(node.meta.get("val")), kind_name == "BUFFER")
+            (buffers if p.buffer else params)[p.fqn] = p
+            bound[node.name] = p
+    # every parameter and buffer, used or not: an unused one must not go missing silently
+    for name, tensor in exported.state_dict.items():
+        if name not in params and name not in buffers:
+            p = Param(name, _shape(tensor), name in sig.buffers)
+            (buffers if p.buffer else params)[name] = p
+    user_inputs = [n.name for n in graph.nodes if n.op == "placeholder" and n.name not in bound]
+    if len(user_inputs) != 1:
+        raise refuse(f"the model takes {len(user_inputs)} tensor inputs; cnncalc describes models with one input")
+
+    def conv(a: Any) -> Any:
+        import torch.fx
+
+        if isinstance(a, torch.fx.Node):
+            if a.name in bound:
+                return bound[a.name]
+            if a.op == "placeholder":
+                return Ref("input")
+            if a.op == "get_attr":
+                return Ref(f"constant {a.target}")
+            return Ref(a.name)
+        if isinstance(a, (list, tuple)):
+            return type(a)(conv(v) for v in a)
+        return a
+
+    nodes: list[Node] = []
+    outputs: list[Any] = []
+    for node in graph.nodes:
+        if node.op == "call_function":
+            file, line = _location(node.meta.get("stack_trace"))
+            target = getattr(node.target, "__name__", str(node.target))
+            if hasattr(node.target, "_schema") or str(node.target).startswith("aten."):
+                target = str(node.target)
+            nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
+                              _shape(node.meta.get("val")), _scope(node.meta), file, line))
+        elif node.op == "output":
+            outs = node.args[0]
+            outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))
+    return Capture(tuple(input_shape), nodes, outputs, params, buffers, classes)
+

@@ -1,0 +1,299 @@
+"""From mapped ops to a description a person reads: rows named by module path, grouped by the module tree.
+
+- A leaf module that computes one op is one row named by its path in ``named_modules()``
+  (``layer1.0.conv1``); an op a module computes itself is named ``<module path>.<op>``
+  (``layer1.0.add``, then ``add_1``, ...); a module called again gets ``_1``, ``_2``, ...
+- Every module that holds rows becomes a ``sequential`` group with explicit names, so the rows'
+  names are the module paths; a comment gives the module's class.
+- A group reads tensors from outside through ``inputs:`` (its first one is ``input``); a row
+  reads the row above it unless it says ``from:``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .capture import Capture, Frame, Node, Ref
+from .mapping import Alias, Context, Mapped, Piece, Unmappable, map_node
+from .refusal import refuse
+
+#: A tensor of the description: ``input``, a row's output, or piece ``k`` of a split row.
+Value = tuple[str, int | None]
+INPUT: Value = ("input", None)
+
+
+@dataclass
+class Row:
+    """One emitted layer: the mapped op and its final name components."""
+
+    mapped: Mapped
+    path: tuple[str, ...]
+    inputs: list[Value]
+
+
+@dataclass
+class Group:
+    """A module holding rows: its children in order of first use."""
+
+    name: str
+    path: tuple[str, ...]
+    cls: str = ""
+    children: list[Row | Group] = field(default_factory=list)
+    index: dict[str, Row | Group] = field(default_factory=dict)
+
+
+def _fail(node: Node, message: str) -> Exception:
+    layer = node.scope[-1].path if node.scope else None
+    return refuse(message, layer=layer, op=node.target, file=node.file, line=node.line)
+
+
+def _components(scope: Sequence[Frame]) -> list[str]:
+    """Name components of a module stack: each module's path relative to its caller, ``_k`` for its k-th recall."""
+    comps: list[str] = []
+    prev = ""
+    for f in scope:
+        rel = f.path[len(prev) + 1:] if prev and f.path.startswith(prev + ".") else f.path
+        parts = rel.split(".")
+        if f.call:
+            parts[-1] = f"{parts[-1]}_{f.call}"
+        comps += parts
+        prev = f.path
+    return comps
+
+
+def _op_name(node: Node) -> str:
+    return node.op.split(".")[-1].strip("_") or "op"
+
+
+def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
+    """Map every op and place its row in the module tree; the root group, the output value and the rows."""
+    shapes: dict[str, Any] = {"input": (1, *cap.input_shape)}
+    for n in cap.nodes:
+        shapes[n.name] = n.out
+    ctx = Context(shapes)
+    values: dict[str, Value] = {"input": INPUT}
+    pieces: dict[tuple[str, int], Value] = {}
+    mapped: list[Mapped] = []
+    by_node: dict[str, Node] = {n.name: n for n in cap.nodes}
+    claimed: set[str] = set()
+
+    def value(ref: Ref, user: Node) -> Value:
+        v = values.get(ref.node)
+        if v is None:
+            raise _fail(user, f"reads '{ref.node}', which cnncalc cannot describe")
+        return v
+
+    for n in cap.nodes:
+        try:
+            res = map_node(n, ctx)
+        except Unmappable as err:
+            raise _fail(n, str(err)) from None
+        if isinstance(res, Alias):
+            values[n.name] = value(res.of, n)
+        elif isinstance(res, Piece):
+            src = by_node.get(res.of.node)
+            v = value(res.of, n)
+            if src is not None and src.op in ("aten.split", "aten.split_with_sizes", "aten.chunk"):
+                values[n.name] = (v[0], res.index)
+            elif res.index == 0 and isinstance(src.out if src else None, tuple) and src is not None:
+                values[n.name] = v  # the values of max/min over a dim, or of adaptive max pooling
+            else:
+                raise _fail(n, "reads the indices of a max (return_indices): cnncalc has no layer for them")
+            pieces[(res.of.node, res.index)] = values[n.name]
+        else:
+            for p in res.params:
+                if p.fqn in claimed:
+                    raise _fail(n, f"uses the parameter '{p.fqn}' again (shared weights): cnncalc would count it twice")
+                claimed.add(p.fqn)
+            mapped.append(res)
+            values[n.name] = (n.name, None)
+    if len(cap.outputs) != 1 or not isinstance(cap.outputs[0], Ref):
+        raise refuse(f"the model returns {len(cap.outputs)} values; cnncalc imports models with one tensor output")
+    out = values.get(cap.outputs[0].node)
+    if out is None or out == INPUT:
+        raise refuse("the model's output is its input: there is nothing to describe")
+    root = Group("", ())
+    # rows per module: a module computing exactly one op (and holding no other rows) is that row
+    own: dict[tuple[str, ...], list[Mapped]] = {}
+    for m in mapped:
+        own.setdefault(tuple(_components(m.node.scope)), []).append(m)
+    holders = {p[:k] for p in own for k in range(len(p))}
+    for m in mapped:
+        comps = tuple(_components(m.node.scope))
+        group_path = comps
+        leaf = bool(comps) and len(own[comps]) == 1 and comps not in holders
+        if leaf:
+            group_path = comps[:-1]
+        g = root
+        for k, c in enumerate(group_path):
+            child = g.index.get(c)
+            if not isinstance(child, Group):
+                if child is not None:
+                    raise _fail(m.node, f"'{c}' names both a module and a row in '{'.'.join(g.path)}'")
+                frame = _frame_at(m.node.scope, group_path[:k + 1])
+                child = Group(c, (*g.path, c), frame.cls if frame else "")
+                g.children.append(child)
+                g.index[c] = child
+            g = child
+        name = comps[-1] if leaf else _op_name(m.node)
+        base, k = name, 0
+        while name in g.index:
+            k += 1
+            name = f"{base}_{k}"
+        ins = [values[r.node] for r in m.inputs]
+        row = Row(m, (*g.path, name), ins)
+        g.children.append(row)
+        g.index[name] = row
+    return root, out, mapped
+
+
+def _frame_at(scope: Sequence[Frame], comps: Sequence[str]) -> Frame | None:
+    """The module whose name components are ``comps`` (None for a path between modules)."""
+    for i in range(len(scope)):
+        if tuple(_components(scope[: i + 1])) == tuple(comps):
+            return scope[i]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(v)
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _flow(d: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in d.items()) + "}"
+
+
+class _Writer:
+    def __init__(self, root: Group) -> None:
+        self.lines: list[str] = []
+        self.where: dict[Value, tuple[str, ...]] = {}
+        self.owner: dict[str, Row] = {}
+        self._index(root)
+        self.external: dict[int, list[Value]] = {}
+        self._externals(root)
+
+    def _index(self, g: Group) -> None:
+        for c in g.children:
+            if isinstance(c, Row):
+                self.where[(c.mapped.node.name, None)] = c.path
+                self.owner[c.mapped.node.name] = c
+            else:
+                self._index(c)
+
+    def _inside(self, v: Value, g: Group) -> bool:
+        if v == INPUT:
+            return False
+        path = self.where[(v[0], None)]
+        return path[: len(g.path)] == g.path and len(path) > len(g.path)
+
+    def _externals(self, g: Group) -> list[Value]:
+        ext: list[Value] = []
+        for c in g.children:
+            reads = c.inputs if isinstance(c, Row) else self._externals(c)
+            for v in reads:
+                if not self._inside(v, g) and v not in ext:
+                    ext.append(v)
+        self.external[id(g)] = ext
+        return ext
+
+    def ref(self, v: Value, scope: Group, names: dict[Value, str]) -> str:
+        """How ``v`` is written inside ``scope``: a relative path, or one of the scope's input names."""
+        if v in names:
+            return names[v]
+        if v == INPUT:
+            return "input"
+        base = ".".join(self.where[(v[0], None)][len(scope.path):])
+        return base if v[1] is None else f"{base}.{v[1]}"
+
+    def last(self, c: Row | Group) -> Value:
+        """The value a row or group gives (a group: its last listed item)."""
+        while isinstance(c, Group):
+            c = c.children[-1]
+        return (c.mapped.node.name, None)
+
+    def write(self, g: Group, names: dict[Value, str], indent: str) -> None:
+        prev: Value | None = None
+        first = self.external[id(g)][0] if g.path else INPUT
+        for c in g.children:
+            reads = c.inputs if isinstance(c, Row) else self.external[id(c)]
+            implicit = [prev] if prev is not None else [first]
+            # a split read whole is every piece: name the piece
+            src = None if reads == implicit and all(v[1] is None for v in reads) else [
+                self.ref(v, g, names) for v in reads]
+            name = c.path[-1]
+            if isinstance(c, Row):
+                m = c.mapped
+                args: dict[str, Any] = {"name": name}
+                if src is not None:
+                    args["from"] = src[0] if len(src) == 1 else src
+                args.update(m.args)
+                self.lines.append(f"{indent}- {m.type}: {_flow(args)}")
+            else:
+                ext = self.external[id(c)]
+                inner: dict[Value, str] = {}
+                head: dict[str, Any] = {"name": name}
+                if len(ext) > 1:
+                    taken = set(c.index)
+                    labels = []
+                    for k, v in enumerate(ext):
+                        label = f"in{k}"
+                        while label in taken:
+                            label = "_" + label
+                        labels.append(label)
+                        inner[v] = label if k else "input"
+                    head["inputs"] = labels
+                else:
+                    inner[ext[0]] = "input"
+                if src is not None:
+                    head["from"] = src[0] if len(src) == 1 else src
+                comment = f"  # {c.cls}" if c.cls else ""
+                self.lines.append(f"{indent}- sequential:{comment}")
+                for k, v in head.items():
+                    self.lines.append(f"{indent}    {k}: {_scalar(v)}")
+                self.lines.append(f"{indent}    layers:")
+                self.write(c, inner, indent + "      ")
+            prev = self.last(c)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """The description's text, each row's name → the op it came from, and the parameters the rows hold."""
+
+    text: str
+    rows: dict[str, str]
+    params: frozenset[str]
+
+
+def emit(cap: Capture, name: str) -> Emitted:
+    """The description of a captured model as YAML text, with the rows' origins."""
+    root, out, mapped = plan(cap)
+    w = _Writer(root)
+    lines = [f"# Imported from PyTorch by cnncalc import: {name}.",
+             "# Rows are named by module path, as in named_modules().",
+             f"name: {_scalar(name)}",
+             f"input: {_scalar(list(cap.input_shape))}"]
+    if out != w.last(root):
+        lines.append(f"outputs: [{_scalar(w.ref(out, root, {}))}]")
+    lines.append("layers:")
+    w.write(root, {}, "  ")
+    rows = {".".join(r.path): node for node, r in w.owner.items()}
+    held = frozenset(p.fqn for m in mapped for p in m.params)
+    return Emitted("\n".join(lines + w.lines) + "\n", rows, held)

@@ -1,0 +1,789 @@
+"""The one table from PyTorch ops to cnncalc layers; the docs render it (:func:`mapping_markdown`).
+
+Each rule reads one captured op (its arguments, the shapes of its tensors, the parameters it
+uses) and gives the cnncalc layer that counts exactly what the op computes, or refuses. An op
+that only aliases its input (a view to the same shape, ``detach``) vanishes. Every op the table
+does not hold is refused: cnncalc never counts something else, and never counts 0 silently.
+Shapes here carry the batch (1) first, as PyTorch's do; cnncalc's ``dim`` arguments count it as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .capture import Node, Param, Ref
+
+Shape = tuple[int, ...]
+
+
+class Unmappable(Exception):
+    """Raised by a rule: the op cannot be described exactly; the message says why."""
+
+
+@dataclass
+class Mapped:
+    """One cnncalc layer for one op: its type, arguments, input tensors and the parameters it holds."""
+
+    node: Node
+    type: str
+    args: dict[str, Any]
+    inputs: list[Ref]
+    params: list[Param] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Alias:
+    """The op's output is its input (a view to the same shape): it vanishes from the description."""
+
+    of: Ref
+
+
+@dataclass(frozen=True)
+class Piece:
+    """``getitem`` on an op that returns several tensors: piece ``index`` of ``of``."""
+
+    of: Ref
+    index: int
+
+
+Result = Mapped | Alias | Piece
+RuleFn = Callable[[Node, "Context"], Result]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the mapping table: the ops it reads, what PyTorch writes, the cnncalc layer, the conditions."""
+
+    ops: tuple[str, ...]
+    torch: str
+    layer: str
+    when: str
+    fn: RuleFn
+
+
+RULES: dict[str, Rule] = {}
+TABLE: list[Rule] = []
+
+
+def rule(*ops: str, torch: str, layer: str, when: str = "") -> Callable[[RuleFn], RuleFn]:
+    """Register a mapping rule for ``ops`` (``aten.conv2d``, ...), documented by ``torch``, ``layer`` and ``when``."""
+
+    def deco(fn: RuleFn) -> RuleFn:
+        r = Rule(ops, torch, layer, when, fn)
+        TABLE.append(r)
+        for op in ops:
+            RULES[op] = r
+        return fn
+
+    return deco
+
+
+class Context:
+    """What a rule may ask about the graph: the shape of a tensor."""
+
+    def __init__(self, shapes: dict[str, Any]) -> None:
+        self.shapes = shapes
+
+    def shape(self, ref: Any) -> Shape:
+        """The shape (batch first) of a tensor reference."""
+        if isinstance(ref, Param):
+            return ref.shape
+        if not isinstance(ref, Ref):
+            raise Unmappable(f"expected a tensor, got {type(ref).__name__}")
+        s = self.shapes.get(ref.node)
+        if not isinstance(s, tuple) or (s and not isinstance(s[0], int)):
+            raise Unmappable(f"'{ref.node}' is not a single tensor")
+        return s
+
+
+def arg(node: Node, i: int, name: str, default: Any = None) -> Any:
+    """Argument ``i`` (or keyword ``name``) of the op, else ``default``."""
+    if i < len(node.args):
+        return node.args[i]
+    return node.kwargs.get(name, default)
+
+
+def tensor(node: Node, i: int = 0) -> Ref:
+    """Argument ``i``, which must be a tensor computed from the input (not a parameter, not a constant)."""
+    a = arg(node, i, "input" if i == 0 else f"arg{i}")
+    if isinstance(a, Param):
+        raise Unmappable(f"computes on the parameter '{a.fqn}' as if it were an activation")
+    if not isinstance(a, Ref) or a.node.startswith("constant "):
+        raise Unmappable("reads a tensor that is not computed from the input (a constant)")
+    return a
+
+
+def param(node: Node, i: int, name: str) -> Param | None:
+    """Argument ``i`` as a parameter or buffer of the model (None if absent); a computed weight is refused."""
+    a = arg(node, i, name)
+    if a is None or isinstance(a, Param):
+        return a
+    raise Unmappable(f"its {name} is computed in forward (e.g. weight standardisation), not a parameter of the model")
+
+
+def _ints(v: Any) -> Any:
+    """A list of ints as cnncalc writes it: one int when all are equal."""
+    if isinstance(v, (list, tuple)):
+        v = [int(x) for x in v]
+        return v[0] if len(set(v)) == 1 else v
+    return int(v)
+
+
+def _dim(node: Node, ctx: Context, d: int, rank: int) -> int:
+    """A PyTorch dim that must not be the batch."""
+    if (d + rank if d < 0 else d) == 0:
+        raise Unmappable("works across the batch axis, which cnncalc describes per sample")
+    return int(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# convolution, linear
+
+
+@rule("aten.conv1d", "aten.conv2d", "aten.conv3d", torch="nn.Conv1d/2d/3d, F.conv1d/2d/3d",
+      layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (refused unless constant 0); "
+      "a weight computed in forward (weight standardisation) is refused")
+def _conv(node: Node, ctx: Context) -> Result:
+    x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
+    if w is None:
+        raise Unmappable("has no weight")
+    nd = len(w.shape) - 2
+    stride, padding = arg(node, 3, "stride", 1), arg(node, 4, "padding", 0)
+    dilation, groups = arg(node, 5, "dilation", 1), arg(node, 6, "groups", 1)
+    args: dict[str, Any] = {"out_channels": w.shape[0], "kernel_size": _ints(w.shape[2:])}
+    if _ints(stride) != 1:
+        args["stride"] = _ints(stride)
+    if isinstance(padding, str):
+        args["padding"] = padding
+    elif _ints(padding) != 0:
+        args["padding"] = _ints(padding)
+    if _ints(dilation) != 1:
+        args["dilation"] = _ints(dilation)
+    if groups != 1:
+        args["groups"] = int(groups)
+    if b is None:
+        args["bias"] = False
+    if len(ctx.shape(x)) != nd + 2:
+        raise Unmappable(f"a {nd}-d convolution on a {len(ctx.shape(x)) - 1}-d tensor (unbatched input)")
+    return Mapped(node, f"conv{nd}d", args, [x], [p for p in (w, b) if p is not None])
+
+
+@rule("aten.conv_transpose1d", "aten.conv_transpose2d", "aten.conv_transpose3d",
+      torch="nn.ConvTranspose1d/2d/3d, F.conv_transpose1d/2d/3d", layer="convtranspose1d/2d/3d")
+def _convt(node: Node, ctx: Context) -> Result:
+    x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
+    if w is None:
+        raise Unmappable("has no weight")
+    nd = len(w.shape) - 2
+    groups = int(arg(node, 6, "groups", 1))
+    args: dict[str, Any] = {"out_channels": w.shape[1] * groups, "kernel_size": _ints(w.shape[2:])}
+    for i, name, default in ((3, "stride", 1), (4, "padding", 0), (5, "output_padding", 0), (7, "dilation", 1)):
+        v = _ints(arg(node, i, name, default))
+        if v != default:
+            args[name] = v
+    if groups != 1:
+        args["groups"] = groups
+    if b is None:
+        args["bias"] = False
+    return Mapped(node, f"convtranspose{nd}d", args, [x], [p for p in (w, b) if p is not None])
+
+
+@rule("aten.linear", torch="nn.Linear, F.linear", layer="linear")
+def _linear(node: Node, ctx: Context) -> Result:
+    x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
+    if w is None:
+        raise Unmappable("has no weight")
+    args: dict[str, Any] = {"out_features": w.shape[0]}
+    if b is None:
+        args["bias"] = False
+    return Mapped(node, "linear", args, [x], [p for p in (w, b) if p is not None])
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation
+
+
+@rule("aten.batch_norm", torch="nn.BatchNorm1d/2d/3d (eval), F.batch_norm", layer="batchnorm1d/2d/3d",
+      when="running statistics, or none (track_running_stats=False); the BN's num_batches_tracked buffer is "
+      "not counted, as cnncalc's batchnorm does not")
+def _bn(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    w, b = param(node, 1, "weight"), param(node, 2, "bias")
+    rm, rv = param(node, 3, "running_mean"), param(node, 4, "running_var")
+    training = bool(arg(node, 5, "training", False))
+    nd = len(ctx.shape(x)) - 2
+    if (w is None) != (b is None):
+        raise Unmappable("has a weight without a bias (or a bias without a weight)")
+    args: dict[str, Any] = {}
+    if (rm is None) != (rv is None) or (rm is not None and training):
+        raise Unmappable("uses running statistics in training mode")
+    if rm is None:
+        args["track_running_stats"] = False
+    if w is None:
+        args["affine"] = False
+    eps = float(arg(node, 7, "eps", 1e-5))
+    if eps != 1e-5:
+        args["eps"] = eps
+    if nd == 0:
+        raise Unmappable("normalises a [N, C] tensor; cnncalc's batchnorm1d reads [C, L]")
+    return Mapped(node, f"batchnorm{nd}d", args, [x], [p for p in (w, b, rm, rv) if p is not None])
+
+
+@rule("aten.instance_norm", torch="nn.InstanceNorm1d/2d/3d, F.instance_norm", layer="instancenorm1d/2d/3d",
+      when="input statistics (use_input_stats); running statistics in eval are refused")
+def _in(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    w, b = param(node, 1, "weight"), param(node, 2, "bias")
+    rm, rv = param(node, 3, "running_mean"), param(node, 4, "running_var")
+    if not arg(node, 5, "use_input_stats", True) or rm is not None or rv is not None:
+        raise Unmappable("uses running statistics (track_running_stats=True)")
+    args: dict[str, Any] = {}
+    if w is not None:
+        args["affine"] = True
+    return Mapped(node, f"instancenorm{len(ctx.shape(x)) - 2}d", args, [x], [p for p in (w, b) if p is not None])
+
+
+@rule("aten.layer_norm", torch="nn.LayerNorm, F.layer_norm", layer="layernorm",
+      when="over the trailing axes (channels-last), so ConvNeXt's permute → LayerNorm → permute maps exactly")
+def _ln(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    shape = [int(s) for s in arg(node, 1, "normalized_shape")]
+    w, b = param(node, 2, "weight"), param(node, 3, "bias")
+    args: dict[str, Any] = {"normalized_shape": shape[0] if len(shape) == 1 else shape}
+    if w is None:
+        if b is not None:
+            raise Unmappable("has a bias without a weight")
+        args["elementwise_affine"] = False
+    elif b is None:
+        args["bias"] = False
+    eps = float(arg(node, 4, "eps", 1e-5))
+    if eps != 1e-5:
+        args["eps"] = eps
+    return Mapped(node, "layernorm", args, [x], [p for p in (w, b) if p is not None])
+
+
+@rule("aten.group_norm", torch="nn.GroupNorm, F.group_norm", layer="groupnorm")
+def _gn(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    w, b = param(node, 2, "weight"), param(node, 3, "bias")
+    if (w is None) != (b is None):
+        raise Unmappable("has a weight without a bias (or a bias without a weight)")
+    args: dict[str, Any] = {"num_groups": int(arg(node, 1, "num_groups"))}
+    if w is None:
+        args["affine"] = False
+    eps = float(arg(node, 4, "eps", 1e-5))
+    if eps != 1e-5:
+        args["eps"] = eps
+    return Mapped(node, "groupnorm", args, [x], [p for p in (w, b) if p is not None])
+
+
+# ---------------------------------------------------------------------------------------------
+# activations
+
+_ACTIVATIONS = {
+    "aten.relu": "relu", "aten.silu": "silu", "aten.sigmoid": "sigmoid", "aten.tanh": "tanh",
+    "aten.hardswish": "hardswish", "aten.hardsigmoid": "hardsigmoid",
+}
+
+
+@rule(*_ACTIVATIONS, *(f"{k}_" for k in _ACTIVATIONS),
+      torch="nn.ReLU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid and their functions",
+      layer="relu, silu, sigmoid, tanh, hardswish, hardsigmoid", when="the in-place form (`relu_`) sets inplace")
+def _activation(node: Node, ctx: Context) -> Result:
+    op = node.op
+    inplace = op.endswith("_")
+    args = {"inplace": True} if inplace else {}
+    return Mapped(node, _ACTIVATIONS[op.rstrip("_")], args, [tensor(node)])
+
+
+@rule("aten.hardtanh", "aten.hardtanh_", torch="nn.ReLU6, F.relu6", layer="relu6",
+      when="only the range [0, 6]; any other hardtanh is refused")
+def _relu6(node: Node, ctx: Context) -> Result:
+    lo, hi = float(arg(node, 1, "min_val", -1.0)), float(arg(node, 2, "max_val", 1.0))
+    if (lo, hi) != (0.0, 6.0):
+        raise Unmappable(f"hardtanh over [{lo:g}, {hi:g}] has no cnncalc layer (only relu6, [0, 6])")
+    return Mapped(node, "relu6", {"inplace": True} if node.op.endswith("_") else {}, [tensor(node)])
+
+
+@rule("aten.gelu", "aten.gelu_", torch="nn.GELU, F.gelu", layer="gelu", when="exact or tanh approximation")
+def _gelu(node: Node, ctx: Context) -> Result:
+    approx = arg(node, 1, "approximate", "none")
+    return Mapped(node, "gelu", {"approximate": approx} if approx != "none" else {}, [tensor(node)])
+
+
+@rule("aten.leaky_relu", "aten.leaky_relu_", torch="nn.LeakyReLU, F.leaky_relu", layer="leakyrelu")
+def _leaky(node: Node, ctx: Context) -> Result:
+    slope = float(arg(node, 1, "negative_slope", 0.01))
+    args: dict[str, Any] = {"negative_slope": slope} if slope != 0.01 else {}
+    if node.op.endswith("_"):
+        args["inplace"] = True
+    return Mapped(node, "leakyrelu", args, [tensor(node)])
+
+
+@rule("aten.elu", "aten.elu_", torch="nn.ELU, F.elu", layer="elu", when="scale and input_scale 1 (not SELU/CELU)")
+def _elu(node: Node, ctx: Context) -> Result:
+    alpha = float(arg(node, 1, "alpha", 1.0))
+    if float(arg(node, 2, "scale", 1.0)) != 1.0 or float(arg(node, 3, "input_scale", 1.0)) != 1.0:
+        raise Unmappable("an ELU with scale or input_scale (SELU, CELU) has no cnncalc layer")
+    args: dict[str, Any] = {"alpha": alpha} if alpha != 1.0 else {}
+    if node.op.endswith("_"):
+        args["inplace"] = True
+    return Mapped(node, "elu", args, [tensor(node)])
+
+
+@rule("aten.prelu", torch="nn.PReLU, F.prelu", layer="prelu", when="one slope, or one per channel")
+def _prelu(node: Node, ctx: Context) -> Result:
+    x, w = tensor(node), param(node, 1, "weight")
+    if w is None:
+        raise Unmappable("has no weight")
+    args: dict[str, Any] = {"num_parameters": w.numel} if w.numel != 1 else {}
+    return Mapped(node, "prelu", args, [x], [w])
+
+
+@rule("aten.softmax", "aten._softmax", torch="nn.Softmax, F.softmax, x.softmax(dim)", layer="softmax")
+def _softmax(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    return Mapped(node, "softmax", {"dim": _dim(node, ctx, int(arg(node, 1, "dim")), len(ctx.shape(x)))}, [x])
+
+
+@rule("aten.log_softmax", "aten._log_softmax", torch="nn.LogSoftmax, F.log_softmax", layer="log_softmax")
+def _log_softmax(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    return Mapped(node, "log_softmax", {"dim": _dim(node, ctx, int(arg(node, 1, "dim")), len(ctx.shape(x)))}, [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# pooling and reductions
+
+
+@rule("aten.max_pool1d", "aten.max_pool2d", "aten.max_pool3d", torch="nn.MaxPool1d/2d/3d, F.max_pool*d",
+      layer="maxpool1d/2d/3d", when="without return_indices")
+def _maxpool(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    k = arg(node, 1, "kernel_size")
+    nd = len(k) if isinstance(k, (list, tuple)) else len(ctx.shape(x)) - 2
+    args: dict[str, Any] = {"kernel_size": _ints(k)}
+    stride = arg(node, 2, "stride", [])
+    if stride and _ints(stride) != _ints(k):
+        args["stride"] = _ints(stride)
+    for i, name, default in ((3, "padding", 0), (4, "dilation", 1)):
+        v = _ints(arg(node, i, name, default))
+        if v != default:
+            args[name] = v
+    if arg(node, 5, "ceil_mode", False):
+        args["ceil_mode"] = True
+    return Mapped(node, f"maxpool{nd}d", args, [x])
+
+
+@rule("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d", torch="nn.AvgPool1d/2d/3d, F.avg_pool*d",
+      layer="avgpool1d/2d/3d", when="ceil_mode, count_include_pad and divisor_override are carried over")
+def _avgpool(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    k = arg(node, 1, "kernel_size")
+    nd = len(k) if isinstance(k, (list, tuple)) else len(ctx.shape(x)) - 2
+    args: dict[str, Any] = {"kernel_size": _ints(k)}
+    stride = arg(node, 2, "stride", [])
+    if stride and _ints(stride) != _ints(k):
+        args["stride"] = _ints(stride)
+    if _ints(arg(node, 3, "padding", 0)) != 0:
+        args["padding"] = _ints(arg(node, 3, "padding", 0))
+    if arg(node, 4, "ceil_mode", False):
+        args["ceil_mode"] = True
+    if not arg(node, 5, "count_include_pad", True):
+        args["count_include_pad"] = False
+    if arg(node, 6, "divisor_override", None) is not None:
+        args["divisor_override"] = int(arg(node, 6, "divisor_override"))
+    return Mapped(node, f"avgpool{nd}d", args, [x])
+
+
+@rule("aten.adaptive_avg_pool1d", "aten.adaptive_avg_pool2d", "aten.adaptive_avg_pool3d",
+      "aten.adaptive_max_pool1d", "aten.adaptive_max_pool2d", "aten.adaptive_max_pool3d",
+      torch="nn.AdaptiveAvgPool*d, nn.AdaptiveMaxPool*d", layer="adaptiveavgpool*d, adaptivemaxpool*d")
+def _adaptive(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    size = [int(s) for s in arg(node, 1, "output_size")]
+    kind = "avg" if "avg" in node.op else "max"
+    return Mapped(node, f"adaptive{kind}pool{len(size)}d", {"output_size": _ints(size)}, [x])
+
+
+_REDUCE = {"aten.mean": "mean", "aten.sum": "sum", "aten.amax": "amax", "aten.amin": "amin"}
+
+
+@rule(*_REDUCE, torch="x.mean(dims), x.sum(dims), x.amax(dims), x.amin(dims)", layer="mean, sum, amax, amin",
+      when="over listed axes other than the batch (global pooling written as `x.mean((2, 3))`); no dtype change")
+def _reduce(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    dims = arg(node, 1, "dim")
+    if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+        raise Unmappable("reduces over every axis, the batch included")
+    if node.kwargs.get("dtype") is not None:
+        raise Unmappable("changes the dtype")
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    rank = len(ctx.shape(x))
+    dims = [_dim(node, ctx, int(d), rank) for d in dims]
+    args: dict[str, Any] = {"dim": dims[0] if len(dims) == 1 else dims}
+    if arg(node, 2, "keepdim", False):
+        args["keepdim"] = True
+    return Mapped(node, _REDUCE[node.op], args, [x])
+
+
+@rule("aten.max", "aten.min", torch="torch.max(x, dim), torch.min(x, dim)", layer="max, min",
+      when="the values of one axis (index 0 of the result)")
+def _maxdim(node: Node, ctx: Context) -> Result:
+    if node.target not in ("aten.max.dim", "aten.min.dim"):
+        raise Unmappable("only the form with a dim has a cnncalc layer")
+    x = tensor(node)
+    args: dict[str, Any] = {"dim": _dim(node, ctx, int(arg(node, 1, "dim")), len(ctx.shape(x)))}
+    if arg(node, 2, "keepdim", False):
+        args["keepdim"] = True
+    return Mapped(node, node.op.split(".")[1], args, [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# element-wise arithmetic
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@rule("aten.add", "aten.add_", torch="x + y, x + c", layer="add, shift",
+      when="two activations of one shape; a constant (shift); a broadcast or a learnable bias is refused")
+def _add(node: Node, ctx: Context) -> Result:
+    a, b = arg(node, 0, "input"), arg(node, 1, "other")
+    if arg(node, 2, "alpha", 1) != 1:
+        raise Unmappable("add with alpha ≠ 1 has no cnncalc layer")
+    if _number(b):
+        return Mapped(node, "shift", {"value": b}, [tensor(node)])
+    if _number(a):
+        return Mapped(node, "shift", {"value": a}, [tensor(node, 1)])
+    if isinstance(a, Param) or isinstance(b, Param):
+        raise Unmappable("adds a learnable tensor (a bias): cnncalc has no layer for it")
+    x, y = tensor(node), tensor(node, 1)
+    if ctx.shape(x) != ctx.shape(y):
+        raise Unmappable(f"adds shapes {list(ctx.shape(x))} and {list(ctx.shape(y))} by broadcasting; "
+                         "cnncalc's add takes equal shapes")
+    return Mapped(node, "add", {}, [x, y])
+
+
+@rule("aten.sub", "aten.sub_", torch="x - c", layer="shift", when="a constant only")
+def _sub(node: Node, ctx: Context) -> Result:
+    b = arg(node, 1, "other")
+    if not _number(b) or arg(node, 2, "alpha", 1) != 1:
+        raise Unmappable("subtracting a tensor has no cnncalc layer")
+    return Mapped(node, "shift", {"value": -b}, [tensor(node)])
+
+
+def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:
+    shape = ctx.shape(x)
+    c = g.numel
+    # gamma of shape [C, 1, ..., 1] along the channels (dim 1), or [C] along the last axis
+    if len(g.shape) >= 1 and g.shape[0] == c and len(g.shape) == len(shape) - 1 and shape[1] == c:
+        return Mapped(node, "layerscale", {"dim": 1}, [x], [g])
+    if g.shape == (c,) and shape[-1] == c:
+        return Mapped(node, "layerscale", {"dim": -1}, [x], [g])
+    raise Unmappable(f"multiplies by a parameter of shape {list(g.shape)}: only one value per channel "
+                     "(layer scale) has a cnncalc layer")
+
+
+@rule("aten.mul", "aten.mul_", torch="x * y, x * c, gamma * x", layer="multiply, scale, layerscale",
+      when="two activations broadcast as PyTorch does (squeeze-excitation gates); a constant (scale); "
+      "a parameter of one value per channel (layer scale)")
+def _mul(node: Node, ctx: Context) -> Result:
+    a, b = arg(node, 0, "input"), arg(node, 1, "other")
+    if _number(b):
+        return Mapped(node, "scale", {"value": b}, [tensor(node)])
+    if _number(a):
+        return Mapped(node, "scale", {"value": a}, [tensor(node, 1)])
+    if isinstance(a, Param) and isinstance(b, Ref):
+        return _layerscale(node, ctx, tensor(node, 1), a)
+    if isinstance(b, Param) and isinstance(a, Ref):
+        return _layerscale(node, ctx, tensor(node), b)
+    x, y = tensor(node), tensor(node, 1)
+    if len(ctx.shape(x)) != len(ctx.shape(y)):
+        raise Unmappable("multiplies tensors of different ranks")
+    return Mapped(node, "multiply", {}, [x, y])
+
+
+@rule("aten.div", "aten.div_", torch="x / c", layer="scale", when="by a constant: scale 1/c")
+def _div(node: Node, ctx: Context) -> Result:
+    b = arg(node, 1, "other")
+    if not _number(b) or node.kwargs.get("rounding_mode") is not None:
+        raise Unmappable("dividing by a tensor has no cnncalc layer")
+    return Mapped(node, "scale", {"value": 1 / b}, [tensor(node)])
+
+
+# ---------------------------------------------------------------------------------------------
+# joining, splitting, indexing
+
+
+@rule("aten.cat", "aten.concat", torch="torch.cat", layer="concat")
+def _cat(node: Node, ctx: Context) -> Result:
+    xs = arg(node, 0, "tensors")
+    refs = [x for x in xs]
+    for r in refs:
+        if not isinstance(r, Ref) or r.node.startswith("constant "):
+            raise Unmappable("concatenates a tensor that is not computed from the input")
+    dim = _dim(node, ctx, int(arg(node, 1, "dim", 0)), len(ctx.shape(refs[0])))
+    if len(refs) == 1:
+        return Alias(refs[0])
+    return Mapped(node, "concat", {"dim": dim} if dim != 1 else {}, refs)
+
+
+@rule("aten.split", "aten.split_with_sizes", "aten.chunk", torch="torch.split, torch.chunk, x.split, x.chunk",
+      layer="split, chunk", when="every piece, read by index (unequal splits of MixNet, Res2Net)")
+def _split(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    rank = len(ctx.shape(x))
+    if node.op == "aten.chunk":
+        dim = _dim(node, ctx, int(arg(node, 2, "dim", 0)), rank)
+        return Mapped(node, "chunk", {"chunks": int(arg(node, 1, "chunks")), "dim": dim}, [x])
+    sizes = arg(node, 1, "split_size")
+    dim = _dim(node, ctx, int(arg(node, 2, "dim", 0)), rank)
+    sections = [int(s) for s in sizes] if isinstance(sizes, (list, tuple)) else int(sizes)
+    return Mapped(node, "split", {"split_size_or_sections": sections, "dim": dim}, [x])
+
+
+@rule("getitem", torch="pieces of split/chunk, torch.max(x, dim)[0], adaptive max pooling's values",
+      layer="(the piece)", when="the values; indices are refused")
+def _getitem(node: Node, ctx: Context) -> Result:
+    of, i = node.args[0], int(node.args[1])
+    if not isinstance(of, Ref):
+        raise Unmappable("indexes a value that is not computed from the input")
+    return Piece(of, i)
+
+
+@rule("aten.slice", torch="x[:, a:b:s]", layer="slice", when="step ≥ 1; a full slice vanishes")
+def _slice(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    shape = ctx.shape(x)
+    dim = int(arg(node, 1, "dim", 0))
+    start, end, step = arg(node, 2, "start", None), arg(node, 3, "end", None), int(arg(node, 4, "step", 1))
+    n = shape[dim]
+    if (start in (None, 0)) and (end is None or end >= n) and step == 1:
+        return Alias(x)  # x[:, :] is x
+    _dim(node, ctx, dim, len(shape))
+    args: dict[str, Any] = {"dim": dim}
+    if start not in (None, 0):
+        args["start"] = int(start)
+    if end is not None and end < n:
+        args["end"] = int(end)
+    if step != 1:
+        args["step"] = step
+    return Mapped(node, "slice", args, [x])
+
+
+@rule("aten.narrow", torch="torch.narrow", layer="narrow")
+def _narrow(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    dim = _dim(node, ctx, int(arg(node, 1, "dim")), len(ctx.shape(x)))
+    return Mapped(node, "narrow", {"dim": dim, "start": int(arg(node, 2, "start")),
+                                   "length": int(arg(node, 3, "length"))}, [x])
+
+
+@rule("aten.select", torch="x[:, :, i]", layer="select")
+def _select(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    dim = _dim(node, ctx, int(arg(node, 1, "dim")), len(ctx.shape(x)))
+    return Mapped(node, "select", {"dim": dim, "index": int(arg(node, 2, "index"))}, [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes and layout
+
+
+@rule("aten.flatten", torch="nn.Flatten, torch.flatten", layer="flatten")
+def _flatten(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    rank = len(ctx.shape(x))
+    s, e = int(arg(node, 1, "start_dim", 0)), int(arg(node, 2, "end_dim", -1))
+    s, e = (s + rank if s < 0 else s), (e + rank if e < 0 else e)
+    if s == e:
+        return Alias(x)
+    if s == 0:
+        raise Unmappable("flattens the batch axis into the others")
+    args: dict[str, Any] = {}
+    if s != 1:
+        args["start_dim"] = s
+    if e != rank - 1:
+        args["end_dim"] = e
+    return Mapped(node, "flatten", args, [x])
+
+
+def _flatten_of(src: Shape, dst: Shape) -> tuple[int, int] | None:
+    """(start, end) when ``dst`` is ``src`` with the axes start..end merged into one."""
+    for s in range(1, len(src)):
+        for e in range(s + 1, len(src)):
+            merged = (*src[:s], math.prod(src[s:e + 1]), *src[e + 1:])
+            if merged == dst:
+                return s, e
+    return None
+
+
+@rule("aten.view", "aten.reshape", "aten._unsafe_view", torch="x.view, x.reshape",
+      layer="flatten (or nothing)", when="a view to the same shape vanishes; merging neighbouring axes is a "
+      "flatten; any other reshape is refused (the format has no general reshape)")
+def _view(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    src, dst = ctx.shape(x), node.out
+    if src == dst:
+        return Alias(x)
+    span = _flatten_of(src, dst)
+    if span is None:
+        raise Unmappable(f"reshapes {list(src[1:])} to {list(dst[1:])}; cnncalc has no general reshape")
+    args: dict[str, Any] = {}
+    if span[0] != 1:
+        args["start_dim"] = span[0]
+    if span[1] != len(src) - 1:
+        args["end_dim"] = span[1]
+    return Mapped(node, "flatten", args, [x])
+
+
+@rule("aten.permute", torch="x.permute, torchvision's Permute", layer="permute", when="the batch stays first")
+def _permute(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    rank = len(ctx.shape(x))
+    dims = [int(d) + rank if int(d) < 0 else int(d) for d in arg(node, 1, "dims")]
+    if dims == list(range(rank)):
+        return Alias(x)
+    return Mapped(node, "permute", {"dims": dims}, [x])
+
+
+@rule("aten.transpose", torch="x.transpose(a, b)", layer="permute", when="of two axes other than the batch")
+def _transpose(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    rank = len(ctx.shape(x))
+    a, b = (int(arg(node, i, n)) for i, n in ((1, "dim0"), (2, "dim1")))
+    a, b = (a + rank if a < 0 else a), (b + rank if b < 0 else b)
+    dims = list(range(rank))
+    dims[a], dims[b] = dims[b], dims[a]
+    if a == b:
+        return Alias(x)
+    return Mapped(node, "permute", {"dims": dims}, [x])
+
+
+@rule("aten.detach", "aten.alias", "aten.clone", "aten.contiguous", torch="x.detach(), x.contiguous() on a "
+      "contiguous tensor", layer="(vanishes)", when="only where the output is its input; a copy is refused")
+def _alias(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    if node.op in ("aten.clone", "aten.contiguous"):
+        raise Unmappable("copies a tensor (cnncalc has no copy layer: the copy would go uncounted)")
+    return Alias(x)
+
+
+@rule("aten.dropout", "aten.dropout_", "aten.feature_dropout", "aten.feature_dropout_", "aten.alpha_dropout",
+      "aten.alpha_dropout_", torch="nn.Dropout, nn.Dropout1d/2d/3d, nn.AlphaDropout, F.dropout",
+      layer="dropout, dropout1d/2d/3d, alphadropout",
+      when="identity in eval; cnncalc's dropout counts the training mask, as for every bundled network. "
+      "Drop path in eval returns its input: it vanishes")
+def _dropout(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    p = float(arg(node, 1, "p", 0.5))
+    args: dict[str, Any] = {"p": p} if p != 0.5 else {}
+    if node.op.endswith("_"):
+        args["inplace"] = True
+    if "feature" in node.op:
+        return Mapped(node, f"dropout{len(ctx.shape(x)) - 2}d", args, [x])
+    return Mapped(node, "alphadropout" if "alpha" in node.op else "dropout", args, [x])
+
+
+_UPSAMPLE = {"aten.upsample_nearest1d": "nearest", "aten.upsample_nearest2d": "nearest",
+             "aten.upsample_nearest3d": "nearest", "aten._upsample_nearest_exact1d": "nearest-exact",
+             "aten._upsample_nearest_exact2d": "nearest-exact", "aten._upsample_nearest_exact3d": "nearest-exact",
+             "aten.upsample_linear1d": "linear", "aten.upsample_bilinear2d": "bilinear",
+             "aten.upsample_trilinear3d": "trilinear", "aten.upsample_bicubic2d": "bicubic"}
+
+
+@rule(*_UPSAMPLE, torch="nn.Upsample, F.interpolate", layer="upsample",
+      when="by scale_factor or to size; nearest, nearest-exact, (bi/tri)linear, bicubic; align_corners carried")
+def _upsample(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    mode = _UPSAMPLE[node.op]
+    size = arg(node, 1, "output_size")
+    if mode in ("nearest", "nearest-exact"):
+        scales, corners = arg(node, 2, "scale_factors"), None
+    else:
+        corners, scales = arg(node, 2, "align_corners"), arg(node, 3, "scale_factors")
+    args: dict[str, Any] = {}
+    if size is not None:
+        args["size"] = _ints(size)
+    elif scales is not None:
+        vals = [float(s) for s in scales]
+        vals_out = [int(v) if v.is_integer() else v for v in vals]
+        args["scale_factor"] = vals_out[0] if len(set(vals_out)) == 1 else vals_out
+    else:
+        raise Unmappable("has neither a size nor a scale factor")
+    if mode != "nearest":
+        args["mode"] = mode
+    if corners is not None:
+        args["align_corners"] = bool(corners)
+    return Mapped(node, "upsample", args, [x])
+
+
+@rule("aten.pad", "aten.constant_pad_nd", torch="nn.ZeroPad1d/2d/3d, F.pad with zeros", layer="zeropad1d/2d/3d",
+      when="constant 0 over every spatial axis; reflect, replicate and circular padding are refused")
+def _pad(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    pads = [int(p) for p in arg(node, 1, "pad")]
+    mode = arg(node, 2, "mode", "constant") if node.op == "aten.pad" else "constant"
+    value = arg(node, 3 if node.op == "aten.pad" else 2, "value", 0.0)
+    if mode != "constant":
+        raise Unmappable(f"'{mode}' padding has no cnncalc layer (only zero padding)")
+    if value not in (None, 0, 0.0):
+        raise Unmappable(f"padding with {value} has no cnncalc layer (only zero padding)")
+    nd = len(ctx.shape(x)) - 2
+    if len(pads) != 2 * nd:
+        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's zero padding pads them all")
+    return Mapped(node, f"zeropad{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
+
+
+@rule("aten.channel_shuffle", "aten.native_channel_shuffle", torch="nn.ChannelShuffle", layer="channel_shuffle")
+def _shuffle(node: Node, ctx: Context) -> Result:
+    return Mapped(node, "channel_shuffle", {"groups": int(arg(node, 1, "groups"))}, [tensor(node)])
+
+
+@rule("aten.pixel_shuffle", torch="nn.PixelShuffle", layer="pixelshuffle")
+def _pixel_shuffle(node: Node, ctx: Context) -> Result:
+    return Mapped(node, "pixelshuffle", {"upscale_factor": int(arg(node, 1, "upscale_factor"))}, [tensor(node)])
+
+
+@rule("aten.pixel_unshuffle", torch="nn.PixelUnshuffle (space-to-depth)", layer="pixelunshuffle")
+def _pixel_unshuffle(node: Node, ctx: Context) -> Result:
+    return Mapped(node, "pixelunshuffle", {"downscale_factor": int(arg(node, 1, "downscale_factor"))},
+                  [tensor(node)])
+
+
+#: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
+REFUSED = {
+    "aten.matmul": "a product of two activations (attention) has no cnncalc layer",
+    "aten.bmm": "a product of two activations (attention) has no cnncalc layer",
+    "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
+    "aten.mish": "Mish has no cnncalc layer",
+    "aten.softplus": "Softplus has no cnncalc layer",
+    "aten.unsqueeze": "adding an axis has no cnncalc layer (the format has no general reshape)",
+    "aten.squeeze": "removing an axis has no cnncalc layer (the format has no general reshape)",
+    "aten.expand": "expanding a tensor has no cnncalc layer",
+}
+
+
+def map_node(node: Node, ctx: Context) -> Result:
+    """The cnncalc layer (or alias, or piece) for one op; :class:`Unmappable` if there is none."""
+    r = RULES.get(node.op)
+    if r is None:
+        raise Unmappable(REFUSED.get(node.op, "no cnncalc layer computes this op"))
+    return r.fn(node, ctx)
+
+
+def mapping_markdown() -> str:
+    """The mapping table (PyTorch module or op → cnncalc layer) as Markdown, from :data:`TABLE`."""
+    rows = ["| PyTorch | aten ops | cnncalc layer | conditions |", "|---|---|---|---|"]
+    for r in TABLE:
+        ops = ", ".join(f"`{o}`" for o in r.ops)
+        rows.append(f"| {r.torch} | {ops} | `{r.layer}` | {r.when or '—'} |")
+    rows += ["", "Refused with a reason of their own:", ""]
+    rows += [f"- `{op}`: {why}" for op, why in REFUSED.items()]
+    rows.append("- any other op: no cnncalc layer computes it")
+    return "\n".join(rows) + "\n"
