@@ -5,10 +5,11 @@ model it describes, on the measurements PyTorch itself makes:
 
 1. **params and buffers**: the parameters, and the floating-point buffers (BatchNorm's running
    statistics; not ``num_batches_tracked``), equal ``model.parameters()`` / ``model.buffers()``;
-2. **leaf shapes**: every leaf module the forward pass calls is a row under its
-   ``named_modules()`` path, with the output shape a forward hook records (a module called
-   several times, like ResNet's shared ReLU, keeps the shape of its last call);
-3. **MACs**: each convolution / linear module's MACs, counted by a forward hook
+2. **leaf shapes**: every call of every leaf module is a row under its ``named_modules()`` path,
+   with the output shape a forward hook records; a module called several times, like ResNet's
+   shared ReLU, is a row per call, ``relu``, ``relu_1``, ``relu_2``, as torch.fx names them
+   (hand-written descriptions name only the last call: ``last_only``);
+3. **MACs**: each convolution / linear module's MACs (all its calls), counted by a forward hook
    (``tests/torch_reference.py``), equal its row's; the total equals those plus the matrix products
    and convolutions called outside such modules (attention's ``q @ k.T``), counted from the
    operators' shapes as they are dispatched;
@@ -165,15 +166,14 @@ def _op_macs(func: Any, args: Any, out: Any) -> int:
     return int(math.prod(a.shape) * b.shape[-1])
 
 
-def leaf_shapes(model: nn.Module, shape: Sequence[int]) -> dict[str, Shape]:
-    """Leaf module path -> the output shape (without the batch) of its last call; tensors only."""
-    shapes: dict[str, Shape] = {}
+def leaf_calls(model: nn.Module, shape: Sequence[int]) -> dict[str, list[Shape | None]]:
+    """Leaf module path -> the output shape (without the batch) of each of its calls, in order (None: no tensor)."""
+    calls: dict[str, list[Shape | None]] = {}
     handles = []
     for name, m in model.named_modules():
         if name and next(m.children(), None) is None:
             def hook(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
-                if isinstance(out, torch.Tensor):
-                    shapes[name] = tuple(out.shape[1:])
+                calls.setdefault(name, []).append(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
             handles.append(m.register_forward_hook(hook))
     try:
         with torch.no_grad():
@@ -181,7 +181,17 @@ def leaf_shapes(model: nn.Module, shape: Sequence[int]) -> dict[str, Shape]:
     finally:
         for h in handles:
             h.remove()
-    return shapes
+    return calls
+
+
+def call_rows(name: str, calls: int, last_only: bool = False) -> list[str]:
+    """The rows of a module called ``calls`` times: ``name``, ``name_1``, ..., as torch.fx names repeated calls.
+
+    ``last_only``: the one row ``name``, for the last call (hand-written descriptions name it so).
+    """
+    if last_only:
+        return [name]
+    return [name] + [f"{name}_{k}" for k in range(1, calls)]
 
 
 def functional_macs(model: nn.Module, shape: Sequence[int]) -> int:
@@ -254,24 +264,32 @@ def check_params(model: nn.Module, report: Report) -> list[str]:
     return problems
 
 
-def check_shapes(model: nn.Module, report: Report, shape: Sequence[int]) -> list[str]:
-    """Every leaf module the forward pass calls is a row of its name and output shape."""
+def check_shapes(model: nn.Module, report: Report, shape: Sequence[int], last_only: bool = False) -> list[str]:
+    """Every call of every leaf module is a row of its name (:func:`call_rows`) and output shape."""
     rows = _rows(report)
     problems = []
-    for name, out in leaf_shapes(model, shape).items():
-        if name not in rows:
-            problems.append(f"shape: no row for the module '{name}' ({type(model.get_submodule(name)).__name__})")
-        elif tuple(rows[name].output_shape) != out:
-            problems.append(f"shape: '{name}' cnncalc {list(rows[name].output_shape)}, PyTorch {list(out)}")
+    for name, outs in leaf_calls(model, shape).items():
+        if last_only:
+            outs = outs[-1:]
+        for row, out in zip(call_rows(name, len(outs), last_only), outs):
+            if row not in rows:
+                kind = type(model.get_submodule(name)).__name__
+                problems.append(f"shape: no row for the module '{row}' ({kind})")
+            elif out is not None and tuple(rows[row].output_shape) != out:
+                problems.append(f"shape: '{row}' cnncalc {list(rows[row].output_shape)}, PyTorch {list(out)}")
     return problems
 
 
-def check_macs(model: nn.Module, report: Report, shape: Sequence[int]) -> list[str]:
-    """Each conv / linear module's MACs (forward hooks), and the total with the functional products."""
+def check_macs(model: nn.Module, report: Report, shape: Sequence[int], last_only: bool = False) -> list[str]:
+    """Each conv / linear module's MACs (forward hooks, all its calls), and the total with the functional products."""
     rows = _rows(report)
     hooked = ref.macs_by_module(model, shape)
-    problems = [f"MACs: '{name}' cnncalc {rows[name].macs:,}, hook {macs:,}"
-                for name, macs in hooked.items() if name in rows and rows[name].macs != macs]
+    calls = leaf_calls(model, shape)
+    problems = []
+    for name, macs in hooked.items():
+        ours = sum(rows[r].macs for r in call_rows(name, len(calls[name]), last_only) if r in rows)
+        if ours != macs:
+            problems.append(f"MACs: '{name}' cnncalc {ours:,}, hook {macs:,}")
     expected = sum(hooked.values()) + functional_macs(model, shape)
     if report.totals.macs != expected:
         problems.append(f"MACs: total cnncalc {report.totals.macs:,}, PyTorch {expected:,}")
@@ -310,24 +328,27 @@ def check_export(model: nn.Module, text: str, tmp: Path) -> list[str]:
         f"export: the exported module has {params:,} parameters, PyTorch's {ref.count_params(model):,}"]
 
 
-def problems(model: nn.Module, shape: Sequence[int], text: str, tmp: Path) -> list[str]:
-    """Every way the description ``text`` differs from ``model`` at input ``shape`` (empty: exact)."""
+def problems(model: nn.Module, shape: Sequence[int], text: str, tmp: Path, last_only: bool = False) -> list[str]:
+    """Every way the description ``text`` differs from ``model`` at input ``shape`` (empty: exact).
+
+    ``last_only``: a module called several times is one row, of its last call (hand-written descriptions).
+    """
     graph = build(spec.load("imported.yaml", text=text))
     report = analyse(graph)
     found = [f"input: cnncalc {list(graph.input_shape)}, given {list(shape)}"] if tuple(graph.input_shape) != tuple(
         shape) else []
     found += check_params(model, report)
-    found += check_shapes(model, report, shape)
-    found += check_macs(model, report, shape)
+    found += check_shapes(model, report, shape, last_only)
+    found += check_macs(model, report, shape, last_only)
     found += check_torch_flops(model, graph, shape)
     found += check_export(model, text, tmp)
     found += check_saved(model, graph, shape)  # last: it swaps dropout for CUDA's kernel
     return found
 
 
-def assert_exact(model: nn.Module, shape: Sequence[int], text: str, tmp: Path) -> None:
+def assert_exact(model: nn.Module, shape: Sequence[int], text: str, tmp: Path, last_only: bool = False) -> None:
     """The description ``text`` is exactly ``model`` (eval mode, meta device or not) at input ``shape``."""
-    found = problems(model, shape, text, tmp)
+    found = problems(model, shape, text, tmp, last_only)
     assert not found, "\n".join(found[:40]) + (f"\n... and {len(found) - 40} more" if len(found) > 40 else "")
 
 
