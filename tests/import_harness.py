@@ -264,11 +264,12 @@ def check_params(model: nn.Module, report: Report) -> list[str]:
     return problems
 
 
-def check_shapes(model: nn.Module, report: Report, shape: Sequence[int], last_only: bool = False) -> list[str]:
-    """Every call of every leaf module is a row of its name (:func:`call_rows`) and output shape."""
+def check_shapes(model: nn.Module, report: Report, calls: dict[str, list[Shape | None]],
+                 last_only: bool = False) -> list[str]:
+    """Every call of every leaf module (``calls``: :func:`leaf_calls`) is a row of its name and output shape."""
     rows = _rows(report)
     problems = []
-    for name, outs in leaf_calls(model, shape).items():
+    for name, outs in calls.items():
         if last_only:
             outs = outs[-1:]
         for row, out in zip(call_rows(name, len(outs), last_only), outs):
@@ -280,11 +281,11 @@ def check_shapes(model: nn.Module, report: Report, shape: Sequence[int], last_on
     return problems
 
 
-def check_macs(model: nn.Module, report: Report, shape: Sequence[int], last_only: bool = False) -> list[str]:
+def check_macs(model: nn.Module, report: Report, shape: Sequence[int], calls: dict[str, list[Shape | None]],
+               last_only: bool = False) -> list[str]:
     """Each conv / linear module's MACs (forward hooks, all its calls), and the total with the functional products."""
     rows = _rows(report)
     hooked = ref.macs_by_module(model, shape)
-    calls = leaf_calls(model, shape)
     problems = []
     for name, macs in hooked.items():
         ours = sum(rows[r].macs for r in call_rows(name, len(calls[name]), last_only) if r in rows)
@@ -338,8 +339,9 @@ def problems(model: nn.Module, shape: Sequence[int], text: str, tmp: Path, last_
     found = [f"input: cnncalc {list(graph.input_shape)}, given {list(shape)}"] if tuple(graph.input_shape) != tuple(
         shape) else []
     found += check_params(model, report)
-    found += check_shapes(model, report, shape, last_only)
-    found += check_macs(model, report, shape, last_only)
+    calls = leaf_calls(model, shape)
+    found += check_shapes(model, report, calls, last_only)
+    found += check_macs(model, report, shape, calls, last_only)
     found += check_torch_flops(model, graph, shape)
     found += check_export(model, text, tmp)
     found += check_saved(model, graph, shape)  # last: it swaps dropout for CUDA's kernel
