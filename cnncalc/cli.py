@@ -242,10 +242,64 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+def is_torch_source(net: str) -> bool:
+    """``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` (and no file of that name): a model to import."""
+    import re
+
+    return (not Path(net).exists()
+            and re.fullmatch(r"(?:[\w.]+|[^:]+\.py):[A-Za-z_][\w.]*", net) is not None)
+
+
+def _kwargs(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--kwargs JSON``: keyword arguments for the model's constructor, kept for :func:`load_network`."""
+    import json
+
+    if value is None:
+        return
+    try:
+        kwargs = json.loads(value)
+    except ValueError as e:
+        raise OptionError(f"--kwargs: not valid JSON: {e}") from None
+    if not isinstance(kwargs, dict):
+        raise OptionError("--kwargs: expected a JSON object, e.g. '{\"num_classes\": 10}'")
+    ctx.meta["cnncalc.kwargs"] = kwargs
+
+
+def import_options(fn: Callable[..., Any] | None = None, *, shape: bool = False) -> Any:
+    """``--kwargs`` (and ``--input`` where the command has none) for NET given as ``MODULE:CALLABLE``."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--kwargs", metavar="JSON", callback=_kwargs, expose_value=False,
+                          help="Keyword arguments (a JSON object) for a NET given as MODULE:CALLABLE, which is "
+                               "imported on the fly: this needs torch, runs the module's code and takes seconds.")(fn)
+        if shape:
+            fn = click.option("--input", "import_shape", metavar="CxHxW", expose_value=False,
+                              callback=lambda ctx, p, v: ctx.meta.__setitem__("cnncalc.input", v),
+                              help="Input shape (no batch) of a NET given as MODULE:CALLABLE.")(fn)
+        return fn
+
+    return deco(fn) if fn is not None else deco
+
+
+def _import_network(net: str) -> Any:
+    """NET given as ``MODULE:CALLABLE``: imported from PyTorch at the command's ``--input``."""
+    from . import spec
+    from .importer import import_source
+
+    ctx = click.get_current_context(silent=True)
+    given = None if ctx is None else ctx.params.get("input_shape") or ctx.meta.get("cnncalc.input")
+    if not given:
+        raise OptionError(f"{net}: a model imported from PyTorch needs --input, e.g. --input 3x224x224")
+    kwargs = None if ctx is None else ctx.meta.get("cnncalc.kwargs")
+    return spec.load(net, text=import_source(net, parse_shape(given), kwargs))
+
+
 def load_network(net: str) -> Any:
-    """A path, a bundled name, or ``-`` for standard input."""
+    """A path, a bundled name, ``-`` for standard input, or ``MODULE:CALLABLE`` to import from PyTorch."""
     from . import spec
 
+    if is_torch_source(net):
+        return _import_network(net)
     if net == "-":
         if sys.stdin is None:
             raise SourceError([Problem("standard input is closed", file="<stdin>")])
@@ -438,6 +492,7 @@ def resolve_dtype(dtype: str | None, amp: bool) -> str:
                    "Default: all that fit the width.")
 @freeze_option
 @convention_option
+@import_options
 @output_options
 def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp: bool, optimizer: str,
            depth: int | None, sort: str | None, top: int | None, bars: str | None, html: str | None,
@@ -489,6 +544,7 @@ def report(net: str, input_shape: str | None, batch: int, dtype: str | None, amp
 @click.option("--input", "input_shape", metavar="CxHxW", help="Override the input shape, e.g. 3x224x224.")
 @training_options
 @freeze_option
+@import_options
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
               help="Output format.")
 @click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
@@ -614,6 +670,28 @@ def export(net: str, target: str, input_shape: str | None, output: str | None, c
     write_output(code, output)
 
 
+@cli.command("import")
+@click.argument("source")
+@click.option("--input", "input_shape", metavar="CxHxW", required=True,
+              help="Input shape without the batch, e.g. 3x224x224.")
+@click.option("--kwargs", metavar="JSON", callback=_kwargs, expose_value=False,
+              help="Keyword arguments for CALLABLE, a JSON object, e.g. '{\"num_classes\": 10}'.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+def import_command(source: str, input_shape: str, output: str | None) -> None:
+    """Write the cnncalc description of a PyTorch model, exactly, or refuse it with the reason.
+
+    SOURCE is MODULE:CALLABLE (torchvision.models:resnet50) or path/to/file.py:CALLABLE, an
+    nn.Module class or a function returning one. Importing SOURCE runs its code, as python -c
+    would: import only code you trust. The model is built on the meta device (no memory for
+    weights, nothing downloaded) and captured with torch.export. Needs torch:
+    pip install "cnncalc[torch]".
+    """
+    from .importer import import_source
+
+    kwargs = click.get_current_context().meta.get("cnncalc.kwargs")
+    write_output(import_source(source, parse_shape(input_shape), kwargs), output)
+
+
 @cli.command()
 def networks() -> None:
     """List the bundled networks."""
@@ -681,6 +759,7 @@ def _relative(path: str) -> str:
 @click.option("--budgets", "budgets_file", metavar="FILE",
               help="Budgets file mapping network paths or globs to limits; with no NET, checks every match.")
 @convention_option
+@import_options(shape=True)
 @output_options(formats=("table", "json", "github", "junit"))
 def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | None, fmt: str, output: str | None,
           **flags: Any) -> None:
@@ -754,6 +833,7 @@ def check(nets: tuple[str, ...], budgets_file: str | None, convention: str | Non
                    "activation_memory.  [default: all]")
 @click.option("--all", "all_layers", is_flag=True, help="List unchanged layers too.")
 @convention_option
+@import_options(shape=True)
 @output_options(formats=("table", "json", "markdown"))
 def diff(old: str, new: str, batch: int, dtype: str, fail_above: str | None, fail_on: tuple[str, ...],
          all_layers: bool, convention: str | None, fmt: str, output: str | None) -> None:

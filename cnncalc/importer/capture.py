@@ -61,6 +61,8 @@ class Node:
     scope: tuple[Frame, ...]
     file: str | None = None
     line: int | None = None
+    #: the output is a contiguous tensor
+    contiguous: bool = True
 
     @property
     def op(self) -> str:
@@ -79,6 +81,8 @@ class Capture:
     params: dict[str, Param] = field(default_factory=dict)
     buffers: dict[str, Param] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
+    #: each module by path, for the rules that read a module's attributes
+    modules: dict[str, Any] = field(default_factory=dict)
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
@@ -136,12 +140,40 @@ def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
         # fake CPU tensors: shapes and dtypes only, no memory; meta ones trip some decompositions
         fake = model.to_empty(device="cpu")
         x = torch.empty(1, *input_shape)
+    # a leaf module that returns its input (nn.Identity, drop path in eval) computes no op; an
+    # alias makes its call a node of its own, so that it keeps its row
+    _VERSIONS.clear()
+    leaves = [m for m in fake.modules() if not any(True for _ in m.children())]
+    hooks = [m.register_forward_pre_hook(_note_version) for m in leaves]
+    hooks += [m.register_forward_hook(_mark_identity) for m in leaves]
     try:
         exported = torch.export.export(fake, (x,), strict=False)
     except Exception as err:  # export could not trace the model: say why, in one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise refuse(f"torch.export could not capture the model: {type(err).__name__}: {first}") from None
-    return _from_export(exported, input_shape, classes)
+    finally:
+        for h in hooks:
+            h.remove()
+    cap = _from_export(exported, input_shape, classes)
+    cap.modules = dict(fake.named_modules())
+    return cap
+
+
+_VERSIONS: list[int | None] = []
+
+
+def _note_version(module: Any, inputs: Any) -> None:
+    # an in-place op (relu_) returns its input too, but bumps its version counter
+    _VERSIONS.append(getattr(inputs[0], "_version", None) if inputs else None)
+
+
+def _mark_identity(module: Any, inputs: Any, output: Any) -> Any:
+    import torch
+
+    version = _VERSIONS.pop() if _VERSIONS else None
+    if inputs and output is inputs[0] and version is not None and output._version == version:
+        return torch.ops.aten.alias.default(output)
+    return None
 
 
 def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:
@@ -194,8 +226,10 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             target = getattr(node.target, "__name__", str(node.target))
             if hasattr(node.target, "_schema") or str(node.target).startswith("aten."):
                 target = str(node.target)
+            val = node.meta.get("val")
+            contiguous = bool(val.is_contiguous()) if hasattr(val, "is_contiguous") else True
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
-                              _shape(node.meta.get("val")), _scope(node.meta), file, line))
+                              _shape(val), _scope(node.meta), file, line, contiguous))
         elif node.op == "output":
             outs = node.args[0]
             outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))

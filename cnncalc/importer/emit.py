@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .capture import Capture, Frame, Node, Ref
-from .mapping import Alias, Context, Mapped, Piece, Unmappable, map_node
+from .mapping import PATTERNS, Alias, Context, Mapped, Piece, Unmappable, map_node
 from .refusal import refuse
 
 #: A tensor of the description: ``input``, a row's output, or piece ``k`` of a split row.
@@ -28,11 +29,12 @@ INPUT: Value = ("input", None)
 
 @dataclass
 class Row:
-    """One emitted layer: the mapped op and its final name components."""
+    """One emitted layer: the mapped op, its name and its name components from the root."""
 
     mapped: Mapped
-    path: tuple[str, ...]
+    name: str
     inputs: list[Value]
+    path: tuple[str, ...] = ()
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Group:
     name: str
     path: tuple[str, ...]
     cls: str = ""
+    #: a container never called itself (an nn.ModuleList): a path, not a module call
+    virtual: bool = False
     children: list[Row | Group] = field(default_factory=list)
     index: dict[str, Row | Group] = field(default_factory=dict)
 
@@ -65,8 +69,18 @@ def _components(scope: Sequence[Frame]) -> list[str]:
     return comps
 
 
-def _op_name(node: Node) -> str:
-    return node.op.split(".")[-1].strip("_") or "op"
+#: Row names of functional ops whose aten name is not the one the user wrote.
+_WRITTEN = {"split_with_sizes": "split", "_unsafe_view": "view", "concat": "cat"}
+
+
+def _op_name(m: Mapped) -> str:
+    """``add`` for ``x + y`` (aten.add), ``interpolate`` for F.interpolate; a pattern is named by its layer."""
+    op = m.node.op.split(".")[-1].strip("_") or "op"
+    if op.startswith("upsample") or "upsample_nearest_exact" in op:
+        return "interpolate"
+    if m.fused:
+        return m.type
+    return _WRITTEN.get(op, op)
 
 
 def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
@@ -74,7 +88,7 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
     shapes: dict[str, Any] = {"input": (1, *cap.input_shape)}
     for n in cap.nodes:
         shapes[n.name] = n.out
-    ctx = Context(shapes)
+    ctx = Context(shapes, {n.name: n.contiguous for n in cap.nodes})
     values: dict[str, Value] = {"input": INPUT}
     pieces: dict[tuple[str, int], Value] = {}
     mapped: list[Mapped] = []
@@ -87,9 +101,19 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
             raise _fail(user, f"reads '{ref.node}', which cnncalc cannot describe")
         return v
 
+    fused, skip = _fuse(cap, ctx)
+    per_call: dict[tuple[Frame, ...], int] = {}
     for n in cap.nodes:
+        per_call[n.scope] = per_call.get(n.scope, 0) + 1
+    for n in cap.nodes:
+        if n.name in skip:
+            continue  # read by the pattern that ends at a later op; read by anything else, it is refused
+        if n.op == "aten.alias" and per_call[n.scope] > 1 and isinstance(n.args[0], Ref):
+            # the mark of a module returning its input after an op of its own (dropout in place, in eval)
+            values[n.name] = value(n.args[0], n)
+            continue
         try:
-            res = map_node(n, ctx)
+            res = fused[n.name] if n.name in fused else map_node(n, ctx)
         except Unmappable as err:
             raise _fail(n, str(err)) from None
         if isinstance(res, Alias):
@@ -135,20 +159,124 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
                 if child is not None:
                     raise _fail(m.node, f"'{c}' names both a module and a row in '{'.'.join(g.path)}'")
                 frame = _frame_at(m.node.scope, group_path[:k + 1])
-                child = Group(c, (*g.path, c), frame.cls if frame else "")
+                child = Group(c, (*g.path, c), frame.cls if frame else "", frame is None)
                 g.children.append(child)
                 g.index[c] = child
             g = child
-        name = comps[-1] if leaf else _op_name(m.node)
+        name = comps[-1] if leaf else _op_name(m)
         base, k = name, 0
         while name in g.index:
             k += 1
             name = f"{base}_{k}"
         ins = [values[r.node] for r in m.inputs]
-        row = Row(m, (*g.path, name), ins)
+        row = Row(m, name, ins)
         g.children.append(row)
         g.index[name] = row
+    order = {n.name: i for i, n in enumerate(cap.nodes)}
+    _untangle(root, order, values)
+    _repath(root, ())
     return root, out, mapped
+
+
+def _rows_of(c: Row | Group) -> list[Row]:
+    if isinstance(c, Row):
+        return [c]
+    return [r for x in c.children for r in _rows_of(x)]
+
+
+def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None:
+    """Dissolve each container that is never called itself (nn.ModuleList) whose rows interleave with
+    other ops that they read: a group is wired as one unit, so it would make a cycle. Its items move
+    up, named ``convs_0`` for ``convs.0``."""
+    changed = True
+    while changed:
+        changed = False
+        for c in list(g.children):
+            if not isinstance(c, Group) or not c.virtual:
+                continue
+            rows = _rows_of(c)
+            inside = {r.mapped.node.name for r in rows}
+            first = min(order[n] for n in inside)
+            late = any(v != INPUT and v[0] not in inside and order.get(v[0], -1) > first
+                       for r in rows for v in r.inputs)
+            if not late:
+                continue
+            at = g.children.index(c)
+            moved = []
+            for x in c.children:
+                x.name = f"{c.name}_{x.name}"
+                moved.append(x)
+            g.children[at:at + 1] = moved
+            del g.index[c.name]
+            for x in moved:
+                if x.name in g.index:
+                    raise refuse(f"'{x.name}' names two rows of '{'.'.join(g.path)}'")
+                g.index[x.name] = x
+            changed = True
+    # items run in the order of their first op
+    g.children.sort(key=lambda x: min(order[r.mapped.node.name] for r in _rows_of(x)))
+    for c in g.children:
+        if isinstance(c, Group):
+            _untangle(c, order, values)
+
+
+def _repath(g: Group, path: tuple[str, ...]) -> None:
+    g.path = path
+    for c in g.children:
+        if isinstance(c, Group):
+            _repath(c, (*path, c.name))
+        else:
+            c.path = (*path, c.name)
+
+
+def _refs(v: Any) -> list[str]:
+    if isinstance(v, Ref):
+        return [v.node]
+    if isinstance(v, (list, tuple)):
+        return [r for x in v for r in _refs(x)]
+    if isinstance(v, dict):
+        return [r for x in v.values() for r in _refs(x)]
+    return []
+
+
+def _fuse(cap: Capture, ctx: Context) -> tuple[dict[str, Mapped], set[str]]:
+    """Runs of ops that a pattern makes one layer: the layer by the run's last op, and the ops it absorbs."""
+    readers: dict[str, int] = {}
+    for n in cap.nodes:
+        for r in _refs((n.args, n.kwargs)):
+            readers[r] = readers.get(r, 0) + 1
+    for o in cap.outputs:
+        for r in _refs(o):
+            readers[r] = readers.get(r, 0) + 1
+    runs: list[list[Node]] = []
+    by_frame: dict[tuple[Frame, ...], list[Node]] = {}
+    for n in cap.nodes:
+        by_frame.setdefault(n.scope, []).append(n)
+    runs += [ns for scope, ns in by_frame.items() if scope]
+    nodes = cap.nodes
+    for size in (4, 3):
+        runs += [nodes[i:i + size] for i in range(len(nodes) - size + 1)
+                 if all(m.scope == nodes[i].scope for m in nodes[i:i + size])]
+    fused: dict[str, Mapped] = {}
+    skip: set[str] = set()
+    for run in runs:
+        if any(n.name in skip or n.name in fused for n in run):
+            continue
+        # the ops inside the run are read only inside it
+        if any(readers.get(n.name, 0) != 1 for n in run[:-1]) and len(run) <= 4:
+            continue
+        module = cap.modules.get(run[0].scope[-1].path) if run[0].scope else None
+        for pat in PATTERNS:
+            try:
+                got = pat.fn(run, module, ctx)
+            except Unmappable:
+                got = None
+            if got is not None:
+                got.fused = True
+                fused[run[-1].name] = got
+                skip.update(n.name for n in run[:-1])
+                break
+    return fused, skip
 
 
 def _frame_at(scope: Sequence[Frame], comps: Sequence[str]) -> Frame | None:
@@ -163,6 +291,11 @@ def _frame_at(scope: Sequence[Frame], comps: Sequence[str]) -> Frame | None:
 # text
 
 
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+#: Words YAML reads as something other than a string (1.1's too, which editors still use).
+_SPECIAL = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "none", "nan", "inf"}
+
+
 def _scalar(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -174,7 +307,10 @@ def _scalar(v: Any) -> str:
         return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_scalar(x) for x in v) + "]"
-    return json.dumps(str(v), ensure_ascii=False)
+    text = str(v)
+    if _PLAIN.fullmatch(text) and text.lower() not in _SPECIAL:
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _flow(d: dict[str, Any]) -> str:

@@ -32,6 +32,8 @@ class Mapped:
     args: dict[str, Any]
     inputs: list[Ref]
     params: list[Param] = field(default_factory=list)
+    #: made by a pattern from several ops
+    fused: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,10 @@ def rule(*ops: str, torch: str, layer: str, when: str = "") -> Callable[[RuleFn]
 class Context:
     """What a rule may ask about the graph: the shape of a tensor."""
 
-    def __init__(self, shapes: dict[str, Any]) -> None:
+    def __init__(self, shapes: dict[str, Any], contiguous: dict[str, bool] | None = None) -> None:
         self.shapes = shapes
+        #: whether each tensor is contiguous (a view of it keeps its storage)
+        self.contiguous = contiguous or {}
 
     def shape(self, ref: Any) -> Shape:
         """The shape (batch first) of a tensor reference."""
@@ -605,6 +609,8 @@ def _flatten(node: Node, ctx: Context) -> Result:
         return Alias(x)
     if s == 0:
         raise Unmappable("flattens the batch axis into the others")
+    if not ctx.contiguous.get(x.node, True):
+        raise Unmappable("flattens a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
     args: dict[str, Any] = {}
     if s != 1:
         args["start_dim"] = s
@@ -623,23 +629,35 @@ def _flatten_of(src: Shape, dst: Shape) -> tuple[int, int] | None:
     return None
 
 
-@rule("aten.view", "aten.reshape", "aten._unsafe_view", torch="x.view, x.reshape",
-      layer="flatten (or nothing)", when="a view to the same shape vanishes; merging neighbouring axes is a "
-      "flatten; any other reshape is refused (the format has no general reshape)")
+@rule("aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze",
+      torch="x.view, x.reshape, x.unsqueeze, x.squeeze", layer="flatten, reshape (or nothing)",
+      when="a view to the same shape vanishes; a view merging neighbouring axes is a flatten; any other shape "
+      "is a reshape; the batch stays first; reshaping a non-contiguous tensor (a copy) is refused")
 def _view(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     src, dst = ctx.shape(x), node.out
     if src == dst:
         return Alias(x)
-    span = _flatten_of(src, dst)
+    if not dst or dst[0] != src[0]:
+        raise Unmappable("reshapes across the batch axis, which cnncalc describes per sample")
+    if not ctx.contiguous.get(x.node, True):
+        raise Unmappable("reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
+    # squeeze and unsqueeze are reshapes; a view that merges neighbouring axes is written as flatten
+    span = None if node.op in ("aten.squeeze", "aten.unsqueeze") else _flatten_of(src, dst)
     if span is None:
-        raise Unmappable(f"reshapes {list(src[1:])} to {list(dst[1:])}; cnncalc has no general reshape")
+        return Mapped(node, "reshape", {"shape": list(dst[1:])}, [x])
     args: dict[str, Any] = {}
     if span[0] != 1:
         args["start_dim"] = span[0]
     if span[1] != len(src) - 1:
         args["end_dim"] = span[1]
     return Mapped(node, "flatten", args, [x])
+
+
+@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op", layer="(vanishes)",
+      when="only where what reads it broadcasts to the same shape (ECA's gate); the row shapes are checked")
+def _expand(node: Node, ctx: Context) -> Result:
+    return Alias(tensor(node))
 
 
 @rule("aten.permute", torch="x.permute, torchvision's Permute", layer="permute", when="the batch stays first")
@@ -665,13 +683,28 @@ def _transpose(node: Node, ctx: Context) -> Result:
     return Mapped(node, "permute", {"dims": dims}, [x])
 
 
-@rule("aten.detach", "aten.alias", "aten.clone", "aten.contiguous", torch="x.detach(), x.contiguous() on a "
-      "contiguous tensor", layer="(vanishes)", when="only where the output is its input; a copy is refused")
-def _alias(node: Node, ctx: Context) -> Result:
+@rule("aten.alias", torch="nn.Identity, drop path in eval: a leaf module that returns its input", layer="identity",
+      when="the importer marks each call of such a module with an alias, so that it keeps its row")
+def _identity(node: Node, ctx: Context) -> Result:
+    return Mapped(node, "identity", {}, [tensor(node)])
+
+
+@rule("aten.detach", "aten.clone", torch="x.detach()", layer="(vanishes)",
+      when="detach returns its input; a copy (clone) is refused")
+def _detach(node: Node, ctx: Context) -> Result:
     x = tensor(node)
-    if node.op in ("aten.clone", "aten.contiguous"):
+    if node.op == "aten.clone":
         raise Unmappable("copies a tensor (cnncalc has no copy layer: the copy would go uncounted)")
     return Alias(x)
+
+
+@rule("aten.contiguous", torch="x.contiguous()", layer="contiguous (or nothing)",
+      when="a copy of a non-contiguous tensor (after a permute or transpose); on a contiguous one it vanishes")
+def _contiguous(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    if ctx.contiguous.get(x.node, True):
+        return Alias(x)
+    return Mapped(node, "contiguous", {}, [x])
 
 
 @rule("aten.dropout", "aten.dropout_", "aten.feature_dropout", "aten.feature_dropout_", "aten.alpha_dropout",
@@ -756,6 +789,93 @@ def _pixel_unshuffle(node: Node, ctx: Context) -> Result:
                   [tensor(node)])
 
 
+# ---------------------------------------------------------------------------------------------
+# patterns: several ops that together are one cnncalc layer
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A run of ops that is one cnncalc layer: a module computed by several ops, or a known idiom."""
+
+    torch: str
+    layer: str
+    when: str
+    #: (the ops of one module call, the module or None, context) → the layer, or None if it does not match
+    fn: Callable[[list[Node], Any, Context], Mapped | None]
+
+
+PATTERNS: list[Pattern] = []
+
+
+def pattern(torch: str, layer: str, when: str = "") -> Callable[[Any], Any]:
+    """Register a :class:`Pattern`."""
+
+    def deco(fn: Any) -> Any:
+        PATTERNS.append(Pattern(torch, layer, when, fn))
+        return fn
+
+    return deco
+
+
+def _ops(nodes: list[Node]) -> list[str]:
+    return [n.op for n in nodes]
+
+
+def _chain(nodes: list[Node]) -> bool:
+    """Each op reads the one before it (the first reads from outside)."""
+    return all(isinstance(n.args[0], Ref) and n.args[0].node == p.name for p, n in zip(nodes, nodes[1:]))
+
+
+@pattern("nn.LocalResponseNorm (F.local_response_norm's ops)", "localresponsenorm",
+         "the whole module call, with its size, alpha, beta and k")
+def _lrn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or type(module).__name__ != "LocalResponseNorm" or not nodes:
+        return None
+    args: dict[str, Any] = {"size": int(module.size)}
+    for k, default in (("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)):
+        if float(getattr(module, k)) != default:
+            args[k] = float(getattr(module, k))
+    first = nodes[0]
+    return Mapped(nodes[-1], "localresponsenorm", args, [tensor(first)])
+
+
+@pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "
+         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine with a bias, or not affine at all")
+def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.permute", "aten.layer_norm", "aten.permute"] or not _chain(nodes):
+        return None
+    p1, ln, p2 = nodes
+    x = tensor(p1)
+    rank = len(ctx.shape(x))
+    if rank != 4 or list(arg(p1, 1, "dims")) != [0, 2, 3, 1] or list(arg(p2, 1, "dims")) != [0, 3, 1, 2]:
+        return None
+    if [int(s) for s in arg(ln, 1, "normalized_shape")] != [ctx.shape(x)[1]]:
+        return None
+    w, b = param(ln, 2, "weight"), param(ln, 3, "bias")
+    if (w is None) != (b is None):
+        return None
+    args: dict[str, Any] = {} if w is not None else {"elementwise_affine": False}
+    eps = float(arg(ln, 4, "eps", 1e-5))
+    if eps != 1e-5:
+        args["eps"] = eps
+    return Mapped(p2, "layernorm2d", args, [x], [p for p in (w, b) if p is not None])
+
+
+@pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",
+         "channel_shuffle", "the four ops in a row, each read only by the next")
+def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.view", "aten.transpose", "aten.contiguous", "aten.view"] or not _chain(nodes):
+        return None
+    v1, t, _, v2 = nodes
+    x = tensor(v1)
+    src, mid = ctx.shape(x), v1.out
+    if len(src) != 4 or len(mid) != 5 or v2.out != src or mid[0] != src[0] or mid[3:] != src[2:]:
+        return None
+    if mid[1] * mid[2] != src[1] or sorted([int(arg(t, 1, "dim0")), int(arg(t, 2, "dim1"))]) != [1, 2]:
+        return None
+    return Mapped(v2, "channel_shuffle", {"groups": mid[1]}, [x])
+
+
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
 REFUSED = {
     "aten.matmul": "a product of two activations (attention) has no cnncalc layer",
@@ -763,9 +883,6 @@ REFUSED = {
     "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
     "aten.mish": "Mish has no cnncalc layer",
     "aten.softplus": "Softplus has no cnncalc layer",
-    "aten.unsqueeze": "adding an axis has no cnncalc layer (the format has no general reshape)",
-    "aten.squeeze": "removing an axis has no cnncalc layer (the format has no general reshape)",
-    "aten.expand": "expanding a tensor has no cnncalc layer",
 }
 
 
@@ -783,6 +900,9 @@ def mapping_markdown() -> str:
     for r in TABLE:
         ops = ", ".join(f"`{o}`" for o in r.ops)
         rows.append(f"| {r.torch} | {ops} | `{r.layer}` | {r.when or '—'} |")
+    rows += ["", "Several ops that together are one layer:", "",
+             "| PyTorch | cnncalc layer | conditions |", "|---|---|---|"]
+    rows += [f"| {p.torch} | `{p.layer}` | {p.when or '—'} |" for p in PATTERNS]
     rows += ["", "Refused with a reason of their own:", ""]
     rows += [f"- `{op}`: {why}" for op, why in REFUSED.items()]
     rows.append("- any other op: no cnncalc layer computes it")

@@ -43,7 +43,9 @@ def resolve(source: str) -> Any:
             path = Path(where)
             if not path.is_file():
                 raise refuse("no such file", file=where)
-            name = f"_cnncalc_import_{abs(hash(str(path.resolve())))}"
+            # the file's stem names its classes in the description's comments, unless a module has it
+            name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else \
+                f"_cnncalc_import_{abs(hash(str(path.resolve())))}"
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None:
                 raise refuse("cannot be imported as a Python module", file=where)

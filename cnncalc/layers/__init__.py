@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activation, conv, linear, merge, norm, pool, reduce, reshape, slicing  # noqa: F401  (registration)
+from . import activation, conv, linear, merge, norm, pool, reduce, reshape, slicing, tensor  # noqa: F401  (registration)
 from .base import ALIASES, REGISTRY, RF, AxisRF, Layer, Shape, fmt_shape, numel
 
 __all__ = ["ALIASES", "REGISTRY", "RF", "AxisRF", "Layer", "Shape", "fmt_shape", "numel", "lookup"]

@@ -1,0 +1,115 @@
+"""Layers that change a tensor's shape or layout without touching its values: reshape, contiguous.
+
+- contiguous: ``x.contiguous()`` on a permuted tensor copies it into a new one: 0 FLOPs, no
+  parameters, nothing saved; its output is new memory (the gradient passes through unchanged)
+- reshape: ``x.view(x.shape[0], *shape)``: the same elements in a new shape (one size may be
+  -1, inferred); 0 FLOPs, no parameters, a view of its input (no memory, nothing saved)
+- receptive field: trailing axes that keep their size keep their field and their spatial axis
+  (one of size 1 becomes a feature axis); a spatial axis merged or split into others makes the
+  field whole along it (as flatten does)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..errors import LayerError
+from .base import RF, AnyInt, Layer, Layout, Shape, fmt_shape, numel, register, spatial_axes, torch_call
+
+
+@register("reshape", "view")
+class Reshape(Layer):
+    """``x.view(x.shape[0], *shape)`` (``torch.reshape`` of a contiguous tensor): ``shape`` has no batch; one size may be -1."""
+
+    prefix = "reshape"
+    torch_view = True
+    shape: tuple[AnyInt, ...]
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        n = numel(ins[0])
+        sizes = list(self.shape)
+        if not sizes:
+            raise LayerError("shape must name at least one axis")
+        if sizes.count(-1) > 1:
+            raise LayerError(f"shape {sizes} may infer one size (-1), not {sizes.count(-1)}")
+        if any(s < -1 or s == 0 for s in sizes):
+            raise LayerError(f"shape {sizes} must hold positive sizes (or one -1)")
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if n % known:
+                raise LayerError(f"cannot view {fmt_shape(ins[0])} ({n} elements) as {sizes}")
+            sizes[sizes.index(-1)] = n // known
+        elif known != n:
+            raise LayerError(f"cannot view {fmt_shape(ins[0])} ({n} elements) as {fmt_shape(tuple(sizes))} "
+                             f"({known} elements)")
+        return tuple(sizes)
+
+    def kept(self, ins: Sequence[Shape], out: Shape) -> int:
+        """How many trailing axes keep their size, and so their elements, in the new shape."""
+        src, k = ins[0], 0
+        while k < min(len(src), len(out)) and src[-1 - k] == out[-1 - k]:
+            k += 1
+        return k
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        k = self.kept(ins, out)
+        tail = layouts[0][len(layouts[0]) - k:] if k else ()
+        # an axis of size 1 carries no position: it may be read as a feature axis
+        tail = tuple(None if out[len(out) - k + i] == 1 else a for i, a in enumerate(tail))
+        return (*(None,) * (len(out) - k), *tail)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        k = self.kept(ins, out)
+        mixed = spatial_axes(fields[0].layout, range(len(ins[0]) - k)) if fields[0].layout else set()
+        return fields[0].whole_along(mixed)
+
+    def output_storage(self) -> str:
+        return "view"
+
+    def backward_views(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "→ [" + ", ".join(map(str, self.shape)) + "]"
+
+    torch_helpers = (
+        '''class Reshape(nn.Module):
+    """x.view(x.shape[0], *shape): the same elements in a new shape (the batch kept first)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], *self.shape)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Reshape", self.shape)
+
+
+@register("contiguous")
+class Contiguous(Layer):
+    """``x.contiguous()`` after a ``permute``: the same values copied into a new tensor laid out in order."""
+
+    prefix = "contiguous"
+
+    def output_storage(self) -> str:
+        return "new"
+
+    def backward_views(self) -> bool:
+        return True
+
+    torch_helpers = (
+        '''class Contiguous(nn.Module):
+    """x.contiguous(): a copy laid out in order (after a permute)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous()
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Contiguous")

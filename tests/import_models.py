@@ -1,0 +1,309 @@
+"""Plain-torch models for the importer's tests: each construct real CNNs use, written as their authors do."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _bn_act(c: int) -> nn.Sequential:
+    return nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+
+
+class SqueezeExcite(nn.Module):
+    """SE gate with linear layers and a view back to [C, 1, 1] (the original SENet code)."""
+
+    def __init__(self, c: int, r: int = 4) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(c, c // r), nn.Linear(c // r, c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, _, _ = x.shape
+        y = x.mean((2, 3))
+        y = torch.sigmoid(self.fc2(F.relu(self.fc1(y)))).view(b, c, 1, 1)
+        return x * y
+
+
+class ECA(nn.Module):
+    """ECA gate: a 1-d convolution across the pooled channels (ECA-Net's code)."""
+
+    def __init__(self, k: int = 3) -> None:
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, k, padding=k // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * self.sigmoid(y).expand_as(x)
+
+
+class SpaceToDepth(nn.Module):
+    """timm's SpaceToDepth (TResNet): view, permute, contiguous, view."""
+
+    def __init__(self, bs: int = 2) -> None:
+        super().__init__()
+        self.bs = bs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.view(n, c, h // self.bs, self.bs, w // self.bs, self.bs)
+        x = x.permute(0, 3, 5, 1, 2, 4).contiguous()
+        return x.view(n, c * self.bs * self.bs, h // self.bs, w // self.bs)
+
+
+class SplitAttention(nn.Module):
+    """ResNeSt's split attention: a sum over the radix and a softmax across it."""
+
+    def __init__(self, c: int, radix: int = 2) -> None:
+        super().__init__()
+        self.radix = radix
+        self.conv = nn.Conv2d(c, c * radix, 3, padding=1, groups=radix, bias=False)
+        self.bn0 = nn.BatchNorm2d(c * radix)
+        self.act0 = nn.ReLU(inplace=True)
+        self.fc1 = nn.Conv2d(c, c // 2, 1)
+        self.act1 = nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(c // 2, c * radix, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act0(self.bn0(self.conv(x)))
+        b, rc, h, w = x.shape
+        x = x.view(b, self.radix, rc // self.radix, h, w)
+        gap = x.sum(dim=1).mean((2, 3), keepdim=True)
+        attn = self.fc2(self.act1(self.fc1(gap)))
+        attn = attn.view(b, self.radix, rc // self.radix).softmax(dim=1).view(b, self.radix, -1, 1, 1)
+        return (x * attn).sum(dim=1)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth as timm writes it: the input itself in eval."""
+
+    def __init__(self, p: float = 0.1) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = x.new_empty(x.shape[0], 1, 1, 1).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+
+
+class ConvNeXtBlock(nn.Module):
+    """Channels-last LayerNorm, inverted MLP, layer scale and drop path (ConvNeXt)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pwconv1 = nn.Linear(c, 4 * c)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * c, c)
+        self.gamma = nn.Parameter(torch.full((c,), 1e-6))
+        self.drop_path = DropPath(0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        y = (self.gamma * y).permute(0, 3, 1, 2)
+        return x + self.drop_path(y)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Channels-first LayerNorm as torchvision and timm write it: permute, layer_norm, permute."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class MixConv(nn.Module):
+    """MixNet's mixed depthwise convolution: unequal channel splits, one kernel size each."""
+
+    def __init__(self, splits: tuple[int, ...] = (8, 8, 16)) -> None:
+        super().__init__()
+        self.splits = list(splits)
+        self.convs = nn.ModuleList(nn.Conv2d(c, c, 3 + 2 * i, padding=1 + i, groups=c, bias=False)
+                                   for i, c in enumerate(splits))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xs = torch.split(x, self.splits, 1)
+        return torch.cat([conv(t) for conv, t in zip(self.convs, xs)], 1)
+
+
+class Res2Block(nn.Module):
+    """Res2Net's hierarchical split: each piece adds the previous piece's output."""
+
+    def __init__(self, c: int = 32, scale: int = 4) -> None:
+        super().__init__()
+        w = c // scale
+        self.convs = nn.ModuleList(nn.Conv2d(w, w, 3, padding=1, bias=False) for _ in range(scale - 1))
+        self.width = w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spx = torch.split(x, self.width, 1)
+        out = []
+        sp = spx[0]
+        for i, conv in enumerate(self.convs):
+            sp = conv(spx[i] if i == 0 else sp + spx[i])
+            out.append(sp)
+        out.append(spx[-1])
+        return torch.cat(out, 1)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """torchvision's ShuffleNetV2 channel shuffle."""
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(b, -1, h, w)
+
+
+class Gates(nn.Module):
+    """SE and ECA gates, split attention and space-to-depth, on a small stem."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.SiLU())
+        self.se = SqueezeExcite(16)
+        self.eca = ECA()
+        self.split_attn = SplitAttention(16)
+        self.s2d = SpaceToDepth()
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.split_attn(self.eca(self.se(self.stem(x))))
+        x = self.s2d(x)
+        return self.head(x.mean((2, 3)))
+
+
+class Mixed(nn.Module):
+    """Unequal splits, channel shuffle (module and idiom), interpolation, layer scale, both LayerNorms."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, padding=1)
+        self.norm = LayerNorm2d(32)
+        self.mix = MixConv()
+        self.shuffle = nn.ChannelShuffle(4)
+        self.res2 = Res2Block()
+        self.block = ConvNeXtBlock(32)
+        self.down = nn.Sequential(nn.Conv2d(32, 64, 2, stride=2), *_bn_act(64))
+        self.unshuffle = nn.PixelUnshuffle(2)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.stem(x))
+        x = self.shuffle(self.mix(x))
+        x = channel_shuffle(self.res2(x), 2)
+        x = self.block(x)
+        y = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        y = F.interpolate(y, size=x.shape[-2:], mode="nearest")
+        x = self.down(x + y)
+        x = self.unshuffle(x)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(self.drop(x))
+
+
+class Classic(nn.Module):
+    """Pooling with ceil_mode and count_include_pad, zero padding, transposed conv, PReLU, GroupNorm, softmax."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pad = nn.ZeroPad2d((1, 0, 1, 0))
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, dilation=1)
+        self.gn = nn.GroupNorm(2, 8)
+        self.act = nn.PReLU(8)
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+        self.inorm = nn.InstanceNorm2d(4, affine=True)
+        self.act2 = nn.Hardswish()
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avg(self.pool(self.act(self.gn(self.conv(self.pad(x))))))
+        x = self.act2(self.inorm(self.up(x)))
+        x = x.amax((2, 3))
+        return self.fc(x).softmax(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# what must be refused
+
+
+class WSConv2d(nn.Conv2d):
+    """NF-Net's weight-standardised convolution: the weight is computed in forward."""
+
+    def __init__(self, *args: int) -> None:
+        super().__init__(*args)
+        self.gain = nn.Parameter(torch.ones(self.out_channels, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, training=True,
+                         momentum=0.0, eps=1e-6).reshape_as(self.weight) * self.gain
+        return F.conv2d(x, w, self.bias)
+
+
+class Attention(nn.Module):
+    """A self-attention block over the positions (BoTNet, MobileViT)."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.qkv = nn.Conv2d(c, 3 * c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(x).flatten(2).chunk(3, dim=1)
+        attn = (q.transpose(1, 2) @ k).softmax(-1)
+        return (v @ attn.transpose(1, 2)).view(b, c, h, w)
+
+
+class Bias(nn.Module):
+    """A learnable bias added to an activation (timm's Affine)."""
+
+    def __init__(self, c: int = 3) -> None:
+        super().__init__()
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.beta
+
+
+class Shared(nn.Module):
+    """One convolution applied twice: its weights would be counted twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.conv(x))
+
+
+class Unused(nn.Module):
+    """An auxiliary head that forward never runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.aux = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+REFUSED = {
+    "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
+                        "'reflect' padding"),
+    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.conv2d", "computed in forward"),
+    "attention": (lambda: nn.Sequential(Attention()), "aten.matmul", "product of two activations"),
+    "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
+    "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
+    "shared weights": (Shared, "aten.conv2d", "shared weights"),
+    "hardtanh": (lambda: nn.Sequential(nn.Hardtanh(-2.0, 2.0)), "aten.hardtanh", "hardtanh over [-2, 2]"),
+}
