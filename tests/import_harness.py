@@ -236,8 +236,8 @@ def saved_bytes(model: nn.Module, shape: Sequence[int], batch: int = 2) -> int:
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             out = model(x)
-        # the loss keeps the output (each of them, where there are several)
-        for o in out if isinstance(out, (tuple, list)) else (out,):
+        # the loss keeps the output (each of them, where there are several: a tuple, or a dict of maps)
+        for o in out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,):
             storages.setdefault(o.untyped_storage()._cdata, o.untyped_storage().nbytes())
     finally:
         model.eval()
@@ -353,9 +353,3 @@ def assert_exact(model: nn.Module, shape: Sequence[int], text: str, tmp: Path, l
     found = problems(model, shape, text, tmp, last_only)
     assert not found, "\n".join(found[:40]) + (f"\n... and {len(found) - 40} more" if len(found) > 40 else "")
 
-
-def import_text(model: nn.Module, shape: Sequence[int]) -> str:
-    """The description ``cnncalc.from_torch`` writes for ``model``."""
-    import cnncalc
-
-    return str(cnncalc.from_torch(model, tuple(shape)))  # type: ignore[attr-defined]

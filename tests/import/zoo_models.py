@@ -80,9 +80,16 @@ def _torchvision(name: str) -> Factory:
     return make
 
 
+#: torchvision models whose default weights set another input size than the model built without them
+#: (ViT-H/14's default weights are SWAG's, at 518; the model alone takes 224)
+TV_SHAPES = {"vit_h_14": (3, 224, 224)}
+
+
 def _tv_input(name: str) -> tuple[int, ...]:
     import torchvision
 
+    if name in TV_SHAPES:
+        return TV_SHAPES[name]
     crop = torchvision.models.get_model_weights(name).DEFAULT.transforms.keywords["crop_size"]
     return (3, crop, crop)
 
@@ -135,3 +142,10 @@ def timm_models() -> dict[str, tuple[Factory, tuple[int, ...]]]:
     import timm
 
     return {f"timm:{name}": (_timm(name), tuple(timm.get_pretrained_cfg(name).input_size)) for name in TIMM}
+
+
+def build(key: str) -> nn.Module:
+    """The model of ``key`` (for ``cnncalc import tests/import/zoo_models.py:build --kwargs '{"key": ...}'``)."""
+    source = torchvision_models() if key.startswith("tv") else timm_models()
+    make, _ = source[key]
+    return make()
