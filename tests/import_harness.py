@@ -20,9 +20,10 @@ model it describes, on the measurements PyTorch itself makes:
    device SDPA takes that path anyway);
 5. **saved activations**: at batch 2, cnncalc's saved activations equal the bytes of the distinct
    storages ``saved_tensors_hooks`` sees in one training forward pass, plus the output the loss
-   keeps, as README's "Training and inference memory" defines them (``benchmarks/measure_memory.py``,
-   with dropout run as CUDA's fused kernel). Stochastic depth is the identity in a description (as
-   at inference); in training it keeps one random value per sample, which is set aside;
+   keeps, as README's "Training and inference memory" defines them and
+   ``benchmarks/measure_memory.py`` counts them (dropout run as CUDA's fused kernel, functional
+   calls too). Stochastic depth is the identity in a description (as at inference); in training it
+   keeps one random value per sample, which is set aside;
 6. **export**: ``cnncalc export --to pytorch --check`` of the description exits 0, and the module it
    writes has the model's parameter count.
 
@@ -34,7 +35,6 @@ Storages are told apart by their identity (``_cdata``), as meta storages have no
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -44,6 +44,7 @@ import torch
 import torch_reference as ref
 from click.testing import CliRunner
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
@@ -53,11 +54,6 @@ from cnncalc.cli import cli
 from cnncalc.graph import Graph, build
 from cnncalc.memory import MemoryModel
 from cnncalc.report import Report
-
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-measure_memory = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure_memory)  # type: ignore[union-attr]
 
 Shape = tuple[int, ...]
 
@@ -213,6 +209,27 @@ def torch_flops(model: nn.Module, shape: Sequence[int]) -> int:
     return int(counter.get_total_flops())
 
 
+@contextlib.contextmanager
+def _fused_dropout() -> Iterator[None]:
+    """``F.dropout`` as CUDA runs it, ``torch.native_dropout`` with a one-byte mask (the CPU keeps a float mask).
+
+    ``benchmarks/measure_memory.py`` swaps ``nn.Dropout`` modules for it; this catches functional
+    calls too (timm's heads call ``F.dropout``). In place it stays as it is, as there.
+    """
+    dropout = F.dropout
+
+    def fused(input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> torch.Tensor:
+        if training and p > 0 and not inplace:
+            return torch.native_dropout(input, p, True)[0]
+        return dropout(input, p, training, inplace)
+
+    F.dropout = fused  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        F.dropout = dropout
+
+
 def saved_bytes(model: nn.Module, shape: Sequence[int], batch: int = 2) -> int:
     """Bytes autograd saves in one training forward pass, each storage once, plus the output.
 
@@ -220,7 +237,6 @@ def saved_bytes(model: nn.Module, shape: Sequence[int], batch: int = 2) -> int:
     out; dropout as CUDA's fused kernel), storages told apart by identity, not address, so that
     meta tensors count; what stochastic depth saves is set aside. The model is left in eval mode.
     """
-    measure_memory.cuda_dropout(model)
     x = _zeros(model, shape, batch)
     exclude = {t.untyped_storage()._cdata for t in (*model.parameters(), *model.buffers(), x)}
     stack, handles = _module_stack(model)
@@ -234,7 +250,7 @@ def saved_bytes(model: nn.Module, shape: Sequence[int], batch: int = 2) -> int:
 
     model.train()
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), _fused_dropout():
             out = model(x)
         # the loss keeps the output (each of them, where there are several: a tuple, or a dict of maps)
         for o in out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,):

@@ -165,3 +165,21 @@ def test_functional_convolutions_are_counted_as_the_hooks_count_modules() -> Non
 
     # conv: out 6·6·6 positions · C_in/g 2 · k 9; transposed: in 6·6·6 · C_out/g 3 · k 4
     assert harness.functional_macs(harness.on_meta(Functional), (4, 8, 8)) == 6 * 6 * 6 * 2 * 9 + 6 * 6 * 6 * 3 * 4
+
+
+def test_functional_dropout_keeps_cuda_s_one_byte_mask() -> None:
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.dropout(self.conv(x), 0.2, self.training)
+
+    # batch 2 of [4, 6, 6]: the mask, one byte an element, and the fp32 output the loss keeps (the
+    # conv keeps only the input batch, which is not counted); the CPU's float mask would be 4 bytes
+    elements = 2 * 4 * 6 * 6
+    for device in ("cpu", "meta"):
+        with torch.device(device):
+            model = Head()
+        assert harness.saved_bytes(model, (3, 8, 8), 2) == elements * 1 + elements * 4, device
