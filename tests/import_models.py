@@ -300,8 +300,9 @@ class Unused(nn.Module):
 REFUSED = {
     "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
                         "'reflect' padding"),
-    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.conv2d", "computed in forward"),
-    "attention": (lambda: nn.Sequential(Attention()), "aten.matmul", "product of two activations"),
+    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.reshape",
+                               "parameter '0.weight' in forward"),
+    "attention": (lambda: nn.Sequential(Attention(3)), "aten.matmul", "product of two activations"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
     "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
     "shared weights": (Shared, "aten.conv2d", "shared weights"),

@@ -89,16 +89,20 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
 def _location(trace: str | None) -> tuple[str | None, int | None]:
-    """The innermost frame of a node's stack trace outside torch itself: the user's source line."""
+    """The innermost frame of a node's stack trace outside torch itself: the user's source line
+    (else the innermost frame in torch: a model made of torch's modules alone)."""
     if not trace:
         return None, None
     found: tuple[str | None, int | None] = (None, None)
+    fallback = found
     for file, line in _FRAME.findall(trace):
         norm = file.replace("\\", "/")
-        if "/torch/" in norm or "/cnncalc/" in norm:
+        if "/cnncalc/" in norm:
             continue
-        found = (file, int(line))
-    return found
+        fallback = (file, int(line))
+        if "/torch/" not in norm:
+            found = fallback
+    return found if found[0] is not None else fallback
 
 
 def _shape(val: Any) -> Any:
@@ -135,6 +139,7 @@ def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     classes = {name: f"{type(m).__module__}.{type(m).__qualname__}" for name, m in model.named_modules()}
+    _one_input(model)
     mode = FakeTensorMode(allow_non_fake_inputs=True)
     with mode:
         # fake CPU tensors: shapes and dtypes only, no memory; meta ones trip some decompositions
@@ -157,6 +162,21 @@ def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
     cap = _from_export(exported, input_shape, classes)
     cap.modules = dict(fake.named_modules())
     return cap
+
+
+def _one_input(model: Any) -> None:
+    """Refuse a forward that needs more than one tensor: cnncalc describes one input."""
+    import inspect
+
+    try:
+        sig = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    needed = [p for p in sig.parameters.values() if p.kind in kinds and p.default is inspect.Parameter.empty]
+    if len(needed) > 1:
+        raise refuse(f"the model takes {len(needed)} tensor inputs "
+                     f"({', '.join(p.name for p in needed)}); cnncalc describes models with one input")
 
 
 _VERSIONS: list[int | None] = []

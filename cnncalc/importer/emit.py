@@ -184,10 +184,19 @@ def _rows_of(c: Row | Group) -> list[Row]:
     return [r for x in c.children for r in _rows_of(x)]
 
 
+def _span(c: Row | Group, order: dict[str, int]) -> tuple[int, int]:
+    at = [order[r.mapped.node.name] for r in _rows_of(c)]
+    return min(at), max(at)
+
+
 def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None:
-    """Dissolve each container that is never called itself (nn.ModuleList) whose rows interleave with
-    other ops that they read: a group is wired as one unit, so it would make a cycle. Its items move
-    up, named ``convs_0`` for ``convs.0``."""
+    """Wire each container that is never called itself (an nn.ModuleList) as one unit.
+
+    A group is wired as one unit, so one whose items interleave with ops of its caller that they
+    read (Res2Net's convs and adds) would make a cycle. Those ops move into the group, which
+    keeps the modules' rows named by their paths; where a called module sits between them, the
+    container is dissolved instead: its items move up, named ``convs_0`` for ``convs.0``.
+    """
     changed = True
     while changed:
         changed = False
@@ -196,10 +205,23 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
                 continue
             rows = _rows_of(c)
             inside = {r.mapped.node.name for r in rows}
-            first = min(order[n] for n in inside)
-            late = any(v != INPUT and v[0] not in inside and order.get(v[0], -1) > first
-                       for r in rows for v in r.inputs)
-            if not late:
+            first, last = _span(c, order)
+            if not any(v != INPUT and v[0] not in inside and order.get(v[0], -1) > first
+                       for r in rows for v in r.inputs):
+                continue
+            between = [x for x in g.children if x is not c and first < _span(x, order)[0] < last]
+            if all(isinstance(x, Row) for x in between):
+                for x in between:
+                    g.children.remove(x)
+                    del g.index[x.name]
+                    base, k = x.name, 0
+                    while x.name in c.index:
+                        k += 1
+                        x.name = f"{base}_{k}"
+                    c.children.append(x)
+                    c.index[x.name] = x
+                c.children.sort(key=lambda x: _span(x, order)[0])
+                changed = True
                 continue
             at = g.children.index(c)
             moved = []
@@ -214,7 +236,7 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
                 g.index[x.name] = x
             changed = True
     # items run in the order of their first op
-    g.children.sort(key=lambda x: min(order[r.mapped.node.name] for r in _rows_of(x)))
+    g.children.sort(key=lambda x: _span(x, order)[0])
     for c in g.children:
         if isinstance(c, Group):
             _untangle(c, order, values)

@@ -1,0 +1,212 @@
+"""``cnncalc import`` on plain-torch models: every figure checked against PyTorch itself, or a clear refusal.
+
+What "exact" means (issue 15): the parameters and buffers are PyTorch's; every call of every leaf
+module has a row of its output shape; the FLOPs under ``--convention torch`` are FlopCounterMode's
+at batch 1 (and the MACs half of them: these models multiply only by weights); the saved
+activations at batch 2 are what ``saved_tensors_hooks`` sees; and ``export --to pytorch --check``
+of the imported description runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import import_models as models  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc import spec  # noqa: E402
+from cnncalc.cli import cli  # noqa: E402
+from cnncalc.graph import build  # noqa: E402
+from cnncalc.importer import ImportRefused, from_torch, mapping_markdown  # noqa: E402
+from cnncalc.importer.mapping import PATTERNS, TABLE  # noqa: E402
+from cnncalc.memory import MemoryModel  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
+_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
+measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+
+SHAPE = (3, 32, 32)
+MODELS = {
+    "gates (SE, ECA, split attention, space-to-depth)": models.Gates,
+    "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
+    "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
+}
+
+
+def imported(make: Callable[[], nn.Module], shape: tuple[int, ...] = SHAPE) -> str:
+    """The description of ``make()``, built on the meta device as ``cnncalc import`` builds it."""
+    with torch.device("meta"):
+        model = make()
+    return from_torch(model, shape)
+
+
+def real(make: Callable[[], nn.Module]) -> nn.Module:
+    torch.manual_seed(0)
+    return make().eval()
+
+
+def leaf_calls(model: nn.Module, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """Every call of every leaf module, as a forward hook sees it: ``path`` for the first, ``path_k`` after."""
+    seen: dict[str, int] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = []
+    for name, m in model.named_modules():
+        if name and not list(m.children()):
+            def hook(mod: nn.Module, inp: object, out: torch.Tensor, name: str = name) -> None:
+                k = seen.get(name, 0)
+                seen[name] = k + 1
+                shapes[name if k == 0 else f"{name}_{k}"] = tuple(out.shape[1:])
+            handles.append(m.register_forward_hook(hook))
+    with torch.no_grad():
+        model(torch.randn(1, *shape))
+    for h in handles:
+        h.remove()
+    return shapes
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_params_buffers_and_every_leaf_call(make: Callable[[], nn.Module]) -> None:
+    text = imported(make)
+    model = real(make)
+    report = cnncalc.analyse(text)
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    # cnncalc's buffers are the running statistics (num_batches_tracked is not counted)
+    assert report.totals.buffers == sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    graph = build(spec.load("imported.yaml", text=text))
+    # a leaf module computing one op is a row; one computing several (SpaceToDepth) is a group of
+    # rows named <path>.<op>, whose output is the module's
+    shapes = {n.name: n.out_shape for n in graph.nodes}
+    shapes |= {name: graph.nodes[out].out_shape for name, (_, out) in graph.groups.items()}
+    calls = leaf_calls(model, SHAPE)
+    assert calls, "the model has leaf modules"
+    for name, shape in calls.items():
+        assert shapes.get(name) == shape, name
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_flops_are_flop_counter_modes(make: Callable[[], nn.Module]) -> None:
+    text = imported(make)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        real(make)(torch.randn(1, *SHAPE))
+    flops = counter.get_total_flops()
+    assert flops > 0
+    assert cnncalc.analyse(text, convention="torch").totals.flops == flops
+    assert cnncalc.analyse(text).totals.macs * 2 == flops
+
+
+def _no_drop_path(model: nn.Module) -> nn.Module:
+    # drop path is the identity in eval, where the model was captured; train it as eval runs it
+    for m in model.modules():
+        if isinstance(m, models.DropPath):
+            m.p = 0.0
+    return model
+
+
+@pytest.mark.parametrize("batch", [2, 3])
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_saved_activations_are_autograds(make: Callable[[], nn.Module], batch: int) -> None:
+    text = imported(make)
+    torch.manual_seed(0)
+    model = measure.cuda_dropout(_no_drop_path(make()))
+    want = measure.saved_bytes(model, torch.randn(batch, *SHAPE))
+    graph = build(spec.load("imported.yaml", text=text))
+    assert MemoryModel(graph, optimizer="sgd").estimate(batch).saved == want
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_export_check_of_the_imported_description(make: Callable[[], nn.Module], tmp_path: Path) -> None:
+    path = tmp_path / "imported.yaml"
+    path.write_text(imported(make))
+    result = CliRunner().invoke(cli, ["export", str(path), "--to", "pytorch", "--check"])
+    assert result.exit_code == 0, result.output
+    namespace: dict[str, object] = {}
+    exec(compile(result.stdout, "exported.py", "exec"), namespace)  # noqa: S102  (our own export)
+    exported = namespace["Model"]()  # type: ignore[operator]
+    assert sum(p.numel() for p in exported.parameters()) == sum(p.numel() for p in real(make).parameters())
+
+
+def test_rows_are_named_by_module_path_and_calling_module() -> None:
+    text = imported(models.Gates)
+    names = [r.name for r in cnncalc.analyse(text).layers]
+    # leaf modules by their path; functional ops by the module calling them, numbered when repeated
+    assert "stem.0" in names and "se.fc1" in names and "eca.conv" in names
+    assert "se.mul" in names and "split_attn.sum" in names and "split_attn.sum_1" in names
+    assert "mean" in names  # x.mean((2, 3)) in the top module's forward
+
+
+def test_a_module_called_twice_gets_path_k() -> None:
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1, self.conv2, self.relu = nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3), nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.conv2(self.relu(self.conv1(x))))
+
+    names = [r.name for r in cnncalc.analyse(imported(Twice)).layers]
+    assert names == ["conv1", "relu", "conv2", "relu_1"]
+
+
+def test_the_description_reads_as_the_module_tree() -> None:
+    text = imported(models.Mixed)
+    assert "- sequential:  # import_models.ConvNeXtBlock" in text
+    assert "- identity: {name: drop_path}" in text  # drop path in eval: the input itself
+    assert "- layernorm2d: {name: norm}" in text  # permute, layer_norm, permute in one module
+    assert "channel_shuffle: {name: channel_shuffle, groups: 2}" in text  # the view/transpose idiom
+
+
+@pytest.mark.parametrize("case", models.REFUSED.values(), ids=models.REFUSED.keys())
+def test_refused_with_module_path_op_and_source_line(case: tuple[Callable[[], nn.Module], str, str]) -> None:
+    make, op, why = case
+    with pytest.raises(ImportRefused) as err:
+        imported(make)
+    (problem,) = err.value.problems
+    assert problem.layer_type is not None and problem.layer_type.startswith(op)
+    assert problem.layer  # the module path
+    assert problem.file is not None and problem.line is not None
+    assert why in problem.message
+    assert "\n" not in err.value.format()
+
+
+def test_parameters_forward_never_uses_are_refused() -> None:
+    with pytest.raises(ImportRefused, match=r"not used by forward at this input: aux\.weight, aux\.bias"):
+        imported(models.Unused)
+
+
+def test_several_inputs_are_refused() -> None:
+    class Two(nn.Module):
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return x + y
+
+    with torch.device("meta"):
+        model = Two()
+    with pytest.raises(ImportRefused, match="takes 2 tensor inputs"):
+        from_torch(model, SHAPE)
+
+
+def test_a_model_with_weights_is_left_as_it_is() -> None:
+    model = models.Classic().eval()
+    before = model.conv.weight.detach().clone()
+    text = from_torch(model, SHAPE)
+    assert model.conv.weight.device.type == "cpu" and torch.equal(model.conv.weight, before)
+    assert cnncalc.analyse(text).totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_the_mapping_table_is_rendered_from_the_rules() -> None:
+    table = mapping_markdown()
+    for rule in TABLE:
+        assert all(f"`{op}`" in table for op in rule.ops)
+    for pattern in PATTERNS:
+        assert pattern.torch in table
