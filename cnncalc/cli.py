@@ -76,10 +76,8 @@ class _StdoutError(Exception):
 
 def _say(line: str) -> None:
     """One line on stderr, made printable; nothing if stderr is closed or unwritable."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # stderr closed or full: the exit code still tells
         click.echo(printable(line), err=True)
-    except (OSError, ValueError):  # stderr closed or full: the exit code still tells
-        pass
 
 
 def _debug_requested(ctx: click.Context | None) -> bool:
@@ -300,6 +298,9 @@ def load_network(net: str) -> Any:
 
     if is_torch_source(net):
         return _import_network(net)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and "cnncalc.kwargs" in ctx.meta:
+        raise OptionError(f"--kwargs is for a NET given as MODULE:CALLABLE, not '{net}'")
     if net == "-":
         if sys.stdin is None:
             raise SourceError([Problem("standard input is closed", file="<stdin>")])

@@ -300,7 +300,7 @@ class Unused(nn.Module):
 REFUSED = {
     "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
                         "'reflect' padding"),
-    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.reshape",
+    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
     "attention": (lambda: nn.Sequential(Attention(3)), "aten.matmul", "product of two activations"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),

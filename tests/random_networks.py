@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from layers.test_tensor import GENERATORS as TENSOR_GENERATORS
 from random_ops import GENERATORS as OPS_GENERATORS
 
 from cnncalc.errors import LayerError
@@ -267,6 +268,7 @@ for _name in ("relu", "relu6", "leakyrelu", "elu", "sigmoid", "tanh", "silu", "h
               "prelu"):
     GENERATORS[_name] = _activation(_name)
 GENERATORS.update(OPS_GENERATORS)  # crop, slices, reductions, constants; zero padding with negative amounts
+GENERATORS.update(TENSOR_GENERATORS)  # reshape, contiguous
 
 #: Layer types that take several inputs; the generator wires them itself.
 MERGES = ("add", "multiply", "concat")

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 from click.testing import CliRunner
+from layers.test_tensor import ZOO_TENSOR  # reshape, contiguous
 from test_ops_layers import ZOO_OPS  # crop, slices, reductions, constants
 
 from cnncalc.analysis import analyse
@@ -104,7 +105,7 @@ layers:
   - adaptiveavgpool3d: {output_size: 1}
 """
 
-SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D, "zoo_ops": ZOO_OPS}
+SYNTHETIC = {"zoo2d": ZOO_2D, "zoo1d": ZOO_1D, "zoo3d": ZOO_3D, "zoo_ops": ZOO_OPS, "zoo_tensor": ZOO_TENSOR}
 
 
 def network(name):

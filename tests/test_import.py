@@ -132,7 +132,7 @@ def test_export_check_of_the_imported_description(make: Callable[[], nn.Module],
     result = CliRunner().invoke(cli, ["export", str(path), "--to", "pytorch", "--check"])
     assert result.exit_code == 0, result.output
     namespace: dict[str, object] = {}
-    exec(compile(result.stdout, "exported.py", "exec"), namespace)  # noqa: S102  (our own export)
+    exec(compile(result.stdout, "exported.py", "exec"), namespace)  # the module our own export wrote
     exported = namespace["Model"]()  # type: ignore[operator]
     assert sum(p.numel() for p in exported.parameters()) == sum(p.numel() for p in real(make).parameters())
 
@@ -210,3 +210,28 @@ def test_the_mapping_table_is_rendered_from_the_rules() -> None:
         assert all(f"`{op}`" in table for op in rule.ops)
     for pattern in PATTERNS:
         assert pattern.torch in table
+
+
+def test_the_docs_hold_the_table_the_code_renders() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "import.md").read_text()
+    marker = "tests/test_import.py checks that this copy is the same -->\n\n"
+    assert doc.split(marker, 1)[1] == mapping_markdown()
+
+
+def test_an_op_whose_result_nothing_reads_is_still_counted() -> None:
+    class Aux(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.aux, self.pool = nn.Conv2d(3, 4, 3), nn.Conv2d(4, 2, 1), nn.MaxPool2d(2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv(x)
+            self.aux(y)  # computed in eager PyTorch, as FlopCounterMode and the hooks see
+            return self.pool(y)
+
+    report = cnncalc.analyse(imported(Aux, (3, 8, 8)), convention="torch")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        real(Aux)(torch.randn(1, 3, 8, 8))
+    assert report.totals.flops == counter.get_total_flops()
+    assert [w.layer for w in report.warnings] == ["aux"]  # it reaches no output, and cnncalc says so
+    assert report.totals.outputs[0][0] == "pool"

@@ -23,6 +23,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from conftest import assert_totals_add_up, run  # noqa: E402
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from layers.test_tensor import STRATEGIES as TENSOR_STRATEGIES  # noqa: E402
 from random_ops import STRATEGIES as OPS_STRATEGIES  # noqa: E402
 
 from cnncalc import analysis, spec  # noqa: E402
@@ -171,6 +172,7 @@ FAMILIES: dict[str, Callable[[Shape], Args]] = {
     "concat": lambda s: st.just({}),
 }
 FAMILIES.update(OPS_STRATEGIES)  # crop, slices, reductions, constants; zero padding with negative amounts
+FAMILIES.update(TENSOR_STRATEGIES)  # reshape, contiguous
 MERGES = {"add", "multiply", "concat"}
 
 

@@ -24,7 +24,8 @@ def test_documented(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_tested(name: str) -> None:
     # test_layers.py, or the test module of the layer's family (test_ops_*.py)
-    cases = "".join(p.read_text() for p in [TESTS / "test_layers.py", *sorted(TESTS.glob("test_ops_*.py"))])
+    cases = "".join(p.read_text() for p in [TESTS / "test_layers.py", *sorted(TESTS.glob("test_ops_*.py")),
+                                            *sorted(TESTS.glob("layers/test_*.py"))])
     assert re.search(rf'pytest\.param\("{name}"', cases), f"no rule test for {name} in test_layers.py"
 
 
@@ -50,6 +51,8 @@ def test_json_round_trip(name: str) -> None:
         sample["index"] = 1
     if name == "permute":
         sample["dims"] = [0, 2, 1]
+    if name == "reshape":
+        sample["shape"] = [2, -1]
     layer = cls.model_validate(sample)
     again = cls.model_validate_json(layer.model_dump_json(by_alias=True, exclude_unset=True))
     assert again == layer

@@ -63,14 +63,21 @@ def from_torch(module: Any, input_shape: Sequence[int] | str, name: str | None =
 
 
 def _to_meta(module: Any) -> Any:
-    """A copy of ``module`` on the meta device (the user's model is left as it is)."""
+    """A copy of ``module`` on the meta device (the user's model is left as it is; no weight is copied)."""
     import copy
 
-    return copy.deepcopy(module).to("meta")
+    torch = _torch()
+    # the memo hands deepcopy a meta twin of every parameter and buffer instead of copying its data
+    memo: dict[int, Any] = {}
+    for p in module.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
+    for b in module.buffers():
+        memo[id(b)] = b.detach().to("meta")
+    return copy.deepcopy(module, memo)
 
 
 def import_source(source: str, input_shape: Sequence[int] | str, kwargs: Mapping[str, Any] | None = None) -> str:
-    """``cnncalc import SOURCE``: build ``SOURCE(**kwargs)`` on the meta device and describe it (runs the user's code)."""
+    """``cnncalc import SOURCE``: build ``SOURCE(**kwargs)`` on the meta device and describe it (runs user code)."""
     _torch()
     from .source import build
 

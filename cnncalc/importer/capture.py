@@ -196,6 +196,19 @@ def _mark_identity(module: Any, inputs: Any, output: Any) -> Any:
     return None
 
 
+#: Ops that compute nothing worth a row of their own when nothing reads them.
+_QUIET = ("getitem", "aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze",
+          "aten.expand", "aten.expand_as", "aten.detach", "aten.sym_size", "aten.lift_fresh_copy")
+
+
+def _computes(node: Any) -> bool:
+    """Whether a dead node still counts: an aten op other than the views and lookups of :data:`_QUIET`."""
+    if node.op != "call_function":
+        return False
+    target = getattr(node.target, "__name__", "") if not str(node.target).startswith("aten.") else str(node.target)
+    return str(target).startswith("aten.") and ".".join(str(target).split(".")[:2]) not in _QUIET
+
+
 def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:
     sig = exported.graph_signature
     params: dict[str, Param] = {}
@@ -203,14 +216,16 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     bound: dict[str, Param] = {}
     kinds = {spec.arg.name: spec for spec in sig.input_specs}
     graph = exported.graph
-    graph.eliminate_dead_code()
+    # an op whose result nothing reads still runs in eager PyTorch (its hooks fire, FlopCounterMode
+    # counts it): it stays, as a layer that reaches no output; getitem, views and the like go
+    graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _computes(n))
     for node in graph.nodes:
         if node.op != "placeholder":
             continue
         spec = kinds.get(node.name)
         kind = getattr(spec, "kind", None)
         kind_name = getattr(kind, "name", "")
-        if kind_name in ("PARAMETER", "BUFFER"):
+        if spec is not None and kind_name in ("PARAMETER", "BUFFER"):
             p = Param(spec.target, _shape(node.meta.get("val")), kind_name == "BUFFER")
             (buffers if p.buffer else params)[p.fqn] = p
             bound[node.name] = p
@@ -219,7 +234,10 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
         if name not in params and name not in buffers:
             p = Param(name, _shape(tensor), name in sig.buffers)
             (buffers if p.buffer else params)[name] = p
-    user_inputs = [n.name for n in graph.nodes if n.op == "placeholder" and n.name not in bound]
+    constants = {name for name, spec in kinds.items()
+                 if getattr(getattr(spec, "kind", None), "name", "") in ("CONSTANT_TENSOR", "CUSTOM_OBJ", "TOKEN")}
+    user_inputs = [n.name for n in graph.nodes
+                   if n.op == "placeholder" and n.name not in bound and n.name not in constants]
     if len(user_inputs) != 1:
         raise refuse(f"the model takes {len(user_inputs)} tensor inputs; cnncalc describes models with one input")
 
@@ -229,6 +247,8 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
         if isinstance(a, torch.fx.Node):
             if a.name in bound:
                 return bound[a.name]
+            if a.name in constants:
+                return Ref(f"constant {a.name}")
             if a.op == "placeholder":
                 return Ref("input")
             if a.op == "get_attr":

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .capture import Capture, Frame, Node, Ref
+from .capture import Capture, Frame, Node, Param, Ref
 from .mapping import PATTERNS, Alias, Context, Mapped, Piece, Unmappable, map_node
 from .refusal import refuse
 
@@ -50,8 +50,12 @@ class Group:
     index: dict[str, Row | Group] = field(default_factory=dict)
 
 
+#: The name refusals give an op of the top module's own forward (it has no path).
+TOP = "<top>"
+
+
 def _fail(node: Node, message: str) -> Exception:
-    layer = node.scope[-1].path if node.scope else None
+    layer = node.scope[-1].path if node.scope else TOP
     return refuse(message, layer=layer, op=node.target, file=node.file, line=node.line)
 
 
@@ -83,8 +87,8 @@ def _op_name(m: Mapped) -> str:
     return _WRITTEN.get(op, op)
 
 
-def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
-    """Map every op and place its row in the module tree; the root group, the output value and the rows."""
+def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
+    """Map every op and place its row in the module tree; the root group, the output values and the rows."""
     shapes: dict[str, Any] = {"input": (1, *cap.input_shape)}
     for n in cap.nodes:
         shapes[n.name] = n.out
@@ -101,6 +105,7 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
             raise _fail(user, f"reads '{ref.node}', which cnncalc cannot describe")
         return v
 
+    _fold_parameter_views(cap)
     fused, skip = _fuse(cap, ctx)
     per_call: dict[tuple[Frame, ...], int] = {}
     for n in cap.nodes:
@@ -135,11 +140,19 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
                 claimed.add(p.fqn)
             mapped.append(res)
             values[n.name] = (n.name, None)
-    if len(cap.outputs) != 1 or not isinstance(cap.outputs[0], Ref):
-        raise refuse(f"the model returns {len(cap.outputs)} values; cnncalc imports models with one tensor output")
-    out = values.get(cap.outputs[0].node)
-    if out is None or out == INPUT:
-        raise refuse("the model's output is its input: there is nothing to describe")
+    outs: list[Value] = []
+    for o in cap.outputs:
+        got = values.get(o.node) if isinstance(o, Ref) else None
+        if got is None:
+            raise refuse(f"the model returns {type(o).__name__ if not isinstance(o, Ref) else o.node}, "
+                         "which is not a tensor computed from the input")
+        if got == INPUT:
+            raise refuse("the model returns its input: cnncalc's outputs are layers")
+        if got in outs:
+            raise refuse("the model returns one tensor twice: cnncalc lists each output once")
+        outs.append(got)
+    if not outs:
+        raise refuse("the model returns no tensor")
     root = Group("", ())
     # rows per module: a module computing exactly one op (and holding no other rows) is that row
     own: dict[tuple[str, ...], list[Mapped]] = {}
@@ -175,7 +188,7 @@ def plan(cap: Capture) -> tuple[Group, Value, list[Mapped]]:
     order = {n.name: i for i, n in enumerate(cap.nodes)}
     _untangle(root, order, values)
     _repath(root, ())
-    return root, out, mapped
+    return root, outs, mapped
 
 
 def _rows_of(c: Row | Group) -> list[Row]:
@@ -249,6 +262,34 @@ def _repath(g: Group, path: tuple[str, ...]) -> None:
             _repath(c, (*path, c.name))
         else:
             c.path = (*path, c.name)
+
+
+#: Ops that view a tensor in another shape without computing: on a parameter, the parameter itself.
+_VIEWS = ("aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze")
+
+
+def _fold_parameter_views(cap: Capture) -> None:
+    """``self.gamma.reshape(1, -1, 1, 1)`` is the parameter in another shape: the ops that read it get the parameter."""
+    views: dict[str, Param] = {}
+
+    def sub(v: Any) -> Any:
+        if isinstance(v, Ref) and v.node in views:
+            return views[v.node]
+        if isinstance(v, (list, tuple)):
+            return type(v)(sub(x) for x in v)
+        return v
+
+    kept = []
+    for n in cap.nodes:
+        n.args = sub(n.args)
+        n.kwargs = {k: sub(v) for k, v in n.kwargs.items()}
+        src = n.args[0] if n.args else None
+        if n.op in _VIEWS and isinstance(src, Param) and isinstance(n.out, tuple):
+            views[n.name] = Param(src.fqn, n.out, src.buffer)
+            continue
+        kept.append(n)
+    cap.nodes[:] = kept
+    cap.outputs[:] = [sub(o) for o in cap.outputs]
 
 
 def _refs(v: Any) -> list[str]:
@@ -424,8 +465,8 @@ class _Writer:
                     head["from"] = src[0] if len(src) == 1 else src
                 comment = f"  # {c.cls}" if c.cls else ""
                 self.lines.append(f"{indent}- sequential:{comment}")
-                for k, v in head.items():
-                    self.lines.append(f"{indent}    {k}: {_scalar(v)}")
+                for key, val in head.items():
+                    self.lines.append(f"{indent}    {key}: {_scalar(val)}")
                 self.lines.append(f"{indent}    layers:")
                 self.write(c, inner, indent + "      ")
             prev = self.last(c)
@@ -442,14 +483,15 @@ class Emitted:
 
 def emit(cap: Capture, name: str) -> Emitted:
     """The description of a captured model as YAML text, with the rows' origins."""
-    root, out, mapped = plan(cap)
+    root, outs, mapped = plan(cap)
     w = _Writer(root)
     lines = [f"# Imported from PyTorch by cnncalc import: {name}.",
              "# Rows are named by module path, as in named_modules().",
              f"name: {_scalar(name)}",
              f"input: {_scalar(list(cap.input_shape))}"]
-    if out != w.last(root):
-        lines.append(f"outputs: [{_scalar(w.ref(out, root, {}))}]")
+    if outs != [w.last(root)]:
+        # every tensor the model returns, in order (a dict's values, a tuple's items)
+        lines.append("outputs: [" + ", ".join(_scalar(w.ref(o, root, {})) for o in outs) + "]")
     lines.append("layers:")
     w.write(root, {}, "  ")
     rows = {".".join(r.path): node for node, r in w.owner.items()}

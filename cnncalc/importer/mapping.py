@@ -485,10 +485,14 @@ def _sub(node: Node, ctx: Context) -> Result:
 def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:
     shape = ctx.shape(x)
     c = g.numel
-    # gamma of shape [C, 1, ..., 1] along the channels (dim 1), or [C] along the last axis
-    if len(g.shape) >= 1 and g.shape[0] == c and len(g.shape) == len(shape) - 1 and shape[1] == c:
+    # gamma of shape [C, 1, ..., 1] along the channels (dim 1), or [C] along the last axis; leading
+    # 1s (a view such as gamma.reshape(1, -1, 1, 1)) broadcast over the batch
+    gs = tuple(g.shape)
+    while len(gs) > 1 and gs[0] == 1 and len(gs) >= len(shape):
+        gs = gs[1:]
+    if len(gs) == len(shape) - 1 and gs[0] == c and shape[1] == c:
         return Mapped(node, "layerscale", {"dim": 1}, [x], [g])
-    if g.shape == (c,) and shape[-1] == c:
+    if gs[-1:] == (c,) and all(s == 1 for s in gs[:-1]) and shape[-1] == c:
         return Mapped(node, "layerscale", {"dim": -1}, [x], [g])
     raise Unmappable(f"multiplies by a parameter of shape {list(g.shape)}: only one value per channel "
                      "(layer scale) has a cnncalc layer")
@@ -528,7 +532,7 @@ def _div(node: Node, ctx: Context) -> Result:
 @rule("aten.cat", "aten.concat", torch="torch.cat", layer="concat")
 def _cat(node: Node, ctx: Context) -> Result:
     xs = arg(node, 0, "tensors")
-    refs = [x for x in xs]
+    refs = list(xs)
     for r in refs:
         if not isinstance(r, Ref) or r.node.startswith("constant "):
             raise Unmappable("concatenates a tensor that is not computed from the input")
@@ -655,7 +659,8 @@ def _view(node: Node, ctx: Context) -> Result:
     return Mapped(node, "flatten", args, [x])
 
 
-@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op", layer="(vanishes)",
+@rule("aten.expand", "aten.expand_as", torch="x.expand(...), x.expand_as(y) read by a broadcasting op",
+      layer="(vanishes)",
       when="only where what reads it broadcasts to the same shape (ECA's gate); the row shapes are checked")
 def _expand(node: Node, ctx: Context) -> Result:
     return Alias(tensor(node))
@@ -711,8 +716,8 @@ def _contiguous(node: Node, ctx: Context) -> Result:
 @rule("aten.dropout", "aten.dropout_", "aten.feature_dropout", "aten.feature_dropout_", "aten.alpha_dropout",
       "aten.alpha_dropout_", torch="nn.Dropout, nn.Dropout1d/2d/3d, nn.AlphaDropout, F.dropout",
       layer="dropout, dropout1d/2d/3d, alphadropout",
-      when="identity in eval; cnncalc's dropout counts the training mask, as for every bundled network. "
-      "Drop path in eval returns its input: it vanishes")
+      when="identity in eval; cnncalc's dropout counts the training mask, as for every bundled network "
+      "(drop path in eval returns its input: an identity row)")
 def _dropout(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     p = float(arg(node, 1, "p", 0.5))

@@ -7,11 +7,12 @@ no pretrained weights are asked for.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _failed(what: str, source: str, err: BaseException) -> ImportRefused:
 
 
 def resolve(source: str) -> Any:
-    """The object ``SOURCE`` names: ``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` (imports, so runs, the module)."""
+    """The object ``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE`` names (importing, so running, the module)."""
     where, sep, attr = source.rpartition(":")
     if not sep or not where or not attr:
         raise refuse("expected MODULE:CALLABLE or path/to/file.py:CALLABLE (e.g. torchvision.models:resnet50)",
@@ -73,6 +74,33 @@ def resolve(source: str) -> Any:
     return obj
 
 
+@contextlib.contextmanager
+def _parameters_on_meta() -> Iterator[None]:
+    """Only parameters and buffers go to the meta device; other tensors the constructor makes stay real."""
+    from torch import nn
+
+    register_parameter, register_buffer = nn.Module.register_parameter, nn.Module.register_buffer
+
+    def parameter(module: Any, name: str, param: Any) -> None:
+        register_parameter(module, name, param)
+        if param is not None:
+            p = module._parameters[name]
+            module._parameters[name] = type(p)(p.to("meta"), requires_grad=p.requires_grad)
+
+    def buffer(module: Any, name: str, tensor: Any, persistent: bool = True) -> None:
+        register_buffer(module, name, tensor, persistent)
+        if tensor is not None:
+            module._buffers[name] = module._buffers[name].to("meta")
+
+    nn.Module.register_parameter = parameter  # type: ignore[assignment,method-assign]
+    nn.Module.register_buffer = buffer  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.register_parameter = register_parameter  # type: ignore[method-assign]
+        nn.Module.register_buffer = register_buffer  # type: ignore[method-assign]
+
+
 def build(source: str, kwargs: Mapping[str, Any] | None = None) -> Any:
     """The ``nn.Module`` that ``SOURCE(**kwargs)`` returns, built on the meta device and put in eval mode."""
     import torch
@@ -82,8 +110,12 @@ def build(source: str, kwargs: Mapping[str, Any] | None = None) -> Any:
     try:
         with torch.device("meta"):
             model = factory(**dict(kwargs or {}))
-    except Exception as err:  # the user's constructor raised
-        raise _failed(f"building the model with {source}(**kwargs) failed", source, err) from None
+    except Exception:  # a constructor that computes with tensors (RegNet's .tolist()) cannot run on meta
+        try:
+            with _parameters_on_meta():
+                model = factory(**dict(kwargs or {}))
+        except Exception as err:  # the user's constructor raised
+            raise _failed(f"building the model with {source}(**kwargs) failed", source, err) from None
     if not isinstance(model, nn.Module):
         raise refuse(f"{source} returned {type(model).__name__}, not a torch.nn.Module", file=source)
     return model.eval()

@@ -20,7 +20,7 @@ from .base import RF, AnyInt, Layer, Layout, Shape, fmt_shape, numel, register, 
 
 @register("reshape", "view")
 class Reshape(Layer):
-    """``x.view(x.shape[0], *shape)`` (``torch.reshape`` of a contiguous tensor): ``shape`` has no batch; one size may be -1."""
+    """``x.view(x.shape[0], *shape)`` (a reshape of a contiguous tensor): no batch in ``shape``; one size may be -1."""
 
     prefix = "reshape"
     torch_view = True
