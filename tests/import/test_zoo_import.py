@@ -84,6 +84,6 @@ def test_model(key: str, tmp_path: Path) -> None:
     if where is None:
         assert re.match(r"error: [^:]*\.py:\d+: ", line), f"names no module path and op, nor a source line: {line}"
         return
-    path = re.sub(r"_\d+$", "", where.group(1))
+    path = "" if where.group(1) == "<top>" else re.sub(r"_\d+$", "", where.group(1))
     modules = dict(model.named_modules())
     assert path in modules or path.rpartition(".")[0] in modules, line
