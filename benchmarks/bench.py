@@ -365,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\ntable / JSON of the same network (median wall; limit 4x)")
     for kind in ("chain", "residual"):
         for n in sizes:
-            json_run = by_name[f"{kind} {n:,} layers --format json"]
+            json_run = by_name.get(f"{kind} {n:,} layers --format json")
+            if json_run is None:  # left out by --only
+                continue
             for table in (f"{kind} {n:,} layers (table)", f"{kind} {n:,} layers (table, COLUMNS=80)"):
-                if json_run.error or by_name[table].error:
+                if json_run.error or table not in by_name or by_name[table].error:
                     continue
                 ratio = by_name[table].wall / json_run.wall
                 ok &= ratio <= 4
