@@ -175,6 +175,8 @@ class Target:
     env: dict[str, str] = field(default_factory=dict)
     #: A target whose time is held to RATIO times this one's (the JSON report of the same network).
     like: str | None = None
+    #: run ``python -c CODE`` instead of cnncalc
+    code: str | None = None
 
 
 def cnncalc_command(pycache: Path) -> tuple[list[str], dict[str, str], str]:
@@ -202,6 +204,23 @@ from torch_reference import BUILDERS
 build, shape = BUILDERS["resnet50"]
 torchinfo.summary(build().eval(), input_size=(1, *shape), verbose=0)
 """
+
+
+def has_torch() -> bool:
+    """True when torch imports in this interpreter."""
+    return subprocess.run([sys.executable, "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def import_targets(tmp: Path) -> list[Target]:
+    """``cnncalc import`` of a plain-torch ResNet-50 and of a 500-layer chain, and torch's own import time."""
+    models = ROOT / "benchmarks" / "import_models.py"
+    return [
+        Target("python -c 'import torch' (an import's floor)", [], code="import torch"),
+        Target("import ResNet-50 (plain torch, 3x224x224)",
+               ["import", f"{models}:resnet50", "--input", "3x224x224", "-o", str(tmp / "resnet50.yaml")]),
+        Target("import a chain of 500 layers (16x32x32)",
+               ["import", f"{models}:chain", "--input", "16x32x32", "-o", str(tmp / "chain500.yaml")]),
+    ]
 
 
 def has_torchinfo() -> bool:
@@ -283,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs per target (default 5)")
     ap.add_argument("--skip-large", action="store_true", help="skip the 100,000-layer networks")
     ap.add_argument("--no-torchinfo", action="store_true", help="skip the torchinfo comparison")
+    ap.add_argument("--no-import", action="store_true", help="skip the cnncalc import targets (they need torch)")
     # repeatable rather than comma-separated: target names contain commas ("100,000 layers")
     ap.add_argument("--only", metavar="TEXT", action="append",
                     help="run only the targets whose name contains TEXT (repeatable)")
@@ -333,13 +353,15 @@ def main(argv: list[str] | None = None) -> int:
                               ["sweep", "resnet50", "--input", SWEEP_RANGE, "--format", "json"], 2.0))
     if not args.skip_large:
         targets += scale_targets(tmp)
+    if not args.no_import and has_torch():
+        targets += import_targets(tmp)
     if args.only:
         targets = [t for t in targets if any(x in t.name for x in args.only)]
 
     rows = []
     for t in targets:
         print(f"  running {t.name} ...", file=sys.stderr)
-        cmd = base + t.args if t.args else [sys.executable, "-c", "pass"]
+        cmd = base + t.args if t.args else [sys.executable, "-c", t.code or "pass"]
         rows.append((t, run(t.name, cmd, {**env, **t.env}, args.runs)))
     ok = print_table(rows)
     by_name = {t.name: r for t, r in rows}

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,12 @@ from cnncalc.memory import MemoryModel
 from cnncalc.report import LayerRow, MemoryEstimate, Report
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# The torchvision wheel on PyPI is a CUDA build whose C operators do not load with a CPU torch:
+# importing torchvision then fails in its meta registrations ("operator torchvision::nms does not
+# exist"), and so does every tool that imports it (ptflops). Nothing here needs those operators
+# (the models are built and traced on the meta device), so an empty module stands in for them.
+sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
 
 # Property tests draw the same examples on every run, so that CI is reproducible, and have no
 # deadline, as shared runners are slow at times; HYPOTHESIS_PROFILE=explore draws new ones.
