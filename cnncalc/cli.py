@@ -1,6 +1,6 @@
 """The ``cnncalc`` command line: thin click commands over the core.
 
-Exit codes (:data:`EXIT_CODES`; the README's table is the same): 0 success; 1 a budget is
+Exit codes (:data:`EXIT_CODES`; the table in docs/errors.md is the same): 0 success; 1 a budget is
 exceeded; 2 invalid input or usage (one message per problem on stderr, never a traceback);
 70 a bug in cnncalc; 128 + the signal when interrupted. Everything that can go wrong at the edge
 is caught once, by :class:`_Group`: cnncalc's own errors, click's usage errors, a closed or full
@@ -484,7 +484,7 @@ def _text_width(output: str | None) -> int | None:
 def convention_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The shared ``--convention`` option: MACs and FLOPs as another tool counts them."""
     return click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
-                        help="Count MACs and FLOPs as this tool prints them (see README).")(fn)
+                        help="Count MACs and FLOPs as this tool prints them (see docs/conventions.md).")(fn)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
