@@ -18,12 +18,16 @@ from typing import Any
 
 from .refusal import ImportRefused, refuse
 
+_IMPORTLIB = str(Path(importlib.__file__).parent).replace("\\", "/") + "/"
+
 
 def _user_frame(err: BaseException) -> tuple[str | None, int | None]:
     """The innermost traceback frame outside cnncalc: where the user's code failed."""
     file, line = None, None
     for frame in traceback.extract_tb(err.__traceback__):
-        if "/cnncalc/" not in frame.filename.replace("\\", "/"):
+        # skip cnncalc's own frames and the import machinery's (importlib, <frozen importlib._bootstrap>)
+        name = frame.filename.replace("\\", "/")
+        if "/cnncalc/" not in name and not name.startswith("<") and not name.startswith(_IMPORTLIB):
             file, line = frame.filename, frame.lineno
     return file, line
 
