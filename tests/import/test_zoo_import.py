@@ -6,7 +6,7 @@ and the op, and the reason recorded). At least 95% of the CNNs must be exact; tr
 attention hybrids exact where the format can say them, else refused.
 
 By default one model of each family runs (``zoo_expected.REPRESENTATIVES``, about 40 seconds on two
-cores); ``CNNCALC_ZOO=all`` runs every model recorded (about 15 minutes).
+cores); ``CNNCALC_ZOO=all`` runs every model recorded (about 7 minutes).
 """
 
 from __future__ import annotations

@@ -226,7 +226,7 @@ EXACT = [k for k, v in EXPECTED.items() if v == "exact"]
 CNNS = [k for k in EXPECTED if k not in ATTENTION]
 
 #: What runs by default: one of most families and constructs, exact and refused (about 40 seconds on
-#: two busy cores); CNNCALC_ZOO=all runs every model above (about 15 minutes).
+#: two busy cores); CNNCALC_ZOO=all runs every model above (about 7 minutes).
 REPRESENTATIVES = (
     # torchvision: residual, Inception branches, squeeze-excitation with stochastic depth,
     # hardswish, channel shuffle, fire modules, layer scale with channels-last LayerNorm, RegNet's
