@@ -542,6 +542,22 @@ def _cat(node: Node, ctx: Context) -> Result:
     return Mapped(node, "concat", {"dim": dim} if dim != 1 else {}, refs)
 
 
+@rule("aten.stack", torch="torch.stack", layer="stack",
+      when="inputs of one shape along a new axis other than the batch (selective kernel's paths)")
+def _stack(node: Node, ctx: Context) -> Result:
+    refs = list(arg(node, 0, "tensors"))
+    for r in refs:
+        if not isinstance(r, Ref) or r.node.startswith("constant "):
+            raise Unmappable("stacks a tensor that is not computed from the input")
+    shapes = {ctx.shape(r) for r in refs}
+    if len(shapes) != 1:
+        listed = ", ".join(str(list(s)) for s in sorted(shapes))
+        raise Unmappable(f"stacks tensors of shapes {listed}: torch.stack takes one shape")
+    # the new axis is a dim of the result, one rank above the inputs
+    dim = _dim(node, ctx, int(arg(node, 1, "dim", 0)), len(ctx.shape(refs[0])) + 1)
+    return Mapped(node, "stack", {"dim": dim} if dim != 1 else {}, refs)
+
+
 @rule("aten.split", "aten.split_with_sizes", "aten.chunk", torch="torch.split, torch.chunk, x.split, x.chunk",
       layer="split, chunk", when="every piece, read by index (unequal splits of MixNet, Res2Net)")
 def _split(node: Node, ctx: Context) -> Result:

@@ -1,4 +1,4 @@
-"""Layers that change a tensor's shape or layout without touching its values: reshape, contiguous.
+"""Layers that change a tensor's shape or layout without touching its values: reshape, contiguous, stack.
 
 - contiguous: ``x.contiguous()`` on a permuted tensor copies it into a new one: 0 FLOPs, no
   parameters, nothing saved; its output is new memory (the gradient passes through unchanged)
@@ -8,6 +8,10 @@
 - receptive field: trailing axes that keep their size keep their field and their spatial axis
   (one of size 1 becomes a feature axis); a spatial axis merged or split into others makes the
   field whole along it (as flatten does)
+- stack: ``torch.stack(xs, dim)``: inputs of equal shape joined along a new axis of size
+  ``inputs`` at ``dim`` (0 is the batch; default 1); 0 FLOPs, no parameters, nothing saved (the
+  gradient of each input is a view of the output's); its output is new memory; peer tools: none
+  counts it; receptive field: the largest over its inputs, per axis (the new axis carries no position)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 from collections.abc import Sequence
 
 from ..errors import LayerError
+from ..formula import Sym, Term, axis_names
 from .base import RF, AnyInt, Layer, Layout, Shape, fmt_shape, numel, register, spatial_axes, torch_call
 from .peers import UNCOUNTED
 
@@ -117,3 +122,57 @@ class Contiguous(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("Contiguous")
+
+
+@register("stack")
+class Stack(Layer):
+    """``torch.stack(xs, dim)``: inputs of equal shape joined along a new axis at ``dim`` (0 is the batch)."""
+
+    prefix = "stack"
+    peers = UNCOUNTED
+    arity = (1, None)
+    dim: AnyInt = 1
+
+    def axis(self, rank: int) -> int:
+        """The new axis' index in the batch-less output of ``rank + 1`` axes."""
+        # the output has rank + 2 axes with the batch: dim ∈ [−(rank + 2), rank + 1], 0 being the batch
+        d = self.dim + rank + 2 if self.dim < 0 else self.dim
+        if not 1 <= d <= rank + 1:
+            raise LayerError(f"dim {self.dim} is not a non-batch axis of the stacked {rank + 2}-d tensor "
+                             "(0 is the batch)")
+        return d - 1
+
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        if any(s != ins[0] for s in ins[1:]):
+            raise LayerError("stack takes inputs of equal shape, got " + " vs ".join(fmt_shape(s) for s in ins))
+        d = self.axis(len(ins[0]))
+        sizes: list[Term] = [Sym(n, v) for n, v in zip(axis_names(len(ins[0])), ins[0])]
+        # the new axis holds one entry per input
+        sizes.insert(d, Sym("inputs", len(ins)))
+        return tuple(sizes)
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        first, d = layouts[0], self.axis(len(ins[0]))
+        return (*first[:d], None, *first[d:])
+
+    def backward_views(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"dim {self.dim}"
+
+    torch_helpers = (
+        '''class Stack(nn.Module):
+    """torch.stack of the inputs along a new axis at dim (0 is the batch)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.stack(xs, self.dim)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Stack", **self.torch_args("dim"))

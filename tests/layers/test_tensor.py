@@ -1,4 +1,4 @@
-"""The tensor family (cnncalc/layers/tensor.py): reshape and contiguous.
+"""The tensor family (cnncalc/layers/tensor.py): reshape, contiguous and stack.
 
 This module holds the family's arithmetic cases, its receptive-field and saved-tensor rules
 (checked against autograd's ``saved_tensors_hooks``), its torch twin (``export --check``), the
@@ -71,6 +71,8 @@ def test_reshape_refuses(shape: list[int], message: str) -> None:
 SAVED = [
     pytest.param("reshape", {"shape": [2, -1]}, [(4, 6, 6)], [], id="reshape: nothing"),
     pytest.param("contiguous", {}, [(4, 6, 6)], [], id="contiguous: nothing"),
+    # stack's backward unbinds the output's gradient: each input's gradient is a view of it
+    pytest.param("stack", {}, [(4, 6, 6), (4, 6, 6)], [], id="stack: nothing"),
 ]
 
 
@@ -78,6 +80,45 @@ SAVED = [
 def test_saved_rule(kind: str, args: Args, ins: list[Shape], saved: list[Any]) -> None:
     layer = REGISTRY[kind].model_validate(args)
     assert list(layer.saved(ins, layer.infer(ins))) == saved
+
+
+@pytest.mark.parametrize(("args", "ins", "out"), [
+    pytest.param({}, [(4, 6, 6)] * 2, (2, 4, 6, 6), id="radix paths at dim 1 (selective kernel)"),
+    pytest.param({"dim": 2}, [(4, 6, 6)] * 3, (4, 3, 6, 6), id="dim 2"),
+    pytest.param({"dim": -1}, [(4, 6)] * 3, (4, 6, 3), id="dim -1: a new last axis"),
+    pytest.param({"dim": -4}, [(4, 6, 6)] * 2, (2, 4, 6, 6), id="dim -4 is dim 1"),
+    pytest.param({}, [(5,)], (1, 5), id="one input: a new axis of size 1"),
+])
+def test_stack_inserts_an_axis_of_one_entry_per_input(args: Args, ins: list[Shape], out: Shape) -> None:
+    layer = REGISTRY["stack"].model_validate(args)
+    assert layer.infer(ins) == out
+    assert math.prod(out) == sum(math.prod(s) for s in ins)  # every element once
+
+
+@pytest.mark.parametrize(("args", "ins", "message"), [
+    pytest.param({}, [(4, 6, 6), (4, 6, 5)], "equal shape", id="shapes differ"),
+    pytest.param({"dim": 0}, [(4, 6)] * 2, "non-batch", id="across the batch"),
+    pytest.param({"dim": -4}, [(4, 6)] * 2, "non-batch", id="-4 of a 4-d result is the batch"),
+    pytest.param({"dim": 4}, [(4, 6)] * 2, "non-batch", id="past the end"),
+])
+def test_stack_refuses(args: Args, ins: list[Shape], message: str) -> None:
+    with pytest.raises(LayerError, match=message):
+        REGISTRY["stack"].model_validate(args).infer(ins)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("dim", "rank"), [(d, r) for r in (1, 2, 3) for d in range(-r - 2, r + 2)])
+def test_stack_shape_and_refusal_are_pytorchs(dim: int, rank: int) -> None:
+    if torch is None:
+        pytest.skip("torch is not installed")
+    shape = tuple(range(2, 2 + rank))
+    want = tuple(torch.stack([torch.zeros(1, *shape)] * 3, dim).shape)
+    layer = REGISTRY["stack"].model_validate({"dim": dim})
+    if want[0] != 1:  # the new axis went before the batch: cnncalc refuses it
+        with pytest.raises(LayerError):
+            layer.infer([shape] * 3)
+    else:
+        assert layer.infer([shape] * 3) == want[1:]
 
 
 def test_reshape_is_a_view_and_contiguous_a_new_tensor() -> None:
@@ -106,6 +147,22 @@ def test_a_reshape_merging_the_spatial_axes_sees_the_whole_input() -> None:
     assert r.layers[-1].rf.is_whole  # as flatten
 
 
+def test_a_stack_keeps_the_field_and_its_new_axis_carries_no_position() -> None:
+    # two paths of a 3x3 and a dilated 3x3 (5x5) conv, stacked at dim 1 and summed over it (SK)
+    text = """name: t
+input: [4, 16, 16]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: a}
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 2, dilation: 2, from: input, name: b}
+  - stack: {from: [a, b]}
+  - sum: {dim: 1}
+"""
+    r = analyse(text)
+    stacked, summed = r.layers[-2], r.layers[-1]
+    assert tuple(stacked.output_shape) == (2, 4, 16, 16) and stacked.rf.layout[0] is None
+    assert [ax.size for ax in summed.rf.axes] == [5, 5]
+
+
 # ---------------------------------------------------------------------------------------------
 # saved tensors: what autograd keeps, as saved_tensors_hooks sees it
 
@@ -129,8 +186,11 @@ layers:
   - permute: {dims: [0, 2, 1, 3, 4]}
   - contiguous
   - reshape: {shape: [8, 8, 8]}
+  - relu: {name: r}
+  - conv2d: {out_channels: 4, kernel_size: 1, name: one}
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1, from: r, name: other}
+  - stack: {from: [one, other], dim: 2}
   - relu
-  - conv2d: {out_channels: 4, kernel_size: 1}
 """
 
 
@@ -141,10 +201,12 @@ def _twin() -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.conv1, self.relu, self.conv2 = nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1)
+            self.other = nn.Conv2d(8, 4, 3, padding=1)
 
         def forward(self, x: Any) -> Any:
             y = self.conv1(x).view(x.shape[0], 2, 4, 8, 8).permute(0, 2, 1, 3, 4).contiguous()
-            return self.conv2(self.relu(y.view(x.shape[0], 8, 8, 8)))
+            y = self.relu(y.view(x.shape[0], 8, 8, 8))
+            return torch.relu(torch.stack([self.conv2(y), self.other(y)], 2))
 
     return Twin()
 
@@ -169,7 +231,8 @@ def test_the_torch_twin_export_checks(tmp_path: Path) -> None:
     path.write_text(TWIN_TEXT)
     result = CliRunner().invoke(cli, ["export", str(path), "--to", "pytorch", "--check"])
     assert result.exit_code == 0, result.output
-    assert "class Reshape(nn.Module)" in result.stdout and "class Contiguous(nn.Module)" in result.stdout
+    for helper in ("Reshape", "Contiguous", "Stack"):
+        assert f"class {helper}(nn.Module)" in result.stdout
 
 
 def test_explain_and_schema_know_the_family() -> None:
@@ -178,7 +241,7 @@ def test_explain_and_schema_know_the_family() -> None:
     assert result.exit_code == 0, result.output
     assert "reshape" in result.stdout
     schema = runner.invoke(cli, ["schema", "input"])
-    assert '"reshape"' in schema.stdout and '"contiguous"' in schema.stdout
+    assert all(f'"{t}"' in schema.stdout for t in ("reshape", "contiguous", "stack"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,11 +267,18 @@ CASES = [
     pytest.param("contiguous", None, [5, 7, 3], [5, 7, 3], 0, 0, 0, 0, id="contiguous"),
 ]
 
+#: (type, args, input shapes, output shape, FLOPs), as the registry-wide tests read several-input types
+MERGE_CASES = [
+    pytest.param("stack", None, [[16, 7, 7], [16, 7, 7]], [2, 16, 7, 7], 0, id="stack of two radix paths"),
+    pytest.param("stack", {"dim": -1}, [[6, 5], [6, 5], [6, 5]], [6, 5, 3], 0, id="stack of three at the end"),
+]
+
 #: The layers run under autograd's saved_tensors_hooks (a YAML item, its torch module).
 AUTOGRAD = [
     pytest.param("reshape: {shape: [2, -1, 8, 8]}", lambda nn: Lambda(lambda x: x.view(x.shape[0], 2, -1, 8, 8)),
                  id="reshape"),
     pytest.param("contiguous", lambda nn: Lambda(lambda x: x.contiguous()), id="contiguous"),
+    pytest.param("stack: {dim: 2}", lambda nn: Lambda(lambda x: torch.stack([x], 2)), id="stack"),
 ]
 
 
@@ -216,18 +286,27 @@ AUTOGRAD = [
 TWINS: dict[str, Any] = {
     "reshape": lambda a, s: Lambda(lambda x: x.view(x.shape[0], *a["shape"])),
     "contiguous": lambda a, s: Lambda(lambda x: x.contiguous()),
+    "stack": lambda a, s: Lambda(lambda *xs: torch.stack(xs, a.get("dim", 1))),
 }
+
+
+def _stack(rng: random.Random, shape: Shape) -> Args:
+    """One input (a new axis of size 1) at any non-batch position, counted from either end."""
+    dim = rng.randint(1, len(shape) + 1)
+    return {"dim": rng.choice([dim, dim - len(shape) - 2])}
 
 #: Random arguments for a shape (None: none fits), as tests/random_networks.py draws them.
 GENERATORS: dict[str, Callable[[random.Random, Shape], Args | None]] = {
     "reshape": _reshape,
     "contiguous": lambda rng, shape: {},
+    "stack": _stack,
 }
 
 #: Hypothesis strategies by type, as tests/test_properties.py draws them.
 STRATEGIES: dict[str, Callable[[Shape], st.SearchStrategy[Args]]] = {
     "reshape": lambda shape: st.integers(0, 2**32 - 1).map(lambda seed: _reshape(random.Random(seed), shape)),
     "contiguous": lambda shape: st.just({}),
+    "stack": lambda shape: st.integers(1, len(shape) + 1).map(lambda d: {"dim": d}),
 }
 
 #: A network using every type of the family.
@@ -239,4 +318,5 @@ layers:
   - permute: {dims: [0, 2, 1, 3, 4]}
   - contiguous
   - reshape: {shape: [8, 6, 6]}
+  - stack: {from: [reshape2, reshape2], dim: 2}
 """
