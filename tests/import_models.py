@@ -279,6 +279,62 @@ class Kernels(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
+class MHSA(nn.Module):
+    """BoTNet's multi-head self-attention as its popular PyTorch port writes it (content only): q·kᵀ, softmax, v·aᵀ."""
+
+    def __init__(self, c: int = 16, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query, self.key, self.value = (nn.Conv2d(c, c, 1) for _ in range(3))
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_batch, c, width, height = x.size()
+        q = self.query(x).view(n_batch, self.heads, c // self.heads, -1)
+        k = self.key(x).view(n_batch, self.heads, c // self.heads, -1)
+        v = self.value(x).view(n_batch, self.heads, c // self.heads, -1)
+        content_content = torch.matmul(q.permute(0, 1, 3, 2), k)  # [B, heads, HW, HW]
+        attention = self.softmax(content_content)
+        out = torch.matmul(v, attention.permute(0, 1, 3, 2))  # [B, heads, dh, HW]
+        return out.view(n_batch, c, width, height)
+
+
+class GlobalContext(nn.Module):
+    """timm's GlobalContext (GCNet): attention pooling with ``@``, then a scaling MLP gate."""
+
+    def __init__(self, c: int = 16, rd: int = 4) -> None:
+        super().__init__()
+        self.conv_attn = nn.Conv2d(c, 1, 1, bias=True)
+        self.mlp_scale = nn.Sequential(nn.Conv2d(c, rd, 1), LayerNorm2d(rd), nn.ReLU(inplace=True), nn.Conv2d(rd, c, 1))
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        attn = self.conv_attn(x).reshape(b, 1, h * w)  # (B, 1, H * W)
+        attn = F.softmax(attn, dim=-1).unsqueeze(3)  # (B, 1, H * W, 1)
+        context = x.reshape(b, c, h * w).unsqueeze(1) @ attn
+        context = context.view(b, c, 1, 1)
+        return x * self.gate(self.mlp_scale(context))
+
+
+class Attentions(nn.Module):
+    """Attention written with matmul: BoTNet's MHSA, timm's global context, a batched torch.bmm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 4, 1, bias=False), *_bn_act(16))
+        self.mhsa = MHSA()
+        self.gc = GlobalContext()
+        self.proj = nn.Conv2d(16, 8, 1)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.gc(self.mhsa(self.stem(x)))
+        y = self.proj(x).flatten(2)  # [B, 8, HW]
+        gram = torch.bmm(y, y.transpose(1, 2))  # [B, 8, 8]: a bilinear-pooling Gram matrix
+        return self.head(gram.flatten(1))
+
+
 class Gates(nn.Module):
     """SE and ECA gates, split attention and space-to-depth, on a small stem."""
 
@@ -367,7 +423,7 @@ class WSConv2d(nn.Conv2d):
 
 
 class Attention(nn.Module):
-    """A self-attention block over the positions (BoTNet, MobileViT)."""
+    """A self-attention block over the positions written with ``@`` (BoTNet, MobileViT)."""
 
     def __init__(self, c: int = 8) -> None:
         super().__init__()
@@ -378,6 +434,21 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).flatten(2).chunk(3, dim=1)
         attn = (q.transpose(1, 2) @ k).softmax(-1)
         return (v @ attn.transpose(1, 2)).view(b, c, h, w)
+
+
+class Sdpa(nn.Module):
+    """Attention through F.scaled_dot_product_attention (FlopCounterMode counts 0 for it on the CPU)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.flatten(2).transpose(1, 2)
+        return F.scaled_dot_product_attention(y, y, y)
+
+
+class Pooled(nn.Module):
+    """A pooled vector times a matrix: the batch would broadcast against a matrix axis."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3)) @ x.flatten(2)
 
 
 class Bias(nn.Module):
@@ -419,7 +490,8 @@ REFUSED = {
                         "'reflect' padding"),
     "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
-    "attention": (lambda: nn.Sequential(Attention(3)), "aten.matmul", "product of two activations"),
+    "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
+    "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
     "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
     "shared weights": (Shared, "aten.conv2d", "shared weights"),

@@ -525,6 +525,19 @@ def _div(node: Node, ctx: Context) -> Result:
     return Mapped(node, "scale", {"value": 1 / b}, [tensor(node)])
 
 
+@rule("aten.matmul", "aten.bmm", torch="a @ b, torch.matmul, torch.bmm of two activations (attention)",
+      layer="matmul", when="both of one rank, at least 3 with the batch, so the batch meets the batch; "
+      "a parameter as an operand is refused")
+def _matmul(node: Node, ctx: Context) -> Result:
+    a, b = tensor(node), tensor(node, 1)
+    sa, sb = ctx.shape(a), ctx.shape(b)
+    if len(sa) != len(sb) or len(sa) < 3:
+        raise Unmappable(f"multiplies shapes {list(sa)} and {list(sb)}: cnncalc's matmul takes two inputs of "
+                         "one rank with the batch first in both (a vector or a rank mismatch would broadcast "
+                         "the batch against another axis)")
+    return Mapped(node, "matmul", {}, [a, b])
+
+
 # ---------------------------------------------------------------------------------------------
 # joining, splitting, indexing
 
@@ -900,8 +913,7 @@ def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | Non
 
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
 REFUSED = {
-    "aten.matmul": "a product of two activations (attention) has no cnncalc layer",
-    "aten.bmm": "a product of two activations (attention) has no cnncalc layer",
+    "aten.mm": "a product of two [N, k] matrices multiplies across the batch axis",
     "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
     "aten.mish": "Mish has no cnncalc layer",
     "aten.softplus": "Softplus has no cnncalc layer",

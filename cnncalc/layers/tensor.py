@@ -1,4 +1,5 @@
-"""Layers that change a tensor's shape or layout without touching its values: reshape, contiguous, stack.
+"""Layers that change a tensor's shape or layout without touching its values (reshape, contiguous,
+stack), and the product of two activations (matmul).
 
 - contiguous: ``x.contiguous()`` on a permuted tensor copies it into a new one: 0 FLOPs, no
   parameters, nothing saved; its output is new memory (the gradient passes through unchanged)
@@ -12,6 +13,15 @@
   ``inputs`` at ``dim`` (0 is the batch; default 1); 0 FLOPs, no parameters, nothing saved (the
   gradient of each input is a view of the output's); its output is new memory; peer tools: none
   counts it; receptive field: the largest over its inputs, per axis (the new axis carries no position)
+- matmul: ``torch.matmul(a, b)`` of two activations (attention): ``a`` is ``[*A, n, k]``, ``b``
+  is ``[*B, k, m]``, of one rank (so that the batch lines up with the batch), the batch axes
+  ``A`` and ``B`` broadcast as in PyTorch to ``D``; output ``[*D, n, m]``; no parameters;
+  MACs ``D·n·k·m`` (a multiply and an add for each), FLOPs ``2·MACs``; saved for backward: both
+  inputs (dL/da = dL/dy·bᵀ keeps ``b``, dL/db = aᵀ·dL/dy keeps ``a``), an input whose leading axes
+  broadcast as the copy expanded to ``D`` that ``bmm`` reads; receptive field: whole
+  along every spatial axis either input carries (a product of activations mixes positions, as
+  attention does); peer tools: fvcore (``aten::matmul``) and ptflops (the patched
+  ``torch.matmul``) count ``numel(a)·m``; thop and torchinfo count 0 (no hook, no weight)
 """
 
 from __future__ import annotations
@@ -20,9 +30,23 @@ import math
 from collections.abc import Sequence
 
 from ..errors import LayerError
-from ..formula import Sym, Term, axis_names
-from .base import RF, AnyInt, Layer, Layout, Shape, fmt_shape, numel, register, spatial_axes, torch_call
-from .peers import UNCOUNTED
+from ..formula import Sym, Term, axis_names, prod
+from .base import (
+    RF,
+    AnyInt,
+    Layer,
+    Layout,
+    Saved,
+    Shape,
+    fmt_shape,
+    matmul_flops,
+    merge_rf,
+    numel,
+    register,
+    spatial_axes,
+    torch_call,
+)
+from .peers import UNCOUNTED, Peers, nothing
 
 
 @register("reshape", "view")
@@ -176,3 +200,86 @@ class Stack(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("Stack", **self.torch_args("dim"))
+
+
+def _numel_a_times_m(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """fvcore's ``matmul_flop_jit`` and ptflops' ``_matmul_tensor_flops_hook``: ``prod(a.shape)·b.shape[−1]``."""
+    return numel(ins[0]) * ins[1][-1]
+
+
+@register("matmul")
+class Matmul(Layer):
+    """``torch.matmul(a, b)`` (``a @ b``) of two activations of one rank, the batch axes broadcast."""
+
+    prefix = "matmul"
+    arity = (2, 2)
+    autocast = "low"
+    peers = Peers(fvcore=_numel_a_times_m, thop=nothing, ptflops=_numel_a_times_m, torchinfo=nothing)
+
+    def batch_axes(self, ins: Sequence[Shape]) -> Shape:
+        """The broadcast leading axes ``D`` of the two inputs (raise LayerError if they do not fit)."""
+        a, b = ins
+        if len(a) < 2 or len(b) < 2:
+            raise LayerError(f"matmul takes matrices per sample ([.., n, k] @ [.., k, m]), got "
+                             f"{fmt_shape(a)} @ {fmt_shape(b)}: a vector here would make the batch a matrix axis")
+        if len(a) != len(b):
+            # PyTorch aligns the leading axes from the right: the batch would meet an axis of the other
+            raise LayerError(f"matmul of ranks {len(a)} and {len(b)}: the batch would broadcast against "
+                             "another axis; give both inputs one rank")
+        if a[-1] != b[-2]:
+            raise LayerError(f"cannot multiply {fmt_shape(a)} by {fmt_shape(b)}: {a[-1]} columns, {b[-2]} rows")
+        axes = []
+        for x, y in zip(a[:-2], b[:-2]):
+            if x != y and 1 not in (x, y):
+                raise LayerError(f"the leading axes of {fmt_shape(a)} and {fmt_shape(b)} do not broadcast")
+            axes.append(max(x, y))
+        return tuple(axes)
+
+    def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
+        d = self.batch_axes(ins)
+        names = axis_names(len(d) + 2)
+        return (*(Sym(n, v) for n, v in zip(names, d)), Sym("n", ins[0][-2]), Sym("m", ins[1][-1]))
+
+    def macs_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # one n×k by k×m product per entry of the broadcast leading axes: D·n·k·m
+        d = self.batch_axes(ins)
+        names = axis_names(len(d) + 2)
+        return prod([*(Sym(n, v) for n, v in zip(names, d)), Sym("n", ins[0][-2]), Sym("k", ins[0][-1]),
+                     Sym("m", ins[1][-1])])
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return matmul_flops(self.macs(ins, out), out, False)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # bmm keeps both operands; an operand whose leading axes broadcast is first expanded to D and
+        # folded into one batch axis, which copies it: the copy, D·n·k (or D·k·m) values, is kept
+        d = self.batch_axes(ins)
+        return tuple(Saved.input(ins, i) if x[:-2] == d else
+                     Saved(f"input {i + 1} broadcast to {fmt_shape(d)}", numel((*d, *x[-2:])))
+                     for i, x in enumerate(ins))
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # dL/da = dL/dy·bᵀ keeps b; dL/db = aᵀ·dL/dy keeps a
+        a, b = self.saved(ins, out)
+        return (*([b] if needs[0] else []), *([a] if needs[1] else []))
+
+    def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
+        # every axis of the product mixes positions of one input or the other: none keeps a position
+        return (None,) * len(out)
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        whole = [f.whole_along(spatial_axes(f.layout, range(len(s)))) if f.layout else f
+                 for f, s in zip(fields, ins)]
+        return merge_rf(whole)
+
+    torch_helpers = (
+        '''class Matmul(nn.Module):
+    """torch.matmul(a, b) of two activations, the batch axes broadcast."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Matmul")
