@@ -913,7 +913,7 @@ def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | Non
 
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
 REFUSED = {
-    "aten.mm": "a product of two [N, k] matrices multiplies across the batch axis",
+    "aten.mm": "a product of 2-d matrices (the batch is one of their matrix axes) has no cnncalc layer",
     "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
     "aten.mish": "Mish has no cnncalc layer",
     "aten.softplus": "Softplus has no cnncalc layer",
