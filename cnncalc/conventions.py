@@ -48,12 +48,12 @@ def _stated(name: str) -> Rule:
 
 
 def _torchvision(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
-    """Multiply-accumulates of convolutions and linear layers, bias excluded (cnncalc's MACs)."""
+    """Multiply-accumulates of convolutions, linear layers and matmuls, bias excluded (cnncalc's MACs)."""
     return layer.macs(ins, out)
 
 
 def _flop_counter(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
-    """2 per multiply-accumulate of convolutions (aten.convolution) and linear layers (aten.addmm, aten.mm)."""
+    """2 per multiply-accumulate of convolutions, linear layers (aten.addmm, aten.mm) and matmuls (aten.bmm)."""
     return 2 * layer.macs(ins, out)
 
 

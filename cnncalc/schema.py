@@ -118,7 +118,7 @@ class Layer(_Strict):
     trainable_params: int = Field(ge=0, description="parameters that get a gradient (not frozen)")
     frozen: bool = Field(description="the layer (a group: every layer in it) is frozen, requires_grad_(False)")
     buffers: int = Field(ge=0, description="buffers, not parameters (e.g. BatchNorm running statistics)")
-    macs: int = Field(ge=0, description="multiply-accumulates of conv and linear weights")
+    macs: int = Field(ge=0, description="multiply-accumulates of conv and linear weights, and of matmul")
     flops: int = Field(ge=0, description="floating-point operations")
     receptive_field: ReceptiveField
     jumps_meet: bool = Field(description="paths of different jump meet here; the largest field is shown")

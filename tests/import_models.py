@@ -183,6 +183,158 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.view(b, -1, h, w)
 
 
+class SelectiveKernelAttn(nn.Module):
+    """timm's SelectiveKernelAttn: a sum over the paths, pooling, a squeeze, a softmax across the paths."""
+
+    def __init__(self, c: int, num_paths: int = 2, attn_c: int = 8) -> None:
+        super().__init__()
+        self.num_paths = num_paths
+        self.fc_reduce = nn.Conv2d(c, attn_c, 1, bias=False)
+        self.bn = nn.BatchNorm2d(attn_c)
+        self.act = nn.ReLU(inplace=True)
+        self.fc_select = nn.Conv2d(attn_c, c * num_paths, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.sum(1).mean((2, 3), keepdim=True)
+        x = self.fc_select(self.act(self.bn(self.fc_reduce(x))))
+        b, c, h, w = x.shape
+        x = x.view(b, self.num_paths, c // self.num_paths, h, w)
+        return torch.softmax(x, dim=1)
+
+
+class SelectiveKernel(nn.Module):
+    """timm's SelectiveKernel (SKNet): dilated paths stacked at dim 1, weighted by the attention, summed."""
+
+    def __init__(self, c: int, out_c: int, split_input: bool = True) -> None:
+        super().__init__()
+        self.in_channels, self.num_paths, self.split_input = c, 2, split_input
+        in_c = c // 2 if split_input else c
+        # timm's keep_3x3: a 5x5 kernel becomes a 3x3 of dilation 2
+        self.paths = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(in_c, out_c, 3, padding=d, dilation=d, bias=False), *_bn_act(out_c))
+            for d in (1, 2))
+        self.attn = SelectiveKernelAttn(out_c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.split_input:
+            x_split = torch.split(x, self.in_channels // self.num_paths, 1)
+            x_paths = [op(x_split[i]) for i, op in enumerate(self.paths)]
+        else:
+            x_paths = [op(x) for op in self.paths]
+        x = torch.stack(x_paths, dim=1)
+        x = x * self.attn(x)
+        return torch.sum(x, dim=1)
+
+
+class RadixSoftmax(nn.Module):
+    """timm's RadixSoftmax: a softmax across the radix of each cardinal group."""
+
+    def __init__(self, radix: int, cardinality: int) -> None:
+        super().__init__()
+        self.radix, self.cardinality = radix, cardinality
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = x.size(0)
+        x = x.view(batch, self.cardinality, self.radix, -1).transpose(1, 2)
+        x = F.softmax(x, dim=1)
+        return x.reshape(batch, -1)
+
+
+class SplitAttn(nn.Module):
+    """timm's SplitAttn (ResNeSt): radix paths in one grouped conv, summed, gated by a radix softmax."""
+
+    def __init__(self, c: int, radix: int = 2) -> None:
+        super().__init__()
+        self.radix = radix
+        self.conv = nn.Conv2d(c, c * radix, 3, padding=1, groups=radix, bias=False)
+        self.bn0, self.act0 = nn.BatchNorm2d(c * radix), nn.ReLU(inplace=True)
+        self.fc1, self.bn1, self.act1 = nn.Conv2d(c, 8, 1), nn.BatchNorm2d(8), nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(8, c * radix, 1)
+        self.rsoftmax = RadixSoftmax(radix, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act0(self.bn0(self.conv(x)))
+        b, rc, h, w = x.shape
+        x = x.reshape((b, self.radix, rc // self.radix, h, w))
+        x_gap = x.sum(dim=1).mean((2, 3), keepdim=True)
+        x_attn = self.fc2(self.act1(self.bn1(self.fc1(x_gap))))
+        x_attn = self.rsoftmax(x_attn).view(b, -1, 1, 1)
+        out = (x * x_attn.reshape((b, self.radix, rc // self.radix, 1, 1))).sum(dim=1)
+        return out.contiguous()
+
+
+class Kernels(nn.Module):
+    """timm's selective kernel (with and without split input) and split attention on a small stem."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), *_bn_act(16))
+        self.sk = SelectiveKernel(16, 16)
+        self.sk_split = SelectiveKernel(16, 24, split_input=False)
+        self.split_attn = SplitAttn(24)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.split_attn(self.sk_split(self.sk(self.stem(x))))
+        return self.head(x.mean((2, 3)))
+
+
+class MHSA(nn.Module):
+    """BoTNet's multi-head self-attention as its popular PyTorch port writes it (content only): q·kᵀ, softmax, v·aᵀ."""
+
+    def __init__(self, c: int = 16, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query, self.key, self.value = (nn.Conv2d(c, c, 1) for _ in range(3))
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_batch, c, width, height = x.size()
+        q = self.query(x).view(n_batch, self.heads, c // self.heads, -1)
+        k = self.key(x).view(n_batch, self.heads, c // self.heads, -1)
+        v = self.value(x).view(n_batch, self.heads, c // self.heads, -1)
+        content_content = torch.matmul(q.permute(0, 1, 3, 2), k)  # [B, heads, HW, HW]
+        attention = self.softmax(content_content)
+        out = torch.matmul(v, attention.permute(0, 1, 3, 2))  # [B, heads, dh, HW]
+        return out.view(n_batch, c, width, height)
+
+
+class GlobalContext(nn.Module):
+    """timm's GlobalContext (GCNet): attention pooling with ``@``, then a scaling MLP gate."""
+
+    def __init__(self, c: int = 16, rd: int = 4) -> None:
+        super().__init__()
+        self.conv_attn = nn.Conv2d(c, 1, 1, bias=True)
+        self.mlp_scale = nn.Sequential(nn.Conv2d(c, rd, 1), LayerNorm2d(rd), nn.ReLU(inplace=True), nn.Conv2d(rd, c, 1))
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        attn = self.conv_attn(x).reshape(b, 1, h * w)  # (B, 1, H * W)
+        attn = F.softmax(attn, dim=-1).unsqueeze(3)  # (B, 1, H * W, 1)
+        context = x.reshape(b, c, h * w).unsqueeze(1) @ attn
+        context = context.view(b, c, 1, 1)
+        return x * self.gate(self.mlp_scale(context))
+
+
+class Attentions(nn.Module):
+    """Attention written with matmul: BoTNet's MHSA, timm's global context, a batched torch.bmm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 4, 1, bias=False), *_bn_act(16))
+        self.mhsa = MHSA()
+        self.gc = GlobalContext()
+        self.proj = nn.Conv2d(16, 8, 1)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.gc(self.mhsa(self.stem(x)))
+        y = self.proj(x).flatten(2)  # [B, 8, HW]
+        gram = torch.bmm(y, y.transpose(1, 2))  # [B, 8, 8]: a bilinear-pooling Gram matrix
+        return self.head(gram.flatten(1))
+
+
 class Gates(nn.Module):
     """SE and ECA gates, split attention and space-to-depth, on a small stem."""
 
@@ -271,7 +423,7 @@ class WSConv2d(nn.Conv2d):
 
 
 class Attention(nn.Module):
-    """A self-attention block over the positions (BoTNet, MobileViT)."""
+    """A self-attention block over the positions written with ``@`` (BoTNet, MobileViT)."""
 
     def __init__(self, c: int = 8) -> None:
         super().__init__()
@@ -282,6 +434,21 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).flatten(2).chunk(3, dim=1)
         attn = (q.transpose(1, 2) @ k).softmax(-1)
         return (v @ attn.transpose(1, 2)).view(b, c, h, w)
+
+
+class Sdpa(nn.Module):
+    """Attention through F.scaled_dot_product_attention (FlopCounterMode counts 0 for it on the CPU)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.flatten(2).transpose(1, 2)
+        return F.scaled_dot_product_attention(y, y, y)
+
+
+class Pooled(nn.Module):
+    """A pooled vector times a matrix: the batch would broadcast against a matrix axis."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3)) @ x.flatten(2)
 
 
 class Bias(nn.Module):
@@ -323,7 +490,8 @@ REFUSED = {
                         "'reflect' padding"),
     "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
-    "attention": (lambda: nn.Sequential(Attention(3)), "aten.matmul", "product of two activations"),
+    "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
+    "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
     "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
     "shared weights": (Shared, "aten.conv2d", "shared weights"),

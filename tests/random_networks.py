@@ -121,7 +121,7 @@ class _Builder:
 
     def concat(self) -> None:
         """``concat`` along a random axis with a branch, or with itself."""
-        if len(self.shape) > 1 and self.rng.random() < 0.5:
+        if 1 < len(self.shape) <= 4 and self.rng.random() < 0.5:  # conv1d–conv3d
             conv = f"conv{len(self.shape) - 1}d"
             other = self.add(conv, {"out_channels": self.rng.randint(1, 6), "kernel_size": 1}, [self.current], False)
             if other:
@@ -158,6 +158,15 @@ class _Builder:
             self.add(kind, {"out_features": self.rng.randint(1, 8)} if kind == "linear" else {})
         back = [0, rank - 1, *range(1, rank - 1)]
         self.add("permute", {"dims": back if self.rng.random() < 0.5 else [d - rank for d in back]})
+
+    def product(self) -> None:
+        """``matmul`` of the current value and its transpose: a Gram matrix (bilinear pooling, attention scores)."""
+        rank = len(self.shape) + 1
+        if rank < 3:
+            return
+        t = self.add("permute", {"dims": [*range(rank - 2), rank - 1, rank - 2]}, [self.current], chain=False)
+        if t:
+            self.add("matmul", {}, [self.current, t])
 
     def skipped(self) -> None:
         """An item whose ``if`` is false: its name stands for its input."""
@@ -232,8 +241,10 @@ class _Builder:
             self.skipped()
         elif r < 0.87:
             self.channels_last()
-        elif r < 0.93:
+        elif r < 0.91:
             self.sequential()
+        elif r < 0.93:
+            self.product()
         else:
             self.block()
 

@@ -40,6 +40,8 @@ _spec.loader.exec_module(measure)  # type: ignore[union-attr]
 SHAPE = (3, 32, 32)
 MODELS = {
     "gates (SE, ECA, split attention, space-to-depth)": models.Gates,
+    "attentions (BoTNet's MHSA, timm's global context, bmm)": models.Attentions,
+    "kernels (timm's selective kernel and split attention: stack, radix sum and softmax)": models.Kernels,
     "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
 }

@@ -123,9 +123,10 @@ def test_a_refused_model_names_module_op_and_line(tmp_path: Path) -> None:
     path.write_text("import torch\nfrom torch import nn\n\n\nclass A(nn.Module):\n"
                     "    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 3, 1)\n\n"
                     "    def forward(self, x):\n        y = self.conv(x).flatten(2)\n"
-                    "        return y @ y.transpose(1, 2)\n")
+                    "        return torch.nn.functional.scaled_dot_product_attention(y, y, y)\n")
     one_error_line(invoke("import", f"{path}:A", "--input", "3x4x4"),
-                   f"{path}:12:", "layer '<top>' (aten.matmul.default)", "product of two activations")
+                   f"{path}:12:", "layer '<top>' (aten.scaled_dot_product_attention.default)",
+                   "attention has no cnncalc layer")
 
 
 def test_report_and_check_take_module_callable() -> None:

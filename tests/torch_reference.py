@@ -74,12 +74,14 @@ def conv_linear_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     conv:           out.numel() * (in_channels / groups) * prod(kernel_size)
     conv-transpose: in.numel()  * (out_channels / groups) * prod(kernel_size)
     linear:         out.numel() * in_features
+    matmul:         out.numel() * a.shape[-1]  (the export's Matmul module; torchvision's '_ops' of
+                    vit_b_16, 17.564 G, include the attention products)
     """
     return sum(macs_by_module(model, input_shape).values())
 
 
 def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
-    """Leaf module name -> its conv / conv-transpose / linear MACs (formulas above), batch 1."""
+    """Leaf module name -> its conv / conv-transpose / linear / matmul MACs (formulas above), batch 1."""
     macs: dict[str, int] = {}
 
     def add(name, n):
@@ -97,6 +99,10 @@ def macs_by_module(model: nn.Module, input_shape: Sequence[int]) -> dict[str, in
         if isinstance(module, nn.Linear):
             def hook(m, inp, out):
                 add(name, out.numel() * m.in_features)
+            return hook
+        if type(module).__name__ == "Matmul":
+            def hook(m, inp, out):
+                add(name, out.numel() * inp[0].shape[-1])  # k products for each output entry
             return hook
         return None
 

@@ -525,6 +525,19 @@ def _div(node: Node, ctx: Context) -> Result:
     return Mapped(node, "scale", {"value": 1 / b}, [tensor(node)])
 
 
+@rule("aten.matmul", "aten.bmm", torch="a @ b, torch.matmul, torch.bmm of two activations (attention)",
+      layer="matmul", when="both of one rank, at least 3 with the batch, so the batch meets the batch; "
+      "a parameter as an operand is refused")
+def _matmul(node: Node, ctx: Context) -> Result:
+    a, b = tensor(node), tensor(node, 1)
+    sa, sb = ctx.shape(a), ctx.shape(b)
+    if len(sa) != len(sb) or len(sa) < 3:
+        raise Unmappable(f"multiplies shapes {list(sa)} and {list(sb)}: cnncalc's matmul takes two inputs of "
+                         "one rank with the batch first in both (a vector or a rank mismatch would broadcast "
+                         "the batch against another axis)")
+    return Mapped(node, "matmul", {}, [a, b])
+
+
 # ---------------------------------------------------------------------------------------------
 # joining, splitting, indexing
 
@@ -540,6 +553,22 @@ def _cat(node: Node, ctx: Context) -> Result:
     if len(refs) == 1:
         return Alias(refs[0])
     return Mapped(node, "concat", {"dim": dim} if dim != 1 else {}, refs)
+
+
+@rule("aten.stack", torch="torch.stack", layer="stack",
+      when="inputs of one shape along a new axis other than the batch (selective kernel's paths)")
+def _stack(node: Node, ctx: Context) -> Result:
+    refs = list(arg(node, 0, "tensors"))
+    for r in refs:
+        if not isinstance(r, Ref) or r.node.startswith("constant "):
+            raise Unmappable("stacks a tensor that is not computed from the input")
+    shapes = {ctx.shape(r) for r in refs}
+    if len(shapes) != 1:
+        listed = ", ".join(str(list(s)) for s in sorted(shapes))
+        raise Unmappable(f"stacks tensors of shapes {listed}: torch.stack takes one shape")
+    # the new axis is a dim of the result, one rank above the inputs
+    dim = _dim(node, ctx, int(arg(node, 1, "dim", 0)), len(ctx.shape(refs[0])) + 1)
+    return Mapped(node, "stack", {"dim": dim} if dim != 1 else {}, refs)
 
 
 @rule("aten.split", "aten.split_with_sizes", "aten.chunk", torch="torch.split, torch.chunk, x.split, x.chunk",
@@ -884,8 +913,7 @@ def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | Non
 
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").
 REFUSED = {
-    "aten.matmul": "a product of two activations (attention) has no cnncalc layer",
-    "aten.bmm": "a product of two activations (attention) has no cnncalc layer",
+    "aten.mm": "a product of 2-d matrices (the batch is one of their matrix axes) has no cnncalc layer",
     "aten.scaled_dot_product_attention": "attention has no cnncalc layer",
     "aten.mish": "Mish has no cnncalc layer",
     "aten.softplus": "Softplus has no cnncalc layer",

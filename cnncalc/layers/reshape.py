@@ -264,11 +264,15 @@ class ZeroPadNd(Layer):
         names = axis_names(len(ins[0]))
         sizes = [Sym(f"{a}_in", n) + Sym("p_before", b) + Sym("p_after", after)
                  for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
-        for a, size in zip(names[1:], sizes):
+        given = list(self.padding) if isinstance(self.padding, tuple) else self.padding
+        for a, n, (b, after), size in zip(names[1:], ins[0][1:], self.pads(), sizes):
             if size.value < 1:  # negative padding crops (as F.pad); PyTorch refuses below 0
-                given = list(self.padding) if isinstance(self.padding, tuple) else self.padding
                 raise LayerError(f"padding {given} leaves {size.value} entries along {a}; "
                                  "at least 1 must remain")
+            # F.pad crops by the negative pads first, then pads: the crop must leave n + b⁻ + a⁻ ≥ 0
+            if n + min(b, 0) + min(after, 0) < 0:
+                raise LayerError(f"padding {given} crops {-min(b, 0) - min(after, 0)} entries from the {n} "
+                                 f"along {a} before padding (PyTorch crops first)")
         return (Sym("C", ins[0][0]), *sizes)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:

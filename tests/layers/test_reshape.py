@@ -113,6 +113,9 @@ TORCH_REFUSES = [
     pytest.param("upsample", {"scale_factor": 2, "align_corners": False}, (1, 4, 4),
                  lambda nn: nn.Upsample(scale_factor=2, align_corners=False),
                  "only for the interpolating modes", id="nearest upsampling with align_corners"),
+    # F.pad crops by the negative pads before padding: 1 + 0 − 2 < 0, although 1 + 2 − 2 = 1
+    pytest.param("zeropad1d", {"padding": [2, -2]}, (1, 1), lambda nn: nn.ZeroPad1d((2, -2)),
+                 "crops 2 entries from the 1", id="zero padding cropping more than the axis first"),
 ]
 
 
@@ -121,6 +124,8 @@ TORCH_ACCEPTS = [
     pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear", "align_corners": True}, (1, 3, 3),
                  lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True), (1, 6, 6),
                  id="bilinear upsampling with align_corners"),
+    pytest.param("zeropad1d", {"padding": [-3, 1]}, (1, 3), lambda nn: nn.ZeroPad1d((-3, 1)), (1, 1),
+                 id="zero padding cropping the whole axis, then padding"),
 ]
 
 
