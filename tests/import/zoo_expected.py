@@ -6,7 +6,8 @@ harness finds, for a model the importer still gets wrong: its test is an expecte
 so that it fails once the model is exact, and the record is then updated). A model whose import
 does not finish would be recorded ``"wrong: hangs"`` and left out of ``REPRESENTATIVES``; none does.
 Recorded with ``CNNCALC_ZOO=all`` over every model, torchvision 0.28.0, timm 1.0.31, torch 2.13,
-2026-12-05, on the importer with several outputs, split attention and TF-same padding. Every model
+2026-12-05, on the importer with several outputs, split attention, TF-same padding, stack and matmul
+(selective kernels re-run with them). Every model
 recorded wrong is wrong in its rows' names only (for instance a module of a ``ModuleList`` indexed in
 a loop, ``bns.0``, is named ``bns_0``): params, total MACs, torch FLOPs, saved activations and the
 export check agree with PyTorch.
@@ -46,7 +47,7 @@ EXPECTED: dict[str, str] = {
     "timm:ese_vovnet19b_dw": "exact",
     "timm:fastvit_t8": "subtracting a tensor has no cnncalc layer",
     "timm:fbnetc_100": "exact",
-    "timm:gcresnet33ts": "a product of two activations (attention) has no cnncalc layer",
+    "timm:gcresnet33ts": "by broadcasting; cnncalc's add takes equal shapes",
     "timm:gernet_s": "exact",
     "timm:ghostnet_100": "exact",
     "timm:ghostnetv2_100": "exact",
@@ -59,8 +60,8 @@ EXPECTED: dict[str, str] = {
     "timm:inception_resnet_v2": "exact",
     "timm:inception_v3": "exact",
     "timm:inception_v4": "exact",
-    "timm:lambda_resnet26rpt_256": "a product of two activations (attention) has no cnncalc layer",
-    "timm:lambda_resnet26t": "a product of two activations (attention) has no cnncalc layer",
+    "timm:lambda_resnet26rpt_256": "computes on the parameter",
+    "timm:lambda_resnet26t": "reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)",
     "timm:lcnet_050": "exact",
     "timm:legacy_xception": "exact",
     "timm:levit_128s": "flattens the batch axis into the others",
@@ -99,8 +100,8 @@ EXPECTED: dict[str, str] = {
     "timm:selecsls42b": "wrong: shape: no row for the module 'from_seq' (SelectSeq)",
     "timm:seresnet50": "exact",
     "timm:seresnext26d_32x4d": "exact",
-    "timm:skresnet18": "no cnncalc layer computes this op",
-    "timm:skresnext50_32x4d": "no cnncalc layer computes this op",
+    "timm:skresnet18": "exact",
+    "timm:skresnext50_32x4d": "exact",
     "timm:tf_efficientnet_b0": "exact",
     "timm:tf_mixnet_s": "exact",
     "timm:tiny_vit_5m_224": "reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)",
