@@ -6,10 +6,10 @@ harness finds, for a model the importer still gets wrong: its test is an expecte
 so that it fails once the model is exact, and the record is then updated). A model whose import
 does not finish would be recorded ``"wrong: hangs"`` and left out of ``REPRESENTATIVES``; none does.
 Recorded with ``CNNCALC_ZOO=all`` over every model, torchvision 0.28.0, timm 1.0.31, torch 2.13,
-2026-12-05, on the importer with several outputs, split attention, TF-same padding, stack and matmul
-(selective kernels re-run with them). Every model
-recorded wrong is wrong in its rows' names only (for instance a module of a ``ModuleList`` indexed in
-a loop, ``bns.0``, is named ``bns_0``): params, total MACs, torch FLOPs, saved activations and the
+2026-12-05, on the importer with several outputs, split attention, TF-same padding, stack and
+matmul (the selective kernels and attention models re-run with the last two). Every model recorded
+wrong is wrong in its rows' names only (for instance a module of a ``ModuleList`` indexed in a
+loop, ``bns.0``, is named ``bns_0``): params, total MACs, torch FLOPs, saved activations and the
 export check agree with PyTorch.
 """
 
