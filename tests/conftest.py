@@ -52,6 +52,19 @@ def run(*args: str, input: str | None = None) -> Any:
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+@functools.cache
+def measure_memory() -> types.ModuleType:
+    """``benchmarks/measure_memory.py`` (what autograd saves, measured in PyTorch), loaded once."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
+    spec_ = importlib.util.spec_from_file_location("measure_memory", path)
+    assert spec_ is not None and spec_.loader is not None
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    return module
+
+
 def network_text(input_shape: list[int], items: list[Any], **extra: Any) -> str:
     """A description as YAML text."""
     return yaml.safe_dump({"input": input_shape, "layers": items, **extra}, sort_keys=False)

@@ -8,15 +8,14 @@ autograd saves for backward (``saved_tensors_hooks``, at two batch sizes) and th
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import peers
 import torch
 import torch_reference
+from conftest import measure_memory
 from torch import nn
 
 from cnncalc import export as exporter
@@ -25,10 +24,7 @@ from cnncalc.analysis import analyse
 from cnncalc.graph import Graph, build
 from cnncalc.memory import MemoryModel
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+measure = measure_memory()
 
 
 def graph_of(text: str, input_shape: Sequence[int] | None = None) -> Graph:

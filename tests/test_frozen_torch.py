@@ -9,16 +9,16 @@ measures it), and its trainable and non-trainable counts must be PyTorch's.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import zlib
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+
+from conftest import measure_memory  # noqa: E402
 
 from cnncalc import spec  # noqa: E402
 from cnncalc.analysis import analyse  # noqa: E402
@@ -28,10 +28,7 @@ from cnncalc.memory import MemoryModel  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory_frozen", _SCRIPT)
-measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+measure = measure_memory()
 
 
 def cnncalc_saved(graph: Graph, batch: int, **kw: Any) -> int:

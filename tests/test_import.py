@@ -9,7 +9,6 @@ of the imported description runs.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ nn = torch.nn
 
 import import_models as models  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
+from conftest import measure_memory  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
@@ -32,10 +32,7 @@ from cnncalc.memory import MemoryModel  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+measure = measure_memory()
 
 SHAPE = (3, 32, 32)
 MODELS = {

@@ -8,14 +8,12 @@ such as BatchNorm's statistics, are told apart from per-sample ones).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import layers
 import pytest
-from conftest import network_text
+from conftest import measure_memory, network_text
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -26,10 +24,7 @@ from cnncalc.memory import MemoryModel  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+measure = measure_memory()
 
 
 def cnncalc_saved(text: str, batch: int, **kw: object) -> int:

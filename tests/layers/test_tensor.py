@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import measure_memory
 from hypothesis import strategies as st
 
 from cnncalc import analyse, spec
@@ -315,14 +316,7 @@ def test_matmul_saves_what_autograd_saves(batch: int) -> None:
 
 torch = pytest.importorskip("torch") if importlib.util.find_spec("torch") else None
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "measure_memory.py"
-
-
-def _measure() -> Any:
-    spec_ = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-    module = importlib.util.module_from_spec(spec_)  # type: ignore[arg-type]
-    spec_.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+_measure = measure_memory
 
 
 TWIN_TEXT = """name: twin

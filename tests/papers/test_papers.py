@@ -28,7 +28,6 @@ Then ``cnncalc export --to pytorch --check`` must accept each description.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -45,16 +44,14 @@ from cnncalc.memory import MemoryModel
 torch = pytest.importorskip("torch")
 nn = torch.nn
 import torch_reference as ref  # noqa: E402
+from conftest import measure_memory  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from torch_models import BUILDERS  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
 HERE = Path(__file__).resolve().parent
-_SCRIPT = HERE.parent.parent / "benchmarks" / "measure_memory.py"
-_spec = importlib.util.spec_from_file_location("measure_memory", _SCRIPT)
-measure = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(measure)  # type: ignore[union-attr]
+measure = measure_memory()
 
 
 @dataclass(frozen=True)
