@@ -364,9 +364,9 @@ def _log_softmax(node: Node, ctx: Context) -> Result:
 # pooling and reductions
 
 
-@rule("aten.max_pool1d", "aten.max_pool2d", "aten.max_pool3d", torch="nn.MaxPool1d/2d/3d, F.max_pool*d",
-      layer="maxpool1d/2d/3d", when="without return_indices")
-def _maxpool(node: Node, ctx: Context) -> Result:
+def _pool_window(node: Node, ctx: Context) -> tuple[Ref, int, dict[str, Any]]:
+    """A pooling op's input, its number of spatial axes, and ``kernel_size`` (with ``stride`` where
+    it is not the kernel, PyTorch's default): args 1 and 2 of every aten pooling op."""
     x = tensor(node)
     k = arg(node, 1, "kernel_size")
     nd = len(k) if isinstance(k, (list, tuple)) else len(ctx.shape(x)) - 2
@@ -374,6 +374,13 @@ def _maxpool(node: Node, ctx: Context) -> Result:
     stride = arg(node, 2, "stride", [])
     if stride and _ints(stride) != _ints(k):
         args["stride"] = _ints(stride)
+    return x, nd, args
+
+
+@rule("aten.max_pool1d", "aten.max_pool2d", "aten.max_pool3d", torch="nn.MaxPool1d/2d/3d, F.max_pool*d",
+      layer="maxpool1d/2d/3d", when="without return_indices")
+def _maxpool(node: Node, ctx: Context) -> Result:
+    x, nd, args = _pool_window(node, ctx)
     for i, name, default in ((3, "padding", 0), (4, "dilation", 1)):
         v = _ints(arg(node, i, name, default))
         if v != default:
@@ -386,13 +393,7 @@ def _maxpool(node: Node, ctx: Context) -> Result:
 @rule("aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d", torch="nn.AvgPool1d/2d/3d, F.avg_pool*d",
       layer="avgpool1d/2d/3d", when="ceil_mode, count_include_pad and divisor_override are carried over")
 def _avgpool(node: Node, ctx: Context) -> Result:
-    x = tensor(node)
-    k = arg(node, 1, "kernel_size")
-    nd = len(k) if isinstance(k, (list, tuple)) else len(ctx.shape(x)) - 2
-    args: dict[str, Any] = {"kernel_size": _ints(k)}
-    stride = arg(node, 2, "stride", [])
-    if stride and _ints(stride) != _ints(k):
-        args["stride"] = _ints(stride)
+    x, nd, args = _pool_window(node, ctx)
     if _ints(arg(node, 3, "padding", 0)) != 0:
         args["padding"] = _ints(arg(node, 3, "padding", 0))
     if arg(node, 4, "ceil_mode", False):
