@@ -356,6 +356,14 @@ class _Builder:
         for i, e in enumerate(entries):
             if e.present or e.name not in local:
                 local[e.name] = i
+        for e in entries:
+            # a dotted name is a path (`bns.0`): none of its upper levels may be an item of this
+            # list, or `bns.0` would also name the row `0` of the group `bns` (or piece 0 of a split)
+            parts = e.name.split(".")
+            above = next((".".join(parts[:k]) for k in range(1, len(parts)) if ".".join(parts[:k]) in local), None)
+            if above is not None:
+                raise self.fail((*path, e.item), f"'{e.name}' is a path inside '{above}', which is another item of "
+                                "this list; name it inside that group, or rename one", prefix + e.name, e.kind)
             if e.name in named:
                 raise self.fail((*path, e.item), f"'{e.name}' names an input of the group already; rename the layer",
                                 prefix + e.name, e.kind)
@@ -375,7 +383,7 @@ class _Builder:
                 if r is None:
                     e.deps.append(i - 1)
                 elif r != "input" and r != _BAD and r not in named:
-                    head = r.split(".")[0]
+                    head = _head(r, local)
                     if head not in local:
                         hint = suggest(head, [*(n for n in local if not n.startswith("$")), "input"])
                         self.note(self.fail((*path, e.item), f"takes input from unknown layer '{r}'{hint}",
@@ -515,7 +523,7 @@ class _Builder:
             return [scope_in]
         if named and ref in named:
             return [named[ref]]
-        head = ref.split(".")[0]
+        head = _head(ref, local)
         if head not in local or local[head] == i:
             return [UNKNOWN]  # reported when the scope was wired
         if ref == head or outputs[local[head]] == UNKNOWN:
@@ -787,6 +795,12 @@ class _Builder:
         self.nodes.append(node)
         self.names[full] = node.index
         return node.index
+
+
+def _head(ref: str, local: dict[str, int]) -> str:
+    """The item of a list that ``ref`` starts with: its first part, or a dotted name (``bns.0``) of the list."""
+    parts = ref.split(".")
+    return next((".".join(parts[:k]) for k in range(len(parts), 1, -1) if ".".join(parts[:k]) in local), parts[0])
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:

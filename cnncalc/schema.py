@@ -498,10 +498,13 @@ def _is_number_array(node: Any) -> bool:
         n.get("type") in ("integer", "number") for n in _walk(node.get("items", {})))
 
 
-#: A layer name as :func:`layers.base._name` takes it: 1 to 200 characters, no '.', '/' or control
+#: One part of a layer name as :func:`layers.args._name` takes it: no '.', '/' or control
 #: character, no '$' first, no space first or last (what else it refuses, such as other
 #: non-printable characters, cnncalc reports).
-NAME_PATTERN = r"^[^\s$./\x00-\x1f\x7f](?:[^./\x00-\x1f\x7f]{0,198}[^\s./\x00-\x1f\x7f])?$"
+_NAME_PART = r"[^\s$./\x00-\x1f\x7f](?:[^./\x00-\x1f\x7f]*[^\s./\x00-\x1f\x7f])?"
+#: A layer name as :func:`layers.args._layer_name` takes it: 1 to 200 characters, one part or
+#: several joined by '.' (a part is not '*').
+NAME_PATTERN = rf"^(?=.{{1,200}}$)(?!(?=.*\.)(?:.*\.)?\*(?:\..*)?$){_NAME_PART}(?:\.{_NAME_PART})*$"
 
 
 def _close_name(schema: dict[str, Any]) -> None:

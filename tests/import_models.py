@@ -175,6 +175,36 @@ class Res2Bottleneck(nn.Module):
         return torch.cat([*spo, spx[-1]], 1)
 
 
+class Pick(nn.Module):
+    """timm's SelectSeq: a leaf module that returns one item of the list it takes."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return xs[self.index]
+
+
+class Lists(nn.Module):
+    """HRNet's and FPN's lists: two ModuleLists of Sequentials called in turn, one reading the other's
+    output, and a module picking an item of a Python list."""
+
+    def __init__(self, c: int = 3, w: int = 8, n: int = 3) -> None:
+        super().__init__()
+        self.inner = nn.ModuleList(nn.Sequential(nn.Conv2d(c if i == 0 else w, w, 1), nn.BatchNorm2d(w))
+                                   for i in range(n))
+        self.outer = nn.ModuleList(nn.Sequential(nn.Conv2d(w, w, 3, padding=1), nn.ReLU()) for _ in range(n))
+        self.pick = Pick(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for inner, outer in zip(self.inner, self.outer):
+            x = outer(inner(x))
+            outs.append(x)
+        return self.pick(outs) + outs[-1]
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """torchvision's ShuffleNetV2 channel shuffle."""
     b, c, h, w = x.size()

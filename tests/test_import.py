@@ -41,6 +41,7 @@ MODELS = {
     "kernels (timm's selective kernel and split attention: stack, radix sum and softmax)": models.Kernels,
     "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
+    "lists (interleaved ModuleLists of sequentials, an item picked from a list)": models.Lists,
 }
 
 
@@ -236,11 +237,14 @@ def test_an_op_whose_result_nothing_reads_is_still_counted() -> None:
 
 def test_lists_interleaved_with_modules_are_dissolved_and_still_exact() -> None:
     # convs[i] and bns[i] alternate, with the shared ReLU between: no group can hold either list
-    # (it would be wired as one unit), so their items are named convs_0, bns_0, ... in the caller
+    # (it would be wired as one unit), so their items are rows of the caller named by their paths,
+    # as named_modules() names them, and the caller's add keeps the caller's name
     make = lambda: nn.Sequential(nn.Conv2d(3, 32, 1), models.Res2Bottleneck())  # noqa: E731
     text = imported(make)
     names = [r.name for r in cnncalc.analyse(text).layers]
-    assert names[5:10] == ["1.convs_0", "1.bns_0", "1.relu", "1.add", "1.convs_1"]
+    assert names[5:10] == ["1.convs.0", "1.bns.0", "1.relu", "1.add", "1.convs.1"]
+    modules = dict(real(make).named_modules())
+    assert all(n in modules for n in names[5:10] if n != "1.add")
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         real(make)(torch.randn(1, *SHAPE))
     assert cnncalc.analyse(text, convention="torch").totals.flops == counter.get_total_flops()

@@ -179,19 +179,28 @@ def _one_input(model: Any) -> None:
                      f"({', '.join(p.name for p in needed)}); cnncalc describes models with one input")
 
 
-_VERSIONS: list[int | None] = []
+_VERSIONS: list[dict[int, int]] = []
+
+
+def _tensors(value: Any) -> list[Any]:
+    """The tensors of a module's inputs: an argument, or the items of a list or tuple argument."""
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return [value] if hasattr(value, "_version") else []
 
 
 def _note_version(module: Any, inputs: Any) -> None:
     # an in-place op (relu_) returns its input too, but bumps its version counter
-    _VERSIONS.append(getattr(inputs[0], "_version", None) if inputs else None)
+    _VERSIONS.append({id(t): t._version for t in _tensors(inputs)})
 
 
 def _mark_identity(module: Any, inputs: Any, output: Any) -> Any:
+    """A leaf module that returns one of its inputs untouched (nn.Identity; timm's SelectSeq, ``x[i]``
+    of a list) gets an alias node, so that its call is a row."""
     import torch
 
-    version = _VERSIONS.pop() if _VERSIONS else None
-    if inputs and output is inputs[0] and version is not None and output._version == version:
+    versions = _VERSIONS.pop() if _VERSIONS else {}
+    if any(output is t for t in _tensors(inputs)) and versions.get(id(output)) == output._version:
         return torch.ops.aten.alias.default(output)
     return None
 

@@ -35,8 +35,6 @@ class Row:
     name: str
     inputs: list[Value]
     path: tuple[str, ...] = ()
-    #: an op the module computes itself (not a module's row): it may move into a list it interleaves
-    functional: bool = False
 
 
 @dataclass
@@ -195,7 +193,7 @@ def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
             k += 1
             name = f"{base}_{k}"
         ins = [values[r.node] for r in m.inputs]
-        row = Row(m, name, ins, functional=not (leaf or several))
+        row = Row(m, name, ins)
         g.children.append(row)
         g.index[name] = row
     order = {n.name: i for i, n in enumerate(cap.nodes)}
@@ -216,13 +214,12 @@ def _span(c: Row | Group, order: dict[str, int]) -> tuple[int, int]:
 
 
 def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None:
-    """Wire each container that is never called itself (an nn.ModuleList) as one unit.
+    """Wire each container that is never called itself (an nn.ModuleList) as one unit, or dissolve it.
 
     A group is wired as one unit, so one whose items interleave with ops of its caller that they
-    read (Res2Net's convs and adds) would make a cycle. Where only the caller's own functional ops
-    run between its items, those ops move into the group, which keeps the modules' rows named by
-    their paths; otherwise (a module, or another list, runs in between) the container is
-    dissolved: its items move up, named ``convs_0`` for ``convs.0``.
+    read (Res2Net's convs, bns and adds) would make a cycle. Such a container is dissolved: its
+    items move up into the caller, named by their path ``convs.0`` (a dotted name: the list is a
+    path, not a group), and the caller's own ops keep the caller's names (``layer1.0.add``).
     """
     changed = True
     while changed:
@@ -232,32 +229,14 @@ def _untangle(g: Group, order: dict[str, int], values: dict[str, Value]) -> None
                 continue
             rows = _rows_of(c)
             inside = {r.mapped.node.name for r in rows}
-            first, last = _span(c, order)
+            first, _ = _span(c, order)
             if not any(v != INPUT and v[0] not in inside and order.get(v[0], -1) > first
                        for r in rows for v in r.inputs):
                 continue
-            # every other item with an op between the group's first and last
-            between = [x for x in g.children if x is not c
-                       and any(first < order[r.mapped.node.name] < last for r in _rows_of(x))]
-            if between and all(isinstance(x, Row) and x.functional for x in between):
-                for x in between:
-                    g.children.remove(x)
-                    del g.index[x.name]
-                    base, k = x.name, 0
-                    while x.name in c.index:
-                        k += 1
-                        x.name = f"{base}_{k}"
-                    c.children.append(x)
-                    c.index[x.name] = x
-                c.children.sort(key=lambda x: _span(x, order)[0])
-                changed = True
-                break
             at = g.children.index(c)
             moved = []
             for x in c.children:
-                x.name = f"{c.name}_{x.name}"
-                if isinstance(x, Row):
-                    x.functional = False  # a module's row now, renamed: it stays where it is
+                x.name = f"{c.name}.{x.name}"
                 moved.append(x)
             g.children[at:at + 1] = moved
             del g.index[c.name]

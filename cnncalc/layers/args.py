@@ -183,7 +183,30 @@ def _refs(v: Any) -> Any:
     return tuple(items)
 
 
-Name = Annotated[Any, PlainValidator(_name), WithJsonSchema({"type": "string"})]
+def _layer_name(v: Any) -> Any:
+    """A layer's, group's or call's name: a name, or names joined by '.' (``bns.0``).
+
+    A dotted name is a path whose upper levels are not groups: PyTorch's ``nn.ModuleList`` is a
+    container that is never called, so its items run interleaved with other modules (Res2Net's
+    ``convs.0``, ``bns.0``, ``convs.1``, ...) and can only be rows of their caller, named by path.
+    """
+    if not isinstance(v, str) or "." not in v:
+        return _name(v)
+    if len(v) > 200 or not all(part and part.strip() == part for part in v.split(".")):
+        raise ValueError(f"{v!r} is not a valid name (a dotted name joins names: no empty part, no spaces around one)")
+    for part in v.split("."):
+        try:
+            _name(part)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a valid name (no '/', '$', control characters or surrounding spaces "
+                             "in any of its parts)") from None
+        if part == "*":
+            raise ValueError(f"{v!r} is not a valid name ('*' stands for any one part in a reference)")
+    return v
+
+
+#: A layer's name; a block's and a group input's are :func:`_name` (no '.').
+Name = Annotated[Any, PlainValidator(_layer_name), WithJsonSchema({"type": "string"})]
 Refs = Annotated[
     Any,
     PlainValidator(_refs),

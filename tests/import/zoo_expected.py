@@ -6,11 +6,8 @@ harness finds, for a model the importer still gets wrong: its test is an expecte
 so that it fails once the model is exact, and the record is then updated). A model whose import
 does not finish would be recorded ``"wrong: hangs"`` and left out of ``REPRESENTATIVES``; none does.
 Recorded with ``CNNCALC_ZOO=all`` over every model, torchvision 0.28.0, timm 1.0.31, torch 2.13,
-2026-12-05, on the importer with several outputs, split attention, TF-same padding, stack and
-matmul (the selective kernels and attention models re-run with the last two). Every model recorded
-wrong is wrong in its rows' names only (for instance a module of a ``ModuleList`` indexed in a
-loop, ``bns.0``, is named ``bns_0``): params, total MACs, torch FLOPs, saved activations and the
-export check agree with PyTorch.
+2026-12-05; the ten models whose lists of modules (``bns.0``) were named ``bns_0`` re-run on the
+importer with dotted names.
 """
 
 from __future__ import annotations
@@ -54,8 +51,8 @@ EXPECTED: dict[str, str] = {
     "timm:halonet26t": "reshapes across the batch axis, which cnncalc describes per sample",
     "timm:haloregnetz_b": "reshapes across the batch axis, which cnncalc describes per sample",
     "timm:hardcorenas_a": "exact",
-    "timm:hrnet_w18_small": "wrong: shape: no row for the module 'downsamp_modules.0.0' (Conv2d)",
-    "timm:hrnet_w18_small_v2": "wrong: shape: no row for the module 'downsamp_modules.0.0' (Conv2d)",
+    "timm:hrnet_w18_small": "exact",
+    "timm:hrnet_w18_small_v2": "exact",
     "timm:inception_next_tiny": "exact",
     "timm:inception_resnet_v2": "exact",
     "timm:inception_v3": "exact",
@@ -84,8 +81,8 @@ EXPECTED: dict[str, str] = {
     "timm:regnetz_b16": "exact",
     "timm:repvgg_a0": "exact",
     "timm:repvit_m0_9": "normalises a [N, C] tensor; cnncalc's batchnorm1d reads [C, L]",
-    "timm:res2net50_26w_4s": "wrong: shape: no row for the module 'layer1.0.bns.0' (BatchNorm2d)",
-    "timm:res2next50": "wrong: shape: no row for the module 'layer1.0.bns.0' (BatchNorm2d)",
+    "timm:res2net50_26w_4s": "exact",
+    "timm:res2next50": "exact",
     "timm:resnest14d": "exact",
     "timm:resnest50d": "exact",
     "timm:resnet18d": "exact",
@@ -97,7 +94,7 @@ EXPECTED: dict[str, str] = {
     "timm:rexnet_100": "exact",
     "timm:rexnetr_100": "exact",
     "timm:sebotnet33ts_256": "reshapes across the batch axis, which cnncalc describes per sample",
-    "timm:selecsls42b": "wrong: shape: no row for the module 'from_seq' (SelectSeq)",
+    "timm:selecsls42b": "exact",
     "timm:seresnet50": "exact",
     "timm:seresnext26d_32x4d": "exact",
     "timm:skresnet18": "exact",
@@ -112,12 +109,11 @@ EXPECTED: dict[str, str] = {
     "timm:vit_tiny_patch16_224": "computes on the parameter",
     "timm:vovnet39a": "exact",
     "timm:xception41": "exact",
-    "tv-det:fasterrcnn_mobilenet_v3_large_fpn.backbone":
-        "wrong: shape: no row for the module 'fpn.layer_blocks.1.0' (Conv2d)",
-    "tv-det:fasterrcnn_resnet50_fpn.backbone": "wrong: shape: no row for the module 'fpn.layer_blocks.3.0' (Conv2d)",
-    "tv-det:fcos_resnet50_fpn.backbone": "wrong: shape: no row for the module 'fpn.layer_blocks.2.0' (Conv2d)",
-    "tv-det:keypointrcnn_resnet50_fpn.backbone": "wrong: shape: no row for the module 'fpn.layer_blocks.3.0' (Conv2d)",
-    "tv-det:retinanet_resnet50_fpn.backbone": "wrong: shape: no row for the module 'fpn.layer_blocks.2.0' (Conv2d)",
+    "tv-det:fasterrcnn_mobilenet_v3_large_fpn.backbone": "exact",
+    "tv-det:fasterrcnn_resnet50_fpn.backbone": "exact",
+    "tv-det:fcos_resnet50_fpn.backbone": "exact",
+    "tv-det:keypointrcnn_resnet50_fpn.backbone": "exact",
+    "tv-det:retinanet_resnet50_fpn.backbone": "exact",
     "tv-det:ssd300_vgg16.backbone": "no cnncalc layer computes this op",
     "tv-det:ssdlite320_mobilenet_v3_large.backbone": "exact",
     "tv-seg:deeplabv3_mobilenet_v3_large": "exact",
