@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cnncalc.cli import cli
@@ -152,3 +153,67 @@ def test_diff_and_fit_take_module_callable(model_file: Path) -> None:
 
 def test_kwargs_with_a_description_file_is_an_error() -> None:
     one_error_line(invoke("report", "resnet18", "--kwargs", "{}"), "--kwargs is for a NET given as MODULE:CALLABLE")
+
+
+BRANCHY = '''
+import torch
+from torch import nn
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        if x.mean() > 0:
+            return self.conv(x)
+        return x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.gate = Gate()
+
+    def forward(self, x):
+        print("forward of Net")
+        return self.gate(self.stem(x))
+
+
+class Chatty(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        print("shape", x.shape)
+        return self.conv(x)
+'''
+
+
+def test_a_model_export_cannot_capture_is_one_line_at_the_branch(tmp_path: Path) -> None:
+    # a Python branch on a tensor's values: export fails (and prints its graph, and warns); the
+    # user sees one line, at the line of the branch, naming the module whose forward it is
+    path = tmp_path / "branchy.py"
+    path.write_text(BRANCHY, encoding="utf-8")
+    line = BRANCHY.splitlines().index("        if x.mean() > 0:") + 1
+    one_error_line(invoke("import", f"{path}:Net", "--input", "3x8x8"),
+                   f"{path}:{line}: layer 'gate'", "reads the values of a tensor")
+
+
+def test_what_the_model_prints_does_not_mix_with_the_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "branchy.py"
+    path.write_text(BRANCHY, encoding="utf-8")
+    result = invoke("import", f"{path}:Chatty", "--input", "3x8x8")
+    assert result.exit_code == 0, result.stderr
+    assert "shape" not in result.stdout and yaml.safe_load(result.stdout)["layers"]
+
+
+def test_torch_fx_cannot_trace_what_export_cannot_capture(tmp_path: Path) -> None:
+    # why cnncalc has no torch.fx fallback (docs/import.md): fx refuses the same forward
+    namespace: dict[str, object] = {}
+    exec(compile(BRANCHY, str(tmp_path / "branchy.py"), "exec"), namespace)
+    with pytest.raises(torch.fx.proxy.TraceError):
+        torch.fx.symbolic_trace(namespace["Net"]())  # type: ignore[operator]

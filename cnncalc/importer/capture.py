@@ -7,7 +7,13 @@ with meta ones. A model ``torch.export`` cannot capture is refused with its reas
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import re
+import traceback
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,16 +158,59 @@ def capture(model: Any, input_shape: tuple[int, ...]) -> Capture:
     hooks = [m.register_forward_pre_hook(_note_version) for m in leaves]
     hooks += [m.register_forward_hook(_mark_identity) for m in leaves]
     try:
-        exported = torch.export.export(fake, (x,), strict=False)
-    except Exception as err:  # export could not trace the model: say why, in one line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise refuse(f"torch.export could not capture the model: {type(err).__name__}: {first}") from None
+        with _quiet():
+            exported = torch.export.export(fake, (x,), strict=False)
+    except Exception as err:  # export could not trace the model: say why, in one line, where
+        raise _not_captured(err, fake) from None
     finally:
         for h in hooks:
             h.remove()
     cap = _from_export(exported, input_shape, classes)
     cap.modules = dict(fake.named_modules())
     return cap
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Nothing printed while exporting: torch's warnings, its log records and what it prints (a
+    failed export prints its whole graph), and the model's own prints, which would mix with the
+    YAML on stdout. The outcome is the description, or one refusal."""
+    before = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(before)
+
+
+def _not_captured(err: Exception, model: Any) -> Exception:
+    """The refusal of a model export cannot capture, at the innermost line of the user's code and
+    the module whose forward runs it."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else ""
+    file: str | None = None
+    line: int | None = None
+    layer: str | None = None
+    paths = {id(m): name for name, m in model.named_modules()}
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        norm = frame.f_code.co_filename.replace("\\", "/")
+        if "/torch/" in norm or "/cnncalc/" in norm or norm.startswith("<"):
+            continue
+        file, line = frame.f_code.co_filename, lineno
+        code = frame.f_code
+        owner = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None  # a method's self
+        layer = paths.get(id(owner), layer) if owner is not None else layer
+    if layer == "":
+        layer = "<top>"
+    if "data-dependent" in text:
+        why = ("its forward reads the values of a tensor (a Python branch on them, .item(), float()), which "
+               "a capture on shapes alone cannot follow; cnncalc describes models whose ops depend on shapes only")
+    else:
+        why = f"{type(err).__name__}: {first}"
+    return refuse(f"torch.export could not capture the model: {why}", layer=layer, file=file, line=line)
 
 
 def _one_input(model: Any) -> None:
