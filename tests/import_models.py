@@ -205,6 +205,28 @@ class Lists(nn.Module):
         return self.pick(outs) + outs[-1]
 
 
+class Views(nn.Module):
+    """Reshapes of a permuted tensor, as attention blocks write them: one its strides allow a view of
+    (merging H and W), one PyTorch copies first (merging W with the channels); and attention over
+    heads whose batch axes are permuted, so that matmul copies its operands and autograd keeps them."""
+
+    def __init__(self, c: int = 3, w: int = 8, width: int = 32) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, w, 1)
+        self.fc = nn.Linear(w, w)
+        self.fc2 = nn.Linear(width * w, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.conv(x).permute(0, 2, 3, 1)              # [N, H, W, w], not contiguous
+        tokens = t.reshape(t.shape[0], -1, t.shape[3])    # [N, H*W, w]: a view
+        rows = t.flatten(2)                               # [N, H, W*w]: a copy, then a view
+        q = self.fc(tokens)                               # copies its input first
+        heads = q.reshape(t.shape[0], q.shape[1], 2, -1).permute(0, 2, 1, 3)  # [N, 2, H*W, w/2]
+        att = (heads @ heads.transpose(-1, -2)).softmax(-1) @ heads          # copies heads first
+        mixed = att.transpose(1, 2).reshape(t.shape[0], -1, q.shape[2])      # [N, H*W, w]
+        return q.mean(1) + self.fc2(rows).mean(1) + mixed.mean(1)
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """torchvision's ShuffleNetV2 channel shuffle."""
     b, c, h, w = x.size()

@@ -42,6 +42,7 @@ MODELS = {
     "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
     "lists (interleaved ModuleLists of sequentials, an item picked from a list)": models.Lists,
+    "views (reshapes of a permuted tensor: a view, and a copy first)": models.Views,
 }
 
 

@@ -69,6 +69,11 @@ class Node:
     line: int | None = None
     #: the output is a contiguous tensor
     contiguous: bool = True
+    #: a reshape or flatten whose input's strides allow no view: PyTorch copies the tensor first
+    copies: bool = False
+    #: a matrix product: per operand, the elements of a copy of it that autograd keeps (0: none;
+    #: an operand whose strides allow no batched view is copied, and broadcast one is expanded)
+    operand_copies: tuple[int, ...] = ()
 
     @property
     def op(self) -> str:
@@ -267,6 +272,66 @@ def _computes(node: Any) -> bool:
     return str(target).startswith("aten.") and ".".join(str(target).split(".")[:2]) not in _QUIET
 
 
+#: Ops that return a view where the input's strides allow one, else a copy (``aten.reshape``'s rule).
+_RESHAPES = ("aten.reshape.default", "aten.flatten.using_ints")
+
+
+def _batch2(shape: Any) -> tuple[int, ...]:
+    """A shape captured at batch 1, at batch 2: whether a view fits the strides depends on the batch
+    axis only where it is more than 1 (merging it with an axis of heads), as in training."""
+    return (2, *(int(s) for s in shape[1:])) if len(shape) and int(shape[0]) == 1 else tuple(int(s) for s in shape)
+
+
+def _copies(node: Any, val: Any) -> bool:
+    """Whether a reshape copies: PyTorch's own rule, asked by viewing an empty tensor with the input's
+    shape and strides as the output's shape (``view`` refuses exactly where ``reshape`` copies)."""
+    import torch
+
+    src = node.args[0].meta.get("val") if node.args and hasattr(node.args[0], "meta") else None
+    if str(node.target) not in _RESHAPES or src is None or not hasattr(src, "stride") or not hasattr(val, "shape"):
+        return False
+    try:
+        torch.empty_strided(_batch2(src.shape), src.stride(), device="meta").view(_batch2(val.shape))
+    except RuntimeError:
+        return True
+    return False
+
+
+#: Products that fold their operands' leading axes into one, copying an operand whose strides allow
+#: no such view; autograd then keeps the copy (matmul's operands, linear's input).
+_PRODUCTS = ("aten.matmul.default", "aten.bmm.default", "aten.linear.default")
+
+
+def _operand_copies(node: Any) -> tuple[int, ...]:
+    """For a product, per tensor operand, the elements per sample of a copy of it that autograd keeps
+    for the backward pass: measured by running the product alone on meta tensors with the operands'
+    shapes (at batch 2) and strides, one operand requiring grad at a time (the other is then
+    saved), under ``saved_tensors_hooks``."""
+    import torch
+
+    if str(node.target) not in _PRODUCTS or len(node.args) < 2:
+        return ()
+    vals: list[Any] = [a.meta.get("val") if hasattr(a, "meta") else None for a in node.args[:2]]
+    if not all(hasattr(v, "stride") for v in vals):
+        return ()
+    linear = str(node.target) == "aten.linear.default"
+    found = []
+    for other in (1, 0):  # the copy of one operand is saved for the gradient of the other
+        ops = [torch.empty_strided(v.shape if linear and i else _batch2(v.shape), v.stride(), device="meta",
+                                   requires_grad=i == other) for i, v in enumerate(vals)]
+        kept = {ops[0].untyped_storage()._cdata, ops[1].untyped_storage()._cdata}
+        saved: list[Any] = []
+
+        def pack(t: Any, saved: list[Any] = saved) -> Any:
+            saved.append(t)
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            torch.nn.functional.linear(*ops) if linear else torch.matmul(*ops)
+        found.append(max((t.numel() // 2 for t in saved if t.untyped_storage()._cdata not in kept), default=0))
+    return (found[0], found[1])
+
+
 def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str, str]) -> Capture:
     sig = exported.graph_signature
     params: dict[str, Param] = {}
@@ -327,7 +392,8 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             val = node.meta.get("val")
             contiguous = bool(val.is_contiguous()) if hasattr(val, "is_contiguous") else True
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
-                              _shape(val), _scope(node.meta), file, line, contiguous))
+                              _shape(val), _scope(node.meta), file, line, contiguous, _copies(node, val),
+                              _operand_copies(node)))
         elif node.op == "output":
             outs = node.args[0]
             outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))

@@ -89,6 +89,7 @@ def _op_name(m: Mapped) -> str:
 
 def plan(cap: Capture) -> tuple[Group, list[Value], list[Mapped]]:
     """Map every op and place its row in the module tree; the root group, the output values and the rows."""
+    _copy_first(cap)
     shapes: dict[str, Any] = {"input": (1, *cap.input_shape)}
     for n in cap.nodes:
         shapes[n.name] = n.out
@@ -288,6 +289,40 @@ def _fold_parameter_views(cap: Capture) -> None:
         kept.append(n)
     cap.nodes[:] = kept
     cap.outputs[:] = [sub(o) for o in cap.outputs]
+
+
+def _copy_first(cap: Capture) -> None:
+    """The copies PyTorch makes inside an op, as ops of their own, as PyTorch runs them: a reshape or
+    flatten whose input's strides allow no view is a copy to a contiguous tensor (``x.contiguous()``),
+    then the view; so is an operand of a matrix product that autograd keeps a copy of, of its own
+    size (one it broadcasts into a larger copy stays, and is refused)."""
+    nodes: list[Node] = []
+    taken = {n.name for n in cap.nodes}
+    outs = {n.name: n.out for n in cap.nodes}
+
+    def copy(n: Node, k: int) -> None:
+        name = f"{n.name}_contiguous"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        src = n.args[k]
+        nodes.append(Node(name, "aten.contiguous.default", (src,), {}, outs.get(src.node), n.scope, n.file, n.line))
+        n.args = (*n.args[:k], Ref(name), *n.args[k + 1:])
+
+    for n in cap.nodes:
+        if n.copies and n.args and isinstance(n.args[0], Ref):
+            copy(n, 0)
+            n.copies = False
+        kept = list(n.operand_copies)
+        for k, numel in enumerate(n.operand_copies):
+            src = n.args[k]
+            shape = outs.get(src.node) if isinstance(src, Ref) else None
+            if numel and isinstance(shape, tuple) and numel == math.prod(shape):
+                copy(n, k)
+                kept[k] = 0
+        n.operand_copies = tuple(kept)
+        nodes.append(n)
+    cap.nodes[:] = nodes
 
 
 def _refs(v: Any) -> list[str]:

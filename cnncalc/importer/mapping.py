@@ -196,11 +196,16 @@ def _convt(node: Node, ctx: Context) -> Result:
     return Mapped(node, f"convtranspose{nd}d", args, [x], [p for p in (w, b) if p is not None])
 
 
-@rule("aten.linear", torch="nn.Linear, F.linear", layer="linear")
+@rule("aten.linear", torch="nn.Linear, F.linear", layer="linear",
+      when="an input whose strides allow no view of its leading axes as one (tokens after a transpose) is a "
+      "contiguous row first, as PyTorch copies it and autograd keeps the copy")
 def _linear(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
         raise Unmappable("has no weight")
+    if any(node.operand_copies):
+        raise Unmappable(f"copies its input {list(ctx.shape(x))} into {max(node.operand_copies)} elements that "
+                         "autograd keeps; cnncalc's linear has no such copy")
     args: dict[str, Any] = {"out_features": w.shape[0]}
     if b is None:
         args["bias"] = False
@@ -528,7 +533,8 @@ def _div(node: Node, ctx: Context) -> Result:
 
 @rule("aten.matmul", "aten.bmm", torch="a @ b, torch.matmul, torch.bmm of two activations (attention)",
       layer="matmul", when="both of one rank, at least 3 with the batch, so the batch meets the batch; "
-      "a parameter as an operand is refused")
+      "a parameter as an operand is refused; an operand PyTorch copies (its strides allow no batched view) "
+      "is a contiguous row first, as autograd keeps the copy; one it broadcasts into a larger copy is refused")
 def _matmul(node: Node, ctx: Context) -> Result:
     a, b = tensor(node), tensor(node, 1)
     sa, sb = ctx.shape(a), ctx.shape(b)
@@ -536,6 +542,10 @@ def _matmul(node: Node, ctx: Context) -> Result:
         raise Unmappable(f"multiplies shapes {list(sa)} and {list(sb)}: cnncalc's matmul takes two inputs of "
                          "one rank with the batch first in both (a vector or a rank mismatch would broadcast "
                          "the batch against another axis)")
+    for k, numel in enumerate(node.operand_copies):
+        if numel:
+            raise Unmappable(f"broadcasts its {('first', 'second')[k]} operand {list((sa, sb)[k])} into a copy of "
+                             f"{numel} elements that autograd keeps; cnncalc's matmul has no such copy")
     return Mapped(node, "matmul", {}, [a, b])
 
 
@@ -634,7 +644,8 @@ def _select(node: Node, ctx: Context) -> Result:
 # shapes and layout
 
 
-@rule("aten.flatten", torch="nn.Flatten, torch.flatten", layer="flatten")
+@rule("aten.flatten", torch="nn.Flatten, torch.flatten", layer="flatten",
+      when="a flatten the input's strides allow no view of is a copy first (contiguous), as PyTorch runs it")
 def _flatten(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     rank = len(ctx.shape(x))
@@ -644,8 +655,6 @@ def _flatten(node: Node, ctx: Context) -> Result:
         return Alias(x)
     if s == 0:
         raise Unmappable("flattens the batch axis into the others")
-    if not ctx.contiguous.get(x.node, True):
-        raise Unmappable("flattens a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
     args: dict[str, Any] = {}
     if s != 1:
         args["start_dim"] = s
@@ -667,7 +676,8 @@ def _flatten_of(src: Shape, dst: Shape) -> tuple[int, int] | None:
 @rule("aten.view", "aten.reshape", "aten._unsafe_view", "aten.unsqueeze", "aten.squeeze",
       torch="x.view, x.reshape, x.unsqueeze, x.squeeze", layer="flatten, reshape (or nothing)",
       when="a view to the same shape vanishes; a view merging neighbouring axes is a flatten; any other shape "
-      "is a reshape; the batch stays first; reshaping a non-contiguous tensor (a copy) is refused")
+      "is a reshape; the batch stays first; a reshape the input's strides allow no view of is a copy first "
+      "(contiguous), as PyTorch runs it")
 def _view(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     src, dst = ctx.shape(x), node.out
@@ -675,8 +685,6 @@ def _view(node: Node, ctx: Context) -> Result:
         return Alias(x)
     if not dst or dst[0] != src[0]:
         raise Unmappable("reshapes across the batch axis, which cnncalc describes per sample")
-    if not ctx.contiguous.get(x.node, True):
-        raise Unmappable("reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)")
     # squeeze and unsqueeze are reshapes; a view that merges neighbouring axes is written as flatten
     span = None if node.op in ("aten.squeeze", "aten.unsqueeze") else _flatten_of(src, dst)
     if span is None:
