@@ -250,3 +250,18 @@ def test_lists_interleaved_with_modules_are_dissolved_and_still_exact() -> None:
         real(make)(torch.randn(1, *SHAPE))
     assert cnncalc.analyse(text, convention="torch").totals.flops == counter.get_total_flops()
     assert cnncalc.analyse(text).totals.params == sum(p.numel() for p in real(make).parameters())
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_the_users_module_is_left_as_it_was(device: str) -> None:
+    # the capture works on a meta copy: the module keeps its own tensors (not fake ones) and its
+    # training mode, and importing it twice gives the same description
+    with torch.device(device):
+        model = models.Gates()
+    model.train()
+    before = {name: (t, t.device) for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    first = from_torch(model, SHAPE)
+    after = {name: (t, t.device) for name, t in [*model.named_parameters(), *model.named_buffers()]}
+    assert all(after[n][0] is before[n][0] and after[n][1] == before[n][1] for n in before)
+    assert all(m.training for m in model.modules())
+    assert from_torch(model, SHAPE) == first

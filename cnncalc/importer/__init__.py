@@ -53,9 +53,8 @@ def from_torch(module: Any, input_shape: Sequence[int] | str, name: str | None =
     if not isinstance(module, torch.nn.Module):
         raise refuse(f"expected a torch.nn.Module, got {type(module).__name__}")
     shape = _shape(input_shape)
-    if any(p.device.type != "meta" for p in module.parameters()):
-        module = _to_meta(module)
-    module = module.eval()
+    # the capture works on a meta copy: the user's module keeps its tensors and its training mode
+    module = _to_meta(module).eval()
     cap = capture(module, shape)
     emitted = emit(cap, name or type(module).__name__)
     verify(emitted, cap)
@@ -73,7 +72,13 @@ def _to_meta(module: Any) -> Any:
         memo[id(p)] = torch.nn.Parameter(p.detach().to("meta"), requires_grad=p.requires_grad)
     for b in module.buffers():
         memo[id(b)] = b.detach().to("meta")
-    return copy.deepcopy(module, memo)
+    try:
+        return copy.deepcopy(module, memo)
+    except Exception as err:  # an attribute that cannot be copied (a lock, a file, a generator)
+        if all(t.device.type == "meta" for t in [*module.parameters(), *module.buffers()]):
+            return module  # captured in place, as the only way left: its tensors become fake ones
+        raise refuse(f"the model cannot be copied to the meta device ({type(err).__name__}: {err}); "
+                     "build it on the meta device (with torch.device('meta'): ...)") from None
 
 
 def import_source(source: str, input_shape: Sequence[int] | str, kwargs: Mapping[str, Any] | None = None) -> str:
