@@ -125,17 +125,18 @@ class _Pool(Layer):
         k, s, p = self.geometry()
         padded = tuple(n + 2 * pi for n, pi in zip(ins[0][1:], p))
         k_eff = tuple(di * (ki - 1) + 1 for ki, di in zip(k, self.dil()))
-        if all(pi <= ki // 2 for pi, ki in zip(p, k)) and any(n < ke for n, ke in zip(padded, k_eff)):
-            what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
-            raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
         out: list[Term] = [Sym("C", ins[0][0])]
         for name, n, ki, si, pi, di in zip(axis_names(len(ins[0]))[1:], ins[0][1:], k, s, p, self.dil()):
             if pi > ki // 2:
                 raise LayerError(f"padding {pi} is more than half the kernel_size {ki}")
-            o = pool_axis(n, ki, si, pi, di, bool(self.ceil_mode), name)
-            if o.value < 1:
-                raise LayerError(f"output size {o.value} is not positive")
-            out.append(o)
+            out.append(pool_axis(n, ki, si, pi, di, bool(self.ceil_mode), name))
+        # PyTorch refuses an output size below 1 only: with ceil_mode a kernel larger than the
+        # padded input still gives one window (MaxPool2d(3, 2, ceil_mode=True) on 2x2 gives 1x1)
+        if any(o.value < 1 for o in out[1:]):
+            if any(n < ke for n, ke in zip(padded, k_eff)):
+                what = f"kernel_size {fmt_axes(k)}" + (f" (dilated to {fmt_axes(k_eff)})" if k_eff != k else "")
+                raise LayerError(f"{what} is larger than the padded input {'x'.join(map(str, padded))}")
+            raise LayerError(f"output size {min(o.value for o in out[1:])} is not positive")
         return tuple(out)
 
     def rf_window(self, ins: Sequence[Shape]) -> tuple[tuple[Term, int, int], ...]:

@@ -30,6 +30,12 @@ CASES = [
     pytest.param("maxpool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, [1, 5, 5],
                  # ceil((5 + 2 − 2)/2) + 1 = 4, but window 4 would start at 6 ≥ 5 + 1 (in the right padding)
                  [1, 3, 3], 0, 0, 0, 3 * 9, id="ceil_mode window starting in the right padding is dropped"),
+    # PyTorch refuses an output below 1 only: with ceil_mode, a window larger than the input is one
+    # output (torch.nn.MaxPool2d(3, 2, ceil_mode=True) on 2x2 gives 1x1)
+    pytest.param("maxpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, [1, 2, 2],
+                 [1, 1, 1], 0, 0, 0, 8, id="maxpool ceil_mode: a window larger than the input"),
+    pytest.param("avgpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, [1, 2, 2],
+                 [1, 1, 1], 0, 0, 0, 9, id="avgpool ceil_mode: a window larger than the input"),
     pytest.param("maxpool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, [64, 112, 112],
                  [64, 56, 56], 0, 0, 0, 8 * 64 * 56 * 56, id="maxpool 3 s2 p1 (ResNet stem)"),
     pytest.param("maxpool2d", {"kernel_size": 2, "dilation": 2}, [1, 7, 7],
