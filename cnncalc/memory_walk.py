@@ -253,11 +253,11 @@ class StepWalk:
             if i not in pending:
                 continue
             incoming: list[tuple[int, Key]] = []
-            views = node.layer.backward_views()
+            views = node.layer.view_gradients(node.in_shapes, node.out_shape)
             for k, j in enumerate(node.inputs):
                 if not requires_grad[j]:
                     continue
-                if views:
+                if views[k]:
                     incoming.append((j, pending[i]))
                 else:
                     grad: Key = ("grad", i, k)

@@ -227,6 +227,21 @@ class Views(nn.Module):
         return q.mean(1) + self.fc2(rows).mean(1) + mixed.mean(1)
 
 
+class Mixers(nn.Module):
+    """PoolFormer's token mixer ``pool(x) - x``, and GCNet's global-context term added by broadcasting."""
+
+    def __init__(self, c: int = 3, w: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, w, 3, padding=1)
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.context = nn.Conv2d(w, w, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = x + (self.pool(x) - x)
+        return x + self.context(x.mean((2, 3), keepdim=True))   # [N, w, H, W] + [N, w, 1, 1]
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """torchvision's ShuffleNetV2 channel shuffle."""
     b, c, h, w = x.size()

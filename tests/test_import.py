@@ -43,6 +43,7 @@ MODELS = {
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
     "lists (interleaved ModuleLists of sequentials, an item picked from a list)": models.Lists,
     "views (reshapes of a permuted tensor: a view, and a copy first)": models.Views,
+    "mixers (PoolFormer's pool(x) - x, GCNet's broadcast add)": models.Mixers,
 }
 
 

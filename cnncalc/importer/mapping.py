@@ -462,7 +462,8 @@ def _number(v: Any) -> bool:
 
 
 @rule("aten.add", "aten.add_", torch="x + y, x + c", layer="add, shift",
-      when="two activations of one shape; a constant (shift); a broadcast or a learnable bias is refused")
+      when="two activations of one rank, broadcast as PyTorch does (a global-context term); a constant (shift); "
+      "a learnable bias is refused")
 def _add(node: Node, ctx: Context) -> Result:
     a, b = arg(node, 0, "input"), arg(node, 1, "other")
     if arg(node, 2, "alpha", 1) != 1:
@@ -474,18 +475,26 @@ def _add(node: Node, ctx: Context) -> Result:
     if isinstance(a, Param) or isinstance(b, Param):
         raise Unmappable("adds a learnable tensor (a bias): cnncalc has no layer for it")
     x, y = tensor(node), tensor(node, 1)
-    if ctx.shape(x) != ctx.shape(y):
-        raise Unmappable(f"adds shapes {list(ctx.shape(x))} and {list(ctx.shape(y))} by broadcasting; "
-                         "cnncalc's add takes equal shapes")
+    if len(ctx.shape(x)) != len(ctx.shape(y)):
+        raise Unmappable("adds tensors of different ranks")
     return Mapped(node, "add", {}, [x, y])
 
 
-@rule("aten.sub", "aten.sub_", torch="x - c", layer="shift", when="a constant only")
+@rule("aten.sub", "aten.sub_", torch="x - y, x - c", layer="subtract, shift",
+      when="two activations of one rank, broadcast as PyTorch does (PoolFormer's pool(x) - x); a constant (shift); "
+      "a learnable tensor is refused")
 def _sub(node: Node, ctx: Context) -> Result:
-    b = arg(node, 1, "other")
-    if not _number(b) or arg(node, 2, "alpha", 1) != 1:
-        raise Unmappable("subtracting a tensor has no cnncalc layer")
-    return Mapped(node, "shift", {"value": -b}, [tensor(node)])
+    a, b = arg(node, 0, "input"), arg(node, 1, "other")
+    if arg(node, 2, "alpha", 1) != 1:
+        raise Unmappable("subtract with alpha ≠ 1 has no cnncalc layer")
+    if _number(b):
+        return Mapped(node, "shift", {"value": -b}, [tensor(node)])
+    if isinstance(a, Param) or isinstance(b, Param):
+        raise Unmappable("subtracts a learnable tensor: cnncalc has no layer for it")
+    x, y = tensor(node), tensor(node, 1)
+    if len(ctx.shape(x)) != len(ctx.shape(y)):
+        raise Unmappable("subtracts tensors of different ranks")
+    return Mapped(node, "subtract", {}, [x, y])
 
 
 def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:

@@ -147,6 +147,10 @@ class Layer(BaseModel):
     def backward_views(self) -> bool:
         """True when the gradients of the inputs are views of the output's gradient (no new memory)."""
         return False
+
+    def view_gradients(self, ins: Sequence[Shape], out: Shape) -> tuple[bool, ...]:
+        """Per input, whether its gradient is a view of the output's gradient (no new memory)."""
+        return (self.backward_views(),) * len(ins)
     def layout(self, layouts: Sequence[Layout], ins: Sequence[Shape], out: Shape) -> Layout:
         """Which input spatial axis each output axis runs along (raise LayerError if the input's does not suit)."""
         first = layouts[0]

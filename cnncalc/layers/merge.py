@@ -1,6 +1,9 @@
-"""Layers that combine or split tensors: add, concat, multiply, chunk, split, channel_shuffle.
+"""Layers that combine or split tensors: add, subtract, concat, multiply, chunk, split, channel_shuffle.
 
-- add: inputs of equal shape; FLOPs ``(inputs − 1)·E``
+- add: inputs broadcast as in PyTorch (a residual of equal shapes; a global-context term
+  [C, H, W] + [C, 1, 1]); FLOPs ``(inputs − 1)·E``
+- subtract: ``x − y`` of two inputs, broadcast as in PyTorch (PoolFormer's ``pool(x) − x``);
+  FLOPs ``E``
 - multiply: inputs broadcast as in PyTorch (squeeze-excitation: [C, H, W]·[C, 1, 1]);
   FLOPs ``(inputs − 1)·E``
 - concat: equal shapes except along ``dim`` (default 1, the channels); 0 FLOPs
@@ -11,10 +14,13 @@
   ``name.0``, ``name.1``, ... (see :mod:`cnncalc.graph`)
 - channel_shuffle: reorders channels in ``groups``; 0 FLOPs
 - receptive field of a merge: the largest over its inputs, per axis
-- saved for backward: add, concat, chunk, split and channel_shuffle keep nothing; multiply keeps
-  every input and, with more than two, each running product but the last (``a·b·c`` keeps
-  ``a``, ``b``, ``c`` and ``a·b``). The gradients of an add's or a concat's inputs are views
-  of its output's gradient; the output of chunk and split is a view of its input
+- saved for backward: add, subtract, concat, chunk, split and channel_shuffle keep nothing;
+  multiply keeps every input and, with more than two, each running product but the last
+  (``a·b·c`` keeps ``a``, ``b``, ``c`` and ``a·b``). The gradients of an add's or a concat's
+  inputs are views of its output's gradient, and so is that of a subtraction's ``x``; a
+  broadcast input's gradient is the output's summed to its shape (a new tensor of its size), and
+  ``y``'s of a subtraction is negated (a new tensor); the output of chunk and split is a view of
+  its input
 """
 
 from __future__ import annotations
@@ -34,6 +40,18 @@ def _pairwise_flops(ins: Sequence[Shape], out: Shape) -> Term:
     return (Sym("inputs", len(ins)) - 1) * elements(out)
 
 
+def _broadcast(ins: Sequence[Shape]) -> Shape:
+    """The shape of the inputs broadcast as PyTorch does (each axis: equal sizes, or 1)."""
+    rank = max(len(s) for s in ins)
+    out = []
+    for axis in range(rank):
+        sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
+        if len(sizes) > 1:
+            raise LayerError("shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
 def _dim(dim: int, rank: int) -> int:
     """PyTorch axis number (0 is the batch) to an index into a batch-less shape."""
     d = dim + rank + 1 if dim < 0 else dim
@@ -44,22 +62,24 @@ def _dim(dim: int, rank: int) -> int:
 
 @register("add")
 class Add(Layer):
-    """Element-wise sum of inputs of equal shape (residual connections)."""
+    """Element-wise sum of the inputs, broadcast as in PyTorch (residual connections)."""
 
     prefix = "add"
     peers = UNCOUNTED
     arity = (2, None)
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
-        if any(s != ins[0] for s in ins[1:]):
-            raise LayerError("shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
-        return ins[0]
+        return _broadcast(ins)
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _pairwise_flops(ins, out)
 
     def backward_views(self) -> bool:
         return True
+
+    def view_gradients(self, ins: Sequence[Shape], out: Shape) -> tuple[bool, ...]:
+        # a broadcast input's gradient is the output's summed to its shape: a new tensor
+        return tuple(s == out for s in ins)
 
     # the + operator, as torchvision's residual blocks write it (torch.add would be counted by ptflops)
     torch_helpers = (
@@ -78,6 +98,38 @@ class Add(Layer):
         return torch_call("Add")
 
 
+@register("subtract", "sub")
+class Subtract(Layer):
+    """``x − y`` of two inputs, broadcast as in PyTorch (PoolFormer's token mixer ``pool(x) − x``)."""
+
+    prefix = "sub"
+    peers = UNCOUNTED
+    arity = (2, 2)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return _broadcast(ins)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return elements(out)
+
+    def view_gradients(self, ins: Sequence[Shape], out: Shape) -> tuple[bool, ...]:
+        # d(x − y)/dx passes the output's gradient on (summed to x's shape if x is broadcast);
+        # d/dy is its negation, a new tensor
+        return (ins[0] == out, False)
+
+    torch_helpers = (
+        '''class Subtract(nn.Module):
+    """x - y, broadcast."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x - y
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Subtract")
+
+
 @register("multiply", "mul")
 class Multiply(Layer):
     """Element-wise product with PyTorch broadcasting (squeeze-excitation gating)."""
@@ -87,14 +139,7 @@ class Multiply(Layer):
     arity = (2, None)
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
-        rank = max(len(s) for s in ins)
-        out = []
-        for axis in range(rank):
-            sizes = {s[axis - rank + len(s)] for s in ins if axis - rank + len(s) >= 0} - {1}
-            if len(sizes) > 1:
-                raise LayerError("shapes do not broadcast: " + " vs ".join(fmt_shape(s) for s in ins))
-            out.append(sizes.pop() if sizes else 1)
-        return tuple(out)
+        return _broadcast(ins)
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _pairwise_flops(ins, out)

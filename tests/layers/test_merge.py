@@ -1,6 +1,6 @@
 """The merge family, cnncalc/layers/merge.py.
 
-Merges (add, multiply, concat) and channel splits (chunk, split, channel_shuffle).
+Merges (add, subtract, multiply, concat) and channel splits (chunk, split, channel_shuffle).
 
 The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
 from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
@@ -37,6 +37,11 @@ CASES = [
 MERGE_CASES = [
     pytest.param("add", None, [[64, 56, 56], [64, 56, 56]], [64, 56, 56], 64 * 56 * 56, id="residual add"),
     pytest.param("add", None, [[8, 4], [8, 4], [8, 4]], [8, 4], 2 * 32, id="add of three"),
+    pytest.param("add", None, [[64, 16, 16], [64, 1, 1]], [64, 16, 16], 64 * 16 * 16,
+                 id="global-context term broadcast (GCNet)"),
+    pytest.param("subtract", None, [[64, 56, 56], [64, 56, 56]], [64, 56, 56], 64 * 56 * 56,
+                 id="pool(x) - x (PoolFormer)"),
+    pytest.param("subtract", None, [[8, 4, 4], [1, 4, 4]], [8, 4, 4], 8 * 16, id="subtract broadcast"),
     pytest.param("multiply", None, [[96, 28, 28], [96, 1, 1]], [96, 28, 28], 96 * 28 * 28,
                  id="squeeze-excitation gate broadcast"),
     pytest.param("concat", None, [[64, 28, 28], [128, 28, 28], [32, 28, 28]], [224, 28, 28], 0,
@@ -48,6 +53,8 @@ MERGE_CASES = [
 #: (type, args, input shapes, saved as (tensor or dtype, elements[, per step]))
 SAVED = [
     pytest.param("add", {}, [X, X], [], id="add: nothing"),
+    pytest.param("add", {}, [X, (4, 1, 1)], [], id="add broadcast: nothing"),
+    pytest.param("subtract", {}, [X, X], [], id="subtract: nothing"),
     pytest.param("concat", {}, [X, X], [], id="concat: nothing"),
     pytest.param("multiply", {}, [X, (4, 1, 1)], [("input", E), ("input", 4)], id="multiply: both inputs"),
     pytest.param("multiply", {}, [X, X, X], [("input", E), ("input", E), ("input", E), ("act", E)],
@@ -81,6 +88,7 @@ def _cat(a: Args, s: Shape) -> Any:
 #: takes its inputs as separate arguments, as a model's forward writes ``a + b``.
 TWINS: dict[str, Any] = {
     "add": lambda a, s: Lambda(lambda *xs: functools.reduce(operator.add, xs)),
+    "subtract": lambda a, s: Lambda(operator.sub),
     "multiply": lambda a, s: Lambda(lambda *xs: functools.reduce(operator.mul, xs)),
     "concat": _cat,
     "chunk": lambda a, s: Lambda(lambda x: x.chunk(a["chunks"], dim=a.get("dim", 1))[a["index"]]),
@@ -119,7 +127,7 @@ GENERATORS: dict[str, Generator] = {
     "split": _split,
 }
 #: Types with several inputs: the random networks and the property tests wire them themselves.
-WIRED = {"add", "multiply", "concat"}
+WIRED = {"add", "subtract", "multiply", "concat"}
 
 #: Hypothesis strategies for the property tests (tests/test_properties.py).
 STRATEGIES: dict[str, Strategy] = {
@@ -130,6 +138,7 @@ STRATEGIES: dict[str, Strategy] = {
         {"split_size_or_sections": st.just(k), "index": st.integers(0, -(-s[0] // k) - 1), "dim": st.just(1)})),
     # merges take their second input from an earlier layer: see test_properties.networks
     "add": lambda s: st.just({}),
+    "subtract": lambda s: st.just({}),
     "multiply": lambda s: st.just({}),
     "concat": lambda s: st.just({}),
 }
