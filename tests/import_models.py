@@ -228,7 +228,8 @@ class Views(nn.Module):
 
 
 class Mixers(nn.Module):
-    """PoolFormer's token mixer ``pool(x) - x``, and GCNet's global-context term added by broadcasting."""
+    """PoolFormer's token mixer ``pool(x) - x``, GCNet's global-context term added by broadcasting, and
+    EvoNorm's cast of a tensor to the dtype it has."""
 
     def __init__(self, c: int = 3, w: int = 8) -> None:
         super().__init__()
@@ -237,7 +238,7 @@ class Mixers(nn.Module):
         self.context = nn.Conv2d(w, w, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
+        x = self.conv(x).to(x.dtype)                              # a cast to its own dtype: x itself
         x = x + (self.pool(x) - x)
         return x + self.context(x.mean((2, 3), keepdim=True))   # [N, w, H, W] + [N, w, 1, 1]
 

@@ -364,10 +364,23 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     if len(user_inputs) != 1:
         raise refuse(f"the model takes {len(user_inputs)} tensor inputs; cnncalc describes models with one input")
 
+    # a cast to the dtype and device a tensor has (``w.to(x.dtype)``) returns the tensor itself,
+    # and the check export records before it computes nothing: both vanish
+    same: dict[str, Any] = {}
+    for node in graph.nodes:
+        if node.op == "call_function" and str(node.target).startswith("aten.to.") and node.args:
+            src, val = node.args[0], node.meta.get("val")
+            before = getattr(src, "meta", {}).get("val")
+            if (before is not None and val is not None and before.dtype == val.dtype and before.device == val.device
+                    and not node.kwargs.get("copy") and not (len(node.args) > 3 and node.args[3])):
+                same[node.name] = src
+
     def conv(a: Any) -> Any:
         import torch.fx
 
         if isinstance(a, torch.fx.Node):
+            if a.name in same:
+                return conv(same[a.name])
             if a.name in bound:
                 return bound[a.name]
             if a.name in constants:
@@ -384,6 +397,8 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     nodes: list[Node] = []
     outputs: list[Any] = []
     for node in graph.nodes:
+        if node.name in same or str(node.target) == "aten._assert_tensor_metadata.default":
+            continue
         if node.op == "call_function":
             file, line = _location(node.meta.get("stack_trace"))
             target = getattr(node.target, "__name__", str(node.target))

@@ -114,8 +114,8 @@ def tensor(node: Node, i: int = 0) -> Ref:
     """Argument ``i``, which must be a tensor computed from the input (not a parameter, not a constant)."""
     a = arg(node, i, "input" if i == 0 else f"arg{i}")
     if isinstance(a, Param):
-        raise Unmappable(f"computes on the parameter '{a.fqn}' in forward (a weight standardised in forward, "
-                         "a token joined to the input): cnncalc has no layer for it")
+        raise Unmappable(f"computes on the parameter '{a.fqn}' in forward: no cnncalc layer transforms a "
+                         "parameter this way (a layer holds its parameters as they are)")
     if not isinstance(a, Ref) or a.node.startswith("constant "):
         raise Unmappable("reads a tensor that is not computed from the input (a constant)")
     return a
