@@ -227,6 +227,22 @@ class Views(nn.Module):
         return q.mean(1) + self.fc2(rows).mean(1) + mixed.mean(1)
 
 
+class Heads(nn.Module):
+    """Attention on q, k, v chunked from one convolution: channel slices, contiguous at batch 1 only,
+    which matmul copies at a larger batch to fold the heads into the batch (autograd keeps the copy)."""
+
+    def __init__(self, c: int = 3, w: int = 8) -> None:
+        super().__init__()
+        self.qkv = nn.Conv2d(c, 3 * w, 1)
+        self.proj = nn.Conv2d(w, w, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        q, k, v = (t.reshape(n, 2, -1, h * w) for t in self.qkv(x).chunk(3, dim=1))  # [N, 2, w/2, M]
+        att = (q.transpose(-1, -2) @ k).softmax(-1)                                  # [N, 2, M, M]
+        return self.proj((v @ att.transpose(-1, -2)).reshape(n, -1, h, w))
+
+
 class Mixers(nn.Module):
     """PoolFormer's token mixer ``pool(x) - x``, GCNet's global-context term added by broadcasting, and
     EvoNorm's cast of a tensor to the dtype it has."""

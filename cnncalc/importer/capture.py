@@ -282,6 +282,16 @@ def _batch2(shape: Any) -> tuple[int, ...]:
     return (2, *(int(s) for s in shape[1:])) if len(shape) and int(shape[0]) == 1 else tuple(int(s) for s in shape)
 
 
+def _contiguous(val: Any) -> bool:
+    """Whether a tensor is contiguous in training, at batch 2: at batch 1 a channel slice of a larger
+    tensor (``q`` of ``qkv.chunk(3, 1)``) is contiguous, as a size-1 axis's stride does not count."""
+    import torch
+
+    if not hasattr(val, "stride") or not hasattr(val, "shape"):
+        return True
+    return bool(torch.empty_strided(_batch2(val.shape), val.stride(), device="meta").is_contiguous())
+
+
 def _copies(node: Any, val: Any) -> bool:
     """Whether a reshape copies: PyTorch's own rule, asked by viewing an empty tensor with the input's
     shape and strides as the output's shape (``view`` refuses exactly where ``reshape`` copies)."""
@@ -405,7 +415,7 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             if hasattr(node.target, "_schema") or str(node.target).startswith("aten."):
                 target = str(node.target)
             val = node.meta.get("val")
-            contiguous = bool(val.is_contiguous()) if hasattr(val, "is_contiguous") else True
+            contiguous = _contiguous(val)
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
                               _shape(val), _scope(node.meta), file, line, contiguous, _copies(node, val),
                               _operand_copies(node)))
