@@ -57,6 +57,16 @@ TIMM = [
     "edgenext_xx_small", "fastvit_t8",
     "levit_128s", "poolformer_s12", "coatnet_nano_rw_224", "maxvit_nano_rw_256", "tiny_vit_5m_224",
     "vit_tiny_patch16_224",
+    # more families: MobileNetV1, EdgeTPU, FBNetV3, EfficientNet-X, GroupNorm EfficientNet, TF-'same' at 260,
+    # RepGhost, CSPNeXt, the Focus (space-to-depth) stem, legacy SE-ResNeXt, pre-activation ResNetV2 and
+    # RegNetV, ConvMixer, HGNet, RDNet, StarNet's star product, FasterNet's partial convolution
+    "mobilenetv1_100", "mobilenet_edgetpu_v2_xs", "fbnetv3_b", "efficientnet_x_b3", "efficientnet_b0_gn",
+    "tf_efficientnet_b2", "repghostnet_050", "cspnext_tiny", "cs3darknet_focus_s", "legacy_seresnext26_32x4d",
+    "resnetv2_50d_gn", "regnetv_040", "convmixer_768_32", "hgnet_tiny", "rdnet_tiny", "starnet_s1", "fasternet_t0",
+    # and their failures: TF-'same' max pooling, CondConv, EvoNorm, SimpleNorm, FilterResponseNorm, a learnable
+    # scalar affine, StarReLU, GroupNorm without a bias, a branch nothing reads (DLA), an attention stage (CPU bone)
+    "nasnetalarge", "efficientnet_cc_b0_4e", "regnetz_c16_evos", "convnext_zepto_rms", "resnetv2_50d_frn",
+    "hgnetv2_b0", "convformer_s18", "poolformerv2_s12", "dla102", "cpubone_s0",
 ]
 
 
