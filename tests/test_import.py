@@ -41,6 +41,7 @@ MODELS = {
     "kernels (timm's selective kernel and split attention: stack, radix sum and softmax)": models.Kernels,
     "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
+    "standardised (BiT's StdConv2d, NF-Nets' ScaledStdConv2d and its TF-same form)": models.Standardised,
 }
 
 
@@ -162,6 +163,17 @@ def test_the_description_reads_as_the_module_tree() -> None:
     assert "- flatten: {name: s2d, end_dim: 3}" in imported(models.Gates)  # the op giving SpaceToDepth's output
     assert "- layernorm2d: {name: norm}" in text  # permute, layer_norm, permute in one module
     assert "channel_shuffle: {name: channel_shuffle, groups: 2}" in text  # the view/transpose idiom
+
+
+def test_a_standardised_weight_is_one_conv_row_with_its_options() -> None:
+    text = imported(models.Standardised)
+    assert ("- conv2d: {name: stem, out_channels: 16, kernel_size: 3, stride: 2, padding: 1, bias: false, "
+            "weight_standardization: true, ws_eps: 1e-08}") in text
+    # γ written as the model's constant: γ·fan_in^−½ is the scale the model multiplies its gain by
+    assert "weight_standardization: true, ws_gain: true, ws_gamma: 1.7139588594436646, ws_eps: 1e-05}" in text
+    # TF's SAME padding stays a row of its own before the convolution, as for timm's Conv2dSame
+    assert "- zeropad2d: {name: conv2_pad, padding: [0, 1, 0, 1]}" in text
+    assert "{name: conv2, out_channels: 32, kernel_size: 3, stride: 2, weight_standardization: true" in text
 
 
 @pytest.mark.parametrize("case", models.REFUSED.values(), ids=models.REFUSED.keys())
