@@ -7,10 +7,10 @@ so that it fails once the model is exact, and the record is then updated). A mod
 does not finish would be recorded ``"wrong: hangs"`` and left out of ``REPRESENTATIVES``; none does.
 Recorded with ``CNNCALC_ZOO=all`` over every model, torchvision 0.28.0, timm 1.0.31, torch 2.13,
 2026-12-05, on the importer with several outputs, split attention, TF-same padding, stack and
-matmul (the selective kernels and attention models re-run with the last two). Every model recorded
-wrong is wrong in its rows' names only (for instance a module of a ``ModuleList`` indexed in a
-loop, ``bns.0``, is named ``bns_0``): params, total MACs, torch FLOPs, saved activations and the
-export check agree with PyTorch.
+matmul (the selective kernels and attention models re-run with the last two; the NF-Nets and BiT
+with weight standardisation). Every model recorded wrong is wrong in its rows' names only (for
+instance a module of a ``ModuleList`` indexed in a loop, ``bns.0``, is named ``bns_0``): params,
+total MACs, torch FLOPs, saved activations and the export check agree with PyTorch.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ EXPECTED: dict[str, str] = {
     "timm:densenet121": "exact",
     "timm:dla34": "exact",
     "timm:dla46x_c": "exact",
-    "timm:dm_nfnet_f0": "computes on the parameter",
+    "timm:dm_nfnet_f0": "multiplies by a parameter of shape []",
     "timm:dpn68": "exact",
     "timm:dpn68b": "exact",
     "timm:eca_halonext26ts": "reshapes across the batch axis, which cnncalc describes per sample",
-    "timm:eca_nfnet_l0": "computes on the parameter",
+    "timm:eca_nfnet_l0": "exact",
     "timm:ecaresnet26t": "exact",
     "timm:ecaresnet50d": "exact",
     "timm:edgenext_xx_small": "reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)",
@@ -75,9 +75,10 @@ EXPECTED: dict[str, str] = {
     "timm:mobileone_s0": "exact",
     "timm:mobilevit_xxs": "reshapes across the batch axis, which cnncalc describes per sample",
     "timm:mobilevitv2_050": "reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)",
-    "timm:nf_regnet_b0": "computes on the parameter",
-    "timm:nf_resnet26": "computes on the parameter",
-    "timm:nfnet_l0": "computes on the parameter",
+    "timm:nf_regnet_b0": "exact",
+    "timm:nf_resnet26": "exact",
+    "timm:nfnet_f0": "exact",
+    "timm:nfnet_l0": "exact",
     "timm:poolformer_s12": "subtracting a tensor has no cnncalc layer",
     "timm:regnetx_002": "exact",
     "timm:regnety_008": "exact",
@@ -94,6 +95,7 @@ EXPECTED: dict[str, str] = {
     "timm:resnetaa50": "exact",
     "timm:resnetblur18": "'reflect' padding has no cnncalc layer (only zero padding)",
     "timm:resnetrs50": "exact",
+    "timm:resnetv2_50x1_bit": "exact",
     "timm:rexnet_100": "exact",
     "timm:rexnetr_100": "exact",
     "timm:sebotnet33ts_256": "reshapes across the batch axis, which cnncalc describes per sample",
