@@ -317,3 +317,57 @@ STRATEGIES: dict[str, Strategy] = {
     "conv": lambda s: _strategy(s, len(s) - 1, False),
     "convtranspose": lambda s: _strategy(s, len(s) - 1, True),
 }
+
+
+# -- weight standardisation against autograd: frozen, and under autocast ---------------------------
+
+
+def _ws_saved(layer: str, frozen: tuple[bool, bool], batch: int, amp: bool) -> tuple[int, int]:
+    """(cnncalc, autograd) saved bytes of ``pre`` conv → a weight-standardised ``layer``, each frozen or not."""
+    torch = pytest.importorskip("torch")
+    from conftest import measure_memory
+
+    from cnncalc import spec
+    from cnncalc.graph import build
+    from cnncalc.memory import MemoryModel
+
+    text = (f"input: [4, 8, 8]\nlayers:\n  - conv2d: {{out_channels: 4, kernel_size: 3, padding: 1, "
+            f"frozen: {str(frozen[0]).lower()}}}\n  - conv2d: {{{layer}, frozen: {str(frozen[1]).lower()}}}\n")
+    graph = build(spec.load("case.yaml", text=text))
+    args = {k.strip(): v.strip() for k, v in (item.split(":") for item in layer.split(","))}
+    torch.manual_seed(0)
+    model = nn().Sequential(nn().Conv2d(4, 4, 3, padding=1),
+                            std_conv((4, 8, 8), int(args["out_channels"]), int(args["kernel_size"]),
+                                     ws_gain=args.get("ws_gain") == "true"))
+    for module, off in zip(model, frozen):
+        module.requires_grad_(not off)
+    measure = measure_memory()
+    dtype = torch.bfloat16 if amp else None
+    theirs = measure.saved_bytes(model, torch.randn(batch, 4, 8, 8), amp=dtype)
+    ours = MemoryModel(graph, optimizer="sgd", **({"dtype": "bf16", "amp": True} if amp else {})).estimate(batch)
+    return ours.saved, theirs
+
+
+WS_LAYERS = ["out_channels: 6, kernel_size: 3, weight_standardization: true",
+             "out_channels: 6, kernel_size: 3, weight_standardization: true, ws_gain: true"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", WS_LAYERS, ids=["StdConv2d", "ScaledStdConv2d"])
+@pytest.mark.parametrize("frozen", [(False, True), (True, False), (True, True)],
+                         ids=["conv frozen: the standardisation builds no backward", "input needs no grad",
+                              "both frozen: nothing"])
+def test_weight_standardisation_frozen_saves_what_autograd_saves(layer: str, frozen: tuple[bool, bool]) -> None:
+    for batch in (2, 3):
+        ours, theirs = _ws_saved(layer, frozen, batch, amp=False)
+        assert ours == theirs
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", WS_LAYERS, ids=["StdConv2d", "ScaledStdConv2d"])
+def test_weight_standardisation_under_autocast_saves_a_low_precision_standardised_weight(layer: str) -> None:
+    # CPU autocast (bf16) as CUDA's: the convolution keeps a bf16 copy of the standardised weight;
+    # the statistics and gain·scale stay fp32
+    for batch in (2, 3):
+        ours, theirs = _ws_saved(layer, (False, False), batch, amp=True)
+        assert ours == theirs
