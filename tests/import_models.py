@@ -440,7 +440,7 @@ class ScaledStdConv2d(nn.Conv2d):
 
 
 class Standardised(nn.Module):
-    """Weight-standardised convolutions: BiT's (with GroupNorm) and NF-Nets' (scaled, with TF-same padding)."""
+    """Weight-standardised convolutions: BiT's (with GroupNorm), NF-Nets' (scaled, TF-same padding, skip-init)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -449,11 +449,13 @@ class Standardised(nn.Module):
         self.act = nn.ReLU()
         self.conv1 = ScaledStdConv2d(16, 16, 3, gamma=1.7139588594436646)
         self.conv2 = ScaledStdConv2d(16, 32, 3, stride=2, same=True)
+        self.skipinit_gain = nn.Parameter(torch.ones(()))  # DeepMind's NF-Net: one learnable value
         self.head = nn.Linear(32, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act(self.gn(self.stem(x)))
         x = self.conv2(F.gelu(self.conv1(x)))
+        x.mul_(self.skipinit_gain)
         return self.head(x.mean((2, 3)))
 
 

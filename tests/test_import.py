@@ -174,6 +174,7 @@ def test_a_standardised_weight_is_one_conv_row_with_its_options() -> None:
     # TF's SAME padding stays a row of its own before the convolution, as for timm's Conv2dSame
     assert "- zeropad2d: {name: conv2_pad, padding: [0, 1, 0, 1]}" in text
     assert "{name: conv2, out_channels: 32, kernel_size: 3, stride: 2, weight_standardization: true" in text
+    assert "- layerscale: {name: mul, scalar: true}" in text  # the skip-init gain, one value
 
 
 @pytest.mark.parametrize("case", models.REFUSED.values(), ids=models.REFUSED.keys())

@@ -496,13 +496,15 @@ def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:
         return Mapped(node, "layerscale", {"dim": 1}, [x], [g])
     if gs[-1:] == (c,) and all(s == 1 for s in gs[:-1]) and shape[-1] == c:
         return Mapped(node, "layerscale", {"dim": -1}, [x], [g])
+    if g.shape == ():
+        return Mapped(node, "layerscale", {"scalar": True}, [x], [g])  # one value (NF-Nets' skip-init gain)
     raise Unmappable(f"multiplies by a parameter of shape {list(g.shape)}: only one value per channel "
                      "(layer scale) has a cnncalc layer")
 
 
 @rule("aten.mul", "aten.mul_", torch="x * y, x * c, gamma * x", layer="multiply, scale, layerscale",
       when="two activations broadcast as PyTorch does (squeeze-excitation gates); a constant (scale); "
-      "a parameter of one value per channel (layer scale)")
+      "a parameter of one value per channel (layer scale), or of one value (shape [], layerscale scalar)")
 def _mul(node: Node, ctx: Context) -> Result:
     a, b = arg(node, 0, "input"), arg(node, 1, "other")
     if _number(b):

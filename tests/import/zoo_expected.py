@@ -30,7 +30,7 @@ EXPECTED: dict[str, str] = {
     "timm:densenet121": "exact",
     "timm:dla34": "exact",
     "timm:dla46x_c": "exact",
-    "timm:dm_nfnet_f0": "multiplies by a parameter of shape []",
+    "timm:dm_nfnet_f0": "exact",
     "timm:dpn68": "exact",
     "timm:dpn68b": "exact",
     "timm:eca_halonext26ts": "reshapes across the batch axis, which cnncalc describes per sample",
