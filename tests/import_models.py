@@ -476,6 +476,15 @@ class WSConv2d(nn.Conv2d):
         return F.conv2d(x, w, self.bias)
 
 
+class QiaoWSConv2d(nn.Conv2d):
+    """Weight standardisation as its paper's code writes it: mean and std by hand, the std unbiased, eps outside."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight - self.weight.mean(dim=(1, 2, 3), keepdim=True)
+        w = w / (w.view(w.size(0), -1).std(dim=1).view(-1, 1, 1, 1) + 1e-5)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
+
+
 class Attention(nn.Module):
     """A self-attention block over the positions written with ``@`` (BoTNet, MobileViT)."""
 
@@ -544,6 +553,8 @@ REFUSED = {
                         "'reflect' padding"),
     "weight standardisation times a gain": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
+    "hand-written weight standardisation": (lambda: nn.Sequential(QiaoWSConv2d(3, 4, 3)), "aten.mean",
+                                            "weight standardised otherwise than timm's"),
     "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
     "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),

@@ -277,6 +277,10 @@ class ConvNd(_Conv):
             raise LayerError(f"{', '.join(options)} applies only with weight_standardization: true")
         if "ws_gamma" in options and not self.ws_gain:
             raise LayerError("ws_gamma scales the gain: it needs ws_gain: true")
+        if self.weight_standardization and self.weight_elements(ins) == self.out_channels:
+            # F.batch_norm in training mode needs more than one value per channel
+            raise LayerError("weight standardisation needs more than one weight per output channel "
+                             "(k·C_in/groups is 1), as PyTorch's batch_norm does")
         k, s, d = self.geometry()
         if self.padding == "same" and any(x != 1 for x in s):
             raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")

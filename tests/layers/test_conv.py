@@ -189,6 +189,9 @@ TORCH_REFUSES = [
     pytest.param("conv2d", {"out_channels": 1, "kernel_size": 5, "padding": "same", "padding_mode": "reflect"},
                  (1, 2, 8), lambda nn: nn.Conv2d(1, 1, 5, padding="same", padding_mode="reflect"),
                  "smaller than the input size 2", id="reflect 'same' padding wider than the input"),
+    pytest.param("conv2d", {"out_channels": 4, "kernel_size": 1, "groups": 4, "weight_standardization": True},
+                 (4, 3, 3), lambda nn: std_conv((4, 3, 3), 4, 1, groups=4),
+                 "more than one weight per output channel", id="weight-standardised depthwise 1x1: one weight each"),
 ]
 
 
@@ -198,6 +201,9 @@ TORCH_ACCEPTS = [
                  lambda nn: nn.Conv1d(1, 1, 1, padding=1, padding_mode="reflect"), (1, 4), id="reflect 1 on 2"),
     pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 2, "padding_mode": "circular"}, (1, 2),
                  lambda nn: nn.Conv1d(1, 1, 1, padding=2, padding_mode="circular"), (1, 6), id="circular 2 on 2"),
+    pytest.param("conv1d", {"out_channels": 2, "kernel_size": 2, "groups": 2, "weight_standardization": True},
+                 (2, 3), lambda nn: std_conv((2, 3), 2, 2, groups=2), (2, 2),
+                 id="weight-standardised, two weights each"),
 ]
 
 
@@ -273,6 +279,11 @@ def _generator(n: int, transposed: bool) -> Generator:
             args["padding"] = rng.choice([0, 1, axes(rng, n, 0, 2), "valid", "same"])
             if args["padding"] == "same":
                 args.pop("stride", None)
+            if rng.random() < 0.25:
+                # timm's StdConv2d, or with a gain its ScaledStdConv2d
+                args["weight_standardization"] = True
+                if rng.random() < 0.5:
+                    args.update(ws_gain=True, ws_gamma=rng.choice([1.0, 1.7139588594436646]))
         return args
 
     return gen
@@ -305,6 +316,10 @@ def _strategy(shape: Shape, ndim: int, transposed: bool) -> st.SearchStrategy[Ar
                 pads.append(st.just("same"))
             args["padding"] = d(st.one_of(*pads))
             args["padding_mode"] = d(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+            if d(st.booleans()):
+                args["weight_standardization"] = True
+                args["ws_gain"] = d(st.booleans())
+                args["ws_eps"] = d(st.sampled_from([1e-6, 1e-8, 1e-5]))
         if d(st.booleans()):
             args["in_channels"] = shape[0]
         return args
