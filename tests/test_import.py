@@ -258,3 +258,27 @@ def test_lists_interleaved_with_modules_are_dissolved_and_still_exact() -> None:
         real(make)(torch.randn(1, *SHAPE))
     assert cnncalc.analyse(text, convention="torch").totals.flops == counter.get_total_flops()
     assert cnncalc.analyse(text).totals.params == sum(p.numel() for p in real(make).parameters())
+
+
+def test_an_exported_weight_standardised_convolution_imports_back_as_itself(tmp_path: Path) -> None:
+    text = ("name: ws\ninput: [3, 16, 16]\nlayers:\n"
+            "  - conv2d: {name: a, out_channels: 8, kernel_size: 3, padding: 1, bias: false, "
+            "weight_standardization: true, ws_eps: 1.0e-08}\n"
+            "  - conv2d: {name: b, out_channels: 8, kernel_size: 3, stride: 2, groups: 2, "
+            "weight_standardization: true, ws_gain: true, ws_gamma: 1.7139588594436646}\n"
+            "  - flatten: {name: f, start_dim: 2}\n"
+            "  - conv1d: {name: c, out_channels: 4, kernel_size: 3, weight_standardization: true}\n")
+    source = tmp_path / "ws.yaml"
+    source.write_text(text)
+    exported = tmp_path / "ws.py"
+    result = CliRunner().invoke(cli, ["export", str(source), "--to", "pytorch", "-o", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert "class WSConv2d(nn.Conv2d):" in exported.read_text()
+    result = CliRunner().invoke(cli, ["import", f"{exported}:Model", "--input", "3x16x16"])
+    assert result.exit_code == 0, result.output
+    for layer in ("a", "b", "c"):
+        (line,) = [ln for ln in text.splitlines() if f"{{name: {layer}," in ln]
+        assert line.replace("1.0e-08", "1e-08") in result.stdout
+    want, got = cnncalc.analyse(text, batch=2).to_dict(), cnncalc.analyse(result.stdout, batch=2).to_dict()
+    assert {k: v for k, v in got["totals"].items() if k != "name"} == \
+        {k: v for k, v in want["totals"].items() if k != "name"}
