@@ -51,6 +51,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from pydantic import Field
+
 from ..errors import LayerError
 from ..formula import Floor, Note, Sym, Term, axis_names, elements
 from .base import (
@@ -218,10 +220,12 @@ class ConvNd(_Conv):
 
     peers = Peers(fvcore=_ws_peer(_fvcore_conv, _fvcore_ws), thop=_ws_peer(weights, nothing),
                   ptflops=_ws_peer(weights_and_bias, nothing), torchinfo=_ws_peer(_per_position, _torchinfo_ws))
-    weight_standardization: Flag = False
-    ws_gain: Flag = False
-    ws_gamma: Number = 1.0
-    ws_eps: Number = 1e-6
+    weight_standardization: Flag = Field(False, description="standardise the weight per output channel in "
+                                         "forward (timm's StdConv2d)")
+    ws_gain: Flag = Field(False, description="a learnable gain per output channel times ws_gamma/sqrt(fan-in) "
+                          "(timm's ScaledStdConv2d)")
+    ws_gamma: Number = Field(1.0, description="the constant the gain is multiplied by, over sqrt(fan-in)")
+    ws_eps: Number = Field(1e-6, description="added to the variance of each output channel's weights")
 
     def weight_elements(self, ins: Sequence[Shape]) -> int:
         """W = k·C_in/groups·C_out, the weights of the kernel."""
