@@ -308,7 +308,7 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
             else:
                 kept.add(node.index)
         modules[node.index] = layer.torch_module(node.in_shapes)
-        helpers.update(dict.fromkeys(layer.torch_helpers))
+        helpers.update(dict.fromkeys(layer.torch_helper_sources()))
 
     paths = {child.index: path for path, child in _walk(tree) if isinstance(child, Node)}
     renamed = {paths[n.index]: n.name for n in graph.nodes if paths[n.index] != n.name}

@@ -405,8 +405,56 @@ class Classic(nn.Module):
         return self.fc(x).softmax(-1)
 
 
+class BlurPool(nn.Module):
+    """timm's BlurPool2d: reflect padding, then a fixed binomial filter per channel (a buffer) with stride 2."""
+
+    def __init__(self, channels: int, bias: bool = False) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (taps[:, None] * taps[None, :] / 16).repeat(channels, 1, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.zeros(channels) if bias else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, [1, 1, 1, 1], mode="reflect")
+        return F.conv2d(x, self.filt, self.shift, stride=2, groups=x.shape[1])
+
+
+class Padded(nn.Module):
+    """Reflection, replication and circular padding, as modules, F.pad and conv padding modes; blur pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflect = nn.ReflectionPad2d((2, 1, 0, 3))
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="replicate")
+        self.blur = BlurPool(8)
+        self.circ = nn.Conv2d(8, 8, 3, padding=1, padding_mode="circular")
+        self.replicate = nn.ReplicationPad2d(1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=(1, 2), padding_mode="reflect")
+        self.blur2 = BlurPool(8, bias=True)
+        self.circular = nn.CircularPad2d((1, 0, 2, 1))
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blur(self.conv(self.reflect(x)))
+        x = self.conv2(self.replicate(self.circ(x)))
+        x = F.pad(self.circular(self.blur2(x)), [0, 1, 1, 0], mode="replicate")
+        return self.fc(x.mean((2, 3)))
+
+
 # ---------------------------------------------------------------------------------------------
 # what must be refused
+
+
+class HalfFixed(nn.Module):
+    """A convolution with a fixed weight (a buffer) but a learnable bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filt", torch.ones(4, 3, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.filt, self.bias)
 
 
 class WSConv2d(nn.Conv2d):
@@ -486,8 +534,8 @@ class Unused(nn.Module):
 
 
 REFUSED = {
-    "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
-                        "'reflect' padding"),
+    "padding by 1": (lambda: nn.Sequential(nn.ConstantPad2d(1, 1.0)), "aten.pad", "padding with 1.0"),
+    "fixed weight, learnable bias": (HalfFixed, "aten.conv2d", "a fixed weight (a buffer) and a learnable bias"),
     "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
     "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),

@@ -149,8 +149,9 @@ def _dim(node: Node, ctx: Context, d: int, rank: int) -> int:
 
 
 @rule("aten.conv1d", "aten.conv2d", "aten.conv3d", torch="nn.Conv1d/2d/3d, F.conv1d/2d/3d",
-      layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (refused unless constant 0); "
-      "a weight computed in forward (weight standardisation) is refused")
+      layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (its padding layer); "
+      "a weight computed in forward (weight standardisation) is refused; a weight held as a buffer (a fixed "
+      "filter) sets `fixed`")
 def _conv(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
@@ -173,6 +174,13 @@ def _conv(node: Node, ctx: Context) -> Result:
         args["bias"] = False
     if len(ctx.shape(x)) != nd + 2:
         raise Unmappable(f"a {nd}-d convolution on a {len(ctx.shape(x)) - 1}-d tensor (unbatched input)")
+    if w.buffer:
+        # a fixed filter (anti-aliased downsampling's blur): its weight and bias are buffers
+        if b is not None and not b.buffer:
+            raise Unmappable("has a fixed weight (a buffer) and a learnable bias; cnncalc's fixed conv holds both")
+        args["fixed"] = True
+    elif b is not None and b.buffer:
+        raise Unmappable("has a learnable weight and a fixed bias (a buffer); cnncalc's conv holds both alike")
     return Mapped(node, f"conv{nd}d", args, [x], [p for p in (w, b) if p is not None])
 
 
@@ -792,21 +800,34 @@ def _upsample(node: Node, ctx: Context) -> Result:
     return Mapped(node, "upsample", args, [x])
 
 
-@rule("aten.pad", "aten.constant_pad_nd", torch="nn.ZeroPad1d/2d/3d, F.pad with zeros", layer="zeropad1d/2d/3d",
-      when="constant 0 over every spatial axis; reflect, replicate and circular padding are refused")
+#: F.pad's modes and the aten ops they dispatch to, by cnncalc's padding type stem
+_PAD_MODES = {"constant": "zeropad", "reflect": "reflectionpad", "replicate": "replicationpad",
+              "circular": "circularpad"}
+_PAD_WORDS = {"constant": "zero", "reflect": "reflection", "replicate": "replication", "circular": "circular"}
+
+
+@rule("aten.pad", "aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2d", "aten.reflection_pad3d",
+      "aten.replication_pad1d", "aten.replication_pad2d", "aten.replication_pad3d",
+      torch="nn.ZeroPad*d, nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad",
+      layer="zeropad*d, reflectionpad*d, replicationpad*d, circularpad*d",
+      when="over every spatial axis; constant padding only with 0")
 def _pad(node: Node, ctx: Context) -> Result:
     x = tensor(node)
-    pads = [int(p) for p in arg(node, 1, "pad")]
-    mode = arg(node, 2, "mode", "constant") if node.op == "aten.pad" else "constant"
-    value = arg(node, 3 if node.op == "aten.pad" else 2, "value", 0.0)
-    if mode != "constant":
-        raise Unmappable(f"'{mode}' padding has no cnncalc layer (only zero padding)")
-    if value not in (None, 0, 0.0):
+    pads = [int(p) for p in arg(node, 1, "pad" if node.op in ("aten.pad", "aten.constant_pad_nd") else "padding")]
+    if node.op == "aten.pad":
+        mode, value = arg(node, 2, "mode", "constant"), arg(node, 3, "value", None)
+    else:
+        mode = "reflect" if "reflection" in node.op else "replicate" if "replication" in node.op else "constant"
+        value = arg(node, 2, "value", 0.0) if mode == "constant" else None
+    if mode not in _PAD_MODES:
+        raise Unmappable(f"'{mode}' padding has no cnncalc layer")
+    if mode == "constant" and value not in (None, 0, 0.0):
         raise Unmappable(f"padding with {value} has no cnncalc layer (only zero padding)")
     nd = len(ctx.shape(x)) - 2
     if len(pads) != 2 * nd:
-        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's zero padding pads them all")
-    return Mapped(node, f"zeropad{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
+        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's {_PAD_WORDS[mode]} padding "
+                         "pads them all")
+    return Mapped(node, f"{_PAD_MODES[mode]}{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
 
 
 @rule("aten.channel_shuffle", "aten.native_channel_shuffle", torch="nn.ChannelShuffle", layer="channel_shuffle")

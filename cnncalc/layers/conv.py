@@ -4,7 +4,10 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 
 - output, per axis: ``floor((n + 2p − d(k−1) − 1)/s) + 1``; transposed:
   ``(n − 1)s − 2p + d(k−1) + output_padding + 1``
-- params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``
+- params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``;
+  ``fixed: true`` (a fixed filter, such as the binomial blur of anti-aliased downsampling) holds
+  the same values as buffers instead: no gradient, no optimizer state, the same saved tensors
+  (autograd keeps the buffer weight as it keeps a parameter)
 - MACs: ``k·C_in/groups·C_out·out_spatial``; transposed ``k·C_out/groups·C_in·in_spatial``
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed, output unit ``t`` reads
@@ -20,7 +23,10 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 - peer tools (see cnncalc.layers.peers): the MACs, except that fvcore counts 0 for ``padding``
   same or valid with zeros (traced as ``aten::_convolution_mode``, which it does not handle),
   thop counts a transposed one as output elements · C_in/groups · k, ptflops adds one per output
-  element for the bias, and torchinfo counts the parameters once per output position
+  element for the bias, and torchinfo counts the parameters once per output position; a fixed
+  filter is exported as ``FixedConv2d``, a subclass of ``nn.Conv2d`` that thop and ptflops do
+  not hook (they look modules up by exact type) and whose buffers torchinfo does not count, so
+  only fvcore counts it
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import math
 from collections.abc import Sequence
 
 from ..errors import LayerError
-from ..formula import Floor, Note, Sym, Term, axis_names, elements
+from ..formula import ZERO, Floor, Note, Sym, Term, axis_names, elements
 from .base import (
     RF,
     AxisRF,
@@ -121,8 +127,8 @@ class _Conv(Layer):
         return numel(ins[0]) + numel(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
-        # weight = params − bias
-        weight = self.params(ins) - (self.out_channels if self.bias else 0)
+        # weight = params − bias (a fixed filter's weight and bias are buffers)
+        weight = self.params(ins) + self.buffers(ins) - (self.out_channels if self.bias else 0)
         return (Saved.input(ins), Saved.weight(weight))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
@@ -225,6 +231,45 @@ class ConvNd(_Conv):
 
     def rf_dilation(self, ins: Sequence[Shape]) -> tuple[int, ...]:
         return self.geometry()[2]
+
+    # -- a fixed filter: ``fixed: true`` holds the weight and bias as buffers, not parameters ----
+    fixed: Flag = False
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return ZERO if self.fixed else super().params_term(ins)
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        # the same (k·C_in/g + 1)·C_out values, stored as buffers: no gradient, no optimizer state
+        return super().params_term(ins) if self.fixed else ZERO
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        module = super().torch_module(ins)
+        return f"Fixed{module.removeprefix('nn.')}" if self.fixed else module
+
+    def torch_helper_sources(self) -> tuple[str, ...]:
+        return (_fixed_helper(self.ndim or 1),) if self.fixed else ()
+
+    def describe(self) -> str:
+        return f"{super().describe()} fixed" if self.fixed else super().describe()
+
+    def peer_count(self, tool: str, ins: Sequence[Shape], out: Shape) -> int:
+        # thop and ptflops hook modules by exact type, and FixedConv<n>d is none of theirs
+        if self.fixed and tool in ("thop", "ptflops"):
+            return 0
+        return super().peer_count(tool, ins, out)
+
+
+def _fixed_helper(nd: int) -> str:
+    """Source of ``FixedConv<nd>d``: ``nn.Conv<nd>d`` with its weight and bias re-registered as buffers."""
+    return f'''class FixedConv{nd}d(nn.Conv{nd}d):
+    """A convolution with a fixed filter: its weight and bias are buffers, not parameters."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("weight", "bias"):
+            value = self._parameters.pop(name)
+            self.register_buffer(name, None if value is None else value.detach())
+'''
 
 
 class ConvTransposeNd(_Conv):
