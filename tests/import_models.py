@@ -420,7 +420,8 @@ class BlurPool(nn.Module):
 
 
 class Padded(nn.Module):
-    """Reflection, replication and circular padding, as modules, F.pad and conv padding modes; blur pooling."""
+    """Reflection, replication and circular padding, as modules, F.pad and conv padding modes; blur pooling;
+    a BatchNorm1d on [N, C]."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -432,13 +433,14 @@ class Padded(nn.Module):
         self.conv2 = nn.Conv2d(8, 8, 3, padding=(1, 2), padding_mode="reflect")
         self.blur2 = BlurPool(8, bias=True)
         self.circular = nn.CircularPad2d((1, 0, 2, 1))
+        self.bn = nn.BatchNorm1d(8)  # on [N, C], as RepViT's classifier
         self.fc = nn.Linear(8, 5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blur(self.conv(self.reflect(x)))
         x = self.conv2(self.replicate(self.circ(x)))
         x = F.pad(self.circular(self.blur2(x)), [0, 1, 1, 0], mode="replicate")
-        return self.fc(x.mean((2, 3)))
+        return self.fc(self.bn(x.mean((2, 3))))
 
 
 # ---------------------------------------------------------------------------------------------

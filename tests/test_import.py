@@ -41,7 +41,8 @@ MODELS = {
     "kernels (timm's selective kernel and split attention: stack, radix sum and softmax)": models.Kernels,
     "mixed (splits, shuffles, interpolate, layer scale, LayerNorms, drop path)": models.Mixed,
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
-    "padded (reflection, replication, circular padding; blur pooling's fixed filter)": models.Padded,
+    "padded (reflection, replication, circular padding; blur pooling's fixed filter; BatchNorm1d on [N, C])":
+        models.Padded,
 }
 
 

@@ -220,8 +220,8 @@ def _linear(node: Node, ctx: Context) -> Result:
 
 
 @rule("aten.batch_norm", torch="nn.BatchNorm1d/2d/3d (eval), F.batch_norm", layer="batchnorm1d/2d/3d",
-      when="running statistics, or none (track_running_stats=False); the BN's num_batches_tracked buffer is "
-      "not counted, as cnncalc's batchnorm does not")
+      when="running statistics, or none (track_running_stats=False); BatchNorm1d on [N, C] or [N, C, L]; the "
+      "BN's num_batches_tracked buffer is not counted, as cnncalc's batchnorm does not")
 def _bn(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     w, b = param(node, 1, "weight"), param(node, 2, "bias")
@@ -240,9 +240,8 @@ def _bn(node: Node, ctx: Context) -> Result:
     eps = float(arg(node, 7, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps
-    if nd == 0:
-        raise Unmappable("normalises a [N, C] tensor; cnncalc's batchnorm1d reads [C, L]")
-    return Mapped(node, f"batchnorm{nd}d", args, [x], [p for p in (w, b, rm, rv) if p is not None])
+    # a [N, C] tensor (a classifier's BatchNorm1d) is batchnorm1d on a [C] sample, as PyTorch reads it
+    return Mapped(node, f"batchnorm{max(nd, 1)}d", args, [x], [p for p in (w, b, rm, rv) if p is not None])
 
 
 @rule("aten.instance_norm", torch="nn.InstanceNorm1d/2d/3d, F.instance_norm", layer="instancenorm1d/2d/3d",

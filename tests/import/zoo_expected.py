@@ -83,7 +83,7 @@ EXPECTED: dict[str, str] = {
     "timm:regnety_008": "exact",
     "timm:regnetz_b16": "exact",
     "timm:repvgg_a0": "exact",
-    "timm:repvit_m0_9": "normalises a [N, C] tensor; cnncalc's batchnorm1d reads [C, L]",
+    "timm:repvit_m0_9": "exact",
     "timm:res2net50_26w_4s": "wrong: shape: no row for the module 'layer1.0.bns.0' (BatchNorm2d)",
     "timm:res2next50": "wrong: shape: no row for the module 'layer1.0.bns.0' (BatchNorm2d)",
     "timm:resnest14d": "exact",
