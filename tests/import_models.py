@@ -443,6 +443,55 @@ class Padded(nn.Module):
         return self.fc(self.bn(x.mean((2, 3))))
 
 
+class GRN(nn.Module):
+    """timm's GlobalResponseNorm: the L2 norm over positions over its channel mean, then addcmul."""
+
+    def __init__(self, dim: int, channels_last: bool = True, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.spatial_dim, self.channel_dim = ((1, 2), -1) if channels_last else ((2, 3), 1)
+        self.wb_shape = (1, 1, 1, -1) if channels_last else (1, -1, 1, 1)
+        self.weight = nn.Parameter(torch.zeros(dim))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_g = x.norm(p=2, dim=self.spatial_dim, keepdim=True)
+        x_n = x_g / (x_g.mean(dim=self.channel_dim, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(self.wb_shape), self.weight.view(self.wb_shape), x * x_n)
+
+
+class PaperGRN(nn.Module):
+    """ConvNeXt-V2's GRN as its authors' code writes it (channels-last): γ·(x·N) + β + x."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim))
+        self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+        return self.gamma * (x * nx) + self.beta + x
+
+
+class Responses(nn.Module):
+    """Global response normalisation: timm's channels-first and channels-last, and the paper's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.grn = GRN(8, channels_last=False, eps=1e-5)
+        self.fc1 = nn.Linear(8, 16)
+        self.grn2 = GRN(16)
+        self.grn3 = PaperGRN(16)
+        self.fc2 = nn.Linear(16, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.grn(self.conv(x)).permute(0, 2, 3, 1)
+        x = self.fc2(self.grn3(self.grn2(self.fc1(x))))
+        return x.permute(0, 3, 1, 2).mean((2, 3))
+
+
 # ---------------------------------------------------------------------------------------------
 # what must be refused
 

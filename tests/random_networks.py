@@ -41,6 +41,12 @@ PLACED = tuple(sorted(t for t in layers.mapping_set("WIRED") if t not in MERGES)
 
 Value = tuple[Shape, Layout]
 
+#: Views that leave gaps or reorder strides: ``reshape`` (``x.view``) fails on them in PyTorch, and
+#: cnncalc does not yet refuse it (it sees shapes, not strides), so no reshape is drawn after one;
+#: views of them (identity, flatten, dropout) are taken as strided too.
+STRIDED = {"permute", "narrow", "slice", "select", "crop", "chunk", "split"}
+PASS_VIEWS = {"identity", "flatten", "dropout", "reshape"}
+
 
 def infer(kind: str, args: Args, ins: list[Value]) -> Value | None:
     """cnncalc's output shape and layout, or None when the layer does not fit its inputs."""
@@ -68,6 +74,8 @@ class _Builder:
         self.current = "input"
         self.blocks = blocks
         self.count = 0
+        #: values that are strided views (:data:`STRIDED`)
+        self.strided: set[str] = set()
 
     @property
     def value(self) -> Value:
@@ -83,10 +91,15 @@ class _Builder:
 
     def add(self, kind: str, args: Args, sources: list[str] | None = None, chain: bool = True) -> str | None:
         """Append a layer (taking ``sources``, else the current value); it becomes current if ``chain``."""
-        out = infer(kind, args, [self.values[s] for s in sources or [self.current]])
+        taken = sources or [self.current]
+        if kind == "reshape" and self.strided.intersection(taken):
+            return None
+        out = infer(kind, args, [self.values[s] for s in taken])
         if not fits(out):
             return None
         name = self.fresh()
+        if kind in STRIDED or (kind in PASS_VIEWS and taken[0] in self.strided):
+            self.strided.add(name)
         body = {**args, "name": name, **({"from": sources} if sources else {})}
         self.items.append({kind: body})
         self.values[name] = out  # type: ignore[assignment]

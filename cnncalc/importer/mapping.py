@@ -895,6 +895,73 @@ def _lrn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     return Mapped(nodes[-1], "localresponsenorm", args, [tensor(first)])
 
 
+@pattern("x.norm(2, spatial dims) / (its mean over channels + eps), then x + γ·(x·N) + β in one module "
+         "(ConvNeXt-V2's GRN, timm's GlobalResponseNorm with addcmul, or the paper's γ·(x·N) + β + x)",
+         "globalresponsenorm", "channels first or last; γ and β one value per channel")
+def _grn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    # the parameters' views (γ.view(1, 1, 1, C)) are read through; the rest is the formula, op by op
+    views = {n.name: n.args[0] for n in nodes if n.op == "aten.view" and isinstance(n.args[0], Param)}
+    ops = [n for n in nodes if n.name not in views]
+    names = _ops(ops)
+    timm = ["aten.linalg_vector_norm", "aten.mean", "aten.add", "aten.div", "aten.mul", "aten.addcmul", "aten.add"]
+    paper = ["aten.linalg_vector_norm", "aten.mean", "aten.add", "aten.div", "aten.mul", "aten.mul", "aten.add",
+             "aten.add"]
+    if names not in (timm, paper):
+        return None
+    norm, mean, add_eps, div, mul = ops[:5]
+    x = tensor(norm)
+    shape = ctx.shape(x)
+    rank = len(shape)
+    dims = sorted(int(d) % rank for d in arg(mean, 1, "dim", []))
+    if len(dims) != 1 or dims[0] == 0:
+        return None
+    c_axis = dims[0]
+    spatial = [a for a in range(1, rank) if a != c_axis]
+    if (float(arg(norm, 1, "ord", 2)) != 2.0 or sorted(int(d) % rank for d in arg(norm, 2, "dim", [])) != spatial
+            or not arg(norm, 3, "keepdim", False) or not arg(mean, 2, "keepdim", False)):
+        return None
+
+    def ref(a: Any, node: Node) -> bool:
+        return isinstance(a, Ref) and a.node == node.name
+
+    def same(a: Any, b: Any) -> bool:
+        return isinstance(a, Ref) and isinstance(b, Ref) and a.node == b.node
+
+    def vec(a: Any) -> Param | None:
+        """γ or β: a parameter of one value per channel, or a view of one."""
+        p = views.get(a.node) if isinstance(a, Ref) else a
+        return p if isinstance(p, Param) and p.numel == shape[c_axis] else None
+
+    def pair(node: Node, want: Callable[[Any], bool]) -> Any:
+        """The operand of a two-operand op beside the one ``want`` picks (None if neither is)."""
+        a, b = node.args[0], node.args[1]
+        return b if want(a) else a if want(b) else None
+
+    eps = add_eps.args[1]
+    if not ref(mean.args[0], norm) or not ref(add_eps.args[0], mean) or not isinstance(eps, (int, float)):
+        return None
+    if not (ref(div.args[0], norm) and ref(div.args[1], add_eps)) or not same(pair(mul, lambda a: ref(a, div)), x):
+        return None
+    if names == timm:
+        affine, last = ops[5], ops[6]
+        if float(affine.kwargs.get("value", 1)) != 1 or not ref(affine.args[2], mul):
+            return None
+        b, w = vec(affine.args[0]), vec(affine.args[1])
+        if not same(pair(last, lambda a: ref(a, affine)), x):
+            return None
+    else:
+        scaled, shifted, last = ops[5], ops[6], ops[7]
+        w, b = vec(pair(scaled, lambda a: ref(a, mul))), vec(pair(shifted, lambda a: ref(a, scaled)))
+        if not same(pair(last, lambda a: ref(a, shifted)), x):
+            return None
+    if w is None or b is None or any(len(n.args) > 2 or n.kwargs for n in (add_eps, last)):
+        return None
+    args: dict[str, Any] = {} if c_axis == 1 else {"dim": c_axis - rank}
+    if float(eps) != 1e-6:
+        args["eps"] = float(eps)
+    return Mapped(last, "globalresponsenorm", args, [x], [w, b])
+
+
 @pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "
          "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine with a bias, or not affine at all")
 def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:

@@ -8,7 +8,7 @@ replicationpad1d/2d/3d, circularpad1d/2d/3d), upsampling (upsample) and pixel sh
   ``F.pad`` and its padding modules allow it), as long as one remains on each axis. Zero and
   circular padding crop by the negative amounts first, so ``n + p_before⁻ + p_after⁻ ≥ 0``;
   reflection padding must be smaller than the input size on each side, circular padding at
-  most the input size (one wrap)
+  most the entries left after that crop (one wrap)
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
 - receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
@@ -342,11 +342,17 @@ class CircularPadNd(PadNd):
     torch_stem = "CircularPad"
 
     def check_axis(self, axis: str, n: int, before: int, after: int) -> None:
-        # _pad_circular: at most one wrap per side; its negative pads crop before it copies the wraps
+        # _pad_circular: at most one wrap per side; its negative pads crop before it copies the
+        # wraps from the cropped entries, so a wrap longer than those n + b⁻ + a⁻ reads memory it
+        # never wrote (PyTorch checks against n only, and returns uninitialised values)
         if max(before, after) > n:
             raise LayerError(f"padding {max(before, after)} must be at most the input size {n} along {axis} "
                              "for circular padding (as in PyTorch: it wraps around once)")
         self.crops_first(axis, n, before, after)
+        left = n + min(before, 0) + min(after, 0)
+        if max(before, after) > left:
+            raise LayerError(f"padding {max(before, after)} wraps more than once around the {left} entries left "
+                             f"along {axis} after cropping (PyTorch would copy uninitialised values)")
 
 
 register_nd(ZeroPadNd, "zeropad")

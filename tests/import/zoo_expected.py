@@ -21,7 +21,7 @@ EXPECTED: dict[str, str] = {
     "timm:coatnet_nano_rw_224": "reshapes a non-contiguous tensor, which copies it (cnncalc has no copy layer)",
     "timm:convnext_atto": "exact",
     "timm:convnext_tiny": "exact",
-    "timm:convnextv2_atto": "no cnncalc layer computes this op",
+    "timm:convnextv2_atto": "exact",
     "timm:cs3darknet_s": "exact",
     "timm:cspdarknet53": "exact",
     "timm:cspresnet50": "exact",

@@ -46,6 +46,12 @@ CASES = [
     pytest.param("layerscale", {"dim": -1, "init_values": 1e-5}, [7, 7, 96], [7, 7, 96], 96, 0, 0, 49 * 96,
                  id="layer scale channels-last (CaiT, timm LayerScale)"),
     pytest.param("layerscale", {"dim": 1}, [8, 5], [8, 5], 8, 0, 0, 40, id="layer scale channels-first 1d"),
+    # GRN: norms 2E + C, their mean + eps C + 1, C divides, x·N + γ·(x·N) + β + x 4E
+    pytest.param("globalresponsenorm", {"dim": -1}, [7, 7, 40], [7, 7, 40], 2 * 40, 0, 0,
+                 6 * 7 * 7 * 40 + 3 * 40 + 1, id="GRN channels-last (ConvNeXt-V2)"),
+    pytest.param("globalresponsenorm", {"eps": 1e-5}, [8, 5, 5], [8, 5, 5], 2 * 8, 0, 0, 6 * 8 * 25 + 3 * 8 + 1,
+                 id="GRN channels-first"),
+    pytest.param("globalresponsenorm", None, [4, 10], [4, 10], 2 * 4, 0, 0, 6 * 40 + 3 * 4 + 1, id="GRN 1d"),
 ]
 
 
@@ -67,6 +73,9 @@ SAVED = [
     pytest.param("localresponsenorm", {"size": 3}, [X],
                  [("input", E), ("act", (4 + 3 - 1) * 36), ("act", E), ("act", E)], id="local response norm"),
     pytest.param("layerscale", {}, [X], [("input", E), ("weight", 4, STEP)], id="layerscale"),
+    # the norm keeps x and G, G / d keeps d, x·N keeps N, addcmul(β, γ, x·N) keeps γ and x·N
+    pytest.param("globalresponsenorm", {}, [X],
+                 [("input", E), ("act", 4), ("act", 1), ("act", 4), ("weight", 4, STEP), ("act", E)], id="GRN"),
 ]
 
 
@@ -84,6 +93,8 @@ AUTOGRAD = [
     pytest.param("groupnorm: {num_groups: 2}", lambda nn: nn.GroupNorm(2, 4), id="groupnorm"),
     pytest.param("lrn: {size: 3}", lambda nn: nn.LocalResponseNorm(3), id="local response norm"),
     pytest.param("layerscale", lambda nn: _layerscale({}, (4, 8, 8)), id="layerscale"),
+    pytest.param("globalresponsenorm", lambda nn: _grn({}, (4, 8, 8)), id="GRN as timm writes it"),
+    pytest.param("grn", lambda nn: _grn({}, (4, 8, 8), paper=True), id="GRN as the paper writes it"),
 ]
 
 
@@ -109,6 +120,11 @@ PEER_CASES = [
                  id="ptflops lrn: two muls, an add, avg pooling over padded channels"),
     pytest.param("torchinfo", "batchnorm2d", {}, (8, 6, 6), 2 * 8, id="torchinfo batchnorm: params"),
     pytest.param("torchinfo", "layerscale", {}, (8, 6, 6), 0, id="torchinfo layer scale (gamma): 0"),
+    pytest.param("torchinfo", "globalresponsenorm", {}, (8, 6, 6), 2 * 8, id="torchinfo GRN: weight and bias once"),
+    pytest.param("fvcore", "globalresponsenorm", {}, (8, 6, 6), 0, id="fvcore GRN: no handled op"),
+    pytest.param("thop", "globalresponsenorm", {}, (8, 6, 6), 0, id="thop GRN: no hook"),
+    pytest.param("ptflops", "globalresponsenorm", {}, (8, 6, 6), 0,
+                 id="ptflops GRN: no hook, none of its calls patched (operators, addcmul, vector_norm)"),
     pytest.param("torch", "batchnorm2d", {}, (8, 6, 6), 0, id="torch batchnorm: 0"),
 ]
 
@@ -168,6 +184,31 @@ def _layerscale(args: Args, shape: Shape) -> Any:
     return Lambda(lambda x, g: x * g, gamma)
 
 
+def _grn(args: Args, shape: Shape, paper: bool = False) -> Any:
+    """GRN on channel axis ``dim``: timm's GlobalResponseNorm (addcmul), or as the ConvNeXt-V2 paper writes it."""
+    import torch
+
+    d = args.get("dim", 1) % (len(shape) + 1)
+    eps = args.get("eps", 1e-6)
+    spatial = [a for a in range(1, len(shape) + 1) if a != d]
+    view = [shape[d - 1] if a == d else 1 for a in range(len(shape) + 1)]
+
+    class GRN(nn().Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn().Parameter(torch.randn(shape[d - 1]))
+            self.bias = nn().Parameter(torch.randn(shape[d - 1]))
+
+        def forward(self, x: Any) -> Any:
+            g = torch.norm(x, p=2, dim=spatial, keepdim=True)
+            n = g / (g.mean(dim=d, keepdim=True) + eps)
+            if paper:
+                return self.weight.view(view) * (x * n) + self.bias.view(view) + x
+            return x + torch.addcmul(self.bias.view(view), self.weight.view(view), x * n)
+
+    return GRN()
+
+
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
     **{f"batchnorm{n}d": _features("BatchNorm", n) for n in (1, 2, 3)},
@@ -177,6 +218,7 @@ TWINS: dict[str, Any] = {
     "groupnorm": _groupnorm,
     "localresponsenorm": lambda a, s: nn().LocalResponseNorm(**a),
     "layerscale": _layerscale,
+    "globalresponsenorm": _grn,
 }
 
 
@@ -221,6 +263,7 @@ GENERATORS: dict[str, Generator] = {
     "groupnorm": _groupnorm_args,
     "localresponsenorm": lambda rng, s: {"size": rng.randint(1, 5)} if len(s) > 1 else None,
     "layerscale": lambda rng, s: {"dim": dim(rng, s), "init_values": rng.choice([1e-6, 0.1, 1.0])},
+    "globalresponsenorm": lambda rng, s: {"dim": dim(rng, s), "eps": rng.choice([1e-6, 1e-3])} if len(s) > 1 else None,
 }
 
 
@@ -243,6 +286,7 @@ STRATEGIES: dict[str, Strategy] = {
                                                  optional={"affine": st.booleans(), "num_channels": st.just(s[0])}),
     "localresponsenorm": lambda s: st.fixed_dictionaries({"size": st.integers(1, 5)}),
     "layerscale": generated(GENERATORS["layerscale"], {}),
+    "globalresponsenorm": generated(GENERATORS["globalresponsenorm"], {}),
 }
 
 #: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
@@ -251,6 +295,7 @@ FITS: dict[str, Any] = {
     "instancenorm1d": lambda s: len(s) in (1, 2),
     "groupnorm": lambda s: len(s) >= 2,
     "localresponsenorm": lambda s: len(s) >= 2,
+    "globalresponsenorm": lambda s: len(s) >= 2,
 }
 
 
@@ -258,3 +303,25 @@ def test_layerscale_refuses_an_axis_out_of_range() -> None:
     """timm's LayerScale cannot take it either (its gamma would not broadcast); the twin needs the axis."""
     with pytest.raises(CnnCalcError, match="not a non-batch axis"):
         analyse(spec.load("bad.yaml", text=network_text([2, 5, 6], [{"layerscale": {"dim": 4, "name": "x"}}])))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("frozen", "first"), [(True, False), (False, True)], ids=["GRN frozen", "GRN first"])
+@pytest.mark.parametrize("batch", [2, 3])
+def test_grn_saves_for_the_gradients_needed(frozen: bool, first: bool, batch: int) -> None:
+    """Frozen, it keeps what dL/dx needs (not x·N); on the network's input, only x·N for dL/dγ."""
+    from test_memory_torch import cnncalc_saved, torch_saved
+
+    torch = pytest.importorskip("torch")
+    grn = _grn({}, (4, 8, 8))
+    conv = nn().Conv2d(4, 4, 3, padding=1)
+    grn.requires_grad_(not frozen)
+    layer = f"globalresponsenorm: {{frozen: {str(frozen).lower()}}}"
+    if first:
+        text = f"name: case\ninput: [4, 8, 8]\nlayers:\n  - {layer}\n  - conv2d: {{out_channels: 4, kernel_size: 3}}\n"
+        model = torch.nn.Sequential(grn, nn().Conv2d(4, 4, 3))
+    else:
+        text = ("name: case\ninput: [4, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n"
+                f"  - {layer}\n")
+        model = torch.nn.Sequential(conv, grn)
+    assert cnncalc_saved(text, batch) == torch_saved(model, (4, 8, 8), batch)

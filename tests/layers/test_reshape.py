@@ -13,8 +13,11 @@ import random
 from typing import Any
 
 import pytest
+from conftest import network_text
 from hypothesis import strategies as st
 
+from cnncalc import analyse, spec
+from cnncalc.errors import CnnCalcError
 from layers.kit import PE, Args, E, Generator, Lambda, Shape, Strategy, X, nn, per_axis
 
 #: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
@@ -194,6 +197,12 @@ REFUSED = [
     # PyTorch's _pad_circular computes a width of 1 here from slices it clamps; cnncalc refuses it
     pytest.param("circularpad1d", {"padding": [-3, 2]}, [2, 2], False, "crops 3 entries from the 2",
                  id="circular padding cropping past the input, then padding"),
+    # PyTorch copies the wrap from the 2 − 2 = 0 entries left, so the output is uninitialised memory
+    pytest.param("circularpad1d", {"padding": [-2, 1]}, [2, 2], False, "wraps more than once around the 0 entries",
+                 id="circular padding wrapping more than the crop leaves"),
+    pytest.param("circularpad3d", {"padding": [0, 0, 3, -1, 0, 0]}, [1, 2, 3, 2], False,
+                 "padding 3 wraps more than once around the 2 entries left along H",
+                 id="circular padding wrapping more than the crop leaves, in 3-d"),
 ]
 
 
@@ -272,7 +281,7 @@ def _pad_args(stem: str, n: int) -> Generator:
         if stem == "reflectionpad":
             return max(before, after) < size
         if stem == "circularpad":
-            return max(before, after) <= size and size + min(before, 0) + min(after, 0) >= 0
+            return max(before, after) <= size + min(before, 0) + min(after, 0)
         return True
 
     def gen(rng: random.Random, shape: Shape) -> Args | None:
@@ -353,3 +362,36 @@ FITS: dict[str, Any] = {
     "pixelunshuffle": lambda s: len(s) == 3,
     "upsample": lambda s: len(s) >= 2,
 }
+
+
+@pytest.mark.torch
+def test_circular_padding_is_a_wrap_of_the_cropped_axis() -> None:
+    """Where cnncalc accepts circular padding, PyTorch's values are the cropped axis wrapped once
+    around (``numpy.pad(mode="wrap")``); PyTorch also computes some that cnncalc refuses (from
+    memory it never wrote, so their values are not asserted)."""
+    import numpy as np
+    import torch
+
+    computed_anyway = []
+    for n in range(1, 6):
+        for before in range(-6, 7):
+            for after in range(-6, 7):
+                x = torch.arange(1.0, n + 1).view(1, 1, n)
+                try:
+                    analyse(spec.load("pad.yaml", text=network_text([1, n], [{"circularpad1d": {
+                        "padding": [before, after]}}])))
+                    accepted = True
+                except CnnCalcError:
+                    accepted = False
+                try:
+                    y = nn().CircularPad1d((before, after))(x).numpy()
+                except RuntimeError:
+                    assert not accepted, (n, before, after)
+                    continue
+                if not accepted:
+                    computed_anyway.append((n, before, after))
+                    continue
+                core = x[..., max(-before, 0): n - max(-after, 0)].numpy()
+                wrap = np.pad(core, ((0, 0), (0, 0), (max(before, 0), max(after, 0))), mode="wrap")
+                assert np.array_equal(y, wrap), (n, before, after)
+    assert (2, -2, 1) in computed_anyway  # one entry copied from the none left after cropping 2
