@@ -475,11 +475,12 @@ class PaperGRN(nn.Module):
 
 
 class Responses(nn.Module):
-    """Global response normalisation: timm's channels-first and channels-last, and the paper's."""
+    """Global response normalisation: timm's channels-first and channels-last, and the paper's; SSD's L2Norm."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.scale_weight = nn.Parameter(torch.ones(8) * 20)
         self.grn = GRN(8, channels_last=False, eps=1e-5)
         self.fc1 = nn.Linear(8, 16)
         self.grn2 = GRN(16)
@@ -487,7 +488,7 @@ class Responses(nn.Module):
         self.fc2 = nn.Linear(16, 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.grn(self.conv(x)).permute(0, 2, 3, 1)
+        x = self.grn(self.scale_weight.view(1, -1, 1, 1) * F.normalize(self.conv(x))).permute(0, 2, 3, 1)
         x = self.fc2(self.grn3(self.grn2(self.fc1(x))))
         return x.permute(0, 3, 1, 2).mean((2, 3))
 
@@ -584,7 +585,19 @@ class Unused(nn.Module):
         return self.conv(x)
 
 
+class FixedUp(nn.Module):
+    """Upsampling by a transposed convolution with a fixed (bilinear) filter, a buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filt", torch.ones(3, 1, 4, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv_transpose2d(x, self.filt, stride=2, padding=1, groups=3)
+
+
 REFUSED = {
+    "fixed transposed conv": (FixedUp, "aten.conv_transpose2d", "fixed filter (a buffer) has no cnncalc layer"),
     "padding by 1": (lambda: nn.Sequential(nn.ConstantPad2d(1, 1.0)), "aten.pad", "padding with 1.0"),
     "fixed weight, learnable bias": (HalfFixed, "aten.conv2d", "a fixed weight (a buffer) and a learnable bias"),
     "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",

@@ -42,10 +42,10 @@ PLACED = tuple(sorted(t for t in layers.mapping_set("WIRED") if t not in MERGES)
 Value = tuple[Shape, Layout]
 
 #: Views that leave gaps or reorder strides: ``reshape`` (``x.view``) fails on them in PyTorch, and
-#: cnncalc does not yet refuse it (it sees shapes, not strides), so no reshape is drawn after one;
-#: views of them (identity, flatten, dropout) are taken as strided too.
+#: cnncalc does not yet refuse it (it sees shapes, not strides), so no reshape is drawn after one.
+#: What is computed from them is taken as strided too (a convolution keeps a permuted input's
+#: channels-last memory format), until ``contiguous``.
 STRIDED = {"permute", "narrow", "slice", "select", "crop", "chunk", "split"}
-PASS_VIEWS = {"identity", "flatten", "dropout", "reshape"}
 
 
 def infer(kind: str, args: Args, ins: list[Value]) -> Value | None:
@@ -98,7 +98,7 @@ class _Builder:
         if not fits(out):
             return None
         name = self.fresh()
-        if kind in STRIDED or (kind in PASS_VIEWS and taken[0] in self.strided):
+        if kind in STRIDED or (kind != "contiguous" and self.strided.intersection(taken)):
             self.strided.add(name)
         body = {**args, "name": name, **({"from": sources} if sources else {})}
         self.items.append({kind: body})
@@ -188,6 +188,8 @@ class _Builder:
     def sequential(self) -> None:
         """A group of a few layers, named by position."""
         inner = _Builder(self.rng, self.value, self.blocks)
+        if self.current in self.strided:
+            inner.strided.add("input")
         for _ in range(self.rng.randint(1, 3)):
             inner.layer()
         if inner.current == "input":
@@ -199,6 +201,8 @@ class _Builder:
         name = self.fresh()
         self.items.append({"sequential": {"name": name, "layers": inner.items}})
         self.values[name] = inner.value
+        if inner.current in inner.strided:
+            self.strided.add(name)
         self.current = name
 
     def block(self) -> None:
@@ -228,12 +232,14 @@ class _Builder:
         if math.prod(shape) > MAX_ELEMENTS:
             return
         self.items.append({key: call})
+        strided = self.current in self.strided
         if self.rng.random() < 0.5:
             call["name"] = self.current = self.fresh()
         else:
             # an unnamed repeat: its instances are items of this scope, reached through the chain
             self.current = "$chain"
         self.values[self.current] = (shape, layout)
+        (self.strided.add if strided else self.strided.discard)(self.current)
 
     def step(self) -> None:
         r = self.rng.random()

@@ -43,7 +43,7 @@ MODELS = {
     "classic (pad, pools, transposed conv, PReLU, GroupNorm, InstanceNorm, softmax)": models.Classic,
     "padded (reflection, replication, circular padding; blur pooling's fixed filter; BatchNorm1d on [N, C])":
         models.Padded,
-    "responses (ConvNeXt-V2's GRN: timm's channels-first and -last, the paper's)": models.Responses,
+    "responses (ConvNeXt-V2's GRN: timm's channels-first and -last, the paper's; SSD's L2Norm)": models.Responses,
 }
 
 

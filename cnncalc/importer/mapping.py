@@ -190,6 +190,8 @@ def _convt(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
         raise Unmappable("has no weight")
+    if w.buffer or (b is not None and b.buffer):
+        raise Unmappable("a transposed convolution with a fixed filter (a buffer) has no cnncalc layer")
     nd = len(w.shape) - 2
     groups = int(arg(node, 6, "groups", 1))
     args: dict[str, Any] = {"out_channels": w.shape[1] * groups, "kernel_size": _ints(w.shape[2:])}
@@ -960,6 +962,34 @@ def _grn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if float(eps) != 1e-6:
         args["eps"] = float(eps)
     return Mapped(last, "globalresponsenorm", args, [x], [w, b])
+
+
+@pattern("x.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(x), then x / it (F.normalize; SSD's L2Norm)",
+         "normalize", "the four ops in a row, each read only by the next")
+def _normalize(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.linalg_vector_norm", "aten.clamp_min", "aten.expand_as", "aten.div"] or not _chain(
+            nodes[:3]):
+        return None
+    norm, clamp, expand, div = nodes
+    x = tensor(norm)
+    rank = len(ctx.shape(x))
+    dims = arg(norm, 2, "dim", None)
+    if not isinstance(dims, (list, tuple)) or len(dims) != 1 or not arg(norm, 3, "keepdim", False):
+        return None
+    same = [isinstance(a, Ref) and a.node == x.node for a in (expand.args[1], div.args[0])]
+    if not all(same) or not (isinstance(div.args[1], Ref) and div.args[1].node == expand.name):
+        return None
+    p, eps = arg(norm, 1, "ord", 2), arg(clamp, 1, "min")
+    if not isinstance(p, (int, float)) or not isinstance(eps, (int, float)) or norm.kwargs.get("dtype") is not None:
+        return None
+    args: dict[str, Any] = {}
+    if float(p) != 2.0:
+        args["p"] = float(p)
+    if _dim(norm, ctx, int(dims[0]), rank) % rank != 1:
+        args["dim"] = int(dims[0])
+    if float(eps) != 1e-12:
+        args["eps"] = float(eps)
+    return Mapped(div, "normalize", args, [x])
 
 
 @pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "

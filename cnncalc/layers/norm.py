@@ -1,5 +1,6 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
-localresponsenorm (local response norm), layerscale and globalresponsenorm (ConvNeXt-V2's GRN).
+localresponsenorm (local response norm), layerscale, globalresponsenorm (ConvNeXt-V2's GRN) and
+normalize (``F.normalize``, SSD's L2Norm).
 
 Rules (C = channels, E = elements of the output):
 
@@ -15,9 +16,12 @@ Rules (C = channels, E = elements of the output):
   channel over all positions and ``N = G / (mean over channels of G + eps)``; params ``2C``,
   FLOPs ``6E + 3C + 1`` (the norms ``2E + C``, their mean plus eps ``C + 1``, ``C`` divides,
   ``4E`` for the product, the affine and the residual)
+- normalize, along ``dim``: ``x / max(‖x‖_p, eps)`` for each of the ``V = E/n`` vectors of ``n``
+  values; FLOPs ``3E + 2V`` (``|x|^p`` and an add per element and a root per vector for the
+  norm, the max per vector, a divide per element)
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
-  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and globalresponsenorm
-  along every spatial axis
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), globalresponsenorm
+  along every spatial axis, and normalize along ``dim`` when it is a spatial axis
 
 Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
@@ -33,20 +37,24 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 - layerscale: the input
 - globalresponsenorm (measured on timm's): the input, ``G`` and ``N`` (``C`` each), the divisor
   (1), ``x·N`` (``E``, only for ``dL/dγ``) and ``γ``; under autocast it runs in fp32
+- normalize (measured on ``F.normalize``): the input, the norm and the clamped norm (``V``
+  each); under autocast it runs in fp32
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
 - fvcore: batchnorm ``2|1E`` with running statistics, ``5|4E`` without; instancenorm, groupnorm,
-  layernorm and layernorm2d ``5|4E``; local response norm, layerscale and globalresponsenorm
-  (none of whose ops has a handler) 0
+  layernorm and layernorm2d ``5|4E``; local response norm, layerscale, globalresponsenorm and
+  normalize (none of whose ops has a handler) 0
 - thop: batchnorm, instancenorm and layernorm ``4|2E``; layernorm2d (a subclass of
-  ``nn.LayerNorm``: no hook of its own), groupnorm, local response norm, layerscale and
-  globalresponsenorm 0
+  ``nn.LayerNorm``: no hook of its own), groupnorm, local response norm, layerscale,
+  globalresponsenorm and normalize 0
 - ptflops, on the input's elements I: batchnorm, instancenorm and groupnorm ``2|1·I``;
   layernorm ``I`` (``nn.LayerNorm`` has no ``affine``); local response norm ``3E`` (two
   multiplies and an add) plus ``(C + size − 1)·positions`` (average pooling of the padded
-  squares); layernorm2d, layerscale and globalresponsenorm 0
+  squares); layernorm2d, layerscale, globalresponsenorm and normalize (F.normalize is not
+  among its patched functions) 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
+  (normalize has none)
 """
 
 from __future__ import annotations
@@ -73,7 +81,7 @@ from .base import (
     torch_call,
 )
 from .merge import _dim
-from .peers import PeerRule, Peers, nothing, params, per_input
+from .peers import UNCOUNTED, PeerRule, Peers, nothing, params, per_input
 
 
 def _affine(times: int, without: int, field: str = "affine", per: str = "output") -> PeerRule:
@@ -499,3 +507,61 @@ class GlobalResponseNorm(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("GlobalResponseNorm", ins[0][self.axis(ins[0])], **self.torch_args("dim", "eps"))
+
+
+@register("normalize")
+class Normalize(Layer):
+    """``F.normalize(x, p, dim, eps)``: x divided by its p-norm along ``dim``, at least eps (SSD's L2Norm)."""
+
+    prefix = "normalize"
+    # exported as a module calling F.normalize: no hook, no patched call, no handled op, no parameters
+    peers = UNCOUNTED
+    # linalg_vector_norm runs in fp32 under autocast, and the division by it is promoted
+    autocast = "fp32"
+    p: Number = 2.0
+    #: The axis normalised along (0 is the batch): 1, the channels, as F.normalize.
+    dim: AnyInt = 1
+    eps: Number = 1e-12
+
+    def axis(self, shape: Shape) -> int:
+        """The normalised axis, as an index into the batch-less shape."""
+        return _dim(self.dim, len(shape))
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.axis(ins[0])
+        return ins[0]
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # the norm: |x|^p and an add per element, a root per vector (2E + V); max(norm, eps) per
+        # vector (V); a divide per element (E).  3E + 2V, V = E / n the vectors along dim
+        vectors = Sym("V", numel(ins[0]) // ins[0][self.axis(ins[0])])
+        return 3 * elements(out) + 2 * vectors
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # the norm keeps x and its result (clamp_min reads the same); x / max(norm, eps) keeps x
+        # and the clamped norm (expanded: a view of one value per vector)
+        vectors = numel(ins[0]) // ins[0][self.axis(ins[0])]
+        return (Saved.input(ins), Saved("norm per vector", vectors), Saved("norm clamped to eps", vectors))
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        # every element of a vector depends on all of it
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [self.axis(ins[0])]))
+
+    def describe(self) -> str:
+        return "" if self.dim == 1 else f"dim {self.dim}"
+
+    torch_helpers = (
+        '''class Normalize(nn.Module):
+    """F.normalize(x, p, dim, eps): x divided by its p-norm along dim, at least eps."""
+
+    def __init__(self, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, self.p, self.dim, self.eps)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Normalize", **self.torch_args("p", "dim", "eps"))

@@ -1,4 +1,4 @@
-"""The norm family (cnncalc/layers/norm.py): normalisation layers and layer scale.
+"""The norm family (cnncalc/layers/norm.py): normalisation layers, layer scale, GRN and F.normalize.
 
 The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
 from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
@@ -52,6 +52,12 @@ CASES = [
     pytest.param("globalresponsenorm", {"eps": 1e-5}, [8, 5, 5], [8, 5, 5], 2 * 8, 0, 0, 6 * 8 * 25 + 3 * 8 + 1,
                  id="GRN channels-first"),
     pytest.param("globalresponsenorm", None, [4, 10], [4, 10], 2 * 4, 0, 0, 6 * 40 + 3 * 4 + 1, id="GRN 1d"),
+    # F.normalize: |x|^p and an add per element, a root and a max per vector, a divide per element
+    pytest.param("normalize", None, [512, 38, 38], [512, 38, 38], 0, 0, 0, 3 * 512 * 38 * 38 + 2 * 38 * 38,
+                 id="normalize over channels (SSD's L2Norm on conv4_3)"),
+    pytest.param("normalize", {"dim": -1, "p": 1.0}, [3, 4, 10], [3, 4, 10], 0, 0, 0, 3 * 120 + 2 * 12,
+                 id="normalize L1 along the last axis"),
+    pytest.param("normalize", {"eps": 1e-6}, [16], [16], 0, 0, 0, 3 * 16 + 2 * 1, id="normalize a feature vector"),
 ]
 
 
@@ -76,6 +82,8 @@ SAVED = [
     # the norm keeps x and G, G / d keeps d, x·N keeps N, addcmul(β, γ, x·N) keeps γ and x·N
     pytest.param("globalresponsenorm", {}, [X],
                  [("input", E), ("act", 4), ("act", 1), ("act", 4), ("weight", 4, STEP), ("act", E)], id="GRN"),
+    # the norm keeps x and its result; x / max(norm, eps) keeps x and the clamped norm
+    pytest.param("normalize", {}, [X], [("input", E), ("act", 36), ("act", 36)], id="normalize: 2 per vector"),
 ]
 
 
@@ -95,6 +103,11 @@ AUTOGRAD = [
     pytest.param("layerscale", lambda nn: _layerscale({}, (4, 8, 8)), id="layerscale"),
     pytest.param("globalresponsenorm", lambda nn: _grn({}, (4, 8, 8)), id="GRN as timm writes it"),
     pytest.param("grn", lambda nn: _grn({}, (4, 8, 8), paper=True), id="GRN as the paper writes it"),
+    pytest.param("normalize", lambda nn: _normalize({}, (4, 8, 8)), id="normalize"),
+    pytest.param("normalize: {p: 1, dim: -1}", lambda nn: _normalize({"p": 1, "dim": -1}, (4, 8, 8)),
+                 id="normalize L1 along the width"),
+    pytest.param("normalize: {p: 3, dim: 2}", lambda nn: _normalize({"p": 3, "dim": 2}, (4, 8, 8)),
+                 id="normalize L3 along the height"),
 ]
 
 
@@ -209,6 +222,13 @@ def _grn(args: Args, shape: Shape, paper: bool = False) -> Any:
     return GRN()
 
 
+def _normalize(args: Args, shape: Shape) -> Any:
+    """``F.normalize(x, p, dim, eps)``."""
+    import torch.nn.functional as F
+
+    return Lambda(lambda x: F.normalize(x, args.get("p", 2.0), args.get("dim", 1), args.get("eps", 1e-12)))
+
+
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
     **{f"batchnorm{n}d": _features("BatchNorm", n) for n in (1, 2, 3)},
@@ -219,6 +239,7 @@ TWINS: dict[str, Any] = {
     "localresponsenorm": lambda a, s: nn().LocalResponseNorm(**a),
     "layerscale": _layerscale,
     "globalresponsenorm": _grn,
+    "normalize": _normalize,
 }
 
 
@@ -264,6 +285,8 @@ GENERATORS: dict[str, Generator] = {
     "localresponsenorm": lambda rng, s: {"size": rng.randint(1, 5)} if len(s) > 1 else None,
     "layerscale": lambda rng, s: {"dim": dim(rng, s), "init_values": rng.choice([1e-6, 0.1, 1.0])},
     "globalresponsenorm": lambda rng, s: {"dim": dim(rng, s), "eps": rng.choice([1e-6, 1e-3])} if len(s) > 1 else None,
+    "normalize": lambda rng, s: {"dim": dim(rng, s), "p": rng.choice([2.0, 1.0, 3.0]),
+                                 "eps": rng.choice([1e-12, 1e-6])},
 }
 
 
@@ -287,6 +310,7 @@ STRATEGIES: dict[str, Strategy] = {
     "localresponsenorm": lambda s: st.fixed_dictionaries({"size": st.integers(1, 5)}),
     "layerscale": generated(GENERATORS["layerscale"], {}),
     "globalresponsenorm": generated(GENERATORS["globalresponsenorm"], {}),
+    "normalize": generated(GENERATORS["normalize"], {}),
 }
 
 #: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
