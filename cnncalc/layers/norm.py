@@ -36,9 +36,11 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
   ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
 - layerscale: the input
 - globalresponsenorm (measured on timm's): the input, ``G`` and ``N`` (``C`` each), the divisor
-  (1), ``x·N`` (``E``, only for ``dL/dγ``) and ``γ``; under autocast it runs in fp32
+  (1), ``x·N`` (``E``, only for ``dL/dγ``) and ``γ``; under autocast it runs in fp32 (its
+  output and saved tensors; the input it keeps is counted as an fp32 copy, which PyTorch does
+  not make)
 - normalize (measured on ``F.normalize``): the input, the norm and the clamped norm (``V``
-  each); under autocast it runs in fp32
+  each); under autocast it runs in fp32, as globalresponsenorm
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -437,7 +439,9 @@ class GlobalResponseNorm(Layer):
     # exported as a module of its own: no hook in thop or ptflops, none of its ops in fvcore's
     # handlers; torchinfo counts its weight and bias once
     peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=params)
-    # linalg_vector_norm runs in fp32 under autocast, and its result promotes the products after it
+    # under autocast linalg_vector_norm computes in fp32 (fp32_set_opt_dtype) and its result promotes
+    # the products after it, so the output is fp32; it reads the 16-bit input as it is, where
+    # cnncalc counts an fp32 copy (autocast is not measured here: no GPU)
     autocast = "fp32"
     #: The channel axis (0 is the batch): 1 for [C, H, W], -1 for channels-last [H, W, C].
     dim: AnyInt = 1
@@ -516,7 +520,8 @@ class Normalize(Layer):
     prefix = "normalize"
     # exported as a module calling F.normalize: no hook, no patched call, no handled op, no parameters
     peers = UNCOUNTED
-    # linalg_vector_norm runs in fp32 under autocast, and the division by it is promoted
+    # under autocast as globalresponsenorm: the norm in fp32, the division promoted to fp32, the
+    # 16-bit input read as it is (counted as an fp32 copy)
     autocast = "fp32"
     p: Number = 2.0
     #: The axis normalised along (0 is the batch): 1, the channels, as F.normalize.
