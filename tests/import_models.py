@@ -541,10 +541,108 @@ class Standardised(nn.Module):
         x = self.conv2(F.gelu(self.conv1(x)))
         x.mul_(self.skipinit_gain)
         return self.head(x.mean((2, 3)))
+class BlurPool(nn.Module):
+    """timm's BlurPool2d: reflect padding, then a fixed binomial filter per channel (a buffer) with stride 2."""
+
+    def __init__(self, channels: int, bias: bool = False) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (taps[:, None] * taps[None, :] / 16).repeat(channels, 1, 1, 1), persistent=False)
+        self.register_buffer("shift", torch.zeros(channels) if bias else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, [1, 1, 1, 1], mode="reflect")
+        return F.conv2d(x, self.filt, self.shift, stride=2, groups=x.shape[1])
+
+
+class Padded(nn.Module):
+    """Reflection, replication and circular padding, as modules, F.pad and conv padding modes; blur pooling;
+    a BatchNorm1d on [N, C]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reflect = nn.ReflectionPad2d((2, 1, 0, 3))
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, padding_mode="replicate")
+        self.blur = BlurPool(8)
+        self.circ = nn.Conv2d(8, 8, 3, padding=1, padding_mode="circular")
+        self.replicate = nn.ReplicationPad2d(1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=(1, 2), padding_mode="reflect")
+        self.blur2 = BlurPool(8, bias=True)
+        self.circular = nn.CircularPad2d((1, 0, 2, 1))
+        self.bn = nn.BatchNorm1d(8)  # on [N, C], as RepViT's classifier
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blur(self.conv(self.reflect(x)))
+        x = self.conv2(self.replicate(self.circ(x)))
+        x = F.pad(self.circular(self.blur2(x)), [0, 1, 1, 0], mode="replicate")
+        return self.fc(self.bn(x.mean((2, 3))))
+
+
+class GRN(nn.Module):
+    """timm's GlobalResponseNorm: the L2 norm over positions over its channel mean, then addcmul."""
+
+    def __init__(self, dim: int, channels_last: bool = True, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.spatial_dim, self.channel_dim = ((1, 2), -1) if channels_last else ((2, 3), 1)
+        self.wb_shape = (1, 1, 1, -1) if channels_last else (1, -1, 1, 1)
+        self.weight = nn.Parameter(torch.zeros(dim))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_g = x.norm(p=2, dim=self.spatial_dim, keepdim=True)
+        x_n = x_g / (x_g.mean(dim=self.channel_dim, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(self.wb_shape), self.weight.view(self.wb_shape), x * x_n)
+
+
+class PaperGRN(nn.Module):
+    """ConvNeXt-V2's GRN as its authors' code writes it (channels-last): γ·(x·N) + β + x."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1, 1, 1, dim))
+        self.beta = nn.Parameter(torch.zeros(1, 1, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+        return self.gamma * (x * nx) + self.beta + x
+
+
+class Responses(nn.Module):
+    """Global response normalisation: timm's channels-first and channels-last, and the paper's; SSD's L2Norm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2)
+        self.scale_weight = nn.Parameter(torch.ones(8) * 20)
+        self.grn = GRN(8, channels_last=False, eps=1e-5)
+        self.fc1 = nn.Linear(8, 16)
+        self.grn2 = GRN(16)
+        self.grn3 = PaperGRN(16)
+        self.fc2 = nn.Linear(16, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.grn(self.scale_weight.view(1, -1, 1, 1) * F.normalize(self.conv(x))).permute(0, 2, 3, 1)
+        x = self.fc2(self.grn3(self.grn2(self.fc1(x))))
+        return x.permute(0, 3, 1, 2).mean((2, 3))
 
 
 # ---------------------------------------------------------------------------------------------
 # what must be refused
+
+
+class HalfFixed(nn.Module):
+    """A convolution with a fixed weight (a buffer) but a learnable bias."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filt", torch.ones(4, 3, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.filt, self.bias)
 
 
 class WSConv2d(nn.Conv2d):
@@ -632,9 +730,21 @@ class Unused(nn.Module):
         return self.conv(x)
 
 
+class FixedUp(nn.Module):
+    """Upsampling by a transposed convolution with a fixed (bilinear) filter, a buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filt", torch.ones(3, 1, 4, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv_transpose2d(x, self.filt, stride=2, padding=1, groups=3)
+
+
 REFUSED = {
-    "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
-                        "'reflect' padding"),
+    "fixed transposed conv": (FixedUp, "aten.conv_transpose2d", "fixed filter (a buffer) has no cnncalc layer"),
+    "padding by 1": (lambda: nn.Sequential(nn.ConstantPad2d(1, 1.0)), "aten.pad", "padding with 1.0"),
+    "fixed weight, learnable bias": (HalfFixed, "aten.conv2d", "a fixed weight (a buffer) and a learnable bias"),
     "weight standardisation times a gain": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
     "hand-written weight standardisation": (lambda: nn.Sequential(QiaoWSConv2d(3, 4, 3)), "aten.mean",

@@ -41,6 +41,12 @@ PLACED = tuple(sorted(t for t in layers.mapping_set("WIRED") if t not in MERGES)
 
 Value = tuple[Shape, Layout]
 
+#: Views that leave gaps or reorder strides: ``reshape`` (``x.view``) fails on them in PyTorch, and
+#: cnncalc does not yet refuse it (it sees shapes, not strides), so no reshape is drawn after one.
+#: What is computed from them is taken as strided too (a convolution keeps a permuted input's
+#: channels-last memory format), until ``contiguous``.
+STRIDED = {"permute", "narrow", "slice", "select", "crop", "chunk", "split"}
+
 
 def infer(kind: str, args: Args, ins: list[Value]) -> Value | None:
     """cnncalc's output shape and layout, or None when the layer does not fit its inputs."""
@@ -68,6 +74,8 @@ class _Builder:
         self.current = "input"
         self.blocks = blocks
         self.count = 0
+        #: values that are strided views (:data:`STRIDED`)
+        self.strided: set[str] = set()
 
     @property
     def value(self) -> Value:
@@ -83,10 +91,15 @@ class _Builder:
 
     def add(self, kind: str, args: Args, sources: list[str] | None = None, chain: bool = True) -> str | None:
         """Append a layer (taking ``sources``, else the current value); it becomes current if ``chain``."""
-        out = infer(kind, args, [self.values[s] for s in sources or [self.current]])
+        taken = sources or [self.current]
+        if kind == "reshape" and self.strided.intersection(taken):
+            return None
+        out = infer(kind, args, [self.values[s] for s in taken])
         if not fits(out):
             return None
         name = self.fresh()
+        if kind in STRIDED or (kind != "contiguous" and self.strided.intersection(taken)):
+            self.strided.add(name)
         body = {**args, "name": name, **({"from": sources} if sources else {})}
         self.items.append({kind: body})
         self.values[name] = out  # type: ignore[assignment]
@@ -175,6 +188,8 @@ class _Builder:
     def sequential(self) -> None:
         """A group of a few layers, named by position."""
         inner = _Builder(self.rng, self.value, self.blocks)
+        if self.current in self.strided:
+            inner.strided.add("input")
         for _ in range(self.rng.randint(1, 3)):
             inner.layer()
         if inner.current == "input":
@@ -186,6 +201,8 @@ class _Builder:
         name = self.fresh()
         self.items.append({"sequential": {"name": name, "layers": inner.items}})
         self.values[name] = inner.value
+        if inner.current in inner.strided:
+            self.strided.add(name)
         self.current = name
 
     def block(self) -> None:
@@ -215,12 +232,14 @@ class _Builder:
         if math.prod(shape) > MAX_ELEMENTS:
             return
         self.items.append({key: call})
+        strided = self.current in self.strided
         if self.rng.random() < 0.5:
             call["name"] = self.current = self.fresh()
         else:
             # an unnamed repeat: its instances are items of this scope, reached through the chain
             self.current = "$chain"
         self.values[self.current] = (shape, layout)
+        (self.strided.add if strided else self.strided.discard)(self.current)
 
     def step(self) -> None:
         r = self.rng.random()

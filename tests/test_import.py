@@ -46,6 +46,9 @@ MODELS = {
     "mixers (PoolFormer's pool(x) - x, GCNet's broadcast add)": models.Mixers,
     "heads (q, k, v chunked: channel slices matmul copies at a larger batch)": models.Heads,
     "standardised (BiT's StdConv2d, NF-Nets' ScaledStdConv2d and its TF-same form)": models.Standardised,
+    "padded (reflection, replication, circular padding; blur pooling's fixed filter; BatchNorm1d on [N, C])":
+        models.Padded,
+    "responses (ConvNeXt-V2's GRN: timm's channels-first and -last, the paper's; SSD's L2Norm)": models.Responses,
 }
 
 

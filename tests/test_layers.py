@@ -87,7 +87,8 @@ def test_layer_rules_match_torch(typ: str, args: Any, shape: list[int], out: lis
     # the exported module computes the very same values
     exported = _single(typ, a, shape).eval()
     with torch.no_grad():
-        for p, q in zip(exported.parameters(), module.parameters()):
+        # the parameters and the buffers: a fixed filter is a buffer
+        for p, q in zip([*exported.parameters(), *exported.buffers()], [*module.parameters(), *module.buffers()]):
             p.copy_(q)
         assert torch.equal(exported(x), module(x))
 

@@ -149,8 +149,9 @@ def _dim(node: Node, ctx: Context, d: int, rank: int) -> int:
 
 
 @rule("aten.conv1d", "aten.conv2d", "aten.conv3d", torch="nn.Conv1d/2d/3d, F.conv1d/2d/3d",
-      layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (refused unless constant 0); "
-      "a weight computed in forward is refused, except timm's weight standardisation (below)")
+      layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (its padding layer); "
+      "a weight computed in forward is refused, except timm's weight standardisation (below); a weight held as a "
+      "buffer (a fixed filter) sets `fixed`")
 def _conv(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
@@ -173,6 +174,13 @@ def _conv(node: Node, ctx: Context) -> Result:
         args["bias"] = False
     if len(ctx.shape(x)) != nd + 2:
         raise Unmappable(f"a {nd}-d convolution on a {len(ctx.shape(x)) - 1}-d tensor (unbatched input)")
+    if w.buffer:
+        # a fixed filter (anti-aliased downsampling's blur): its weight and bias are buffers
+        if b is not None and not b.buffer:
+            raise Unmappable("has a fixed weight (a buffer) and a learnable bias; cnncalc's fixed conv holds both")
+        args["fixed"] = True
+    elif b is not None and b.buffer:
+        raise Unmappable("has a learnable weight and a fixed bias (a buffer); cnncalc's conv holds both alike")
     return Mapped(node, f"conv{nd}d", args, [x], [p for p in (w, b) if p is not None])
 
 
@@ -182,6 +190,8 @@ def _convt(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
         raise Unmappable("has no weight")
+    if w.buffer or (b is not None and b.buffer):
+        raise Unmappable("a transposed convolution with a fixed filter (a buffer) has no cnncalc layer")
     nd = len(w.shape) - 2
     groups = int(arg(node, 6, "groups", 1))
     args: dict[str, Any] = {"out_channels": w.shape[1] * groups, "kernel_size": _ints(w.shape[2:])}
@@ -217,8 +227,8 @@ def _linear(node: Node, ctx: Context) -> Result:
 
 
 @rule("aten.batch_norm", torch="nn.BatchNorm1d/2d/3d (eval), F.batch_norm", layer="batchnorm1d/2d/3d",
-      when="running statistics, or none (track_running_stats=False); the BN's num_batches_tracked buffer is "
-      "not counted, as cnncalc's batchnorm does not")
+      when="running statistics, or none (track_running_stats=False); BatchNorm1d on [N, C] or [N, C, L]; the "
+      "BN's num_batches_tracked buffer is not counted, as cnncalc's batchnorm does not")
 def _bn(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     w, b = param(node, 1, "weight"), param(node, 2, "bias")
@@ -237,9 +247,8 @@ def _bn(node: Node, ctx: Context) -> Result:
     eps = float(arg(node, 7, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps
-    if nd == 0:
-        raise Unmappable("normalises a [N, C] tensor; cnncalc's batchnorm1d reads [C, L]")
-    return Mapped(node, f"batchnorm{nd}d", args, [x], [p for p in (w, b, rm, rv) if p is not None])
+    # a [N, C] tensor (a classifier's BatchNorm1d) is batchnorm1d on a [C] sample, as PyTorch reads it
+    return Mapped(node, f"batchnorm{max(nd, 1)}d", args, [x], [p for p in (w, b, rm, rv) if p is not None])
 
 
 @rule("aten.instance_norm", torch="nn.InstanceNorm1d/2d/3d, F.instance_norm", layer="instancenorm1d/2d/3d",
@@ -811,21 +820,34 @@ def _upsample(node: Node, ctx: Context) -> Result:
     return Mapped(node, "upsample", args, [x])
 
 
-@rule("aten.pad", "aten.constant_pad_nd", torch="nn.ZeroPad1d/2d/3d, F.pad with zeros", layer="zeropad1d/2d/3d",
-      when="constant 0 over every spatial axis; reflect, replicate and circular padding are refused")
+#: F.pad's modes and the aten ops they dispatch to, by cnncalc's padding type stem
+_PAD_MODES = {"constant": "zeropad", "reflect": "reflectionpad", "replicate": "replicationpad",
+              "circular": "circularpad"}
+_PAD_WORDS = {"constant": "zero", "reflect": "reflection", "replicate": "replication", "circular": "circular"}
+
+
+@rule("aten.pad", "aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2d", "aten.reflection_pad3d",
+      "aten.replication_pad1d", "aten.replication_pad2d", "aten.replication_pad3d",
+      torch="nn.ZeroPad*d, nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad",
+      layer="zeropad*d, reflectionpad*d, replicationpad*d, circularpad*d",
+      when="over every spatial axis; constant padding only with 0")
 def _pad(node: Node, ctx: Context) -> Result:
     x = tensor(node)
-    pads = [int(p) for p in arg(node, 1, "pad")]
-    mode = arg(node, 2, "mode", "constant") if node.op == "aten.pad" else "constant"
-    value = arg(node, 3 if node.op == "aten.pad" else 2, "value", 0.0)
-    if mode != "constant":
-        raise Unmappable(f"'{mode}' padding has no cnncalc layer (only zero padding)")
-    if value not in (None, 0, 0.0):
+    pads = [int(p) for p in arg(node, 1, "pad" if node.op in ("aten.pad", "aten.constant_pad_nd") else "padding")]
+    if node.op == "aten.pad":
+        mode, value = arg(node, 2, "mode", "constant"), arg(node, 3, "value", None)
+    else:
+        mode = "reflect" if "reflection" in node.op else "replicate" if "replication" in node.op else "constant"
+        value = arg(node, 2, "value", 0.0) if mode == "constant" else None
+    if mode not in _PAD_MODES:
+        raise Unmappable(f"'{mode}' padding has no cnncalc layer")
+    if mode == "constant" and value not in (None, 0, 0.0):
         raise Unmappable(f"padding with {value} has no cnncalc layer (only zero padding)")
     nd = len(ctx.shape(x)) - 2
     if len(pads) != 2 * nd:
-        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's zero padding pads them all")
-    return Mapped(node, f"zeropad{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
+        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's {_PAD_WORDS[mode]} padding "
+                         "pads them all")
+    return Mapped(node, f"{_PAD_MODES[mode]}{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
 
 
 @rule("aten.channel_shuffle", "aten.native_channel_shuffle", torch="nn.ChannelShuffle", layer="channel_shuffle")
@@ -892,6 +914,101 @@ def _lrn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
             args[k] = float(getattr(module, k))
     first = nodes[0]
     return Mapped(nodes[-1], "localresponsenorm", args, [tensor(first)])
+
+
+@pattern("x.norm(2, spatial dims) / (its mean over channels + eps), then x + γ·(x·N) + β in one module "
+         "(ConvNeXt-V2's GRN, timm's GlobalResponseNorm with addcmul, or the paper's γ·(x·N) + β + x)",
+         "globalresponsenorm", "channels first or last; γ and β one value per channel")
+def _grn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    # the parameters' views (γ.view(1, 1, 1, C)) are read through; the rest is the formula, op by op
+    views = {n.name: n.args[0] for n in nodes if n.op == "aten.view" and isinstance(n.args[0], Param)}
+    ops = [n for n in nodes if n.name not in views]
+    names = _ops(ops)
+    timm = ["aten.linalg_vector_norm", "aten.mean", "aten.add", "aten.div", "aten.mul", "aten.addcmul", "aten.add"]
+    paper = ["aten.linalg_vector_norm", "aten.mean", "aten.add", "aten.div", "aten.mul", "aten.mul", "aten.add",
+             "aten.add"]
+    if names not in (timm, paper):
+        return None
+    norm, mean, add_eps, div, mul = ops[:5]
+    x = tensor(norm)
+    shape = ctx.shape(x)
+    rank = len(shape)
+    dims = sorted(int(d) % rank for d in arg(mean, 1, "dim", []))
+    if len(dims) != 1 or dims[0] == 0:
+        return None
+    c_axis = dims[0]
+    spatial = [a for a in range(1, rank) if a != c_axis]
+    if (float(arg(norm, 1, "ord", 2)) != 2.0 or sorted(int(d) % rank for d in arg(norm, 2, "dim", [])) != spatial
+            or not arg(norm, 3, "keepdim", False) or not arg(mean, 2, "keepdim", False)):
+        return None
+
+    def ref(a: Any, node: Node) -> bool:
+        return isinstance(a, Ref) and a.node == node.name
+
+    def same(a: Any, b: Any) -> bool:
+        return isinstance(a, Ref) and isinstance(b, Ref) and a.node == b.node
+
+    def vec(a: Any) -> Param | None:
+        """γ or β: a parameter of one value per channel, or a view of one."""
+        p = views.get(a.node) if isinstance(a, Ref) else a
+        return p if isinstance(p, Param) and p.numel == shape[c_axis] else None
+
+    def pair(node: Node, want: Callable[[Any], bool]) -> Any:
+        """The operand of a two-operand op beside the one ``want`` picks (None if neither is)."""
+        a, b = node.args[0], node.args[1]
+        return b if want(a) else a if want(b) else None
+
+    eps = add_eps.args[1]
+    if not ref(mean.args[0], norm) or not ref(add_eps.args[0], mean) or not isinstance(eps, (int, float)):
+        return None
+    if not (ref(div.args[0], norm) and ref(div.args[1], add_eps)) or not same(pair(mul, lambda a: ref(a, div)), x):
+        return None
+    if names == timm:
+        affine, last = ops[5], ops[6]
+        if float(affine.kwargs.get("value", 1)) != 1 or not ref(affine.args[2], mul):
+            return None
+        b, w = vec(affine.args[0]), vec(affine.args[1])
+        if not same(pair(last, lambda a: ref(a, affine)), x):
+            return None
+    else:
+        scaled, shifted, last = ops[5], ops[6], ops[7]
+        w, b = vec(pair(scaled, lambda a: ref(a, mul))), vec(pair(shifted, lambda a: ref(a, scaled)))
+        if not same(pair(last, lambda a: ref(a, shifted)), x):
+            return None
+    if w is None or b is None or any(len(n.args) > 2 or n.kwargs for n in (add_eps, last)):
+        return None
+    args: dict[str, Any] = {} if c_axis == 1 else {"dim": c_axis - rank}
+    if float(eps) != 1e-6:
+        args["eps"] = float(eps)
+    return Mapped(last, "globalresponsenorm", args, [x], [w, b])
+
+
+@pattern("x.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(x), then x / it (F.normalize; SSD's L2Norm)",
+         "normalize", "the four ops in a row, each read only by the next")
+def _normalize(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if _ops(nodes) != ["aten.linalg_vector_norm", "aten.clamp_min", "aten.expand_as", "aten.div"] or not _chain(
+            nodes[:3]):
+        return None
+    norm, clamp, expand, div = nodes
+    x = tensor(norm)
+    rank = len(ctx.shape(x))
+    dims = arg(norm, 2, "dim", None)
+    if not isinstance(dims, (list, tuple)) or len(dims) != 1 or not arg(norm, 3, "keepdim", False):
+        return None
+    same = [isinstance(a, Ref) and a.node == x.node for a in (expand.args[1], div.args[0])]
+    if not all(same) or not (isinstance(div.args[1], Ref) and div.args[1].node == expand.name):
+        return None
+    p, eps = arg(norm, 1, "ord", 2), arg(clamp, 1, "min")
+    if not isinstance(p, (int, float)) or not isinstance(eps, (int, float)) or norm.kwargs.get("dtype") is not None:
+        return None
+    args: dict[str, Any] = {}
+    if float(p) != 2.0:
+        args["p"] = float(p)
+    if _dim(norm, ctx, int(dims[0]), rank) % rank != 1:
+        args["dim"] = int(dims[0])
+    if float(eps) != 1e-12:
+        args["eps"] = float(eps)
+    return Mapped(div, "normalize", args, [x])
 
 
 @pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "

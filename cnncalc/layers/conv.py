@@ -4,7 +4,10 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 
 - output, per axis: ``floor((n + 2p − d(k−1) − 1)/s) + 1``; transposed:
   ``(n − 1)s − 2p + d(k−1) + output_padding + 1``
-- params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``
+- params: ``(k·C_in/groups + bias)·C_out``; transposed ``k·C_in·C_out/groups + bias·C_out``;
+  ``fixed: true`` (a fixed filter, such as the binomial blur of anti-aliased downsampling) holds
+  the same values as buffers instead: no gradient, no optimizer state, the same saved tensors
+  (autograd keeps the buffer weight as it keeps a parameter)
 - MACs: ``k·C_in/groups·C_out·out_spatial``; transposed ``k·C_out/groups·C_in·in_spatial``
 - FLOPs: ``2·MACs`` plus one add per output element when there is a bias
 - receptive field: ``r' = r + (d(k−1))·j``, ``j' = j·s``; transposed, output unit ``t`` reads
@@ -20,7 +23,10 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
 - peer tools (see cnncalc.layers.peers): the MACs, except that fvcore counts 0 for ``padding``
   same or valid with zeros (traced as ``aten::_convolution_mode``, which it does not handle),
   thop counts a transposed one as output elements · C_in/groups · k, ptflops adds one per output
-  element for the bias, and torchinfo counts the parameters once per output position
+  element for the bias, and torchinfo counts the parameters once per output position; a fixed
+  filter is exported as ``FixedConv2d``, a subclass of ``nn.Conv2d`` that thop and ptflops do
+  not hook (they look modules up by exact type) and whose buffers torchinfo does not count, so
+  only fvcore counts it
 
 Weight standardisation (conv1d/2d/3d, ``weight_standardization: true``; timm's ``StdConv2d``,
 BiT, and with ``ws_gain`` its ``ScaledStdConv2d``, NF-Nets): in forward the weight is
@@ -54,7 +60,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from ..errors import LayerError
-from ..formula import Floor, Note, Sym, Term, axis_names, elements
+from ..formula import ZERO, Floor, Note, Sym, Term, axis_names, elements
 from .base import (
     RF,
     AxisRF,
@@ -147,8 +153,8 @@ class _Conv(Layer):
         return numel(ins[0]) + numel(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
-        # weight = params − bias
-        weight = self.params(ins) - (self.out_channels if self.bias else 0)
+        # weight = params − bias (a fixed filter's weight and bias are buffers)
+        weight = self.params(ins) + self.buffers(ins) - (self.out_channels if self.bias else 0)
         return (Saved.input(ins), Saved.weight(weight))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
@@ -226,6 +232,8 @@ class ConvNd(_Conv):
                           "(timm's ScaledStdConv2d)")
     ws_gamma: Number = Field(1.0, description="the constant the gain is multiplied by, over sqrt(fan-in)")
     ws_eps: Number = Field(1e-6, description="added to the variance of each output channel's weights")
+    #: a fixed filter: the weight and bias are buffers, not parameters (blur pooling's binomial filter)
+    fixed: Flag = False
 
     def weight_elements(self, ins: Sequence[Shape]) -> int:
         """W = k·C_in/groups·C_out, the weights of the kernel."""
@@ -233,9 +241,13 @@ class ConvNd(_Conv):
 
     def describe(self) -> str:
         text = super().describe()
-        return f"{text} ws{' gain' if self.ws_gain else ''}" if self.weight_standardization else text
+        if self.weight_standardization:
+            text += f" ws{' gain' if self.ws_gain else ''}"
+        return f"{text} fixed" if self.fixed else text
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
+        if self.fixed:
+            return ZERO
         t = super().params_term(ins)
         # + C_out: the gain
         return t + Note(Sym("C_out", self.out_channels), "gain") if self.weight_standardization and self.ws_gain else t
@@ -251,10 +263,14 @@ class ConvNd(_Conv):
         return t + Note(ws, "weight standardisation")
 
     def torch_helper_sources(self) -> tuple[str, ...]:
-        # a weight-standardised convolution is a subclass of nn.ConvNd written out
+        # a weight-standardised convolution, and one with a fixed filter, are subclasses of nn.ConvNd
+        if self.fixed:
+            return (_fixed_helper(self.ndim or 1),)
         return (_WS_HELPER.format(n=self.ndim),) if self.weight_standardization else ()
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
+        if self.fixed:
+            return f"Fixed{super().torch_module(ins).removeprefix('nn.')}"
         if not self.weight_standardization:
             return super().torch_module(ins)
         args = self.torch_args("stride", "padding", "dilation", "groups", "bias", "padding_mode", "ws_eps",
@@ -281,6 +297,9 @@ class ConvNd(_Conv):
             raise LayerError(f"{', '.join(options)} applies only with weight_standardization: true")
         if "ws_gamma" in options and not self.ws_gain:
             raise LayerError("ws_gamma scales the gain: it needs ws_gain: true")
+        if self.fixed and self.weight_standardization:
+            raise LayerError("a fixed filter (fixed: true) is not standardised: weight_standardization needs a "
+                             "learnable weight")
         if self.weight_standardization and self.weight_elements(ins) == self.out_channels:
             # F.batch_norm in training mode needs more than one value per channel
             raise LayerError("weight standardisation needs more than one weight per output channel "
@@ -358,6 +377,30 @@ class ConvNd(_Conv):
 
     def rf_dilation(self, ins: Sequence[Shape]) -> tuple[int, ...]:
         return self.geometry()[2]
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        # a fixed filter: the same (k·C_in/g + 1)·C_out values, stored as buffers (no gradient, no
+        # optimizer state)
+        return super().params_term(ins) if self.fixed else ZERO
+
+    def peer_count(self, tool: str, ins: Sequence[Shape], out: Shape) -> int:
+        # thop and ptflops hook modules by exact type, and FixedConv<n>d is none of theirs
+        if self.fixed and tool in ("thop", "ptflops"):
+            return 0
+        return super().peer_count(tool, ins, out)
+
+
+def _fixed_helper(nd: int) -> str:
+    """Source of ``FixedConv<nd>d``: ``nn.Conv<nd>d`` with its weight and bias re-registered as buffers."""
+    return f'''class FixedConv{nd}d(nn.Conv{nd}d):
+    """A convolution with a fixed filter: its weight and bias are buffers, not parameters."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("weight", "bias"):
+            value = self._parameters.pop(name)
+            self.register_buffer(name, None if value is None else value.detach())
+'''
 
 
 class ConvTransposeNd(_Conv):

@@ -1,5 +1,6 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
-localresponsenorm (local response norm) and layerscale.
+localresponsenorm (local response norm), layerscale, globalresponsenorm (ConvNeXt-V2's GRN) and
+normalize (``F.normalize``, SSD's L2Norm).
 
 Rules (C = channels, E = elements of the output):
 
@@ -12,8 +13,16 @@ Rules (C = channels, E = elements of the output):
 - layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
   channels-last), or with ``scalar: true`` one value for the whole tensor (NF-Nets' skip-init
   gain): params ``C`` (1), FLOPs ``E``
+- globalresponsenorm, channels along ``dim``: ``x + γ·(x·N) + β`` with ``G`` the L2 norm of each
+  channel over all positions and ``N = G / (mean over channels of G + eps)``; params ``2C``,
+  FLOPs ``6E + 3C + 1`` (the norms ``2E + C``, their mean plus eps ``C + 1``, ``C`` divides,
+  ``4E`` for the product, the affine and the residual)
+- normalize, along ``dim``: ``x / max(‖x‖_p, eps)`` for each of the ``V = E/n`` vectors of ``n``
+  values; FLOPs ``3E + 2V`` (``|x|^p`` and an add per element and a root per vector for the
+  norm, the max per vector, a divide per element)
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
-  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), globalresponsenorm
+  along every spatial axis, and normalize along ``dim`` when it is a spatial axis
 
 Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
@@ -27,18 +36,28 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 - local response norm (composed of PyTorch ops): the input, the zero-padded squares
   ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
 - layerscale: the input
+- globalresponsenorm (measured on timm's): the input, ``G`` and ``N`` (``C`` each), the divisor
+  (1), ``x·N`` (``E``, only for ``dL/dγ``) and ``γ``; under autocast it runs in fp32 (its
+  output and saved tensors; the input it keeps is counted as an fp32 copy, which PyTorch does
+  not make)
+- normalize (measured on ``F.normalize``): the input, the norm and the clamped norm (``V``
+  each); under autocast it runs in fp32, as globalresponsenorm
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
 - fvcore: batchnorm ``2|1E`` with running statistics, ``5|4E`` without; instancenorm, groupnorm,
-  layernorm and layernorm2d ``5|4E``; local response norm and layerscale 0
+  layernorm and layernorm2d ``5|4E``; local response norm, layerscale, globalresponsenorm and
+  normalize (none of whose ops has a handler) 0
 - thop: batchnorm, instancenorm and layernorm ``4|2E``; layernorm2d (a subclass of
-  ``nn.LayerNorm``: no hook of its own), groupnorm, local response norm and layerscale 0
+  ``nn.LayerNorm``: no hook of its own), groupnorm, local response norm, layerscale,
+  globalresponsenorm and normalize 0
 - ptflops, on the input's elements I: batchnorm, instancenorm and groupnorm ``2|1·I``;
   layernorm ``I`` (``nn.LayerNorm`` has no ``affine``); local response norm ``3E`` (two
   multiplies and an add) plus ``(C + size − 1)·positions`` (average pooling of the padded
-  squares); layernorm2d and layerscale 0
+  squares); layernorm2d, layerscale, globalresponsenorm and normalize (F.normalize is not
+  among its patched functions) 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
+  (normalize has none)
 """
 
 from __future__ import annotations
@@ -65,7 +84,7 @@ from .base import (
     torch_call,
 )
 from .merge import _dim
-from .peers import PeerRule, Peers, nothing, params, per_input
+from .peers import UNCOUNTED, PeerRule, Peers, nothing, params, per_input
 
 
 def _affine(times: int, without: int, field: str = "affine", per: str = "output") -> PeerRule:
@@ -417,3 +436,144 @@ class LayerScale(Layer):
     def torch_module(self, ins: Sequence[Shape]) -> str:
         init = {} if self.init_values == 1e-6 else {"init": self.init_values}
         return torch_call("LayerScale", self.gamma(ins[0]), **init)
+
+
+@register("globalresponsenorm", "grn")
+class GlobalResponseNorm(Layer):
+    """Global response normalisation (ConvNeXt-V2; timm's ``GlobalResponseNorm``): ``x + γ·(x·N) + β``."""
+
+    prefix = "grn"
+    # exported as a module of its own: no hook in thop or ptflops, none of its ops in fvcore's
+    # handlers; torchinfo counts its weight and bias once
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=params)
+    # under autocast linalg_vector_norm computes in fp32 (fp32_set_opt_dtype) and its result promotes
+    # the products after it, so the output is fp32; it reads the 16-bit input as it is, where
+    # cnncalc counts an fp32 copy (autocast is not measured here: no GPU)
+    autocast = "fp32"
+    #: The channel axis (0 is the batch): 1 for [C, H, W], -1 for channels-last [H, W, C].
+    dim: AnyInt = 1
+    eps: Number = 1e-6
+
+    def axis(self, shape: Shape) -> int:
+        """The channel axis, as an index into the batch-less shape."""
+        return _dim(self.dim, len(shape))
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.axis(ins[0])
+        if len(ins[0]) < 2:
+            raise LayerError(f"expects channels and at least one spatial axis, got {fmt_shape(ins[0])}")
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return 2 * Sym("C", ins[0][self.axis(ins[0])])  # γ and β
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # G = ‖x‖₂ over the positions of each channel: a square and an add per element, a root per
+        # channel (2E + C); N = G / (mean over channels of G + eps): C + 1, then C divides;
+        # x·N, γ·(x·N) + β and the residual + x: 4E.  6E + 3C + 1
+        c = Sym("C", ins[0][self.axis(ins[0])])
+        return 6 * elements(out) + 3 * c + 1
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # the norm keeps x and G; G / d keeps G and d; x·N keeps x and N; addcmul(β, γ, x·N)
+        # keeps γ (the parameter) and x·N
+        c = ins[0][self.axis(ins[0])]
+        return (Saved.input(ins), Saved("norm per channel G", c), Saved("mean norm + eps d", 1),
+                Saved("normalised norm N", c), Saved.weight(c), Saved("x·N", numel(ins[0])))
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        # only dL/dγ reads x·N; everything else is for dL/dx (γ too: for the gradient of x·N)
+        kept = self.saved(ins, out)
+        if not needs[0]:
+            return kept[-1:] if trainable else ()
+        return kept if trainable else kept[:-1]
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        # every output depends on all positions, through G
+        d = self.axis(ins[0])
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [a for a in range(len(ins[0])) if a != d]))
+
+    def describe(self) -> str:
+        return "" if self.dim == 1 else f"dim {self.dim}"
+
+    torch_helpers = (
+        '''class GlobalResponseNorm(nn.Module):
+    """Global response normalisation (ConvNeXt-V2): x + γ·(x·N) + β, N = G / (mean over channels of G + eps),
+    G the L2 norm of each channel over the positions."""
+
+    def __init__(self, channels: int, dim: int = 1, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dim = self.dim % x.ndim
+        shape = [-1 if d == dim else 1 for d in range(x.ndim)]
+        g = torch.linalg.vector_norm(x, 2, dim=[d for d in range(1, x.ndim) if d != dim], keepdim=True)
+        n = g / (g.mean(dim=dim, keepdim=True) + self.eps)
+        return x + torch.addcmul(self.bias.view(shape), self.weight.view(shape), x * n)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("GlobalResponseNorm", ins[0][self.axis(ins[0])], **self.torch_args("dim", "eps"))
+
+
+@register("normalize")
+class Normalize(Layer):
+    """``F.normalize(x, p, dim, eps)``: x divided by its p-norm along ``dim``, at least eps (SSD's L2Norm)."""
+
+    prefix = "normalize"
+    # exported as a module calling F.normalize: no hook, no patched call, no handled op, no parameters
+    peers = UNCOUNTED
+    # under autocast as globalresponsenorm: the norm in fp32, the division promoted to fp32, the
+    # 16-bit input read as it is (counted as an fp32 copy)
+    autocast = "fp32"
+    p: Number = 2.0
+    #: The axis normalised along (0 is the batch): 1, the channels, as F.normalize.
+    dim: AnyInt = 1
+    eps: Number = 1e-12
+
+    def axis(self, shape: Shape) -> int:
+        """The normalised axis, as an index into the batch-less shape."""
+        return _dim(self.dim, len(shape))
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.axis(ins[0])
+        return ins[0]
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # the norm: |x|^p and an add per element, a root per vector (2E + V); max(norm, eps) per
+        # vector (V); a divide per element (E).  3E + 2V, V = E / n the vectors along dim
+        vectors = Sym("V", numel(ins[0]) // ins[0][self.axis(ins[0])])
+        return 3 * elements(out) + 2 * vectors
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # the norm keeps x and its result (clamp_min reads the same); x / max(norm, eps) keeps x
+        # and the clamped norm (expanded: a view of one value per vector)
+        vectors = numel(ins[0]) // ins[0][self.axis(ins[0])]
+        return (Saved.input(ins), Saved("norm per vector", vectors), Saved("norm clamped to eps", vectors))
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        # every element of a vector depends on all of it
+        return fields[0].whole_along(spatial_axes(fields[0].layout, [self.axis(ins[0])]))
+
+    def describe(self) -> str:
+        return "" if self.dim == 1 else f"dim {self.dim}"
+
+    torch_helpers = (
+        '''class Normalize(nn.Module):
+    """F.normalize(x, p, dim, eps): x divided by its p-norm along dim, at least eps."""
+
+    def __init__(self, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, self.p, self.dim, self.eps)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("Normalize", **self.torch_args("p", "dim", "eps"))

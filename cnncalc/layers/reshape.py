@@ -1,21 +1,27 @@
 """Layers that move or copy values without learning: flatten, permute, identity, dropout
-(dropout1d/2d/3d, alphadropout), zero padding (zeropad1d/2d/3d), upsampling (upsample) and pixel
-shuffle (pixelshuffle, pixelunshuffle).
+(dropout1d/2d/3d, alphadropout), padding (zeropad1d/2d/3d, reflectionpad1d/2d/3d,
+replicationpad1d/2d/3d, circularpad1d/2d/3d), upsampling (upsample) and pixel shuffle
+(pixelshuffle, pixelunshuffle).
 
-- flatten, permute, identity, dropout, zero padding, pixel (un)shuffle: 0 FLOPs
-- zero padding: a negative amount removes entries (PyTorch's ``F.pad`` and ``ZeroPad2d`` allow
-  it), as long as one remains on each axis
+- flatten, permute, identity, dropout, padding, pixel (un)shuffle: 0 FLOPs
+- padding, per axis: ``n + p_before + p_after``; a negative amount removes entries (PyTorch's
+  ``F.pad`` and its padding modules allow it), as long as one remains on each axis. Zero and
+  circular padding crop by the negative amounts first, so ``n + p_before⁻ + p_after⁻ ≥ 0``;
+  reflection padding must be smaller than the input size on each side, circular padding at
+  most the entries left after that crop (one wrap)
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
   bicubic, so 3 for linear, 7 for bilinear, 15 for trilinear, 31 for bicubic); nearest is 0
 - receptive field: flatten over spatial axes gives the whole input; permute keeps the field and
-  moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); zero padding shifts the
-  units; upsampling by s divides the jump by s and each output unit sees the input pixels
-  PyTorch reads for it (nearest one, linear two, cubic four, one wherever the source falls on a
-  pixel), so the field depends on the unit's phase; pixel shuffle is nearest upsampling by r;
+  moves the axes (``[C, H, W]`` → ``[H, W, C]`` is channels-last); padding shifts the
+  units (padding positions count, as a convolution's, whatever fills them); upsampling by s
+  divides the jump by s and each output unit sees the input pixels PyTorch reads for it
+  (nearest one, linear two, cubic four, one wherever the source falls on a pixel), so the field
+  depends on the unit's phase; pixel shuffle is nearest upsampling by r;
   pixel unshuffle is an r×r window with stride r
 - storage: flatten, permute and identity return views of their input (no memory, no traffic);
   so does dropout with p = 0; ``inplace: true`` dropout overwrites its input
-- saved for backward: nothing, except dropout (0 < p < 1): a mask of one byte per element
+- saved for backward: reflection and replication padding keep their input (their backward
+  reads it); nothing else, except dropout (0 < p < 1): a mask of one byte per element
   (CUDA's fused kernel); in place, a mask in the activation dtype; dropout1d/2d/3d (feature
   dropout) one mask value per sample and channel, in the activation dtype; alphadropout one
   mask value per element, in the activation dtype
@@ -238,13 +244,15 @@ class AlphaDropout(Dropout):
         return Saved("mask", numel(ins[0]))
 
 
-class ZeroPadNd(Layer):
-    """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back); negative crops."""
+class PadNd(Layer):
+    """Padding by an int, or (left, right, top, bottom, front, back): what every padding mode shares."""
 
     prefix = "pad"
     peers = UNCOUNTED
     values_per_axis = 2  # padding: (before, after) per axis, last axis first, as F.pad
     spatial = True
+    #: ``torch.nn`` class stem the export writes (``ZeroPad`` → ``nn.ZeroPad2d``)
+    torch_stem: ClassVar[str] = ""
     padding: AnyIntN
 
     def pads(self) -> list[tuple[int, int]]:
@@ -259,32 +267,98 @@ class ZeroPadNd(Layer):
         pairs = [(p[2 * i], p[2 * i + 1]) for i in range(n)]
         return pairs[::-1]
 
+    def check_axis(self, axis: str, n: int, before: int, after: int) -> None:
+        """Raise LayerError where PyTorch refuses this mode's padding of an axis of ``n`` entries."""
+
+    def crops_first(self, axis: str, n: int, before: int, after: int) -> None:
+        """F.pad crops by the negative pads first, then pads: the crop must leave n + b⁻ + a⁻ ≥ 0."""
+        if n + min(before, 0) + min(after, 0) < 0:
+            raise LayerError(f"padding {self.given()} crops {-min(before, 0) - min(after, 0)} entries from the {n} "
+                             f"along {axis} before padding (PyTorch crops first)")
+
+    def given(self) -> int | list[int]:
+        """The padding as written (a list, not a tuple, in messages)."""
+        return list(self.padding) if isinstance(self.padding, tuple) else self.padding
+
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         self.expect_rank(ins[0])
         names = axis_names(len(ins[0]))
         sizes = [Sym(f"{a}_in", n) + Sym("p_before", b) + Sym("p_after", after)
                  for a, n, (b, after) in zip(names[1:], ins[0][1:], self.pads())]
-        given = list(self.padding) if isinstance(self.padding, tuple) else self.padding
         for a, n, (b, after), size in zip(names[1:], ins[0][1:], self.pads(), sizes):
             if size.value < 1:  # negative padding crops (as F.pad); PyTorch refuses below 0
-                raise LayerError(f"padding {given} leaves {size.value} entries along {a}; "
+                raise LayerError(f"padding {self.given()} leaves {size.value} entries along {a}; "
                                  "at least 1 must remain")
-            # F.pad crops by the negative pads first, then pads: the crop must leave n + b⁻ + a⁻ ≥ 0
-            if n + min(b, 0) + min(after, 0) < 0:
-                raise LayerError(f"padding {given} crops {-min(b, 0) - min(after, 0)} entries from the {n} "
-                                 f"along {a} before padding (PyTorch crops first)")
+            self.check_axis(a, n, b, after)
         return (Sym("C", ins[0][0]), *sizes)
 
     def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
         pads = self.pads()
-        # output unit u is input unit u − p_before
+        # output unit u is input unit u − p_before (padding positions count, whatever fills them)
         return fields[0].map(lambda i, a: a.shift(-pads[i][0]))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call(f"nn.ZeroPad{self.ndim}d", self.padding)
+        return torch_call(f"nn.{self.torch_stem}{self.ndim}d", self.padding)
+
+
+class ZeroPadNd(PadNd):
+    """Zero padding (``torch.nn.ZeroPadNd``): an int, or (left, right, top, bottom, front, back); negative crops."""
+
+    torch_stem = "ZeroPad"
+
+    def check_axis(self, axis: str, n: int, before: int, after: int) -> None:
+        self.crops_first(axis, n, before, after)
+
+
+class ReflectionPadNd(PadNd):
+    """Reflection padding (``torch.nn.ReflectionPadNd``): the input mirrored about its edges; negative crops."""
+
+    torch_stem = "ReflectionPad"
+
+    def check_axis(self, axis: str, n: int, before: int, after: int) -> None:
+        # reflection_pad*d: each side less than the input size (the mirror excludes the edge)
+        if max(before, after) >= n:
+            raise LayerError(f"padding {max(before, after)} must be smaller than the input size {n} along {axis} "
+                             "for reflection padding (as in PyTorch)")
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # reflection_pad*d_backward(grad, self, padding) reads the input
+        return (Saved.input(ins),)
+
+
+class ReplicationPadNd(PadNd):
+    """Replication padding (``torch.nn.ReplicationPadNd``): the edge values repeated; negative crops."""
+
+    torch_stem = "ReplicationPad"
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # replication_pad*d_backward(grad, self, padding) reads the input
+        return (Saved.input(ins),)
+
+
+class CircularPadNd(PadNd):
+    """Circular padding (``torch.nn.CircularPadNd``): the input wrapped around; negative crops."""
+
+    torch_stem = "CircularPad"
+
+    def check_axis(self, axis: str, n: int, before: int, after: int) -> None:
+        # _pad_circular: at most one wrap per side; its negative pads crop before it copies the
+        # wraps from the cropped entries, so a wrap longer than those n + b⁻ + a⁻ reads memory it
+        # never wrote (PyTorch checks against n only, and returns uninitialised values)
+        if max(before, after) > n:
+            raise LayerError(f"padding {max(before, after)} must be at most the input size {n} along {axis} "
+                             "for circular padding (as in PyTorch: it wraps around once)")
+        self.crops_first(axis, n, before, after)
+        left = n + min(before, 0) + min(after, 0)
+        if max(before, after) > left:
+            raise LayerError(f"padding {max(before, after)} wraps more than once around the {left} entries left "
+                             f"along {axis} after cropping (PyTorch would copy uninitialised values)")
 
 
 register_nd(ZeroPadNd, "zeropad")
+register_nd(ReflectionPadNd, "reflectionpad")
+register_nd(ReplicationPadNd, "replicationpad")
+register_nd(CircularPadNd, "circularpad")
 
 _TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
 _MODE_NDIM = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}

@@ -75,6 +75,14 @@ CASES = [
     pytest.param("conv3d", {"out_channels": 2, "kernel_size": 2, "bias": False, "weight_standardization": True},
                  [3, 3, 3, 3], [2, 2, 2, 2], 8 * 3 * 2, 0, 8 * 3 * 2 * 8, 2 * 8 * 3 * 2 * 8 + 5 * 8 * 3 * 2,
                  id="conv3d weight-standardised"),
+    # a fixed filter (timm's BlurPool2d: a binomial [1, 2, 1]² / 16 per channel) is buffers, not parameters
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "stride": 2, "groups": 8, "bias": False,
+                            "fixed": True}, [8, 9, 9], [8, 4, 4], 0, 3 * 3 * 1 * 8, 3 * 3 * 1 * 8 * 4 * 4,
+                 2 * 3 * 3 * 8 * 4 * 4, id="fixed depthwise blur 3x3 s2"),
+    pytest.param("conv1d", {"out_channels": 4, "kernel_size": 3, "fixed": True}, [2, 10], [4, 8], 0,
+                 (3 * 2 + 1) * 4, 3 * 2 * 4 * 8, 2 * 3 * 2 * 4 * 8 + 4 * 8, id="fixed conv1d with a fixed bias"),
+    pytest.param("conv3d", {"out_channels": 2, "kernel_size": 2, "bias": False, "fixed": True}, [1, 3, 3, 3],
+                 [2, 2, 2, 2], 0, 8 * 1 * 2, 8 * 1 * 2 * 8, 2 * 8 * 2 * 8, id="fixed conv3d"),
 ]
 
 
@@ -112,6 +120,9 @@ SAVED = [
                             "weight_standardization": True}, [X],
                  [("input", E), ("act", 4 * 8 * 8), ("act", 8 * 4 * 9, STEP), ("fp32", 2 * 8, STEP)],
                  id="weight-standardised, reflect padding: the padded copy too"),
+    # autograd keeps a buffer weight as it keeps a parameter (ConvolutionBackward0 saves both)
+    pytest.param("conv2d", {"out_channels": 4, "kernel_size": 3, "groups": 4, "fixed": True}, [X],
+                 [("input", E), ("weight", 4 * 1 * 9, STEP)], id="fixed filter: input and weight"),
 ]
 
 
@@ -133,8 +144,15 @@ AUTOGRAD = [
                  lambda nn: std_conv((4, 8, 8), 6, 3, bias=False, ws_eps=1e-8), id="StdConv2d (BiT)"),
     pytest.param("conv2d: {out_channels: 6, kernel_size: 3, stride: 2, weight_standardization: true, ws_gain: true}",
                  lambda nn: std_conv((4, 8, 8), 6, 3, stride=2, ws_gain=True), id="ScaledStdConv2d (NF-Nets)"),
+    pytest.param("conv2d: {out_channels: 4, kernel_size: 3, stride: 2, groups: 4, bias: false, fixed: true}",
+                 lambda nn: _fixed(nn.Conv2d(4, 4, 3, stride=2, groups=4, bias=False)), id="fixed depthwise filter"),
+    pytest.param("conv2d: {out_channels: 6, kernel_size: 3, fixed: true}", lambda nn: _fixed(nn.Conv2d(4, 6, 3)),
+                 id="fixed dense filter with bias"),
 ]
 
+
+#: A depthwise blur 3x3 stride 2 on 8 channels, as the peer-tool cases write it.
+FIXED = {"out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1, "groups": 8}
 
 #: (convention, type, args, input shape, MACs): what each peer tool counts, from its source
 PEER_CASES = [
@@ -172,6 +190,14 @@ PEER_CASES = [
     pytest.param("torch", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1,
                                      "weight_standardization": True, "ws_gain": True}, (8, 6, 6),
                  4 * 6 * 6 * 8 * 9, id="torch weight-standardised: the convolution only"),
+    pytest.param("fvcore", "conv2d", {**FIXED, "fixed": True}, (8, 6, 6), 8 * 3 * 3 * 9,
+                 id="fvcore fixed filter: aten::_convolution, counted"),
+    pytest.param("thop", "conv2d", {**FIXED, "fixed": True}, (8, 6, 6), 0,
+                 id="thop fixed filter: FixedConv2d is not nn.Conv2d, no hook"),
+    pytest.param("ptflops", "conv2d", {**FIXED, "fixed": True}, (8, 6, 6), 0,
+                 id="ptflops fixed filter: FixedConv2d is not nn.Conv2d, no hook"),
+    pytest.param("torchinfo", "conv2d", {**FIXED, "fixed": True}, (8, 6, 6), 0,
+                 id="torchinfo fixed filter: no parameter named weight or bias"),
 ]
 
 
@@ -240,12 +266,29 @@ def _twin(kind: str, n: int) -> Any:
 
     def twin(args: Args, shape: Shape) -> Any:
         a = dict(args)
-        out, ks = a.pop("out_channels"), a.pop("kernel_size")
+        out, ks, fixed = a.pop("out_channels"), a.pop("kernel_size"), a.pop("fixed", False)
         if a.pop("weight_standardization", False):
             return std_conv(shape, out, ks, **a)
-        return getattr(nn(), f"{kind}{n}d")(shape[0], out, ks, **a)
+        module = getattr(nn(), f"{kind}{n}d")(shape[0], out, ks, **a)
+        return _fixed(module) if fixed else module
 
     return twin
+
+
+def _fixed(conv: Any) -> Any:
+    """``conv``'s filter held as timm's BlurPool2d holds its own: buffers, applied in forward."""
+
+    class Fixed(nn().Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("weight", conv.weight.detach().clone())
+            self.register_buffer("bias", None if conv.bias is None else conv.bias.detach().clone())
+
+        def forward(self, x: Any) -> Any:
+            # F.conv<n>d with conv's geometry and padding mode, on the buffers
+            return conv._conv_forward(x, self.weight, self.bias)
+
+    return Fixed()
 
 
 #: The torch module computing each type, built from its arguments and input shape.
@@ -386,3 +429,24 @@ def test_weight_standardisation_under_autocast_saves_a_low_precision_standardise
     for batch in (2, 3):
         ours, theirs = _ws_saved(layer, (False, False), batch, amp=True)
         assert ours == theirs
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore")  # the tools warn about modules they do not know
+@pytest.mark.parametrize("convention", ["fvcore", "thop", "ptflops", "torchinfo", "torch"])
+def test_fixed_filter_as_the_tools_count_it(convention: str) -> None:
+    """Each real tool, run on the module ``export`` writes for a fixed filter, counts what cnncalc's convention says."""
+    import yaml
+
+    peers = pytest.importorskip("peers")
+    from test_torch_differential import exported
+
+    from cnncalc import analyse, spec
+    from cnncalc.graph import build
+
+    package, run = peers.TOOLS[convention]
+    pytest.importorskip(package)
+    net = {"name": "blur", "input": [8, 6, 6], "layers": [{"conv2d": {**FIXED, "fixed": True}},
+                                                         {"conv2d": {"out_channels": 4, "kernel_size": 1}}]}
+    graph = build(spec.load("blur.yaml", text=yaml.safe_dump(net, sort_keys=False)))
+    report = analyse(graph, convention=convention)
+    assert run(exported(graph), graph.input_shape) == (report.totals.flops if convention == "torch"
+                                                      else report.totals.macs)

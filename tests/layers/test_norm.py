@@ -1,4 +1,4 @@
-"""The norm family (cnncalc/layers/norm.py): normalisation layers and layer scale.
+"""The norm family (cnncalc/layers/norm.py): normalisation layers, layer scale, GRN and F.normalize.
 
 The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
 from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
@@ -48,6 +48,18 @@ CASES = [
     pytest.param("layerscale", {"dim": 1}, [8, 5], [8, 5], 8, 0, 0, 40, id="layer scale channels-first 1d"),
     pytest.param("layerscale", {"scalar": True, "init_values": 0.0}, [96, 14, 14], [96, 14, 14], 1, 0, 0,
                  96 * 14 * 14, id="layer scale of one value (NF-Nets' skip-init gain)"),
+    # GRN: norms 2E + C, their mean + eps C + 1, C divides, x·N + γ·(x·N) + β + x 4E
+    pytest.param("globalresponsenorm", {"dim": -1}, [7, 7, 40], [7, 7, 40], 2 * 40, 0, 0,
+                 6 * 7 * 7 * 40 + 3 * 40 + 1, id="GRN channels-last (ConvNeXt-V2)"),
+    pytest.param("globalresponsenorm", {"eps": 1e-5}, [8, 5, 5], [8, 5, 5], 2 * 8, 0, 0, 6 * 8 * 25 + 3 * 8 + 1,
+                 id="GRN channels-first"),
+    pytest.param("globalresponsenorm", None, [4, 10], [4, 10], 2 * 4, 0, 0, 6 * 40 + 3 * 4 + 1, id="GRN 1d"),
+    # F.normalize: |x|^p and an add per element, a root and a max per vector, a divide per element
+    pytest.param("normalize", None, [512, 38, 38], [512, 38, 38], 0, 0, 0, 3 * 512 * 38 * 38 + 2 * 38 * 38,
+                 id="normalize over channels (SSD's L2Norm on conv4_3)"),
+    pytest.param("normalize", {"dim": -1, "p": 1.0}, [3, 4, 10], [3, 4, 10], 0, 0, 0, 3 * 120 + 2 * 12,
+                 id="normalize L1 along the last axis"),
+    pytest.param("normalize", {"eps": 1e-6}, [16], [16], 0, 0, 0, 3 * 16 + 2 * 1, id="normalize a feature vector"),
 ]
 
 
@@ -70,6 +82,11 @@ SAVED = [
                  [("input", E), ("act", (4 + 3 - 1) * 36), ("act", E), ("act", E)], id="local response norm"),
     pytest.param("layerscale", {}, [X], [("input", E), ("weight", 4, STEP)], id="layerscale"),
     pytest.param("layerscale", {"scalar": True}, [X], [("input", E), ("weight", 1, STEP)], id="layerscale scalar"),
+    # the norm keeps x and G, G / d keeps d, x·N keeps N, addcmul(β, γ, x·N) keeps γ and x·N
+    pytest.param("globalresponsenorm", {}, [X],
+                 [("input", E), ("act", 4), ("act", 1), ("act", 4), ("weight", 4, STEP), ("act", E)], id="GRN"),
+    # the norm keeps x and its result; x / max(norm, eps) keeps x and the clamped norm
+    pytest.param("normalize", {}, [X], [("input", E), ("act", 36), ("act", 36)], id="normalize: 2 per vector"),
 ]
 
 
@@ -89,6 +106,13 @@ AUTOGRAD = [
     pytest.param("layerscale", lambda nn: _layerscale({}, (4, 8, 8)), id="layerscale"),
     pytest.param("layerscale: {scalar: true}", lambda nn: _layerscale({"scalar": True}, (4, 8, 8)),
                  id="layerscale scalar"),
+    pytest.param("globalresponsenorm", lambda nn: _grn({}, (4, 8, 8)), id="GRN as timm writes it"),
+    pytest.param("grn", lambda nn: _grn({}, (4, 8, 8), paper=True), id="GRN as the paper writes it"),
+    pytest.param("normalize", lambda nn: _normalize({}, (4, 8, 8)), id="normalize"),
+    pytest.param("normalize: {p: 1, dim: -1}", lambda nn: _normalize({"p": 1, "dim": -1}, (4, 8, 8)),
+                 id="normalize L1 along the width"),
+    pytest.param("normalize: {p: 3, dim: 2}", lambda nn: _normalize({"p": 3, "dim": 2}, (4, 8, 8)),
+                 id="normalize L3 along the height"),
 ]
 
 
@@ -114,6 +138,11 @@ PEER_CASES = [
                  id="ptflops lrn: two muls, an add, avg pooling over padded channels"),
     pytest.param("torchinfo", "batchnorm2d", {}, (8, 6, 6), 2 * 8, id="torchinfo batchnorm: params"),
     pytest.param("torchinfo", "layerscale", {}, (8, 6, 6), 0, id="torchinfo layer scale (gamma): 0"),
+    pytest.param("torchinfo", "globalresponsenorm", {}, (8, 6, 6), 2 * 8, id="torchinfo GRN: weight and bias once"),
+    pytest.param("fvcore", "globalresponsenorm", {}, (8, 6, 6), 0, id="fvcore GRN: no handled op"),
+    pytest.param("thop", "globalresponsenorm", {}, (8, 6, 6), 0, id="thop GRN: no hook"),
+    pytest.param("ptflops", "globalresponsenorm", {}, (8, 6, 6), 0,
+                 id="ptflops GRN: no hook, none of its calls patched (operators, addcmul, vector_norm)"),
     pytest.param("torch", "batchnorm2d", {}, (8, 6, 6), 0, id="torch batchnorm: 0"),
 ]
 
@@ -173,6 +202,38 @@ def _layerscale(args: Args, shape: Shape) -> Any:
     return Lambda(lambda x, g: x * g, gamma)
 
 
+def _grn(args: Args, shape: Shape, paper: bool = False) -> Any:
+    """GRN on channel axis ``dim``: timm's GlobalResponseNorm (addcmul), or as the ConvNeXt-V2 paper writes it."""
+    import torch
+
+    d = args.get("dim", 1) % (len(shape) + 1)
+    eps = args.get("eps", 1e-6)
+    spatial = [a for a in range(1, len(shape) + 1) if a != d]
+    view = [shape[d - 1] if a == d else 1 for a in range(len(shape) + 1)]
+
+    class GRN(nn().Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn().Parameter(torch.randn(shape[d - 1]))
+            self.bias = nn().Parameter(torch.randn(shape[d - 1]))
+
+        def forward(self, x: Any) -> Any:
+            g = torch.norm(x, p=2, dim=spatial, keepdim=True)
+            n = g / (g.mean(dim=d, keepdim=True) + eps)
+            if paper:
+                return self.weight.view(view) * (x * n) + self.bias.view(view) + x
+            return x + torch.addcmul(self.bias.view(view), self.weight.view(view), x * n)
+
+    return GRN()
+
+
+def _normalize(args: Args, shape: Shape) -> Any:
+    """``F.normalize(x, p, dim, eps)``."""
+    import torch.nn.functional as F
+
+    return Lambda(lambda x: F.normalize(x, args.get("p", 2.0), args.get("dim", 1), args.get("eps", 1e-12)))
+
+
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
     **{f"batchnorm{n}d": _features("BatchNorm", n) for n in (1, 2, 3)},
@@ -182,6 +243,8 @@ TWINS: dict[str, Any] = {
     "groupnorm": _groupnorm,
     "localresponsenorm": lambda a, s: nn().LocalResponseNorm(**a),
     "layerscale": _layerscale,
+    "globalresponsenorm": _grn,
+    "normalize": _normalize,
 }
 
 
@@ -226,6 +289,9 @@ GENERATORS: dict[str, Generator] = {
     "groupnorm": _groupnorm_args,
     "localresponsenorm": lambda rng, s: {"size": rng.randint(1, 5)} if len(s) > 1 else None,
     "layerscale": lambda rng, s: {"dim": dim(rng, s), "init_values": rng.choice([1e-6, 0.1, 1.0])},
+    "globalresponsenorm": lambda rng, s: {"dim": dim(rng, s), "eps": rng.choice([1e-6, 1e-3])} if len(s) > 1 else None,
+    "normalize": lambda rng, s: {"dim": dim(rng, s), "p": rng.choice([2.0, 1.0, 3.0]),
+                                 "eps": rng.choice([1e-12, 1e-6])},
 }
 
 
@@ -248,6 +314,8 @@ STRATEGIES: dict[str, Strategy] = {
                                                  optional={"affine": st.booleans(), "num_channels": st.just(s[0])}),
     "localresponsenorm": lambda s: st.fixed_dictionaries({"size": st.integers(1, 5)}),
     "layerscale": generated(GENERATORS["layerscale"], {}),
+    "globalresponsenorm": generated(GENERATORS["globalresponsenorm"], {}),
+    "normalize": generated(GENERATORS["normalize"], {}),
 }
 
 #: The ranks a type takes where its ``ndim`` does not say (tests/test_properties.py).
@@ -256,6 +324,7 @@ FITS: dict[str, Any] = {
     "instancenorm1d": lambda s: len(s) in (1, 2),
     "groupnorm": lambda s: len(s) >= 2,
     "localresponsenorm": lambda s: len(s) >= 2,
+    "globalresponsenorm": lambda s: len(s) >= 2,
 }
 
 
@@ -263,3 +332,25 @@ def test_layerscale_refuses_an_axis_out_of_range() -> None:
     """timm's LayerScale cannot take it either (its gamma would not broadcast); the twin needs the axis."""
     with pytest.raises(CnnCalcError, match="not a non-batch axis"):
         analyse(spec.load("bad.yaml", text=network_text([2, 5, 6], [{"layerscale": {"dim": 4, "name": "x"}}])))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("frozen", "first"), [(True, False), (False, True)], ids=["GRN frozen", "GRN first"])
+@pytest.mark.parametrize("batch", [2, 3])
+def test_grn_saves_for_the_gradients_needed(frozen: bool, first: bool, batch: int) -> None:
+    """Frozen, it keeps what dL/dx needs (not x·N); on the network's input, only x·N for dL/dγ."""
+    from test_memory_torch import cnncalc_saved, torch_saved
+
+    torch = pytest.importorskip("torch")
+    grn = _grn({}, (4, 8, 8))
+    conv = nn().Conv2d(4, 4, 3, padding=1)
+    grn.requires_grad_(not frozen)
+    layer = f"globalresponsenorm: {{frozen: {str(frozen).lower()}}}"
+    if first:
+        text = f"name: case\ninput: [4, 8, 8]\nlayers:\n  - {layer}\n  - conv2d: {{out_channels: 4, kernel_size: 3}}\n"
+        model = torch.nn.Sequential(grn, nn().Conv2d(4, 4, 3))
+    else:
+        text = ("name: case\ninput: [4, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n"
+                f"  - {layer}\n")
+        model = torch.nn.Sequential(conv, grn)
+    assert cnncalc_saved(text, batch) == torch_saved(model, (4, 8, 8), batch)

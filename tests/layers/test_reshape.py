@@ -1,6 +1,7 @@
 """The reshape family, cnncalc/layers/reshape.py.
 
-Flatten, permute, identity, dropout, zero padding, upsampling and pixel (un)shuffle.
+Flatten, permute, identity, dropout, padding (zero, reflection, replication, circular), upsampling
+and pixel (un)shuffle.
 
 The registry-wide tests read these tables through tests/layers/__init__.py; a type missing
 from one fails there, naming the table (the checklist: docs/adding-a-layer.md).
@@ -12,8 +13,11 @@ import random
 from typing import Any
 
 import pytest
+from conftest import network_text
 from hypothesis import strategies as st
 
+from cnncalc import analyse, spec
+from cnncalc.errors import CnnCalcError
 from layers.kit import PE, Args, E, Generator, Lambda, Shape, Strategy, X, nn, per_axis
 
 #: (type, args, input shape, output shape, params, buffers, MACs, FLOPs), as arithmetic
@@ -50,6 +54,23 @@ CASES = [
     pytest.param("zeropad1d", {"padding": [2, -3]}, [2, 6], [2, 6 + 2 - 3], 0, 0, 0, 0,
                  id="zeropad1d pad before, crop after"),
     pytest.param("zeropad3d", {"padding": -1}, [1, 3, 4, 5], [1, 1, 2, 3], 0, 0, 0, 0, id="zeropad3d -1"),
+    pytest.param("reflectionpad2d", {"padding": 1}, [8, 7, 7], [8, 7 + 2, 7 + 2], 0, 0, 0, 0,
+                 id="reflectionpad2d 1 (anti-aliased downsampling)"),
+    pytest.param("reflectionpad2d", {"padding": [3, 3, 0, 2]}, [2, 4, 4], [2, 4 + 0 + 2, 4 + 3 + 3], 0, 0, 0, 0,
+                 id="reflectionpad2d up to size − 1"),
+    pytest.param("reflectionpad1d", {"padding": [-2, 3]}, [2, 5], [2, 5 - 2 + 3], 0, 0, 0, 0,
+                 id="reflectionpad1d crop before, pad after"),
+    pytest.param("reflectionpad3d", {"padding": 1}, [1, 2, 3, 4], [1, 4, 5, 6], 0, 0, 0, 0, id="reflectionpad3d"),
+    pytest.param("replicationpad2d", {"padding": [5, 0, 1, 1]}, [3, 2, 2], [3, 2 + 2, 2 + 5], 0, 0, 0, 0,
+                 id="replicationpad2d beyond the input size"),
+    pytest.param("replicationpad1d", {"padding": 2}, [4, 3], [4, 3 + 4], 0, 0, 0, 0, id="replicationpad1d"),
+    pytest.param("replicationpad3d", {"padding": [1, 0, 0, 1, -1, 0]}, [1, 3, 3, 3], [1, 3 - 1, 3 + 1, 3 + 1],
+                 0, 0, 0, 0, id="replicationpad3d crops front"),
+    pytest.param("circularpad2d", {"padding": [4, 4, 1, 0]}, [2, 3, 4], [2, 3 + 1, 4 + 8], 0, 0, 0, 0,
+                 id="circularpad2d wraps the whole width"),
+    pytest.param("circularpad1d", {"padding": [1, -2]}, [2, 5], [2, 5 + 1 - 2], 0, 0, 0, 0,
+                 id="circularpad1d pad before, crop after"),
+    pytest.param("circularpad3d", {"padding": 1}, [1, 2, 2, 2], [1, 4, 4, 4], 0, 0, 0, 0, id="circularpad3d"),
 ]
 
 
@@ -68,6 +89,17 @@ SAVED = [
     pytest.param("zeropad1d", {"padding": 1}, [(4, 10)], [], id="zeropad1d"),
     pytest.param("zeropad2d", {"padding": 1}, [X], [], id="zeropad2d"),
     pytest.param("zeropad3d", {"padding": 1}, [(4, 2, 2, 2)], [], id="zeropad3d"),
+    # reflection_pad*d_backward(grad, self, padding) and replication_pad*d_backward read the input
+    pytest.param("reflectionpad1d", {"padding": 1}, [(4, 10)], [("input", 4 * 10)], id="reflectionpad1d: the input"),
+    pytest.param("reflectionpad2d", {"padding": 1}, [X], [("input", E)], id="reflectionpad2d: the input"),
+    pytest.param("reflectionpad3d", {"padding": 1}, [(4, 2, 2, 2)], [("input", 4 * 8)], id="reflectionpad3d"),
+    pytest.param("replicationpad1d", {"padding": 1}, [(4, 10)], [("input", 4 * 10)], id="replicationpad1d"),
+    pytest.param("replicationpad2d", {"padding": 2}, [X], [("input", E)], id="replicationpad2d: the input"),
+    pytest.param("replicationpad3d", {"padding": 1}, [(4, 2, 2, 2)], [("input", 4 * 8)], id="replicationpad3d"),
+    # circular padding is copies into slices of the output (CopySlices): nothing to keep
+    pytest.param("circularpad1d", {"padding": 1}, [(4, 10)], [], id="circularpad1d: nothing"),
+    pytest.param("circularpad2d", {"padding": 1}, [X], [], id="circularpad2d: nothing"),
+    pytest.param("circularpad3d", {"padding": 1}, [(4, 2, 2, 2)], [], id="circularpad3d: nothing"),
     pytest.param("upsample", {"scale_factor": 2, "mode": "bilinear"}, [X], [], id="upsample: shapes"),
     pytest.param("pixelshuffle", {"upscale_factor": 2}, [X], [], id="pixelshuffle"),
     pytest.param("pixelunshuffle", {"downscale_factor": 2}, [X], [], id="pixelunshuffle"),
@@ -82,6 +114,10 @@ AUTOGRAD = [
     pytest.param("dropout2d: {p: 0.3}", lambda nn: nn.Dropout2d(0.3), id="dropout2d"),
     pytest.param("alphadropout: {p: 0.3}", lambda nn: nn.AlphaDropout(0.3), id="alphadropout"),
     pytest.param("zeropad2d: {padding: 1}", lambda nn: nn.ZeroPad2d(1), id="zeropad2d"),
+    pytest.param("reflectionpad2d: {padding: [1, 2, 0, 1]}", lambda nn: nn.ReflectionPad2d((1, 2, 0, 1)),
+                 id="reflectionpad2d"),
+    pytest.param("replicationpad2d: {padding: 3}", lambda nn: nn.ReplicationPad2d(3), id="replicationpad2d"),
+    pytest.param("circularpad2d: {padding: 2}", lambda nn: nn.CircularPad2d(2), id="circularpad2d"),
     pytest.param("upsample: {scale_factor: 2, mode: bilinear}", lambda nn: nn.Upsample(scale_factor=2, mode="bilinear"),
                  id="upsample bilinear"),
     pytest.param("pixelshuffle: {upscale_factor: 2}", lambda nn: nn.PixelShuffle(2), id="pixelshuffle"),
@@ -116,6 +152,16 @@ TORCH_REFUSES = [
     # F.pad crops by the negative pads before padding: 1 + 0 − 2 < 0, although 1 + 2 − 2 = 1
     pytest.param("zeropad1d", {"padding": [2, -2]}, (1, 1), lambda nn: nn.ZeroPad1d((2, -2)),
                  "crops 2 entries from the 1", id="zero padding cropping more than the axis first"),
+    pytest.param("reflectionpad2d", {"padding": [0, 0, 4, 0]}, (1, 4, 6),
+                 lambda nn: nn.ReflectionPad2d((0, 0, 4, 0)), "padding 4 must be smaller than the input size 4 along H",
+                 id="reflection padding as large as the input"),
+    pytest.param("reflectionpad1d", {"padding": 1}, (1, 1), lambda nn: nn.ReflectionPad1d(1),
+                 "padding 1 must be smaller than the input size 1 along L", id="reflection padding of one entry"),
+    pytest.param("circularpad1d", {"padding": [0, 4]}, (1, 3), lambda nn: nn.CircularPad1d((0, 4)),
+                 "padding 4 must be at most the input size 3 along L", id="circular padding wrapping twice"),
+    # _pad_circular slices the cropped input: 3 − 4 < 0 entries do not fill the output's middle
+    pytest.param("circularpad1d", {"padding": [-4, 3]}, (1, 3), lambda nn: nn.CircularPad1d((-4, 3)),
+                 "crops 4 entries from the 3", id="circular padding cropping more than the axis first"),
 ]
 
 
@@ -126,6 +172,14 @@ TORCH_ACCEPTS = [
                  id="bilinear upsampling with align_corners"),
     pytest.param("zeropad1d", {"padding": [-3, 1]}, (1, 3), lambda nn: nn.ZeroPad1d((-3, 1)), (1, 1),
                  id="zero padding cropping the whole axis, then padding"),
+    pytest.param("reflectionpad1d", {"padding": 3}, (1, 4), lambda nn: nn.ReflectionPad1d(3), (1, 4 + 6),
+                 id="reflection padding by size − 1"),
+    pytest.param("reflectionpad1d", {"padding": [-5, 1]}, (1, 5), lambda nn: nn.ReflectionPad1d((-5, 1)), (1, 1),
+                 id="reflection padding cropping the whole axis, then padding"),
+    pytest.param("replicationpad1d", {"padding": [7, -1]}, (1, 2), lambda nn: nn.ReplicationPad1d((7, -1)), (1, 8),
+                 id="replication padding far beyond the input"),
+    pytest.param("circularpad1d", {"padding": 3}, (1, 3), lambda nn: nn.CircularPad1d(3), (1, 9),
+                 id="circular padding by the whole size"),
 ]
 
 
@@ -134,6 +188,21 @@ REFUSED = [
     pytest.param("zeropad1d", {"padding": [-3, -3]}, [2, 6], False, "leaves 0 entries", id="negative padding to 0"),
     pytest.param("zeropad2d", {"padding": [-4, -3, 0, 0]}, [2, 5, 6], True, "leaves -1 entries",
                  id="negative padding past the input"),
+    pytest.param("reflectionpad1d", {"padding": [-4, -1]}, [2, 5], True, "leaves 0 entries",
+                 id="reflection padding cropping to 0"),
+    pytest.param("replicationpad2d", {"padding": [0, 0, -2, -2]}, [2, 3, 3], True, "leaves -1 entries",
+                 id="replication padding cropping past the input"),
+    pytest.param("replicationpad2d", {"padding": [0, 0, -2, -1]}, [2, 3, 3], False, "leaves 0 entries",
+                 id="replication padding cropping to 0"),
+    # PyTorch's _pad_circular computes a width of 1 here from slices it clamps; cnncalc refuses it
+    pytest.param("circularpad1d", {"padding": [-3, 2]}, [2, 2], False, "crops 3 entries from the 2",
+                 id="circular padding cropping past the input, then padding"),
+    # PyTorch copies the wrap from the 2 − 2 = 0 entries left, so the output is uninitialised memory
+    pytest.param("circularpad1d", {"padding": [-2, 1]}, [2, 2], False, "wraps more than once around the 0 entries",
+                 id="circular padding wrapping more than the crop leaves"),
+    pytest.param("circularpad3d", {"padding": [0, 0, 3, -1, 0, 0]}, [1, 2, 3, 2], False,
+                 "padding 3 wraps more than once around the 2 entries left along H",
+                 id="circular padding wrapping more than the crop leaves, in 3-d"),
 ]
 
 
@@ -142,10 +211,14 @@ def _nn(cls: str) -> Any:
     return lambda a, s: getattr(nn(), cls)(**a)
 
 
-def _zeropad(n: int) -> Any:
-    """``nn.ZeroPad<n>d(padding)``, a list of amounts as a tuple."""
-    return lambda a, s: getattr(nn(), f"ZeroPad{n}d")(tuple(a["padding"]) if isinstance(a["padding"], list)
-                                                     else a["padding"])
+#: The padding modules, ``nn.<stem><n>d``.
+PADS = ("ZeroPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+
+
+def _pad(stem: str, n: int) -> Any:
+    """``nn.<stem><n>d(padding)``, a list of amounts as a tuple."""
+    return lambda a, s: getattr(nn(), f"{stem}{n}d")(tuple(a["padding"]) if isinstance(a["padding"], list)
+                                                    else a["padding"])
 
 
 #: The torch module computing each type, built from its arguments and input shape.
@@ -155,7 +228,7 @@ TWINS: dict[str, Any] = {
     "pixelunshuffle": _nn("PixelUnshuffle"),
     "permute": lambda a, s: Lambda(lambda x: x.permute(*a["dims"])),
     **{f"dropout{n}d": _nn(f"Dropout{n}d") for n in (1, 2, 3)},
-    **{f"zeropad{n}d": _zeropad(n) for n in (1, 2, 3)},
+    **{f"{stem.lower()}{n}d": _pad(stem, n) for stem in PADS for n in (1, 2, 3)},
 }
 
 
@@ -199,6 +272,31 @@ def _zeropad_args(n: int) -> Generator:
     return gen
 
 
+def _pad_args(stem: str, n: int) -> Generator:
+    """Amounts from −2 to 3 that PyTorch takes: reflection below the size, circular at most the size
+    (after a crop of at most the size); at least one entry left on each axis."""
+    def fits(size: int, before: int, after: int) -> bool:
+        if size + before + after < 1:
+            return False
+        if stem == "reflectionpad":
+            return max(before, after) < size
+        if stem == "circularpad":
+            return max(before, after) <= size + min(before, 0) + min(after, 0)
+        return True
+
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        if len(shape) != n + 1:
+            return None
+        # F.pad's order: the last axis first
+        pairs = [next((p for p in ((rng.randint(-2, 3), rng.randint(-2, 3)) for _ in range(20)) if fits(size, *p)),
+                      (0, 0)) for size in reversed(shape[1:])]
+        pads = [v for pair in pairs for v in pair]
+        same = all(fits(size, pads[0], pads[0]) for size in shape[1:])
+        return {"padding": pads[0]} if same and rng.random() < 0.3 else {"padding": pads}
+
+    return gen
+
+
 #: Random arguments for the seeded random networks (tests/random_networks.py).
 GENERATORS: dict[str, Generator] = {
     "flatten": _flatten,
@@ -211,6 +309,8 @@ GENERATORS: dict[str, Generator] = {
                                       else None),
     **{f"dropout{n}d": _feature_dropout(n) for n in (1, 2, 3)},
     **{f"zeropad{n}d": _zeropad_args(n) for n in (1, 2, 3)},
+    **{f"{stem}{n}d": _pad_args(stem, n) for stem in ("reflectionpad", "replicationpad", "circularpad")
+       for n in (1, 2, 3)},
 }
 #: The random networks place permute themselves, around layers that work on channels-last tensors.
 WIRED = {"permute"}
@@ -229,6 +329,12 @@ def _upsample_strategy(shape: Shape) -> st.SearchStrategy[Args]:
            {k: v for k, v in a.items() if k != "align_corners"})
 
 
+def _pad_strategy(stem: str) -> Strategy:
+    """Padding by a seed through ``_pad_args``, 0 for a shape of another rank."""
+    return lambda shape: st.integers(0, 2**32 - 1).map(
+        lambda seed: _pad_args(stem, len(shape) - 1)(random.Random(seed), shape) or {"padding": 0})
+
+
 def _dropout(shape: Shape) -> st.SearchStrategy[Args]:
     return st.fixed_dictionaries({}, optional={"p": st.floats(0, 1), "inplace": st.booleans()})
 
@@ -242,6 +348,7 @@ STRATEGIES: dict[str, Strategy] = {
     "permute": lambda s: st.permutations(range(1, len(s) + 1)).map(lambda order: {"dims": [0, *order]}),
     "zeropad": lambda shape: st.integers(0, 2**32 - 1).map(
         lambda seed: _zeropad_args(len(shape) - 1)(random.Random(seed), shape) or {"padding": 0}),
+    **{stem: _pad_strategy(stem) for stem in ("reflectionpad", "replicationpad", "circularpad")},
     "upsample": _upsample_strategy,
     "pixelshuffle": lambda s: st.fixed_dictionaries(
         {"upscale_factor": st.sampled_from([r for r in range(1, 4) if s[0] % (r * r) == 0])}),
@@ -255,3 +362,36 @@ FITS: dict[str, Any] = {
     "pixelunshuffle": lambda s: len(s) == 3,
     "upsample": lambda s: len(s) >= 2,
 }
+
+
+@pytest.mark.torch
+def test_circular_padding_is_a_wrap_of_the_cropped_axis() -> None:
+    """Where cnncalc accepts circular padding, PyTorch's values are the cropped axis wrapped once
+    around (``numpy.pad(mode="wrap")``); PyTorch also computes some that cnncalc refuses (from
+    memory it never wrote, so their values are not asserted)."""
+    import numpy as np
+    import torch
+
+    computed_anyway = []
+    for n in range(1, 6):
+        for before in range(-6, 7):
+            for after in range(-6, 7):
+                x = torch.arange(1.0, n + 1).view(1, 1, n)
+                try:
+                    analyse(spec.load("pad.yaml", text=network_text([1, n], [{"circularpad1d": {
+                        "padding": [before, after]}}])))
+                    accepted = True
+                except CnnCalcError:
+                    accepted = False
+                try:
+                    y = nn().CircularPad1d((before, after))(x).numpy()
+                except RuntimeError:
+                    assert not accepted, (n, before, after)
+                    continue
+                if not accepted:
+                    computed_anyway.append((n, before, after))
+                    continue
+                core = x[..., max(-before, 0): n - max(-after, 0)].numpy()
+                wrap = np.pad(core, ((0, 0), (0, 0), (max(before, 0), max(after, 0))), mode="wrap")
+                assert np.array_equal(y, wrap), (n, before, after)
+    assert (2, -2, 1) in computed_anyway  # one entry copied from the none left after cropping 2
