@@ -243,6 +243,22 @@ class Heads(nn.Module):
         return self.proj((v @ att.transpose(-1, -2)).reshape(n, -1, h, w))
 
 
+class SamePool(nn.Module):
+    """timm's MaxPool2dSame (NASNet, PNASNet): TF's 'same' padding, with -inf, then max pooling."""
+
+    def __init__(self, c: int = 3, w: int = 8) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, w, 3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        # TF's SAME for k 3, s 2: total max((⌈n/2⌉ − 1)·2 + 3 − n, 0), the odd one after
+        h, w = x.shape[-2:]
+        ph, pw = (max((-(-n // 2) - 1) * 2 + 3 - n, 0) for n in (h, w))
+        x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], value=-float("inf"))
+        return F.max_pool2d(x, 3, 2)
+
+
 class Mixers(nn.Module):
     """PoolFormer's token mixer ``pool(x) - x``, GCNet's global-context term added by broadcasting, and
     EvoNorm's cast of a tensor to the dtype it has."""
@@ -743,7 +759,7 @@ class FixedUp(nn.Module):
 
 REFUSED = {
     "fixed transposed conv": (FixedUp, "aten.conv_transpose2d", "fixed filter (a buffer) has no cnncalc layer"),
-    "padding by 1": (lambda: nn.Sequential(nn.ConstantPad2d(1, 1.0)), "aten.pad", "padding with 1.0"),
+    "padding with NaN": (lambda: nn.Sequential(nn.ConstantPad2d(1, float("nan"))), "aten.pad", "padding with NaN"),
     "fixed weight, learnable bias": (HalfFixed, "aten.conv2d", "a fixed weight (a buffer) and a learnable bias"),
     "weight standardisation times a gain": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),

@@ -398,8 +398,10 @@ def _scalar(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        if not math.isfinite(v):
+        if math.isnan(v):
             raise ValueError(v)
+        if math.isinf(v):
+            return ".inf" if v > 0 else "-.inf"  # YAML's infinities
         return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_scalar(x) for x in v) + "]"

@@ -828,9 +828,9 @@ _PAD_WORDS = {"constant": "zero", "reflect": "reflection", "replicate": "replica
 
 @rule("aten.pad", "aten.constant_pad_nd", "aten.reflection_pad1d", "aten.reflection_pad2d", "aten.reflection_pad3d",
       "aten.replication_pad1d", "aten.replication_pad2d", "aten.replication_pad3d",
-      torch="nn.ZeroPad*d, nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad",
-      layer="zeropad*d, reflectionpad*d, replicationpad*d, circularpad*d",
-      when="over every spatial axis; constant padding only with 0")
+      torch="nn.ZeroPad*d, nn.ConstantPad*d, nn.ReflectionPad*d, nn.ReplicationPad*d, nn.CircularPad*d, F.pad",
+      layer="zeropad*d, constantpad*d, reflectionpad*d, replicationpad*d, circularpad*d",
+      when="over every spatial axis; a constant other than 0 (-inf before TF-'same' max pooling) is constantpad")
 def _pad(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     pads = [int(p) for p in arg(node, 1, "pad" if node.op in ("aten.pad", "aten.constant_pad_nd") else "padding")]
@@ -841,13 +841,17 @@ def _pad(node: Node, ctx: Context) -> Result:
         value = arg(node, 2, "value", 0.0) if mode == "constant" else None
     if mode not in _PAD_MODES:
         raise Unmappable(f"'{mode}' padding has no cnncalc layer")
-    if mode == "constant" and value not in (None, 0, 0.0):
-        raise Unmappable(f"padding with {value} has no cnncalc layer (only zero padding)")
+    if mode == "constant" and value is not None and math.isnan(value):
+        raise Unmappable("padding with NaN has no cnncalc layer")
     nd = len(ctx.shape(x)) - 2
     if len(pads) != 2 * nd:
         raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's {_PAD_WORDS[mode]} padding "
                          "pads them all")
-    return Mapped(node, f"{_PAD_MODES[mode]}{nd}d", {"padding": pads[0] if len(set(pads)) == 1 else pads}, [x])
+    args: dict[str, Any] = {"padding": pads[0] if len(set(pads)) == 1 else pads}
+    if mode == "constant" and value not in (None, 0, 0.0):
+        # another constant (TF-'same' max pooling pads with -inf): the same shapes and counts
+        return Mapped(node, f"constantpad{nd}d", {**args, "value": float(value)}, [x])
+    return Mapped(node, f"{_PAD_MODES[mode]}{nd}d", args, [x])
 
 
 @rule("aten.channel_shuffle", "aten.native_channel_shuffle", torch="nn.ChannelShuffle", layer="channel_shuffle")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from ..expr import is_expr
 
@@ -83,6 +83,33 @@ def _number(v: Any) -> Any:
     if not math.isfinite(v):
         raise ValueError(f"expected a finite number, got {v}")
     return v
+
+
+#: How a description writes infinity where JSON has none (YAML's ``.inf`` and ``-.inf`` work too).
+_INFINITIES = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+
+
+def _fill(v: Any) -> Any:
+    """A fill value: a number, ±infinity too (TF-'same' max pooling pads with −inf), not NaN."""
+    if isinstance(v, str) and v in _INFINITIES:
+        return _INFINITIES[v]
+    if is_expr(v):
+        return Expr(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"expected a number, or \"inf\" or \"-inf\", got {_describe(v)}")
+    if math.isnan(v):
+        raise ValueError("expected a number or ±infinity (\"-inf\", or -.inf in YAML), got NaN")
+    return v
+
+
+def _fill_json(v: Any) -> Any:
+    """Infinity as the string JSON can hold (``"-inf"``), which :func:`_fill` reads back."""
+    return ("inf" if v > 0 else "-inf") if isinstance(v, float) and math.isinf(v) else v
+
+
+#: A number, ±infinity included (``"-inf"``, YAML's ``-.inf``), or ``$expr``.
+Fill = Annotated[Any, PlainValidator(_fill), PlainSerializer(_fill_json, when_used="json"),
+                 WithJsonSchema({"anyOf": [{"type": "number"}, {"enum": sorted(_INFINITIES)}, _EXPR_SCHEMA]})]
 
 
 def _int_schema(minimum: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .args import (
     AnyInt,
     AnyIntN,
     Expr,
+    Fill,
     Flag,
     Like,
     Name,
@@ -39,8 +40,8 @@ from .shapes import Shape, fmt_axes, fmt_layout, fmt_shape, numel
 
 __all__ = [
     "ALIASES", "MAX_INT", "REGISTRY", "RF", "SAVED_DTYPES", "UNIT_AXIS", "WHOLE_AXIS", "_EXPR_SCHEMA", "AnyInt",
-    "AnyIntN", "AxisRF", "Counts", "Expr", "Flag", "Layer", "Layout", "Like", "Name", "NonNeg", "NonNegN", "Number",
-    "Padding", "Pos", "PosN", "PosNumberN", "Refs", "Saved", "Shape", "SizeN", "_describe", "_int", "_name", "_refs",
-    "channels_first", "choice", "fmt_axes", "fmt_layout", "fmt_shape", "kernel_term", "matmul_flops", "merge_rf",
-    "numel", "register", "register_nd", "spatial_axes", "torch_call",
+    "AnyIntN", "AxisRF", "Counts", "Expr", "Fill", "Flag", "Layer", "Layout", "Like", "Name", "NonNeg", "NonNegN",
+    "Number", "Padding", "Pos", "PosN", "PosNumberN", "Refs", "Saved", "Shape", "SizeN", "_describe", "_int", "_name",
+    "_refs", "channels_first", "choice", "fmt_axes", "fmt_layout", "fmt_shape", "kernel_term", "matmul_flops",
+    "merge_rf", "numel", "register", "register_nd", "spatial_axes", "torch_call",
 ]

@@ -7,6 +7,7 @@ rf.py, the argument types in args.py).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -236,6 +237,8 @@ def _py(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         items = [_py(x) for x in v]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(v, float) and not math.isfinite(v):
+        return f'float("{v}")'  # repr gives inf, which Python does not read
     return f'"{v}"' if isinstance(v, str) else repr(v)
 
 

@@ -1,12 +1,14 @@
 """Layers that move or copy values without learning: flatten, permute, identity, dropout
-(dropout1d/2d/3d, alphadropout), padding (zeropad1d/2d/3d, reflectionpad1d/2d/3d,
-replicationpad1d/2d/3d, circularpad1d/2d/3d), upsampling (upsample) and pixel shuffle
-(pixelshuffle, pixelunshuffle).
+(dropout1d/2d/3d, alphadropout), padding (zeropad1d/2d/3d, constantpad1d/2d/3d,
+reflectionpad1d/2d/3d, replicationpad1d/2d/3d, circularpad1d/2d/3d), upsampling (upsample) and
+pixel shuffle (pixelshuffle, pixelunshuffle).
 
 - flatten, permute, identity, dropout, padding, pixel (un)shuffle: 0 FLOPs
 - padding, per axis: ``n + p_before + p_after``; a negative amount removes entries (PyTorch's
-  ``F.pad`` and its padding modules allow it), as long as one remains on each axis. Zero and
-  circular padding crop by the negative amounts first, so ``n + p_before⁻ + p_after⁻ ≥ 0``;
+  ``F.pad`` and its padding modules allow it), as long as one remains on each axis. Zero,
+  constant and circular padding crop by the negative amounts first, so ``n + p_before⁻ + p_after⁻ ≥ 0``;
+  constant padding fills with ``value``, ±infinity included (TF-'same' max pooling pads with
+  −inf so that the padding never wins the max);
   reflection padding must be smaller than the input size on each side, circular padding at
   most the entries left after that crop (one wrap)
 - upsample: ``2·taps − 1`` FLOPs per output element (taps = 2 per axis for linear modes, 4 for
@@ -46,6 +48,7 @@ from .base import (
     AnyInt,
     AnyIntN,
     AxisRF,
+    Fill,
     Flag,
     Layer,
     Layout,
@@ -310,6 +313,19 @@ class ZeroPadNd(PadNd):
         self.crops_first(axis, n, before, after)
 
 
+class ConstantPadNd(ZeroPadNd):
+    """Padding by a constant ``value`` (``torch.nn.ConstantPadNd``; ±infinity too): what zero padding does."""
+
+    torch_stem = "ConstantPad"
+    value: Fill
+
+    def describe(self) -> str:
+        return f"{super().describe()} value {self.value}".strip()
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call(f"nn.ConstantPad{self.ndim}d", self.padding, self.value)
+
+
 class ReflectionPadNd(PadNd):
     """Reflection padding (``torch.nn.ReflectionPadNd``): the input mirrored about its edges; negative crops."""
 
@@ -356,6 +372,7 @@ class CircularPadNd(PadNd):
 
 
 register_nd(ZeroPadNd, "zeropad")
+register_nd(ConstantPadNd, "constantpad")
 register_nd(ReflectionPadNd, "reflectionpad")
 register_nd(ReplicationPadNd, "replicationpad")
 register_nd(CircularPadNd, "circularpad")

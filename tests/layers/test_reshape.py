@@ -48,6 +48,15 @@ CASES = [
     pytest.param("pixelunshuffle", {"downscale_factor": 2}, [2, 8, 8], [8, 4, 4], 0, 0, 0, 0,
                  id="pixel unshuffle r2"),
     pytest.param("zeropad3d", {"padding": 1}, [1, 2, 3, 4], [1, 4, 5, 6], 0, 0, 0, 0, id="zeropad3d"),
+    # TF-'same' max pooling pads with -inf (timm's MaxPool2dSame), after by one more than before
+    pytest.param("constantpad2d", {"padding": [0, 1, 0, 1], "value": float("-inf")}, [96, 83, 83], [96, 84, 84],
+                 0, 0, 0, 0, id="constantpad2d -inf (NASNet's 'same' max pooling)"),
+    pytest.param("constantpad1d", {"padding": [-1, 2], "value": 0.5}, [2, 6], [2, 7], 0, 0, 0, 0,
+                 id="constantpad1d crops first, as zero padding"),
+    pytest.param("constantpad1d", {"padding": 1, "value": "-inf"}, [2, 6], [2, 8], 0, 0, 0, 0,
+                 id="constantpad1d -inf as JSON writes it"),
+    pytest.param("constantpad3d", {"padding": [1, 0, 0, 1, 2, 2], "value": -1.0}, [2, 3, 3, 3], [2, 7, 4, 4],
+                 0, 0, 0, 0, id="constantpad3d (left, right, top, bottom, front, back)"),
     pytest.param("permute", {"dims": [0, 2, 3, 1]}, [96, 7, 5], [7, 5, 96], 0, 0, 0, 0, id="permute to channels-last"),
     pytest.param("zeropad2d", {"padding": [-1, -2, 0, -3]}, [3, 8, 8], [3, 8 - 3, 8 - 3], 0, 0, 0, 0,
                  id="negative zero padding crops"),
@@ -89,6 +98,9 @@ SAVED = [
     pytest.param("zeropad1d", {"padding": 1}, [(4, 10)], [], id="zeropad1d"),
     pytest.param("zeropad2d", {"padding": 1}, [X], [], id="zeropad2d"),
     pytest.param("zeropad3d", {"padding": 1}, [(4, 2, 2, 2)], [], id="zeropad3d"),
+    pytest.param("constantpad1d", {"padding": 1, "value": 2.0}, [(4, 10)], [], id="constantpad1d: nothing"),
+    pytest.param("constantpad2d", {"padding": 1, "value": float("-inf")}, [X], [], id="constantpad2d: nothing"),
+    pytest.param("constantpad3d", {"padding": 1, "value": -1.0}, [(4, 2, 2, 2)], [], id="constantpad3d: nothing"),
     # reflection_pad*d_backward(grad, self, padding) and replication_pad*d_backward read the input
     pytest.param("reflectionpad1d", {"padding": 1}, [(4, 10)], [("input", 4 * 10)], id="reflectionpad1d: the input"),
     pytest.param("reflectionpad2d", {"padding": 1}, [X], [("input", E)], id="reflectionpad2d: the input"),
@@ -221,6 +233,12 @@ def _pad(stem: str, n: int) -> Any:
                                                     else a["padding"])
 
 
+def _constant_pad(n: int) -> Any:
+    """``nn.ConstantPad<n>d(padding, value)``."""
+    return lambda a, s: getattr(nn(), f"ConstantPad{n}d")(
+        tuple(a["padding"]) if isinstance(a["padding"], list) else a["padding"], float(a["value"]))
+
+
 #: The torch module computing each type, built from its arguments and input shape.
 TWINS: dict[str, Any] = {
     "flatten": _nn("Flatten"), "identity": _nn("Identity"), "dropout": _nn("Dropout"),
@@ -229,6 +247,7 @@ TWINS: dict[str, Any] = {
     "permute": lambda a, s: Lambda(lambda x: x.permute(*a["dims"])),
     **{f"dropout{n}d": _nn(f"Dropout{n}d") for n in (1, 2, 3)},
     **{f"{stem.lower()}{n}d": _pad(stem, n) for stem in PADS for n in (1, 2, 3)},
+    **{f"constantpad{n}d": _constant_pad(n) for n in (1, 2, 3)},
 }
 
 
@@ -272,6 +291,17 @@ def _zeropad_args(n: int) -> Generator:
     return gen
 
 
+def _constant_args(n: int) -> Generator:
+    """Constant padding: zero padding's amounts, a value of -inf (as JSON holds it), 0.5 or -1."""
+    zero = _zeropad_args(n)
+
+    def gen(rng: random.Random, shape: Shape) -> Args | None:
+        args = zero(rng, shape)
+        return None if args is None else {**args, "value": rng.choice(["-inf", 0.5, -1.0])}
+
+    return gen
+
+
 def _pad_args(stem: str, n: int) -> Generator:
     """Amounts from −2 to 3 that PyTorch takes: reflection below the size, circular at most the size
     (after a crop of at most the size); at least one entry left on each axis."""
@@ -309,6 +339,7 @@ GENERATORS: dict[str, Generator] = {
                                       else None),
     **{f"dropout{n}d": _feature_dropout(n) for n in (1, 2, 3)},
     **{f"zeropad{n}d": _zeropad_args(n) for n in (1, 2, 3)},
+    **{f"constantpad{n}d": _constant_args(n) for n in (1, 2, 3)},
     **{f"{stem}{n}d": _pad_args(stem, n) for stem in ("reflectionpad", "replicationpad", "circularpad")
        for n in (1, 2, 3)},
 }
@@ -349,6 +380,8 @@ STRATEGIES: dict[str, Strategy] = {
     "zeropad": lambda shape: st.integers(0, 2**32 - 1).map(
         lambda seed: _zeropad_args(len(shape) - 1)(random.Random(seed), shape) or {"padding": 0}),
     **{stem: _pad_strategy(stem) for stem in ("reflectionpad", "replicationpad", "circularpad")},
+    "constantpad": lambda shape: st.integers(0, 2**32 - 1).map(
+        lambda seed: _constant_args(len(shape) - 1)(random.Random(seed), shape) or {"padding": 0, "value": 1.0}),
     "upsample": _upsample_strategy,
     "pixelshuffle": lambda s: st.fixed_dictionaries(
         {"upscale_factor": st.sampled_from([r for r in range(1, 4) if s[0] % (r * r) == 0])}),
