@@ -89,7 +89,7 @@ EXPECTED: dict[str, str] = {
     "timm:mobileone_s0": "exact",
     "timm:mobilevit_xxs": "reshapes across the batch axis, which cnncalc describes per sample",
     "timm:mobilevitv2_050": "exact",
-    "timm:nasnetalarge": "padding with -inf has no cnncalc layer (only zero padding)",
+    "timm:nasnetalarge": "exact",
     "timm:nf_regnet_b0": "exact",
     "timm:nf_resnet26": "exact",
     "timm:nfnet_f0": "exact",
