@@ -124,13 +124,16 @@ class _Builder:
         return False
 
     def residual(self) -> None:
-        """``add`` of the current value and a shape-keeping branch (or an earlier value of its shape)."""
+        """``add`` (or ``subtract``) of the current value and a shape-keeping branch, or an earlier value."""
         same = [v for v, s in self.values.items() if s == self.value and v not in (self.current, "$chain")]
         if same and self.rng.random() < 0.5:
             other = self.rng.choice(same)
         else:
             other = self.side(self.current, self.rng.choice(["relu", "identity", "sigmoid", "layerscale"]), {})
-        self.add("add", {}, [self.current, other] + ([other] if self.rng.random() < 0.2 else []))
+        ins = [self.current, other] + ([other] if self.rng.random() < 0.2 else [])
+        # every fifth value a subtraction of the two, chosen without a draw so that the seeds'
+        # networks stay as they were
+        self.add("subtract" if len(ins) == 2 and len(self.values) % 5 == 0 else "add", {}, ins)
 
     def concat(self) -> None:
         """``concat`` along a random axis with a branch, or with itself."""
