@@ -38,11 +38,30 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
   multiplies and an add) plus ``(C + size − 1)·positions`` (average pooling of the padded
   squares); layernorm2d and layerscale 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
+
+EvoNorm-S0 (Liu et al. 2020, "Evolving Normalization-Activation Layers"; timm's ``EvoNorm2dS0``
+and ``EvoNorm2dS0a``): evonorm2ds0 and evonorm2ds0a compute ``y = x·σ(v·x) / s·γ + β`` on a
+[C, H, W] map, where ``s = √(var + ε)`` is the standard deviation of each of ``g`` channel groups
+(``g = C / group_size`` when group_size is given) and ``v``, γ, β are per channel. There are no
+running statistics, so training and evaluation compute the same. Without ``apply_act``,
+evonorm2ds0 is only ``γ·x + β`` and evonorm2ds0a is ``x / s·γ + β``.
+
+- params ``3C`` (γ, β, v), ``2C`` without apply_act; no buffers
+- FLOPs ``13E`` (v·x 1, sigmoid 4, x·σ 1, group statistics and the divide 5 as for groupnorm,
+  affine 2); evonorm2ds0a without apply_act ``7E``; evonorm2ds0 without apply_act ``2E``. As for
+  groupnorm, the ``2g`` per-group ops (add ε, square root) are not counted
+- saved for backward: the input, σ(v·x) and x·σ (``E`` each), ``s`` per group (``g``), ``s``
+  expanded to every element (``E``: reshaping the expanded std copies it unless ``g`` is 1 or
+  ``C``), the normalised ``x·σ/s`` (``E``), and the parameters v and γ; without apply_act the
+  gate's terms go (evonorm2ds0: only the input and γ)
+- peer tools: fvcore, thop and ptflops count none of its ops (element-wise operators, var,
+  sigmoid); torchinfo counts the parameters named weight and bias, ``2C``
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
@@ -410,3 +429,131 @@ class LayerScale(Layer):
     def torch_module(self, ins: Sequence[Shape]) -> str:
         init = {} if self.init_values == 1e-6 else {"init": self.init_values}
         return torch_call("LayerScale", self.gamma(ins[0]), **init)
+
+
+def _weight_and_bias(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """torchinfo: the parameters named weight and bias (γ and β, not v), once per sample."""
+    return 2 * ins[0][0]
+
+
+@register("evonorm2ds0")
+class EvoNorm2dS0(Layer):
+    """EvoNorm-S0 (timm's ``EvoNorm2dS0``): x·σ(v·x) over the group standard deviation, then γ·x + β."""
+
+    prefix = "evo"
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=_weight_and_bias)
+    ndim = 2
+    spatial = True
+
+    groups: Pos = 32
+    #: channels per group; when given it decides the groups (C / group_size), as in timm
+    group_size: Pos | None = None
+    apply_act: Flag = True
+    eps: Number = 1e-5
+    #: evonorm2ds0a divides by the group std even without apply_act; evonorm2ds0 does not
+    normalises_without_act: ClassVar[bool] = False
+
+    def num_groups(self, channels: int) -> int:
+        """The number of channel groups the standard deviation is taken over."""
+        return channels // self.group_size if self.group_size else self.groups
+
+    def normalises(self) -> bool:
+        """Whether the layer divides by the group standard deviation."""
+        return bool(self.apply_act) or self.normalises_without_act
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        c = ins[0][0]
+        if self.group_size and c % self.group_size:
+            raise LayerError(f"{c} channels are not divisible by group_size {self.group_size}")
+        if self.normalises() and c % self.num_groups(c):
+            raise LayerError(f"{c} channels are not divisible by groups {self.num_groups(c)}")
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.apply_act else 2) * Sym("C", ins[0][0])  # γ, β, and v for the gate
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # gate: v·x 1, sigmoid 4, x·σ 1; group std and divide 5 (as groupnorm); affine γ·x + β 2
+        per = (6 if self.apply_act else 0) + (5 if self.normalises() else 0) + 2
+        return Num(per) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        c, e = ins[0][0], numel(ins[0])
+        if not self.normalises():
+            return (Saved.input(ins), Saved.weight(c))  # γ·x + β keeps x and γ
+        g = self.num_groups(c)
+        kept = [Saved.input(ins)]
+        if self.apply_act:
+            # v·x keeps x and v; sigmoid keeps its output; x·σ keeps x and σ
+            kept += [Saved.weight(c), Saved("sigmoid(v·x)", e)]
+        # var keeps x (a view of it); the square root keeps its result, one per group
+        kept.append(Saved("group std", g))
+        if 1 < g < c:
+            # the std expanded to [g, C/g, H, W] has zero strides that no [C, H, W] view can merge:
+            # reshape copies it, and the divide keeps the copy
+            kept.append(Saved("group std expanded", e))
+        if self.apply_act:
+            kept.append(Saved("x·sigmoid(v·x)", e))  # the divide keeps its numerator
+        # γ·y keeps y and γ
+        return (*kept, Saved("normalised", e), Saved.weight(c))
+
+    def describe(self) -> str:
+        g = f"group_size {self.group_size}" if self.group_size else f"groups {self.groups}"
+        return g if self.apply_act else f"{g}, no act"
+
+    torch_helpers = (
+        '''class EvoNorm2dS0(nn.Module):
+    """EvoNorm-S0 (Liu et al. 2020), as timm computes it: x·sigmoid(v·x) / group std, then weight·x + bias."""
+
+    def __init__(self, num_features: int, groups: int = 32, group_size: int | None = None,
+                 apply_act: bool = True, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.groups = num_features // group_size if group_size else groups
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.v = nn.Parameter(torch.ones(num_features)) if apply_act else None
+
+    def group_std(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.reshape(n, self.groups, c // self.groups, h, w)
+        std = torch.sqrt(x.var(dim=(2, 3, 4), unbiased=False, keepdim=True) + self.eps)
+        return std.expand(x.shape).reshape(n, c, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.v is not None:
+            x = x * torch.sigmoid(x * self.v.view(1, -1, 1, 1)) / self.group_std(x)
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        args = self.torch_args("groups", "group_size", "apply_act", "eps")
+        return torch_call(type(self).__name__, ins[0][0], **args)
+
+
+@register("evonorm2ds0a")
+class EvoNorm2dS0a(EvoNorm2dS0):
+    """EvoNorm-S0a (timm's ``EvoNorm2dS0a``): EvoNorm-S0 that divides by the group std even without the gate."""
+
+    eps: Number = 1e-3
+    normalises_without_act = True
+
+    torch_helpers = (
+        *EvoNorm2dS0.torch_helpers,
+        '''class EvoNorm2dS0a(EvoNorm2dS0):
+    """EvoNorm-S0a, as timm computes it: the group std first, and the divide even without the gate."""
+
+    def __init__(self, num_features: int, groups: int = 32, group_size: int | None = None,
+                 apply_act: bool = True, eps: float = 1e-3) -> None:
+        super().__init__(num_features, groups, group_size, apply_act, eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = self.group_std(x)
+        if self.v is not None:
+            x = x * torch.sigmoid(x * self.v.view(1, -1, 1, 1))
+        x = x / d
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    )

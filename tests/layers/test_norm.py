@@ -258,3 +258,132 @@ def test_layerscale_refuses_an_axis_out_of_range() -> None:
     """timm's LayerScale cannot take it either (its gamma would not broadcast); the twin needs the axis."""
     with pytest.raises(CnnCalcError, match="not a non-batch axis"):
         analyse(spec.load("bad.yaml", text=network_text([2, 5, 6], [{"layerscale": {"dim": 4, "name": "x"}}])))
+
+
+# EvoNorm-S0 and S0a (Liu et al. 2020; timm/layers/evo_norm.py)
+
+CASES += [
+    pytest.param("evonorm2ds0", {"groups": 8}, [64, 14, 14], [64, 14, 14], 3 * 64, 0, 0,
+                 (1 + 4 + 1 + 5 + 2) * 64 * 14 * 14, id="evonorm-s0: gate, group std, affine"),
+    pytest.param("evonorm2ds0", {"apply_act": False}, [64, 14, 14], [64, 14, 14], 2 * 64, 0, 0,
+                 2 * 64 * 14 * 14, id="evonorm-s0 without act: only the affine"),
+    pytest.param("evonorm2ds0a", {"group_size": 16}, [48, 7, 7], [48, 7, 7], 3 * 48, 0, 0,
+                 13 * 48 * 49, id="evonorm-s0a by group size"),
+    pytest.param("evonorm2ds0a", {"groups": 3, "apply_act": False}, [12, 5, 5], [12, 5, 5], 2 * 12, 0, 0,
+                 (5 + 2) * 12 * 25, id="evonorm-s0a without act: group std and affine"),
+    pytest.param("evonorm2ds0", {"groups": 4}, [4, 3, 3], [4, 3, 3], 3 * 4, 0, 0, 13 * 36,
+                 id="evonorm-s0 one channel per group"),
+    pytest.param("evonorm2ds0a", {"groups": 1, "eps": 1e-5}, [6, 4, 4], [6, 4, 4], 3 * 6, 0, 0, 13 * 96,
+                 id="evonorm-s0a one group"),
+]
+
+SAVED += [
+    # the input, v, σ(v·x), the std per group, the std expanded (a copy), x·σ, x·σ/s, γ
+    pytest.param("evonorm2ds0", {"groups": 2}, [X],
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("act", 2), ("act", E), ("act", E), ("act", E),
+                  ("weight", 4, STEP)], id="evonorm-s0: two groups, the expanded std copied"),
+    pytest.param("evonorm2ds0a", {"groups": 4}, [X],
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("act", 4), ("act", E), ("act", E),
+                  ("weight", 4, STEP)], id="evonorm-s0a: one channel per group, the expanded std a view"),
+    pytest.param("evonorm2ds0a", {"groups": 2, "apply_act": False}, [X],
+                 [("input", E), ("act", 2), ("act", E), ("act", E), ("weight", 4, STEP)],
+                 id="evonorm-s0a without act"),
+    pytest.param("evonorm2ds0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
+                 id="evonorm-s0 without act: γ·x"),
+]
+
+
+def _evonorm(after_std: bool) -> Any:
+    """timm's EvoNorm2dS0 (``after_std``: S0a), transcribed from timm/layers/evo_norm.py, random parameters."""
+
+    def twin(args: Args, shape: Shape) -> Any:
+        import torch
+
+        class EvoNorm(nn().Module):  # type: ignore[misc]
+            def __init__(self, c: int, groups: int = 32, group_size: int | None = None, apply_act: bool = True,
+                         eps: float = 1e-3 if after_std else 1e-5) -> None:
+                super().__init__()
+                self.groups = c // group_size if group_size else groups
+                self.eps = eps
+                self.weight = nn().Parameter(torch.rand(c))
+                self.bias = nn().Parameter(torch.rand(c))
+                self.v = nn().Parameter(torch.rand(c)) if apply_act else None
+
+            def group_std(self, x: Any) -> Any:
+                b, c, h, w = x.shape
+                x = x.reshape(b, self.groups, c // self.groups, h, w)
+                std = x.float().var(dim=(2, 3, 4), unbiased=False, keepdim=True).add(self.eps).sqrt().to(x.dtype)
+                return std.expand(x.shape).reshape(b, c, h, w)
+
+            def forward(self, x: Any) -> Any:
+                shape = (1, -1, 1, 1)
+                if after_std:
+                    d = self.group_std(x)
+                    if self.v is not None:
+                        x = x * (x * self.v.view(shape).to(x.dtype)).sigmoid()
+                    x = x / d
+                elif self.v is not None:
+                    x = x * (x * self.v.view(shape).to(x.dtype)).sigmoid() / self.group_std(x)
+                return x * self.weight.view(shape).to(x.dtype) + self.bias.view(shape).to(x.dtype)
+
+        return EvoNorm(shape[0], **args)
+
+    return twin
+
+
+TWINS.update({"evonorm2ds0": _evonorm(False), "evonorm2ds0a": _evonorm(True)})
+
+AUTOGRAD += [
+    pytest.param("evonorm2ds0: {groups: 2}", lambda nn: _evonorm(False)({"groups": 2}, (4, 8, 8)), id="evonorm-s0"),
+    pytest.param("evonorm2ds0a: {groups: 1, apply_act: false}",
+                 lambda nn: _evonorm(True)({"groups": 1, "apply_act": False}, (4, 8, 8)),
+                 id="evonorm-s0a one group without act"),
+]
+
+PEER_CASES += [
+    pytest.param("torchinfo", "evonorm2ds0", {"groups": 2}, (8, 6, 6), 2 * 8,
+                 id="torchinfo evonorm: weight and bias, not v"),
+    pytest.param("fvcore", "evonorm2ds0a", {"groups": 2}, (8, 6, 6), 0, id="fvcore evonorm: no handled op"),
+    pytest.param("ptflops", "evonorm2ds0a", {"groups": 2}, (8, 6, 6), 0, id="ptflops evonorm: no patched call"),
+]
+
+
+def _evonorm_args(rng: random.Random, shape: Shape) -> Args | None:
+    if len(shape) != 3:
+        return None
+    args: Args = {"apply_act": rng.random() < 0.7}
+    if rng.random() < 0.5:
+        args["group_size"] = rng.choice(divisors(shape[0]))
+    else:
+        args["groups"] = rng.choice(divisors(shape[0]))
+    return args
+
+
+GENERATORS.update({"evonorm2ds0": _evonorm_args, "evonorm2ds0a": _evonorm_args})
+
+
+def _evonorm_strategy(s: Shape) -> st.SearchStrategy[Args]:
+    return st.fixed_dictionaries({}, optional={
+        "groups": st.sampled_from(divisors(s[0])), "apply_act": st.booleans(), "eps": st.floats(1e-6, 1e-2)})
+
+
+STRATEGIES.update({"evonorm2ds0": _evonorm_strategy, "evonorm2ds0a": _evonorm_strategy})
+
+
+def test_evonorm_twin_computes_what_timm_computes() -> None:
+    """The twin above against timm's own modules, where timm is installed."""
+    torch = pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    for cls, after_std in ((evo.EvoNorm2dS0, False), (evo.EvoNorm2dS0a, True)):
+        for args in ({"groups": 4}, {"group_size": 2, "apply_act": False}):
+            twin = _evonorm(after_std)(args, (8, 5, 5)).eval()
+            ref = cls(8, **args).eval()
+            ref.load_state_dict(twin.state_dict())
+            x = torch.randn(2, 8, 5, 5)
+            assert torch.equal(twin(x), ref(x)), (cls.__name__, args)
+
+
+def test_evonorm_refuses_groups_that_do_not_divide_the_channels() -> None:
+    """timm asserts C % groups == 0 in group_std."""
+    with pytest.raises(CnnCalcError, match="not divisible by groups 5"):
+        analyse(spec.load("bad.yaml", text=network_text([8, 4, 4], [{"evonorm2ds0": {"groups": 5, "name": "e"}}])))
