@@ -959,3 +959,66 @@ def mapping_markdown() -> str:
     rows += [f"- `{op}`: {why}" for op, why in REFUSED.items()]
     rows.append("- any other op: no cnncalc layer computes it")
     return "\n".join(rows) + "\n"
+
+
+#: The ops of one call of timm's EvoNorm2dS0/S0a, by (class, apply_act): the gate, the group std
+#: and the affine in timm's order (``x.float()``, the casts ``v.to(x.dtype)`` and the views of the
+#: parameters vanish before patterns are read).
+_GROUP_STD = ["aten.reshape", "aten.var", "aten.add", "aten.sqrt", "aten.expand", "aten.reshape"]
+_GATE = ["aten.mul", "aten.sigmoid", "aten.mul"]
+_AFFINE = ["aten.mul", "aten.add"]
+_EVONORM_OPS = {
+    ("EvoNorm2dS0", True): [*_GATE, *_GROUP_STD, "aten.div", *_AFFINE],
+    ("EvoNorm2dS0", False): _AFFINE,
+    ("EvoNorm2dS0a", True): [*_GROUP_STD, *_GATE, "aten.div", *_AFFINE],
+    ("EvoNorm2dS0a", False): [*_GROUP_STD, "aten.div", *_AFFINE],
+}
+
+
+@pattern("timm's EvoNorm2dS0 and EvoNorm2dS0a (x·sigmoid(v·x) / group std, then weight·x + bias)",
+         "evonorm2ds0/evonorm2ds0a", "the whole module call on one [N, C, H, W] input, with its own weight, bias "
+         "and v, its groups and eps")
+def _evonorm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    kind = type(module).__name__ if module is not None else ""
+    want = _EVONORM_OPS.get((kind, getattr(module, "v", None) is not None))
+    # a reshape that cannot view its input (the expanded std) copies it first: a contiguous op
+    if want is None or [op for op in _ops(nodes) if op != "aten.contiguous"] != want:
+        return None
+    inside = {n.name for n in nodes}
+    outside = {r.node for n in nodes for r in _refs_of(n) if r.node not in inside}
+    used = {a.fqn for n in nodes for a in (*n.args, *n.kwargs.values()) if isinstance(a, Param)}
+    prefix = next(iter(used)).rsplit(".", 1)[0] + "." if used else ""
+    own = {f"{prefix}{p}" for p in ("weight", "bias", "v") if getattr(module, p, None) is not None}
+    if len(outside) != 1 or used != own:
+        return None
+    x = Ref(outside.pop())
+    shape = ctx.shape(x)
+    if len(shape) != 4:
+        return None
+    c = shape[1]
+    groups = int(module.groups)
+    for n in nodes:
+        # the group statistics: a biased variance over [C/g, H, W] of each group, plus eps
+        if n.op == "aten.reshape" and len(n.out) == 5 and list(n.out) != [shape[0], groups, c // groups, *shape[2:]]:
+            return None
+        if n.op == "aten.var" and (list(arg(n, 1, "dim")) != [2, 3, 4] or arg(n, 2, "unbiased", True)):
+            return None
+        if n.op == "aten.add" and isinstance(n.args[1], (int, float)) and float(n.args[1]) != float(module.eps):
+            return None
+    params = {p.fqn.rsplit(".", 1)[1]: p for n in nodes for p in n.args if isinstance(p, Param)}
+    default_eps = 1e-3 if kind == "EvoNorm2dS0a" else 1e-5
+    args: dict[str, Any] = {"groups": groups}
+    if module.v is None:
+        args["apply_act"] = False
+    if float(module.eps) != default_eps:
+        args["eps"] = float(module.eps)
+    return Mapped(nodes[-1], kind.lower(), args, [x], [params[p] for p in ("weight", "bias", "v") if p in params])
+
+
+def _refs_of(node: Node) -> list[Ref]:
+    """The tensors computed from the input that an op reads."""
+    out: list[Ref] = []
+    for a in (*node.args, *node.kwargs.values()):
+        items = a if isinstance(a, (list, tuple)) else [a]
+        out += [r for r in items if isinstance(r, Ref)]
+    return out

@@ -502,7 +502,7 @@ class EvoNorm2dS0(Layer):
         g = f"group_size {self.group_size}" if self.group_size else f"groups {self.groups}"
         return g if self.apply_act else f"{g}, no act"
 
-    torch_helpers = (
+    torch_helpers: ClassVar[tuple[str, ...]] = (
         '''class EvoNorm2dS0(nn.Module):
     """EvoNorm-S0 (Liu et al. 2020), as timm computes it: x·sigmoid(v·x) / group std, then weight·x + bias."""
 
