@@ -56,6 +56,20 @@ evonorm2ds0 is only ``γ·x + β`` and evonorm2ds0a is ``x / s·γ + β``.
   gate's terms go (evonorm2ds0: only the input and γ)
 - peer tools: fvcore, thop and ptflops count none of its ops (element-wise operators, var,
   sigmoid); torchinfo counts the parameters named weight and bias, ``2C``
+
+EvoNorm-B0 (timm's ``EvoNorm2dB0``): evonorm2db0 computes ``y = x / max(b, v·x + s)·γ + β``,
+where ``s = √(var + ε)`` is each sample's per-channel (instance) std and ``b = √(var + ε)`` the
+per-channel batch std: in training, of the batch (updating ``running_var`` as batchnorm does,
+with ``n/(n − 1)``); in evaluation, from ``running_var``. Without ``apply_act`` it is ``γ·x + β``.
+
+- params ``3C`` (γ, β, v), ``2C`` without apply_act; buffers ``C`` (running_var, kept either way)
+- FLOPs, in evaluation (as imported): ``10E`` (v·x 1, instance variance 4, add the std 1, max 1,
+  divide 1, affine 2); ``2E`` without apply_act. The per-channel and per-sample ops on the
+  statistics (add ε, square roots) are not counted
+- saved for backward, in training (as the saved activations are measured; batchnorm too): the
+  input, the batch std (``C`` per step, fp32), the instance std (``C``), ``v·x + s``, the max and
+  the normalised ``x / max`` (``E`` each), and v and γ; without apply_act the input and γ
+- peer tools: as for evonorm2ds0
 """
 
 from __future__ import annotations
@@ -557,3 +571,77 @@ class EvoNorm2dS0a(EvoNorm2dS0):
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 ''',
     )
+
+
+@register("evonorm2db0")
+class EvoNorm2dB0(Layer):
+    """EvoNorm-B0 (timm's ``EvoNorm2dB0``): x over max(batch std, v·x + instance std), then γ·x + β."""
+
+    prefix = "evo"
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=_weight_and_bias)
+    ndim = 2
+    spatial = True
+
+    apply_act: Flag = True
+    momentum: Number = 0.1
+    eps: Number = 1e-3
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.apply_act else 2) * Sym("C", ins[0][0])  # γ, β, and v for the gate
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("C", ins[0][0])  # the running variance (kept even without apply_act)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # v·x 1, instance variance 4 (mean 1; subtract, square, add), + std 1, max 1, divide 1; affine 2
+        return Num(10 if self.apply_act else 2) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # in training: the batch variance keeps x, its square root keeps C per step; v·x keeps x
+        # and v; the instance variance keeps x and its square root N·C; max keeps both sides (the
+        # batch std expanded is a view of its C values); the divide keeps x and the max; γ·y keeps y and γ
+        c, e = ins[0][0], numel(ins[0])
+        if not self.apply_act:
+            return (Saved.input(ins), Saved.weight(c))
+        return (Saved.input(ins), Saved("batch std", c, "fp32", per_sample=False), Saved.weight(c),
+                Saved("instance std", c), Saved("v·x + instance std", e), Saved("max", e),
+                Saved("normalised", e), Saved.weight(c))
+
+    def describe(self) -> str:
+        return "" if self.apply_act else "no act"
+
+    torch_helpers: ClassVar[tuple[str, ...]] = (
+        '''class EvoNorm2dB0(nn.Module):
+    """EvoNorm-B0 (Liu et al. 2020), as timm computes it: x / max(batch std, v·x + instance std), then affine."""
+
+    def __init__(self, num_features: int, apply_act: bool = True, momentum: float = 0.1, eps: float = 1e-3) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.v = nn.Parameter(torch.ones(num_features)) if apply_act else None
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.v is not None:
+            if self.training:
+                var = x.var(dim=(0, 2, 3), unbiased=False)
+                n = x.numel() / x.shape[1]
+                with torch.no_grad():
+                    self.running_var.copy_(self.running_var * (1 - self.momentum) + var * self.momentum * (n / (n - 1)))
+            else:
+                var = self.running_var
+            left = torch.sqrt_(var + self.eps).view(1, -1, 1, 1).expand_as(x)
+            std = torch.sqrt(x.var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).expand(x.shape)
+            x = x / left.max(x * self.v.view(1, -1, 1, 1) + std)
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("EvoNorm2dB0", ins[0][0], **self.torch_args("apply_act", "momentum", "eps"))

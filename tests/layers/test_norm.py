@@ -387,3 +387,81 @@ def test_evonorm_refuses_groups_that_do_not_divide_the_channels() -> None:
     """timm asserts C % groups == 0 in group_std."""
     with pytest.raises(CnnCalcError, match="not divisible by groups 5"):
         analyse(spec.load("bad.yaml", text=network_text([8, 4, 4], [{"evonorm2ds0": {"groups": 5, "name": "e"}}])))
+
+
+# EvoNorm-B0: batch statistics in training, the running variance in evaluation
+
+CASES += [
+    pytest.param("evonorm2db0", None, [64, 14, 14], [64, 14, 14], 3 * 64, 64, 0,
+                 (1 + 4 + 1 + 1 + 1 + 2) * 64 * 14 * 14, id="evonorm-b0 (evaluation)"),
+    pytest.param("evonorm2db0", {"apply_act": False, "eps": 1e-5}, [8, 5, 5], [8, 5, 5], 2 * 8, 8, 0, 2 * 200,
+                 id="evonorm-b0 without act: the affine, the running variance still a buffer"),
+]
+
+SAVED += [
+    # the input, the batch std per step, v, the instance std, v·x + s, the max, x / max, γ
+    pytest.param("evonorm2db0", {}, [X],
+                 [("input", E), ("fp32", 4, STEP), ("weight", 4, STEP), ("act", 4), ("act", E), ("act", E),
+                  ("act", E), ("weight", 4, STEP)], id="evonorm-b0 (training)"),
+    pytest.param("evonorm2db0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
+                 id="evonorm-b0 without act"),
+]
+
+
+def _evonorm_b0(args: Args, shape: Shape) -> Any:
+    """timm's EvoNorm2dB0, transcribed from timm/layers/evo_norm.py; random parameters, running_var 1."""
+    import torch
+
+    class EvoNormB0(nn().Module):  # type: ignore[misc]
+        def __init__(self, c: int, apply_act: bool = True, momentum: float = 0.1, eps: float = 1e-3) -> None:
+            super().__init__()
+            self.momentum, self.eps = momentum, eps
+            self.weight = nn().Parameter(torch.rand(c))
+            self.bias = nn().Parameter(torch.rand(c))
+            self.v = nn().Parameter(torch.rand(c)) if apply_act else None
+            self.register_buffer("running_var", torch.ones(c))
+
+        def forward(self, x: Any) -> Any:
+            shape = (1, -1, 1, 1)
+            if self.v is not None:
+                if self.training:
+                    var = x.float().var(dim=(0, 2, 3), unbiased=False)
+                    n = x.numel() / x.shape[1]
+                    self.running_var.copy_(self.running_var * (1 - self.momentum)
+                                           + var.detach() * self.momentum * (n / (n - 1)))
+                else:
+                    var = self.running_var
+                left = var.add(self.eps).sqrt_().to(x.dtype).view(shape).expand_as(x)
+                std = x.float().var(dim=(2, 3), unbiased=False, keepdim=True).add(self.eps).sqrt().to(x.dtype)
+                x = x / left.max(x * self.v.to(x.dtype).view(shape) + std.expand(x.shape))
+            return x * self.weight.to(x.dtype).view(shape) + self.bias.to(x.dtype).view(shape)
+
+    return EvoNormB0(shape[0], **args)
+
+
+TWINS["evonorm2db0"] = _evonorm_b0
+
+AUTOGRAD += [
+    pytest.param("evonorm2db0", lambda nn: _evonorm_b0({}, (4, 8, 8)), id="evonorm-b0 training"),
+]
+
+PEER_CASES += [
+    pytest.param("torchinfo", "evonorm2db0", {}, (8, 6, 6), 2 * 8, id="torchinfo evonorm-b0: weight and bias"),
+]
+
+GENERATORS["evonorm2db0"] = lambda rng, s: {"apply_act": rng.random() < 0.7} if len(s) == 3 else None
+STRATEGIES["evonorm2db0"] = lambda s: st.fixed_dictionaries({}, optional={
+    "apply_act": st.booleans(), "eps": st.floats(1e-6, 1e-2), "momentum": st.floats(0.01, 0.5)})
+
+
+def test_evonorm_b0_twin_computes_what_timm_computes() -> None:
+    """The twin against timm's EvoNorm2dB0, in training (batch statistics) and in evaluation."""
+    torch = pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    for args in ({}, {"apply_act": False}):
+        twin, ref = _evonorm_b0(args, (8, 5, 5)), evo.EvoNorm2dB0(8, **args)
+        ref.load_state_dict(twin.state_dict())
+        x = torch.randn(3, 8, 5, 5)
+        assert torch.equal(twin(x), ref(x)), args
+        assert torch.equal(twin.running_var, ref.running_var)
+        assert torch.equal(twin.eval()(x), ref.eval()(x)), args
