@@ -1022,3 +1022,40 @@ def _refs_of(node: Node) -> list[Ref]:
         items = a if isinstance(a, (list, tuple)) else [a]
         out += [r for r in items if isinstance(r, Ref)]
     return out
+
+
+#: The ops of one evaluation call of timm's EvoNorm2dB0 with apply_act: the batch std from the
+#: running variance, v·x plus the instance std, their max, the divide and the affine.
+_EVONORM_B0_OPS = ["aten.add", "aten.sqrt_", "aten.view", "aten.expand_as", "aten.mul", "aten.var", "aten.add",
+                   "aten.sqrt", "aten.expand", "aten.add", "aten.max", "aten.div", *_AFFINE]
+
+
+@pattern("timm's EvoNorm2dB0 in evaluation (x / max(√(running_var + eps), v·x + instance std), then "
+         "weight·x + bias)", "evonorm2db0", "the whole module call on one [N, C, H, W] input, with its own "
+         "parameters and running_var, and its eps")
+def _evonorm_b0(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or type(module).__name__ != "EvoNorm2dB0":
+        return None
+    act = getattr(module, "v", None) is not None
+    if _ops(nodes) != (_EVONORM_B0_OPS if act else _AFFINE):
+        return None
+    inside = {n.name for n in nodes}
+    outside = {r.node for n in nodes for r in _refs_of(n) if r.node not in inside}
+    params = {p.fqn.rsplit(".", 1)[1]: p for n in nodes for p in (*n.args, *n.kwargs.values())
+              if isinstance(p, Param)}
+    if len(outside) != 1 or set(params) != ({"weight", "bias", "v", "running_var"} if act else {"weight", "bias"}):
+        return None
+    x = Ref(outside.pop())
+    if len(ctx.shape(x)) != 4:
+        return None
+    for n in nodes:
+        if n.op == "aten.var" and (list(arg(n, 1, "dim")) != [2, 3] or arg(n, 2, "unbiased", True)):
+            return None
+        if n.op == "aten.add" and isinstance(n.args[1], (int, float)) and float(n.args[1]) != float(module.eps):
+            return None
+    args: dict[str, Any] = {} if act else {"apply_act": False}
+    for k, default in (("momentum", 0.1), ("eps", 1e-3)):
+        if float(getattr(module, k)) != default:
+            args[k] = float(getattr(module, k))
+    return Mapped(nodes[-1], "evonorm2db0", args, [x], [params[p] for p in ("weight", "bias", "v", "running_var")
+                                                        if p in params])

@@ -637,9 +637,11 @@ class EvoNorm2dB0(Layer):
             else:
                 var = self.running_var
             left = torch.sqrt_(var + self.eps).view(1, -1, 1, 1).expand_as(x)
-            std = torch.sqrt(x.var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).expand(x.shape)
-            x = x / left.max(x * self.v.view(1, -1, 1, 1) + std)
+            x = x / left.max(x * self.v.view(1, -1, 1, 1) + self.instance_std(x))
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def instance_std(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt(x.var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).expand(x.shape)
 ''',
     )
 

@@ -465,3 +465,52 @@ def test_evonorm_b0_twin_computes_what_timm_computes() -> None:
         assert torch.equal(twin(x), ref(x)), args
         assert torch.equal(twin.running_var, ref.running_var)
         assert torch.equal(twin.eval()(x), ref.eval()(x)), args
+
+
+_EVO_NET = [{"conv2d": {"out_channels": 8, "kernel_size": 3}}, {"evonorm2ds0": {"groups": 4}},
+            {"evonorm2ds0a": {"group_size": 2, "apply_act": False}}, {"evonorm2ds0": {"apply_act": False}},
+            {"evonorm2db0": {"eps": 1e-5}}, {"evonorm2db0": {"apply_act": False}}]
+
+
+@pytest.mark.torch
+def test_exported_evonorms_import_exactly(tmp_path: Any) -> None:
+    """The module the export writes, imported back: the same rows, and exact under the six checks of the harness."""
+    pytest.importorskip("torch")
+    import import_harness as harness
+
+    from cnncalc import from_torch
+    from cnncalc.export import to_pytorch
+    from cnncalc.graph import build
+
+    namespace: dict[str, Any] = {}
+    exec(compile(to_pytorch(build(spec.load("evo.yaml", text=network_text([3, 9, 9], _EVO_NET)))), "<export>", "exec"),
+         namespace)
+    model = harness.on_meta(namespace["Model"])
+    text = from_torch(model, (3, 9, 9))
+    rows = [r for r in analyse(spec.load("back.yaml", text=text)).layers if r.type.startswith("evonorm")]
+    assert [(r.type, r.label) for r in rows] == [
+        ("evonorm2ds0", "groups 4"), ("evonorm2ds0a", "groups 4, no act"), ("evonorm2ds0", "groups 32, no act"),
+        ("evonorm2db0", ""), ("evonorm2db0", "no act")]
+    harness.assert_exact(model, (3, 9, 9), text, tmp_path)
+
+
+@pytest.mark.torch
+def test_timm_evonorms_import_exactly(tmp_path: Any) -> None:
+    """timm's own modules, in evaluation as the import captures them, exact under the harness."""
+    pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    import import_harness as harness
+
+    from cnncalc import from_torch
+
+    def make() -> Any:
+        return nn().Sequential(nn().Conv2d(3, 8, 3), evo.EvoNorm2dS0(8, groups=2), evo.EvoNorm2dS0a(8, group_size=8),
+                               evo.EvoNorm2dS0a(8, groups=4, apply_act=False), evo.EvoNorm2dS0(8, apply_act=False),
+                               evo.EvoNorm2dB0(8, momentum=0.2), evo.EvoNorm2dB0(8, apply_act=False))
+
+    model = harness.on_meta(make)
+    text = from_torch(model, (3, 9, 9))
+    types = [r.type for r in analyse(spec.load("timm.yaml", text=text)).layers]
+    assert types == ["conv2d", "evonorm2ds0", "evonorm2ds0a", "evonorm2ds0a", "evonorm2ds0", "evonorm2db0",
+                     "evonorm2db0"]
+    harness.assert_exact(model, (3, 9, 9), text, tmp_path)
