@@ -984,14 +984,10 @@ def _evonorm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     # a reshape that cannot view its input (the expanded std) copies it first: a contiguous op
     if want is None or [op for op in _ops(nodes) if op != "aten.contiguous"] != want:
         return None
-    inside = {n.name for n in nodes}
-    outside = {r.node for n in nodes for r in _refs_of(n) if r.node not in inside}
-    used = {a.fqn for n in nodes for a in (*n.args, *n.kwargs.values()) if isinstance(a, Param)}
-    prefix = next(iter(used)).rsplit(".", 1)[0] + "." if used else ""
-    own = {f"{prefix}{p}" for p in ("weight", "bias", "v") if getattr(module, p, None) is not None}
-    if len(outside) != 1 or used != own:
+    x = _one_input(nodes)
+    params = _own_params(nodes, ("weight", "bias", "v") if module.v is not None else ("weight", "bias"))
+    if x is None or params is None:
         return None
-    x = Ref(outside.pop())
     shape = ctx.shape(x)
     if len(shape) != 4:
         return None
@@ -1005,23 +1001,30 @@ def _evonorm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
             return None
         if n.op == "aten.add" and isinstance(n.args[1], (int, float)) and float(n.args[1]) != float(module.eps):
             return None
-    params = {p.fqn.rsplit(".", 1)[1]: p for n in nodes for p in n.args if isinstance(p, Param)}
     default_eps = 1e-3 if kind == "EvoNorm2dS0a" else 1e-5
     args: dict[str, Any] = {"groups": groups}
     if module.v is None:
         args["apply_act"] = False
     if float(module.eps) != default_eps:
         args["eps"] = float(module.eps)
-    return Mapped(nodes[-1], kind.lower(), args, [x], [params[p] for p in ("weight", "bias", "v") if p in params])
+    return Mapped(nodes[-1], kind.lower(), args, [x], params)
 
 
-def _refs_of(node: Node) -> list[Ref]:
-    """The tensors computed from the input that an op reads."""
-    out: list[Ref] = []
-    for a in (*node.args, *node.kwargs.values()):
-        items = a if isinstance(a, (list, tuple)) else [a]
-        out += [r for r in items if isinstance(r, Ref)]
-    return out
+def _one_input(nodes: list[Node]) -> Ref | None:
+    """The one tensor from outside that a module call's ops read, or None if they read several."""
+    inside = {n.name for n in nodes}
+    outside = {r.node for n in nodes for a in (*n.args, *n.kwargs.values())
+               for r in (a if isinstance(a, (list, tuple)) else [a]) if isinstance(r, Ref) and r.node not in inside}
+    return Ref(outside.pop()) if len(outside) == 1 else None
+
+
+def _own_params(nodes: list[Node], names: tuple[str, ...]) -> list[Param] | None:
+    """The parameters ``names`` of the module the ops are a call of, in that order, if the ops read
+    exactly those (read through a view, they carry its shape; each is returned once)."""
+    path = nodes[0].scope[-1].path if nodes[0].scope else ""
+    want = [f"{path}.{n}" if path else n for n in names]
+    read = {a.fqn: a for n in nodes for a in (*n.args, *n.kwargs.values()) if isinstance(a, Param)}
+    return [read[f] for f in want] if set(read) == set(want) else None
 
 
 #: The ops of one evaluation call of timm's EvoNorm2dB0 with apply_act: the batch std from the
@@ -1039,14 +1042,9 @@ def _evonorm_b0(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     act = getattr(module, "v", None) is not None
     if _ops(nodes) != (_EVONORM_B0_OPS if act else _AFFINE):
         return None
-    inside = {n.name for n in nodes}
-    outside = {r.node for n in nodes for r in _refs_of(n) if r.node not in inside}
-    params = {p.fqn.rsplit(".", 1)[1]: p for n in nodes for p in (*n.args, *n.kwargs.values())
-              if isinstance(p, Param)}
-    if len(outside) != 1 or set(params) != ({"weight", "bias", "v", "running_var"} if act else {"weight", "bias"}):
-        return None
-    x = Ref(outside.pop())
-    if len(ctx.shape(x)) != 4:
+    x = _one_input(nodes)
+    params = _own_params(nodes, ("weight", "bias", "v", "running_var") if act else ("weight", "bias"))
+    if x is None or params is None or len(ctx.shape(x)) != 4:
         return None
     for n in nodes:
         if n.op == "aten.var" and (list(arg(n, 1, "dim")) != [2, 3] or arg(n, 2, "unbiased", True)):
@@ -1057,5 +1055,4 @@ def _evonorm_b0(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     for k, default in (("momentum", 0.1), ("eps", 1e-3)):
         if float(getattr(module, k)) != default:
             args[k] = float(getattr(module, k))
-    return Mapped(nodes[-1], "evonorm2db0", args, [x], [params[p] for p in ("weight", "bias", "v", "running_var")
-                                                        if p in params])
+    return Mapped(nodes[-1], "evonorm2db0", args, [x], params)

@@ -50,7 +50,7 @@ evonorm2ds0 is only ``γ·x + β`` and evonorm2ds0a is ``x / s·γ + β``.
 - FLOPs ``13E`` (v·x 1, sigmoid 4, x·σ 1, group statistics and the divide 5 as for groupnorm,
   affine 2); evonorm2ds0a without apply_act ``7E``; evonorm2ds0 without apply_act ``2E``. As for
   groupnorm, the ``2g`` per-group ops (add ε, square root) are not counted
-- saved for backward: the input, σ(v·x) and x·σ (``E`` each), ``s`` per group (``g``), ``s``
+- saved for backward: the input, σ(v·x) and x·σ (``E`` each), ``s`` per group (``g``, fp32), ``s``
   expanded to every element (``E``: reshaping the expanded std copies it unless ``g`` is 1 or
   ``C``), the normalised ``x·σ/s`` (``E``), and the parameters v and γ; without apply_act the
   gate's terms go (evonorm2ds0: only the input and γ)
@@ -67,7 +67,7 @@ with ``n/(n − 1)``); in evaluation, from ``running_var``. Without ``apply_act`
   divide 1, affine 2); ``2E`` without apply_act. The per-channel and per-sample ops on the
   statistics (add ε, square roots) are not counted
 - saved for backward, in training (as the saved activations are measured; batchnorm too): the
-  input, the batch std (``C`` per step, fp32), the instance std (``C``), ``v·x + s``, the max and
+  input, the batch std (``C`` per step, fp32), the instance std (``C``, fp32), ``v·x + s``, the max and
   the normalised ``x / max`` (``E`` each), and v and γ; without apply_act the input and γ
 - peer tools: as for evonorm2ds0
 """
@@ -501,8 +501,9 @@ class EvoNorm2dS0(Layer):
         if self.apply_act:
             # v·x keeps x and v; sigmoid keeps its output; x·σ keeps x and σ
             kept += [Saved.weight(c), Saved("sigmoid(v·x)", e)]
-        # var keeps x (a view of it); the square root keeps its result, one per group
-        kept.append(Saved("group std", g))
+        # var keeps x (a view of it); the square root keeps its result, one per group (in fp32, as timm
+        # takes the statistics of x.float())
+        kept.append(Saved("group std", g, "fp32"))
         if 1 < g < c:
             # the std expanded to [g, C/g, H, W] has zero strides that no [C, H, W] view can merge:
             # reshape copies it, and the divide keeps the copy
@@ -532,7 +533,7 @@ class EvoNorm2dS0(Layer):
     def group_std(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         x = x.reshape(n, self.groups, c // self.groups, h, w)
-        std = torch.sqrt(x.var(dim=(2, 3, 4), unbiased=False, keepdim=True) + self.eps)
+        std = torch.sqrt(x.float().var(dim=(2, 3, 4), unbiased=False, keepdim=True) + self.eps).to(x.dtype)
         return std.expand(x.shape).reshape(n, c, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -608,7 +609,7 @@ class EvoNorm2dB0(Layer):
         if not self.apply_act:
             return (Saved.input(ins), Saved.weight(c))
         return (Saved.input(ins), Saved("batch std", c, "fp32", per_sample=False), Saved.weight(c),
-                Saved("instance std", c), Saved("v·x + instance std", e), Saved("max", e),
+                Saved("instance std", c, "fp32"), Saved("v·x + instance std", e), Saved("max", e),
                 Saved("normalised", e), Saved.weight(c))
 
     def describe(self) -> str:
@@ -630,18 +631,19 @@ class EvoNorm2dB0(Layer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.v is not None:
             if self.training:
-                var = x.var(dim=(0, 2, 3), unbiased=False)
+                var = x.float().var(dim=(0, 2, 3), unbiased=False)
                 n = x.numel() / x.shape[1]
                 with torch.no_grad():
                     self.running_var.copy_(self.running_var * (1 - self.momentum) + var * self.momentum * (n / (n - 1)))
             else:
                 var = self.running_var
-            left = torch.sqrt_(var + self.eps).view(1, -1, 1, 1).expand_as(x)
+            left = torch.sqrt_(var + self.eps).to(x.dtype).view(1, -1, 1, 1).expand_as(x)
             x = x / left.max(x * self.v.view(1, -1, 1, 1) + self.instance_std(x))
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
     def instance_std(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sqrt(x.var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).expand(x.shape)
+        std = torch.sqrt(x.float().var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).to(x.dtype)
+        return std.expand(x.shape)
 ''',
     )
 

@@ -280,13 +280,13 @@ CASES += [
 SAVED += [
     # the input, v, σ(v·x), the std per group, the std expanded (a copy), x·σ, x·σ/s, γ
     pytest.param("evonorm2ds0", {"groups": 2}, [X],
-                 [("input", E), ("weight", 4, STEP), ("act", E), ("act", 2), ("act", E), ("act", E), ("act", E),
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("fp32", 2), ("act", E), ("act", E), ("act", E),
                   ("weight", 4, STEP)], id="evonorm-s0: two groups, the expanded std copied"),
     pytest.param("evonorm2ds0a", {"groups": 4}, [X],
-                 [("input", E), ("weight", 4, STEP), ("act", E), ("act", 4), ("act", E), ("act", E),
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("fp32", 4), ("act", E), ("act", E),
                   ("weight", 4, STEP)], id="evonorm-s0a: one channel per group, the expanded std a view"),
     pytest.param("evonorm2ds0a", {"groups": 2, "apply_act": False}, [X],
-                 [("input", E), ("act", 2), ("act", E), ("act", E), ("weight", 4, STEP)],
+                 [("input", E), ("fp32", 2), ("act", E), ("act", E), ("weight", 4, STEP)],
                  id="evonorm-s0a without act"),
     pytest.param("evonorm2ds0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
                  id="evonorm-s0 without act: γ·x"),
@@ -401,7 +401,7 @@ CASES += [
 SAVED += [
     # the input, the batch std per step, v, the instance std, v·x + s, the max, x / max, γ
     pytest.param("evonorm2db0", {}, [X],
-                 [("input", E), ("fp32", 4, STEP), ("weight", 4, STEP), ("act", 4), ("act", E), ("act", E),
+                 [("input", E), ("fp32", 4, STEP), ("weight", 4, STEP), ("fp32", 4), ("act", E), ("act", E),
                   ("act", E), ("weight", 4, STEP)], id="evonorm-b0 (training)"),
     pytest.param("evonorm2db0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
                  id="evonorm-b0 without act"),
