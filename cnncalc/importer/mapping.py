@@ -1152,3 +1152,100 @@ def mapping_markdown() -> str:
     rows += [f"- `{op}`: {why}" for op, why in REFUSED.items()]
     rows.append("- any other op: no cnncalc layer computes it")
     return "\n".join(rows) + "\n"
+
+
+#: The ops of one call of timm's EvoNorm2dS0/S0a, by (class, apply_act): the gate, the group std
+#: and the affine in timm's order (``x.float()``, the casts ``v.to(x.dtype)`` and the views of the
+#: parameters vanish before patterns are read).
+_GROUP_STD = ["aten.reshape", "aten.var", "aten.add", "aten.sqrt", "aten.expand", "aten.reshape"]
+_GATE = ["aten.mul", "aten.sigmoid", "aten.mul"]
+_AFFINE = ["aten.mul", "aten.add"]
+_EVONORM_OPS = {
+    ("EvoNorm2dS0", True): [*_GATE, *_GROUP_STD, "aten.div", *_AFFINE],
+    ("EvoNorm2dS0", False): _AFFINE,
+    ("EvoNorm2dS0a", True): [*_GROUP_STD, *_GATE, "aten.div", *_AFFINE],
+    ("EvoNorm2dS0a", False): [*_GROUP_STD, "aten.div", *_AFFINE],
+}
+
+
+@pattern("timm's EvoNorm2dS0 and EvoNorm2dS0a (x·sigmoid(v·x) / group std, then weight·x + bias)",
+         "evonorm2ds0/evonorm2ds0a", "the whole module call on one [N, C, H, W] input, with its own weight, bias "
+         "and v, its groups and eps")
+def _evonorm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    kind = type(module).__name__ if module is not None else ""
+    want = _EVONORM_OPS.get((kind, getattr(module, "v", None) is not None))
+    # a reshape that cannot view its input (the expanded std) copies it first: a contiguous op
+    if want is None or [op for op in _ops(nodes) if op != "aten.contiguous"] != want:
+        return None
+    x = _one_input(nodes)
+    params = _own_params(nodes, ("weight", "bias", "v") if module.v is not None else ("weight", "bias"))
+    if x is None or params is None:
+        return None
+    shape = ctx.shape(x)
+    if len(shape) != 4:
+        return None
+    c = shape[1]
+    groups = int(module.groups)
+    for n in nodes:
+        # the group statistics: a biased variance over [C/g, H, W] of each group, plus eps
+        if n.op == "aten.reshape" and len(n.out) == 5 and list(n.out) != [shape[0], groups, c // groups, *shape[2:]]:
+            return None
+        if n.op == "aten.var" and (list(arg(n, 1, "dim")) != [2, 3, 4] or arg(n, 2, "unbiased", True)):
+            return None
+        if n.op == "aten.add" and isinstance(n.args[1], (int, float)) and float(n.args[1]) != float(module.eps):
+            return None
+    default_eps = 1e-3 if kind == "EvoNorm2dS0a" else 1e-5
+    args: dict[str, Any] = {"groups": groups}
+    if module.v is None:
+        args["apply_act"] = False
+    if float(module.eps) != default_eps:
+        args["eps"] = float(module.eps)
+    return Mapped(nodes[-1], kind.lower(), args, [x], params)
+
+
+def _one_input(nodes: list[Node]) -> Ref | None:
+    """The one tensor from outside that a module call's ops read, or None if they read several."""
+    inside = {n.name for n in nodes}
+    outside = {r.node for n in nodes for a in (*n.args, *n.kwargs.values())
+               for r in (a if isinstance(a, (list, tuple)) else [a]) if isinstance(r, Ref) and r.node not in inside}
+    return Ref(outside.pop()) if len(outside) == 1 else None
+
+
+def _own_params(nodes: list[Node], names: tuple[str, ...]) -> list[Param] | None:
+    """The parameters ``names`` of the module the ops are a call of, in that order, if the ops read
+    exactly those (read through a view, they carry its shape; each is returned once)."""
+    path = nodes[0].scope[-1].path if nodes[0].scope else ""
+    want = [f"{path}.{n}" if path else n for n in names]
+    read = {a.fqn: a for n in nodes for a in (*n.args, *n.kwargs.values()) if isinstance(a, Param)}
+    return [read[f] for f in want] if set(read) == set(want) else None
+
+
+#: The ops of one evaluation call of timm's EvoNorm2dB0 with apply_act: the batch std from the
+#: running variance, v·x plus the instance std, their max, the divide and the affine.
+_EVONORM_B0_OPS = ["aten.add", "aten.sqrt_", "aten.view", "aten.expand_as", "aten.mul", "aten.var", "aten.add",
+                   "aten.sqrt", "aten.expand", "aten.add", "aten.max", "aten.div", *_AFFINE]
+
+
+@pattern("timm's EvoNorm2dB0 in evaluation (x / max(√(running_var + eps), v·x + instance std), then "
+         "weight·x + bias)", "evonorm2db0", "the whole module call on one [N, C, H, W] input, with its own "
+         "parameters and running_var, and its eps")
+def _evonorm_b0(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or type(module).__name__ != "EvoNorm2dB0":
+        return None
+    act = getattr(module, "v", None) is not None
+    if _ops(nodes) != (_EVONORM_B0_OPS if act else _AFFINE):
+        return None
+    x = _one_input(nodes)
+    params = _own_params(nodes, ("weight", "bias", "v", "running_var") if act else ("weight", "bias"))
+    if x is None or params is None or len(ctx.shape(x)) != 4:
+        return None
+    for n in nodes:
+        if n.op == "aten.var" and (list(arg(n, 1, "dim")) != [2, 3] or arg(n, 2, "unbiased", True)):
+            return None
+        if n.op == "aten.add" and isinstance(n.args[1], (int, float)) and float(n.args[1]) != float(module.eps):
+            return None
+    args: dict[str, Any] = {} if act else {"apply_act": False}
+    for k, default in (("momentum", 0.1), ("eps", 1e-3)):
+        if float(getattr(module, k)) != default:
+            args[k] = float(getattr(module, k))
+    return Mapped(nodes[-1], "evonorm2db0", args, [x], params)

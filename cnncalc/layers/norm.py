@@ -58,11 +58,44 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
   among its patched functions) 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
   (normalize has none)
+
+EvoNorm-S0 (Liu et al. 2020, "Evolving Normalization-Activation Layers"; timm's ``EvoNorm2dS0``
+and ``EvoNorm2dS0a``): evonorm2ds0 and evonorm2ds0a compute ``y = x·σ(v·x) / s·γ + β`` on a
+[C, H, W] map, where ``s = √(var + ε)`` is the standard deviation of each of ``g`` channel groups
+(``g = C / group_size`` when group_size is given) and ``v``, γ, β are per channel. There are no
+running statistics, so training and evaluation compute the same. Without ``apply_act``,
+evonorm2ds0 is only ``γ·x + β`` and evonorm2ds0a is ``x / s·γ + β``.
+
+- params ``3C`` (γ, β, v), ``2C`` without apply_act; no buffers
+- FLOPs ``13E`` (v·x 1, sigmoid 4, x·σ 1, group statistics and the divide 5 as for groupnorm,
+  affine 2); evonorm2ds0a without apply_act ``7E``; evonorm2ds0 without apply_act ``2E``. As for
+  groupnorm, the ``2g`` per-group ops (add ε, square root) are not counted
+- saved for backward: the input, σ(v·x) and x·σ (``E`` each), ``s`` per group (``g``, fp32), ``s``
+  expanded to every element (``E``: reshaping the expanded std copies it unless ``g`` is 1 or
+  ``C``), the normalised ``x·σ/s`` (``E``), and the parameters v and γ; without apply_act the
+  gate's terms go (evonorm2ds0: only the input and γ)
+- peer tools: fvcore, thop and ptflops count none of its ops (element-wise operators, var,
+  sigmoid); torchinfo counts the parameters named weight and bias, ``2C``
+
+EvoNorm-B0 (timm's ``EvoNorm2dB0``): evonorm2db0 computes ``y = x / max(b, v·x + s)·γ + β``,
+where ``s = √(var + ε)`` is each sample's per-channel (instance) std and ``b = √(var + ε)`` the
+per-channel batch std: in training, of the batch (updating ``running_var`` as batchnorm does,
+with ``n/(n − 1)``); in evaluation, from ``running_var``. Without ``apply_act`` it is ``γ·x + β``.
+
+- params ``3C`` (γ, β, v), ``2C`` without apply_act; buffers ``C`` (running_var, kept either way)
+- FLOPs, in evaluation (as imported): ``10E`` (v·x 1, instance variance 4, add the std 1, max 1,
+  divide 1, affine 2); ``2E`` without apply_act. The per-channel and per-sample ops on the
+  statistics (add ε, square roots) are not counted
+- saved for backward, in training (as the saved activations are measured; batchnorm too): the
+  input, the batch std (``C`` per step, fp32), the instance std (``C``, fp32), ``v·x + s``, the max and
+  the normalised ``x / max`` (``E`` each), and v and γ; without apply_act the input and γ
+- peer tools: as for evonorm2ds0
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
@@ -577,3 +610,209 @@ class Normalize(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("Normalize", **self.torch_args("p", "dim", "eps"))
+
+
+def _weight_and_bias(layer: Layer, ins: Sequence[Shape], out: Shape) -> int:
+    """torchinfo: the parameters named weight and bias (γ and β, not v), once per sample."""
+    return 2 * ins[0][0]
+
+
+@register("evonorm2ds0")
+class EvoNorm2dS0(Layer):
+    """EvoNorm-S0 (timm's ``EvoNorm2dS0``): x·σ(v·x) over the group standard deviation, then γ·x + β."""
+
+    prefix = "evo"
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=_weight_and_bias)
+    ndim = 2
+    spatial = True
+
+    groups: Pos = 32
+    #: channels per group; when given it decides the groups (C / group_size), as in timm
+    group_size: Pos | None = None
+    apply_act: Flag = True
+    eps: Number = 1e-5
+    #: evonorm2ds0a divides by the group std even without apply_act; evonorm2ds0 does not
+    normalises_without_act: ClassVar[bool] = False
+
+    def num_groups(self, channels: int) -> int:
+        """The number of channel groups the standard deviation is taken over."""
+        return channels // self.group_size if self.group_size else self.groups
+
+    def normalises(self) -> bool:
+        """Whether the layer divides by the group standard deviation."""
+        return bool(self.apply_act) or self.normalises_without_act
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        c = ins[0][0]
+        if self.group_size and c % self.group_size:
+            raise LayerError(f"{c} channels are not divisible by group_size {self.group_size}")
+        if self.normalises() and c % self.num_groups(c):
+            raise LayerError(f"{c} channels are not divisible by groups {self.num_groups(c)}")
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.apply_act else 2) * Sym("C", ins[0][0])  # γ, β, and v for the gate
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # gate: v·x 1, sigmoid 4, x·σ 1; group std and divide 5 (as groupnorm); affine γ·x + β 2
+        per = (6 if self.apply_act else 0) + (5 if self.normalises() else 0) + 2
+        return Num(per) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        c, e = ins[0][0], numel(ins[0])
+        if not self.normalises():
+            return (Saved.input(ins), Saved.weight(c))  # γ·x + β keeps x and γ
+        g = self.num_groups(c)
+        kept = [Saved.input(ins)]
+        if self.apply_act:
+            # v·x keeps x and v; sigmoid keeps its output; x·σ keeps x and σ
+            kept += [Saved.weight(c), Saved("sigmoid(v·x)", e)]
+        # var keeps x (a view of it); the square root keeps its result, one per group (in fp32, as timm
+        # takes the statistics of x.float())
+        kept.append(Saved("group std", g, "fp32"))
+        if 1 < g < c:
+            # the std expanded to [g, C/g, H, W] has zero strides that no [C, H, W] view can merge:
+            # reshape copies it, and the divide keeps the copy
+            kept.append(Saved("group std expanded", e))
+        if self.apply_act:
+            kept.append(Saved("x·sigmoid(v·x)", e))  # the divide keeps its numerator
+        # γ·y keeps y and γ
+        return (*kept, Saved("normalised", e), Saved.weight(c))
+
+    def describe(self) -> str:
+        g = f"group_size {self.group_size}" if self.group_size else f"groups {self.groups}"
+        return g if self.apply_act else f"{g}, no act"
+
+    torch_helpers: ClassVar[tuple[str, ...]] = (
+        '''class EvoNorm2dS0(nn.Module):
+    """EvoNorm-S0 (Liu et al. 2020), as timm computes it: x·sigmoid(v·x) / group std, then weight·x + bias."""
+
+    def __init__(self, num_features: int, groups: int = 32, group_size: int | None = None,
+                 apply_act: bool = True, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.groups = num_features // group_size if group_size else groups
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.v = nn.Parameter(torch.ones(num_features)) if apply_act else None
+
+    def group_std(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.reshape(n, self.groups, c // self.groups, h, w)
+        std = torch.sqrt(x.float().var(dim=(2, 3, 4), unbiased=False, keepdim=True) + self.eps).to(x.dtype)
+        return std.expand(x.shape).reshape(n, c, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.v is not None:
+            x = x * torch.sigmoid(x * self.v.view(1, -1, 1, 1)) / self.group_std(x)
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        args = self.torch_args("groups", "group_size", "apply_act", "eps")
+        return torch_call(type(self).__name__, ins[0][0], **args)
+
+
+@register("evonorm2ds0a")
+class EvoNorm2dS0a(EvoNorm2dS0):
+    """EvoNorm-S0a (timm's ``EvoNorm2dS0a``): EvoNorm-S0 that divides by the group std even without the gate."""
+
+    eps: Number = 1e-3
+    normalises_without_act = True
+
+    torch_helpers = (
+        *EvoNorm2dS0.torch_helpers,
+        '''class EvoNorm2dS0a(EvoNorm2dS0):
+    """EvoNorm-S0a, as timm computes it: the group std first, and the divide even without the gate."""
+
+    def __init__(self, num_features: int, groups: int = 32, group_size: int | None = None,
+                 apply_act: bool = True, eps: float = 1e-3) -> None:
+        super().__init__(num_features, groups, group_size, apply_act, eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = self.group_std(x)
+        if self.v is not None:
+            x = x * torch.sigmoid(x * self.v.view(1, -1, 1, 1))
+        x = x / d
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+''',
+    )
+
+
+@register("evonorm2db0")
+class EvoNorm2dB0(Layer):
+    """EvoNorm-B0 (timm's ``EvoNorm2dB0``): x over max(batch std, v·x + instance std), then γ·x + β."""
+
+    prefix = "evo"
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=_weight_and_bias)
+    ndim = 2
+    spatial = True
+
+    apply_act: Flag = True
+    momentum: Number = 0.1
+    eps: Number = 1e-3
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.apply_act else 2) * Sym("C", ins[0][0])  # γ, β, and v for the gate
+
+    def buffers_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("C", ins[0][0])  # the running variance (kept even without apply_act)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # v·x 1, instance variance 4 (mean 1; subtract, square, add), + std 1, max 1, divide 1; affine 2
+        return Num(10 if self.apply_act else 2) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # in training: the batch variance keeps x, its square root keeps C per step; v·x keeps x
+        # and v; the instance variance keeps x and its square root N·C; max keeps both sides (the
+        # batch std expanded is a view of its C values); the divide keeps x and the max; γ·y keeps y and γ
+        c, e = ins[0][0], numel(ins[0])
+        if not self.apply_act:
+            return (Saved.input(ins), Saved.weight(c))
+        return (Saved.input(ins), Saved("batch std", c, "fp32", per_sample=False), Saved.weight(c),
+                Saved("instance std", c, "fp32"), Saved("v·x + instance std", e), Saved("max", e),
+                Saved("normalised", e), Saved.weight(c))
+
+    def describe(self) -> str:
+        return "" if self.apply_act else "no act"
+
+    torch_helpers: ClassVar[tuple[str, ...]] = (
+        '''class EvoNorm2dB0(nn.Module):
+    """EvoNorm-B0 (Liu et al. 2020), as timm computes it: x / max(batch std, v·x + instance std), then affine."""
+
+    def __init__(self, num_features: int, apply_act: bool = True, momentum: float = 0.1, eps: float = 1e-3) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.v = nn.Parameter(torch.ones(num_features)) if apply_act else None
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.v is not None:
+            if self.training:
+                var = x.float().var(dim=(0, 2, 3), unbiased=False)
+                n = x.numel() / x.shape[1]
+                with torch.no_grad():
+                    self.running_var.copy_(self.running_var * (1 - self.momentum) + var * self.momentum * (n / (n - 1)))
+            else:
+                var = self.running_var
+            left = torch.sqrt_(var + self.eps).to(x.dtype).view(1, -1, 1, 1).expand_as(x)
+            x = x / left.max(x * self.v.view(1, -1, 1, 1) + self.instance_std(x))
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def instance_std(self, x: torch.Tensor) -> torch.Tensor:
+        std = torch.sqrt(x.float().var(dim=(2, 3), unbiased=False, keepdim=True) + self.eps).to(x.dtype)
+        return std.expand(x.shape)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("EvoNorm2dB0", ins[0][0], **self.torch_args("apply_act", "momentum", "eps"))

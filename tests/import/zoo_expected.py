@@ -101,7 +101,7 @@ EXPECTED: dict[str, str] = {
     "timm:regnetx_002": "exact",
     "timm:regnety_008": "exact",
     "timm:regnetz_b16": "exact",
-    "timm:regnetz_c16_evos": "no cnncalc layer computes this op",
+    "timm:regnetz_c16_evos": "exact",
     "timm:repghostnet_050": "exact",
     "timm:repvgg_a0": "exact",
     "timm:repvit_m0_9": "exact",

@@ -354,3 +354,257 @@ def test_grn_saves_for_the_gradients_needed(frozen: bool, first: bool, batch: in
                 f"  - {layer}\n")
         model = torch.nn.Sequential(conv, grn)
     assert cnncalc_saved(text, batch) == torch_saved(model, (4, 8, 8), batch)
+# EvoNorm-S0 and S0a (Liu et al. 2020; timm/layers/evo_norm.py)
+
+CASES += [
+    pytest.param("evonorm2ds0", {"groups": 8}, [64, 14, 14], [64, 14, 14], 3 * 64, 0, 0,
+                 (1 + 4 + 1 + 5 + 2) * 64 * 14 * 14, id="evonorm-s0: gate, group std, affine"),
+    pytest.param("evonorm2ds0", {"apply_act": False}, [64, 14, 14], [64, 14, 14], 2 * 64, 0, 0,
+                 2 * 64 * 14 * 14, id="evonorm-s0 without act: only the affine"),
+    pytest.param("evonorm2ds0a", {"group_size": 16}, [48, 7, 7], [48, 7, 7], 3 * 48, 0, 0,
+                 13 * 48 * 49, id="evonorm-s0a by group size"),
+    pytest.param("evonorm2ds0a", {"groups": 3, "apply_act": False}, [12, 5, 5], [12, 5, 5], 2 * 12, 0, 0,
+                 (5 + 2) * 12 * 25, id="evonorm-s0a without act: group std and affine"),
+    pytest.param("evonorm2ds0", {"groups": 4}, [4, 3, 3], [4, 3, 3], 3 * 4, 0, 0, 13 * 36,
+                 id="evonorm-s0 one channel per group"),
+    pytest.param("evonorm2ds0a", {"groups": 1, "eps": 1e-5}, [6, 4, 4], [6, 4, 4], 3 * 6, 0, 0, 13 * 96,
+                 id="evonorm-s0a one group"),
+]
+
+SAVED += [
+    # the input, v, σ(v·x), the std per group, the std expanded (a copy), x·σ, x·σ/s, γ
+    pytest.param("evonorm2ds0", {"groups": 2}, [X],
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("fp32", 2), ("act", E), ("act", E), ("act", E),
+                  ("weight", 4, STEP)], id="evonorm-s0: two groups, the expanded std copied"),
+    pytest.param("evonorm2ds0a", {"groups": 4}, [X],
+                 [("input", E), ("weight", 4, STEP), ("act", E), ("fp32", 4), ("act", E), ("act", E),
+                  ("weight", 4, STEP)], id="evonorm-s0a: one channel per group, the expanded std a view"),
+    pytest.param("evonorm2ds0a", {"groups": 2, "apply_act": False}, [X],
+                 [("input", E), ("fp32", 2), ("act", E), ("act", E), ("weight", 4, STEP)],
+                 id="evonorm-s0a without act"),
+    pytest.param("evonorm2ds0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
+                 id="evonorm-s0 without act: γ·x"),
+]
+
+
+def _evonorm(after_std: bool) -> Any:
+    """timm's EvoNorm2dS0 (``after_std``: S0a), transcribed from timm/layers/evo_norm.py, random parameters."""
+
+    def twin(args: Args, shape: Shape) -> Any:
+        import torch
+
+        class EvoNorm(nn().Module):  # type: ignore[misc]
+            def __init__(self, c: int, groups: int = 32, group_size: int | None = None, apply_act: bool = True,
+                         eps: float = 1e-3 if after_std else 1e-5) -> None:
+                super().__init__()
+                self.groups = c // group_size if group_size else groups
+                self.eps = eps
+                self.weight = nn().Parameter(torch.rand(c))
+                self.bias = nn().Parameter(torch.rand(c))
+                self.v = nn().Parameter(torch.rand(c)) if apply_act else None
+
+            def group_std(self, x: Any) -> Any:
+                b, c, h, w = x.shape
+                x = x.reshape(b, self.groups, c // self.groups, h, w)
+                std = x.float().var(dim=(2, 3, 4), unbiased=False, keepdim=True).add(self.eps).sqrt().to(x.dtype)
+                return std.expand(x.shape).reshape(b, c, h, w)
+
+            def forward(self, x: Any) -> Any:
+                shape = (1, -1, 1, 1)
+                if after_std:
+                    d = self.group_std(x)
+                    if self.v is not None:
+                        x = x * (x * self.v.view(shape).to(x.dtype)).sigmoid()
+                    x = x / d
+                elif self.v is not None:
+                    x = x * (x * self.v.view(shape).to(x.dtype)).sigmoid() / self.group_std(x)
+                return x * self.weight.view(shape).to(x.dtype) + self.bias.view(shape).to(x.dtype)
+
+        return EvoNorm(shape[0], **args)
+
+    return twin
+
+
+TWINS.update({"evonorm2ds0": _evonorm(False), "evonorm2ds0a": _evonorm(True)})
+
+AUTOGRAD += [
+    pytest.param("evonorm2ds0: {groups: 2}", lambda nn: _evonorm(False)({"groups": 2}, (4, 8, 8)), id="evonorm-s0"),
+    pytest.param("evonorm2ds0a: {groups: 1, apply_act: false}",
+                 lambda nn: _evonorm(True)({"groups": 1, "apply_act": False}, (4, 8, 8)),
+                 id="evonorm-s0a one group without act"),
+]
+
+PEER_CASES += [
+    pytest.param("torchinfo", "evonorm2ds0", {"groups": 2}, (8, 6, 6), 2 * 8,
+                 id="torchinfo evonorm: weight and bias, not v"),
+    pytest.param("fvcore", "evonorm2ds0a", {"groups": 2}, (8, 6, 6), 0, id="fvcore evonorm: no handled op"),
+    pytest.param("ptflops", "evonorm2ds0a", {"groups": 2}, (8, 6, 6), 0, id="ptflops evonorm: no patched call"),
+]
+
+
+def _evonorm_args(rng: random.Random, shape: Shape) -> Args | None:
+    if len(shape) != 3:
+        return None
+    args: Args = {"apply_act": rng.random() < 0.7}
+    if rng.random() < 0.5:
+        args["group_size"] = rng.choice(divisors(shape[0]))
+    else:
+        args["groups"] = rng.choice(divisors(shape[0]))
+    return args
+
+
+GENERATORS.update({"evonorm2ds0": _evonorm_args, "evonorm2ds0a": _evonorm_args})
+
+
+def _evonorm_strategy(s: Shape) -> st.SearchStrategy[Args]:
+    return st.fixed_dictionaries({}, optional={
+        "groups": st.sampled_from(divisors(s[0])), "apply_act": st.booleans(), "eps": st.floats(1e-6, 1e-2)})
+
+
+STRATEGIES.update({"evonorm2ds0": _evonorm_strategy, "evonorm2ds0a": _evonorm_strategy})
+
+
+def test_evonorm_twin_computes_what_timm_computes() -> None:
+    """The twin above against timm's own modules, where timm is installed."""
+    torch = pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    for cls, after_std in ((evo.EvoNorm2dS0, False), (evo.EvoNorm2dS0a, True)):
+        for args in ({"groups": 4}, {"group_size": 2, "apply_act": False}):
+            twin = _evonorm(after_std)(args, (8, 5, 5)).eval()
+            ref = cls(8, **args).eval()
+            ref.load_state_dict(twin.state_dict())
+            x = torch.randn(2, 8, 5, 5)
+            assert torch.equal(twin(x), ref(x)), (cls.__name__, args)
+
+
+def test_evonorm_refuses_groups_that_do_not_divide_the_channels() -> None:
+    """timm asserts C % groups == 0 in group_std."""
+    with pytest.raises(CnnCalcError, match="not divisible by groups 5"):
+        analyse(spec.load("bad.yaml", text=network_text([8, 4, 4], [{"evonorm2ds0": {"groups": 5, "name": "e"}}])))
+
+
+# EvoNorm-B0: batch statistics in training, the running variance in evaluation
+
+CASES += [
+    pytest.param("evonorm2db0", None, [64, 14, 14], [64, 14, 14], 3 * 64, 64, 0,
+                 (1 + 4 + 1 + 1 + 1 + 2) * 64 * 14 * 14, id="evonorm-b0 (evaluation)"),
+    pytest.param("evonorm2db0", {"apply_act": False, "eps": 1e-5}, [8, 5, 5], [8, 5, 5], 2 * 8, 8, 0, 2 * 200,
+                 id="evonorm-b0 without act: the affine, the running variance still a buffer"),
+]
+
+SAVED += [
+    # the input, the batch std per step, v, the instance std, v·x + s, the max, x / max, γ
+    pytest.param("evonorm2db0", {}, [X],
+                 [("input", E), ("fp32", 4, STEP), ("weight", 4, STEP), ("fp32", 4), ("act", E), ("act", E),
+                  ("act", E), ("weight", 4, STEP)], id="evonorm-b0 (training)"),
+    pytest.param("evonorm2db0", {"apply_act": False}, [X], [("input", E), ("weight", 4, STEP)],
+                 id="evonorm-b0 without act"),
+]
+
+
+def _evonorm_b0(args: Args, shape: Shape) -> Any:
+    """timm's EvoNorm2dB0, transcribed from timm/layers/evo_norm.py; random parameters, running_var 1."""
+    import torch
+
+    class EvoNormB0(nn().Module):  # type: ignore[misc]
+        def __init__(self, c: int, apply_act: bool = True, momentum: float = 0.1, eps: float = 1e-3) -> None:
+            super().__init__()
+            self.momentum, self.eps = momentum, eps
+            self.weight = nn().Parameter(torch.rand(c))
+            self.bias = nn().Parameter(torch.rand(c))
+            self.v = nn().Parameter(torch.rand(c)) if apply_act else None
+            self.register_buffer("running_var", torch.ones(c))
+
+        def forward(self, x: Any) -> Any:
+            shape = (1, -1, 1, 1)
+            if self.v is not None:
+                if self.training:
+                    var = x.float().var(dim=(0, 2, 3), unbiased=False)
+                    n = x.numel() / x.shape[1]
+                    self.running_var.copy_(self.running_var * (1 - self.momentum)
+                                           + var.detach() * self.momentum * (n / (n - 1)))
+                else:
+                    var = self.running_var
+                left = var.add(self.eps).sqrt_().to(x.dtype).view(shape).expand_as(x)
+                std = x.float().var(dim=(2, 3), unbiased=False, keepdim=True).add(self.eps).sqrt().to(x.dtype)
+                x = x / left.max(x * self.v.to(x.dtype).view(shape) + std.expand(x.shape))
+            return x * self.weight.to(x.dtype).view(shape) + self.bias.to(x.dtype).view(shape)
+
+    return EvoNormB0(shape[0], **args)
+
+
+TWINS["evonorm2db0"] = _evonorm_b0
+
+AUTOGRAD += [
+    pytest.param("evonorm2db0", lambda nn: _evonorm_b0({}, (4, 8, 8)), id="evonorm-b0 training"),
+]
+
+PEER_CASES += [
+    pytest.param("torchinfo", "evonorm2db0", {}, (8, 6, 6), 2 * 8, id="torchinfo evonorm-b0: weight and bias"),
+]
+
+GENERATORS["evonorm2db0"] = lambda rng, s: {"apply_act": rng.random() < 0.7} if len(s) == 3 else None
+STRATEGIES["evonorm2db0"] = lambda s: st.fixed_dictionaries({}, optional={
+    "apply_act": st.booleans(), "eps": st.floats(1e-6, 1e-2), "momentum": st.floats(0.01, 0.5)})
+
+
+def test_evonorm_b0_twin_computes_what_timm_computes() -> None:
+    """The twin against timm's EvoNorm2dB0, in training (batch statistics) and in evaluation."""
+    torch = pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    for args in ({}, {"apply_act": False}):
+        twin, ref = _evonorm_b0(args, (8, 5, 5)), evo.EvoNorm2dB0(8, **args)
+        ref.load_state_dict(twin.state_dict())
+        x = torch.randn(3, 8, 5, 5)
+        assert torch.equal(twin(x), ref(x)), args
+        assert torch.equal(twin.running_var, ref.running_var)
+        assert torch.equal(twin.eval()(x), ref.eval()(x)), args
+
+
+_EVO_NET = [{"conv2d": {"out_channels": 8, "kernel_size": 3}}, {"evonorm2ds0": {"groups": 4}},
+            {"evonorm2ds0a": {"group_size": 2, "apply_act": False}}, {"evonorm2ds0": {"apply_act": False}},
+            {"evonorm2db0": {"eps": 1e-5}}, {"evonorm2db0": {"apply_act": False}}]
+
+
+@pytest.mark.torch
+def test_exported_evonorms_import_exactly(tmp_path: Any) -> None:
+    """The module the export writes, imported back: the same rows, and exact under the six checks of the harness."""
+    pytest.importorskip("torch")
+    import import_harness as harness
+
+    from cnncalc import from_torch
+    from cnncalc.export import to_pytorch
+    from cnncalc.graph import build
+
+    namespace: dict[str, Any] = {}
+    exec(compile(to_pytorch(build(spec.load("evo.yaml", text=network_text([3, 9, 9], _EVO_NET)))), "<export>", "exec"),
+         namespace)
+    model = harness.on_meta(namespace["Model"])
+    text = from_torch(model, (3, 9, 9))
+    rows = [r for r in analyse(spec.load("back.yaml", text=text)).layers if r.type.startswith("evonorm")]
+    assert [(r.type, r.label) for r in rows] == [
+        ("evonorm2ds0", "groups 4"), ("evonorm2ds0a", "groups 4, no act"), ("evonorm2ds0", "groups 32, no act"),
+        ("evonorm2db0", ""), ("evonorm2db0", "no act")]
+    harness.assert_exact(model, (3, 9, 9), text, tmp_path)
+
+
+@pytest.mark.torch
+def test_timm_evonorms_import_exactly(tmp_path: Any) -> None:
+    """timm's own modules, in evaluation as the import captures them, exact under the harness."""
+    pytest.importorskip("torch")
+    evo = pytest.importorskip("timm.layers.evo_norm")
+    import import_harness as harness
+
+    from cnncalc import from_torch
+
+    def make() -> Any:
+        return nn().Sequential(nn().Conv2d(3, 8, 3), evo.EvoNorm2dS0(8, groups=2), evo.EvoNorm2dS0a(8, group_size=8),
+                               evo.EvoNorm2dS0a(8, groups=4, apply_act=False), evo.EvoNorm2dS0(8, apply_act=False),
+                               evo.EvoNorm2dB0(8, momentum=0.2), evo.EvoNorm2dB0(8, apply_act=False))
+
+    model = harness.on_meta(make)
+    text = from_torch(model, (3, 9, 9))
+    types = [r.type for r in analyse(spec.load("timm.yaml", text=text)).layers]
+    assert types == ["conv2d", "evonorm2ds0", "evonorm2ds0a", "evonorm2ds0a", "evonorm2ds0", "evonorm2db0",
+                     "evonorm2db0"]
+    harness.assert_exact(model, (3, 9, 9), text, tmp_path)
