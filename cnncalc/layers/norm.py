@@ -1,6 +1,6 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
-localresponsenorm (local response norm), layerscale, globalresponsenorm (ConvNeXt-V2's GRN) and
-normalize (``F.normalize``, SSD's L2Norm).
+localresponsenorm (local response norm), layerscale, globalresponsenorm (ConvNeXt-V2's GRN),
+normalize (``F.normalize``, SSD's L2Norm) and EvoNorm (evonorm2ds0, evonorm2ds0a, evonorm2db0).
 
 Rules (C = channels, E = elements of the output):
 
