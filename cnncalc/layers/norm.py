@@ -1,5 +1,6 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
-localresponsenorm (local response norm) and layerscale.
+localresponsenorm (local response norm) and layerscale; simplenorm, simplenorm2d, rmsnorm and
+rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no bias).
 
 Rules (C = channels, E = elements of the output):
 
@@ -11,8 +12,15 @@ Rules (C = channels, E = elements of the output):
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
   channels-last): params ``C``, FLOPs ``E``
+- simplenorm (timm's SimpleNorm, over the trailing ``normalized_shape``), simplenorm2d (over the
+  channels of [C, H, W], timm's SimpleNorm2d): ``x · rsqrt(var(x) + eps) · w``, the variance
+  unbiased (``torch.var``); params ``normalized`` (w) when ``elementwise_affine``; FLOPs ``5E``
+  (variance: mean 1 add, subtract, square, add; then 1 multiply by the inverse root) plus ``E`` for w
+- rmsnorm (``nn.RMSNorm``), rmsnorm2d (timm's RmsNorm2d): ``x · rsqrt(mean(x²) + eps) · w``;
+  params as simplenorm; FLOPs ``3E`` (square, add, multiply) plus ``E`` for w. For both, eps and the
+  root, once per normalised row, are not counted, as for layernorm
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
-  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor)
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and so do simplenorm and rmsnorm
 
 Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
@@ -26,6 +34,9 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 - local response norm (composed of PyTorch ops): the input, the zero-padded squares
   ``(C + size − 1)·spatial``, the base of the power and the divisor (``E`` each); fp32 under autocast
 - layerscale: the input
+- simplenorm, simplenorm2d, rmsnorm, rmsnorm2d (composed of PyTorch ops, in the activations'
+  dtype): the input (for the statistic), the inverse root per normalised row (``E/normalized``;
+  ``H·W`` for the 2d forms), and when affine the normalised ``x · r`` (``E``, for dL/dw) and w
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -38,11 +49,14 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
   multiplies and an add) plus ``(C + size − 1)·positions`` (average pooling of the padded
   squares); layernorm2d and layerscale 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
+- simplenorm, simplenorm2d, rmsnorm and rmsnorm2d: fvcore, thop and ptflops 0 (no handled op, no
+  hook, written with operators); torchinfo their weight
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from ..errors import LayerError
 from ..formula import ZERO, Num, Sym, Term, axis_names, elements, prod
@@ -410,3 +424,175 @@ class LayerScale(Layer):
     def torch_module(self, ins: Sequence[Shape]) -> str:
         init = {} if self.init_values == 1e-6 else {"init": self.init_values}
         return torch_call("LayerScale", self.gamma(ins[0]), **init)
+
+
+def _trailing(normalized_shape: int | tuple[int, ...] | None, shape: Shape) -> tuple[int, ...]:
+    """The trailing axes a channels-last norm normalises over (default: the last axis)."""
+    if normalized_shape is None:
+        return shape[-1:]
+    ns = normalized_shape if isinstance(normalized_shape, tuple) else (normalized_shape,)
+    if len(ns) > len(shape) or tuple(shape[len(shape) - len(ns) :]) != ns:
+        raise LayerError(f"normalized_shape {list(ns)} does not match the input's trailing axes {fmt_shape(shape)}")
+    return ns
+
+
+class _RsqrtNorm(Layer):
+    """``x · rsqrt(s(x) + eps) · w`` over the channels, x not centred, no bias: simplenorm and rmsnorm."""
+
+    prefix = "norm"
+    # the exported helpers compute with Python operators (x * r): no hook, no handled op, no patched call
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=params)
+    #: FLOPs per element of the statistic s(x) (4: the variance's mean, subtract, square, add; 2: square, add)
+    stat_cost: ClassVar[int] = 4
+    #: What the statistic is, for the saved tensor's name.
+    stat: ClassVar[str] = "inverse std"
+
+    elementwise_affine: Flag = True
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        """The axes normalised over, as their sizes (the channels, for the channels-first forms)."""
+        return (shape[0],)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        self.normalized(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        if not self.elementwise_affine:
+            return ZERO
+        ns = self.normalized(ins[0])
+        if self.ndim is not None:
+            return Sym("C", ns[0])
+        names = axis_names(len(ins[0]))[len(ins[0]) - len(ns) :]
+        return prod(Sym(a, n) for a, n in zip(names, ns))
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # the statistic, one multiply by its inverse root, and one by w when affine (eps and rsqrt are per row)
+        return Num(self.stat_cost + 1 + (1 if self.elementwise_affine else 0)) * elements(out)
+
+    def rows(self, shape: Shape) -> int:
+        """One statistic per normalised row."""
+        return numel(shape) // numel(self.normalized(shape))
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # s(x) keeps x; rsqrt keeps its result (one per row, in the activations' dtype); x·r keeps both;
+        # (x·r)·w keeps x·r for dL/dw and w for dL/dx
+        kept = [Saved.input(ins), Saved(self.stat, self.rows(ins[0]))]
+        if self.elementwise_affine:
+            kept += [Saved("normalised input", numel(out)), Saved.weight(numel(self.normalized(ins[0])))]
+        return tuple(kept)
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        kept = self.saved(ins, out)
+        if not self.elementwise_affine:
+            return kept if needs[0] else ()
+        x, r, xr, w = kept
+        # the statistic's ops keep theirs only when x needs a gradient; (x·r)·w keeps x·r for dL/dw only
+        return (*((x, r, w) if needs[0] else ()), *((xr,) if trainable else ()))
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        if self.ndim is not None:
+            return fields[0]
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
+
+
+_SIMPLE_NORM = '''class SimpleNorm(nn.Module):
+    """x / sqrt(var(x) + eps) · weight over the trailing axes (timm's SimpleNorm; the variance is unbiased)."""
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float = 1e-6, elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape, self.eps = normalized_shape, eps
+        self.weight = nn.Parameter(torch.ones(normalized_shape)) if elementwise_affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(-1, -len(self.normalized_shape) - 1, -1))
+        x = x * torch.rsqrt(torch.var(x, dim=dims, keepdim=True) + self.eps)
+        return x * self.weight if self.weight is not None else x
+'''
+
+
+@register("simplenorm")
+class SimpleNorm(_RsqrtNorm):
+    """``x · rsqrt(var(x) + eps) · w`` over the trailing axes, channels-last (timm's SimpleNorm; unbiased variance)."""
+
+    normalized_shape: PosN | None = None
+    eps: Number = 1e-6
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        return _trailing(self.normalized_shape, shape)
+
+    torch_helpers = (_SIMPLE_NORM,)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("SimpleNorm", self.normalized(ins[0]), **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("simplenorm2d")
+class SimpleNorm2d(_RsqrtNorm):
+    """``x · rsqrt(var(x) + eps) · w`` over the channels of a [C, H, W] map (timm's SimpleNorm2d, ConvNeXt ``*_rms``)."""
+
+    ndim = 2
+    spatial = True
+    eps: Number = 1e-6
+
+    torch_helpers = (
+        _SIMPLE_NORM,
+        '''class SimpleNorm2d(SimpleNorm):
+    """SimpleNorm over the channels at every position of [N, C, H, W] (timm's SimpleNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("SimpleNorm2d", (ins[0][0],), **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("rmsnorm")
+class RMSNorm(_RsqrtNorm):
+    """``x · rsqrt(mean(x²) + eps) · w`` over the trailing axes (``torch.nn.RMSNorm``, timm's RmsNorm)."""
+
+    stat_cost = 2
+    stat = "inverse rms"
+    normalized_shape: PosN | None = None
+    #: None: PyTorch's default, the machine epsilon of the dtype.
+    eps: Number | None = None
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        return _trailing(self.normalized_shape, shape)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        ns = self.normalized(ins[0])
+        return torch_call("nn.RMSNorm", ns[0] if len(ns) == 1 else ns, **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("rmsnorm2d")
+class RMSNorm2d(_RsqrtNorm):
+    """``x · rsqrt(mean(x²) + eps) · w`` over the channels of a [C, H, W] map (timm's RmsNorm2d)."""
+
+    stat_cost = 2
+    stat = "inverse rms"
+    ndim = 2
+    spatial = True
+    eps: Number = 1e-6
+
+    torch_helpers = (
+        '''class RmsNorm2d(nn.Module):
+    """x / sqrt(mean(x², channels) + eps) · weight at every position of [N, C, H, W] (timm's RmsNorm2d)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6, elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels)) if elementwise_affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + self.eps)
+        return x * self.weight.reshape(1, -1, 1, 1) if self.weight is not None else x
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("RmsNorm2d", ins[0][0], **self.torch_args("eps", "elementwise_affine"))
