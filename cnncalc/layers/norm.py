@@ -531,7 +531,7 @@ class SimpleNorm(_RsqrtNorm):
 
 @register("simplenorm2d")
 class SimpleNorm2d(_RsqrtNorm):
-    """``x · rsqrt(var(x) + eps) · w`` over the channels of a [C, H, W] map (timm's SimpleNorm2d, ConvNeXt ``*_rms``)."""
+    """``x · rsqrt(var(x) + eps) · w`` over the channels of a [C, H, W] map (timm's SimpleNorm2d)."""
 
     ndim = 2
     spatial = True
