@@ -472,6 +472,57 @@ class Classic(nn.Module):
         return self.fc(x).softmax(-1)
 
 
+class SimpleNorm(nn.Module):
+    """timm's SimpleNorm (layers/fast_norm.py simple_norm): x · rsqrt(var(x) + eps) · w over the last axis."""
+
+    def __init__(self, c: int, affine: bool = True, unbiased: bool = True) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(c)) if affine else None
+        self.unbiased = unbiased
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(torch.var(x, dim=-1, keepdim=True, unbiased=self.unbiased) + 1e-6)
+        return x * self.weight if self.weight is not None else x
+
+
+class SimpleNorm2d(SimpleNorm):
+    """timm's SimpleNorm2d: permute to channels-last, SimpleNorm, permute back (ConvNeXt *_rms)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class RmsNorm2d(nn.Module):
+    """timm's RmsNorm2d (rms_norm2d): x · rsqrt(mean(x², dim 1) + eps) · w.reshape(1, -1, 1, 1)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(torch.mean(x.pow(2), dim=1, keepdim=True) + 1e-5)
+        return x * self.weight.reshape(1, -1, 1, 1)
+
+
+class Norms(nn.Module):
+    """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
+    RmsNorm2d, nn.RMSNorm."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.sn2d = SimpleNorm2d(8)
+        self.rms2d = RmsNorm2d(8)
+        self.sn = SimpleNorm(8, affine=False)
+        self.rms = nn.RMSNorm(8, eps=1e-6)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.rms2d(self.sn2d(self.stem(x)))
+        x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
+        return self.fc(x.mean((1, 2)))
+
+
 # ---------------------------------------------------------------------------------------------
 # what must be refused
 
@@ -560,6 +611,8 @@ REFUSED = {
     "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
     "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
+    "biased variance norm": (lambda: nn.Sequential(SimpleNorm2d(3, unbiased=False)), "aten.var",
+                             "no cnncalc layer computes"),
     "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
     "shared weights": (Shared, "aten.conv2d", "shared weights"),
     "hardtanh": (lambda: nn.Sequential(nn.Hardtanh(-2.0, 2.0)), "aten.hardtanh", "hardtanh over [-2, 2]"),

@@ -290,6 +290,21 @@ def _gn(node: Node, ctx: Context) -> Result:
     return Mapped(node, "groupnorm", args, [x], [p for p in (w, b) if p is not None])
 
 
+@rule("aten.rms_norm", torch="nn.RMSNorm, F.rms_norm, timm's RmsNorm", layer="rmsnorm",
+      when="over the trailing axes; eps None is PyTorch's default (the dtype's machine epsilon)")
+def _rms(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    shape = [int(s) for s in arg(node, 1, "normalized_shape")]
+    w = param(node, 2, "weight")
+    args: dict[str, Any] = {"normalized_shape": shape[0] if len(shape) == 1 else shape}
+    if w is None:
+        args["elementwise_affine"] = False
+    eps = arg(node, 3, "eps", None)
+    if eps is not None:
+        args["eps"] = float(eps)
+    return Mapped(node, "rmsnorm", args, [x], [w] if w is not None else [])
+
+
 # ---------------------------------------------------------------------------------------------
 # activations
 
@@ -912,6 +927,163 @@ def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if eps != 1e-5:
         args["eps"] = eps
     return Mapped(p2, "layernorm2d", args, [x], [p for p in (w, b) if p is not None])
+
+
+class _Plain:
+    """A module call's ops without those that compute nothing in an fp32 capture: dtype asserts, a cast
+    to float32 of a tensor asserted float32 (``x.float()``, ``w.to(x.dtype)``), and ``expand`` (read by
+    the broadcasting op the pattern checks); :meth:`src` sees through them."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.same: dict[str, Any] = {}
+        self.nodes: list[Node] = []
+        fp32: set[Any] = set()
+        for n in nodes:
+            src = n.args[0] if n.args else None
+            key = src.node if isinstance(src, Ref) else src.fqn if isinstance(src, Param) else None
+            if n.op == "aten._assert_tensor_metadata":
+                if str(n.kwargs.get("dtype")) == "torch.float32":
+                    fp32.add(key)
+            elif n.op == "aten.expand" or (n.op == "aten.to" and key in fp32 and len(n.args) == 2
+                                           and str(arg(n, 1, "dtype")) == "torch.float32"):
+                self.same[n.name] = self.src(src)
+            else:
+                self.nodes.append(n)
+
+    def src(self, v: Any) -> Any:
+        """What a value stands for, through the ops that compute nothing."""
+        while isinstance(v, Ref) and v.node in self.same:
+            v = self.same[v.node]
+        return v
+
+    def reads(self, node: Node, i: int, prev: Node) -> bool:
+        """Argument ``i`` of ``node`` is the output of ``prev``."""
+        v = self.src(arg(node, i, ""))
+        return isinstance(v, Ref) and v.node == prev.name
+
+    def operands(self, node: Node) -> tuple[Any, Any]:
+        """The two operands of a binary op, seen through."""
+        return self.src(arg(node, 0, "input")), self.src(arg(node, 1, "other"))
+
+
+@dataclass
+class _RsqrtRun:
+    """``x · rsqrt(s(x) + eps)``: its input, statistic (``var``: unbiased variance; ``ms``: mean of
+    squares), axes, eps, and the index in the plain ops of the multiply that ends it."""
+
+    x: Ref
+    stat: str
+    dims: list[int]
+    eps: float
+    end: int
+
+
+def _rsqrt_run(plain: _Plain, ctx: Context) -> _RsqrtRun | None:
+    """Match var(x) or mean(x²) with keepdim, + eps, rsqrt, x · r at the start of the plain ops."""
+    ns = plain.nodes
+    first = ns[0] if ns else None
+    if first is None:
+        return None
+    x = plain.src(arg(first, 0, "input"))
+    if not isinstance(x, Ref):
+        return None
+    if first.op == "aten.var":
+        correction = first.kwargs.get("correction", 1 if arg(first, 2, "unbiased", True) else 0)
+        keepdim = first.kwargs.get("keepdim", arg(first, 3, "keepdim", False))
+        stat, k = "var", 1
+        if correction != 1 or not keepdim:
+            return None
+    elif first.op in ("aten.pow", "aten.square") and len(ns) > 1 and ns[1].op == "aten.mean":
+        if first.op == "aten.pow" and arg(first, 1, "exponent") not in (2, 2.0):
+            return None
+        if not plain.reads(ns[1], 0, first) or not arg(ns[1], 2, "keepdim", False):
+            return None
+        stat, k = "ms", 2
+    else:
+        return None
+    reduce = ns[k - 1]
+    dims = arg(reduce, 1, "dim")
+    if not dims or len(ns) < k + 3:
+        return None
+    rank = len(ctx.shape(x))
+    dims = sorted(int(d) % rank for d in ([dims] if isinstance(dims, int) else dims))
+    add, rs, mul = ns[k:k + 3]
+    eps = arg(add, 1, "other")
+    if add.op != "aten.add" or not plain.reads(add, 0, reduce) or not _number(eps) or arg(add, 2, "alpha", 1) != 1:
+        return None
+    if rs.op != "aten.rsqrt" or not plain.reads(rs, 0, add) or mul.op != "aten.mul":
+        return None
+    a, b = plain.operands(mul)
+    if {getattr(a, "node", None), getattr(b, "node", None)} != {x.node, rs.name}:
+        return None
+    return _RsqrtRun(x, stat, dims, float(eps), k + 2)
+
+
+def _scaled_by(plain: _Plain, i: int, op: str, shapes: tuple[Shape, ...]) -> Param | None:
+    """The parameter that plain op ``i`` (``op``) combines with op ``i - 1``'s output, if of one of ``shapes``."""
+    if i >= len(plain.nodes) or plain.nodes[i].op != op:
+        return None
+    a, b = plain.operands(plain.nodes[i])
+    prev = plain.nodes[i - 1].name
+    p = b if isinstance(a, Ref) and a.node == prev else a if isinstance(b, Ref) and b.node == prev else None
+    return p if isinstance(p, Param) and tuple(p.shape) in shapes else None
+
+
+@pattern("x · rsqrt(var(x) + eps) · w, x · rsqrt(mean(x²) + eps) · w in one module, channels-last or "
+         "channels-first (timm's SimpleNorm, SimpleNorm2d, RmsNorm2d; ConvNeXt *_rms)",
+         "simplenorm, simplenorm2d, rmsnorm, rmsnorm2d",
+         "the unbiased variance (torch.var's default) or the mean of squares, keepdim, over the channels "
+         "(dim 1 of [N, C, H, W], or the last axis between permute(0, 2, 3, 1) and permute(0, 3, 1, 2)) or the "
+         "trailing axes; w of the normalised shape, or none")
+def _rsqrt_norm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or len(nodes) < 4:
+        return None
+    permuted = _ops(nodes)[0] == "aten.permute" and _ops(nodes)[-1] == "aten.permute"
+    plain = _Plain(nodes[1:-1] if permuted else nodes)
+    run = _rsqrt_run(plain, ctx)
+    if run is None:
+        return None
+    shape = ctx.shape(run.x)
+    rank = len(shape)
+    if permuted:
+        p1, p2 = nodes[0], nodes[-1]
+        if rank != 4 or list(arg(p1, 1, "dims")) != [0, 2, 3, 1] or list(arg(p2, 1, "dims")) != [0, 3, 1, 2]:
+            return None
+        if run.x.node != p1.name or run.dims != [3]:
+            return None
+        x, channels = tensor(p1), shape[3]
+        weights: tuple[Shape, ...] = ((channels,),)
+    elif rank == 4 and run.dims == [1]:
+        x, channels = run.x, shape[1]
+        weights = ((channels,), (1, channels, 1, 1))
+    elif run.dims == list(range(rank - len(run.dims), rank)) and 0 not in run.dims:
+        x, channels = run.x, 0
+        weights = (tuple(shape[d] for d in run.dims),)
+    else:
+        return None
+    w = _scaled_by(plain, run.end + 1, "aten.mul", weights)
+    if len(plain.nodes) != run.end + (2 if w is not None else 1):
+        return None
+    # the module's output: the last op, or a permute (or a cast) of it
+    end = nodes[-1]
+    if plain.src(Ref(end.name) if not permuted else arg(end, 0, "input")) != Ref(plain.nodes[-1].name):
+        return None
+    args: dict[str, Any] = {}
+    if w is None:
+        args["elementwise_affine"] = False
+    simple = run.stat == "var"
+    if channels:
+        typ = "simplenorm2d" if simple else "rmsnorm2d"
+        if run.eps != 1e-6:
+            args["eps"] = run.eps
+    else:
+        typ = "simplenorm" if simple else "rmsnorm"
+        ns = [shape[d] for d in run.dims]
+        if len(ns) > 1:
+            args["normalized_shape"] = ns
+        if run.eps != 1e-6 or not simple:
+            args["eps"] = run.eps
+    return Mapped(end, typ, args, [x], [w] if w is not None else [])
 
 
 @pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",
