@@ -1,6 +1,6 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
 localresponsenorm (local response norm) and layerscale; simplenorm, simplenorm2d, rmsnorm and
-rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no bias).
+rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no bias); filterresponsenorm2d (frn).
 
 Rules (C = channels, E = elements of the output):
 
@@ -19,6 +19,9 @@ Rules (C = channels, E = elements of the output):
 - rmsnorm (``nn.RMSNorm``), rmsnorm2d (timm's RmsNorm2d): ``x · rsqrt(mean(x²) + eps) · w``;
   params as simplenorm; FLOPs ``3E`` (square, add, multiply) plus ``E`` for w. For both, eps and the
   root, once per normalised row, are not counted, as for layernorm
+- filterresponsenorm2d (timm's FilterResponseNormTlu2d): ``max(x · rsqrt(mean(x², (H, W)) + eps) · w
+  + b, tau)``; params ``3C`` (w, b, tau; ``2C`` with ``tlu: false``); FLOPs ``6E`` (square, add,
+  multiply; multiply, add; max), ``5E`` without the TLU
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
   normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and so do simplenorm and rmsnorm
 
@@ -37,6 +40,8 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
 - simplenorm, simplenorm2d, rmsnorm, rmsnorm2d (composed of PyTorch ops, in the activations'
   dtype): the input (for the statistic), the inverse root per normalised row (``E/normalized``;
   ``H·W`` for the 2d forms), and when affine the normalised ``x · r`` (``E``, for dL/dw) and w
+- filterresponsenorm2d: the input, the inverse rms (``C``), ``x · r`` (``E``) and w; with the TLU,
+  the affine output (``E``) and tau, which the max keeps
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -51,6 +56,7 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
 - simplenorm, simplenorm2d, rmsnorm and rmsnorm2d: fvcore, thop and ptflops 0 (no handled op, no
   hook, written with operators); torchinfo their weight
+- filterresponsenorm2d: fvcore, thop and ptflops 0; torchinfo ``2C`` (weight and bias, not tau)
 """
 
 from __future__ import annotations
@@ -596,3 +602,70 @@ class RMSNorm2d(_RsqrtNorm):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("RmsNorm2d", ins[0][0], **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("filterresponsenorm2d", "frn")
+class FilterResponseNorm2d(Layer):
+    """Filter response normalisation with its thresholded linear unit (timm's FilterResponseNormTlu2d)."""
+
+    prefix = "frn"
+    # written with operators: no hook, no handled op, no patched call; torchinfo counts weight and bias, not tau
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing,
+                  torchinfo=lambda layer, ins, out: 2 * ins[0][0])
+    ndim = 2
+    spatial = True
+
+    eps: Number = 1e-5
+    #: The thresholded linear unit ``max(y, tau)`` after the affine (False: FilterResponseNormAct2d's norm).
+    tlu: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.tlu else 2) * Sym("C", ins[0][0])  # w, b (and tau)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # square, add (the mean), multiply by the inverse rms; w·x + b; max with tau
+        return Num(3 + 2 + (1 if self.tlu else 0)) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # x² keeps x; rsqrt its result (one per channel); (x·r)·w keeps x·r and w; max(y, tau) keeps y and tau
+        c, e = ins[0][0], numel(out)
+        kept = [Saved.input(ins), Saved("inverse rms", c), Saved("normalised input", e), Saved.weight(c)]
+        if self.tlu:
+            kept += [Saved("affine output", e), Saved("tau", c, dtype="weights", ref="weight", per_sample=False)]
+        return tuple(kept)
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        kept = self.saved(ins, out)
+        if not (needs[0] or trainable):
+            return ()
+        x, r, xr, w, *tlu = kept
+        # the statistic's ops and w keep theirs for dL/dx, x·r for dL/dw only; max keeps both whenever it has a grad
+        return (*((x, r, w) if needs[0] else ()), *((xr,) if trainable else ()), *tlu)
+
+    def describe(self) -> str:
+        return "" if self.tlu else "no tlu"
+
+    torch_helpers = (
+        '''class FilterResponseNorm2d(nn.Module):
+    """x / sqrt(mean(x², (H, W)) + eps) · weight + bias, then max(., tau) (timm's FilterResponseNormTlu2d)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, tlu: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.tau = nn.Parameter(torch.zeros(channels)) if tlu else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + self.eps)
+        x = x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return torch.maximum(x, self.tau.view(1, -1, 1, 1)) if self.tau is not None else x
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("FilterResponseNorm2d", ins[0][0], **self.torch_args("eps", "tlu"))

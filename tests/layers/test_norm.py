@@ -415,3 +415,62 @@ def test_simplenorm_is_not_layernorm_nor_rmsnorm() -> None:
     assert torch.allclose(simple, x / math.sqrt(14 / 3))
     rms = nn().RMSNorm(4, eps=0.0, elementwise_affine=False)(x)
     assert torch.allclose(rms, x / math.sqrt((1 + 4 + 9 + 36) / 4))
+
+
+# -- filterresponsenorm2d: x · rsqrt(mean(x², (H, W)) + eps) · w + b, then max(., tau) -----------------------
+
+CASES += [
+    # FLOPs: square, add, multiply by rsqrt 3E; w·x + b 2E; max with tau E
+    pytest.param("filterresponsenorm2d", None, [64, 56, 56], [64, 56, 56], 3 * 64, 0, 0, 6 * 64 * 56 * 56,
+                 id="frn with TLU (resnetv2 frn)"),
+    pytest.param("filterresponsenorm2d", {"tlu": False, "eps": 1e-6}, [8, 5, 5], [8, 5, 5], 2 * 8, 0, 0, 5 * 200,
+                 id="frn without TLU (FilterResponseNormAct2d's norm)"),
+]
+
+SAVED += [
+    pytest.param("filterresponsenorm2d", {}, [X],
+                 [("input", E), ("act", 4), ("act", E), ("weight", 4, STEP), ("act", E), ("weight", 4, STEP)],
+                 id="frn: an inverse rms per channel, x·r, y for the max"),
+    pytest.param("frn", {"tlu": False}, [X], [("input", E), ("act", 4), ("act", E), ("weight", 4, STEP)],
+                 id="frn without TLU"),
+]
+
+
+def _frn(args: Args, shape: Shape) -> Any:
+    """timm's FilterResponseNormTlu2d (layers/filter_response_norm.py), its casts to x's dtype left out."""
+    import torch
+
+    eps, tlu = args.get("eps", 1e-5), args.get("tlu", True)
+
+    class FRN(nn().Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn().Parameter(torch.rand(shape[0]))
+            self.bias = nn().Parameter(torch.rand(shape[0]))
+            self.tau = nn().Parameter(torch.rand(shape[0])) if tlu else None
+
+        def forward(self, x: Any) -> Any:
+            rms = x.square().mean(dim=(2, 3), keepdim=True).add(eps).rsqrt()
+            x = x * rms.expand(x.shape)
+            x = x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+            return torch.maximum(x, self.tau.reshape(1, -1, 1, 1)) if self.tau is not None else x
+
+    return FRN()
+
+
+TWINS.update({"filterresponsenorm2d": _frn})
+AUTOGRAD += [
+    pytest.param("frn", lambda nn: _frn({}, (4, 8, 8)), id="frn"),
+    pytest.param("frn: {tlu: false}", lambda nn: _frn({"tlu": False}, (4, 8, 8)), id="frn without TLU"),
+]
+PEER_CASES += [
+    pytest.param("torchinfo", "frn", {}, (8, 6, 6), 2 * 8, id="torchinfo frn: weight and bias, not tau"),
+]
+GENERATORS.update({
+    "filterresponsenorm2d": lambda rng, s: {"tlu": rng.random() < 0.7, "eps": rng.choice([1e-5, 1e-6])}
+    if len(s) == 3 else None,
+})
+STRATEGIES.update({
+    "filterresponsenorm2d": lambda s: st.fixed_dictionaries({}, optional={"tlu": st.booleans(),
+                                                                          "eps": st.floats(1e-6, 1e-3)}),
+})
