@@ -504,13 +504,31 @@ class RmsNorm2d(nn.Module):
         return x * self.weight.reshape(1, -1, 1, 1)
 
 
+class FilterResponseNorm(nn.Module):
+    """timm's FilterResponseNormTlu2d: x · rsqrt(mean(x², (H, W)) + eps) · w + b, then max(., tau)."""
+
+    def __init__(self, c: int, tlu: bool = True) -> None:
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.rand(c)), nn.Parameter(torch.rand(c))
+        self.tau = nn.Parameter(torch.rand(c)) if tlu else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_dtype = x.dtype
+        rms = x.square().float().mean(dim=(2, 3), keepdim=True).add(1e-5).rsqrt().to(x_dtype)
+        x = x * rms.expand(x.shape)
+        x = x * self.weight.view(1, -1, 1, 1).to(dtype=x_dtype) + self.bias.view(1, -1, 1, 1).to(dtype=x_dtype)
+        return torch.maximum(x, self.tau.reshape(1, -1, 1, 1).to(dtype=x_dtype)) if self.tau is not None else x
+
+
 class Norms(nn.Module):
     """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
-    RmsNorm2d, nn.RMSNorm."""
+    RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.frn = FilterResponseNorm(8)
+        self.frn_act = nn.Sequential(FilterResponseNorm(8, tlu=False), nn.ReLU())
         self.sn2d = SimpleNorm2d(8)
         self.rms2d = RmsNorm2d(8)
         self.sn = SimpleNorm(8, affine=False)
@@ -518,7 +536,8 @@ class Norms(nn.Module):
         self.fc = nn.Linear(8, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.rms2d(self.sn2d(self.stem(x)))
+        x = self.frn_act(self.frn(self.stem(x)))
+        x = self.rms2d(self.sn2d(x))
         x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
         return self.fc(x.mean((1, 2)))
 

@@ -1086,6 +1086,30 @@ def _rsqrt_norm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     return Mapped(end, typ, args, [x], [w] if w is not None else [])
 
 
+@pattern("x · rsqrt(mean(x², (2, 3)) + eps) · w + b, then max(., tau), in one module (timm's "
+         "FilterResponseNormTlu2d, and FilterResponseNormAct2d's norm)", "filterresponsenorm2d",
+         "w, b and tau of one value per channel; casts to float32 of float32 tensors compute nothing")
+def _frn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or len(nodes) < 6:
+        return None
+    plain = _Plain(nodes)
+    run = _rsqrt_run(plain, ctx)
+    if run is None or run.stat != "ms" or run.dims != [2, 3] or len(ctx.shape(run.x)) != 4:
+        return None
+    per_channel = ((1, ctx.shape(run.x)[1], 1, 1),)
+    w = _scaled_by(plain, run.end + 1, "aten.mul", per_channel)
+    b = _scaled_by(plain, run.end + 2, "aten.add", per_channel)
+    tau = _scaled_by(plain, run.end + 3, "aten.maximum", per_channel)
+    if w is None or b is None or len(plain.nodes) != run.end + (4 if tau is not None else 3):
+        return None
+    if plain.src(Ref(nodes[-1].name)) != Ref(plain.nodes[-1].name):
+        return None
+    args: dict[str, Any] = {} if tau is not None else {"tlu": False}
+    if run.eps != 1e-5:
+        args["eps"] = run.eps
+    return Mapped(nodes[-1], "filterresponsenorm2d", args, [run.x], [p for p in (w, b, tau) if p is not None])
+
+
 @pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",
          "channel_shuffle", "the four ops in a row, each read only by the next")
 def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
