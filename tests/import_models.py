@@ -520,15 +520,37 @@ class FilterResponseNorm(nn.Module):
         return torch.maximum(x, self.tau.reshape(1, -1, 1, 1).to(dtype=x_dtype)) if self.tau is not None else x
 
 
+class GroupNorm1NoBias(nn.GroupNorm):
+    """PoolFormerV2's GroupNorm1NoBias: one group, a weight, the bias set to None."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__(1, c, eps=1e-6)
+        self.bias = None
+
+
+class LayerNorm2dNoBias(nn.LayerNorm):
+    """MetaFormer's LayerNorm2dNoBias: LayerNorm over the channels of [N, C, H, W], no bias."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__(c, eps=1e-6, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
 class Norms(nn.Module):
     """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
-    RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU)."""
+    RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU), GroupNorm and LayerNorm2d
+    with a weight and no bias."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, padding=1)
         self.frn = FilterResponseNorm(8)
         self.frn_act = nn.Sequential(FilterResponseNorm(8, tlu=False), nn.ReLU())
+        self.gn = GroupNorm1NoBias(8)
+        self.ln2d = LayerNorm2dNoBias(8)
         self.sn2d = SimpleNorm2d(8)
         self.rms2d = RmsNorm2d(8)
         self.sn = SimpleNorm(8, affine=False)
@@ -537,7 +559,7 @@ class Norms(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.frn_act(self.frn(self.stem(x)))
-        x = self.rms2d(self.sn2d(x))
+        x = self.rms2d(self.sn2d(self.ln2d(self.gn(x))))
         x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
         return self.fc(x.mean((1, 2)))
 

@@ -44,7 +44,8 @@ MODELS = {
     "lists (interleaved ModuleLists of sequentials, an item picked from a list)": models.Lists,
     "views (reshapes of a permuted tensor: a view, and a copy first)": models.Views,
     "mixers (PoolFormer's pool(x) - x, GCNet's broadcast add)": models.Mixers,
-    "norms (SimpleNorm, SimpleNorm2d, RmsNorm2d, nn.RMSNorm, filter response norm)": models.Norms,
+    "norms (SimpleNorm, SimpleNorm2d, RmsNorm2d, nn.RMSNorm, filter response norm, GroupNorm and "
+    "LayerNorm2d without bias)": models.Norms,
 }
 
 

@@ -275,15 +275,18 @@ def _ln(node: Node, ctx: Context) -> Result:
     return Mapped(node, "layernorm", args, [x], [p for p in (w, b) if p is not None])
 
 
-@rule("aten.group_norm", torch="nn.GroupNorm, F.group_norm", layer="groupnorm")
+@rule("aten.group_norm", torch="nn.GroupNorm, F.group_norm", layer="groupnorm",
+      when="a weight without a bias (PoolFormerV2's GroupNorm1NoBias) is `bias: false`")
 def _gn(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     w, b = param(node, 2, "weight"), param(node, 3, "bias")
-    if (w is None) != (b is None):
-        raise Unmappable("has a weight without a bias (or a bias without a weight)")
+    if w is None and b is not None:
+        raise Unmappable("has a bias without a weight")
     args: dict[str, Any] = {"num_groups": int(arg(node, 1, "num_groups"))}
     if w is None:
         args["affine"] = False
+    elif b is None:
+        args["bias"] = False
     eps = float(arg(node, 4, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps
@@ -908,7 +911,8 @@ def _lrn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
 
 
 @pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "
-         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine with a bias, or not affine at all")
+         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine, with a bias or without (MetaFormer's "
+         "LayerNorm2dNoBias: `bias: false`), or not affine at all")
 def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if _ops(nodes) != ["aten.permute", "aten.layer_norm", "aten.permute"] or not _chain(nodes):
         return None
@@ -920,9 +924,11 @@ def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if [int(s) for s in arg(ln, 1, "normalized_shape")] != [ctx.shape(x)[1]]:
         return None
     w, b = param(ln, 2, "weight"), param(ln, 3, "bias")
-    if (w is None) != (b is None):
+    if w is None and b is not None:
         return None
     args: dict[str, Any] = {} if w is not None else {"elementwise_affine": False}
+    if w is not None and b is None:
+        args["bias"] = False
     eps = float(arg(ln, 4, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps

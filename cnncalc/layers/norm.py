@@ -8,7 +8,8 @@ Rules (C = channels, E = elements of the output):
   tracking statistics; FLOPs ``2E`` (at inference the statistics fold into one multiply and one add)
 - layernorm, groupnorm, instancenorm: params ``2·normalized`` (γ, β) when affine; FLOPs ``5E`` for
   the statistics and normalisation (mean: 1 add; variance: subtract, square, add; scale: 1 multiply)
-  plus ``2E`` when affine
+  plus ``2E`` when affine; layernorm, layernorm2d and groupnorm with ``bias: false`` (a weight, no β): params
+  ``normalized``, plus ``E`` FLOPs
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
   channels-last): params ``C``, FLOPs ``E``
@@ -109,9 +110,9 @@ def _ptflops_lrn(layer: LocalResponseNorm, ins: Sequence[Shape], out: Shape) -> 
     return 3 * numel(out) + (ins[0][0] + layer.size - 1) * numel(ins[0][1:])
 
 
-def _affine_flops(affine: bool, out: Shape) -> Term:
-    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β."""
-    return Num(7 if affine else 5) * elements(out)
+def _affine_flops(affine: bool, out: Shape, bias: bool = True) -> Term:
+    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β (1 for γ·x without β)."""
+    return Num((7 if bias else 6) if affine else 5) * elements(out)
 
 
 def _stats(rows: int, per_sample: bool = True) -> Saved:
@@ -236,7 +237,7 @@ class LayerNorm(Layer):
         return Num(2 if self.bias else 1) * prod(Sym(a, n) for a, n in zip(names, ns))
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.elementwise_affine), out)
+        return _affine_flops(bool(self.elementwise_affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         rows = numel(ins[0]) // numel(self.normalized(ins[0]))
@@ -263,16 +264,18 @@ class LayerNorm2d(Layer):
     spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
+    #: False: a weight without a bias (MetaFormer's LayerNorm2dNoBias)
+    bias: Flag = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         self.expect_rank(ins[0])
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return 2 * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
+        return Num(2 if self.bias else 1) * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.elementwise_affine), out)
+        return _affine_flops(bool(self.elementwise_affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # one row per position: H·W
@@ -291,7 +294,7 @@ class LayerNorm2d(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         # eps always given: nn.LayerNorm's default (1e-5) is not LayerNorm2d's (1e-6)
-        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine"))
+        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine", "bias"))
 
 
 @register("groupnorm")
@@ -307,6 +310,8 @@ class GroupNorm(Layer):
     num_channels: Pos | None = None
     eps: Number = 1e-5
     affine: Flag = True
+    #: False: a weight without a bias (PoolFormerV2's GroupNorm1NoBias)
+    bias: Flag = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         c = ins[0][0]
@@ -319,16 +324,16 @@ class GroupNorm(Layer):
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO
+        return Num(2 if self.bias else 1) * Sym("C", ins[0][0]) if self.affine else ZERO
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.affine), out)
+        return _affine_flops(bool(self.affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), _stats(self.num_groups))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine"))
+        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine", "bias"))
 
 
 @register("localresponsenorm", "lrn")

@@ -474,3 +474,62 @@ STRATEGIES.update({
     "filterresponsenorm2d": lambda s: st.fixed_dictionaries({}, optional={"tlu": st.booleans(),
                                                                           "eps": st.floats(1e-6, 1e-3)}),
 })
+
+
+# -- bias: false on groupnorm, layernorm and layernorm2d: a weight without a bias ---------------------------
+
+CASES += [
+    # γ·x without β: one multiply per element after the 5E of the statistics and normalisation
+    pytest.param("groupnorm", {"num_groups": 1, "bias": False}, [64, 56, 56], [64, 56, 56], 64, 0, 0,
+                 (5 + 1) * 64 * 56 * 56, id="groupnorm without bias (PoolFormerV2)"),
+    pytest.param("layernorm", {"bias": False}, [7, 7, 96], [7, 7, 96], 96, 0, 0, (5 + 1) * 7 * 7 * 96,
+                 id="layernorm without bias"),
+    pytest.param("layernorm2d", {"bias": False}, [96, 7, 7], [96, 7, 7], 96, 0, 0, (5 + 1) * 96 * 49,
+                 id="layernorm2d without bias (MetaFormer LayerNorm2dNoBias)"),
+]
+
+# F.group_norm keeps the same tensors with or without a bias (native_group_norm's backward does not need it)
+SAVED += [
+    pytest.param("groupnorm", {"num_groups": 2, "bias": False}, [X], [("input", E), ("fp32", 2 * 2)],
+                 id="groupnorm without bias"),
+]
+
+AUTOGRAD += [
+    pytest.param("groupnorm: {num_groups: 1, bias: false}", lambda nn: nn.GroupNorm(1, 4, bias=False),
+                 id="groupnorm without bias"),
+    pytest.param("layernorm: {bias: false}", lambda nn: nn.LayerNorm(8, bias=False), id="layernorm without bias"),
+]
+
+PEER_CASES += [
+    # fvcore's norm_flop_counter: 5E when there is a weight; ptflops' hook doubles when affine; torchinfo: γ
+    pytest.param("fvcore", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 5 * PE,
+                 id="fvcore groupnorm without bias: 5E"),
+    pytest.param("ptflops", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 2 * PE,
+                 id="ptflops groupnorm without bias: 2E"),
+    pytest.param("torchinfo", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 8,
+                 id="torchinfo groupnorm without bias: its weight"),
+]
+
+
+def _with_bias(gen: Generator, field: str) -> Generator:
+    """``gen``'s arguments, with ``bias: false`` now and then where ``field`` (affine) is on."""
+
+    def wrapped(rng: random.Random, shape: Shape) -> Args | None:
+        args = gen(rng, shape)
+        if args is not None and args.get(field, True) and rng.random() < 0.3:
+            args = {**args, "bias": False}
+        return args
+
+    return wrapped
+
+
+GENERATORS.update({
+    "groupnorm": _with_bias(GENERATORS["groupnorm"], "affine"),
+    "layernorm2d": _with_bias(GENERATORS["layernorm2d"], "elementwise_affine"),
+})
+STRATEGIES.update({
+    "groupnorm": lambda s: st.fixed_dictionaries({"num_groups": st.sampled_from(divisors(s[0]))}, optional={
+        "affine": st.booleans(), "num_channels": st.just(s[0]), "bias": st.booleans()}),
+    "layernorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans(),
+                                                                 "bias": st.booleans()}),
+})
