@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,15 +72,19 @@ def cuda_dropout(model: nn.Module) -> nn.Module:
 def saved_storages(model: nn.Module, x: torch.Tensor, *, amp: torch.dtype | None = None) -> dict[str, Any]:
     """One training forward pass: every storage autograd saves, once, with the module saving it.
 
-    Returns ``{"storages": {ptr: (nbytes, dtype, module)}, "output": tensor}``; parameters,
-    buffers and the input batch are left out, the output (which the loss keeps) is not.
+    Returns ``{"storages": {id: (nbytes, dtype, module)}, "output": tensor}``; parameters,
+    buffers and the input batch are left out, the output (which the loss keeps) is not. Only
+    what is still saved when the forward pass ends counts: a branch whose result nothing reads
+    is freed with its part of the graph, and the allocator may hand its memory to a later tensor,
+    so storages are told apart once the pass is over (each packed tensor held by a weak reference).
     """
-    exclude = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
-    exclude.add(x.untyped_storage().data_ptr())
+    # storages by identity (the storage object's address), which also tells meta storages apart
+    exclude = {t.untyped_storage()._cdata for t in (*model.parameters(), *model.buffers())}
+    exclude.add(x.untyped_storage()._cdata)
     current = ["<model>"]
     stack: list[str] = []
     names = {m: n for n, m in model.named_modules()}
-    storages: dict[int, tuple[int, torch.dtype, str]] = {}
+    packed: list[tuple[weakref.ref[torch.Tensor], str]] = []
 
     def pre(module: nn.Module, args: Any) -> None:
         stack.append(current[0])
@@ -89,10 +94,7 @@ def saved_storages(model: nn.Module, x: torch.Tensor, *, amp: torch.dtype | None
         current[0] = stack.pop()
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        s = t.untyped_storage()
-        ptr = s.data_ptr()
-        if ptr not in exclude and ptr not in storages:
-            storages[ptr] = (s.nbytes(), t.dtype, current[0])
+        packed.append((weakref.ref(t), current[0]))
         return t
 
     handles = [m.register_forward_pre_hook(pre) for m in model.modules()]
@@ -108,11 +110,16 @@ def saved_storages(model: nn.Module, x: torch.Tensor, *, amp: torch.dtype | None
     finally:
         for h in handles:
             h.remove()
+    storages: dict[int, tuple[int, torch.dtype, str]] = {}
+    for ref, module in packed:
+        t = ref()
+        if t is not None and t.untyped_storage()._cdata not in exclude:
+            storages.setdefault(t.untyped_storage()._cdata, (t.untyped_storage().nbytes(), t.dtype, module))
     # a network with several outputs returns a tuple: the loss keeps each of them
     for o in out if isinstance(out, (tuple, list)) else (out,):
         s = o.untyped_storage()
-        if s.data_ptr() not in storages:
-            storages[s.data_ptr()] = (s.nbytes(), o.dtype, "<output>")
+        if s._cdata not in storages:
+            storages[s._cdata] = (s.nbytes(), o.dtype, "<output>")
     return {"storages": storages, "output": out}
 
 

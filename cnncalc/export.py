@@ -11,7 +11,7 @@
   layer, is called ``x``, any other value is named after its layer. It returns the network's
   output, or the tuple of its outputs when the network names several (``outputs:``).
 - Each layer type writes its own module (``Layer.torch_module``) and any helper class it needs
-  (``Layer.torch_helpers``: Add, Concat, LayerNorm2d, ...).
+  (``Layer.torch_helper_sources``: Add, Concat, LayerNorm2d, ...).
 - Frozen layers are frozen as PyTorch does it, ``requires_grad_(False)`` at the end of
   ``__init__``: once per largest group whose parameters are all frozen.
 - ``inplace`` is kept only where changing the input in place is safe: no other layer reads it
@@ -308,7 +308,7 @@ def to_pytorch(graph: Graph, *, source: str | None = None) -> str:
             else:
                 kept.add(node.index)
         modules[node.index] = layer.torch_module(node.in_shapes)
-        helpers.update(dict.fromkeys(layer.torch_helpers))
+        helpers.update(dict.fromkeys(layer.torch_helper_sources()))
 
     paths = {child.index: path for path, child in _walk(tree) if isinstance(child, Node)}
     renamed = {paths[n.index]: n.name for n in graph.nodes if paths[n.index] != n.name}

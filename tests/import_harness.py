@@ -20,10 +20,11 @@ model it describes, on the measurements PyTorch itself makes:
    device SDPA takes that path anyway);
 5. **saved activations**: at batch 2, cnncalc's saved activations equal the bytes of the distinct
    storages ``saved_tensors_hooks`` sees in one training forward pass, plus the output the loss
-   keeps, as README's "Training and inference memory" defines them and
+   keeps, as docs/memory.md ("Training and inference memory") defines them and
    ``benchmarks/measure_memory.py`` counts them (dropout run as CUDA's fused kernel, functional
-   calls too). Stochastic depth is the identity in a description (as at inference); in training it
-   keeps one random value per sample, which is set aside;
+   calls too; what is still saved when the pass ends: a branch nothing reads is freed).
+   Stochastic depth is the identity in a description (as at inference); in training it keeps
+   one random value per sample, which is set aside;
 6. **export**: ``cnncalc export --to pytorch --check`` of the description exits 0, and the module it
    writes has the model's parameter count.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -241,17 +243,24 @@ def saved_bytes(model: nn.Module, shape: Sequence[int], batch: int = 2) -> int:
     exclude = {t.untyped_storage()._cdata for t in (*model.parameters(), *model.buffers(), x)}
     stack, handles = _module_stack(model)
     storages: dict[int, int] = {}
+    # what is still saved when the pass ends: a branch nothing reads is freed with its part of the
+    # graph (and its storage's identity may go to a later one), so each packed tensor is held by a
+    # weak reference and storages are told apart once the pass is over
+    packed: list[weakref.ref[torch.Tensor]] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        s = t.untyped_storage()
-        if s._cdata not in exclude and not (stack and type(stack[-1]).__name__ in STOCHASTIC_DEPTH):
-            storages.setdefault(s._cdata, s.nbytes())
+        if not (stack and type(stack[-1]).__name__ in STOCHASTIC_DEPTH):
+            packed.append(weakref.ref(t))
         return t
 
     model.train()
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), _fused_dropout():
             out = model(x)
+        for ref in packed:
+            t = ref()
+            if t is not None and t.untyped_storage()._cdata not in exclude:
+                storages.setdefault(t.untyped_storage()._cdata, t.untyped_storage().nbytes())
         # the loss keeps the output (each of them, where there are several: a tuple, or a dict of maps)
         for o in out.values() if isinstance(out, dict) else out if isinstance(out, (tuple, list)) else (out,):
             storages.setdefault(o.untyped_storage()._cdata, o.untyped_storage().nbytes())

@@ -227,8 +227,25 @@ class Views(nn.Module):
         return q.mean(1) + self.fc2(rows).mean(1) + mixed.mean(1)
 
 
+class Heads(nn.Module):
+    """Attention on q, k, v chunked from one convolution: channel slices, contiguous at batch 1 only,
+    which matmul copies at a larger batch to fold the heads into the batch (autograd keeps the copy)."""
+
+    def __init__(self, c: int = 3, w: int = 8) -> None:
+        super().__init__()
+        self.qkv = nn.Conv2d(c, 3 * w, 1)
+        self.proj = nn.Conv2d(w, w, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        q, k, v = (t.reshape(n, 2, -1, h * w) for t in self.qkv(x).chunk(3, dim=1))  # [N, 2, w/2, M]
+        att = (q.transpose(-1, -2) @ k).softmax(-1)                                  # [N, 2, M, M]
+        return self.proj((v @ att.transpose(-1, -2)).reshape(n, -1, h, w))
+
+
 class Mixers(nn.Module):
-    """PoolFormer's token mixer ``pool(x) - x``, and GCNet's global-context term added by broadcasting."""
+    """PoolFormer's token mixer ``pool(x) - x``, GCNet's global-context term added by broadcasting, and
+    EvoNorm's cast of a tensor to the dtype it has."""
 
     def __init__(self, c: int = 3, w: int = 8) -> None:
         super().__init__()
@@ -237,7 +254,7 @@ class Mixers(nn.Module):
         self.context = nn.Conv2d(w, w, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
+        x = self.conv(x).to(x.dtype)                              # a cast to its own dtype: x itself
         x = x + (self.pool(x) - x)
         return x + self.context(x.mean((2, 3), keepdim=True))   # [N, w, H, W] + [N, w, 1, 1]
 
@@ -562,6 +579,58 @@ class Norms(nn.Module):
         x = self.rms2d(self.sn2d(self.ln2d(self.gn(x))))
         x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
         return self.fc(x.mean((1, 2)))
+class StdConv2d(nn.Conv2d):
+    """BiT's weight-standardised convolution as timm writes it: F.batch_norm over each output channel's weights."""
+
+    def __init__(self, *args: int, bias: bool = False, eps: float = 1e-6) -> None:
+        super().__init__(*args, bias=bias)
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, training=True,
+                              momentum=0.0, eps=self.eps).reshape_as(self.weight)
+        return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ScaledStdConv2d(nn.Conv2d):
+    """NF-Nets' convolution as timm writes it: standardised, times a gain·γ/√fan-in; ``same``: TF's padding first."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, stride: int = 1, gamma: float = 1.0, same: bool = False) -> None:
+        super().__init__(c_in, c_out, k, stride, padding=0 if same else k // 2)
+        self.same = same
+        self.gain = nn.Parameter(torch.ones(c_out, 1, 1, 1))
+        self.scale = gamma * self.weight[0].numel() ** -0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.same:
+            # TensorFlow's SAME: total padding max((⌈n/s⌉ − 1)·s + k − n, 0), the odd one after
+            (h, w), (k, _), (s, _) = x.shape[-2:], self.kernel_size, self.stride
+            ph, pw = (max((-(-n // s) - 1) * s + k - n, 0) for n in (h, w))
+            x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                              weight=(self.gain * self.scale).view(-1), training=True, momentum=0.0,
+                              eps=1e-5).reshape_as(self.weight)
+        return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Standardised(nn.Module):
+    """Weight-standardised convolutions: BiT's (with GroupNorm), NF-Nets' (scaled, TF-same padding, skip-init)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = StdConv2d(3, 16, 3, 2, 1, eps=1e-8)
+        self.gn = nn.GroupNorm(4, 16)
+        self.act = nn.ReLU()
+        self.conv1 = ScaledStdConv2d(16, 16, 3, gamma=1.7139588594436646)
+        self.conv2 = ScaledStdConv2d(16, 32, 3, stride=2, same=True)
+        self.skipinit_gain = nn.Parameter(torch.ones(()))  # DeepMind's NF-Net: one learnable value
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.gn(self.stem(x)))
+        x = self.conv2(F.gelu(self.conv1(x)))
+        x.mul_(self.skipinit_gain)
+        return self.head(x.mean((2, 3)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,7 +638,7 @@ class Norms(nn.Module):
 
 
 class WSConv2d(nn.Conv2d):
-    """NF-Net's weight-standardised convolution: the weight is computed in forward."""
+    """A weight standardised in forward, then times a gain (not timm's form: the product is saved too)."""
 
     def __init__(self, *args: int) -> None:
         super().__init__(*args)
@@ -579,6 +648,15 @@ class WSConv2d(nn.Conv2d):
         w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, training=True,
                          momentum=0.0, eps=1e-6).reshape_as(self.weight) * self.gain
         return F.conv2d(x, w, self.bias)
+
+
+class QiaoWSConv2d(nn.Conv2d):
+    """Weight standardisation as its paper's code writes it: mean and std by hand, the std unbiased, eps outside."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight - self.weight.mean(dim=(1, 2, 3), keepdim=True)
+        w = w / (w.view(w.size(0), -1).std(dim=1).view(-1, 1, 1, 1) + 1e-5)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
 
 
 class Attention(nn.Module):
@@ -647,8 +725,10 @@ class Unused(nn.Module):
 REFUSED = {
     "reflect padding": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect")), "aten.pad",
                         "'reflect' padding"),
-    "weight standardisation": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
+    "weight standardisation times a gain": (lambda: nn.Sequential(WSConv2d(3, 4, 3)), "aten.batch_norm",
                                "parameter '0.weight' in forward"),
+    "hand-written weight standardisation": (lambda: nn.Sequential(QiaoWSConv2d(3, 4, 3)), "aten.mean",
+                                            "computes on the parameter '0.weight' in forward"),
     "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
     "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),

@@ -48,7 +48,7 @@ def test_every_layer_type_writes_a_module(kind: str) -> None:
     layer, shape = _sample(kind)
     expr = ast.parse(layer.torch_module([shape]), mode="eval").body
     assert isinstance(expr, ast.Call)
-    helpers = {node.name for src in layer.torch_helpers for node in ast.parse(src).body
+    helpers = {node.name for src in layer.torch_helper_sources() for node in ast.parse(src).body
                if isinstance(node, ast.ClassDef)}
     callee = ast.unparse(expr.func)
     assert callee in helpers or (callee.startswith("nn.") and not helpers), callee

@@ -44,6 +44,8 @@ MODELS = {
     "lists (interleaved ModuleLists of sequentials, an item picked from a list)": models.Lists,
     "views (reshapes of a permuted tensor: a view, and a copy first)": models.Views,
     "mixers (PoolFormer's pool(x) - x, GCNet's broadcast add)": models.Mixers,
+    "heads (q, k, v chunked: channel slices matmul copies at a larger batch)": models.Heads,
+    "standardised (BiT's StdConv2d, NF-Nets' ScaledStdConv2d and its TF-same form)": models.Standardised,
     "norms (SimpleNorm, SimpleNorm2d, RmsNorm2d, nn.RMSNorm, filter response norm, GroupNorm and "
     "LayerNorm2d without bias)": models.Norms,
 }
@@ -169,6 +171,18 @@ def test_the_description_reads_as_the_module_tree() -> None:
     assert "channel_shuffle: {name: channel_shuffle, groups: 2}" in text  # the view/transpose idiom
 
 
+def test_a_standardised_weight_is_one_conv_row_with_its_options() -> None:
+    text = imported(models.Standardised)
+    assert ("- conv2d: {name: stem, out_channels: 16, kernel_size: 3, stride: 2, padding: 1, bias: false, "
+            "weight_standardization: true, ws_eps: 1e-08}") in text
+    # γ written as the model's constant: γ·fan_in^−½ is the scale the model multiplies its gain by
+    assert "weight_standardization: true, ws_gain: true, ws_gamma: 1.7139588594436646, ws_eps: 1e-05}" in text
+    # TF's SAME padding stays a row of its own before the convolution, as for timm's Conv2dSame
+    assert "- zeropad2d: {name: conv2_pad, padding: [0, 1, 0, 1]}" in text
+    assert "{name: conv2, out_channels: 32, kernel_size: 3, stride: 2, weight_standardization: true" in text
+    assert "- layerscale: {name: mul, scalar: true}" in text  # the skip-init gain, one value
+
+
 @pytest.mark.parametrize("case", models.REFUSED.values(), ids=models.REFUSED.keys())
 def test_refused_with_module_path_op_and_source_line(case: tuple[Callable[[], nn.Module], str, str]) -> None:
     make, op, why = case
@@ -268,3 +282,25 @@ def test_the_users_module_is_left_as_it_was(device: str) -> None:
     assert all(after[n][0] is before[n][0] and after[n][1] == before[n][1] for n in before)
     assert all(m.training for m in model.modules())
     assert from_torch(model, SHAPE) == first
+def test_an_exported_weight_standardised_convolution_imports_back_as_itself(tmp_path: Path) -> None:
+    text = ("name: ws\ninput: [3, 16, 16]\nlayers:\n"
+            "  - conv2d: {name: a, out_channels: 8, kernel_size: 3, padding: 1, bias: false, "
+            "weight_standardization: true, ws_eps: 1.0e-08}\n"
+            "  - conv2d: {name: b, out_channels: 8, kernel_size: 3, stride: 2, groups: 2, "
+            "weight_standardization: true, ws_gain: true, ws_gamma: 1.7139588594436646}\n"
+            "  - flatten: {name: f, start_dim: 2}\n"
+            "  - conv1d: {name: c, out_channels: 4, kernel_size: 3, weight_standardization: true}\n")
+    source = tmp_path / "ws.yaml"
+    source.write_text(text)
+    exported = tmp_path / "ws.py"
+    result = CliRunner().invoke(cli, ["export", str(source), "--to", "pytorch", "-o", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert "class WSConv2d(nn.Conv2d):" in exported.read_text()
+    result = CliRunner().invoke(cli, ["import", f"{exported}:Model", "--input", "3x16x16"])
+    assert result.exit_code == 0, result.output
+    for layer in ("a", "b", "c"):
+        (line,) = [ln for ln in text.splitlines() if f"{{name: {layer}," in ln]
+        assert line.replace("1.0e-08", "1e-08") in result.stdout
+    want, got = cnncalc.analyse(text, batch=2).to_dict(), cnncalc.analyse(result.stdout, batch=2).to_dict()
+    assert {k: v for k, v in got["totals"].items() if k != "name"} == \
+        {k: v for k, v in want["totals"].items() if k != "name"}

@@ -282,6 +282,16 @@ def _batch2(shape: Any) -> tuple[int, ...]:
     return (2, *(int(s) for s in shape[1:])) if len(shape) and int(shape[0]) == 1 else tuple(int(s) for s in shape)
 
 
+def _contiguous(val: Any) -> bool:
+    """Whether a tensor is contiguous in training, at batch 2: at batch 1 a channel slice of a larger
+    tensor (``q`` of ``qkv.chunk(3, 1)``) is contiguous, as a size-1 axis's stride does not count."""
+    import torch
+
+    if not hasattr(val, "stride") or not hasattr(val, "shape"):
+        return True
+    return bool(torch.empty_strided(_batch2(val.shape), val.stride(), device="meta").is_contiguous())
+
+
 def _copies(node: Any, val: Any) -> bool:
     """Whether a reshape copies: PyTorch's own rule, asked by viewing an empty tensor with the input's
     shape and strides as the output's shape (``view`` refuses exactly where ``reshape`` copies)."""
@@ -364,10 +374,23 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     if len(user_inputs) != 1:
         raise refuse(f"the model takes {len(user_inputs)} tensor inputs; cnncalc describes models with one input")
 
+    # a cast to the dtype and device a tensor has (``w.to(x.dtype)``) returns the tensor itself,
+    # and the check export records before it computes nothing: both vanish
+    same: dict[str, Any] = {}
+    for node in graph.nodes:
+        if node.op == "call_function" and str(node.target).startswith("aten.to.") and node.args:
+            src, val = node.args[0], node.meta.get("val")
+            before = getattr(src, "meta", {}).get("val")
+            if (before is not None and val is not None and before.dtype == val.dtype and before.device == val.device
+                    and not node.kwargs.get("copy") and not (len(node.args) > 3 and node.args[3])):
+                same[node.name] = src
+
     def conv(a: Any) -> Any:
         import torch.fx
 
         if isinstance(a, torch.fx.Node):
+            if a.name in same:
+                return conv(same[a.name])
             if a.name in bound:
                 return bound[a.name]
             if a.name in constants:
@@ -384,13 +407,15 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
     nodes: list[Node] = []
     outputs: list[Any] = []
     for node in graph.nodes:
+        if node.name in same or str(node.target) == "aten._assert_tensor_metadata.default":
+            continue
         if node.op == "call_function":
             file, line = _location(node.meta.get("stack_trace"))
             target = getattr(node.target, "__name__", str(node.target))
             if hasattr(node.target, "_schema") or str(node.target).startswith("aten."):
                 target = str(node.target)
             val = node.meta.get("val")
-            contiguous = bool(val.is_contiguous()) if hasattr(val, "is_contiguous") else True
+            contiguous = _contiguous(val)
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
                               _shape(val), _scope(node.meta), file, line, contiguous, _copies(node, val),
                               _operand_copies(node)))

@@ -350,7 +350,7 @@ def _fuse(cap: Capture, ctx: Context) -> tuple[dict[str, Mapped], set[str]]:
         by_frame.setdefault(n.scope, []).append(n)
     runs += [ns for scope, ns in by_frame.items() if scope]
     nodes = cap.nodes
-    for size in (4, 3):
+    for size in (5, 4, 3):  # 5: a gain's two ops, a standardisation's two, a convolution
         runs += [nodes[i:i + size] for i in range(len(nodes) - size + 1)
                  if all(m.scope == nodes[i].scope for m in nodes[i:i + size])]
     fused: dict[str, Mapped] = {}

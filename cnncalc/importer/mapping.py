@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .capture import Node, Param, Ref
@@ -114,8 +114,8 @@ def tensor(node: Node, i: int = 0) -> Ref:
     """Argument ``i``, which must be a tensor computed from the input (not a parameter, not a constant)."""
     a = arg(node, i, "input" if i == 0 else f"arg{i}")
     if isinstance(a, Param):
-        raise Unmappable(f"computes on the parameter '{a.fqn}' in forward (a weight standardised in forward, "
-                         "a token joined to the input): cnncalc has no layer for it")
+        raise Unmappable(f"computes on the parameter '{a.fqn}' in forward: no cnncalc layer transforms a "
+                         "parameter this way (a layer holds its parameters as they are)")
     if not isinstance(a, Ref) or a.node.startswith("constant "):
         raise Unmappable("reads a tensor that is not computed from the input (a constant)")
     return a
@@ -150,7 +150,7 @@ def _dim(node: Node, ctx: Context, d: int, rank: int) -> int:
 
 @rule("aten.conv1d", "aten.conv2d", "aten.conv3d", torch="nn.Conv1d/2d/3d, F.conv1d/2d/3d",
       layer="conv1d/2d/3d", when="padding_mode other than zeros is a separate pad op (refused unless constant 0); "
-      "a weight computed in forward (weight standardisation) is refused")
+      "a weight computed in forward is refused, except timm's weight standardisation (below)")
 def _conv(node: Node, ctx: Context) -> Result:
     x, w, b = tensor(node), param(node, 1, "weight"), param(node, 2, "bias")
     if w is None:
@@ -527,13 +527,15 @@ def _layerscale(node: Node, ctx: Context, x: Ref, g: Param) -> Result:
         return Mapped(node, "layerscale", {"dim": 1}, [x], [g])
     if gs[-1:] == (c,) and all(s == 1 for s in gs[:-1]) and shape[-1] == c:
         return Mapped(node, "layerscale", {"dim": -1}, [x], [g])
+    if g.shape == ():
+        return Mapped(node, "layerscale", {"scalar": True}, [x], [g])  # one value (NF-Nets' skip-init gain)
     raise Unmappable(f"multiplies by a parameter of shape {list(g.shape)}: only one value per channel "
                      "(layer scale) has a cnncalc layer")
 
 
 @rule("aten.mul", "aten.mul_", torch="x * y, x * c, gamma * x", layer="multiply, scale, layerscale",
       when="two activations broadcast as PyTorch does (squeeze-excitation gates); a constant (scale); "
-      "a parameter of one value per channel (layer scale)")
+      "a parameter of one value per channel (layer scale), or of one value (shape [], layerscale scalar)")
 def _mul(node: Node, ctx: Context) -> Result:
     a, b = arg(node, 0, "input"), arg(node, 1, "other")
     if _number(b):
@@ -1129,6 +1131,76 @@ def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | Non
     if mid[1] * mid[2] != src[1] or sorted([int(arg(t, 1, "dim0")), int(arg(t, 2, "dim1"))]) != [1, 2]:
         return None
     return Mapped(v2, "channel_shuffle", {"groups": mid[1]}, [x])
+
+
+_CONV_OPS = ("aten.conv1d", "aten.conv2d", "aten.conv3d")
+
+
+@pattern("F.batch_norm(W.reshape(1, C_out, −1), None, None, weight=None or (gain·scale).view(−1), training=True)"
+         ".reshape_as(W) → F.conv1d/2d/3d (timm's StdConv2d, ScaledStdConv2d; in their Same forms the pad "
+         "is a zeropad row before)", "conv1d/2d/3d with weight_standardization (ws_gain, ws_gamma, ws_eps)",
+         "the weight standardised per output channel, no bias or running statistics in the standardisation; "
+         "the gain a parameter of C_out values times a constant (γ/√fan-in); any other form is refused")
+def _std_conv(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    ops = _ops(nodes)
+    if len(ops) == 3 and ops[:2] == ["aten.batch_norm", "aten.reshape_as"] and ops[2] in _CONV_OPS:
+        (bn, reshaped, conv), gain_ops = nodes, None
+    elif len(ops) == 5 and ops[:4] == ["aten.mul", "aten.view", "aten.batch_norm", "aten.reshape_as"] \
+            and ops[4] in _CONV_OPS:
+        mul, view, bn, reshaped, conv = nodes
+        gain_ops = (mul, view)
+    else:
+        return None
+    weight = arg(reshaped, 1, "other")
+    flat = arg(bn, 0, "input")
+    if arg(conv, 1, "weight") != Ref(reshaped.name) or arg(reshaped, 0, "input") != Ref(bn.name):
+        return None
+    if not isinstance(weight, Param) or not isinstance(flat, Param) or flat.fqn != weight.fqn:
+        return None
+    c_out = weight.shape[0]
+    if flat.shape != (1, c_out, weight.numel // c_out):
+        return None  # standardised over other axes than each output channel's weights
+    if any(arg(bn, i, name) is not None for i, name in ((2, "bias"), (3, "running_mean"), (4, "running_var"))):
+        return None
+    if arg(bn, 5, "training") is not True:
+        return None
+    args: dict[str, Any] = {"weight_standardization": True}
+    params: list[Param] = []
+    if gain_ops is not None:
+        mul, view = gain_ops
+        gain, scale = arg(mul, 0, "input"), arg(mul, 1, "other")
+        if isinstance(scale, Param):
+            gain, scale = scale, gain  # scale * gain
+        if arg(bn, 1, "weight") != Ref(view.name) or arg(view, 0, "input") != Ref(mul.name):
+            return None
+        if not isinstance(gain, Param) or gain.numel != c_out or isinstance(scale, bool) \
+                or not isinstance(scale, (int, float)):
+            return None
+        args["ws_gain"] = True
+        gamma = _gamma(float(scale), weight.numel // c_out)
+        if gamma != 1.0:
+            args["ws_gamma"] = gamma
+        params.append(gain)
+    elif arg(bn, 1, "weight") is not None:
+        return None  # a gain without timm's constant scale: its product is not saved
+    eps = float(arg(bn, 7, "eps", 1e-5))
+    if eps != 1e-6:
+        args["ws_eps"] = eps
+    plain = _conv(replace(conv, args=(conv.args[0], weight, *conv.args[2:])), ctx)
+    assert isinstance(plain, Mapped)
+    plain.args.update(args)
+    return Mapped(conv, plain.type, plain.args, plain.inputs, [*plain.params, *params])
+
+
+def _gamma(scale: float, fan_in: int) -> float:
+    """γ with ``γ·fan_in^−½ == scale`` as timm computes it, the shortest such decimal (else the nearest)."""
+    root = fan_in ** -0.5
+    near = scale / root
+    for digits in range(1, 18):
+        g = float(f"{near:.{digits}g}")
+        if g * root == scale:
+            return g
+    return near
 
 
 #: Ops that are refused with a reason of their own (the rest: "no cnncalc layer computes it").

@@ -21,12 +21,37 @@ Rules (k = product of kernel sizes, C_in inferred from the input):
   same or valid with zeros (traced as ``aten::_convolution_mode``, which it does not handle),
   thop counts a transposed one as output elements · C_in/groups · k, ptflops adds one per output
   element for the bias, and torchinfo counts the parameters once per output position
+
+Weight standardisation (conv1d/2d/3d, ``weight_standardization: true``; timm's ``StdConv2d``,
+BiT, and with ``ws_gain`` its ``ScaledStdConv2d``, NF-Nets): in forward the weight is
+standardised per output channel, ``Ŵ = F.batch_norm(W.reshape(1, C_out, −1), None, None,
+weight=g, training=True, eps=ws_eps)``, i.e. ``(W − mean)/√(var + ws_eps)`` over the
+``F = k·C_in/groups`` weights of each output channel, times ``g = gain·ws_gamma/√F`` with a
+learnable gain ``[C_out, 1, …]``; the convolution runs with ``Ŵ``. W = ``F·C_out`` weights:
+
+- params: ``+ C_out`` for the gain
+- MACs: the convolution's, unchanged (the standardisation multiplies no activation; the forward
+  hooks and FlopCounterMode count the convolution only)
+- FLOPs: plus, once per forward pass whatever the batch, ``5W`` for the statistics and the
+  normalisation (as for the norm layers) and, with the gain, ``W + C_out`` (times g; gain·scale).
+  ``--convention torch`` and ``torchvision`` leave it out, as FlopCounterMode does (it counts
+  convolutions and matrix products); fvcore counts ``aten::batch_norm`` in training mode as
+  ``5W`` with the gain, ``4W`` without
+- saved for backward, per step (not per sample): the standardised weight ``W`` (autograd keeps
+  it for the convolution instead of the parameter; a low-precision copy under autocast), the
+  mean and inverse std ``2·C_out`` (fp32), and with the gain the product gain·scale ``C_out``;
+  frozen, only the standardised weight (nothing computes a gradient of the parameters)
+- peer tools: thop and ptflops hook modules by exact class, so the exported module (a subclass
+  of ``nn.ConvNd``) counts 0 in both; torchinfo counts weight and bias once per output position,
+  not the gain
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+from pydantic import Field
 
 from ..errors import LayerError
 from ..formula import Floor, Note, Sym, Term, axis_names, elements
@@ -36,6 +61,7 @@ from .base import (
     Flag,
     Layer,
     NonNegN,
+    Number,
     Padding,
     Pos,
     PosN,
@@ -49,7 +75,7 @@ from .base import (
     register_nd,
     torch_call,
 )
-from .peers import Peers, weights, weights_and_bias
+from .peers import PeerRule, Peers, nothing, weights, weights_and_bias
 
 
 class _Conv(Layer):
@@ -147,10 +173,93 @@ def _thop_transposed(layer: ConvTransposeNd, ins: Sequence[Shape], out: Shape) -
     return numel(out) * (ins[0][0] // layer.groups) * math.prod(layer.geometry()[0])
 
 
-class ConvNd(_Conv):
-    """Convolution (``torch.nn.ConvNd``)."""
+def _ws_peer(plain: PeerRule, standardised: PeerRule) -> PeerRule:
+    """A peer rule that counts a weight-standardised convolution by its own rule."""
 
-    peers = Peers(fvcore=_fvcore_conv, thop=weights, ptflops=weights_and_bias, torchinfo=_per_position)
+    def rule(layer: ConvNd, ins: Sequence[Shape], out: Shape) -> int:
+        return int((standardised if layer.weight_standardization else plain)(layer, ins, out))
+
+    return rule
+
+
+def _fvcore_ws(layer: ConvNd, ins: Sequence[Shape], out: Shape) -> int:
+    """The convolution, plus ``aten::batch_norm`` (training mode) on the weights: 5 per weight with a gain, else 4."""
+    return _fvcore_conv(layer, ins, out) + (5 if layer.ws_gain else 4) * layer.weight_elements(ins)
+
+
+def _torchinfo_ws(layer: ConvNd, ins: Sequence[Shape], out: Shape) -> int:
+    """torchinfo: the parameters named weight and bias (not the gain) once per output position."""
+    return (layer.params(ins) - (layer.out_channels if layer.ws_gain else 0)) * math.prod(out[1:])
+
+
+#: What the standardisation of a weight saves (see the module docstring).
+_STANDARDISED, _WS_STATS, _GAIN_SCALE = "standardised weight", "mean and inverse std of the weights", "gain·scale"
+
+#: The helper module ``cnncalc export`` writes for a weight-standardised convolution ({n}: 1, 2, 3).
+_WS_HELPER = '''class WSConv{n}d(nn.Conv{n}d):
+    """nn.Conv{n}d whose weight is standardised per output channel in forward (timm's StdConv2d;
+    with a gain, its ScaledStdConv2d: the gain times gamma / sqrt(fan-in))."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, ...], *,
+                 ws_eps: float = 1e-6, ws_gain: bool = False, ws_gamma: float = 1.0, **conv: object) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, **conv)
+        self.ws_eps = ws_eps
+        self.scale = ws_gamma * self.weight[0].numel() ** -0.5
+        self.gain = nn.Parameter(torch.ones(self.out_channels, *(1,) * (self.weight.dim() - 1))) if ws_gain else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gain = None if self.gain is None else (self.gain * self.scale).view(-1)
+        weight = nn.functional.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=gain,
+                                          training=True, momentum=0.0, eps=self.ws_eps).reshape_as(self.weight)
+        return self._conv_forward(x, weight, self.bias)
+'''
+
+
+class ConvNd(_Conv):
+    """Convolution (``torch.nn.ConvNd``), its weight optionally standardised in forward."""
+
+    peers = Peers(fvcore=_ws_peer(_fvcore_conv, _fvcore_ws), thop=_ws_peer(weights, nothing),
+                  ptflops=_ws_peer(weights_and_bias, nothing), torchinfo=_ws_peer(_per_position, _torchinfo_ws))
+    weight_standardization: Flag = Field(False, description="standardise the weight per output channel in "
+                                         "forward (timm's StdConv2d)")
+    ws_gain: Flag = Field(False, description="a learnable gain per output channel times ws_gamma/sqrt(fan-in) "
+                          "(timm's ScaledStdConv2d)")
+    ws_gamma: Number = Field(1.0, description="the constant the gain is multiplied by, over sqrt(fan-in)")
+    ws_eps: Number = Field(1e-6, description="added to the variance of each output channel's weights")
+
+    def weight_elements(self, ins: Sequence[Shape]) -> int:
+        """W = k·C_in/groups·C_out, the weights of the kernel."""
+        return math.prod(self.geometry()[0]) * ins[0][0] // self.groups * self.out_channels
+
+    def describe(self) -> str:
+        text = super().describe()
+        return f"{text} ws{' gain' if self.ws_gain else ''}" if self.weight_standardization else text
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        t = super().params_term(ins)
+        # + C_out: the gain
+        return t + Note(Sym("C_out", self.out_channels), "gain") if self.weight_standardization and self.ws_gain else t
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        t = super().flops_term(ins, out)
+        if not self.weight_standardization:
+            return t
+        # once per pass: 5W (mean: add; variance: subtract, square, add; times 1/σ), with the gain W + C_out
+        w: Term = kernel_term(self.geometry()[0]) * Sym("C_in", ins[0][0]) / Sym("g", self.groups) * Sym(
+            "C_out", self.out_channels)
+        ws = 6 * w + Sym("C_out", self.out_channels) if self.ws_gain else 5 * w
+        return t + Note(ws, "weight standardisation")
+
+    def torch_helper_sources(self) -> tuple[str, ...]:
+        # a weight-standardised convolution is a subclass of nn.ConvNd written out
+        return (_WS_HELPER.format(n=self.ndim),) if self.weight_standardization else ()
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        if not self.weight_standardization:
+            return super().torch_module(ins)
+        args = self.torch_args("stride", "padding", "dilation", "groups", "bias", "padding_mode", "ws_eps",
+                               "ws_gain", "ws_gamma")
+        return torch_call(f"WSConv{self.ndim}d", ins[0][0], self.out_channels, self.kernel_size, **args)
 
     def pads(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Padding before and after, per axis (``same`` puts the odd pixel after, as PyTorch)."""
@@ -167,6 +276,15 @@ class ConvNd(_Conv):
     def out_terms(self, ins: Sequence[Shape]) -> tuple[Term, ...]:
         # per axis: ⌊(n + 2p − d·(k−1) − 1)/s⌋ + 1
         self.channels_in(ins)
+        options = [f for f in ("ws_gain", "ws_gamma", "ws_eps") if f in self.model_fields_set]
+        if options and not self.weight_standardization:
+            raise LayerError(f"{', '.join(options)} applies only with weight_standardization: true")
+        if "ws_gamma" in options and not self.ws_gain:
+            raise LayerError("ws_gamma scales the gain: it needs ws_gain: true")
+        if self.weight_standardization and self.weight_elements(ins) == self.out_channels:
+            # F.batch_norm in training mode needs more than one value per channel
+            raise LayerError("weight standardisation needs more than one weight per output channel "
+                             "(k·C_in/groups is 1), as PyTorch's batch_norm does")
         k, s, d = self.geometry()
         if self.padding == "same" and any(x != 1 for x in s):
             raise LayerError("padding 'same' is not supported for strided convolutions (as in PyTorch)")
@@ -195,6 +313,18 @@ class ConvNd(_Conv):
         return per_output * elements(out, "out")
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        kept = self._conv_saved(ins, out)
+        if not self.weight_standardization:
+            return kept
+        # the convolution keeps the standardised weight in place of the parameter (its last entry)
+        w, c = self.weight_elements(ins), self.out_channels
+        standardisation = (Saved(_STANDARDISED, w, per_sample=False), Saved(_WS_STATS, 2 * c, "fp32", per_sample=False))
+        # F.batch_norm keeps its weight argument, gain·scale, a new tensor of C_out
+        gain = (Saved(_GAIN_SCALE, c, "weights", per_sample=False),) if self.ws_gain else ()
+        return (*kept[:-1], *standardisation, *gain)
+
+    def _conv_saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        """What the convolution itself keeps: its (padded) input and its weight, last."""
         keep_input, weight = super().saved(ins, out)
         before, after = self.pads()
         c, spatial = ins[0][0], ins[0][1:]
@@ -214,6 +344,9 @@ class ConvNd(_Conv):
         # the convolution keeps its (padded) input and weight whichever gradient is needed (one
         # backward formula for all); reflect/replicate padding keeps the input only for dL/dx
         kept = super().saved_when(ins, out, needs, trainable)
+        if kept and not trainable:
+            # no gradient of the parameters: the standardisation of the weight builds no backward
+            kept = tuple(s for s in kept if s.what not in (_WS_STATS, _GAIN_SCALE))
         if kept and not needs[0] and self.padding_mode in ("reflect", "replicate"):
             return kept[1:]  # (padded copy, weight)
         return kept

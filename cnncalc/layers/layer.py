@@ -187,6 +187,10 @@ class Layer(BaseModel):
     #: The PyTorch module returns its input or a view of it (changing the output changes the input).
     torch_view: ClassVar[bool] = False
 
+    def torch_helper_sources(self) -> tuple[str, ...]:
+        """The helper classes this layer's module needs: :attr:`torch_helpers`, unless its arguments pick others."""
+        return self.torch_helpers
+
     def torch_module(self, ins: Sequence[Shape]) -> str:
         """Python source constructing the ``torch.nn`` module that computes this layer."""
         raise NotImplementedError(f"layer type '{self.type_name}' has no PyTorch export")

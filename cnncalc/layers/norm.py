@@ -12,7 +12,8 @@ Rules (C = channels, E = elements of the output):
   ``normalized``, plus ``E`` FLOPs
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
-  channels-last): params ``C``, FLOPs ``E``
+  channels-last), or with ``scalar: true`` one value for the whole tensor (NF-Nets' skip-init
+  gain): params ``C`` (1), FLOPs ``E``
 - simplenorm (timm's SimpleNorm, over the trailing ``normalized_shape``), simplenorm2d (over the
   channels of [C, H, W], timm's SimpleNorm2d): ``x · rsqrt(var(x) + eps) · w``, the variance
   unbiased (``torch.var``); params ``normalized`` (w) when ``elementwise_affine``; FLOPs ``5E``
@@ -378,7 +379,7 @@ class LocalResponseNorm(Layer):
 
 @register("layerscale")
 class LayerScale(Layer):
-    """A learnable multiplier per channel along ``dim`` (ConvNeXt's, CaiT's layer scale ``gamma * x``)."""
+    """A learnable multiplier per channel along ``dim`` (ConvNeXt's, CaiT's layer scale ``gamma * x``), or one."""
 
     prefix = "scale"
     # its parameter is called gamma, which torchinfo does not count
@@ -387,32 +388,38 @@ class LayerScale(Layer):
     dim: AnyInt = 1
     #: The value every element of gamma starts at (affects no count; kept for the export).
     init_values: Number = 1e-6
+    #: One value for the whole tensor, a parameter of shape [] (NF-Nets' skip-init gain), not one per channel.
+    scalar: Flag = False
 
     def axis(self, shape: Shape) -> int:
         """The channel axis, as an index into the batch-less shape."""
         return _dim(self.dim, len(shape))
 
     def gamma(self, shape: Shape) -> tuple[int, ...]:
-        """The parameter's shape: the channels, then 1 for each later axis (it broadcasts over them)."""
+        """The parameter's shape: the channels, then 1 for each later axis (it broadcasts over them); [] if scalar."""
+        if self.scalar:
+            return ()
         d = self.axis(shape)
         return (shape[d],) + (1,) * (len(shape) - 1 - d)
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
-        self.axis(ins[0])
+        if self.scalar and "dim" in self.model_fields_set:
+            raise LayerError("a scalar layer scale has no dim: its one value multiplies every element")
+        self.gamma(ins[0])
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return Sym("C", ins[0][self.axis(ins[0])])
+        return Num(1) if self.scalar else Sym("C", ins[0][self.axis(ins[0])])
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # x·γ keeps x (and γ, a parameter)
-        return (Saved.input(ins), Saved.weight(ins[0][self.axis(ins[0])]))
+        return (Saved.input(ins), Saved.weight(self.params(ins)))
 
     def describe(self) -> str:
-        return "" if self.dim == 1 else f"dim {self.dim}"
+        return "one value" if self.scalar else "" if self.dim == 1 else f"dim {self.dim}"
 
     def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
         # x·γ keeps x only for dL/dγ, and γ only for dL/dx

@@ -44,7 +44,8 @@ TIMM = [
     "mnasnet_100", "lcnet_050",
     "ghostnet_100", "ghostnetv2_100", "regnety_008", "regnetx_002", "regnetz_b16", "convnext_atto", "convnext_tiny",
     "convnextv2_atto",
-    "nfnet_l0", "dm_nfnet_f0", "nf_resnet26", "nf_regnet_b0", "eca_nfnet_l0", "dla34", "dla46x_c", "dpn68", "dpn68b",
+    "nfnet_l0", "dm_nfnet_f0", "nf_resnet26", "nf_regnet_b0", "eca_nfnet_l0", "nfnet_f0", "resnetv2_50x1_bit",
+    "dla34", "dla46x_c", "dpn68", "dpn68b",
     "densenet121",
     "cspresnet50", "cspdarknet53", "cspresnext50", "cs3darknet_s", "darknet53", "rexnet_100", "rexnetr_100",
     "hrnet_w18_small", "hrnet_w18_small_v2",
@@ -57,6 +58,16 @@ TIMM = [
     "edgenext_xx_small", "fastvit_t8",
     "levit_128s", "poolformer_s12", "coatnet_nano_rw_224", "maxvit_nano_rw_256", "tiny_vit_5m_224",
     "vit_tiny_patch16_224",
+    # more families: MobileNetV1, EdgeTPU, FBNetV3, EfficientNet-X, GroupNorm EfficientNet, TF-'same' at 260,
+    # RepGhost, CSPNeXt, the Focus (space-to-depth) stem, legacy SE-ResNeXt, pre-activation ResNetV2 and
+    # RegNetV, ConvMixer, HGNet, RDNet, StarNet's star product, FasterNet's partial convolution
+    "mobilenetv1_100", "mobilenet_edgetpu_v2_xs", "fbnetv3_b", "efficientnet_x_b3", "efficientnet_b0_gn",
+    "tf_efficientnet_b2", "repghostnet_050", "cspnext_tiny", "cs3darknet_focus_s", "legacy_seresnext26_32x4d",
+    "resnetv2_50d_gn", "regnetv_040", "convmixer_768_32", "hgnet_tiny", "rdnet_tiny", "starnet_s1", "fasternet_t0",
+    # and their failures: TF-'same' max pooling, CondConv, EvoNorm, SimpleNorm, FilterResponseNorm, a learnable
+    # scalar affine, StarReLU, GroupNorm without a bias, a branch nothing reads (DLA), an attention stage (CPU bone)
+    "nasnetalarge", "efficientnet_cc_b0_4e", "regnetz_c16_evos", "convnext_zepto_rms", "resnetv2_50d_frn",
+    "hgnetv2_b0", "convformer_s18", "poolformerv2_s12", "dla102", "cpubone_s0",
 ]
 
 

@@ -55,6 +55,26 @@ CASES = [
     pytest.param("convtranspose3d", {"out_channels": 2, "kernel_size": 2, "stride": 2, "bias": False},
                  [4, 2, 3, 3], [2, 4, 6, 6], 8 * 4 * 2, 0, 8 * 2 * 4 * 18, 2 * 8 * 2 * 4 * 18,
                  id="convtranspose3d k2 s2"),
+    # weight standardisation: W = k·C_in/g·C_out weights, 5W FLOPs once per pass (+ W + C_out with a gain)
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1, "bias": False,
+                            "weight_standardization": True}, [4, 10, 10],
+                 [8, 10, 10], 9 * 4 * 8, 0, 9 * 4 * 8 * 100, 2 * 9 * 4 * 8 * 100 + 5 * 9 * 4 * 8,
+                 id="weight-standardised 3x3 (BiT's StdConv2d)"),
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "stride": 2, "weight_standardization": True,
+                            "ws_gain": True, "ws_gamma": 1.7, "ws_eps": 1e-5}, [4, 9, 9],
+                 [8, 4, 4], (9 * 4 + 1) * 8 + 8, 0, 9 * 4 * 8 * 16,
+                 2 * 9 * 4 * 8 * 16 + 8 * 16 + 6 * 9 * 4 * 8 + 8, id="scaled, with a gain (NF-Nets' ScaledStdConv2d)"),
+    pytest.param("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1, "padding_mode": "reflect",
+                            "weight_standardization": True, "ws_gain": True}, [2, 5, 5],
+                 [4, 5, 5], (9 * 2 + 1) * 4 + 4, 0, 9 * 2 * 4 * 25, 2 * 9 * 2 * 100 + 100 + 6 * 9 * 2 * 4 + 4,
+                 id="weight-standardised, reflect padding"),
+    pytest.param("conv1d", {"out_channels": 6, "kernel_size": 3, "groups": 2, "weight_standardization": True,
+                            "ws_gain": True}, [4, 12],
+                 [6, 10], (3 * 2 + 1) * 6 + 6, 0, 3 * 2 * 6 * 10, 2 * 3 * 2 * 6 * 10 + 6 * 10 + 6 * 3 * 2 * 6 + 6,
+                 id="conv1d weight-standardised, groups 2"),
+    pytest.param("conv3d", {"out_channels": 2, "kernel_size": 2, "bias": False, "weight_standardization": True},
+                 [3, 3, 3, 3], [2, 2, 2, 2], 8 * 3 * 2, 0, 8 * 3 * 2 * 8, 2 * 8 * 3 * 2 * 8 + 5 * 8 * 3 * 2,
+                 id="conv3d weight-standardised"),
 ]
 
 
@@ -82,6 +102,16 @@ SAVED = [
                  [("input", E), ("weight", 4 * 2 * 4, STEP)], id="convtranspose2d"),
     pytest.param("convtranspose3d", {"out_channels": 2, "kernel_size": 2}, [(4, 3, 3, 3)],
                  [("input", 4 * 27), ("weight", 4 * 2 * 8, STEP)], id="convtranspose3d"),
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "weight_standardization": True}, [X],
+                 [("input", E), ("act", 8 * 4 * 9, STEP), ("fp32", 2 * 8, STEP)],
+                 id="weight-standardised: the standardised weight, mean and inverse std per output channel"),
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "weight_standardization": True, "ws_gain": True},
+                 [X], [("input", E), ("act", 8 * 4 * 9, STEP), ("fp32", 2 * 8, STEP), ("weights", 8, STEP)],
+                 id="with a gain: gain·scale too"),
+    pytest.param("conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1, "padding_mode": "reflect",
+                            "weight_standardization": True}, [X],
+                 [("input", E), ("act", 4 * 8 * 8), ("act", 8 * 4 * 9, STEP), ("fp32", 2 * 8, STEP)],
+                 id="weight-standardised, reflect padding: the padded copy too"),
 ]
 
 
@@ -99,6 +129,10 @@ AUTOGRAD = [
                  id="depthwise"),
     pytest.param("convtranspose2d: {out_channels: 6, kernel_size: 2, stride: 2}",
                  lambda nn: nn.ConvTranspose2d(4, 6, 2, 2), id="convtranspose2d"),
+    pytest.param("conv2d: {out_channels: 6, kernel_size: 3, bias: false, weight_standardization: true, ws_eps: 1.0e-8}",
+                 lambda nn: std_conv((4, 8, 8), 6, 3, bias=False, ws_eps=1e-8), id="StdConv2d (BiT)"),
+    pytest.param("conv2d: {out_channels: 6, kernel_size: 3, stride: 2, weight_standardization: true, ws_gain: true}",
+                 lambda nn: std_conv((4, 8, 8), 6, 3, stride=2, ws_gain=True), id="ScaledStdConv2d (NF-Nets)"),
 ]
 
 
@@ -121,6 +155,23 @@ PEER_CASES = [
                  (8 * 4 * 9 + 4) * 13 * 13, id="torchinfo transposed conv: params·output positions"),
     pytest.param("torch", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}, (8, 6, 6),
                  4 * 6 * 6 * 8 * 9, id="torch conv: MACs = FLOPs / 2"),
+    # a weight-standardised convolution, exported as WSConv2d (a subclass of nn.Conv2d): W = 4·8·9 weights
+    pytest.param("fvcore", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1,
+                                      "weight_standardization": True}, (8, 6, 6), 4 * 6 * 6 * 8 * 9 + 4 * 4 * 8 * 9,
+                 id="fvcore weight-standardised: conv + aten::batch_norm in training, 4 per weight"),
+    pytest.param("fvcore", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": "same",
+                                      "weight_standardization": True, "ws_gain": True}, (8, 6, 6), 5 * 4 * 8 * 9,
+                 id="fvcore weight-standardised with a gain, padding same: 0 for the conv, 5 per weight"),
+    pytest.param("thop", "conv2d", {"out_channels": 4, "kernel_size": 3, "weight_standardization": True}, (8, 6, 6),
+                 0, id="thop weight-standardised: no hook for the subclass"),
+    pytest.param("ptflops", "conv2d", {"out_channels": 4, "kernel_size": 3, "weight_standardization": True},
+                 (8, 6, 6), 0, id="ptflops weight-standardised: no hook for the subclass"),
+    pytest.param("torchinfo", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1,
+                                         "weight_standardization": True, "ws_gain": True}, (8, 6, 6),
+                 (4 * 8 * 9 + 4) * 36, id="torchinfo weight-standardised: weight and bias per position, not the gain"),
+    pytest.param("torch", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1,
+                                     "weight_standardization": True, "ws_gain": True}, (8, 6, 6),
+                 4 * 6 * 6 * 8 * 9, id="torch weight-standardised: the convolution only"),
 ]
 
 
@@ -138,6 +189,9 @@ TORCH_REFUSES = [
     pytest.param("conv2d", {"out_channels": 1, "kernel_size": 5, "padding": "same", "padding_mode": "reflect"},
                  (1, 2, 8), lambda nn: nn.Conv2d(1, 1, 5, padding="same", padding_mode="reflect"),
                  "smaller than the input size 2", id="reflect 'same' padding wider than the input"),
+    pytest.param("conv2d", {"out_channels": 4, "kernel_size": 1, "groups": 4, "weight_standardization": True},
+                 (4, 3, 3), lambda nn: std_conv((4, 3, 3), 4, 1, groups=4),
+                 "more than one weight per output channel", id="weight-standardised depthwise 1x1: one weight each"),
 ]
 
 
@@ -147,15 +201,48 @@ TORCH_ACCEPTS = [
                  lambda nn: nn.Conv1d(1, 1, 1, padding=1, padding_mode="reflect"), (1, 4), id="reflect 1 on 2"),
     pytest.param("conv1d", {"out_channels": 1, "kernel_size": 1, "padding": 2, "padding_mode": "circular"}, (1, 2),
                  lambda nn: nn.Conv1d(1, 1, 1, padding=2, padding_mode="circular"), (1, 6), id="circular 2 on 2"),
+    pytest.param("conv1d", {"out_channels": 2, "kernel_size": 2, "groups": 2, "weight_standardization": True},
+                 (2, 3), lambda nn: std_conv((2, 3), 2, 2, groups=2), (2, 2),
+                 id="weight-standardised, two weights each"),
 ]
 
 
+def std_conv(shape: Shape, out_channels: int, kernel_size: Any, *, ws_eps: float = 1e-6, ws_gain: bool = False,
+             ws_gamma: float = 1.0, **conv: Any) -> Any:
+    """timm's ``StdConv2d`` (with a gain, ``ScaledStdConv2d``) for any number of spatial axes, as timm writes it.
+
+    ``F.batch_norm`` in training mode standardises each output channel's weights; the gain is
+    multiplied by ``gamma·fan_in^−½``. The convolution gets the padding mode through ``_conv_forward``.
+    """
+    import torch
+
+    n = len(shape) - 1
+
+    class StdConv(getattr(nn(), f"Conv{n}d")):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(shape[0], out_channels, kernel_size, **conv)
+            self.eps = ws_eps
+            self.scale = ws_gamma * self.weight[0].numel() ** -0.5
+            self.gain = nn().Parameter(torch.ones(out_channels, *(1,) * (n + 1))) if ws_gain else None
+
+        def forward(self, x: Any) -> Any:
+            weight = torch.nn.functional.batch_norm(
+                self.weight.reshape(1, self.out_channels, -1), None, None,
+                weight=None if self.gain is None else (self.gain * self.scale).view(-1),
+                training=True, momentum=0.0, eps=self.eps).reshape_as(self.weight)
+            return self._conv_forward(x, weight, self.bias)
+
+    return StdConv()
+
+
 def _twin(kind: str, n: int) -> Any:
-    """``nn.<kind><n>d(C_in, out_channels, kernel_size, **rest)``."""
+    """``nn.<kind><n>d(C_in, out_channels, kernel_size, **rest)``; weight-standardised, :func:`std_conv`."""
 
     def twin(args: Args, shape: Shape) -> Any:
         a = dict(args)
         out, ks = a.pop("out_channels"), a.pop("kernel_size")
+        if a.pop("weight_standardization", False):
+            return std_conv(shape, out, ks, **a)
         return getattr(nn(), f"{kind}{n}d")(shape[0], out, ks, **a)
 
     return twin
@@ -192,6 +279,11 @@ def _generator(n: int, transposed: bool) -> Generator:
             args["padding"] = rng.choice([0, 1, axes(rng, n, 0, 2), "valid", "same"])
             if args["padding"] == "same":
                 args.pop("stride", None)
+            if rng.random() < 0.25:
+                # timm's StdConv2d, or with a gain its ScaledStdConv2d
+                args["weight_standardization"] = True
+                if rng.random() < 0.5:
+                    args.update(ws_gain=True, ws_gamma=rng.choice([1.0, 1.7139588594436646]))
         return args
 
     return gen
@@ -224,6 +316,10 @@ def _strategy(shape: Shape, ndim: int, transposed: bool) -> st.SearchStrategy[Ar
                 pads.append(st.just("same"))
             args["padding"] = d(st.one_of(*pads))
             args["padding_mode"] = d(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+            if d(st.booleans()):
+                args["weight_standardization"] = True
+                args["ws_gain"] = d(st.booleans())
+                args["ws_eps"] = d(st.sampled_from([1e-6, 1e-8, 1e-5]))
         if d(st.booleans()):
             args["in_channels"] = shape[0]
         return args
@@ -236,3 +332,57 @@ STRATEGIES: dict[str, Strategy] = {
     "conv": lambda s: _strategy(s, len(s) - 1, False),
     "convtranspose": lambda s: _strategy(s, len(s) - 1, True),
 }
+
+
+# -- weight standardisation against autograd: frozen, and under autocast ---------------------------
+
+
+def _ws_saved(layer: str, frozen: tuple[bool, bool], batch: int, amp: bool) -> tuple[int, int]:
+    """(cnncalc, autograd) saved bytes of ``pre`` conv → a weight-standardised ``layer``, each frozen or not."""
+    torch = pytest.importorskip("torch")
+    from conftest import measure_memory
+
+    from cnncalc import spec
+    from cnncalc.graph import build
+    from cnncalc.memory import MemoryModel
+
+    text = (f"input: [4, 8, 8]\nlayers:\n  - conv2d: {{out_channels: 4, kernel_size: 3, padding: 1, "
+            f"frozen: {str(frozen[0]).lower()}}}\n  - conv2d: {{{layer}, frozen: {str(frozen[1]).lower()}}}\n")
+    graph = build(spec.load("case.yaml", text=text))
+    args = {k.strip(): v.strip() for k, v in (item.split(":") for item in layer.split(","))}
+    torch.manual_seed(0)
+    model = nn().Sequential(nn().Conv2d(4, 4, 3, padding=1),
+                            std_conv((4, 8, 8), int(args["out_channels"]), int(args["kernel_size"]),
+                                     ws_gain=args.get("ws_gain") == "true"))
+    for module, off in zip(model, frozen):
+        module.requires_grad_(not off)
+    measure = measure_memory()
+    dtype = torch.bfloat16 if amp else None
+    theirs = measure.saved_bytes(model, torch.randn(batch, 4, 8, 8), amp=dtype)
+    ours = MemoryModel(graph, optimizer="sgd", **({"dtype": "bf16", "amp": True} if amp else {})).estimate(batch)
+    return ours.saved, theirs
+
+
+WS_LAYERS = ["out_channels: 6, kernel_size: 3, weight_standardization: true",
+             "out_channels: 6, kernel_size: 3, weight_standardization: true, ws_gain: true"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", WS_LAYERS, ids=["StdConv2d", "ScaledStdConv2d"])
+@pytest.mark.parametrize("frozen", [(False, True), (True, False), (True, True)],
+                         ids=["conv frozen: the standardisation builds no backward", "input needs no grad",
+                              "both frozen: nothing"])
+def test_weight_standardisation_frozen_saves_what_autograd_saves(layer: str, frozen: tuple[bool, bool]) -> None:
+    for batch in (2, 3):
+        ours, theirs = _ws_saved(layer, frozen, batch, amp=False)
+        assert ours == theirs
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", WS_LAYERS, ids=["StdConv2d", "ScaledStdConv2d"])
+def test_weight_standardisation_under_autocast_saves_a_low_precision_standardised_weight(layer: str) -> None:
+    # CPU autocast (bf16) as CUDA's: the convolution keeps a bf16 copy of the standardised weight;
+    # the statistics and gain·scale stay fp32
+    for batch in (2, 3):
+        ours, theirs = _ws_saved(layer, (False, False), batch, amp=True)
+        assert ours == theirs

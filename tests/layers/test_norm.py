@@ -46,6 +46,8 @@ CASES = [
     pytest.param("layerscale", {"dim": -1, "init_values": 1e-5}, [7, 7, 96], [7, 7, 96], 96, 0, 0, 49 * 96,
                  id="layer scale channels-last (CaiT, timm LayerScale)"),
     pytest.param("layerscale", {"dim": 1}, [8, 5], [8, 5], 8, 0, 0, 40, id="layer scale channels-first 1d"),
+    pytest.param("layerscale", {"scalar": True, "init_values": 0.0}, [96, 14, 14], [96, 14, 14], 1, 0, 0,
+                 96 * 14 * 14, id="layer scale of one value (NF-Nets' skip-init gain)"),
 ]
 
 
@@ -67,6 +69,7 @@ SAVED = [
     pytest.param("localresponsenorm", {"size": 3}, [X],
                  [("input", E), ("act", (4 + 3 - 1) * 36), ("act", E), ("act", E)], id="local response norm"),
     pytest.param("layerscale", {}, [X], [("input", E), ("weight", 4, STEP)], id="layerscale"),
+    pytest.param("layerscale", {"scalar": True}, [X], [("input", E), ("weight", 1, STEP)], id="layerscale scalar"),
 ]
 
 
@@ -84,6 +87,8 @@ AUTOGRAD = [
     pytest.param("groupnorm: {num_groups: 2}", lambda nn: nn.GroupNorm(2, 4), id="groupnorm"),
     pytest.param("lrn: {size: 3}", lambda nn: nn.LocalResponseNorm(3), id="local response norm"),
     pytest.param("layerscale", lambda nn: _layerscale({}, (4, 8, 8)), id="layerscale"),
+    pytest.param("layerscale: {scalar: true}", lambda nn: _layerscale({"scalar": True}, (4, 8, 8)),
+                 id="layerscale scalar"),
 ]
 
 
@@ -160,11 +165,11 @@ def _groupnorm(args: Args, shape: Shape) -> Any:
 
 
 def _layerscale(args: Args, shape: Shape) -> Any:
-    """timm's LayerScale (channels-last): gamma of [C]; channels-first: gamma.view(C, 1, ...)."""
+    """timm's LayerScale (channels-last): gamma of [C]; channels-first: gamma.view(C, 1, ...); scalar: of []."""
     import torch
 
     d = args.get("dim", 1) % (len(shape) + 1)
-    gamma = torch.rand(shape[d - 1], *([1] * (len(shape) - d)))
+    gamma = torch.rand(()) if args.get("scalar") else torch.rand(shape[d - 1], *([1] * (len(shape) - d)))
     return Lambda(lambda x, g: x * g, gamma)
 
 
