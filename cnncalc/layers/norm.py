@@ -1,6 +1,7 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
 localresponsenorm (local response norm) and layerscale; simplenorm, simplenorm2d, rmsnorm and
-rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no bias); filterresponsenorm2d (frn).
+rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no bias); filterresponsenorm2d (frn);
+scalaraffine.
 
 Rules (C = channels, E = elements of the output):
 
@@ -24,6 +25,8 @@ Rules (C = channels, E = elements of the output):
 - filterresponsenorm2d (timm's FilterResponseNormTlu2d): ``max(x · rsqrt(mean(x², (H, W)) + eps) · w
   + b, tau)``; params ``3C`` (w, b, tau; ``2C`` with ``tlu: false``); FLOPs ``6E`` (square, add,
   multiply; multiply, add; max), ``5E`` without the TLU
+- scalaraffine (HGNetV2's LearnableAffineBlock): ``scale · x + bias``, one learnable value each:
+  params 2, FLOPs ``2E``
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
   normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and so do simplenorm and rmsnorm
 
@@ -44,6 +47,7 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
   ``H·W`` for the 2d forms), and when affine the normalised ``x · r`` (``E``, for dL/dw) and w
 - filterresponsenorm2d: the input, the inverse rms (``C``), ``x · r`` (``E``) and w; with the TLU,
   the affine output (``E``) and tau, which the max keeps
+- scalaraffine: the input (for dL/dscale) and scale (for dL/dx)
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -59,6 +63,7 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 - simplenorm, simplenorm2d, rmsnorm and rmsnorm2d: fvcore, thop and ptflops 0 (no handled op, no
   hook, written with operators); torchinfo their weight
 - filterresponsenorm2d: fvcore, thop and ptflops 0; torchinfo ``2C`` (weight and bias, not tau)
+- scalaraffine: fvcore, thop and ptflops 0; torchinfo 1 (bias, not scale)
 """
 
 from __future__ import annotations
@@ -681,3 +686,49 @@ class FilterResponseNorm2d(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("FilterResponseNorm2d", ins[0][0], **self.torch_args("eps", "tlu"))
+
+
+@register("scalaraffine")
+class ScalarAffine(Layer):
+    """``scale · x + bias`` with one learnable value each (HGNetV2's LearnableAffineBlock)."""
+
+    prefix = "affine"
+    # written with operators: no hook, no handled op, no patched call; torchinfo counts the parameter named bias
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=lambda layer, ins, out: 1)
+    #: The values scale and bias start at (they affect no count; kept for the export).
+    scale_value: Number = 1.0
+    bias_value: Number = 0.0
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(2)  # scale and bias, one value each
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        return 2 * elements(out)  # one multiply, one add
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # scale·x keeps x (for dL/dscale) and scale (for dL/dx); + bias keeps nothing
+        return (Saved.input(ins), Saved.weight(1))
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        x, scale = self.saved(ins, out)
+        return (*((x,) if trainable else ()), *((scale,) if needs[0] else ()))
+
+    torch_helpers = (
+        '''class ScalarAffine(nn.Module):
+    """scale · x + bias, one learnable value each (HGNetV2's LearnableAffineBlock)."""
+
+    def __init__(self, scale_value: float = 1.0, bias_value: float = 0.0) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([scale_value]))
+        self.bias = nn.Parameter(torch.tensor([bias_value]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x + self.bias
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("ScalarAffine", **self.torch_args("scale_value", "bias_value"))

@@ -538,3 +538,46 @@ STRATEGIES.update({
     "layernorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans(),
                                                                  "bias": st.booleans()}),
 })
+
+
+# -- scalaraffine: scale · x + bias, one learnable value each (HGNetV2's LearnableAffineBlock) ---------------
+
+CASES += [
+    pytest.param("scalaraffine", None, [16, 56, 56], [16, 56, 56], 2, 0, 0, 2 * 16 * 56 * 56,
+                 id="scalar affine: a multiply and an add per element"),
+    pytest.param("scalaraffine", {"scale_value": 0.5, "bias_value": 0.1}, [10], [10], 2, 0, 0, 2 * 10,
+                 id="scalar affine on a vector"),
+]
+SAVED += [
+    pytest.param("scalaraffine", {}, [X], [("input", E), ("weight", 1, STEP)], id="scalar affine: x and scale"),
+]
+
+
+def _scalar_affine(args: Args, shape: Shape) -> Any:
+    """timm's LearnableAffineBlock (models/hgnet.py)."""
+    import torch
+
+    class LearnableAffineBlock(nn().Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn().Parameter(torch.tensor([args.get("scale_value", 1.0)]))
+            self.bias = nn().Parameter(torch.tensor([args.get("bias_value", 0.0)]))
+
+        def forward(self, x: Any) -> Any:
+            return self.scale * x + self.bias
+
+    return LearnableAffineBlock()
+
+
+TWINS.update({"scalaraffine": _scalar_affine})
+AUTOGRAD += [pytest.param("scalaraffine", lambda nn: _scalar_affine({}, (4, 8, 8)), id="scalar affine")]
+PEER_CASES += [
+    pytest.param("torchinfo", "scalaraffine", {}, (8, 6, 6), 1, id="torchinfo scalar affine: its bias, once"),
+]
+GENERATORS.update({
+    "scalaraffine": lambda rng, s: {"scale_value": rng.choice([1.0, 0.5]), "bias_value": rng.choice([0.0, 0.1])},
+})
+STRATEGIES.update({
+    "scalaraffine": lambda s: st.fixed_dictionaries({}, optional={"scale_value": st.floats(-2, 2),
+                                                                  "bias_value": st.floats(-2, 2)}),
+})
