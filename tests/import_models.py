@@ -556,10 +556,21 @@ class LayerNorm2dNoBias(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+class LearnableAffineBlock(nn.Module):
+    """HGNetV2's LearnableAffineBlock: scale · x + bias, each a parameter of shape [1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale, self.bias = nn.Parameter(torch.tensor([1.5])), nn.Parameter(torch.tensor([0.1]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x + self.bias
+
+
 class Norms(nn.Module):
     """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
     RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU), GroupNorm and LayerNorm2d
-    with a weight and no bias."""
+    with a weight and no bias; HGNetV2's learnable scalar affine."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -567,6 +578,7 @@ class Norms(nn.Module):
         self.frn = FilterResponseNorm(8)
         self.frn_act = nn.Sequential(FilterResponseNorm(8, tlu=False), nn.ReLU())
         self.gn = GroupNorm1NoBias(8)
+        self.lab = LearnableAffineBlock()
         self.ln2d = LayerNorm2dNoBias(8)
         self.sn2d = SimpleNorm2d(8)
         self.rms2d = RmsNorm2d(8)
@@ -576,7 +588,7 @@ class Norms(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.frn_act(self.frn(self.stem(x)))
-        x = self.rms2d(self.sn2d(self.ln2d(self.gn(x))))
+        x = self.rms2d(self.sn2d(self.ln2d(self.lab(self.gn(x)))))
         x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
         return self.fc(x.mean((1, 2)))
 class StdConv2d(nn.Conv2d):

@@ -1118,6 +1118,29 @@ def _frn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     return Mapped(nodes[-1], "filterresponsenorm2d", args, [run.x], [p for p in (w, b, tau) if p is not None])
 
 
+def _one_value(v: Any) -> bool:
+    """A parameter holding one value ([1], or any shape of 1s)."""
+    return isinstance(v, Param) and v.numel == 1
+
+
+@pattern("scale · x + bias in one module, each a parameter of one value (HGNetV2's LearnableAffineBlock)",
+         "scalaraffine", "the multiply alone stays the multiply rule's (layerscale scalar for a parameter of shape [])")
+def _scalar_affine(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or _ops(nodes) != ["aten.mul", "aten.add"] or arg(nodes[1], 2, "alpha", 1) != 1:
+        return None
+    mul, add = nodes
+    a, b = arg(mul, 0, "input"), arg(mul, 1, "other")
+    scale, x = (a, b) if _one_value(a) else (b, a)
+    c, d = arg(add, 0, "input"), arg(add, 1, "other")
+    bias, y = (c, d) if _one_value(c) else (d, c)
+    if not _one_value(scale) or not _one_value(bias) or not isinstance(x, Ref) or y != Ref(mul.name):
+        return None
+    # a parameter with more axes than x would broadcast the output to a larger rank
+    if max(len(scale.shape), len(bias.shape)) > len(ctx.shape(x)):
+        return None
+    return Mapped(add, "scalaraffine", {}, [tensor(mul, 1 if x is b else 0)], [scale, bias])
+
+
 @pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",
          "channel_shuffle", "the four ops in a row, each read only by the next")
 def _shuffle_idiom(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:

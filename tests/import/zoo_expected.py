@@ -63,8 +63,7 @@ EXPECTED: dict[str, str] = {
     "timm:haloregnetz_b": "reshapes across the batch axis, which cnncalc describes per sample",
     "timm:hardcorenas_a": "exact",
     "timm:hgnet_tiny": "exact",
-    "timm:hgnetv2_b0":
-        "multiplies by a parameter of shape [1]: only one value per channel (layer scale) has a cnncalc layer",
+    "timm:hgnetv2_b0": "exact",
     "timm:hrnet_w18_small": "exact",
     "timm:hrnet_w18_small_v2": "exact",
     "timm:inception_next_tiny": "exact",
