@@ -26,7 +26,8 @@ Rules (C = channels, E = elements of the output):
   + b, tau)``; params ``3C`` (w, b, tau; ``2C`` with ``tlu: false``); FLOPs ``6E`` (square, add,
   multiply; multiply, add; max), ``5E`` without the TLU
 - scalaraffine (HGNetV2's LearnableAffineBlock): ``scale · x + bias``, one learnable value each:
-  params 2, FLOPs ``2E``
+  params 2, FLOPs ``2E``; with ``square: true``, ``scale · x² + bias`` (MetaFormer's StarReLU after
+  its ReLU), FLOPs ``3E``
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
   normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and so do simplenorm and rmsnorm
 
@@ -47,7 +48,8 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
   ``H·W`` for the 2d forms), and when affine the normalised ``x · r`` (``E``, for dL/dw) and w
 - filterresponsenorm2d: the input, the inverse rms (``C``), ``x · r`` (``E``) and w; with the TLU,
   the affine output (``E``) and tau, which the max keeps
-- scalaraffine: the input (for dL/dscale) and scale (for dL/dx)
+- scalaraffine: the input (for dL/dscale) and scale (for dL/dx); with ``square``, the input (for the
+  square's gradient), ``x²`` (``E``, for dL/dscale) and scale
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -698,6 +700,8 @@ class ScalarAffine(Layer):
     #: The values scale and bias start at (they affect no count; kept for the export).
     scale_value: Number = 1.0
     bias_value: Number = 0.0
+    #: ``scale · x² + bias``: MetaFormer's StarReLU after its ReLU (``scale · relu(x) ** 2 + bias``).
+    square: Flag = False
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         return ins[0]
@@ -706,29 +710,41 @@ class ScalarAffine(Layer):
         return Num(2)  # scale and bias, one value each
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return 2 * elements(out)  # one multiply, one add
+        # one multiply, one add (and the square)
+        return Num(3 if self.square else 2) * elements(out)
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
-        # scale·x keeps x (for dL/dscale) and scale (for dL/dx); + bias keeps nothing
+        # scale·x keeps x (for dL/dscale) and scale (for dL/dx); + bias keeps nothing;
+        # with square, x ** 2 keeps x and scale·x² keeps x² instead
+        if self.square:
+            return (Saved.input(ins), Saved("square", numel(out)), Saved.weight(1))
         return (Saved.input(ins), Saved.weight(1))
 
     def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
-        x, scale = self.saved(ins, out)
+        kept = self.saved(ins, out)
+        if self.square:
+            x, sq, scale = kept
+            return (*((x, scale) if needs[0] else ()), *((sq,) if trainable else ()))
+        x, scale = kept
         return (*((x,) if trainable else ()), *((scale,) if needs[0] else ()))
+
+    def describe(self) -> str:
+        return "square" if self.square else ""
 
     torch_helpers = (
         '''class ScalarAffine(nn.Module):
     """scale · x + bias, one learnable value each (HGNetV2's LearnableAffineBlock)."""
 
-    def __init__(self, scale_value: float = 1.0, bias_value: float = 0.0) -> None:
+    def __init__(self, scale_value: float = 1.0, bias_value: float = 0.0, square: bool = False) -> None:
         super().__init__()
         self.scale = nn.Parameter(torch.tensor([scale_value]))
         self.bias = nn.Parameter(torch.tensor([bias_value]))
+        self.square = square
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * x + self.bias
+        return self.scale * (x ** 2 if self.square else x) + self.bias
 ''',
     )
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("ScalarAffine", **self.torch_args("scale_value", "bias_value"))
+        return torch_call("ScalarAffine", **self.torch_args("scale_value", "bias_value", "square"))

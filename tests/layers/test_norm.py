@@ -554,8 +554,10 @@ SAVED += [
 
 
 def _scalar_affine(args: Args, shape: Shape) -> Any:
-    """timm's LearnableAffineBlock (models/hgnet.py)."""
+    """timm's LearnableAffineBlock (models/hgnet.py); with square, StarReLU (models/metaformer.py) after its ReLU."""
     import torch
+
+    square = args.get("square", False)
 
     class LearnableAffineBlock(nn().Module):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -564,7 +566,7 @@ def _scalar_affine(args: Args, shape: Shape) -> Any:
             self.bias = nn().Parameter(torch.tensor([args.get("bias_value", 0.0)]))
 
         def forward(self, x: Any) -> Any:
-            return self.scale * x + self.bias
+            return self.scale * x ** 2 + self.bias if square else self.scale * x + self.bias
 
     return LearnableAffineBlock()
 
@@ -575,9 +577,25 @@ PEER_CASES += [
     pytest.param("torchinfo", "scalaraffine", {}, (8, 6, 6), 1, id="torchinfo scalar affine: its bias, once"),
 ]
 GENERATORS.update({
-    "scalaraffine": lambda rng, s: {"scale_value": rng.choice([1.0, 0.5]), "bias_value": rng.choice([0.0, 0.1])},
+    "scalaraffine": lambda rng, s: {"scale_value": rng.choice([1.0, 0.5]), "bias_value": rng.choice([0.0, 0.1]),
+                                    "square": rng.random() < 0.4},
 })
 STRATEGIES.update({
     "scalaraffine": lambda s: st.fixed_dictionaries({}, optional={"scale_value": st.floats(-2, 2),
-                                                                  "bias_value": st.floats(-2, 2)}),
+                                                                  "bias_value": st.floats(-2, 2),
+                                                                  "square": st.booleans()}),
 })
+
+# scalaraffine with square: MetaFormer's StarReLU after its ReLU, scale · x² + bias
+CASES += [
+    pytest.param("scalaraffine", {"square": True}, [64, 56, 56], [64, 56, 56], 2, 0, 0, 3 * 64 * 56 * 56,
+                 id="scalar affine of the square (StarReLU): square, multiply, add"),
+]
+SAVED += [
+    pytest.param("scalaraffine", {"square": True}, [X], [("input", E), ("act", E), ("weight", 1, STEP)],
+                 id="scalar affine of the square: x, x² and scale"),
+]
+AUTOGRAD += [
+    pytest.param("scalaraffine: {square: true}", lambda nn: _scalar_affine({"square": True}, (4, 8, 8)),
+                 id="scalar affine of the square"),
+]
