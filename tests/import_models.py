@@ -567,10 +567,22 @@ class LearnableAffineBlock(nn.Module):
         return self.scale * x + self.bias
 
 
+class StarReLU(nn.Module):
+    """MetaFormer's StarReLU: scale · relu(x) ** 2 + bias, the ReLU a module of its own, scale and bias of shape [1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.scale, self.bias = nn.Parameter(torch.tensor([0.8])), nn.Parameter(torch.tensor([-0.2]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.relu(x) ** 2 + self.bias
+
+
 class Norms(nn.Module):
     """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
     RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU), GroupNorm and LayerNorm2d
-    with a weight and no bias; HGNetV2's learnable scalar affine."""
+    with a weight and no bias; HGNetV2's learnable scalar affine, MetaFormer's StarReLU."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -579,6 +591,7 @@ class Norms(nn.Module):
         self.frn_act = nn.Sequential(FilterResponseNorm(8, tlu=False), nn.ReLU())
         self.gn = GroupNorm1NoBias(8)
         self.lab = LearnableAffineBlock()
+        self.act = StarReLU()
         self.ln2d = LayerNorm2dNoBias(8)
         self.sn2d = SimpleNorm2d(8)
         self.rms2d = RmsNorm2d(8)
@@ -588,7 +601,7 @@ class Norms(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.frn_act(self.frn(self.stem(x)))
-        x = self.rms2d(self.sn2d(self.ln2d(self.lab(self.gn(x)))))
+        x = self.rms2d(self.sn2d(self.ln2d(self.act(self.lab(self.gn(x))))))
         x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
         return self.fc(x.mean((1, 2)))
 class StdConv2d(nn.Conv2d):

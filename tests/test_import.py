@@ -47,7 +47,7 @@ MODELS = {
     "heads (q, k, v chunked: channel slices matmul copies at a larger batch)": models.Heads,
     "standardised (BiT's StdConv2d, NF-Nets' ScaledStdConv2d and its TF-same form)": models.Standardised,
     "norms (SimpleNorm, SimpleNorm2d, RmsNorm2d, nn.RMSNorm, filter response norm, GroupNorm and "
-    "LayerNorm2d without bias, a learnable scalar affine)": models.Norms,
+    "LayerNorm2d without bias, a learnable scalar affine, StarReLU)": models.Norms,
 }
 
 

@@ -1123,22 +1123,30 @@ def _one_value(v: Any) -> bool:
     return isinstance(v, Param) and v.numel == 1
 
 
-@pattern("scale · x + bias in one module, each a parameter of one value (HGNetV2's LearnableAffineBlock)",
-         "scalaraffine", "the multiply alone stays the multiply rule's (layerscale scalar for a parameter of shape [])")
+@pattern("scale · x + bias in one module, each a parameter of one value (HGNetV2's LearnableAffineBlock); "
+         "scale · x ** 2 + bias (MetaFormer's StarReLU, after its ReLU module)", "scalaraffine",
+         "the multiply alone stays the multiply rule's (layerscale scalar for a parameter of shape [])")
 def _scalar_affine(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
-    if module is None or _ops(nodes) != ["aten.mul", "aten.add"] or arg(nodes[1], 2, "alpha", 1) != 1:
+    square = _ops(nodes)[:1] in (["aten.pow"], ["aten.square"]) and len(nodes) == 3
+    if square and nodes[0].op == "aten.pow" and arg(nodes[0], 1, "exponent") not in (2, 2.0):
         return None
-    mul, add = nodes
+    body = nodes[1:] if square else nodes
+    if module is None or _ops(body) != ["aten.mul", "aten.add"] or arg(body[1], 2, "alpha", 1) != 1:
+        return None
+    mul, add = body
     a, b = arg(mul, 0, "input"), arg(mul, 1, "other")
     scale, x = (a, b) if _one_value(a) else (b, a)
     c, d = arg(add, 0, "input"), arg(add, 1, "other")
     bias, y = (c, d) if _one_value(c) else (d, c)
     if not _one_value(scale) or not _one_value(bias) or not isinstance(x, Ref) or y != Ref(mul.name):
         return None
+    if square and x != Ref(nodes[0].name):
+        return None
+    x = tensor(nodes[0]) if square else tensor(mul, 1 if x is b else 0)
     # a parameter with more axes than x would broadcast the output to a larger rank
     if max(len(scale.shape), len(bias.shape)) > len(ctx.shape(x)):
         return None
-    return Mapped(add, "scalaraffine", {}, [tensor(mul, 1 if x is b else 0)], [scale, bias])
+    return Mapped(add, "scalaraffine", {"square": True} if square else {}, [x], [scale, bias])
 
 
 @pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",

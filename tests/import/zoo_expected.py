@@ -94,7 +94,7 @@ EXPECTED: dict[str, str] = {
     "timm:nfnet_f0": "exact",
     "timm:nfnet_l0": "exact",
     "timm:poolformer_s12": "exact",
-    "timm:poolformerv2_s12": "no cnncalc layer computes this op",
+    "timm:poolformerv2_s12": "exact",
     "timm:rdnet_tiny": "exact",
     "timm:regnetv_040": "exact",
     "timm:regnetx_002": "exact",
