@@ -1062,8 +1062,9 @@ def _rsqrt_norm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
         x, channels = tensor(p1), shape[3]
         weights: tuple[Shape, ...] = ((channels,),)
     elif rank == 4 and run.dims == [1]:
+        # w of shape [C] would broadcast along W, not C: only [1, C, 1, 1] or [C, 1, 1] scale the channels
         x, channels = run.x, shape[1]
-        weights = ((channels,), (1, channels, 1, 1))
+        weights = ((1, channels, 1, 1), (channels, 1, 1))
     elif run.dims == list(range(rank - len(run.dims), rank)) and 0 not in run.dims:
         x, channels = run.x, 0
         weights = (tuple(shape[d] for d in run.dims),)
