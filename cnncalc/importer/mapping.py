@@ -938,23 +938,15 @@ def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
 
 
 class _Plain:
-    """A module call's ops without those that compute nothing in an fp32 capture: dtype asserts, a cast
-    to float32 of a tensor asserted float32 (``x.float()``, ``w.to(x.dtype)``), and ``expand`` (read by
-    the broadcasting op the pattern checks); :meth:`src` sees through them."""
+    """A module call's ops without ``expand`` (read by the broadcasting op the pattern checks, as FRN's
+    ``rms.expand(x.shape)``; no-op casts vanish at the capture); :meth:`src` sees through them."""
 
     def __init__(self, nodes: list[Node]) -> None:
         self.same: dict[str, Any] = {}
         self.nodes: list[Node] = []
-        fp32: set[Any] = set()
         for n in nodes:
-            src = n.args[0] if n.args else None
-            key = src.node if isinstance(src, Ref) else src.fqn if isinstance(src, Param) else None
-            if n.op == "aten._assert_tensor_metadata":
-                if str(n.kwargs.get("dtype")) == "torch.float32":
-                    fp32.add(key)
-            elif n.op == "aten.expand" or (n.op == "aten.to" and key in fp32 and len(n.args) == 2
-                                           and str(arg(n, 1, "dtype")) == "torch.float32"):
-                self.same[n.name] = self.src(src)
+            if n.op == "aten.expand":
+                self.same[n.name] = self.src(n.args[0])
             else:
                 self.nodes.append(n)
 
@@ -1097,7 +1089,7 @@ def _rsqrt_norm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
 
 @pattern("x · rsqrt(mean(x², (2, 3)) + eps) · w + b, then max(., tau), in one module (timm's "
          "FilterResponseNormTlu2d, and FilterResponseNormAct2d's norm)", "filterresponsenorm2d",
-         "w, b and tau of one value per channel; casts to float32 of float32 tensors compute nothing")
+         "w, b and tau of one value per channel")
 def _frn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if module is None or len(nodes) < 6:
         return None
