@@ -707,7 +707,7 @@ class ScalarAffine(Layer):
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return Num(2)  # scale and bias, one value each
+        return Sym("scale", 1) + Sym("bias", 1)  # one value each
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         # one multiply, one add (and the square)
