@@ -505,6 +505,121 @@ class Classic(nn.Module):
         return self.fc(x).softmax(-1)
 
 
+class SimpleNorm(nn.Module):
+    """timm's SimpleNorm (layers/fast_norm.py simple_norm): x · rsqrt(var(x) + eps) · w over the last axis."""
+
+    def __init__(self, c: int, affine: bool = True, unbiased: bool = True) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(c)) if affine else None
+        self.unbiased = unbiased
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(torch.var(x, dim=-1, keepdim=True, unbiased=self.unbiased) + 1e-6)
+        return x * self.weight if self.weight is not None else x
+
+
+class SimpleNorm2d(SimpleNorm):
+    """timm's SimpleNorm2d: permute to channels-last, SimpleNorm, permute back (ConvNeXt *_rms)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class RmsNorm2d(nn.Module):
+    """timm's RmsNorm2d (rms_norm2d): x · rsqrt(mean(x², dim 1) + eps) · w.reshape(1, -1, 1, 1)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(torch.mean(x.pow(2), dim=1, keepdim=True) + 1e-5)
+        return x * self.weight.reshape(1, -1, 1, 1)
+
+
+class FilterResponseNorm(nn.Module):
+    """timm's FilterResponseNormTlu2d: x · rsqrt(mean(x², (H, W)) + eps) · w + b, then max(., tau)."""
+
+    def __init__(self, c: int, tlu: bool = True) -> None:
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.rand(c)), nn.Parameter(torch.rand(c))
+        self.tau = nn.Parameter(torch.rand(c)) if tlu else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_dtype = x.dtype
+        rms = x.square().float().mean(dim=(2, 3), keepdim=True).add(1e-5).rsqrt().to(x_dtype)
+        x = x * rms.expand(x.shape)
+        x = x * self.weight.view(1, -1, 1, 1).to(dtype=x_dtype) + self.bias.view(1, -1, 1, 1).to(dtype=x_dtype)
+        return torch.maximum(x, self.tau.reshape(1, -1, 1, 1).to(dtype=x_dtype)) if self.tau is not None else x
+
+
+class GroupNorm1NoBias(nn.GroupNorm):
+    """PoolFormerV2's GroupNorm1NoBias: one group, a weight, the bias set to None."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__(1, c, eps=1e-6)
+        self.bias = None
+
+
+class LayerNorm2dNoBias(nn.LayerNorm):
+    """MetaFormer's LayerNorm2dNoBias: LayerNorm over the channels of [N, C, H, W], no bias."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__(c, eps=1e-6, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LearnableAffineBlock(nn.Module):
+    """HGNetV2's LearnableAffineBlock: scale · x + bias, each a parameter of shape [1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale, self.bias = nn.Parameter(torch.tensor([1.5])), nn.Parameter(torch.tensor([0.1]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x + self.bias
+
+
+class StarReLU(nn.Module):
+    """MetaFormer's StarReLU: scale · relu(x) ** 2 + bias, the ReLU a module of its own, scale and bias of shape [1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.scale, self.bias = nn.Parameter(torch.tensor([0.8])), nn.Parameter(torch.tensor([-0.2]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.relu(x) ** 2 + self.bias
+
+
+class Norms(nn.Module):
+    """The norms real CNNs use beyond BatchNorm: SimpleNorm (2d, and channels-last without a weight),
+    RmsNorm2d, nn.RMSNorm, filter response norm (with and without its TLU), GroupNorm and LayerNorm2d
+    with a weight and no bias; HGNetV2's learnable scalar affine, MetaFormer's StarReLU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.frn = FilterResponseNorm(8)
+        self.frn_act = nn.Sequential(FilterResponseNorm(8, tlu=False), nn.ReLU())
+        self.gn = GroupNorm1NoBias(8)
+        self.lab = LearnableAffineBlock()
+        self.act = StarReLU()
+        self.ln2d = LayerNorm2dNoBias(8)
+        self.sn2d = SimpleNorm2d(8)
+        self.rms2d = RmsNorm2d(8)
+        self.sn = SimpleNorm(8, affine=False)
+        self.rms = nn.RMSNorm(8, eps=1e-6)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.frn_act(self.frn(self.stem(x)))
+        x = self.rms2d(self.sn2d(self.ln2d(self.act(self.lab(self.gn(x))))))
+        x = self.rms(self.sn(x.permute(0, 2, 3, 1)))
+        return self.fc(x.mean((1, 2)))
 class StdConv2d(nn.Conv2d):
     """BiT's weight-standardised convolution as timm writes it: F.batch_norm over each output channel's weights."""
 
@@ -768,6 +883,8 @@ REFUSED = {
     "fused attention": (lambda: nn.Sequential(Sdpa()), "aten.scaled_dot_product_attention", "attention"),
     "matmul of a vector": (lambda: nn.Sequential(Pooled()), "aten.matmul", "one rank with the batch first"),
     "mish": (lambda: nn.Sequential(nn.Conv2d(3, 4, 1), nn.Mish()), "aten.mish", "Mish"),
+    "biased variance norm": (lambda: nn.Sequential(SimpleNorm2d(3, unbiased=False)), "aten.var",
+                             "no cnncalc layer computes"),
     "learnable bias": (lambda: nn.Sequential(Bias()), "aten.add", "learnable tensor"),
     "shared weights": (Shared, "aten.conv2d", "shared weights"),
     "hardtanh": (lambda: nn.Sequential(nn.Hardtanh(-2.0, 2.0)), "aten.hardtanh", "hardtanh over [-2, 2]"),

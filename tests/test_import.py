@@ -50,6 +50,8 @@ MODELS = {
     "padded (reflection, replication, circular padding; blur pooling's fixed filter; BatchNorm1d on [N, C])":
         models.Padded,
     "responses (ConvNeXt-V2's GRN: timm's channels-first and -last, the paper's; SSD's L2Norm)": models.Responses,
+    "norms (SimpleNorm, SimpleNorm2d, RmsNorm2d, nn.RMSNorm, filter response norm, GroupNorm and "
+    "LayerNorm2d without bias, a learnable scalar affine, StarReLU)": models.Norms,
 }
 
 

@@ -284,19 +284,37 @@ def _ln(node: Node, ctx: Context) -> Result:
     return Mapped(node, "layernorm", args, [x], [p for p in (w, b) if p is not None])
 
 
-@rule("aten.group_norm", torch="nn.GroupNorm, F.group_norm", layer="groupnorm")
+@rule("aten.group_norm", torch="nn.GroupNorm, F.group_norm", layer="groupnorm",
+      when="a weight without a bias (PoolFormerV2's GroupNorm1NoBias) is `bias: false`")
 def _gn(node: Node, ctx: Context) -> Result:
     x = tensor(node)
     w, b = param(node, 2, "weight"), param(node, 3, "bias")
-    if (w is None) != (b is None):
-        raise Unmappable("has a weight without a bias (or a bias without a weight)")
+    if w is None and b is not None:
+        raise Unmappable("has a bias without a weight")
     args: dict[str, Any] = {"num_groups": int(arg(node, 1, "num_groups"))}
     if w is None:
         args["affine"] = False
+    elif b is None:
+        args["bias"] = False
     eps = float(arg(node, 4, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps
     return Mapped(node, "groupnorm", args, [x], [p for p in (w, b) if p is not None])
+
+
+@rule("aten.rms_norm", torch="nn.RMSNorm, F.rms_norm, timm's RmsNorm", layer="rmsnorm",
+      when="over the trailing axes; eps None is PyTorch's default (the dtype's machine epsilon)")
+def _rms(node: Node, ctx: Context) -> Result:
+    x = tensor(node)
+    shape = [int(s) for s in arg(node, 1, "normalized_shape")]
+    w = param(node, 2, "weight")
+    args: dict[str, Any] = {"normalized_shape": shape[0] if len(shape) == 1 else shape}
+    if w is None:
+        args["elementwise_affine"] = False
+    eps = arg(node, 3, "eps", None)
+    if eps is not None:
+        args["eps"] = float(eps)
+    return Mapped(node, "rmsnorm", args, [x], [w] if w is not None else [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1016,7 +1034,8 @@ def _normalize(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
 
 
 @pattern("permute(0, 2, 3, 1) → F.layer_norm over C → permute(0, 3, 1, 2) in one module "
-         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine with a bias, or not affine at all")
+         "(torchvision's and timm's LayerNorm2d)", "layernorm2d", "affine, with a bias or without (MetaFormer's "
+         "LayerNorm2dNoBias: `bias: false`), or not affine at all")
 def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if _ops(nodes) != ["aten.permute", "aten.layer_norm", "aten.permute"] or not _chain(nodes):
         return None
@@ -1028,13 +1047,220 @@ def _ln2d(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
     if [int(s) for s in arg(ln, 1, "normalized_shape")] != [ctx.shape(x)[1]]:
         return None
     w, b = param(ln, 2, "weight"), param(ln, 3, "bias")
-    if (w is None) != (b is None):
+    if w is None and b is not None:
         return None
     args: dict[str, Any] = {} if w is not None else {"elementwise_affine": False}
+    if w is not None and b is None:
+        args["bias"] = False
     eps = float(arg(ln, 4, "eps", 1e-5))
     if eps != 1e-5:
         args["eps"] = eps
     return Mapped(p2, "layernorm2d", args, [x], [p for p in (w, b) if p is not None])
+
+
+class _Plain:
+    """A module call's ops without ``expand`` (read by the broadcasting op the pattern checks, as FRN's
+    ``rms.expand(x.shape)``; no-op casts vanish at the capture); :meth:`src` sees through them."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.same: dict[str, Any] = {}
+        self.nodes: list[Node] = []
+        for n in nodes:
+            if n.op == "aten.expand":
+                self.same[n.name] = self.src(n.args[0])
+            else:
+                self.nodes.append(n)
+
+    def src(self, v: Any) -> Any:
+        """What a value stands for, through the ops that compute nothing."""
+        while isinstance(v, Ref) and v.node in self.same:
+            v = self.same[v.node]
+        return v
+
+    def reads(self, node: Node, i: int, prev: Node) -> bool:
+        """Argument ``i`` of ``node`` is the output of ``prev``."""
+        v = self.src(arg(node, i, ""))
+        return isinstance(v, Ref) and v.node == prev.name
+
+    def operands(self, node: Node) -> tuple[Any, Any]:
+        """The two operands of a binary op, seen through."""
+        return self.src(arg(node, 0, "input")), self.src(arg(node, 1, "other"))
+
+
+@dataclass
+class _RsqrtRun:
+    """``x · rsqrt(s(x) + eps)``: its input, statistic (``var``: unbiased variance; ``ms``: mean of
+    squares), axes, eps, and the index in the plain ops of the multiply that ends it."""
+
+    x: Ref
+    stat: str
+    dims: list[int]
+    eps: float
+    end: int
+
+
+def _rsqrt_run(plain: _Plain, ctx: Context) -> _RsqrtRun | None:
+    """Match var(x) or mean(x²) with keepdim, + eps, rsqrt, x · r at the start of the plain ops."""
+    ns = plain.nodes
+    first = ns[0] if ns else None
+    if first is None:
+        return None
+    x = plain.src(arg(first, 0, "input"))
+    if not isinstance(x, Ref):
+        return None
+    if first.op == "aten.var":
+        correction = first.kwargs.get("correction", 1 if arg(first, 2, "unbiased", True) else 0)
+        keepdim = first.kwargs.get("keepdim", arg(first, 3, "keepdim", False))
+        stat, k = "var", 1
+        if correction != 1 or not keepdim:
+            return None
+    elif first.op in ("aten.pow", "aten.square") and len(ns) > 1 and ns[1].op == "aten.mean":
+        if first.op == "aten.pow" and arg(first, 1, "exponent") not in (2, 2.0):
+            return None
+        if not plain.reads(ns[1], 0, first) or not arg(ns[1], 2, "keepdim", False):
+            return None
+        stat, k = "ms", 2
+    else:
+        return None
+    reduce = ns[k - 1]
+    dims = arg(reduce, 1, "dim")
+    if not dims or len(ns) < k + 3:
+        return None
+    rank = len(ctx.shape(x))
+    dims = sorted(int(d) % rank for d in ([dims] if isinstance(dims, int) else dims))
+    add, rs, mul = ns[k:k + 3]
+    eps = arg(add, 1, "other")
+    if add.op != "aten.add" or not plain.reads(add, 0, reduce) or not _number(eps) or arg(add, 2, "alpha", 1) != 1:
+        return None
+    if rs.op != "aten.rsqrt" or not plain.reads(rs, 0, add) or mul.op != "aten.mul":
+        return None
+    a, b = plain.operands(mul)
+    if {getattr(a, "node", None), getattr(b, "node", None)} != {x.node, rs.name}:
+        return None
+    return _RsqrtRun(x, stat, dims, float(eps), k + 2)
+
+
+def _scaled_by(plain: _Plain, i: int, op: str, shapes: tuple[Shape, ...]) -> Param | None:
+    """The parameter that plain op ``i`` (``op``) combines with op ``i - 1``'s output, if of one of ``shapes``."""
+    if i >= len(plain.nodes) or plain.nodes[i].op != op:
+        return None
+    a, b = plain.operands(plain.nodes[i])
+    prev = plain.nodes[i - 1].name
+    p = b if isinstance(a, Ref) and a.node == prev else a if isinstance(b, Ref) and b.node == prev else None
+    return p if isinstance(p, Param) and tuple(p.shape) in shapes else None
+
+
+@pattern("x · rsqrt(var(x) + eps) · w, x · rsqrt(mean(x²) + eps) · w in one module, channels-last or "
+         "channels-first (timm's SimpleNorm, SimpleNorm2d, RmsNorm2d; ConvNeXt *_rms)",
+         "simplenorm, simplenorm2d, rmsnorm, rmsnorm2d",
+         "the unbiased variance (torch.var's default) or the mean of squares, keepdim, over the channels "
+         "(dim 1 of [N, C, H, W], or the last axis between permute(0, 2, 3, 1) and permute(0, 3, 1, 2)) or the "
+         "trailing axes; w of the normalised shape, or none")
+def _rsqrt_norm(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or len(nodes) < 4:
+        return None
+    permuted = _ops(nodes)[0] == "aten.permute" and _ops(nodes)[-1] == "aten.permute"
+    plain = _Plain(nodes[1:-1] if permuted else nodes)
+    run = _rsqrt_run(plain, ctx)
+    if run is None:
+        return None
+    shape = ctx.shape(run.x)
+    rank = len(shape)
+    if permuted:
+        p1, p2 = nodes[0], nodes[-1]
+        if rank != 4 or list(arg(p1, 1, "dims")) != [0, 2, 3, 1] or list(arg(p2, 1, "dims")) != [0, 3, 1, 2]:
+            return None
+        if run.x.node != p1.name or run.dims != [3]:
+            return None
+        x, channels = tensor(p1), shape[3]
+        weights: tuple[Shape, ...] = ((channels,),)
+    elif rank == 4 and run.dims == [1]:
+        # w of shape [C] would broadcast along W, not C: only [1, C, 1, 1] or [C, 1, 1] scale the channels
+        x, channels = run.x, shape[1]
+        weights = ((1, channels, 1, 1), (channels, 1, 1))
+    elif run.dims == list(range(rank - len(run.dims), rank)) and 0 not in run.dims:
+        x, channels = run.x, 0
+        weights = (tuple(shape[d] for d in run.dims),)
+    else:
+        return None
+    w = _scaled_by(plain, run.end + 1, "aten.mul", weights)
+    if len(plain.nodes) != run.end + (2 if w is not None else 1):
+        return None
+    # the module's output: the last op, or a permute (or a cast) of it
+    end = nodes[-1]
+    if plain.src(Ref(end.name) if not permuted else arg(end, 0, "input")) != Ref(plain.nodes[-1].name):
+        return None
+    args: dict[str, Any] = {}
+    if w is None:
+        args["elementwise_affine"] = False
+    simple = run.stat == "var"
+    if channels:
+        typ = "simplenorm2d" if simple else "rmsnorm2d"
+        if run.eps != 1e-6:
+            args["eps"] = run.eps
+    else:
+        typ = "simplenorm" if simple else "rmsnorm"
+        ns = [shape[d] for d in run.dims]
+        if len(ns) > 1:
+            args["normalized_shape"] = ns
+        if run.eps != 1e-6 or not simple:
+            args["eps"] = run.eps
+    return Mapped(end, typ, args, [x], [w] if w is not None else [])
+
+
+@pattern("x · rsqrt(mean(x², (2, 3)) + eps) · w + b, then max(., tau), in one module (timm's "
+         "FilterResponseNormTlu2d, and FilterResponseNormAct2d's norm)", "filterresponsenorm2d",
+         "w, b and tau of one value per channel")
+def _frn(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    if module is None or len(nodes) < 6:
+        return None
+    plain = _Plain(nodes)
+    run = _rsqrt_run(plain, ctx)
+    if run is None or run.stat != "ms" or run.dims != [2, 3] or len(ctx.shape(run.x)) != 4:
+        return None
+    per_channel = ((1, ctx.shape(run.x)[1], 1, 1),)
+    w = _scaled_by(plain, run.end + 1, "aten.mul", per_channel)
+    b = _scaled_by(plain, run.end + 2, "aten.add", per_channel)
+    tau = _scaled_by(plain, run.end + 3, "aten.maximum", per_channel)
+    if w is None or b is None or len(plain.nodes) != run.end + (4 if tau is not None else 3):
+        return None
+    if plain.src(Ref(nodes[-1].name)) != Ref(plain.nodes[-1].name):
+        return None
+    args: dict[str, Any] = {} if tau is not None else {"tlu": False}
+    if run.eps != 1e-5:
+        args["eps"] = run.eps
+    return Mapped(nodes[-1], "filterresponsenorm2d", args, [run.x], [p for p in (w, b, tau) if p is not None])
+
+
+def _one_value(v: Any) -> bool:
+    """A parameter holding one value ([1], or any shape of 1s)."""
+    return isinstance(v, Param) and v.numel == 1
+
+
+@pattern("scale · x + bias in one module, each a parameter of one value (HGNetV2's LearnableAffineBlock); "
+         "scale · x ** 2 + bias (MetaFormer's StarReLU, after its ReLU module)", "scalaraffine",
+         "the multiply alone stays the multiply rule's (layerscale scalar for a parameter of shape [])")
+def _scalar_affine(nodes: list[Node], module: Any, ctx: Context) -> Mapped | None:
+    square = _ops(nodes)[:1] in (["aten.pow"], ["aten.square"]) and len(nodes) == 3
+    if square and nodes[0].op == "aten.pow" and arg(nodes[0], 1, "exponent") not in (2, 2.0):
+        return None
+    body = nodes[1:] if square else nodes
+    if module is None or _ops(body) != ["aten.mul", "aten.add"] or arg(body[1], 2, "alpha", 1) != 1:
+        return None
+    mul, add = body
+    a, b = arg(mul, 0, "input"), arg(mul, 1, "other")
+    scale, x = (a, b) if _one_value(a) else (b, a)
+    c, d = arg(add, 0, "input"), arg(add, 1, "other")
+    bias, y = (c, d) if _one_value(c) else (d, c)
+    if not _one_value(scale) or not _one_value(bias) or not isinstance(x, Ref) or y != Ref(mul.name):
+        return None
+    if square and x != Ref(nodes[0].name):
+        return None
+    x = tensor(nodes[0]) if square else tensor(mul, 1 if x is b else 0)
+    # a parameter with more axes than x would broadcast the output to a larger rank
+    if max(len(scale.shape), len(bias.shape)) > len(ctx.shape(x)):
+        return None
+    return Mapped(add, "scalaraffine", {"square": True} if square else {}, [x], [scale, bias])
 
 
 @pattern("x.view(N, g, C/g, H, W).transpose(1, 2).contiguous().view(N, C, H, W) (ShuffleNet's channel_shuffle)",

@@ -1,6 +1,8 @@
 """Normalisation: batchnorm1d/2d/3d, instancenorm1d/2d/3d, layernorm, layernorm2d, groupnorm,
 localresponsenorm (local response norm), layerscale, globalresponsenorm (ConvNeXt-V2's GRN),
-normalize (``F.normalize``, SSD's L2Norm) and EvoNorm (evonorm2ds0, evonorm2ds0a, evonorm2db0).
+normalize (``F.normalize``, SSD's L2Norm), EvoNorm (evonorm2ds0, evonorm2ds0a, evonorm2db0);
+simplenorm, simplenorm2d, rmsnorm and rmsnorm2d (x · rsqrt(s(x) + eps) · w: x not centred, no
+bias); filterresponsenorm2d (frn); scalaraffine.
 
 Rules (C = channels, E = elements of the output):
 
@@ -8,7 +10,8 @@ Rules (C = channels, E = elements of the output):
   tracking statistics; FLOPs ``2E`` (at inference the statistics fold into one multiply and one add)
 - layernorm, groupnorm, instancenorm: params ``2·normalized`` (γ, β) when affine; FLOPs ``5E`` for
   the statistics and normalisation (mean: 1 add; variance: subtract, square, add; scale: 1 multiply)
-  plus ``2E`` when affine
+  plus ``2E`` when affine; layernorm, layernorm2d and groupnorm with ``bias: false`` (a weight, no β): params
+  ``normalized``, plus ``E`` FLOPs
 - local response norm: FLOPs ``(size + 4)·E`` (square, window sum, scale, add k, power, divide)
 - layerscale: a learnable multiplier per channel along ``dim`` (ConvNeXt, CaiT; ``dim: -1`` for
   channels-last), or with ``scalar: true`` one value for the whole tensor (NF-Nets' skip-init
@@ -20,9 +23,23 @@ Rules (C = channels, E = elements of the output):
 - normalize, along ``dim``: ``x / max(‖x‖_p, eps)`` for each of the ``V = E/n`` vectors of ``n``
   values; FLOPs ``3E + 2V`` (``|x|^p`` and an add per element and a root per vector for the
   norm, the max per vector, a divide per element)
+- simplenorm (timm's SimpleNorm, over the trailing ``normalized_shape``), simplenorm2d (over the
+  channels of [C, H, W], timm's SimpleNorm2d): ``x · rsqrt(var(x) + eps) · w``, the variance
+  unbiased (``torch.var``); params ``normalized`` (w) when ``elementwise_affine``; FLOPs ``5E``
+  (variance: mean 1 add, subtract, square, add; then 1 multiply by the inverse root) plus ``E`` for w
+- rmsnorm (``nn.RMSNorm``), rmsnorm2d (timm's RmsNorm2d): ``x · rsqrt(mean(x²) + eps) · w``;
+  params as simplenorm; FLOPs ``3E`` (square, add, multiply) plus ``E`` for w. For both, eps and the
+  root, once per normalised row, are not counted, as for layernorm
+- filterresponsenorm2d (timm's FilterResponseNormTlu2d): ``max(x · rsqrt(mean(x², (H, W)) + eps) · w
+  + b, tau)``; params ``3C`` (w, b, tau; ``2C`` with ``tlu: false``); FLOPs ``6E`` (square, add,
+  multiply; multiply, add; max), ``5E`` without the TLU
+- scalaraffine (HGNetV2's LearnableAffineBlock): ``scale · x + bias``, one learnable value each:
+  params 2, FLOPs ``2E``; with ``square: true``, ``scale · x² + bias`` (MetaFormer's StarReLU after
+  its ReLU), FLOPs ``3E``
 - receptive field: unchanged, except that layernorm makes it whole along any spatial axis it
-  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), globalresponsenorm
-  along every spatial axis, and normalize along ``dim`` when it is a spatial axis
+  normalises over (none for ``LayerNorm(C)`` on a channels-last tensor), and so do simplenorm and
+  rmsnorm; globalresponsenorm along every spatial axis, and normalize along ``dim`` when it is a
+  spatial axis
 
 Saved for backward (statistics in fp32, PyTorch's accumulation type):
 
@@ -42,6 +59,13 @@ Saved for backward (statistics in fp32, PyTorch's accumulation type):
   not make)
 - normalize (measured on ``F.normalize``): the input, the norm and the clamped norm (``V``
   each); under autocast it runs in fp32, as globalresponsenorm
+- simplenorm, simplenorm2d, rmsnorm, rmsnorm2d (composed of PyTorch ops, in the activations'
+  dtype): the input (for the statistic), the inverse root per normalised row (``E/normalized``;
+  ``H·W`` for the 2d forms), and when affine the normalised ``x · r`` (``E``, for dL/dw) and w
+- filterresponsenorm2d: the input, the inverse rms (``C``), ``x · r`` (``E``) and w; with the TLU,
+  the affine output (``E``) and tau, which the max keeps
+- scalaraffine: the input (for dL/dscale) and scale (for dL/dx); with ``square``, the input (for the
+  square's gradient), ``x²`` (``E``, for dL/dscale) and scale
 
 Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
 
@@ -58,6 +82,10 @@ Peer tools (see cnncalc.layers.peers; "5|4E": 5E when affine, else 4E):
   among its patched functions) 0
 - torchinfo: the parameters (γ and β are called weight and bias), except layerscale's ``gamma``: 0
   (normalize has none)
+- simplenorm, simplenorm2d, rmsnorm and rmsnorm2d: fvcore, thop and ptflops 0 (no handled op, no
+  hook, written with operators); torchinfo their weight
+- filterresponsenorm2d: fvcore, thop and ptflops 0; torchinfo ``2C`` (weight and bias, not tau)
+- scalaraffine: fvcore, thop and ptflops 0; torchinfo 1 (bias, not scale)
 
 EvoNorm-S0 (Liu et al. 2020, "Evolving Normalization-Activation Layers"; timm's ``EvoNorm2dS0``
 and ``EvoNorm2dS0a``): evonorm2ds0 and evonorm2ds0a compute ``y = x·σ(v·x) / s·γ + β`` on a
@@ -142,9 +170,9 @@ def _ptflops_lrn(layer: LocalResponseNorm, ins: Sequence[Shape], out: Shape) -> 
     return 3 * numel(out) + (ins[0][0] + layer.size - 1) * numel(ins[0][1:])
 
 
-def _affine_flops(affine: bool, out: Shape) -> Term:
-    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β."""
-    return Num(7 if affine else 5) * elements(out)
+def _affine_flops(affine: bool, out: Shape, bias: bool = True) -> Term:
+    """5 per element for statistics and normalisation, 2 more for the affine γ·x + β (1 for γ·x without β)."""
+    return Num((7 if bias else 6) if affine else 5) * elements(out)
 
 
 def _stats(rows: int, per_sample: bool = True) -> Saved:
@@ -269,7 +297,7 @@ class LayerNorm(Layer):
         return Num(2 if self.bias else 1) * prod(Sym(a, n) for a, n in zip(names, ns))
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.elementwise_affine), out)
+        return _affine_flops(bool(self.elementwise_affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         rows = numel(ins[0]) // numel(self.normalized(ins[0]))
@@ -296,16 +324,18 @@ class LayerNorm2d(Layer):
     spatial = True
     eps: Number = 1e-6
     elementwise_affine: Flag = True
+    #: False: a weight without a bias (MetaFormer's LayerNorm2dNoBias)
+    bias: Flag = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         self.expect_rank(ins[0])
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return 2 * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
+        return Num(2 if self.bias else 1) * Sym("C", ins[0][0]) if self.elementwise_affine else ZERO
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.elementwise_affine), out)
+        return _affine_flops(bool(self.elementwise_affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         # one row per position: H·W
@@ -324,7 +354,7 @@ class LayerNorm2d(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         # eps always given: nn.LayerNorm's default (1e-5) is not LayerNorm2d's (1e-6)
-        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine"))
+        return torch_call("LayerNorm2d", ins[0][0], eps=self.eps, **self.torch_args("elementwise_affine", "bias"))
 
 
 @register("groupnorm")
@@ -340,6 +370,8 @@ class GroupNorm(Layer):
     num_channels: Pos | None = None
     eps: Number = 1e-5
     affine: Flag = True
+    #: False: a weight without a bias (PoolFormerV2's GroupNorm1NoBias)
+    bias: Flag = True
 
     def infer(self, ins: Sequence[Shape]) -> Shape:
         c = ins[0][0]
@@ -352,16 +384,16 @@ class GroupNorm(Layer):
         return ins[0]
 
     def params_term(self, ins: Sequence[Shape]) -> Term:
-        return 2 * Sym("C", ins[0][0]) if self.affine else ZERO
+        return Num(2 if self.bias else 1) * Sym("C", ins[0][0]) if self.affine else ZERO
 
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
-        return _affine_flops(bool(self.affine), out)
+        return _affine_flops(bool(self.affine), out, bool(self.bias))
 
     def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
         return (Saved.input(ins), _stats(self.num_groups))
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
-        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine"))
+        return torch_call("nn.GroupNorm", self.num_groups, ins[0][0], **self.torch_args("eps", "affine", "bias"))
 
 
 @register("localresponsenorm", "lrn")
@@ -816,3 +848,302 @@ class EvoNorm2dB0(Layer):
 
     def torch_module(self, ins: Sequence[Shape]) -> str:
         return torch_call("EvoNorm2dB0", ins[0][0], **self.torch_args("apply_act", "momentum", "eps"))
+
+
+def _trailing(normalized_shape: int | tuple[int, ...] | None, shape: Shape) -> tuple[int, ...]:
+    """The trailing axes a channels-last norm normalises over (default: the last axis)."""
+    if normalized_shape is None:
+        return shape[-1:]
+    ns = normalized_shape if isinstance(normalized_shape, tuple) else (normalized_shape,)
+    if len(ns) > len(shape) or tuple(shape[len(shape) - len(ns) :]) != ns:
+        raise LayerError(f"normalized_shape {list(ns)} does not match the input's trailing axes {fmt_shape(shape)}")
+    return ns
+
+
+class _RsqrtNorm(Layer):
+    """``x · rsqrt(s(x) + eps) · w`` over the channels, x not centred, no bias: simplenorm and rmsnorm."""
+
+    prefix = "norm"
+    # the exported helpers compute with Python operators (x * r): no hook, no handled op, no patched call
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=params)
+    #: FLOPs per element of the statistic s(x) (4: the variance's mean, subtract, square, add; 2: square, add)
+    stat_cost: ClassVar[int] = 4
+    #: What the statistic is, for the saved tensor's name.
+    stat: ClassVar[str] = "inverse std"
+
+    elementwise_affine: Flag = True
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        """The axes normalised over, as their sizes (the channels, for the channels-first forms)."""
+        return (shape[0],)
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        self.normalized(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        if not self.elementwise_affine:
+            return ZERO
+        ns = self.normalized(ins[0])
+        if self.ndim is not None:
+            return Sym("C", ns[0])
+        names = axis_names(len(ins[0]))[len(ins[0]) - len(ns) :]
+        return prod(Sym(a, n) for a, n in zip(names, ns))
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # the statistic, one multiply by its inverse root, and one by w when affine (eps and rsqrt are per row)
+        return Num(self.stat_cost + 1 + (1 if self.elementwise_affine else 0)) * elements(out)
+
+    def rows(self, shape: Shape) -> int:
+        """One statistic per normalised row."""
+        return numel(shape) // numel(self.normalized(shape))
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # s(x) keeps x; rsqrt keeps its result (one per row, in the activations' dtype); x·r keeps both;
+        # (x·r)·w keeps x·r for dL/dw and w for dL/dx
+        kept = [Saved.input(ins), Saved(self.stat, self.rows(ins[0]))]
+        if self.elementwise_affine:
+            kept += [Saved("normalised input", numel(out)), Saved.weight(numel(self.normalized(ins[0])))]
+        return tuple(kept)
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        kept = self.saved(ins, out)
+        if not self.elementwise_affine:
+            return kept if needs[0] else ()
+        x, r, xr, w = kept
+        # the statistic's ops keep theirs only when x needs a gradient; (x·r)·w keeps x·r for dL/dw only
+        return (*((x, r, w) if needs[0] else ()), *((xr,) if trainable else ()))
+
+    def receptive(self, fields: Sequence[RF], ins: Sequence[Shape], out: Shape) -> RF:
+        if self.ndim is not None:
+            return fields[0]
+        rank, k = len(ins[0]), len(self.normalized(ins[0]))
+        return fields[0].whole_along(spatial_axes(fields[0].layout, range(rank - k, rank)))
+
+
+_SIMPLE_NORM = '''class SimpleNorm(nn.Module):
+    """x / sqrt(var(x) + eps) · weight over the trailing axes (timm's SimpleNorm; the variance is unbiased)."""
+
+    def __init__(self, normalized_shape: tuple[int, ...], eps: float = 1e-6, elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape, self.eps = normalized_shape, eps
+        self.weight = nn.Parameter(torch.ones(normalized_shape)) if elementwise_affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(-1, -len(self.normalized_shape) - 1, -1))
+        x = x * torch.rsqrt(torch.var(x, dim=dims, keepdim=True) + self.eps)
+        return x * self.weight if self.weight is not None else x
+'''
+
+
+@register("simplenorm")
+class SimpleNorm(_RsqrtNorm):
+    """``x · rsqrt(var(x) + eps) · w`` over the trailing axes, channels-last (timm's SimpleNorm; unbiased variance)."""
+
+    normalized_shape: PosN | None = None
+    eps: Number = 1e-6
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        return _trailing(self.normalized_shape, shape)
+
+    torch_helpers = (_SIMPLE_NORM,)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("SimpleNorm", self.normalized(ins[0]), **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("simplenorm2d")
+class SimpleNorm2d(_RsqrtNorm):
+    """``x · rsqrt(var(x) + eps) · w`` over the channels of a [C, H, W] map (timm's SimpleNorm2d)."""
+
+    ndim = 2
+    spatial = True
+    eps: Number = 1e-6
+
+    torch_helpers = (
+        _SIMPLE_NORM,
+        '''class SimpleNorm2d(SimpleNorm):
+    """SimpleNorm over the channels at every position of [N, C, H, W] (timm's SimpleNorm2d)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("SimpleNorm2d", (ins[0][0],), **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("rmsnorm")
+class RMSNorm(_RsqrtNorm):
+    """``x · rsqrt(mean(x²) + eps) · w`` over the trailing axes (``torch.nn.RMSNorm``, timm's RmsNorm)."""
+
+    stat_cost = 2
+    stat = "inverse rms"
+    normalized_shape: PosN | None = None
+    #: None: PyTorch's default, the machine epsilon of the dtype.
+    eps: Number | None = None
+
+    def normalized(self, shape: Shape) -> tuple[int, ...]:
+        return _trailing(self.normalized_shape, shape)
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        ns = self.normalized(ins[0])
+        return torch_call("nn.RMSNorm", ns[0] if len(ns) == 1 else ns, **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("rmsnorm2d")
+class RMSNorm2d(_RsqrtNorm):
+    """``x · rsqrt(mean(x²) + eps) · w`` over the channels of a [C, H, W] map (timm's RmsNorm2d)."""
+
+    stat_cost = 2
+    stat = "inverse rms"
+    ndim = 2
+    spatial = True
+    eps: Number = 1e-6
+
+    torch_helpers = (
+        '''class RmsNorm2d(nn.Module):
+    """x / sqrt(mean(x², channels) + eps) · weight at every position of [N, C, H, W] (timm's RmsNorm2d)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6, elementwise_affine: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels)) if elementwise_affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + self.eps)
+        return x * self.weight.reshape(1, -1, 1, 1) if self.weight is not None else x
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("RmsNorm2d", ins[0][0], **self.torch_args("eps", "elementwise_affine"))
+
+
+@register("filterresponsenorm2d", "frn")
+class FilterResponseNorm2d(Layer):
+    """Filter response normalisation with its thresholded linear unit (timm's FilterResponseNormTlu2d)."""
+
+    prefix = "frn"
+    # written with operators: no hook, no handled op, no patched call; torchinfo counts weight and bias, not tau
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing,
+                  torchinfo=lambda layer, ins, out: 2 * ins[0][0])
+    ndim = 2
+    spatial = True
+
+    eps: Number = 1e-5
+    #: The thresholded linear unit ``max(y, tau)`` after the affine (False: FilterResponseNormAct2d's norm).
+    tlu: Flag = True
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        self.expect_rank(ins[0])
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Num(3 if self.tlu else 2) * Sym("C", ins[0][0])  # w, b (and tau)
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # square, add (the mean), multiply by the inverse rms; w·x + b; max with tau
+        return Num(3 + 2 + (1 if self.tlu else 0)) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # x² keeps x; rsqrt its result (one per channel); (x·r)·w keeps x·r and w; max(y, tau) keeps y and tau
+        c, e = ins[0][0], numel(out)
+        kept = [Saved.input(ins), Saved("inverse rms", c), Saved("normalised input", e), Saved.weight(c)]
+        if self.tlu:
+            kept += [Saved("affine output", e), Saved("tau", c, dtype="weights", ref="weight", per_sample=False)]
+        return tuple(kept)
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        kept = self.saved(ins, out)
+        if not (needs[0] or trainable):
+            return ()
+        x, r, xr, w, *tlu = kept
+        # the statistic's ops and w keep theirs for dL/dx, x·r for dL/dw only; max keeps both whenever it has a grad
+        return (*((x, r, w) if needs[0] else ()), *((xr,) if trainable else ()), *tlu)
+
+    def describe(self) -> str:
+        return "" if self.tlu else "no tlu"
+
+    torch_helpers = (
+        '''class FilterResponseNorm2d(nn.Module):
+    """x / sqrt(mean(x², (H, W)) + eps) · weight + bias, then max(., tau) (timm's FilterResponseNormTlu2d)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, tlu: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.tau = nn.Parameter(torch.zeros(channels)) if tlu else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + self.eps)
+        x = x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return torch.maximum(x, self.tau.view(1, -1, 1, 1)) if self.tau is not None else x
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("FilterResponseNorm2d", ins[0][0], **self.torch_args("eps", "tlu"))
+
+
+@register("scalaraffine")
+class ScalarAffine(Layer):
+    """``scale · x + bias`` with one learnable value each (HGNetV2's LearnableAffineBlock)."""
+
+    prefix = "affine"
+    # written with operators: no hook, no handled op, no patched call; torchinfo counts the parameter named bias
+    peers = Peers(fvcore=nothing, thop=nothing, ptflops=nothing, torchinfo=lambda layer, ins, out: 1)
+    #: The values scale and bias start at (they affect no count; kept for the export).
+    scale_value: Number = 1.0
+    bias_value: Number = 0.0
+    #: ``scale · x² + bias``: MetaFormer's StarReLU after its ReLU (``scale · relu(x) ** 2 + bias``).
+    square: Flag = False
+
+    def infer(self, ins: Sequence[Shape]) -> Shape:
+        return ins[0]
+
+    def params_term(self, ins: Sequence[Shape]) -> Term:
+        return Sym("scale", 1) + Sym("bias", 1)  # one value each
+
+    def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
+        # one multiply, one add (and the square)
+        return Num(3 if self.square else 2) * elements(out)
+
+    def saved(self, ins: Sequence[Shape], out: Shape) -> tuple[Saved, ...]:
+        # scale·x keeps x (for dL/dscale) and scale (for dL/dx); + bias keeps nothing;
+        # with square, x ** 2 keeps x and scale·x² keeps x² instead
+        if self.square:
+            return (Saved.input(ins), Saved("square", numel(out)), Saved.weight(1))
+        return (Saved.input(ins), Saved.weight(1))
+
+    def saved_when(self, ins: Sequence[Shape], out: Shape, needs: Sequence[bool], trainable: bool) -> tuple[Saved, ...]:
+        kept = self.saved(ins, out)
+        if self.square:
+            x, sq, scale = kept
+            return (*((x, scale) if needs[0] else ()), *((sq,) if trainable else ()))
+        x, scale = kept
+        return (*((x,) if trainable else ()), *((scale,) if needs[0] else ()))
+
+    def describe(self) -> str:
+        return "square" if self.square else ""
+
+    torch_helpers = (
+        '''class ScalarAffine(nn.Module):
+    """scale · x + bias, one learnable value each (HGNetV2's LearnableAffineBlock)."""
+
+    def __init__(self, scale_value: float = 1.0, bias_value: float = 0.0, square: bool = False) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([scale_value]))
+        self.bias = nn.Parameter(torch.tensor([bias_value]))
+        self.square = square
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * (x ** 2 if self.square else x) + self.bias
+''',
+    )
+
+    def torch_module(self, ins: Sequence[Shape]) -> str:
+        return torch_call("ScalarAffine", **self.torch_args("scale_value", "bias_value", "square"))

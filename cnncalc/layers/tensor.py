@@ -1,8 +1,11 @@
 """Layers that change a tensor's shape or layout without touching its values (reshape, contiguous,
 stack), and the product of two activations (matmul).
 
-- contiguous: ``x.contiguous()`` on a permuted tensor copies it into a new one: 0 FLOPs, no
-  parameters, nothing saved; its output is new memory (the gradient passes through unchanged)
+- contiguous: a copy of its input laid out in order, always new memory (``x.contiguous()`` of a
+  permuted tensor; PyTorch's ``contiguous()`` returns a tensor that already is as it is, so the
+  export writes ``x.clone(memory_format=torch.contiguous_format)``, and ``cnncalc import`` writes
+  this layer only where PyTorch copies): 0 FLOPs, no parameters, nothing saved (the gradient
+  passes through unchanged)
 - peer tools: none counts either (no hook, no handled op, no parameter)
 - reshape: ``x.view(x.shape[0], *shape)``: the same elements in a new shape (one size may be
   -1, inferred); 0 FLOPs, no parameters, a view of its input (no memory, nothing saved)
@@ -124,7 +127,7 @@ class Reshape(Layer):
 
 @register("contiguous")
 class Contiguous(Layer):
-    """``x.contiguous()`` after a ``permute``: the same values copied into a new tensor laid out in order."""
+    """A copy laid out in order (``x.contiguous()`` after a ``permute``): always a new tensor."""
 
     prefix = "contiguous"
     peers = UNCOUNTED
@@ -137,10 +140,10 @@ class Contiguous(Layer):
 
     torch_helpers = (
         '''class Contiguous(nn.Module):
-    """x.contiguous(): a copy laid out in order (after a permute)."""
+    """A copy laid out in order (x.contiguous() after a permute), made even where x already is."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous()
+        return x.clone(memory_format=torch.contiguous_format)
 ''',
     )
 

@@ -44,7 +44,6 @@ def _models(prefix: str) -> dict[str, tuple[zoo_models.Factory, tuple[int, ...]]
     return zoo_models.timm_models()
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: see zoo_expected for the CNNs refused")
 def test_the_bar_is_met() -> None:
     # issue 15: at least 95% of the CNNs exact, the rest refused with a clear message (attention
     # hybrids and transformers: exact where the format can say them, else refused)

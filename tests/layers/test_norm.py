@@ -608,3 +608,337 @@ def test_timm_evonorms_import_exactly(tmp_path: Any) -> None:
     assert types == ["conv2d", "evonorm2ds0", "evonorm2ds0a", "evonorm2ds0a", "evonorm2ds0", "evonorm2db0",
                      "evonorm2db0"]
     harness.assert_exact(model, (3, 9, 9), text, tmp_path)
+# -- simplenorm, simplenorm2d, rmsnorm, rmsnorm2d: x · rsqrt(s(x) + eps) · w, x not centred, no bias ----------
+
+CASES += [
+    # FLOPs: the variance 4E (mean, subtract, square, add), the multiply by rsqrt E, the weight E
+    pytest.param("simplenorm", None, [7, 7, 96], [7, 7, 96], 96, 0, 0, (4 + 1 + 1) * 7 * 7 * 96,
+                 id="simplenorm over the last axis (timm SimpleNorm)"),
+    pytest.param("simplenorm2d", None, [40, 56, 56], [40, 56, 56], 40, 0, 0, (4 + 1 + 1) * 40 * 56 * 56,
+                 id="simplenorm2d over channels (ConvNeXt rms)"),
+    pytest.param("simplenorm2d", {"elementwise_affine": False}, [8, 5, 5], [8, 5, 5], 0, 0, 0, (4 + 1) * 200,
+                 id="simplenorm2d without weight"),
+    pytest.param("simplenorm", {"normalized_shape": [6, 8]}, [4, 6, 8], [4, 6, 8], 6 * 8, 0, 0, 6 * 192,
+                 id="simplenorm over 2 axes"),
+    # FLOPs: the mean of squares 2E (square, add), the multiply by rsqrt E, the weight E
+    pytest.param("rmsnorm", None, [7, 7, 96], [7, 7, 96], 96, 0, 0, (2 + 1 + 1) * 7 * 7 * 96,
+                 id="rmsnorm over the last axis (nn.RMSNorm)"),
+    pytest.param("rmsnorm", {"elementwise_affine": False, "eps": 1e-6}, [10, 16], [10, 16], 0, 0, 0, 3 * 160,
+                 id="rmsnorm without weight"),
+    pytest.param("rmsnorm2d", None, [32, 14, 14], [32, 14, 14], 32, 0, 0, 4 * 32 * 196,
+                 id="rmsnorm2d over channels (timm RmsNorm2d)"),
+]
+
+SAVED += [
+    # s(x) keeps x, rsqrt its result (one per row), (x·r)·w keeps x·r and w
+    pytest.param("simplenorm", {}, [X], [("input", E), ("act", 4 * 6), ("act", E), ("weight", 6, STEP)],
+                 id="simplenorm: one inverse std per row"),
+    pytest.param("simplenorm2d", {}, [X], [("input", E), ("act", 6 * 6), ("act", E), ("weight", 4, STEP)],
+                 id="simplenorm2d: one inverse std per position"),
+    pytest.param("simplenorm2d", {"elementwise_affine": False}, [X], [("input", E), ("act", 6 * 6)],
+                 id="simplenorm2d without weight"),
+    pytest.param("rmsnorm", {"normalized_shape": [6, 6]}, [X],
+                 [("input", E), ("act", 4), ("act", E), ("weight", 36, STEP)], id="rmsnorm over 2 axes"),
+    pytest.param("rmsnorm2d", {}, [X], [("input", E), ("act", 6 * 6), ("act", E), ("weight", 4, STEP)],
+                 id="rmsnorm2d"),
+]
+
+
+def _rsqrt_norm(stat: str, channels_first: bool) -> Any:
+    """x · rsqrt(s(x) + eps) · w, as timm's simple_norm and rms_norm2d write it (layers/fast_norm.py)."""
+
+    def build(args: Args, shape: Shape) -> Any:
+        import torch
+
+        affine = args.get("elementwise_affine", True)
+        eps = args.get("eps", 1e-6)
+        ns = (shape[0],) if channels_first else tuple(shape[len(shape) - len(_ns(args, shape)):])
+        dims = (1,) if channels_first else tuple(range(-1, -len(ns) - 1, -1))
+
+        class Norm(nn().Module):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__()
+                self.weight = nn().Parameter(torch.rand(ns)) if affine else None
+
+            def forward(self, x: Any) -> Any:
+                s = torch.var(x, dim=dims, keepdim=True) if stat == "var" else x.pow(2).mean(dim=dims, keepdim=True)
+                x = x * torch.rsqrt(s + eps)
+                if self.weight is None:
+                    return x
+                return x * (self.weight.reshape(1, -1, 1, 1) if channels_first else self.weight)
+
+        return Norm()
+
+    return build
+
+
+def _ns(args: Args, shape: Shape) -> list[int]:
+    ns = args.get("normalized_shape", shape[-1])
+    return list(ns) if isinstance(ns, (list, tuple)) else [ns]
+
+
+def _simplenorm2d(args: Args, shape: Shape) -> Any:
+    """timm's SimpleNorm2d: permute to channels-last, simple_norm over C, permute back."""
+    inner = _rsqrt_norm("var", False)(args, (*shape[1:], shape[0]))
+    return Lambda(lambda x, _: inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), inner.weight) \
+        if inner.weight is not None else Lambda(lambda x: inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+
+
+def _rmsnorm(args: Args, shape: Shape) -> Any:
+    a = dict(args)
+    ns = _ns(a, shape)
+    a["normalized_shape"] = ns
+    return nn().RMSNorm(**a)
+
+
+TWINS.update({
+    "simplenorm": _rsqrt_norm("var", False),
+    "simplenorm2d": _simplenorm2d,
+    "rmsnorm": _rmsnorm,
+    "rmsnorm2d": _rsqrt_norm("ms", True),
+})
+
+AUTOGRAD += [
+    pytest.param("simplenorm2d", lambda nn: _simplenorm2d({}, (4, 8, 8)), id="simplenorm2d"),
+    pytest.param("simplenorm: {normalized_shape: [8, 8], elementwise_affine: false}",
+                 lambda nn: _rsqrt_norm("var", False)({"normalized_shape": [8, 8], "elementwise_affine": False},
+                                                      (4, 8, 8)), id="simplenorm 2 axes, no weight"),
+    pytest.param("rmsnorm", lambda nn: nn.RMSNorm(8), id="rmsnorm (nn.RMSNorm)"),
+    pytest.param("rmsnorm2d", lambda nn: _rsqrt_norm("ms", True)({}, (4, 8, 8)), id="rmsnorm2d"),
+]
+
+PEER_CASES += [
+    pytest.param("torchinfo", "simplenorm2d", {}, (8, 6, 6), 8, id="torchinfo simplenorm2d: its weight"),
+    pytest.param("torchinfo", "rmsnorm", {"elementwise_affine": False}, (8, 6, 6), 0,
+                 id="torchinfo rmsnorm without weight: 0"),
+    pytest.param("fvcore", "rmsnorm", {}, (8, 6, 6), 0, id="fvcore rmsnorm (aten.rms_norm unhandled): 0"),
+]
+
+
+def _rsqrt_norm_args(rng: random.Random, shape: Shape) -> Args | None:
+    # the unbiased variance of one value is NaN (PyTorch warns): normalise over more than one
+    k = rng.randint(1, len(shape))
+    if math.prod(shape[len(shape) - k:]) < 2:
+        return None
+    args: Args = {"elementwise_affine": rng.random() < 0.7, "eps": rng.choice([1e-6, 1e-5])}
+    if k > 1 or rng.random() < 0.5:
+        args["normalized_shape"] = list(shape[len(shape) - k:])
+    return args
+
+
+def _rsqrt_norm2d_args(rng: random.Random, shape: Shape) -> Args | None:
+    if len(shape) != 3 or shape[0] < 2:
+        return None
+    return {"elementwise_affine": rng.random() < 0.7, "eps": rng.choice([1e-6, 1e-5])}
+
+
+GENERATORS.update({
+    "simplenorm": _rsqrt_norm_args,
+    "simplenorm2d": _rsqrt_norm2d_args,
+    "rmsnorm": _rsqrt_norm_args,
+    "rmsnorm2d": _rsqrt_norm2d_args,
+})
+
+
+def _rsqrt_norm_strategy(s: Shape) -> st.SearchStrategy[Args]:
+    return st.fixed_dictionaries({}, optional={
+        "normalized_shape": st.integers(0, len(s) - 1).map(lambda k: list(s[k:])),
+        "elementwise_affine": st.booleans(), "eps": st.floats(1e-6, 1e-3)})
+
+
+STRATEGIES.update({
+    "simplenorm": _rsqrt_norm_strategy,
+    "rmsnorm": _rsqrt_norm_strategy,
+    "simplenorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans()}),
+    "rmsnorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans()}),
+})
+
+
+def test_simplenorm_is_not_layernorm_nor_rmsnorm() -> None:
+    """The three differ on one input: SimpleNorm divides the uncentred x by the (unbiased) std, RMSNorm by the rms."""
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([[1.0, 2.0, 3.0, 6.0]])
+    simple = _rsqrt_norm("var", False)({"elementwise_affine": False, "eps": 0.0}, (4,))(x)
+    # var (unbiased) of 1, 2, 3, 6: mean 3, (4 + 1 + 0 + 9) / (4 - 1) = 14/3
+    assert torch.allclose(simple, x / math.sqrt(14 / 3))
+    rms = nn().RMSNorm(4, eps=0.0, elementwise_affine=False)(x)
+    assert torch.allclose(rms, x / math.sqrt((1 + 4 + 9 + 36) / 4))
+
+
+# -- filterresponsenorm2d: x · rsqrt(mean(x², (H, W)) + eps) · w + b, then max(., tau) -----------------------
+
+CASES += [
+    # FLOPs: square, add, multiply by rsqrt 3E; w·x + b 2E; max with tau E
+    pytest.param("filterresponsenorm2d", None, [64, 56, 56], [64, 56, 56], 3 * 64, 0, 0, 6 * 64 * 56 * 56,
+                 id="frn with TLU (resnetv2 frn)"),
+    pytest.param("filterresponsenorm2d", {"tlu": False, "eps": 1e-6}, [8, 5, 5], [8, 5, 5], 2 * 8, 0, 0, 5 * 200,
+                 id="frn without TLU (FilterResponseNormAct2d's norm)"),
+]
+
+SAVED += [
+    pytest.param("filterresponsenorm2d", {}, [X],
+                 [("input", E), ("act", 4), ("act", E), ("weight", 4, STEP), ("act", E), ("weight", 4, STEP)],
+                 id="frn: an inverse rms per channel, x·r, y for the max"),
+    pytest.param("frn", {"tlu": False}, [X], [("input", E), ("act", 4), ("act", E), ("weight", 4, STEP)],
+                 id="frn without TLU"),
+]
+
+
+def _frn(args: Args, shape: Shape) -> Any:
+    """timm's FilterResponseNormTlu2d (layers/filter_response_norm.py), its casts to x's dtype left out."""
+    import torch
+
+    eps, tlu = args.get("eps", 1e-5), args.get("tlu", True)
+
+    class FRN(nn().Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn().Parameter(torch.rand(shape[0]))
+            self.bias = nn().Parameter(torch.rand(shape[0]))
+            self.tau = nn().Parameter(torch.rand(shape[0])) if tlu else None
+
+        def forward(self, x: Any) -> Any:
+            rms = x.square().mean(dim=(2, 3), keepdim=True).add(eps).rsqrt()
+            x = x * rms.expand(x.shape)
+            x = x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+            return torch.maximum(x, self.tau.reshape(1, -1, 1, 1)) if self.tau is not None else x
+
+    return FRN()
+
+
+TWINS.update({"filterresponsenorm2d": _frn})
+AUTOGRAD += [
+    pytest.param("frn", lambda nn: _frn({}, (4, 8, 8)), id="frn"),
+    pytest.param("frn: {tlu: false}", lambda nn: _frn({"tlu": False}, (4, 8, 8)), id="frn without TLU"),
+]
+PEER_CASES += [
+    pytest.param("torchinfo", "frn", {}, (8, 6, 6), 2 * 8, id="torchinfo frn: weight and bias, not tau"),
+]
+GENERATORS.update({
+    "filterresponsenorm2d": lambda rng, s: {"tlu": rng.random() < 0.7, "eps": rng.choice([1e-5, 1e-6])}
+    if len(s) == 3 else None,
+})
+STRATEGIES.update({
+    "filterresponsenorm2d": lambda s: st.fixed_dictionaries({}, optional={"tlu": st.booleans(),
+                                                                          "eps": st.floats(1e-6, 1e-3)}),
+})
+
+
+# -- bias: false on groupnorm, layernorm and layernorm2d: a weight without a bias ---------------------------
+
+CASES += [
+    # γ·x without β: one multiply per element after the 5E of the statistics and normalisation
+    pytest.param("groupnorm", {"num_groups": 1, "bias": False}, [64, 56, 56], [64, 56, 56], 64, 0, 0,
+                 (5 + 1) * 64 * 56 * 56, id="groupnorm without bias (PoolFormerV2)"),
+    pytest.param("layernorm", {"bias": False}, [7, 7, 96], [7, 7, 96], 96, 0, 0, (5 + 1) * 7 * 7 * 96,
+                 id="layernorm without bias"),
+    pytest.param("layernorm2d", {"bias": False}, [96, 7, 7], [96, 7, 7], 96, 0, 0, (5 + 1) * 96 * 49,
+                 id="layernorm2d without bias (MetaFormer LayerNorm2dNoBias)"),
+]
+
+# F.group_norm keeps the same tensors with or without a bias (native_group_norm's backward does not need it)
+SAVED += [
+    pytest.param("groupnorm", {"num_groups": 2, "bias": False}, [X], [("input", E), ("fp32", 2 * 2)],
+                 id="groupnorm without bias"),
+]
+
+AUTOGRAD += [
+    pytest.param("groupnorm: {num_groups: 1, bias: false}", lambda nn: nn.GroupNorm(1, 4, bias=False),
+                 id="groupnorm without bias"),
+    pytest.param("layernorm: {bias: false}", lambda nn: nn.LayerNorm(8, bias=False), id="layernorm without bias"),
+]
+
+PEER_CASES += [
+    # fvcore's norm_flop_counter: 5E when there is a weight; ptflops' hook doubles when affine; torchinfo: γ
+    pytest.param("fvcore", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 5 * PE,
+                 id="fvcore groupnorm without bias: 5E"),
+    pytest.param("ptflops", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 2 * PE,
+                 id="ptflops groupnorm without bias: 2E"),
+    pytest.param("torchinfo", "groupnorm", {"num_groups": 2, "bias": False}, (8, 6, 6), 8,
+                 id="torchinfo groupnorm without bias: its weight"),
+]
+
+
+def _with_bias(gen: Generator, field: str) -> Generator:
+    """``gen``'s arguments, with ``bias: false`` now and then where ``field`` (affine) is on."""
+
+    def wrapped(rng: random.Random, shape: Shape) -> Args | None:
+        args = gen(rng, shape)
+        if args is not None and args.get(field, True) and rng.random() < 0.3:
+            args = {**args, "bias": False}
+        return args
+
+    return wrapped
+
+
+GENERATORS.update({
+    "groupnorm": _with_bias(GENERATORS["groupnorm"], "affine"),
+    "layernorm2d": _with_bias(GENERATORS["layernorm2d"], "elementwise_affine"),
+})
+STRATEGIES.update({
+    "groupnorm": lambda s: st.fixed_dictionaries({"num_groups": st.sampled_from(divisors(s[0]))}, optional={
+        "affine": st.booleans(), "num_channels": st.just(s[0]), "bias": st.booleans()}),
+    "layernorm2d": lambda s: st.fixed_dictionaries({}, optional={"elementwise_affine": st.booleans(),
+                                                                 "bias": st.booleans()}),
+})
+
+
+# -- scalaraffine: scale · x + bias, one learnable value each (HGNetV2's LearnableAffineBlock) ---------------
+
+CASES += [
+    pytest.param("scalaraffine", None, [16, 56, 56], [16, 56, 56], 2, 0, 0, 2 * 16 * 56 * 56,
+                 id="scalar affine: a multiply and an add per element"),
+    pytest.param("scalaraffine", {"scale_value": 0.5, "bias_value": 0.1}, [10], [10], 2, 0, 0, 2 * 10,
+                 id="scalar affine on a vector"),
+]
+SAVED += [
+    pytest.param("scalaraffine", {}, [X], [("input", E), ("weight", 1, STEP)], id="scalar affine: x and scale"),
+]
+
+
+def _scalar_affine(args: Args, shape: Shape) -> Any:
+    """timm's LearnableAffineBlock (models/hgnet.py); with square, StarReLU (models/metaformer.py) after its ReLU."""
+    import torch
+
+    square = args.get("square", False)
+
+    class LearnableAffineBlock(nn().Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn().Parameter(torch.tensor([args.get("scale_value", 1.0)]))
+            self.bias = nn().Parameter(torch.tensor([args.get("bias_value", 0.0)]))
+
+        def forward(self, x: Any) -> Any:
+            return self.scale * x ** 2 + self.bias if square else self.scale * x + self.bias
+
+    return LearnableAffineBlock()
+
+
+TWINS.update({"scalaraffine": _scalar_affine})
+AUTOGRAD += [pytest.param("scalaraffine", lambda nn: _scalar_affine({}, (4, 8, 8)), id="scalar affine")]
+PEER_CASES += [
+    pytest.param("torchinfo", "scalaraffine", {}, (8, 6, 6), 1, id="torchinfo scalar affine: its bias, once"),
+]
+GENERATORS.update({
+    "scalaraffine": lambda rng, s: {"scale_value": rng.choice([1.0, 0.5]), "bias_value": rng.choice([0.0, 0.1]),
+                                    "square": rng.random() < 0.4},
+})
+STRATEGIES.update({
+    "scalaraffine": lambda s: st.fixed_dictionaries({}, optional={"scale_value": st.floats(-2, 2),
+                                                                  "bias_value": st.floats(-2, 2),
+                                                                  "square": st.booleans()}),
+})
+
+# scalaraffine with square: MetaFormer's StarReLU after its ReLU, scale · x² + bias
+CASES += [
+    pytest.param("scalaraffine", {"square": True}, [64, 56, 56], [64, 56, 56], 2, 0, 0, 3 * 64 * 56 * 56,
+                 id="scalar affine of the square (StarReLU): square, multiply, add"),
+]
+SAVED += [
+    pytest.param("scalaraffine", {"square": True}, [X], [("input", E), ("act", E), ("weight", 1, STEP)],
+                 id="scalar affine of the square: x, x² and scale"),
+]
+AUTOGRAD += [
+    pytest.param("scalaraffine: {square: true}", lambda nn: _scalar_affine({"square": True}, (4, 8, 8)),
+                 id="scalar affine of the square"),
+]

@@ -416,11 +416,16 @@ MERGE_CASES = [
                  id="q·kᵀ of two heads: 2·heads·n·k·m"),
 ]
 
+def _copy(x: Any) -> Any:
+    """What ``contiguous`` computes: a copy laid out in order, even of a tensor that already is."""
+    return torch.clone(x, memory_format=torch.contiguous_format)
+
+
 #: The layers run under autograd's saved_tensors_hooks (a YAML item, its torch module).
 AUTOGRAD = [
     pytest.param("reshape: {shape: [2, -1, 8, 8]}", lambda nn: Lambda(lambda x: x.view(x.shape[0], 2, -1, 8, 8)),
                  id="reshape"),
-    pytest.param("contiguous", lambda nn: Lambda(lambda x: x.contiguous()), id="contiguous"),
+    pytest.param("contiguous", lambda nn: Lambda(_copy), id="contiguous"),
     pytest.param("stack: {dim: 2}", lambda nn: Lambda(lambda x: torch.stack([x], 2)), id="stack"),
 ]
 
@@ -428,7 +433,7 @@ AUTOGRAD = [
 #: type -> (args, input shape) -> the torch module computing the layer.
 TWINS: dict[str, Any] = {
     "reshape": lambda a, s: Lambda(lambda x: x.view(x.shape[0], *a["shape"])),
-    "contiguous": lambda a, s: Lambda(lambda x: x.contiguous()),
+    "contiguous": lambda a, s: Lambda(_copy),
     "stack": lambda a, s: Lambda(lambda *xs: torch.stack(xs, a.get("dim", 1))),
     "matmul": lambda a, s: Lambda(lambda x, y: torch.matmul(x, y)),
 }
