@@ -863,8 +863,8 @@ def _pad(node: Node, ctx: Context) -> Result:
         raise Unmappable("padding with NaN has no cnncalc layer")
     nd = len(ctx.shape(x)) - 2
     if len(pads) != 2 * nd:
-        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's {_PAD_WORDS[mode]} padding "
-                         "pads them all")
+        words = "constant" if mode == "constant" and value not in (None, 0, 0.0) else _PAD_WORDS[mode]
+        raise Unmappable(f"pads {len(pads) // 2} of the {nd} spatial axes; cnncalc's {words} padding pads them all")
     args: dict[str, Any] = {"padding": pads[0] if len(set(pads)) == 1 else pads}
     if mode == "constant" and value not in (None, 0, 0.0):
         # another constant (TF-'same' max pooling pads with -inf): the same shapes and counts

@@ -48,7 +48,7 @@ EXPECTED: dict[str, str] = {
     "timm:efficientnet_cc_b0_4e": "computes on the parameter",
     "timm:efficientnet_x_b3": "exact",
     "timm:efficientnetv2_rw_s": "exact",
-    "timm:efficientvit_b0": "padding with 1.0 has no cnncalc layer (only zero padding)",
+    "timm:efficientvit_b0": "pads 1 of the 2 spatial axes; cnncalc's constant padding pads them all",
     "timm:efficientvit_m0": "pads 3 of the 2 spatial axes; cnncalc's zero padding pads them all",
     "timm:ese_vovnet19b_dw": "exact",
     "timm:fasternet_t0": "exact",
