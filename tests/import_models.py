@@ -243,6 +243,20 @@ class Heads(nn.Module):
         return self.proj((v @ att.transpose(-1, -2)).reshape(n, -1, h, w))
 
 
+class SliceNorm(nn.Module):
+    """SHViT's partial attention: a GroupNorm on a channel slice, which torch.group_norm copies to
+    contiguous memory before its kernel (the copy is what autograd keeps)."""
+
+    def __init__(self, c: int = 3, w: int = 16) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c, w, 3, padding=1)
+        self.norm = nn.GroupNorm(2, w // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = torch.split(self.conv(x), [8, 8], dim=1)
+        return torch.cat([self.norm(x1), x2], 1)
+
+
 class SamePool(nn.Module):
     """timm's MaxPool2dSame (NASNet, PNASNet): TF's 'same' padding, with -inf, then max pooling."""
 

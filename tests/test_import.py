@@ -46,6 +46,7 @@ MODELS = {
     "mixers (PoolFormer's pool(x) - x, GCNet's broadcast add)": models.Mixers,
     "heads (q, k, v chunked: channel slices matmul copies at a larger batch)": models.Heads,
     "same pool (TF-'same' max pooling: -inf padding first)": models.SamePool,
+    "slice norm (a GroupNorm on a channel slice: torch copies it first)": models.SliceNorm,
     "standardised (BiT's StdConv2d, NF-Nets' ScaledStdConv2d and its TF-same form)": models.Standardised,
     "padded (reflection, replication, circular padding; blur pooling's fixed filter; BatchNorm1d on [N, C])":
         models.Padded,

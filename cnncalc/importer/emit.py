@@ -295,7 +295,8 @@ def _copy_first(cap: Capture) -> None:
     """The copies PyTorch makes inside an op, as ops of their own, as PyTorch runs them: a reshape or
     flatten whose input's strides allow no view is a copy to a contiguous tensor (``x.contiguous()``),
     then the view; so is an operand of a matrix product that autograd keeps a copy of, of its own
-    size (one it broadcasts into a larger copy stays, and is refused)."""
+    size (one it broadcasts into a larger copy stays, and is refused), and the input of a group norm
+    that is not contiguous (a channel slice)."""
     nodes: list[Node] = []
     taken = {n.name for n in cap.nodes}
     outs = {n.name: n.out for n in cap.nodes}
@@ -309,10 +310,15 @@ def _copy_first(cap: Capture) -> None:
         nodes.append(Node(name, "aten.contiguous.default", (src,), {}, outs.get(src.node), n.scope, n.file, n.line))
         n.args = (*n.args[:k], Ref(name), *n.args[k + 1:])
 
+    contiguous = {n.name: n.contiguous for n in cap.nodes}
     for n in cap.nodes:
         if n.copies and n.args and isinstance(n.args[0], Ref):
             copy(n, 0)
             n.copies = False
+        # torch.group_norm makes its input contiguous before the kernel, which keeps that copy
+        elif (n.target == "aten.group_norm.default" and n.args and isinstance(n.args[0], Ref)
+              and not contiguous.get(n.args[0].node, True)):
+            copy(n, 0)
         kept = list(n.operand_copies)
         for k, numel in enumerate(n.operand_copies):
             src = n.args[k]
