@@ -71,6 +71,8 @@ class Node:
     contiguous: bool = True
     #: a reshape or flatten whose input's strides allow no view: PyTorch copies the tensor first
     copies: bool = False
+    #: the output is contiguous in the memory format PyTorch suggests for it (channels-last too)
+    dense: bool = True
     #: a matrix product: per operand, the elements of a copy of it that autograd keeps (0: none;
     #: an operand whose strides allow no batched view is copied, and broadcast one is expanded)
     operand_copies: tuple[int, ...] = ()
@@ -292,6 +294,18 @@ def _contiguous(val: Any) -> bool:
     return bool(torch.empty_strided(_batch2(val.shape), val.stride(), device="meta").is_contiguous())
 
 
+def _dense(val: Any) -> bool:
+    """Whether a tensor is contiguous, at batch 2, in the memory format PyTorch suggests for it (a
+    channels-last tensor is), which is what ``torch.group_norm`` makes its input before its kernel."""
+    import torch
+
+    if not hasattr(val, "stride") or not hasattr(val, "shape"):
+        return True
+    t = torch.empty_strided(_batch2(val.shape), val.stride(), device="meta")
+    last = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
+    return bool(t.is_contiguous() or (last is not None and t.is_contiguous(memory_format=last)))
+
+
 def _copies(node: Any, val: Any) -> bool:
     """Whether a reshape copies: PyTorch's own rule, asked by viewing an empty tensor with the input's
     shape and strides as the output's shape (``view`` refuses exactly where ``reshape`` copies)."""
@@ -417,8 +431,8 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             val = node.meta.get("val")
             contiguous = _contiguous(val)
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
-                              _shape(val), _scope(node.meta), file, line, contiguous, _copies(node, val),
-                              _operand_copies(node)))
+                              _shape(val), _scope(node.meta), file, line, contiguous=contiguous,
+                              copies=_copies(node, val), dense=_dense(val), operand_copies=_operand_copies(node)))
         elif node.op == "output":
             outs = node.args[0]
             outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))

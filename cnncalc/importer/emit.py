@@ -310,14 +310,15 @@ def _copy_first(cap: Capture) -> None:
         nodes.append(Node(name, "aten.contiguous.default", (src,), {}, outs.get(src.node), n.scope, n.file, n.line))
         n.args = (*n.args[:k], Ref(name), *n.args[k + 1:])
 
-    contiguous = {n.name: n.contiguous for n in cap.nodes}
+    dense = {n.name: n.dense for n in cap.nodes}
     for n in cap.nodes:
         if n.copies and n.args and isinstance(n.args[0], Ref):
             copy(n, 0)
             n.copies = False
-        # torch.group_norm makes its input contiguous before the kernel, which keeps that copy
+        # torch.group_norm makes its input contiguous (in its suggested memory format, channels-last
+        # too) before the kernel, which keeps that copy
         elif (n.target == "aten.group_norm.default" and n.args and isinstance(n.args[0], Ref)
-              and not contiguous.get(n.args[0].node, True)):
+              and not dense.get(n.args[0].node, True)):
             copy(n, 0)
         kept = list(n.operand_copies)
         for k, numel in enumerate(n.operand_copies):
