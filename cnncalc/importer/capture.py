@@ -69,10 +69,9 @@ class Node:
     line: int | None = None
     #: the output is a contiguous tensor
     contiguous: bool = True
-    #: a reshape or flatten whose input's strides allow no view: PyTorch copies the tensor first
+    #: PyTorch copies the input first: a reshape or flatten whose input's strides allow no view, a
+    #: group norm whose input is not contiguous
     copies: bool = False
-    #: the output is contiguous in the memory format PyTorch suggests for it (channels-last too)
-    dense: bool = True
     #: a matrix product: per operand, the elements of a copy of it that autograd keeps (0: none;
     #: an operand whose strides allow no batched view is copied, and broadcast one is expanded)
     operand_copies: tuple[int, ...] = ()
@@ -284,38 +283,39 @@ def _batch2(shape: Any) -> tuple[int, ...]:
     return (2, *(int(s) for s in shape[1:])) if len(shape) and int(shape[0]) == 1 else tuple(int(s) for s in shape)
 
 
+def _at_batch2(val: Any) -> Any:
+    """An empty meta tensor with the shape (at batch 2) and strides of a captured value, or None."""
+    import torch
+
+    if not hasattr(val, "stride") or not hasattr(val, "shape"):
+        return None
+    return torch.empty_strided(_batch2(val.shape), val.stride(), device="meta")
+
+
 def _contiguous(val: Any) -> bool:
     """Whether a tensor is contiguous in training, at batch 2: at batch 1 a channel slice of a larger
     tensor (``q`` of ``qkv.chunk(3, 1)``) is contiguous, as a size-1 axis's stride does not count."""
-    import torch
-
-    if not hasattr(val, "stride") or not hasattr(val, "shape"):
-        return True
-    return bool(torch.empty_strided(_batch2(val.shape), val.stride(), device="meta").is_contiguous())
-
-
-def _dense(val: Any) -> bool:
-    """Whether a tensor is contiguous, at batch 2, in the memory format PyTorch suggests for it (a
-    channels-last tensor is), which is what ``torch.group_norm`` makes its input before its kernel."""
-    import torch
-
-    if not hasattr(val, "stride") or not hasattr(val, "shape"):
-        return True
-    t = torch.empty_strided(_batch2(val.shape), val.stride(), device="meta")
-    last = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
-    return bool(t.is_contiguous() or (last is not None and t.is_contiguous(memory_format=last)))
+    t = _at_batch2(val)
+    return t is None or bool(t.is_contiguous())
 
 
 def _copies(node: Any, val: Any) -> bool:
-    """Whether a reshape copies: PyTorch's own rule, asked by viewing an empty tensor with the input's
-    shape and strides as the output's shape (``view`` refuses exactly where ``reshape`` copies)."""
+    """Whether the op copies its input before computing, by PyTorch's own rules, asked of an empty
+    tensor with the input's shape and strides: a reshape copies where ``view`` refuses, and
+    ``torch.group_norm`` makes its input contiguous in the memory format it suggests (a
+    channels-last tensor is left as it is) before its kernel, which keeps that copy."""
     import torch
 
-    src = node.args[0].meta.get("val") if node.args and hasattr(node.args[0], "meta") else None
-    if str(node.target) not in _RESHAPES or src is None or not hasattr(src, "stride") or not hasattr(val, "shape"):
+    src = _at_batch2(node.args[0].meta.get("val")) if node.args and hasattr(node.args[0], "meta") else None
+    if src is None:
+        return False
+    if str(node.target) == "aten.group_norm.default":
+        last = {4: torch.channels_last, 5: torch.channels_last_3d}.get(src.dim())
+        return not (src.is_contiguous() or (last is not None and src.is_contiguous(memory_format=last)))
+    if str(node.target) not in _RESHAPES or not hasattr(val, "shape"):
         return False
     try:
-        torch.empty_strided(_batch2(src.shape), src.stride(), device="meta").view(_batch2(val.shape))
+        src.view(_batch2(val.shape))
     except RuntimeError:
         return True
     return False
@@ -432,7 +432,7 @@ def _from_export(exported: Any, input_shape: tuple[int, ...], classes: dict[str,
             contiguous = _contiguous(val)
             nodes.append(Node(node.name, target, conv(tuple(node.args)), conv(dict(node.kwargs)),
                               _shape(val), _scope(node.meta), file, line, contiguous=contiguous,
-                              copies=_copies(node, val), dense=_dense(val), operand_copies=_operand_copies(node)))
+                              copies=_copies(node, val), operand_copies=_operand_copies(node)))
         elif node.op == "output":
             outs = node.args[0]
             outputs = list(conv(outs if isinstance(outs, (list, tuple)) else (outs,)))

@@ -310,16 +310,10 @@ def _copy_first(cap: Capture) -> None:
         nodes.append(Node(name, "aten.contiguous.default", (src,), {}, outs.get(src.node), n.scope, n.file, n.line))
         n.args = (*n.args[:k], Ref(name), *n.args[k + 1:])
 
-    dense = {n.name: n.dense for n in cap.nodes}
     for n in cap.nodes:
         if n.copies and n.args and isinstance(n.args[0], Ref):
             copy(n, 0)
             n.copies = False
-        # torch.group_norm makes its input contiguous (in its suggested memory format, channels-last
-        # too) before the kernel, which keeps that copy
-        elif (n.target == "aten.group_norm.default" and n.args and isinstance(n.args[0], Ref)
-              and not dense.get(n.args[0].node, True)):
-            copy(n, 0)
         kept = list(n.operand_copies)
         for k, numel in enumerate(n.operand_copies):
             src = n.args[k]

@@ -74,11 +74,8 @@ class Add(Layer):
     def flops_term(self, ins: Sequence[Shape], out: Shape) -> Term:
         return _pairwise_flops(ins, out)
 
-    def backward_views(self) -> bool:
-        return True
-
     def view_gradients(self, ins: Sequence[Shape], out: Shape) -> tuple[bool, ...]:
-        # a broadcast input's gradient is the output's summed to its shape: a new tensor
+        # each input's gradient is the output's, except a broadcast input's: summed to its shape, new
         return tuple(s == out for s in ins)
 
     # the + operator, as torchvision's residual blocks write it (torch.add would be counted by ptflops)
